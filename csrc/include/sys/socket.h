@@ -1,0 +1,80 @@
+/*
+ * sys/socket.h - the user-visible socket constants menios implements.
+ * Values are Linux's, so they can be mixed with the host's.
+ */
+#ifndef MENIOS_SYS_SOCKET_H
+#define MENIOS_SYS_SOCKET_H
+
+#define AF_UNSPEC	0
+#define AF_UNIX		1
+#define AF_LOCAL	AF_UNIX
+#define PF_UNIX		AF_UNIX
+
+#define SOCK_STREAM	1
+#define SOCK_DGRAM	2
+#define SOCK_RAW	3	/* AF_UNIX treats it as SOCK_DGRAM */
+#define SOCK_SEQPACKET	5
+#define SOCK_MAX	11
+#define SOCK_TYPE_MASK	0xf
+#define SOCK_CLOEXEC	02000000
+#define SOCK_NONBLOCK	04000
+
+#define SOL_SOCKET	1
+#define SO_DEBUG	1
+#define SO_REUSEADDR	2
+#define SO_TYPE		3
+#define SO_ERROR	4
+#define SO_DONTROUTE	5
+#define SO_BROADCAST	6
+#define SO_SNDBUF	7
+#define SO_RCVBUF	8
+#define SO_KEEPALIVE	9
+#define SO_OOBINLINE	10
+#define SO_PASSCRED	16
+#define SO_PEERCRED	17
+#define SO_RCVLOWAT	18
+#define SO_SNDLOWAT	19
+#define SO_RCVTIMEO	20
+#define SO_SNDTIMEO	21
+#define SO_ACCEPTCONN	30
+#define SO_SNDBUFFORCE	32
+#define SO_RCVBUFFORCE	33
+#define SO_PROTOCOL	38
+#define SO_DOMAIN	39
+#define SO_PEEK_OFF	42
+#define SO_BUSY_POLL	46
+
+#define SCM_RIGHTS	1
+#define SCM_CREDENTIALS	2
+#define SCM_MAX_FD	253
+
+#define MSG_OOB		0x1
+#define MSG_PEEK	0x2
+#define MSG_DONTROUTE	0x4
+#define MSG_CTRUNC	0x8
+#define MSG_TRUNC	0x20
+#define MSG_DONTWAIT	0x40
+#define MSG_EOR		0x80
+#define MSG_WAITALL	0x100
+#define MSG_NOSIGNAL	0x4000
+#define MSG_MORE	0x8000
+#define MSG_ZEROCOPY	0x4000000
+#define MSG_CMSG_CLOEXEC 0x40000000
+
+#define SHUT_RD		0
+#define SHUT_WR		1
+#define SHUT_RDWR	2
+
+#define POLLIN		0x001
+#define POLLPRI		0x002
+#define POLLOUT		0x004
+#define POLLERR		0x008
+#define POLLHUP		0x010
+#define POLLNVAL	0x020
+#define POLLRDNORM	0x040
+#define POLLRDBAND	0x080
+#define POLLWRNORM	0x100
+#define POLLWRBAND	0x200
+#define POLLRDHUP	0x2000
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * mm/page.c - refcounted page runs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "page.h"
+#include "../../platform/host.h"
+
+struct page_run *page_run_alloc(struct page_pool *pool, size_t npages)
+{
+	struct page_run *run;
+
+	if (npages == 0 || npages > SIZE_MAX / PAGE_SIZE_BYTES)
+		return NULL;
+	run = plat_zalloc(sizeof(*run));
+	if (!run)
+		return NULL;
+	run->mem = aligned_alloc(PAGE_SIZE_BYTES, npages * PAGE_SIZE_BYTES);
+	if (!run->mem) {
+		plat_free(run);
+		return NULL;
+	}
+	memset(run->mem, 0, npages * PAGE_SIZE_BYTES);
+	atomic_init(&run->refcnt, 1);
+	atomic_init(&run->gifted, 0);
+	atomic_init(&run->completions, 0);
+	run->npages = npages;
+	run->live_pages = &pool->live_pages;
+	atomic_fetch_add(&pool->live_pages, (long)npages);
+	return run;
+}
+
+void page_run_get(struct page_run *run)
+{
+	atomic_fetch_add(&run->refcnt, 1);
+}
+
+void page_run_put(struct page_run *run)
+{
+	if (atomic_fetch_sub(&run->refcnt, 1) == 1) {
+		atomic_fetch_sub(run->live_pages, (long)run->npages);
+		free(run->mem);
+		plat_free(run);
+	}
+}

@@ -1,0 +1,39 @@
+/*
+ * mm/page.h - refcounted runs of pages for zero-copy handoff.
+ *
+ * A page_run is a page-aligned buffer of npages pages with a reference count.
+ * Whoever holds a reference may read it; the owner may write it only while it
+ * holds the sole reference and has not handed it off (see "gifted").  Dropping
+ * the last reference frees the memory and never needs the embedder's runtime
+ * lock (the GIL): completions are counted, not called back.
+ *
+ * Locking: refcnt and gifted are atomics; nothing else is mutable.
+ */
+#ifndef MENIOS_PAGE_H
+#define MENIOS_PAGE_H
+
+#include <stddef.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define PAGE_SIZE_BYTES 4096
+
+struct page_run {
+	atomic_int refcnt;
+	atomic_int gifted;		/* handed to a socket: the owner may no longer write */
+	atomic_long *live_pages;	/* the allocator's live-page counter */
+	atomic_long completions;	/* the sender's references released by receivers */
+	size_t npages;
+	unsigned char *mem;
+};
+
+struct page_pool {
+	atomic_long live_pages;		/* pages allocated and not yet freed */
+};
+
+struct page_run *page_run_alloc(struct page_pool *pool, size_t npages);
+void page_run_get(struct page_run *run);
+/* Drop a reference; the last one frees the pages. */
+void page_run_put(struct page_run *run);
+
+#endif

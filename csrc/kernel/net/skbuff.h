@@ -1,0 +1,96 @@
+/*
+ * kernel/net/skbuff.h - socket buffers and their queues.
+ *
+ * An sk_buff holds one chunk of data in flight: a stream segment, a datagram,
+ * a seqpacket record, or (with len 0) a connection request.  Its truesize is
+ * what it costs its sender's send buffer, computed as Linux computes it, so
+ * that back-pressure hits at the same byte counts as on Linux.
+ *
+ * Locking: a queue is protected by its socket's net lock; an skb on a queue is
+ * owned by the queue, an skb off every queue by whoever unlinked it.
+ */
+#ifndef MENIOS_SKBUFF_H
+#define MENIOS_SKBUFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct unix_sock;
+struct scm_fp_list;
+struct page_run;
+
+struct unix_cred {
+	int32_t pid;		/* 0: none attached */
+	int32_t uid;		/* -1: none attached (delivered as the overflow id) */
+	int32_t gid;
+};
+
+struct unix_skb_parms {
+	struct unix_cred cred;
+	struct scm_fp_list *fp;		/* files in flight, or NULL */
+	unsigned int consumed;		/* stream: bytes of this skb already read */
+};
+
+struct sk_buff {
+	struct sk_buff *next, *prev;
+	struct unix_sock *sk;		/* sender (or the embryo of a connect request); holds a reference */
+	unsigned int len;		/* bytes of data */
+	unsigned int truesize;		/* charged to sk's send buffer */
+	struct unix_skb_parms cb;
+	unsigned char *data;		/* head[] or zero-copy pages */
+	struct page_run *pages;		/* zero-copy: the pages data points into, or NULL */
+	unsigned char head[];
+};
+
+struct sk_buff_head {
+	struct sk_buff *next, *prev;
+	unsigned int qlen;
+	size_t bytes;			/* sum of len over the queue */
+};
+
+static inline void skb_queue_head_init(struct sk_buff_head *q)
+{
+	q->next = q->prev = (struct sk_buff *)q;
+	q->qlen = 0;
+	q->bytes = 0;
+}
+
+static inline int skb_queue_empty(const struct sk_buff_head *q)
+{
+	return q->next == (const struct sk_buff *)q;
+}
+
+static inline struct sk_buff *skb_peek(const struct sk_buff_head *q)
+{
+	return skb_queue_empty(q) ? NULL : q->next;
+}
+
+static inline struct sk_buff *skb_peek_tail(const struct sk_buff_head *q)
+{
+	return skb_queue_empty(q) ? NULL : q->prev;
+}
+
+/* The skb after @skb on @q, or NULL at the end. */
+static inline struct sk_buff *skb_peek_next(const struct sk_buff *skb,
+					    const struct sk_buff_head *q)
+{
+	return skb->next == (const struct sk_buff *)q ? NULL : skb->next;
+}
+
+void __skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb);
+void __skb_unlink(struct sk_buff *skb, struct sk_buff_head *q);
+struct sk_buff *__skb_dequeue(struct sk_buff_head *q);
+
+/* Allocate an skb with @len bytes of inline data and the given truesize. */
+struct sk_buff *skb_alloc(size_t len, unsigned int truesize);
+/* Free the memory of an skb whose references were already dropped. */
+void skb_free_mem(struct sk_buff *skb);
+
+/*
+ * Linux's truesize for an skb of @head linear bytes plus @frag page bytes:
+ * the slab size of the head allocation (data + skb_shared_info) plus the
+ * sk_buff itself, plus whole pages for the fragments.
+ */
+unsigned int skb_truesize(size_t head, size_t frag);
+
+#endif

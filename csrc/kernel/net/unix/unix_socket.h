@@ -1,0 +1,254 @@
+/*
+ * net/unix/unix_socket.h - the AF_UNIX socket and its calls.
+ *
+ * LOCKING CONTRACT
+ *
+ *   unix_net.lock   One lock per simulated kernel.  Protects every socket's
+ *                   state, peer link, address, shutdown bits, error, options,
+ *                   receive queue, wait queues and in-flight accounting, and
+ *                   the net's socket list, counters and release list.
+ *   unix_sock.iolock  One per socket.  Serialises readers of the socket so a
+ *                   reader may copy out of the head skb with net.lock dropped;
+ *                   an skb on a receive queue is only freed by the iolock
+ *                   holder, by the socket's release (no reader can exist then:
+ *                   the caller holds the last file reference) or by the
+ *                   garbage collector (which only frees unreachable sockets).
+ *
+ *   Order: iolock -> net.lock.  Never take an iolock while holding net.lock,
+ *   and never call back into the embedding runtime (Python) with net.lock
+ *   held: files dropped under the lock go on the net's release list instead,
+ *   and the caller drains it after the call returns.
+ *
+ *   Functions named __unix_*() expect the caller to hold net.lock.
+ *
+ * Every call returns 0 or a count on success and -errno on failure.
+ */
+#ifndef MENIOS_UNIX_SOCKET_H
+#define MENIOS_UNIX_SOCKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../../../include/sys/socket.h"
+#include "../../../include/sys/un.h"
+#include "../../../platform/host.h"
+#include "../../list.h"
+#include "../../sched/wait.h"
+#include "../skbuff.h"
+
+/* sk_state, as Linux names them for AF_UNIX */
+enum {
+	UNIX_ESTABLISHED = 1,
+	UNIX_CLOSE = 7,
+	UNIX_LISTEN = 10,
+};
+
+/* sk_shutdown bits */
+#define RCV_SHUTDOWN	1
+#define SEND_SHUTDOWN	2
+#define SHUTDOWN_MASK	3
+
+/* socket flags */
+#define UNIX_F_DEAD		0x01	/* released: no file refers to it */
+#define UNIX_F_PASSCRED		0x02	/* SO_PASSCRED */
+#define UNIX_F_INFLIGHT_SEEN	0x04	/* garbage collector: candidate mark */
+
+#define UNIX_ADDR_MAX		(2 + UNIX_PATH_MAX)
+
+struct unix_address {
+	int refcnt;			/* under net.lock */
+	unsigned int len;		/* sun_path bytes stored, as Linux's addr_len - 2 */
+	unsigned char path[UNIX_PATH_MAX + 1];
+};
+
+struct unix_sysctl {
+	int max_dgram_qlen;		/* net.unix.max_dgram_qlen */
+	int somaxconn;			/* net.core.somaxconn */
+	int wmem_default, rmem_default;	/* net.core.[wr]mem_default */
+	int wmem_max, rmem_max;		/* net.core.[wr]mem_max */
+};
+
+/* One file passed with SCM_RIGHTS: an opaque reference owned by the embedder. */
+struct scm_file {
+	void *file;			/* the embedder's open file (it holds a reference) */
+	struct unix_sock *usk;		/* the AF_UNIX socket behind it, or NULL */
+};
+
+struct scm_fp_list {
+	struct scm_fp_list *next;	/* on the net's release list */
+	int count;
+	int user;			/* uid charged for the files in flight */
+	struct scm_file files[];
+};
+
+struct unix_counters {
+	int64_t socks;			/* live unix_sock structures */
+	int64_t skbs;			/* live sk_buffs */
+	int64_t bytes_queued;		/* data bytes in skbs on receive queues */
+	int64_t inflight;		/* files in flight in SCM_RIGHTS messages */
+	int64_t bytes_copied;		/* payload bytes memcpy'd in and out */
+	int64_t bytes_zerocopy;		/* payload bytes handed over as pages */
+	int64_t pages;			/* live pages */
+	int64_t gc_runs;
+};
+
+struct unix_net {
+	plat_mutex_t lock;
+	struct unix_sysctl sysctl;
+	struct list_head socks;		/* every socket not yet freed */
+	struct scm_fp_list *released;	/* files dropped under the lock, for the embedder to release */
+	struct unix_counters cnt;
+	int dead;			/* unix_net_shutdown() ran: every sleeper fails */
+	int sleepers;			/* threads asleep in this net */
+	plat_cond_t idle;		/* signalled when sleepers drops to 0 after shutdown */
+	int64_t busy_poll_ns;		/* net.core.busy_poll */
+	uint64_t next_ino;
+	int gc_in_progress;
+	int64_t unix_tot_inflight;	/* sockets in flight (gc trigger) */
+};
+
+struct unix_sock;
+struct unix_msg;
+struct poll_table;
+
+/* One ops table per socket type; calls a type does not have point at a stub. */
+struct unix_proto_ops {
+	int type;
+	int (*connect)(struct unix_sock *sk, struct unix_sock *other,
+		       const struct unix_cred *cred, int flags, struct wait_ctl *ctl);
+	int (*listen)(struct unix_sock *sk, int backlog, const struct unix_cred *cred);
+	int (*accept)(struct unix_sock *sk, struct unix_sock **newsk, int flags,
+		      struct wait_ctl *ctl);
+	ssize_t (*sendmsg)(struct unix_sock *sk, struct unix_msg *msg,
+			   struct unix_sock *other, struct wait_ctl *ctl);
+	ssize_t (*recvmsg)(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
+	unsigned int (*poll)(struct unix_sock *sk, struct poll_table *pt, unsigned int events);
+};
+
+struct unix_sock {
+	struct unix_net *net;
+	const struct unix_proto_ops *ops;
+	int type;
+	int state;
+	unsigned int flags;
+	int refcnt;			/* under net.lock */
+	int shutdown;
+	int err;			/* pending error (positive errno), reported once */
+	struct unix_sock *peer;		/* holds a reference */
+	struct unix_address *addr;	/* holds a reference */
+	struct sk_buff_head receive_queue;
+	struct wait_queue_head wq;	/* waiting to read, write, accept, or polling */
+	struct wait_queue_head peer_wait; /* waiting for this socket's queue to have room */
+	plat_mutex_t iolock;
+	int64_t wmem_alloc;		/* truesize of this socket's skbs not yet freed */
+	int sndbuf, rcvbuf;
+	int64_t rcvtimeo, sndtimeo;	/* ns; -1: none */
+	int rcvlowat;
+	int peek_off;			/* SO_PEEK_OFF; -1 disabled */
+	int max_ack_backlog;
+	struct unix_cred peercred;	/* SO_PEERCRED; pid 0 uid/gid -1 when none */
+	struct sk_buff *oob_skb;	/* stream MSG_OOB: the byte at the mark */
+	int64_t busy_poll_ns;		/* SO_BUSY_POLL */
+	uint64_t ino;			/* socket inode number (sockfs), for listings */
+	struct list_head link;		/* on net->socks */
+	/* garbage collector */
+	int64_t inflight;		/* times this socket's file is in flight */
+	int64_t file_refs;		/* references to this socket's file the embedder holds */
+	struct list_head gc_link;
+	int64_t gc_refs;
+	/* copy accounting */
+	int64_t bytes_copied;
+	int64_t bytes_zerocopy;
+};
+
+/* Message descriptor for sendmsg/recvmsg; progress survives -ERESTARTSYS. */
+struct unix_iov {
+	void *base;
+	size_t len;
+};
+
+struct unix_msg {
+	struct unix_iov *iov;
+	unsigned int iovlen;
+	unsigned int iov_idx;		/* cursor: current iov and offset in it */
+	size_t iov_off;
+	size_t done;			/* bytes transferred so far */
+	int flags;			/* MSG_* given */
+	int msg_flags;			/* MSG_* returned (recv) */
+	int sigpipe;			/* out: the call would raise SIGPIPE */
+	/* send: the sender's credentials now, and explicit SCM_CREDENTIALS */
+	struct unix_cred cur;
+	const struct unix_cred *creds;
+	struct scm_fp_list *fp;		/* send: files to pass (consumed on success) */
+	struct page_run *pages;		/* send: zero-copy pages */
+	/* recv results */
+	struct unix_address *addr;	/* sender's address (a reference) or NULL */
+	int want_creds;			/* the receiver had SO_PASSCRED */
+	int got_scm;			/* cred/fp below are valid */
+	struct unix_cred cred;
+	struct scm_fp_list *rfp;	/* received files (caller installs or releases) */
+	int rfp_peeked;			/* rfp is a copy: the caller takes new references */
+	struct page_run *rpages;	/* zero-copy pages received */
+};
+
+/* net */
+struct unix_net *unix_net_create(const struct unix_sysctl *sysctl);
+void unix_net_shutdown(struct unix_net *net);
+void unix_net_destroy(struct unix_net *net);
+struct scm_fp_list *unix_net_take_released(struct unix_net *net);
+void unix_net_counters(struct unix_net *net, struct unix_counters *out);
+
+/* lifetime */
+int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock **out);
+void unix_sock_hold(struct unix_sock *sk);
+void unix_sock_put(struct unix_sock *sk);
+void unix_release(struct unix_sock *sk);
+
+/* calls */
+int unix_bind(struct unix_sock *sk, const void *path, unsigned int len);
+int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred);
+int unix_listen(struct unix_sock *sk, int backlog, const struct unix_cred *cred);
+int unix_connect(struct unix_sock *sk, struct unix_sock *other,
+		 const struct unix_cred *cred, int flags, struct wait_ctl *ctl);
+int unix_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
+		struct wait_ctl *ctl);
+ssize_t unix_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
+		     struct unix_sock *other, struct wait_ctl *ctl);
+ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
+int unix_shutdown(struct unix_sock *sk, int how);
+int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned int *len);
+int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val);
+int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val);
+int unix_get_peercred(struct unix_sock *sk, struct unix_cred *out);
+int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out);
+void unix_msg_release(struct unix_sock *sk, struct unix_msg *msg);
+
+/* poll over many sockets; see af_unix.c */
+struct unix_pollfd {
+	struct unix_sock *sk;		/* NULL: not a socket, revents preset by the caller */
+	unsigned int events;
+	unsigned int revents;
+};
+int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n,
+		   struct wait_ctl *ctl);
+
+/* in-flight files */
+struct scm_fp_list *scm_fp_alloc(int count);
+void scm_fp_free(struct scm_fp_list *fpl);
+void unix_file_ref(struct unix_sock *sk, int delta);
+int unix_gc(struct unix_net *net);
+void __unix_gc_purge(struct unix_sock *sk);
+void __unix_gc_free(struct unix_sock *sk);
+
+/* listing: fills up to @max records; returns the number of sockets */
+struct unix_sock_info {
+	uint64_t ino;
+	int type, state, flags, refcnt, listening;
+	unsigned int addr_len;
+	unsigned char path[UNIX_PATH_MAX + 1];
+	unsigned int rqueue, wqueue;
+};
+int unix_list(struct unix_net *net, struct unix_sock_info *out, int max);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * kernel/sched/wait.h - wait queues.
+ *
+ * A wait queue is a list of entries, each pointing at a waiter: one thread
+ * asleep on its own condition variable.  A thread waiting on several queues at
+ * once (poll) adds one entry per queue, all pointing at the same waiter, and is
+ * woken by whichever queue fires first.
+ *
+ * Locking: every wait queue is protected by the lock of the unix_net that owns
+ * it (see net/unix/unix_socket.h); the functions prefixed "__" expect the
+ * caller to hold it.  The waiter sleeps with that lock released.
+ */
+#ifndef MENIOS_WAIT_H
+#define MENIOS_WAIT_H
+
+#include <stdint.h>
+#include "../list.h"
+#include "../../platform/host.h"
+
+struct waiter {
+	plat_cond_t cond;
+	int woken;
+};
+
+struct wait_queue_entry {
+	struct list_head link;
+	struct waiter *w;
+	int exclusive;		/* woken one at a time (accept), after all non-exclusive ones */
+};
+
+struct wait_queue_head {
+	struct list_head head;
+};
+
+/*
+ * How long a blocking call may sleep.  @deadline is absolute (monotonic ns):
+ * 0 until the call computes it from its timeout on first entry, PLAT_FOREVER
+ * for no timeout.  @slice bounds one uninterrupted sleep: when it runs out the
+ * call returns -ERESTARTSYS with its progress kept, so the caller can run
+ * signal handlers and call again with the same wait_ctl.  0 means no slicing.
+ */
+struct wait_ctl {
+	int64_t deadline;
+	int64_t slice;
+	int64_t slice_end;	/* private: set by wait_ctl_begin() */
+};
+
+#ifndef ERESTARTSYS
+#define ERESTARTSYS 512		/* kernel-internal: the caller restarts the call */
+#endif
+
+static inline void wq_init(struct wait_queue_head *wq)
+{
+	INIT_LIST_HEAD(&wq->head);
+}
+
+static inline int wq_active(const struct wait_queue_head *wq)
+{
+	return !list_empty(&wq->head);
+}
+
+void waiter_init(struct waiter *w);
+void waiter_destroy(struct waiter *w);
+
+void __wq_add(struct wait_queue_head *wq, struct wait_queue_entry *e,
+	      struct waiter *w, int exclusive);
+void __wq_del(struct wait_queue_entry *e);
+/* Wake every non-exclusive waiter and up to @nr_exclusive exclusive ones. */
+void __wake_up(struct wait_queue_head *wq, int nr_exclusive);
+/* Wake everybody: state changes such as close, shutdown or net teardown. */
+void __wake_up_all(struct wait_queue_head *wq);
+
+/* Start (or resume) a blocking call whose timeout is @timeo ns (-1: none). */
+void wait_ctl_begin(struct wait_ctl *ctl, int64_t timeo);
+/* Remaining timeout in ns: 0 when it has expired or the call is non-blocking. */
+int64_t wait_ctl_remaining(const struct wait_ctl *ctl);
+
+#endif

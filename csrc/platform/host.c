@@ -1,0 +1,125 @@
+/*
+ * platform/host.c - pthread/malloc implementation of the platform interface.
+ */
+#include "host.h"
+
+#include <stdlib.h>
+#include <time.h>
+#include <assert.h>
+
+void plat_mutex_init(plat_mutex_t *m)
+{
+	pthread_mutex_init(&m->m, NULL);
+#ifdef MENIOS_DEBUG_LOCKS
+	m->held = 0;
+#endif
+}
+
+void plat_mutex_destroy(plat_mutex_t *m)
+{
+	pthread_mutex_destroy(&m->m);
+}
+
+void plat_mutex_lock(plat_mutex_t *m)
+{
+	pthread_mutex_lock(&m->m);
+#ifdef MENIOS_DEBUG_LOCKS
+	assert(!m->held);
+	m->held = 1;
+	m->owner = pthread_self();
+#endif
+}
+
+void plat_mutex_unlock(plat_mutex_t *m)
+{
+#ifdef MENIOS_DEBUG_LOCKS
+	plat_mutex_assert_held(m);
+	m->held = 0;
+#endif
+	pthread_mutex_unlock(&m->m);
+}
+
+#ifdef MENIOS_DEBUG_LOCKS
+void plat_mutex_assert_held(plat_mutex_t *m)
+{
+	assert(m->held && pthread_equal(m->owner, pthread_self()));
+}
+#endif
+
+void plat_cond_init(plat_cond_t *c)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->c, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+void plat_cond_destroy(plat_cond_t *c)
+{
+	pthread_cond_destroy(&c->c);
+}
+
+void plat_cond_signal(plat_cond_t *c)
+{
+	pthread_cond_signal(&c->c);
+}
+
+void plat_cond_broadcast(plat_cond_t *c)
+{
+	pthread_cond_broadcast(&c->c);
+}
+
+void plat_cond_wait_until(plat_cond_t *c, plat_mutex_t *m, int64_t deadline_ns)
+{
+	struct timespec ts;
+
+#ifdef MENIOS_DEBUG_LOCKS
+	plat_mutex_assert_held(m);
+	m->held = 0;
+#endif
+	if (deadline_ns == PLAT_FOREVER) {
+		pthread_cond_wait(&c->c, &m->m);
+	} else {
+		ts.tv_sec = (time_t)(deadline_ns / 1000000000);
+		ts.tv_nsec = (long)(deadline_ns % 1000000000);
+		pthread_cond_timedwait(&c->c, &m->m, &ts);
+	}
+#ifdef MENIOS_DEBUG_LOCKS
+	m->held = 1;
+	m->owner = pthread_self();
+#endif
+}
+
+int64_t plat_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void *plat_alloc(size_t size)
+{
+	return malloc(size);
+}
+
+void *plat_zalloc(size_t size)
+{
+	return calloc(1, size);
+}
+
+void plat_free(void *p)
+{
+	free(p);
+}
+
+void plat_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}

@@ -1,0 +1,158 @@
+# cython: language_level=3
+"""Declarations of the C core (csrc/), shared by the Cython bridge and by
+anyone who wants to ``cimport menios._unix``."""
+
+from libc.stdint cimport int32_t, int64_t, uint64_t
+
+cdef extern from "kernel/sched/wait.h":
+    struct wait_ctl:
+        int64_t deadline
+        int64_t slice
+        int64_t slice_end
+    int ERESTARTSYS
+
+cdef extern from "kernel/mm/page.h":
+    struct page_run:
+        size_t npages
+        unsigned char *mem
+    struct page_pool:
+        pass
+
+cdef extern from "kernel/net/unix/unix_socket.h":
+    struct unix_cred:
+        int32_t pid
+        int32_t uid
+        int32_t gid
+
+    struct unix_sysctl:
+        int max_dgram_qlen
+        int somaxconn
+        int wmem_default, rmem_default
+        int wmem_max, rmem_max
+
+    struct scm_file:
+        void *file
+        unix_sock *usk
+
+    struct scm_fp_list:
+        scm_fp_list *next
+        int count
+        int user
+        scm_file files[1]
+
+    struct unix_counters:
+        int64_t socks, skbs, bytes_queued, inflight
+        int64_t bytes_copied, bytes_zerocopy, pages, gc_runs
+
+    struct unix_net:
+        int64_t busy_poll_ns
+
+    struct unix_sock:
+        int type
+        int64_t bytes_copied
+        int64_t bytes_zerocopy
+
+    struct unix_address:
+        unsigned int len
+        unsigned char path[109]
+
+    struct unix_iov:
+        void *base
+        size_t len
+
+    struct unix_msg:
+        unix_iov *iov
+        unsigned int iovlen
+        unsigned int iov_idx
+        size_t iov_off
+        size_t done
+        int flags
+        int msg_flags
+        int sigpipe
+        unix_cred cur
+        const unix_cred *creds
+        scm_fp_list *fp
+        page_run *pages
+        unix_address *addr
+        int want_creds
+        int got_scm
+        unix_cred cred
+        scm_fp_list *rfp
+        int rfp_peeked
+        page_run *rpages
+
+    struct unix_pollfd:
+        unix_sock *sk
+        unsigned int events
+        unsigned int revents
+
+    struct unix_sock_info:
+        uint64_t ino
+        int type, state, flags, refcnt, listening
+        unsigned int addr_len
+        unsigned char path[109]
+        unsigned int rqueue, wqueue
+
+    unix_net *unix_net_create(const unix_sysctl *sysctl) nogil
+    void unix_net_shutdown(unix_net *net) nogil
+    void unix_net_destroy(unix_net *net) nogil
+    scm_fp_list *unix_net_take_released(unix_net *net) nogil
+    void unix_net_counters(unix_net *net, unix_counters *out) nogil
+
+    int unix_create(unix_net *net, int type, int protocol, unix_sock **out) nogil
+    void unix_sock_hold(unix_sock *sk) nogil
+    void unix_sock_put(unix_sock *sk) nogil
+    void unix_release(unix_sock *sk) nogil
+
+    int unix_bind(unix_sock *sk, const void *path, unsigned int len) nogil
+    int unix_socketpair(unix_sock *a, unix_sock *b, const unix_cred *cred) nogil
+    int unix_listen(unix_sock *sk, int backlog, const unix_cred *cred) nogil
+    int unix_connect(unix_sock *sk, unix_sock *other, const unix_cred *cred, int flags,
+                     wait_ctl *ctl) nogil
+    int unix_accept(unix_sock *sk, unix_sock **newsk, int flags, wait_ctl *ctl) nogil
+    ssize_t unix_sendmsg(unix_sock *sk, unix_msg *msg, unix_sock *other, wait_ctl *ctl) nogil
+    ssize_t unix_recvmsg(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
+    int unix_shutdown(unix_sock *sk, int how) nogil
+    int unix_getname(unix_sock *sk, int peer, unsigned char *path, unsigned int *len) nogil
+    int unix_getsockopt(unix_sock *sk, int level, int optname, int64_t *val) nogil
+    int unix_setsockopt(unix_sock *sk, int level, int optname, int64_t val) nogil
+    int unix_get_peercred(unix_sock *sk, unix_cred *out) nogil
+    int unix_ioctl(unix_sock *sk, unsigned long cmd, int *out) nogil
+    void unix_msg_release(unix_sock *sk, unix_msg *msg) nogil
+    int unix_poll_many(unix_net *net, unix_pollfd *fds, unsigned int n, wait_ctl *ctl) nogil
+    scm_fp_list *scm_fp_alloc(int count) nogil
+    void scm_fp_free(scm_fp_list *fpl) nogil
+    void unix_file_ref(unix_sock *sk, int delta) nogil
+    int unix_gc(unix_net *net) nogil
+    int unix_list(unix_net *net, unix_sock_info *out, int max) nogil
+
+
+cdef class Net:
+    cdef unix_net *net
+    cdef object __weakref__
+    cdef void drain(self)
+
+
+cdef class File:
+    """An open file description: what an fd points at."""
+    cdef public int f_flags
+    cdef public Py_ssize_t f_count
+    cdef object __weakref__
+
+
+cdef class Socket(File):
+    cdef unix_sock *sk
+    cdef readonly Net net
+    cdef readonly int type
+    cdef int busy
+    cdef bint released
+    cdef public object inode
+    cdef public object name_key
+    cdef public object on_release
+    cdef void _enter(self)
+    cdef void _leave(self)
+    cdef ssize_t _send(self, unix_msg *m, Socket target, size_t total) except? -2
+    cdef void _drop_fp(self, scm_fp_list *fpl)
+    cdef ssize_t _recv(self, unix_msg *m) except? -2
+    cdef object _take_files(self, unix_msg *m)
+    cdef object _finish(self, unix_msg *m, bint want_files)

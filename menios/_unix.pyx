@@ -1,0 +1,715 @@
+# cython: language_level=3, embedsignature=True, boundscheck=False, wraparound=False, cdivision=True
+"""The Cython bridge to the AF_UNIX C core.
+
+Exactly one place turns the core's ``-errno`` into ``OSError``: ``_raise``.
+Calls that can block first run once with the GIL held and a deadline in the
+past (the common, non-blocking case costs no GIL round trip); only if that
+would block do they run again with the GIL released, in slices of at most
+50 ms, between which pending signal handlers run (Ctrl-C raises
+``KeyboardInterrupt`` out of a blocked call).  Progress made before a slice
+ended is kept in the message descriptor, so a resumed call continues where it
+stopped.
+"""
+
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.exc cimport PyErr_CheckSignals
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from libc.stdint cimport int64_t, int32_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memset, memcpy
+
+import os
+
+cdef extern from "Python.h":
+    int _PyBytes_Resize(PyObject **, Py_ssize_t) except -1
+    PyObject *_bytes_new "PyBytes_FromStringAndSize"(const char *, Py_ssize_t)
+    char *_bytes_data "PyBytes_AS_STRING"(PyObject *)
+    void Py_XDECREF(PyObject *)
+
+cdef extern from "errno.h":
+    int EAGAIN, EINVAL, EBADF, ENOMEM, EMSGSIZE
+
+cdef enum:
+    MSG_PEEK = 0x2
+    MSG_TRUNC = 0x20
+    MSG_DONTWAIT = 0x40
+    MSG_WAITALL = 0x100
+    MSG_CTRUNC = 0x8
+    O_NONBLOCK = 0o4000
+
+# Longest uninterrupted sleep: signal handlers run at least this often.
+cdef int64_t SLICE_NS = 50 * 1000 * 1000
+# Most a single recv allocates: no queue can hold more than a sender's
+# sndbuf, which is at most 2 * wmem_max (8 MiB by default).
+cdef Py_ssize_t RECV_CAP = 16 * 1024 * 1024
+# A cap on iovecs, as Linux's UIO_MAXIOV.
+cdef Py_ssize_t IOV_MAX = 1024
+
+
+cdef int _raise(ssize_t err) except -1:
+    """The one errno checker: ``-errno`` from the core becomes OSError."""
+    raise OSError(<int>-err, os.strerror(<int>-err))
+
+
+cdef inline int _check(ssize_t r) except -1:
+    if r < 0:
+        _raise(r)
+    return 0
+
+
+cdef inline void _ctl_nonblock(wait_ctl *ctl) noexcept nogil:
+    ctl.deadline = 1        # in the past: never sleep
+    ctl.slice = 0
+    ctl.slice_end = 0
+
+
+cdef inline void _ctl_blocking(wait_ctl *ctl) noexcept nogil:
+    ctl.deadline = 0        # computed from the socket's timeout on entry
+    ctl.slice = SLICE_NS
+    ctl.slice_end = 0
+
+
+cdef inline void _msg_init(unix_msg *m, unix_iov *iov, unsigned int n, int flags) noexcept nogil:
+    memset(m, 0, sizeof(unix_msg))
+    m.iov = iov
+    m.iovlen = n
+    m.flags = flags
+
+
+cdef inline int _set_cred(unix_cred *c, tuple t) except -1:
+    c.pid = <int32_t>t[0]
+    c.uid = <int32_t>t[1]
+    c.gid = <int32_t>t[2]
+    return 0
+
+
+cdef class Net:
+    """One simulated kernel's AF_UNIX family (``struct unix_net``)."""
+
+    def __cinit__(self, int max_dgram_qlen, int somaxconn, int wmem_default,
+                  int rmem_default, int wmem_max, int rmem_max):
+        cdef unix_sysctl s
+        s.max_dgram_qlen = max_dgram_qlen
+        s.somaxconn = somaxconn
+        s.wmem_default = wmem_default
+        s.rmem_default = rmem_default
+        s.wmem_max = wmem_max
+        s.rmem_max = rmem_max
+        self.net = unix_net_create(&s)
+        if self.net == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.net != NULL:
+            unix_net_destroy(self.net)
+            self.net = NULL
+
+    cdef void drain(self):
+        """Drop the files the core let go of while it held its lock."""
+        cdef scm_fp_list *l
+        cdef scm_fp_list *nxt
+        cdef int i
+        cdef object f
+        while True:
+            l = unix_net_take_released(self.net)
+            if l == NULL:
+                return
+            while l != NULL:
+                nxt = l.next
+                for i in range(l.count):
+                    f = <object>l.files[i].file
+                    Py_DECREF(f)        # the reference the message held
+                    try:
+                        f.fput()
+                    except Exception:   # a release never fails a syscall
+                        pass
+                scm_fp_free(l)
+                l = nxt
+
+    def shutdown(self):
+        """Fail every blocked call, wait until they have all left, and drop
+        every queued message (files in flight go back to their owners)."""
+        with nogil:
+            unix_net_shutdown(self.net)
+        self.drain()
+
+    def gc(self):
+        """Run the in-flight garbage collector; returns sockets collected."""
+        cdef int n
+        with nogil:
+            n = unix_gc(self.net)
+        self.drain()
+        return n
+
+    def counters(self):
+        cdef unix_counters c
+        unix_net_counters(self.net, &c)
+        return {"sockets": c.socks, "skbs": c.skbs, "bytes_queued": c.bytes_queued,
+                "files_inflight": c.inflight, "bytes_copied": c.bytes_copied,
+                "bytes_zerocopy": c.bytes_zerocopy, "pages": c.pages,
+                "gc_runs": c.gc_runs}
+
+    def list(self):
+        """One tuple per live socket: (ino, type, state, flags, refcnt,
+        listening, raw name, rqueue, wqueue)."""
+        cdef int n = unix_list(self.net, NULL, 0), got
+        cdef unix_sock_info *buf = <unix_sock_info *>malloc(sizeof(unix_sock_info) * (n + 16))
+        if buf == NULL:
+            raise MemoryError()
+        try:
+            got = unix_list(self.net, buf, n + 16)
+            out = []
+            for i in range(min(got, n + 16)):
+                out.append((buf[i].ino, buf[i].type, buf[i].state, buf[i].flags,
+                            buf[i].refcnt, buf[i].listening,
+                            (<char *>buf[i].path)[:buf[i].addr_len],
+                            buf[i].rqueue, buf[i].wqueue))
+            return out
+        finally:
+            free(buf)
+
+    property busy_poll_us:
+        def __get__(self):
+            return self.net.busy_poll_ns // 1000
+        def __set__(self, int us):
+            if us < 0:
+                raise ValueError("busy_poll must be >= 0")
+            self.net.busy_poll_ns = <int64_t>us * 1000
+
+
+cdef class File:
+    """An open file description.  ``f_count`` counts the references to it:
+    fd table entries and messages in flight; the last ``fput`` releases it."""
+
+    def __cinit__(self, *args, **kwargs):
+        self.f_count = 1
+        self.f_flags = 0
+
+    def fget(self):
+        self.f_count += 1
+
+    def fput(self):
+        self.f_count -= 1
+        if self.f_count == 0:
+            self.release()
+
+    def release(self):
+        pass
+
+    # Socket calls on a file that is not a socket.
+    def _notsock(self, *args, **kwargs):
+        raise OSError(88, os.strerror(88))      # ENOTSOCK
+
+    send = sendmsg = recv = recv_into = recvmsg = bind = listen = connect = _notsock
+    accept = shutdown = getname = getsockopt = setsockopt = peercred = _notsock
+
+
+cdef class Socket(File):
+    """An AF_UNIX socket: the open file description of a socket fd."""
+
+    def __cinit__(self, Net net, int type, int protocol=0, bint _wrap=False):
+        cdef int r
+        self.net = net
+        if _wrap:
+            return
+        r = unix_create(net.net, type, protocol, &self.sk)
+        _check(r)
+        unix_sock_hold(self.sk)          # this object's own reference
+        unix_file_ref(self.sk, 1)
+        self.type = type & 0xf
+        if self.type == 3:
+            self.type = 2                # SOCK_RAW is SOCK_DGRAM
+
+    def __dealloc__(self):
+        if self.sk != NULL:
+            if not self.released:
+                unix_release(self.sk)
+            unix_sock_put(self.sk)
+            self.sk = NULL
+
+    cdef void _enter(self):
+        self.busy += 1
+
+    cdef void _leave(self):
+        self.busy -= 1
+        if self.busy == 0 and self.f_count == 0 and not self.released:
+            self._do_release()
+
+    def fget(self):
+        self.f_count += 1
+        unix_file_ref(self.sk, 1)
+
+    def fput(self):
+        self.f_count -= 1
+        unix_file_ref(self.sk, -1)
+        if self.f_count == 0 and self.busy == 0:
+            self._do_release()
+
+    def release(self):
+        if self.busy == 0 and not self.released:
+            self._do_release()
+
+    def _do_release(self):
+        cdef unix_counters c
+        if self.released:
+            return
+        self.released = True
+        with nogil:
+            unix_release(self.sk)
+        self.net.drain()
+        # Linux runs the collector when a socket goes while sockets are in flight.
+        unix_net_counters(self.net.net, &c)
+        if c.inflight:
+            self.net.gc()
+        hook = self.on_release
+        if hook is not None:
+            hook(self)
+
+    property inflight_sock:
+        def __get__(self):
+            return <size_t>self.sk
+
+    # --------------------------------------------------------- names ---
+    def bind(self, bytes path):
+        _check(unix_bind(self.sk, <char *>path, <unsigned int>len(path)))
+
+    def getname(self, bint peer):
+        """Raw stored name: b'' when unnamed."""
+        cdef unsigned char buf[112]
+        cdef unsigned int n = 0
+        _check(unix_getname(self.sk, peer, buf, &n))
+        return (<char *>buf)[:n]
+
+    # ---------------------------------------------------- connections ---
+    def listen(self, int backlog, tuple cred):
+        cdef unix_cred c
+        _set_cred(&c, cred)
+        _check(unix_listen(self.sk, backlog, &c))
+
+    def connect(self, Socket other, tuple cred):
+        cdef unix_cred c
+        cdef wait_ctl ctl
+        cdef int r
+        cdef unix_sock *o = other.sk if other is not None else NULL
+        cdef int flags = MSG_DONTWAIT if self.f_flags & O_NONBLOCK else 0
+        _set_cred(&c, cred)
+        self._enter()
+        try:
+            _ctl_nonblock(&ctl)
+            r = unix_connect(self.sk, o, &c, MSG_DONTWAIT, &ctl)
+            if r == -EAGAIN and not flags:
+                _ctl_blocking(&ctl)
+                while True:
+                    with nogil:
+                        r = unix_connect(self.sk, o, &c, 0, &ctl)
+                    if r != -ERESTARTSYS:
+                        break
+                    PyErr_CheckSignals()
+            self.net.drain()
+            _check(r)
+        finally:
+            self._leave()
+
+    def socketpair_with(self, Socket other, tuple cred):
+        cdef unix_cred c
+        _set_cred(&c, cred)
+        _check(unix_socketpair(self.sk, other.sk, &c))
+
+    def accept(self, int flags=0):
+        """Wait for a connection; returns the new Socket."""
+        cdef wait_ctl ctl
+        cdef unix_sock *nsk = NULL
+        cdef int r
+        cdef bint nonblock = (self.f_flags & O_NONBLOCK) != 0
+        cdef Socket s
+        self._enter()
+        try:
+            _ctl_nonblock(&ctl)
+            r = unix_accept(self.sk, &nsk, MSG_DONTWAIT, &ctl)
+            if r == -EAGAIN and not nonblock:
+                _ctl_blocking(&ctl)
+                while True:
+                    with nogil:
+                        r = unix_accept(self.sk, &nsk, 0, &ctl)
+                    if r != -ERESTARTSYS:
+                        break
+                    PyErr_CheckSignals()
+            _check(r)
+        finally:
+            self._leave()
+        s = Socket.__new__(Socket, self.net, self.type, 0, True)
+        s.sk = nsk                       # the reference accept took is the file's
+        unix_sock_hold(nsk)              # and this object's own
+        unix_file_ref(nsk, 1)
+        s.type = self.type
+        return s
+
+    # ----------------------------------------------------------- data ---
+    cdef ssize_t _send(self, unix_msg *m, Socket target, size_t total) except? -2:
+        cdef wait_ctl ctl
+        cdef ssize_t r
+        cdef unix_sock *o = target.sk if target is not None else NULL
+        cdef bint nonblock = (m.flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0
+        cdef int flags = m.flags
+        self._enter()
+        try:
+            _ctl_nonblock(&ctl)
+            m.flags = flags | MSG_DONTWAIT
+            r = unix_sendmsg(self.sk, m, o, &ctl)
+            m.flags = flags
+            if not nonblock and (r == -EAGAIN or (r >= 0 and <size_t>r < total and m.sigpipe == 0)):
+                _ctl_blocking(&ctl)
+                while True:
+                    with nogil:
+                        r = unix_sendmsg(self.sk, m, o, &ctl)
+                    if r != -ERESTARTSYS:
+                        break
+                    PyErr_CheckSignals()
+            if m.fp != NULL:
+                self._drop_fp(m.fp)      # not sent: the files were never in flight
+                m.fp = NULL
+            if r < 0:
+                if m.sigpipe:
+                    raise SigPipe(-r, os.strerror(<int>-r))
+                _raise(r)
+            return r
+        finally:
+            self._leave()
+
+    cdef void _drop_fp(self, scm_fp_list *fpl):
+        cdef int i
+        cdef object f
+        for i in range(fpl.count):
+            f = <object>fpl.files[i].file
+            Py_DECREF(f)
+            f.fput()
+        scm_fp_free(fpl)
+
+    def send(self, data, int flags, tuple cur, Socket target=None):
+        """send/sendto: returns bytes sent."""
+        cdef unix_iov iov
+        cdef unix_msg m
+        cdef Py_buffer view
+        cdef ssize_t r
+        if type(data) is bytes:
+            iov.base = PyBytes_AS_STRING(data)
+            iov.len = <size_t>PyBytes_GET_SIZE(data)
+            _msg_init(&m, &iov, 1, flags)
+            _set_cred(&m.cur, cur)
+            return self._send(&m, target, iov.len)
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            iov.base = view.buf
+            iov.len = <size_t>view.len
+            _msg_init(&m, &iov, 1, flags)
+            _set_cred(&m.cur, cur)
+            return self._send(&m, target, iov.len)
+        finally:
+            PyBuffer_Release(&view)
+
+    def sendmsg(self, buffers, int flags, tuple cur, tuple creds, list files,
+                Socket target=None):
+        """sendmsg: ``creds`` is an explicit (pid, uid, gid) or None; ``files``
+        are File objects to pass (the caller has checked them)."""
+        cdef Py_ssize_t n, i
+        cdef unix_iov *iov = NULL
+        cdef Py_buffer *views = NULL
+        cdef Py_ssize_t got = 0
+        cdef unix_msg m
+        cdef unix_cred ec
+        cdef size_t total = 0
+        cdef scm_fp_list *fpl = NULL
+        cdef Socket s
+        bufs = list(buffers)
+        n = len(bufs)
+        if n > IOV_MAX:
+            raise OSError(EMSGSIZE, os.strerror(EMSGSIZE))
+        iov = <unix_iov *>malloc(sizeof(unix_iov) * (n + 1))
+        views = <Py_buffer *>malloc(sizeof(Py_buffer) * (n + 1))
+        if iov == NULL or views == NULL:
+            free(iov); free(views)
+            raise MemoryError()
+        try:
+            for i in range(n):
+                PyObject_GetBuffer(bufs[i], &views[i], PyBUF_SIMPLE)
+                got += 1
+                iov[i].base = views[i].buf
+                iov[i].len = <size_t>views[i].len
+                total += iov[i].len
+            _msg_init(&m, iov, <unsigned int>n, flags)
+            _set_cred(&m.cur, cur)
+            if creds is not None:
+                _set_cred(&ec, creds)
+                m.creds = &ec
+            if files:
+                fpl = scm_fp_alloc(len(files))
+                if fpl == NULL:
+                    raise MemoryError()
+                for i in range(len(files)):
+                    f = files[i]
+                    f.fget()                 # the message's reference
+                    Py_INCREF(f)
+                    fpl.files[i].file = <void *>f
+                    if isinstance(f, Socket):
+                        s = <Socket>f
+                        fpl.files[i].usk = s.sk
+                    else:
+                        fpl.files[i].usk = NULL
+                m.fp = fpl
+            return self._send(&m, target, total)
+        finally:
+            for i in range(got):
+                PyBuffer_Release(&views[i])
+            free(iov)
+            free(views)
+
+    cdef ssize_t _recv(self, unix_msg *m) except? -2:
+        cdef wait_ctl ctl
+        cdef ssize_t r
+        cdef int flags = m.flags
+        cdef bint nonblock = (flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0
+        cdef size_t total = 0
+        cdef unsigned int i
+        for i in range(m.iovlen):
+            total += m.iov[i].len
+        self._enter()
+        try:
+            _ctl_nonblock(&ctl)
+            m.flags = flags | MSG_DONTWAIT
+            r = unix_recvmsg(self.sk, m, &ctl)
+            m.flags = flags | (MSG_DONTWAIT if nonblock else 0)
+            if not nonblock and (r == -EAGAIN or (
+                    r >= 0 and (flags & MSG_WAITALL) and m.done < total and m.rfp == NULL
+                    and self.type == 1)):
+                _ctl_blocking(&ctl)
+                while True:
+                    with nogil:
+                        r = unix_recvmsg(self.sk, m, &ctl)
+                    if r != -ERESTARTSYS:
+                        break
+                    PyErr_CheckSignals()
+            return r
+        finally:
+            self._leave()
+
+    cdef object _take_files(self, unix_msg *m):
+        """The received files as a list of new references (installed by the caller)."""
+        cdef int i
+        cdef object f
+        cdef scm_fp_list *fpl = m.rfp
+        out = []
+        if fpl == NULL:
+            return out
+        m.rfp = NULL
+        for i in range(fpl.count):
+            f = <object>fpl.files[i].file
+            if m.rfp_peeked:
+                f.fget()                 # a peek installs duplicates
+            else:
+                Py_DECREF(f)             # the message's Python reference moves to `out`
+            out.append(f)
+        scm_fp_free(fpl)
+        return out
+
+    cdef object _finish(self, unix_msg *m, bint want_files):
+        """Collect (addr, cred, files) from a finished recv and release the rest."""
+        cdef object addr = None
+        cdef object cred = None
+        if m.addr != NULL:
+            addr = (<char *>m.addr.path)[:m.addr.len]
+        if m.got_scm and m.want_creds:
+            cred = (m.cred.pid, m.cred.uid, m.cred.gid)
+        files = self._take_files(m)
+        unix_msg_release(self.sk, m)
+        if files and not want_files:
+            for f in files:
+                f.fput()                 # read()/recv() without control space closes them
+            files = []
+        return addr, cred, files
+
+    def recv(self, Py_ssize_t bufsize, int flags, bint want_addr=False):
+        """recv/recvfrom: returns data, or (data, raw addr) with want_addr."""
+        cdef unix_iov iov
+        cdef unix_msg m
+        cdef ssize_t r
+        cdef Py_ssize_t cap
+        cdef PyObject *p
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recv")
+        cap = bufsize if bufsize < RECV_CAP else RECV_CAP
+        p = _bytes_new(NULL, cap)         # owned here until returned
+        if p == NULL:
+            raise MemoryError()
+        try:
+            iov.base = _bytes_data(p)
+            iov.len = <size_t>cap
+            _msg_init(&m, &iov, 1, flags)
+            r = self._recv(&m)
+            addr, cred, files = self._finish(&m, False)
+            _check(r)
+        except BaseException:
+            Py_XDECREF(p)
+            raise
+        if r != cap:
+            # Resizing a bytes object we own alone is allowed; on failure p is freed.
+            _PyBytes_Resize(&p, r)
+            if r > cap:   # MSG_TRUNC on a datagram: the full length, zero-filled
+                memset(_bytes_data(p) + cap, 0, r - cap)
+        buf = <object>p
+        Py_XDECREF(p)
+        if want_addr:
+            return buf, addr
+        return buf
+
+    def recv_into(self, buffer, Py_ssize_t nbytes, int flags, bint want_addr=False):
+        cdef Py_buffer view
+        cdef unix_iov iov
+        cdef unix_msg m
+        cdef ssize_t r
+        PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE)
+        try:
+            if nbytes < 0:
+                raise ValueError("negative buffersize in recv_into")
+            if nbytes == 0 or nbytes > view.len:
+                if nbytes > view.len:
+                    raise ValueError("buffer too small for requested bytes")
+                nbytes = view.len
+            iov.base = view.buf
+            iov.len = <size_t>nbytes
+            _msg_init(&m, &iov, 1, flags)
+            r = self._recv(&m)
+            addr, cred, files = self._finish(&m, False)
+            _check(r)
+            if want_addr:
+                return r, addr
+            return r
+        finally:
+            PyBuffer_Release(&view)
+
+    def recvmsg_into(self, buffers, int flags):
+        """Returns (nbytes, msg_flags, raw addr, cred or None, files)."""
+        cdef Py_ssize_t n, i, got = 0
+        cdef unix_iov *iov = NULL
+        cdef Py_buffer *views = NULL
+        cdef unix_msg m
+        cdef ssize_t r
+        bufs = list(buffers)
+        n = len(bufs)
+        if n > IOV_MAX:
+            raise OSError(EMSGSIZE, os.strerror(EMSGSIZE))
+        iov = <unix_iov *>malloc(sizeof(unix_iov) * (n + 1))
+        views = <Py_buffer *>malloc(sizeof(Py_buffer) * (n + 1))
+        if iov == NULL or views == NULL:
+            free(iov); free(views)
+            raise MemoryError()
+        try:
+            for i in range(n):
+                PyObject_GetBuffer(bufs[i], &views[i], PyBUF_WRITABLE)
+                got += 1
+                iov[i].base = views[i].buf
+                iov[i].len = <size_t>views[i].len
+            _msg_init(&m, iov, <unsigned int>n, flags)
+            r = self._recv(&m)
+            addr, cred, files = self._finish(&m, True)
+            if r < 0:
+                for f in files:
+                    f.fput()
+                _raise(r)
+            return r, m.msg_flags, addr, cred, files
+        finally:
+            for i in range(got):
+                PyBuffer_Release(&views[i])
+            free(iov)
+            free(views)
+
+    def recvmsg(self, Py_ssize_t bufsize, int flags):
+        """Returns (data, msg_flags, raw addr, cred or None, files)."""
+        cdef Py_ssize_t cap
+        if bufsize < 0:
+            raise ValueError("negative buffer size in recvmsg()")
+        cap = bufsize if bufsize < RECV_CAP else RECV_CAP
+        buf = bytearray(cap)
+        r, mflags, addr, cred, files = self.recvmsg_into((buf,), flags)
+        return bytes(buf[:min(r, cap)]), mflags, addr, cred, files
+
+    # -------------------------------------------------------- control ---
+    def shutdown(self, int how):
+        _check(unix_shutdown(self.sk, how))
+
+    def getsockopt(self, int level, int opt):
+        cdef int64_t v = 0
+        _check(unix_getsockopt(self.sk, level, opt, &v))
+        return v
+
+    def setsockopt(self, int level, int opt, int64_t value):
+        _check(unix_setsockopt(self.sk, level, opt, value))
+
+    def peercred(self):
+        cdef unix_cred c
+        unix_get_peercred(self.sk, &c)
+        return (c.pid, c.uid, c.gid)
+
+    def ioctl(self, unsigned long request):
+        cdef int v = 0
+        _check(unix_ioctl(self.sk, request, &v))
+        return v
+
+    property copy_stats:
+        def __get__(self):
+            return self.sk.bytes_copied, self.sk.bytes_zerocopy
+
+
+class SigPipe(BrokenPipeError):
+    """EPIPE from a write that also raises SIGPIPE in the caller."""
+
+
+def poll(Net net, list entries, timeout_ms):
+    """entries: [(Socket or None, events, preset revents)] -> list of revents."""
+    cdef Py_ssize_t n = len(entries), i
+    cdef unix_pollfd *fds = <unix_pollfd *>malloc(sizeof(unix_pollfd) * (n + 1))
+    cdef wait_ctl ctl
+    cdef int r
+    cdef Socket s
+    cdef int64_t timeo
+    if fds == NULL:
+        raise MemoryError()
+    keep = []
+    try:
+        for i in range(n):
+            sock, events, pre = entries[i]
+            if sock is None:
+                fds[i].sk = NULL
+                fds[i].revents = pre
+            else:
+                s = <Socket>sock
+                s._enter()
+                keep.append(s)
+                fds[i].sk = s.sk
+                fds[i].revents = 0
+            fds[i].events = events
+        if timeout_ms is None or timeout_ms < 0:
+            timeo = -1
+        else:
+            timeo = <int64_t>timeout_ms * 1000000
+        _ctl_nonblock(&ctl)
+        r = unix_poll_many(net.net, fds, <unsigned int>n, &ctl)
+        if r == 0 and timeo != 0:
+            _ctl_blocking(&ctl)
+            ctl.deadline = 1 if timeo == 0 else (-1 if timeo < 0 else 0)
+            # wait_ctl_begin is not called by poll: compute the deadline here
+            from time import monotonic_ns
+            ctl.deadline = 9223372036854775807 if timeo < 0 else monotonic_ns() + timeo
+            while True:
+                ctl.slice_end = monotonic_ns() + SLICE_NS
+                with nogil:
+                    r = unix_poll_many(net.net, fds, <unsigned int>n, &ctl)
+                if r != -ERESTARTSYS:
+                    break
+                PyErr_CheckSignals()
+        _check(r)
+        return [fds[i].revents for i in range(n)]
+    finally:
+        for s in keep:
+            s._leave()
+        free(fds)

@@ -1,0 +1,153 @@
+"""The simulated kernel: one AF_UNIX family, one VFS, the process table."""
+import os
+import random
+import threading
+
+from . import _unix
+from .constants import SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
+from .vfs import VFS
+
+#: Linux's defaults (net.core.*mem_max as Linux 6.18 ships them).
+DEFAULT_SYSCTL = {
+    "net.unix.max_dgram_qlen": 10,
+    "net.core.somaxconn": 4096,
+    "net.core.wmem_default": 212992,
+    "net.core.rmem_default": 212992,
+    "net.core.wmem_max": 4194304,
+    "net.core.rmem_max": 4194304,
+    "net.core.busy_poll": 0,
+}
+
+_TYPE_NAMES = {SOCK_STREAM: "STREAM", SOCK_DGRAM: "DGRAM", SOCK_SEQPACKET: "SEQPACKET"}
+_STATE_NAMES = {1: "ESTABLISHED", 7: "UNCONNECTED", 10: "LISTEN"}
+
+
+class Kernel:
+    """A fresh simulated kernel with its own VFS, abstract namespace and pids.
+
+    ``Kernel(sysctl={...})`` overrides Linux's defaults (see DEFAULT_SYSCTL).
+    Use as a context manager, or call ``close()``: it fails every blocked call,
+    waits for them to leave, and frees every socket and message.
+    """
+
+    def __init__(self, sysctl=None):
+        conf = dict(DEFAULT_SYSCTL)
+        if sysctl:
+            unknown = set(sysctl) - set(DEFAULT_SYSCTL) - {
+                k for k in sysctl if k.startswith("fs.")}
+            if unknown:
+                raise ValueError("unknown sysctl: %s" % ", ".join(sorted(unknown)))
+            conf.update(sysctl)
+        for key, value in conf.items():
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError("sysctl %s must be an int" % key)
+        self.sysctl = conf
+        self.net = _unix.Net(conf["net.unix.max_dgram_qlen"], conf["net.core.somaxconn"],
+                             conf["net.core.wmem_default"], conf["net.core.rmem_default"],
+                             conf["net.core.wmem_max"], conf["net.core.rmem_max"])
+        self.net.busy_poll_us = conf["net.core.busy_poll"]
+        self.vfs = VFS(sysctl=conf)
+        self.lock = threading.RLock()        # process table, abstract names
+        self.abstract = {}                   # (name bytes, type) -> Socket
+        self.processes = {}                  # pid -> Process
+        self._next_pid = 1
+        self._autobind = random.Random().randrange(0x100000)
+        self._inflight_users = {}            # uid -> files in flight (ETOOMANYREFS)
+        self.closed = False
+
+    # ---------------------------------------------------------------- api
+    def spawn(self, uid=0, gid=0, groups=(), umask=0o022, cwd="/", rlimit_nofile=1024):
+        """A new process with no fds open."""
+        from .process import Process
+        if self.closed:
+            raise OSError(108, os.strerror(108))     # ESHUTDOWN
+        return Process(self, uid=uid, gid=gid, groups=groups, umask=umask, cwd=cwd,
+                       rlimit_nofile=rlimit_nofile)
+
+    def gc(self):
+        """Force a pass of the in-flight fd collector; returns sockets collected."""
+        return self.net.gc()
+
+    def counters(self):
+        """Debug counters: live sockets, skbs, bytes queued, files in flight,
+        bytes copied and handed off, live pages, collector runs."""
+        return self.net.counters()
+
+    def unix_sockets(self):
+        """The live AF_UNIX sockets, one dict per socket, like /proc/net/unix."""
+        out = []
+        for ino, type_, state, flags, refcnt, listening, name, rq, wq in self.net.list():
+            out.append({
+                "inode": ino, "type": _TYPE_NAMES.get(type_, type_),
+                "state": _STATE_NAMES.get(state, state),
+                "flags": "ACC" if listening else "", "refcount": refcnt,
+                "path": _format_name(name), "recv_q": rq, "send_q": wq,
+            })
+        return out
+
+    def format_unix_sockets(self):
+        """The socket table as text, like ``ss -x``/``/proc/net/unix``."""
+        rows = ["%-8s %-10s %-12s %-4s %6s %6s  %s" % (
+            "Inode", "Type", "State", "Flag", "Recv-Q", "Send-Q", "Path")]
+        for s in self.unix_sockets():
+            rows.append("%-8d %-10s %-12s %-4s %6d %6d  %s" % (
+                s["inode"], s["type"], s["state"], s["flags"], s["recv_q"],
+                s["send_q"], s["path"]))
+        return "\n".join(rows)
+
+    def close(self):
+        """Tear down: wake (and fail) every blocked call, then free everything."""
+        if self.closed:
+            return
+        self.closed = True
+        self.net.shutdown()
+        with self.lock:
+            procs = list(self.processes.values())
+        for p in procs:
+            p.exit()
+        self.net.shutdown()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------ helpers
+    def _alloc_pid(self, proc):
+        with self.lock:
+            pid = self._next_pid
+            self._next_pid += 1
+            self.processes[pid] = proc
+            return pid
+
+    def _on_socket_release(self, sock):
+        """A socket is gone: its inode and abstract name let go of it."""
+        inode = sock.inode
+        if inode is not None and getattr(inode, "sock", None) is sock:
+            inode.sock = None
+        sock.inode = None
+        key = sock.name_key
+        if key is not None:
+            with self.lock:
+                if self.abstract.get(key) is sock:
+                    del self.abstract[key]
+            sock.name_key = None
+
+    def _autobind_name(self, type_):
+        """A free abstract name of five hex digits, as Linux's unix_autobind."""
+        with self.lock:
+            for _ in range(0x100000):
+                self._autobind = (self._autobind + 1) & 0xFFFFF
+                name = b"\0%05x" % self._autobind
+                if (name, type_) not in self.abstract:
+                    return name
+        raise OSError(28, os.strerror(28))           # ENOSPC
+
+
+def _format_name(raw):
+    if not raw:
+        return ""
+    if raw[:1] == b"\0":
+        return "@" + raw[1:].decode("latin-1").replace("\0", "@")
+    return raw.rstrip(b"\0").decode("utf-8", "surrogateescape")

@@ -1,0 +1,827 @@
+"""A simulated process: credentials, cwd, umask, an fd table, and every
+syscall as a method.  Failures raise ``OSError(errno, strerror)``."""
+import array
+import errno
+import operator
+import os
+import stat
+import struct
+
+from . import _unix
+from .constants import (
+    AF_UNIX, AF_UNSPEC, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_NONBLOCK, SOCK_CLOEXEC,
+    SOL_SOCKET, SCM_RIGHTS, SCM_CREDENTIALS, SCM_MAX_FD, SO_PASSCRED, SO_PEERCRED,
+    SO_RCVTIMEO, SO_SNDTIMEO, SO_SNDBUF, SO_TYPE, MSG_NOSIGNAL, MSG_CTRUNC,
+    MSG_CMSG_CLOEXEC, MSG_TRUNC, O_NONBLOCK, O_CLOEXEC, O_ACCMODE, O_APPEND, F_DUPFD,
+    F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, FD_CLOEXEC, POLLNVAL, SIGPIPE,
+    SOMAXCONN, UNIX_PATH_MAX)
+from .cred import Cred
+from .files import PipeEnd, VfsFile, make_pipe
+
+_Socket = _unix.Socket
+_SigPipe = _unix.SigPipe
+_UCRED = struct.Struct("3i")
+_TIMEVAL = struct.Struct("qq")
+_HZ = 250                       # Linux's jiffies on the reference kernel
+_JIFFY_NS = 1000000000 // _HZ
+_CMSG_HDR = 16                  # sizeof(struct cmsghdr) on 64-bit Linux
+_OVERFLOW_ID = 65534            # what an absent uid/gid reads as
+
+
+def _err(code):
+    return OSError(code, os.strerror(code))
+
+
+def _fd(fd):
+    """An fd argument, as the stdlib converts it."""
+    if type(fd) is int:
+        return fd
+    try:
+        return operator.index(fd)
+    except TypeError:
+        raise TypeError("an integer is required (got type %s)" % type(fd).__name__) from None
+
+
+def _sockaddr(addr):
+    """The sun_path bytes of an AF_UNIX address (str or bytes-like)."""
+    if isinstance(addr, str):
+        raw = os.fsencode(addr)
+    elif isinstance(addr, (bytes, bytearray, memoryview)):
+        raw = bytes(addr)
+    else:
+        raise TypeError("a bytes-like object or str is required for an AF_UNIX address, "
+                        "not '%s'" % type(addr).__name__)
+    if len(raw) > UNIX_PATH_MAX:
+        raise _err(errno.EINVAL)
+    return raw
+
+
+def _decode_name(raw):
+    """A stored name as the stdlib returns it."""
+    if raw is None:
+        return None
+    if raw[:1] == b"\0":
+        return raw
+    return os.fsdecode(raw.split(b"\0", 1)[0])
+
+
+class _DeadTable:
+    """The fd table of an exited process: every lookup fails ESRCH."""
+
+    def __getitem__(self, fd):
+        raise _err(errno.ESRCH)
+
+    def __len__(self):
+        return 0
+
+
+class Process:
+    """A simulated process.  Create with ``Kernel.spawn`` or ``fork``."""
+
+    def __init__(self, kernel, uid=0, gid=0, groups=(), umask=0o022, cwd="/",
+                 rlimit_nofile=1024, _parent=None):
+        self.kernel = kernel
+        self.pending_signals = set()
+        self.alive = True
+        if _parent is None:
+            self.cred = Cred(uid, gid, groups)
+            self.umask = umask & 0o777
+            self._cwd = kernel.vfs.root
+            self.rlimit_nofile = rlimit_nofile
+            self._fds = []
+            self._cloexec = []
+        else:
+            self.cred = _parent.cred.copy()
+            self.umask = _parent.umask
+            self._cwd = _parent._cwd
+            self.rlimit_nofile = _parent.rlimit_nofile
+            self._fds = list(_parent._fds)
+            self._cloexec = list(_parent._cloexec)
+            for f in self._fds:
+                if f is not None:
+                    f.fget()
+        self.pid = kernel._alloc_pid(self)
+        self._update_creds()
+        if _parent is None and cwd not in ("/", b"/"):
+            self.chdir(cwd)
+
+    # -------------------------------------------------------------- ids
+    def _update_creds(self):
+        c = self.cred
+        self._scm = (self.pid, c.uid, c.gid)          # SCM_CREDENTIALS default
+        self._peer = (self.pid, c.euid, c.egid)       # SO_PEERCRED
+
+    uid = property(lambda self: self.cred.uid)
+    gid = property(lambda self: self.cred.gid)
+    euid = property(lambda self: self.cred.euid)
+    egid = property(lambda self: self.cred.egid)
+    suid = property(lambda self: self.cred.suid)
+    sgid = property(lambda self: self.cred.sgid)
+    groups = property(lambda self: tuple(self.cred.groups))
+
+    @property
+    def cwd(self):
+        return self.kernel.vfs.path_of(self._cwd)
+
+    def _check_alive(self):
+        if not self.alive:
+            raise _err(errno.ESRCH)
+
+    def setresuid(self, ruid, euid, suid):
+        self._check_alive()
+        self.cred.setresuid(ruid, euid, suid)
+        self._update_creds()
+
+    def setresgid(self, rgid, egid, sgid):
+        self._check_alive()
+        self.cred.setresgid(rgid, egid, sgid)
+        self._update_creds()
+
+    def setgroups(self, groups):
+        self._check_alive()
+        self.cred.setgroups(groups)
+
+    # ---------------------------------------------------------- lifetime
+    def fork(self):
+        """A child with a new pid, the same credentials and a copy of the fd
+        table sharing the open file descriptions."""
+        self._check_alive()
+        return Process(self.kernel, _parent=self)
+
+    def exit(self):
+        """Close every fd, as a dying process does.  Idempotent."""
+        if not self.alive:
+            return
+        self.alive = False
+        fds, self._fds = self._fds, _DeadTable()
+        self._cloexec = []
+        for f in fds:
+            if f is not None:
+                f.fput()
+        with self.kernel.lock:
+            self.kernel.processes.pop(self.pid, None)
+
+    def execve(self):
+        """Close the fds marked close-on-exec."""
+        self._check_alive()
+        for fd, ce in enumerate(self._cloexec):
+            if ce and self._fds[fd] is not None:
+                self.close(fd)
+
+    def _raise_sigpipe(self):
+        self.pending_signals.add(SIGPIPE)
+
+    # ----------------------------------------------------------- fd table
+    def _file(self, fd):
+        fds = self._fds
+        try:
+            f = fds[fd]
+        except IndexError:
+            f = None
+        except TypeError:
+            f = fds[_fd(fd)] if 0 <= _fd(fd) < len(fds) else None
+        if f is None or fd < 0:
+            raise _err(errno.EBADF)
+        return f
+
+    def _alloc_fd(self, minfd=0):
+        """The lowest free fd >= minfd, or EMFILE."""
+        self._check_alive()
+        fds = self._fds
+        for i in range(minfd, len(fds)):
+            if fds[i] is None:
+                return i
+        n = max(minfd, len(fds))
+        if n >= self.rlimit_nofile:
+            raise _err(errno.EMFILE)
+        return n
+
+    def _install(self, f, cloexec=False, minfd=0):
+        fd = self._alloc_fd(minfd)
+        fds = self._fds
+        while len(fds) <= fd:
+            fds.append(None)
+            self._cloexec.append(False)
+        fds[fd] = f
+        self._cloexec[fd] = bool(cloexec)
+        return fd
+
+    def close(self, fd):
+        """Close an fd; the open file goes when its last reference does."""
+        f = self._file(fd)
+        self._fds[fd] = None
+        self._cloexec[fd] = False
+        while self._fds and self._fds[-1] is None:
+            self._fds.pop()
+            self._cloexec.pop()
+        f.fput()
+
+    def dup(self, fd):
+        f = self._file(fd)
+        nfd = self._install(f)
+        f.fget()
+        return nfd
+
+    def dup2(self, fd, fd2):
+        f = self._file(fd)
+        fd2 = _fd(fd2)
+        if fd2 < 0 or fd2 >= self.rlimit_nofile:
+            raise _err(errno.EBADF)
+        if fd2 == fd:
+            return fd2
+        old = self._fds[fd2] if fd2 < len(self._fds) else None
+        while len(self._fds) <= fd2:
+            self._fds.append(None)
+            self._cloexec.append(False)
+        f.fget()
+        self._fds[fd2] = f
+        self._cloexec[fd2] = False
+        if old is not None:
+            old.fput()
+        return fd2
+
+    def fcntl(self, fd, cmd, arg=0):
+        f = self._file(fd)
+        if cmd == F_GETFD:
+            return FD_CLOEXEC if self._cloexec[fd] else 0
+        if cmd == F_SETFD:
+            self._cloexec[fd] = bool(arg & FD_CLOEXEC)
+            return 0
+        if cmd == F_GETFL:
+            return f.f_flags
+        if cmd == F_SETFL:
+            f.f_flags = (f.f_flags & ~(O_NONBLOCK | O_APPEND)) | (arg & (O_NONBLOCK | O_APPEND))
+            return 0
+        if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+            if arg < 0 or arg >= self.rlimit_nofile:
+                raise _err(errno.EINVAL)
+            nfd = self._install(f, cmd == F_DUPFD_CLOEXEC, arg)
+            f.fget()
+            return nfd
+        raise _err(errno.EINVAL)
+
+    # ------------------------------------------------------------ sockets
+    def _sock(self, fd):
+        f = self._file(fd)
+        if type(f) is not _Socket:
+            raise _err(errno.ENOTSOCK)
+        return f
+
+    def socket(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
+        """A new socket fd.  EAFNOSUPPORT for a family other than AF_UNIX."""
+        self._check_alive()
+        family, type, proto = _fd(family), _fd(type), _fd(proto)
+        if family < 0 or family >= 46:
+            raise _err(errno.EAFNOSUPPORT)
+        if (type & 0xf) >= 11 or type < 0:
+            raise _err(errno.EINVAL)
+        if type & ~0xf & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
+            raise _err(errno.EINVAL)
+        if family != AF_UNIX:
+            raise _err(errno.EAFNOSUPPORT)
+        fd = self._alloc_fd()
+        s = _Socket(self.kernel.net, type, proto)
+        self._setup_socket(s, type)
+        return self._install(s, type & SOCK_CLOEXEC)
+
+    def _setup_socket(self, s, flags):
+        if flags & SOCK_NONBLOCK:
+            s.f_flags = O_NONBLOCK | 2
+        else:
+            s.f_flags = 2                                # O_RDWR
+        s.on_release = self.kernel._on_socket_release
+
+    def socketpair(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
+        """Two connected sockets."""
+        self._check_alive()
+        family, type, proto = _fd(family), _fd(type), _fd(proto)
+        if family != AF_UNIX:
+            raise _err(errno.EAFNOSUPPORT if 0 <= family < 46 else errno.EAFNOSUPPORT)
+        if type & ~0xf & ~(SOCK_NONBLOCK | SOCK_CLOEXEC) or (type & 0xf) >= 11:
+            raise _err(errno.EINVAL)
+        a = _Socket(self.kernel.net, type, proto)
+        b = _Socket(self.kernel.net, type, proto)
+        self._setup_socket(a, type)
+        self._setup_socket(b, type)
+        try:
+            fd1 = self._install(a, type & SOCK_CLOEXEC)
+        except OSError:
+            a.fput()
+            b.fput()
+            raise
+        try:
+            fd2 = self._install(b, type & SOCK_CLOEXEC)
+        except OSError:
+            self.close(fd1)
+            b.fput()
+            raise
+        a.socketpair_with(b, self._peer)
+        return fd1, fd2
+
+    def _autobind(self, s):
+        name = self.kernel._autobind_name(s.type)
+        s.bind(name)
+        s.name_key = (name, s.type)
+        self.kernel.abstract[s.name_key] = s
+
+    def _maybe_autobind(self, s):
+        """SO_PASSCRED on an unbound socket autobinds it on connect/send."""
+        if s.getsockopt(SOL_SOCKET, SO_PASSCRED) and not s.getname(False):
+            with self.kernel.lock:
+                if not s.getname(False):
+                    self._autobind(s)
+
+    def bind(self, fd, addr):
+        """Bind to a path (creates an S_IFSOCK inode), an abstract name (leading
+        NUL) or, with an empty address, an autobound abstract name."""
+        s = self._sock(fd)
+        raw = _sockaddr(addr)
+        k = self.kernel
+        if not raw:
+            with k.lock:
+                if s.getname(False):
+                    return None                           # already bound: nothing to do
+                self._autobind(s)
+            return None
+        if raw[0] == 0:
+            with k.lock:
+                if s.getname(False):
+                    raise _err(errno.EINVAL)
+                key = (raw, s.type)
+                if key in k.abstract:
+                    raise _err(errno.EADDRINUSE)
+                s.bind(raw)
+                s.name_key = key
+                k.abstract[key] = s
+            return None
+        path = raw.split(b"\0", 1)[0]
+        inode = k.vfs.mknod_socket(self.cred, self._cwd, path, 0o777 & ~self.umask)
+        with k.lock:
+            if s.getname(False):
+                # Linux creates the node first, then finds the socket bound.
+                try:
+                    k.vfs.unlink(self.cred, self._cwd, path)
+                except OSError:
+                    pass
+                raise _err(errno.EINVAL)
+            s.bind(path + b"\0")
+            s.inode = inode
+            inode.sock = s
+        return None
+
+    def _find_other(self, raw, type_):
+        """The socket a name reaches (unix_find_other)."""
+        k = self.kernel
+        if raw[0] == 0:
+            other = k.abstract.get((raw, type_))
+            if other is None:
+                raise _err(errno.ECONNREFUSED)
+            return other
+        path = raw.split(b"\0", 1)[0]
+        inode = k.vfs.open_socket_inode(self.cred, self._cwd, path)
+        other = inode.sock if stat.S_ISSOCK(inode.mode) else None
+        if other is None:
+            raise _err(errno.ECONNREFUSED)
+        if other.type != type_:
+            raise _err(errno.EPROTOTYPE)
+        return other
+
+    def listen(self, fd, backlog=SOMAXCONN):
+        s = self._sock(fd)
+        backlog = _fd(backlog)
+        if backlog > 0x7fffffff or backlog < -0x80000000:
+            raise OverflowError("backlog out of range")
+        s.listen(backlog, self._peer)
+
+    def connect(self, fd, addr):
+        """Connect; ``addr=None`` is AF_UNSPEC (dissolves a datagram association)."""
+        s = self._sock(fd)
+        if addr is None:
+            if s.type != SOCK_DGRAM:
+                raise _err(errno.EINVAL)
+            s.connect(None, self._peer)
+            return None
+        raw = _sockaddr(addr)
+        if not raw:
+            raise _err(errno.EINVAL)
+        self._maybe_autobind(s)
+        other = self._find_other(raw, s.type)
+        s.connect(other, self._peer)
+        return None
+
+    def accept(self, fd, flags=0):
+        """accept4: (newfd, peer address)."""
+        s = self._sock(fd)
+        flags = _fd(flags)
+        if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
+            raise _err(errno.EINVAL)
+        self._alloc_fd()                                  # EMFILE comes first
+        n = s.accept()
+        self._setup_socket(n, flags)
+        nfd = self._install(n, flags & SOCK_CLOEXEC)
+        return nfd, _decode_name(n.getname(True))
+
+    def shutdown(self, fd, how):
+        self._sock(fd).shutdown(_fd(how))
+
+    def getsockname(self, fd):
+        return _decode_name(self._sock(fd).getname(False))
+
+    def getpeername(self, fd):
+        return _decode_name(self._sock(fd).getname(True))
+
+    # -- data
+    def send(self, fd, data, flags=0):
+        try:
+            return self._sock(fd).send(data, flags, self._scm)
+        except _SigPipe:
+            self._raise_sigpipe()
+            raise _err(errno.EPIPE) from None
+
+    def _target(self, s, addr, nbytes):
+        """Resolve a sendto/sendmsg destination (None when no address)."""
+        if addr is None:
+            return None
+        raw = _sockaddr(addr)
+        if s.type != SOCK_DGRAM:
+            return s if raw else None       # stream: EISCONN/EOPNOTSUPP; seqpacket: ignored
+        if not raw:
+            raise _err(errno.EINVAL)
+        self._maybe_autobind(s)
+        if nbytes > s.getsockopt(SOL_SOCKET, SO_SNDBUF) - 32:
+            raise _err(errno.EMSGSIZE)
+        return self._find_other(raw, s.type)
+
+    def sendto(self, fd, data, addr, flags=0):
+        s = self._sock(fd)
+        nbytes = memoryview(data).nbytes
+        try:
+            if s.type == SOCK_SEQPACKET:
+                return s.send(data, flags, self._scm, None)
+            return s.send(data, flags, self._scm, self._target(s, addr, nbytes))
+        except _SigPipe:
+            self._raise_sigpipe()
+            raise _err(errno.EPIPE) from None
+
+    def sendmsg(self, fd, buffers, ancdata=(), flags=0, address=None):
+        s = self._sock(fd)
+        bufs = [memoryview(b) for b in buffers]
+        creds, files = self._scm_send(ancdata)
+        try:
+            target = None
+            if address is not None and s.type != SOCK_SEQPACKET:
+                target = self._target(s, address, sum(b.nbytes for b in bufs))
+            elif s.type == SOCK_DGRAM:
+                self._maybe_autobind(s)
+            return s.sendmsg(bufs, flags, self._scm, creds, files, target)
+        except _SigPipe:
+            self._raise_sigpipe()
+            raise _err(errno.EPIPE) from None
+
+    def _scm_send(self, ancdata):
+        """Parse control messages as Linux's __scm_send: (creds or None, files)."""
+        creds = None
+        files = []
+        for item in ancdata:
+            level, type_, data = item
+            level, type_ = _fd(level), _fd(type_)
+            data = bytes(memoryview(data))
+            if level != SOL_SOCKET:
+                continue
+            if type_ == SCM_RIGHTS:
+                n = len(data) // 4
+                if n <= 0:
+                    continue
+                if n > SCM_MAX_FD or len(files) + n > SCM_MAX_FD:
+                    raise _err(errno.EINVAL)
+                for fd in array.array("i", data[:n * 4]):
+                    if fd < 0:
+                        raise _err(errno.EBADF)
+                    try:
+                        files.append(self._file(fd))
+                    except OSError:
+                        raise _err(errno.EBADF) from None
+            elif type_ == SCM_CREDENTIALS:
+                if len(data) != 12:
+                    raise _err(errno.EINVAL)
+                pid, uid, gid = _UCRED.unpack(data)
+                c = self.cred
+                admin = c.capable("CAP_SYS_ADMIN")
+                if not ((pid == self.pid or admin)
+                        and (uid in (c.uid, c.euid, c.suid) or c.capable("CAP_SETUID"))
+                        and (gid in (c.gid, c.egid, c.sgid) or c.capable("CAP_SETGID"))):
+                    raise _err(errno.EPERM)
+                if pid != self.pid and pid not in self.kernel.processes:
+                    raise _err(errno.ESRCH)
+                if uid == -1 or gid == -1:
+                    raise _err(errno.EINVAL)
+                creds = (pid, uid, gid)
+            else:
+                raise _err(errno.EINVAL)
+        if files:
+            self._check_inflight(len(files))
+        return creds, files
+
+    def _check_inflight(self, n):
+        """ETOOMANYREFS when this user has more files in flight than its
+        RLIMIT_NOFILE (too_many_unix_fds), unless privileged."""
+        inflight = self.kernel.counters()["files_inflight"]
+        if inflight > self.rlimit_nofile and not self.cred.capable("CAP_SYS_ADMIN"):
+            raise _err(errno.ETOOMANYREFS)
+
+    def send_fds(self, fd, buffers, fds, flags=0, address=None):
+        return self.sendmsg(fd, buffers, [(SOL_SOCKET, SCM_RIGHTS, array.array("i", fds))],
+                            flags, address)
+
+    def recv(self, fd, bufsize, flags=0):
+        return self._sock(fd).recv(_fd(bufsize), flags)
+
+    def recv_into(self, fd, buffer, nbytes=0, flags=0):
+        return self._sock(fd).recv_into(buffer, _fd(nbytes), flags)
+
+    def recvfrom(self, fd, bufsize, flags=0):
+        data, raw = self._sock(fd).recv(_fd(bufsize), flags, True)
+        return data, _decode_name(raw)
+
+    def recvfrom_into(self, fd, buffer, nbytes=0, flags=0):
+        n, raw = self._sock(fd).recv_into(buffer, _fd(nbytes), flags, True)
+        return n, _decode_name(raw)
+
+    def recvmsg(self, fd, bufsize, ancbufsize=0, flags=0):
+        s = self._sock(fd)
+        if ancbufsize < 0:
+            raise ValueError("negative buffer size in recvmsg()")
+        data, mflags, raw, cred, files = s.recvmsg(_fd(bufsize), flags)
+        anc, mflags = self._scm_recv(s, ancbufsize, flags, mflags, cred, files)
+        return data, anc, mflags, _decode_name(raw)
+
+    def recvmsg_into(self, fd, buffers, ancbufsize=0, flags=0):
+        s = self._sock(fd)
+        if ancbufsize < 0:
+            raise ValueError("negative buffer size in recvmsg_into()")
+        n, mflags, raw, cred, files = s.recvmsg_into(buffers, flags)
+        anc, mflags = self._scm_recv(s, ancbufsize, flags, mflags, cred, files)
+        return n, anc, mflags, _decode_name(raw)
+
+    def recv_fds(self, fd, bufsize, maxfds, flags=0):
+        msg, anc, mflags, addr = self.recvmsg(fd, bufsize, _CMSG_HDR + maxfds * 4, flags)
+        fds = array.array("i")
+        for level, type_, data in anc:
+            if level == SOL_SOCKET and type_ == SCM_RIGHTS:
+                fds.frombytes(data[:len(data) - (len(data) % fds.itemsize)])
+        return msg, list(fds), mflags, addr
+
+    def _scm_recv(self, s, ancbufsize, flags, mflags, cred, files):
+        """Build the ancillary data as Linux's scm_recv puts it in a control
+        buffer of ancbufsize bytes, installing received files."""
+        mflags |= flags & MSG_CMSG_CLOEXEC
+        anc = []
+        room = ancbufsize
+        if room <= 0:
+            if cred is not None or files:
+                mflags |= MSG_CTRUNC
+            for f in files:
+                f.fput()
+            return anc, mflags
+        if cred is not None:
+            pid, uid, gid = cred
+            if uid == -1:
+                uid = _OVERFLOW_ID
+            if gid == -1:
+                gid = _OVERFLOW_ID
+            payload = _UCRED.pack(pid, uid, gid)
+            if room < _CMSG_HDR:
+                mflags |= MSG_CTRUNC
+            else:
+                cmlen = _CMSG_HDR + len(payload)
+                if room < cmlen:
+                    mflags |= MSG_CTRUNC
+                    cmlen = room
+                anc.append((SOL_SOCKET, SCM_CREDENTIALS, payload[:cmlen - _CMSG_HDR]))
+                room -= min(_unix_cmsg_space(len(payload)), room)
+        if files:
+            fdmax = (room - _CMSG_HDR) // 4 if room > _CMSG_HDR else 0
+            fdmax = min(fdmax, len(files))
+            got = []
+            for f in files[:fdmax]:
+                try:
+                    got.append(self._install(f, flags & MSG_CMSG_CLOEXEC))
+                except OSError:
+                    break
+            for f in files[len(got):]:
+                f.fput()
+            if got:
+                anc.append((SOL_SOCKET, SCM_RIGHTS, array.array("i", got).tobytes()))
+            if len(got) < len(files):
+                mflags |= MSG_CTRUNC
+        return anc, mflags
+
+    # -- options
+    def getsockopt(self, fd, level, optname, buflen=0):
+        s = self._sock(fd)
+        level, optname, buflen = _fd(level), _fd(optname), _fd(buflen)
+        if buflen < 0 or buflen > 1024:
+            raise OSError("getsockopt buflen out of range")
+        if level == SOL_SOCKET and optname == SO_PEERCRED:
+            raw = _UCRED.pack(*s.peercred())
+        elif level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
+            ns = s.getsockopt(level, optname)
+            if ns < 0:
+                raw = _TIMEVAL.pack(0, 0)
+            else:
+                j = ns // _JIFFY_NS
+                raw = _TIMEVAL.pack(j // _HZ, (j % _HZ) * (1000000 // _HZ))
+        else:
+            raw = struct.pack("i", s.getsockopt(level, optname))
+        if buflen == 0:
+            return struct.unpack("i", raw[:4])[0]
+        return raw[:buflen]
+
+    def setsockopt(self, fd, level, optname, value):
+        s = self._sock(fd)
+        level, optname = _fd(level), _fd(optname)
+        if isinstance(value, int):
+            raw = struct.pack("i", value) if -2**31 <= value < 2**31 else None
+            if raw is None:
+                raise OverflowError("Python int too large to convert to C int")
+        else:
+            raw = bytes(memoryview(value))
+        if level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
+            if len(raw) < 16:
+                raise _err(errno.EINVAL)
+            sec, usec = _TIMEVAL.unpack(raw[:16])
+            if usec < 0 or usec >= 1000000:
+                raise _err(errno.EDOM)
+            if sec < 0:
+                ns = 0
+            elif sec == 0 and usec == 0:
+                ns = -1
+            else:
+                j = sec * _HZ + -(-usec // (1000000 // _HZ))
+                ns = j * _JIFFY_NS
+            s.setsockopt(level, optname, ns)
+            return None
+        if level == SOL_SOCKET:
+            if len(raw) < 4:
+                raise _err(errno.EINVAL)
+            s.setsockopt(level, optname, struct.unpack("i", raw[:4])[0])
+            return None
+        s.setsockopt(level, optname, 0)
+        return None
+
+    def ioctl(self, fd, request):
+        f = self._file(fd)
+        if type(f) is not _Socket:
+            raise _err(errno.ENOTTY)
+        return f.ioctl(request)
+
+    def poll(self, fds, timeout_ms=None):
+        """[(fd, events)] -> [(fd, revents)] for revents != 0, as poll(2):
+        POLLNVAL for a bad fd, negative fds ignored, POLLERR/POLLHUP always."""
+        entries = []
+        pipes = []
+        for item in fds:
+            fd, events = item
+            fd, events = _fd(fd), _fd(events) & 0xffff
+            if fd < 0:
+                entries.append((None, events, 0))
+                pipes.append(None)
+                continue
+            try:
+                f = self._file(fd)
+            except OSError as e:
+                if e.errno == errno.ESRCH:
+                    raise
+                entries.append((None, events, POLLNVAL))
+                pipes.append(None)
+                continue
+            if type(f) is _Socket:
+                entries.append((f, events, 0))
+                pipes.append(None)
+            elif isinstance(f, PipeEnd):
+                entries.append((f.sock, f.socket_events(events), 0))
+                pipes.append((f, events))
+            else:
+                entries.append((None, events, f.poll_mask() & (events | 0x18)))
+                pipes.append(None)
+        if timeout_ms is not None:
+            timeout_ms = _fd(timeout_ms)
+        revents = _unix.poll(self.kernel.net, entries, timeout_ms)
+        out = []
+        for item, pipe, rev in zip(fds, pipes, revents):
+            if pipe is not None:
+                rev = pipe[0].translate_poll(rev) & (pipe[1] | 0x18)
+            if rev:
+                out.append((_fd(item[0]), rev))
+        return out
+
+    # --------------------------------------------------------------- files
+    def open(self, path, flags, mode=0o666):
+        self._check_alive()
+        flags = _fd(flags)
+        fd = self._alloc_fd()
+        of = self.kernel.vfs.open(self.cred, self._cwd, path, flags, mode, self.umask)
+        return self._install(VfsFile(of), flags & O_CLOEXEC)
+
+    def read(self, fd, n):
+        f = self._file(fd)
+        if type(f) is _Socket:
+            return f.recv(_fd(n), 0)
+        return f.read(self, _fd(n))
+
+    def write(self, fd, data):
+        f = self._file(fd)
+        if type(f) is _Socket:
+            return self.send(fd, data)
+        return f.write(self, data)
+
+    def lseek(self, fd, offset, whence):
+        f = self._file(fd)
+        if type(f) is _Socket:
+            raise _err(errno.ESPIPE)
+        return f.lseek(offset, whence)
+
+    def fstat(self, fd):
+        f = self._file(fd)
+        if type(f) is _Socket:
+            return os.stat_result((stat.S_IFSOCK | 0o777, f.inflight_sock & 0xffffffff,
+                                   0x8, 1, self.cred.euid, self.cred.egid, 0, 0, 0, 0))
+        return f.fstat()
+
+    def pipe(self):
+        self._check_alive()
+        r, w = make_pipe(self.kernel, self._peer)
+        try:
+            rfd = self._install(r)
+        except OSError:
+            r.fput()
+            w.fput()
+            raise
+        try:
+            wfd = self._install(w)
+        except OSError:
+            self.close(rfd)
+            w.fput()
+            raise
+        return rfd, wfd
+
+    def _vfs(self, name, *args, **kwargs):
+        self._check_alive()
+        return getattr(self.kernel.vfs, name)(self.cred, self._cwd, *args, **kwargs)
+
+    def mkdir(self, path, mode=0o777):
+        self._vfs("mkdir", path, mode, self.umask)
+
+    def rmdir(self, path):
+        self._vfs("rmdir", path)
+
+    def unlink(self, path):
+        self._vfs("unlink", path)
+
+    def rename(self, old, new):
+        self._vfs("rename", old, new)
+
+    def link(self, old, new):
+        self._vfs("link", old, new)
+
+    def symlink(self, target, path):
+        self._vfs("symlink", target, path)
+
+    def readlink(self, path):
+        return self._vfs("readlink", path)
+
+    def chmod(self, path, mode):
+        self._vfs("chmod", path, mode)
+
+    def chown(self, path, uid, gid):
+        self._vfs("chown", path, uid, gid)
+
+    def stat(self, path):
+        return self._vfs("stat", path)
+
+    def lstat(self, path):
+        return self._vfs("lstat", path)
+
+    def listdir(self, path="."):
+        return self._vfs("listdir", path)
+
+    def access(self, path, mode):
+        self._vfs("access", path, mode)
+        return True
+
+    def chdir(self, path):
+        self._cwd = self._vfs("lookup_dir", path)
+
+    def getcwd(self):
+        self._check_alive()
+        return self.cwd
+
+    def __repr__(self):
+        return "<Process pid=%d uid=%d gid=%d%s>" % (
+            self.pid, self.cred.uid, self.cred.gid, "" if self.alive else " exited")
+
+
+def _unix_cmsg_space(n):
+    return _CMSG_HDR + ((n + 7) & ~7)
+
+
