@@ -41,7 +41,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         scm_file files[1]
 
     struct unix_counters:
-        int64_t socks, skbs, bytes_queued, inflight
+        int64_t socks, live, skbs, bytes_queued, inflight
         int64_t bytes_copied, bytes_zerocopy, pages, gc_runs
 
     struct unix_net:

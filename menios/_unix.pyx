@@ -145,7 +145,7 @@ cdef class Net:
     def counters(self):
         cdef unix_counters c
         unix_net_counters(self.net, &c)
-        return {"sockets": c.socks, "skbs": c.skbs, "bytes_queued": c.bytes_queued,
+        return {"sockets": c.live, "socket_structs": c.socks, "skbs": c.skbs, "bytes_queued": c.bytes_queued,
                 "files_inflight": c.inflight, "bytes_copied": c.bytes_copied,
                 "bytes_zerocopy": c.bytes_zerocopy, "pages": c.pages,
                 "gc_runs": c.gc_runs}

@@ -108,8 +108,15 @@ struct scm_fp_list *unix_net_take_released(struct unix_net *net)
 
 void unix_net_counters(struct unix_net *net, struct unix_counters *out)
 {
+	struct list_head *pos, *n;
+
 	plat_mutex_lock(&net->lock);
 	*out = net->cnt;
+	/* "socks" counts structures; "live" those not yet released. */
+	out->live = 0;
+	list_for_each_safe(pos, n, &net->socks)
+		if (!(list_entry(pos, struct unix_sock, link)->flags & UNIX_F_DEAD))
+			out->live++;
 	plat_mutex_unlock(&net->lock);
 }
 

@@ -83,7 +83,8 @@ struct scm_fp_list {
 };
 
 struct unix_counters {
-	int64_t socks;			/* live unix_sock structures */
+	int64_t socks;			/* unix_sock structures not yet freed */
+	int64_t live;			/* sockets not yet released (open files, embryos) */
 	int64_t skbs;			/* live sk_buffs */
 	int64_t bytes_queued;		/* data bytes in skbs on receive queues */
 	int64_t inflight;		/* files in flight in SCM_RIGHTS messages */

@@ -1,0 +1,121 @@
+"""The ``menios`` command: demo, conform, ss."""
+import argparse
+import os
+import sys
+import threading
+
+from . import Kernel, __version__
+from .constants import AF_UNIX, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_PEERCRED
+
+
+def _demo(args):
+    """A server and two clients in separate simulated processes."""
+    import struct
+    out = print
+    with Kernel() as k:
+        server = k.spawn(uid=0, gid=0)
+        server.mkdir("/run", 0o755)
+        lfd = server.socket(AF_UNIX, SOCK_STREAM)
+        server.bind(lfd, "/run/echo.sock")
+        server.chmod("/run/echo.sock", 0o666)
+        server.listen(lfd, 8)
+        out("server pid %d listening on /run/echo.sock (%s)"
+            % (server.pid, oct(server.stat("/run/echo.sock").st_mode)))
+
+        def serve(n):
+            for _ in range(n):
+                cfd, _ = server.accept(lfd)
+                pid, uid, gid = struct.unpack(
+                    "3i", server.getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, 12))
+                data = server.recv(cfd, 1024)
+                server.send(cfd, b"hello uid %d: %s" % (uid, data.upper()))
+                out("server: client pid %d uid %d sent %r" % (pid, uid, data))
+                server.close(cfd)
+
+        t = threading.Thread(target=serve, args=(2,))
+        t.start()
+        for uid, msg in ((1000, b"ping"), (1001, b"pong")):
+            c = k.spawn(uid=uid, gid=uid)
+            fd = c.socket(AF_UNIX, SOCK_STREAM)
+            c.connect(fd, "/run/echo.sock")
+            c.send(fd, msg)
+            out("client pid %d got %r" % (c.pid, c.recv(fd, 1024)))
+            c.exit()
+        t.join(10)
+
+        a = k.spawn(uid=1000, gid=1000)
+        d1 = a.socket(AF_UNIX, SOCK_DGRAM)
+        a.bind(d1, b"\0demo-log")
+        d2 = a.socket(AF_UNIX, SOCK_DGRAM)
+        a.sendto(d2, b"log line", b"\0demo-log")
+        out("datagram received: %r" % (a.recvfrom(d1, 100),))
+        out("")
+        out(k.format_unix_sockets())
+        a.exit()
+        server.exit()
+    c = k.counters()
+    out("\nafter close: sockets=%d skbs=%d bytes queued=%d" % (
+        c["sockets"], c["skbs"], c["bytes_queued"]))
+    return 0
+
+
+def _conform(args):
+    """Run the conformance scenarios on menios and the host kernel."""
+    from .conformance import harness
+    from . import conformance
+    import menios.conformance.scenarios  # noqa: F401
+    if args.backend in ("host", "both") and os.geteuid() != 0:
+        print("the host backend needs root (chroot, network namespace, setuid)")
+        return 2
+    insts = harness.instances(args.k)
+    if args.backend == "host":
+        backends = (harness.host_backend, harness.host_backend)
+    elif args.backend == "menios":
+        backends = (harness.menios_backend, harness.menios_backend)
+    else:
+        backends = (harness.menios_backend, harness.host_backend)
+    agree = 0
+    failed = []
+    for inst in insts:
+        a, b = harness.run_scenario(inst.fn, backends=backends, params=inst.params)
+        diff = harness.diff_traces(a, b)
+        if diff:
+            failed.append((inst.id, diff))
+            if args.verbose:
+                print("DIFFER %s\n%s" % (inst.id, diff))
+        else:
+            agree += 1
+            if args.verbose:
+                print("agree  %s" % inst.id)
+    for name, diff in failed:
+        print("DIFFER %s\n%s" % (name, diff))
+    print("scenarios: %d" % len({i.name for i in insts}))
+    print("agreement: %d/%d" % (agree, len(insts)))
+    return 0 if agree == len(insts) else 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="menios",
+        description="The Linux AF_UNIX socket subsystem in user space.")
+    parser.add_argument("--version", action="version", version="menios " + __version__)
+    sub = parser.add_subparsers(dest="cmd", metavar="COMMAND")
+    p = sub.add_parser("demo", help="a scripted server and clients, then the socket table")
+    p.set_defaults(func=_demo)
+    p = sub.add_parser("conform", help="run the conformance scenarios against menios and the "
+                                       "host kernel and print the agreement")
+    p.add_argument("--backend", choices=("both", "host", "menios"), default="both",
+                   help="'host' alone is a determinism self-check of the scenarios")
+    p.add_argument("-k", metavar="SUBSTRING", default=None,
+                   help="only scenario instances whose id contains SUBSTRING")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=_conform)
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

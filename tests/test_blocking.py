@@ -1,0 +1,185 @@
+"""Blocking calls: data integrity across threads, the GIL released while
+blocked, Ctrl-C, Kernel.close() waking sleepers, timeouts."""
+import hashlib
+import os
+import random
+import signal
+import struct
+import threading
+import time
+
+import pytest
+
+import menios
+from menios import AF_UNIX, SOCK_STREAM, SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO
+
+JOIN = 30.0
+
+
+def _run(target, *args):
+    box = {}
+
+    def body():
+        try:
+            box["result"] = target(*args)
+        except BaseException as e:       # reported to the test thread
+            box["error"] = e
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    return t, box
+
+
+def test_64_mib_two_threads_random_sizes(kernel):
+    """Nothing lost, reordered or duplicated: a digest of what was sent
+    equals a digest of what was received."""
+    p = kernel.spawn()
+    a, b = p.socketpair(AF_UNIX, SOCK_STREAM)
+    total = 64 * 1024 * 1024
+    rng = random.Random(1234)
+    block = rng.randbytes(1 << 20)
+
+    def writer():
+        h = hashlib.sha256()
+        sent = 0
+        r = random.Random(99)
+        while sent < total:
+            n = min(r.randint(1, 200000), total - sent)
+            off = r.randrange(0, len(block) - n + 1) if n < len(block) else 0
+            chunk = block[off:off + n]
+            done = p.send(a, chunk)
+            assert done == n            # blocking send sends everything
+            h.update(chunk)
+            sent += n
+        p.shutdown(a, menios.SHUT_WR)
+        return h.hexdigest()
+
+    def reader():
+        h = hashlib.sha256()
+        r = random.Random(7)
+        got = 0
+        while True:
+            data = p.recv(b, r.randint(1, 300000))
+            if not data:
+                return h.hexdigest(), got
+            h.update(data)
+            got += len(data)
+
+    tw, bw = _run(writer)
+    tr, br = _run(reader)
+    tw.join(JOIN)
+    tr.join(JOIN)
+    assert not tw.is_alive() and not tr.is_alive(), "transfer hung"
+    assert "error" not in bw and "error" not in br, (bw.get("error"), br.get("error"))
+    digest, got = br["result"]
+    assert got == total
+    assert digest == bw["result"]
+
+
+def test_gil_released_while_blocked(kernel):
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    t, box = _run(p.recv, b, 10)
+    spins = 0
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:
+        spins += 1
+    assert t.is_alive()                 # still blocked in recv
+    p.send(a, b"wake")
+    t.join(JOIN)
+    assert box.get("result") == b"wake"
+    assert spins > 10000                # this thread ran while the other slept
+
+
+def test_ctrl_c_interrupts_blocked_recv(kernel):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread")
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        p.recv(b, 10)
+    assert time.monotonic() - start < 5
+    timer.join(JOIN)
+    # The socket still works afterwards.
+    p.send(a, b"ok")
+    assert p.recv(b, 10) == b"ok"
+
+
+def test_ctrl_c_interrupts_blocked_accept(kernel):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread")
+    p = kernel.spawn()
+    l = p.socket()
+    p.bind(l, "/tmp/acc")
+    p.listen(l, 1)
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        p.accept(l)
+    timer.join(JOIN)
+
+
+def test_kernel_close_fails_every_blocked_call():
+    k = menios.Kernel()
+    p = k.spawn()
+    a, b = p.socketpair()
+    l = p.socket()
+    p.bind(l, b"\0closing")
+    p.listen(l, 1)
+    threads = [_run(p.recv, b, 10), _run(p.accept, l),
+               _run(p.poll, [(a, menios.POLLIN)], None)]
+    time.sleep(0.2)
+    assert all(t.is_alive() for t, _ in threads)
+    k.close()
+    for t, box in threads:
+        t.join(JOIN)
+        assert not t.is_alive()
+        assert isinstance(box.get("error"), OSError), box
+    assert k.counters()["sockets"] == 0
+
+
+def test_rcvtimeo_gives_eagain(kernel):
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    p.setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, struct.pack("qq", 0, 100000))
+    start = time.monotonic()
+    with pytest.raises(BlockingIOError):
+        p.recv(b, 10)
+    assert 0.09 <= time.monotonic() - start < 5
+
+
+def test_sndtimeo_on_full_buffer_returns_partial_or_eagain(kernel):
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    p.setsockopt(a, SOL_SOCKET, SO_SNDTIMEO, struct.pack("qq", 0, 100000))
+    n = p.send(a, b"x" * (4 << 20))     # far more than fits
+    assert 0 < n < (4 << 20)
+    with pytest.raises(BlockingIOError):
+        p.send(a, b"y")
+
+
+def test_blocking_send_completes_when_reader_drains(kernel):
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    payload = os.urandom(3 << 20)
+    t, box = _run(p.send, a, payload)
+    got = bytearray()
+    deadline = time.monotonic() + JOIN
+    while len(got) < len(payload) and time.monotonic() < deadline:
+        got += p.recv(b, 1 << 20)
+    t.join(JOIN)
+    assert box.get("result") == len(payload)
+    assert bytes(got) == payload
+
+
+def test_poll_wakes_on_send_from_other_thread(kernel):
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    t, box = _run(p.poll, [(b, menios.POLLIN)], 10000)
+    time.sleep(0.1)
+    assert t.is_alive()
+    p.send(a, b"x")
+    t.join(JOIN)
+    assert box.get("result") == [(b, menios.POLLIN)]   # masked by the events asked
