@@ -38,6 +38,13 @@ def _build_ext_class():
     return BuildExt
 
 
+def _c_headers():
+    out = []
+    for root, _, files in os.walk(os.path.join(HERE, "csrc")):
+        out += [os.path.relpath(os.path.join(root, f), HERE) for f in files if f.endswith(".h")]
+    return sorted(out)
+
+
 def _extensions():
     from Cython.Build import cythonize
 
@@ -46,6 +53,8 @@ def _extensions():
         sources=["menios/_unix.pyx"],
         include_dirs=["csrc"],
         extra_compile_args=["-O2", "-std=c11", "-D_GNU_SOURCE"],
+        # A change to the C core alone must relink the module.
+        depends=C_SOURCES + _c_headers(),
     )
     return cythonize([ext], language_level=3,
                      compiler_directives={"embedsignature": True})

@@ -130,6 +130,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
 cdef class Net:
     cdef unix_net *net
     cdef object __weakref__
+    cdef public dict user_inflight     # uid -> files in flight it sent (too_many_unix_fds)
     cdef void drain(self)
 
 

@@ -84,6 +84,16 @@ cdef inline int _set_cred(unix_cred *c, tuple t) except -1:
     return 0
 
 
+cdef inline void _uncharge(Net net, scm_fp_list *fpl):
+    """The files of @fpl leave flight: no longer charged to the sending user."""
+    cdef dict d = net.user_inflight
+    n = d.get(fpl.user, 0) - fpl.count
+    if n > 0:
+        d[fpl.user] = n
+    else:
+        d.pop(fpl.user, None)
+
+
 cdef class Net:
     """One simulated kernel's AF_UNIX family (``struct unix_net``)."""
 
@@ -99,6 +109,7 @@ cdef class Net:
         self.net = unix_net_create(&s)
         if self.net == NULL:
             raise MemoryError()
+        self.user_inflight = {}
 
     def __dealloc__(self):
         if self.net != NULL:
@@ -117,6 +128,7 @@ cdef class Net:
                 return
             while l != NULL:
                 nxt = l.next
+                _uncharge(self, l)
                 for i in range(l.count):
                     f = <object>l.files[i].file
                     Py_DECREF(f)        # the reference the message held
@@ -380,6 +392,7 @@ cdef class Socket(File):
     cdef void _drop_fp(self, scm_fp_list *fpl):
         cdef int i
         cdef object f
+        _uncharge(self.net, fpl)
         for i in range(fpl.count):
             f = <object>fpl.files[i].file
             Py_DECREF(f)
@@ -446,6 +459,11 @@ cdef class Socket(File):
                 fpl = scm_fp_alloc(len(files))
                 if fpl == NULL:
                     raise MemoryError()
+                # Charged to the sender's real uid until they leave flight
+                # (received, dropped, or not sent after all: _drop_fp).
+                fpl.user = <int>cur[1]
+                self.net.user_inflight[fpl.user] = \
+                    self.net.user_inflight.get(fpl.user, 0) + fpl.count
                 for i in range(len(files)):
                     f = files[i]
                     f.fget()                 # the message's reference
@@ -470,6 +488,8 @@ cdef class Socket(File):
         cdef int flags = m.flags
         cdef bint nonblock = (flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0
         cdef size_t total = 0
+        cdef size_t target = 0
+        cdef int64_t lowat = 1
         cdef unsigned int i
         for i in range(m.iovlen):
             total += m.iov[i].len
@@ -479,9 +499,17 @@ cdef class Socket(File):
             m.flags = flags | MSG_DONTWAIT
             r = unix_recvmsg(self.sk, m, &ctl)
             m.flags = flags | (MSG_DONTWAIT if nonblock else 0)
-            if not nonblock and (r == -EAGAIN or (
-                    r >= 0 and (flags & MSG_WAITALL) and m.done < total and m.rfp == NULL
-                    and self.type == 1)):
+            if not nonblock and r >= 0 and m.done < total and m.rfp == NULL and self.type == 1:
+                # A stream read waits for its target: everything with
+                # MSG_WAITALL, else SO_RCVLOWAT bytes (sock_rcvlowat).
+                if flags & MSG_WAITALL:
+                    target = total
+                else:
+                    unix_getsockopt(self.sk, 1, 18, &lowat)     # SOL_SOCKET, SO_RCVLOWAT
+                    target = <size_t>lowat if <size_t>lowat < total else total
+                    if target == 0:
+                        target = 1
+            if not nonblock and (r == -EAGAIN or (r >= 0 and m.done < target)):
                 _ctl_blocking(&ctl)
                 while True:
                     with nogil:
@@ -502,6 +530,8 @@ cdef class Socket(File):
         if fpl == NULL:
             return out
         m.rfp = NULL
+        if not m.rfp_peeked:
+            _uncharge(self.net, fpl)
         for i in range(fpl.count):
             f = <object>fpl.files[i].file
             if m.rfp_peeked:
@@ -567,7 +597,11 @@ cdef class Socket(File):
         cdef unix_iov iov
         cdef unix_msg m
         cdef ssize_t r
-        PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE)
+        try:
+            PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE)
+        except BufferError:
+            raise TypeError("recv_into() argument 'buffer' must be read-write "
+                            "bytes-like object, not %s" % type(buffer).__name__) from None
         try:
             if nbytes < 0:
                 raise ValueError("negative buffersize in recv_into")
@@ -575,6 +609,8 @@ cdef class Socket(File):
                 if nbytes > view.len:
                     raise ValueError("buffer too small for requested bytes")
                 nbytes = view.len
+            if nbytes == 0 and not want_addr:
+                return 0        # the stdlib's recv_into of 0 bytes makes no syscall
             iov.base = view.buf
             iov.len = <size_t>nbytes
             _msg_init(&m, &iov, 1, flags)

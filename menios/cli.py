@@ -1,4 +1,4 @@
-"""The ``menios`` command: demo, conform, ss."""
+"""The ``menios`` command: demo, conform, bench."""
 import argparse
 import os
 import sys
@@ -110,6 +110,11 @@ def main(argv=None):
                    help="only scenario instances whose id contains SUBSTRING")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=_conform)
+    p = sub.add_parser("bench", help="benchmark menios against the host kernel's AF_UNIX and "
+                                     "pipes and print a table of throughput, latency and ratios")
+    from . import bench as _bench_mod
+    _bench_mod.add_arguments(p)
+    p.set_defaults(func=_bench_mod.main)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -26,6 +26,7 @@ _HZ = 250                       # Linux's jiffies on the reference kernel
 _JIFFY_NS = 1000000000 // _HZ
 _CMSG_HDR = 16                  # sizeof(struct cmsghdr) on 64-bit Linux
 _OVERFLOW_ID = 65534            # what an absent uid/gid reads as
+_FIONREAD = 0x541B
 
 
 def _err(code):
@@ -65,6 +66,11 @@ def _decode_name(raw):
     return os.fsdecode(raw.split(b"\0", 1)[0])
 
 
+#: An fd slot taken but not yet filled (Linux's get_unused_fd_flags before
+#: fd_install): a blocked accept holds its fd number from the start.
+_RESERVED = _unix.File()
+
+
 class _DeadTable:
     """The fd table of an exited process: every lookup fails ESRCH."""
 
@@ -95,7 +101,7 @@ class Process:
             self.umask = _parent.umask
             self._cwd = _parent._cwd
             self.rlimit_nofile = _parent.rlimit_nofile
-            self._fds = list(_parent._fds)
+            self._fds = [None if f is _RESERVED else f for f in _parent._fds]
             self._cloexec = list(_parent._cloexec)
             for f in self._fds:
                 if f is not None:
@@ -156,7 +162,7 @@ class Process:
         fds, self._fds = self._fds, _DeadTable()
         self._cloexec = []
         for f in fds:
-            if f is not None:
+            if f is not None and f is not _RESERVED:
                 f.fput()
         with self.kernel.lock:
             self.kernel.processes.pop(self.pid, None)
@@ -180,7 +186,7 @@ class Process:
             f = None
         except TypeError:
             f = fds[_fd(fd)] if 0 <= _fd(fd) < len(fds) else None
-        if f is None or fd < 0:
+        if f is None or f is _RESERVED or fd < 0:
             raise _err(errno.EBADF)
         return f
 
@@ -230,6 +236,8 @@ class Process:
         if fd2 == fd:
             return fd2
         old = self._fds[fd2] if fd2 < len(self._fds) else None
+        if old is _RESERVED:
+            raise _err(errno.EBUSY)
         while len(self._fds) <= fd2:
             self._fds.append(None)
             self._cloexec.append(False)
@@ -415,11 +423,27 @@ class Process:
         flags = _fd(flags)
         if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
             raise _err(errno.EINVAL)
-        self._alloc_fd()                                  # EMFILE comes first
-        n = s.accept()
+        nfd = self._install(_RESERVED)          # taken before blocking, EMFILE first
+        try:
+            n = s.accept()
+        except BaseException:
+            self._unreserve(nfd)
+            raise
         self._setup_socket(n, flags)
-        nfd = self._install(n, flags & SOCK_CLOEXEC)
+        if not self.alive or self._fds[nfd] is not _RESERVED:
+            n.fput()
+            raise _err(errno.ESRCH)
+        self._fds[nfd] = n
+        self._cloexec[nfd] = bool(flags & SOCK_CLOEXEC)
         return nfd, _decode_name(n.getname(True))
+
+    def _unreserve(self, fd):
+        fds = self._fds
+        if self.alive and fd < len(fds) and fds[fd] is _RESERVED:
+            fds[fd] = None
+            while fds and fds[-1] is None:
+                fds.pop()
+                self._cloexec.pop()
 
     def shutdown(self, fd, how):
         self._sock(fd).shutdown(_fd(how))
@@ -431,9 +455,22 @@ class Process:
         return _decode_name(self._sock(fd).getname(True))
 
     # -- data
+    def _passcred_autobind(self, s):
+        """unix_dgram_sendmsg (datagram and seqpacket) autobinds a connected
+        sender that has SO_PASSCRED and no name (after the ENOTCONN check)."""
+        if s.type == SOCK_STREAM or not s.getsockopt(SOL_SOCKET, SO_PASSCRED):
+            return
+        try:
+            s.getname(True)
+        except OSError:
+            return                          # not connected: the send fails first
+        self._maybe_autobind(s)
+
     def send(self, fd, data, flags=0):
         try:
-            return self._sock(fd).send(data, flags, self._scm)
+            s = self._sock(fd)
+            self._passcred_autobind(s)
+            return s.send(data, flags, self._scm)
         except _SigPipe:
             self._raise_sigpipe()
             raise _err(errno.EPIPE) from None
@@ -457,6 +494,7 @@ class Process:
         nbytes = memoryview(data).nbytes
         try:
             if s.type == SOCK_SEQPACKET:
+                self._passcred_autobind(s)
                 return s.send(data, flags, self._scm, None)
             return s.send(data, flags, self._scm, self._target(s, addr, nbytes))
         except _SigPipe:
@@ -471,8 +509,8 @@ class Process:
             target = None
             if address is not None and s.type != SOCK_SEQPACKET:
                 target = self._target(s, address, sum(b.nbytes for b in bufs))
-            elif s.type == SOCK_DGRAM:
-                self._maybe_autobind(s)
+            else:
+                self._passcred_autobind(s)
             return s.sendmsg(bufs, flags, self._scm, creds, files, target)
         except _SigPipe:
             self._raise_sigpipe()
@@ -506,6 +544,10 @@ class Process:
                     raise _err(errno.EINVAL)
                 pid, uid, gid = _UCRED.unpack(data)
                 c = self.cred
+                # scm_check_creds: invalid ids first, then the permission
+                # check; then __scm_send looks the pid up (ESRCH).
+                if uid == -1 or gid == -1:
+                    raise _err(errno.EINVAL)
                 admin = c.capable("CAP_SYS_ADMIN")
                 if not ((pid == self.pid or admin)
                         and (uid in (c.uid, c.euid, c.suid) or c.capable("CAP_SETUID"))
@@ -513,8 +555,6 @@ class Process:
                     raise _err(errno.EPERM)
                 if pid != self.pid and pid not in self.kernel.processes:
                     raise _err(errno.ESRCH)
-                if uid == -1 or gid == -1:
-                    raise _err(errno.EINVAL)
                 creds = (pid, uid, gid)
             else:
                 raise _err(errno.EINVAL)
@@ -523,10 +563,13 @@ class Process:
         return creds, files
 
     def _check_inflight(self, n):
-        """ETOOMANYREFS when this user has more files in flight than its
-        RLIMIT_NOFILE (too_many_unix_fds), unless privileged."""
-        inflight = self.kernel.counters()["files_inflight"]
-        if inflight > self.rlimit_nofile and not self.cred.capable("CAP_SYS_ADMIN"):
+        """Linux's too_many_unix_fds: ETOOMANYREFS when the files this user
+        (its real uid) already has in flight exceed the sender's
+        RLIMIT_NOFILE, unless it has CAP_SYS_RESOURCE or CAP_SYS_ADMIN.  The
+        files of this message are not counted yet."""
+        inflight = self.kernel.net.user_inflight.get(self.cred.uid, 0)
+        if inflight > self.rlimit_nofile and not (self.cred.capable("CAP_SYS_RESOURCE")
+                                                  or self.cred.capable("CAP_SYS_ADMIN")):
             raise _err(errno.ETOOMANYREFS)
 
     def send_fds(self, fd, buffers, fds, flags=0, address=None):
@@ -534,7 +577,11 @@ class Process:
                             flags, address)
 
     def recv(self, fd, bufsize, flags=0):
-        return self._sock(fd).recv(_fd(bufsize), flags)
+        s = self._sock(fd)
+        bufsize = _fd(bufsize)
+        if bufsize == 0:
+            return b""          # the stdlib's recv(0) returns at once, no syscall
+        return s.recv(bufsize, flags)
 
     def recv_into(self, fd, buffer, nbytes=0, flags=0):
         return self._sock(fd).recv_into(buffer, _fd(nbytes), flags)
@@ -672,6 +719,10 @@ class Process:
     def ioctl(self, fd, request):
         f = self._file(fd)
         if type(f) is not _Socket:
+            if request == _FIONREAD and isinstance(f, VfsFile):
+                st = f.fstat()
+                if stat.S_ISREG(st.st_mode):            # do_vfs_ioctl: i_size - f_pos
+                    return st.st_size - f.of.pos
             raise _err(errno.ENOTTY)
         return f.ioctl(request)
 
@@ -815,6 +866,28 @@ class Process:
     def getcwd(self):
         self._check_alive()
         return self.cwd
+
+    def set_umask(self, mask):
+        """umask(2): set the file mode creation mask; return the previous one.
+        (``umask`` itself is the attribute the SPEC names.)"""
+        self._check_alive()
+        old, self.umask = self.umask, _fd(mask) & 0o777
+        return old
+
+    def _inode_of(self, fd):
+        f = self._file(fd)
+        of = getattr(f, "of", None)
+        if of is None:
+            raise _err(errno.EINVAL)        # sockets and pipes: not modelled
+        return of.inode
+
+    def fchmod(self, fd, mode):
+        """chmod through an fd (EPERM unless owner or CAP_FOWNER)."""
+        self.kernel.vfs.chmod_inode(self.cred, self._inode_of(fd), _fd(mode))
+
+    def fchown(self, fd, uid, gid):
+        """chown through an fd, with chown's rules."""
+        self.kernel.vfs.chown_inode(self.cred, self._inode_of(fd), _fd(uid), _fd(gid))
 
     def __repr__(self):
         return "<Process pid=%d uid=%d gid=%d%s>" % (

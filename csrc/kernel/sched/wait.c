@@ -44,6 +44,7 @@ void __wake_up(struct wait_queue_head *wq, int nr_exclusive)
 {
 	struct list_head *pos, *n;
 
+	wq->wake_seq++;
 	list_for_each_safe(pos, n, &wq->head) {
 		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
 
@@ -62,6 +63,7 @@ void __wake_up_all(struct wait_queue_head *wq)
 {
 	struct list_head *pos, *n;
 
+	wq->wake_seq++;
 	list_for_each_safe(pos, n, &wq->head)
 		waiter_wake(list_entry(pos, struct wait_queue_entry, link)->w);
 }

@@ -30,6 +30,9 @@ struct wait_queue_entry {
 
 struct wait_queue_head {
 	struct list_head head;
+	/* bumped by every wake-up, so a sleeper that was off the queue between
+	 * two slices can tell whether it missed one */
+	unsigned long wake_seq;
 };
 
 /*
@@ -52,6 +55,7 @@ struct wait_ctl {
 static inline void wq_init(struct wait_queue_head *wq)
 {
 	INIT_LIST_HEAD(&wq->head);
+	wq->wake_seq = 0;
 }
 
 static inline int wq_active(const struct wait_queue_head *wq)

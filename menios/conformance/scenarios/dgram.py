@@ -740,3 +740,38 @@ def dgram_unconnected_peercred(k, t):
     t.call(p.connect, a, "/tmp/b")
     t.call(p.getsockopt, a, SOL_SOCKET, socket.SO_PEERCRED, 12)
     t.call(p.getsockopt, b, SOL_SOCKET, socket.SO_PEERCRED, 12)
+
+
+@scenario("dgram_passcred_autobind", params={"kind": NAMED, "how": ("sendto", "connect", "sendmsg")})
+def dgram_passcred_autobind(k, t, kind, how):
+    """SO_PASSCRED on an unbound sender autobinds it: the receiver sees the
+    autobound abstract name."""
+    p = k.spawn(uid=1000, gid=1000)
+    r = _bound(t, p, kind, "rcv")
+    s = t.call(p.socket, AF_UNIX, SOCK_DGRAM)
+    t.call(p.setsockopt, s, SOL_SOCKET, socket.SO_PASSCRED, 1)
+    t.call(p.getsockname, s)
+    if how == "sendto":
+        t.call(p.sendto, s, b"x", _name(kind, "rcv"))
+    elif how == "sendmsg":
+        t.call(p.sendmsg, s, [b"x"], [], 0, _name(kind, "rcv"))
+    else:
+        t.call(p.connect, s, _name(kind, "rcv"))
+        t.call(p.send, s, b"x")
+    t.call(p.getsockname, s)
+    t.call(p.recvfrom, r, 10)
+
+
+@scenario("dgram_zero_size_recvfrom", params={"call": ("recvfrom", "recvmsg", "recv_into")})
+def dgram_zero_size_recvfrom(k, t, call):
+    """A zero-size buffer still takes (and truncates) a whole datagram."""
+    p = k.spawn(uid=1000, gid=1000)
+    a, b = make_pair(k, p, SOCK_DGRAM, "socketpair")
+    t.call(p.send, a, b"abc")
+    t.call(p.send, a, b"def")
+    if call == "recv_into":
+        t.call(p.recv_into, b, bytearray(0), 0)
+    else:
+        t.call(getattr(p, call), b, 0)
+    t.call(p.recv, b, 10)
+    t.call(p.recv, b, 10, MSG_DONTWAIT)

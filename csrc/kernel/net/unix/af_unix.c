@@ -46,6 +46,7 @@ static inline size_t min_sz(size_t a, size_t b)
 }
 
 static void __unix_purge_queue(struct unix_sock *sk);
+static void msg_copy_to(struct unix_msg *m, const unsigned char *src, size_t n);
 
 /* ---------------------------------------------------------------- net --- */
 
@@ -88,11 +89,27 @@ void unix_net_shutdown(struct unix_net *net)
 	plat_mutex_unlock(&net->lock);
 }
 
-void unix_net_destroy(struct unix_net *net)
+static void __unix_net_free(struct unix_net *net)
 {
 	plat_cond_destroy(&net->idle);
 	plat_mutex_destroy(&net->lock);
 	plat_free(net);
+}
+
+/*
+ * The embedder lets go of the net.  Sockets still referenced (by embedder
+ * objects not yet destroyed) keep it alive: the last unix_sock_put() frees it.
+ */
+void unix_net_destroy(struct unix_net *net)
+{
+	int free_now;
+
+	plat_mutex_lock(&net->lock);
+	net->orphaned = 1;
+	free_now = list_empty(&net->socks);
+	plat_mutex_unlock(&net->lock);
+	if (free_now)
+		__unix_net_free(net);
 }
 
 struct scm_fp_list *unix_net_take_released(struct unix_net *net)
@@ -159,6 +176,23 @@ static int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
 	return 0;
 }
 
+/*
+ * A reader copying out of an skb still on a receive queue drops net->lock
+ * for the copy.  unix_net_shutdown() purges every queue without the readers'
+ * iolocks, so it must wait for such copies as it waits for sleepers: count
+ * them in net->sleepers.  Call with net->lock held; it is held again after.
+ */
+static void __unix_copy_unlocked(struct unix_net *net, struct unix_msg *msg,
+				 const unsigned char *src, size_t n)
+{
+	net->sleepers++;
+	plat_mutex_unlock(&net->lock);
+	msg_copy_to(msg, src, n);
+	plat_mutex_lock(&net->lock);
+	if (--net->sleepers == 0 && net->dead)
+		plat_cond_broadcast(&net->idle);
+}
+
 /* ----------------------------------------------------------- refcounts --- */
 
 static void unix_addr_put(struct unix_address *addr)
@@ -188,7 +222,14 @@ void __unix_gc_purge(struct unix_sock *sk)
 	     skb = skb_peek_next(skb, &sk->receive_queue))
 		if (sk->state == UNIX_LISTEN && skb->sk != sk)
 			__unix_purge_queue(skb->sk);
-	__unix_purge_queue(sk);
+	/*
+	 * A listener's own queue holds only connection requests, no files;
+	 * freeing them here would drop the embryos without releasing them
+	 * (leaking each embryo's connector through its peer link).  They go
+	 * with the listener's release, which the purge above leads to.
+	 */
+	if (sk->state != UNIX_LISTEN)
+		__unix_purge_queue(sk);
 }
 
 void __unix_gc_free(struct unix_sock *sk)
@@ -217,10 +258,14 @@ void unix_sock_hold(struct unix_sock *sk)
 void unix_sock_put(struct unix_sock *sk)
 {
 	struct unix_net *net = sk->net;
+	int free_net;
 
 	plat_mutex_lock(&net->lock);
 	__sock_put(sk);
+	free_net = net->orphaned && list_empty(&net->socks);
 	plat_mutex_unlock(&net->lock);
+	if (free_net)
+		__unix_net_free(net);
 }
 
 /* ---------------------------------------------------------------- scm --- */
@@ -527,8 +572,12 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo)
 
 	while ((skb = skb_peek(&sk->receive_queue)) != NULL) {
 		__unix_unlink_skb(sk, skb);
-		if (state == UNIX_LISTEN && skb->sk != sk)
+		if (state == UNIX_LISTEN && skb->sk != sk) {
+			/* An embryo has no file reference for the release to
+			 * drop (the skb's is its own): give it one. */
+			__sock_hold(skb->sk);
 			__unix_release_sock(skb->sk, 1);
+		}
 		__kfree_skb(skb);
 	}
 
@@ -543,7 +592,9 @@ int unix_bind(struct unix_sock *sk, const void *path, unsigned int len)
 	struct unix_address *addr;
 	int err = 0;
 
-	if (len > UNIX_PATH_MAX)
+	/* A filesystem name is stored with its NUL, as Linux does: a
+	 * 108-byte path takes 109 bytes. */
+	if (len > UNIX_PATH_MAX + 1)
 		return -EINVAL;
 	addr = plat_zalloc(sizeof(*addr));
 	if (!addr)
@@ -1029,6 +1080,47 @@ out_err:
 }
 
 /*
+ * sock_alloc_send_pskb's wait for send-buffer space, as Linux's
+ * sock_wait_for_wmem: the condition (wmem_alloc < sndbuf) is re-checked only
+ * when the socket's wait queue is woken -- and skb frees wake it only once
+ * the socket is writable (wmem <= sndbuf / 4, unix_write_space), so a
+ * blocked sender stays asleep until the reader has drained three quarters.
+ * A slice ending is not a wake-up: msg->wmem_seq remembers the queue's
+ * wake_seq when we started sleeping, so a call resumed after -ERESTARTSYS
+ * goes back to sleep unless a wake-up happened in between.
+ * Caller holds net->lock.
+ */
+static int __unix_dgram_wait_wmem(struct unix_sock *sk, struct unix_msg *msg,
+				  struct wait_ctl *ctl)
+{
+	int err;
+
+	for (;;) {
+		if (!msg->wmem_waiting || msg->wmem_seq != sk->wq.wake_seq) {
+			if (sk->err) {
+				err = -sk->err;
+				sk->err = 0;
+				msg->wmem_waiting = 0;
+				return err;
+			}
+			if (sk->shutdown & SEND_SHUTDOWN) {
+				msg->wmem_waiting = 0;
+				return -EPIPE;
+			}
+			if (sk->wmem_alloc < sk->sndbuf) {
+				msg->wmem_waiting = 0;
+				return 0;
+			}
+			msg->wmem_waiting = 1;
+			msg->wmem_seq = sk->wq.wake_seq;
+		}
+		err = __unix_sleep(sk, &sk->wq, ctl, 0);
+		if (err)
+			return err;
+	}
+}
+
+/*
  * Datagram and seqpacket send.  @named is the resolved destination of a
  * sendto(), or NULL to use the peer.
  */
@@ -1061,7 +1153,7 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		data_len = PAGE_ALIGN(data_len);
 	}
 	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->sndtimeo);
-	err = __unix_wait_wmem(sk, ctl);
+	err = __unix_dgram_wait_wmem(sk, msg, ctl);
 	if (err)
 		goto out;
 	skb = __unix_skb_new(sk, len, skb_truesize(len - data_len, data_len));
@@ -1085,8 +1177,7 @@ restart:
 			err = -ECONNRESET;
 			goto out_free;
 		}
-		other = named;
-		named = NULL;
+		other = named;	/* the caller holds a reference across sleeps */
 	}
 	if (other->type != sk->type) {
 		err = -EPROTOTYPE;
@@ -1120,8 +1211,9 @@ restart:
 		err = __unix_sleep(other, &other->peer_wait, ctl, 1);
 		if (err)
 			goto out_free;
-		if (!named && other != sk->peer && other->peer != sk) {
-			/* our association changed while we slept */
+		if (!named && other != sk->peer) {
+			/* our association changed while we slept: only the
+			 * peer reference kept @other alive, use the new peer */
 			other = sk->peer;
 		}
 		goto restart;
@@ -1155,10 +1247,12 @@ static ssize_t unix_seqpacket_sendmsg(struct unix_sock *sk, struct unix_msg *msg
 	plat_mutex_unlock(&sk->net->lock);
 	if (err)
 		return -err;
-	err = (int)unix_dgram_sendmsg(sk, msg, NULL, ctl);
-	if (err == -EPIPE && !(msg->flags & MSG_NOSIGNAL))
-		msg->sigpipe = 1;
-	return err;
+	/*
+	 * Linux's seqpacket send is the dgram one: its EPIPE (peer gone or
+	 * shut down) comes from sock_alloc_send_pskb/unix_dgram_sendmsg and,
+	 * unlike stream's, raises no SIGPIPE.
+	 */
+	return unix_dgram_sendmsg(sk, msg, NULL, ctl);
 }
 
 ssize_t unix_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
@@ -1316,10 +1410,10 @@ again:
 
 		chunk = (unsigned int)min_sz(unix_skb_len(skb) - (unsigned int)skip, size);
 		if (chunk >= COPY_UNLOCKED_MIN) {
-			/* skb stays put: only iolock holders unlink it. */
-			plat_mutex_unlock(&net->lock);
-			msg_copy_to(msg, skb->data + skb->cb.consumed + skip, chunk);
-			plat_mutex_lock(&net->lock);
+			/* skb stays put: only iolock holders unlink it (and a
+			 * net shutdown, which waits for the copy). */
+			__unix_copy_unlocked(net, msg, skb->data + skb->cb.consumed + skip,
+					     chunk);
 		} else {
 			msg_copy_to(msg, skb->data + skb->cb.consumed + skip, chunk);
 		}
@@ -1467,9 +1561,8 @@ static ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 	}
 
 	if (size >= COPY_UNLOCKED_MIN) {
-		plat_mutex_unlock(&net->lock);
-		msg_copy_to(msg, skb->data + skip, size);
-		plat_mutex_lock(&net->lock);
+		/* a peeked skb is still queued: see __unix_copy_unlocked() */
+		__unix_copy_unlocked(net, msg, skb->data + skip, size);
 	} else {
 		msg_copy_to(msg, skb->data + skip, size);
 	}

@@ -106,6 +106,7 @@ struct unix_net {
 	int64_t busy_poll_ns;		/* net.core.busy_poll */
 	uint64_t next_ino;
 	int gc_in_progress;
+	int orphaned;			/* unix_net_destroy() ran; freed with the last socket */
 	int64_t unix_tot_inflight;	/* sockets in flight (gc trigger) */
 };
 
@@ -178,6 +179,10 @@ struct unix_msg {
 	int flags;			/* MSG_* given */
 	int msg_flags;			/* MSG_* returned (recv) */
 	int sigpipe;			/* out: the call would raise SIGPIPE */
+	/* send: sleeping for send-buffer space since wake_seq wmem_seq of
+	 * the socket's wq (kept across slices; see __unix_dgram_wait_wmem) */
+	int wmem_waiting;
+	unsigned long wmem_seq;
 	/* send: the sender's credentials now, and explicit SCM_CREDENTIALS */
 	struct unix_cred cur;
 	const struct unix_cred *creds;

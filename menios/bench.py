@@ -1,0 +1,942 @@
+"""``menios bench``: menios against the host kernel's AF_UNIX and pipes.
+
+Every workload runs, in this process and in one run, on up to three
+backends:
+
+* ``menios`` -- a fresh :class:`menios.Kernel` and one simulated process;
+* ``host``   -- the host kernel's AF_UNIX through the stdlib ``socket`` module;
+* ``pipe``   -- ``os.pipe`` (only where a one-way byte stream makes sense).
+
+Each result carries throughput (MB/s, 10**6 bytes), ops/s, and for the
+latency workloads the median and p99 of per-operation times taken with
+``time.perf_counter_ns``.  The ratio column is menios (or pipe) divided by
+host on the workload's *primary* metric: for throughput/ops workloads a
+ratio > 1 means menios is faster; for latency and memory workloads a ratio
+< 1 means menios is better.  Targets (issue 7) are reported, never asserted.
+
+Public entry points: :func:`run`, :func:`format_table`, :func:`main`.
+"""
+import array
+import functools
+import gc
+import json
+import os
+import platform
+import resource
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+import menios
+from menios import Kernel
+from menios.constants import AF_UNIX, SOCK_DGRAM, SOCK_STREAM, SHUT_WR
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_ns = time.perf_counter_ns
+
+# primary metric of each workload: "ops" (higher is better), "lat" (median,
+# lower is better), "mem" (bytes per socket, lower is better).
+WORKLOADS = {}
+
+
+def _workload(name, primary, backends, desc):
+    def deco(fn):
+        WORKLOADS[name] = dict(fn=fn, primary=primary, backends=backends, desc=desc)
+        return fn
+    return deco
+
+
+# name -> (kind, threshold, text).  kind "ratio_ge"/"ratio_le" compare the
+# menios/host ratio; "abs_le" compares the menios value; "zc" compares the
+# zero-copy throughput with the host's 1 MiB stream throughput.
+TARGETS = {
+    "send_recv_64_stream": ("ratio_ge", 5.0, ">=5x"),
+    "send_recv_64_dgram": ("ratio_ge", 5.0, ">=5x"),
+    "stream_64k": ("ratio_ge", 2.0, ">=2x"),
+    "zerocopy_1m": ("ratio_ge", 20.0, ">=20x"),
+    "pingpong_64": ("ratio_le", 0.5, "<=0.5x"),
+    "connect_accept_fs": ("ratio_ge", 2.0, ">=2x"),
+    "connect_accept_abstract": ("ratio_ge", 2.0, ">=2x"),
+    "scm_rights": ("ratio_ge", 2.0, ">=2x"),
+    "idle_pair_memory": ("abs_le", 2048, "<=2KiB"),
+}
+
+
+class NotApplicable(Exception):
+    """A backend cannot run a workload here (the message says why)."""
+
+
+# ------------------------------------------------------------------ helpers
+def _pct(sorted_vals, q):
+    if not sorted_vals:
+        return None
+    i = min(len(sorted_vals) - 1, int(round(q * (len(sorted_vals) - 1))))
+    return sorted_vals[i]
+
+
+def _lat_stats(samples_ns):
+    s = sorted(samples_ns)
+    return _pct(s, 0.5) / 1000.0, _pct(s, 0.99) / 1000.0
+
+
+def _result(ops, elapsed, nbytes=None, samples=None, **extra):
+    r = dict(ops=ops, elapsed_s=elapsed,
+             ops_s=ops / elapsed if elapsed > 0 else None,
+             mb_s=(nbytes / elapsed / 1e6) if (nbytes is not None and elapsed > 0) else None,
+             median_us=None, p99_us=None)
+    if samples:
+        r["median_us"], r["p99_us"] = _lat_stats(samples)
+    r.update(extra)
+    return r
+
+
+def _timed_loop(body, budget, chunk):
+    """Run body(chunk) until budget seconds have passed; (iterations, elapsed)."""
+    n = 0
+    t0 = time.perf_counter()
+    end = t0 + budget
+    while True:
+        body(chunk)
+        n += chunk
+        t = time.perf_counter()
+        if t >= end:
+            return n, t - t0
+
+
+def _sampled_loop(op, budget, max_samples=200000):
+    """Time each op() with perf_counter_ns until budget or max_samples."""
+    samples = []
+    app = samples.append
+    end = time.perf_counter() + budget
+    while len(samples) < max_samples:
+        for _ in range(100):
+            t = _ns()
+            op()
+            app(_ns() - t)
+        if time.perf_counter() >= end:
+            break
+    return samples
+
+
+def _threads(targets, timeout):
+    """Run the callables in threads; re-raise the first error."""
+    errors = []
+
+    def wrap(fn):
+        def run():
+            try:
+                fn()
+            except BaseException as e:      # noqa: BLE001 - reported to the caller
+                errors.append(e)
+        return run
+    ts = [threading.Thread(target=wrap(f), daemon=True) for f in targets]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout)
+    if any(t.is_alive() for t in ts):
+        raise RuntimeError("benchmark threads did not finish within %.0f s" % timeout)
+    if errors:
+        raise errors[0]
+
+
+def _rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * _PAGE
+
+
+def _slab():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("Slab:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+# ----------------------------------------------------------------- backends
+class _MeniosBackend:
+    name = "menios"
+
+    def __init__(self, nofile=4096):
+        self.k = Kernel()
+        self.p = self.k.spawn(uid=0, gid=0, rlimit_nofile=nofile)
+
+    def pair(self, type_):
+        a, b = self.p.socketpair(AF_UNIX, type_)
+        p = self.p
+        return dict(a=a, b=b,
+                    a_send=functools.partial(p.send, a), b_send=functools.partial(p.send, b),
+                    a_recv=functools.partial(p.recv, a), b_recv=functools.partial(p.recv, b),
+                    b_recv_into=functools.partial(p.recv_into, b),
+                    a_shut=functools.partial(p.shutdown, a, SHUT_WR))
+
+    def close(self):
+        self.k.close()
+
+
+class _HostBackend:
+    name = "host"
+
+    def __init__(self):
+        self.socks = []
+
+    def pair(self, type_):
+        a, b = socket.socketpair(socket.AF_UNIX, type_)
+        self.socks += [a, b]
+        return dict(a=a, b=b, a_send=a.send, b_send=b.send, a_recv=a.recv, b_recv=b.recv,
+                    b_recv_into=b.recv_into,
+                    a_shut=functools.partial(a.shutdown, socket.SHUT_WR))
+
+    def close(self):
+        for s in self.socks:
+            s.close()
+
+
+class _PipeBackend:
+    """Two pipes make a duplex pair: a -> b on one, b -> a on the other."""
+    name = "pipe"
+
+    def __init__(self):
+        self.fds = []
+
+    def pair(self, type_):
+        r1, w1 = os.pipe()      # a -> b
+        r2, w2 = os.pipe()      # b -> a
+        self.fds += [r1, w1, r2, w2]
+
+        def recv_into(buf, n=0):
+            return os.readv(r1, [buf])
+        return dict(a=w1, b=r1,
+                    a_send=functools.partial(os.write, w1), b_send=functools.partial(os.write, w2),
+                    a_recv=functools.partial(os.read, r2), b_recv=functools.partial(os.read, r1),
+                    b_recv_into=recv_into, a_shut=functools.partial(self._close_one, w1))
+
+    def _close_one(self, fd):
+        os.close(fd)
+        self.fds.remove(fd)
+
+    def close(self):
+        for fd in self.fds:
+            os.close(fd)
+
+
+_BACKENDS = {"menios": _MeniosBackend, "host": _HostBackend, "pipe": _PipeBackend}
+
+
+def _with_backend(name, fn, *args):
+    be = _BACKENDS[name]()
+    try:
+        return fn(be, *args)
+    finally:
+        be.close()
+
+
+# ---------------------------------------------------------------- workloads
+def _send_recv_64(be, budget, type_):
+    pr = be.pair(type_)
+    send, recv = pr["a_send"], pr["b_recv"]
+    data = b"x" * 64
+
+    def body(n):
+        for _ in range(n):
+            send(data)
+            recv(64)
+    body(200)                                   # warm up
+    ops, elapsed = _timed_loop(body, budget * 0.7, 1000)
+
+    def one():
+        send(data)
+        recv(64)
+    samples = _sampled_loop(one, budget * 0.3)
+    return _result(ops, elapsed, ops * 64, samples)
+
+
+@_workload("send_recv_64_stream", "ops", ("menios", "host", "pipe"),
+           "single thread: send 64 B then recv it (SOCK_STREAM)")
+def _w_send_recv_64_stream(name, budget):
+    return _with_backend(name, _send_recv_64, budget, SOCK_STREAM)
+
+
+@_workload("send_recv_64_dgram", "ops", ("menios", "host"),
+           "single thread: send 64 B then recv it (SOCK_DGRAM)")
+def _w_send_recv_64_dgram(name, budget):
+    return _with_backend(name, _send_recv_64, budget, SOCK_DGRAM)
+
+
+def _stream(be, budget, size):
+    pr = be.pair(SOCK_STREAM)
+    send, recv_into, shut = pr["a_send"], pr["b_recv_into"], pr["a_shut"]
+    payload = memoryview(b"x" * size)
+    buf = bytearray(size)
+    state = dict(writes=0, bytes=0, end=None)
+    start = threading.Barrier(2)
+
+    def writer():
+        start.wait()
+        end = time.perf_counter() + budget
+        writes = 0
+        while True:
+            for _ in range(16):
+                sent = send(payload)
+                while sent < size:
+                    sent += send(payload[sent:])
+            writes += 16
+            if time.perf_counter() >= end:
+                break
+        state["writes"] = writes
+        shut()
+
+    def reader():
+        start.wait()
+        t0 = time.perf_counter()
+        total = 0
+        while True:
+            n = recv_into(buf, size)
+            if not n:
+                break
+            total += n
+        state["end"] = time.perf_counter() - t0
+        state["bytes"] = total
+
+    _threads([writer, reader], budget + 60)
+    if state["bytes"] != state["writes"] * size:
+        raise RuntimeError("stream lost data: %d != %d" % (state["bytes"], state["writes"] * size))
+    return _result(state["writes"], state["end"], state["bytes"])
+
+
+for _size, _nm in ((64, "stream_64"), (4096, "stream_4k"), (65536, "stream_64k"),
+                   (1 << 20, "stream_1m")):
+    def _mk(size):
+        def fn(name, budget):
+            return _with_backend(name, _stream, budget, size)
+        return fn
+    _workload(_nm, "ops", ("menios", "host", "pipe"),
+              "two threads: writer sends %d B chunks, reader recv_into %d B" % (_size, _size)
+              )(_mk(_size))
+
+
+def _pingpong(be, budget):
+    pr = be.pair(SOCK_STREAM)
+    a_send, a_recv, b_send, b_recv = pr["a_send"], pr["a_recv"], pr["b_send"], pr["b_recv"]
+    data = b"p" * 64
+    stop = b"s" * 64
+    samples = []
+
+    def server():
+        while True:
+            m = b_recv(64)
+            while len(m) < 64:
+                m += b_recv(64 - len(m))
+            b_send(m)
+            if m == stop:
+                return
+
+    def client():
+        app = samples.append
+        end = time.perf_counter() + budget
+        while True:
+            for _ in range(50):
+                t = _ns()
+                a_send(data)
+                m = a_recv(64)
+                while len(m) < 64:
+                    m += a_recv(64 - len(m))
+                app(_ns() - t)
+            if time.perf_counter() >= end:
+                break
+        a_send(stop)
+        a_recv(64)
+
+    _threads([server, client], budget + 60)
+    elapsed = sum(samples) / 1e9
+    return _result(len(samples), elapsed, len(samples) * 128, samples)
+
+
+@_workload("pingpong_64", "lat", ("menios", "host", "pipe"),
+           "two threads: 64 B round trip (send, peer echoes); latency per round trip")
+def _w_pingpong(name, budget):
+    return _with_backend(name, _pingpong, budget)
+
+
+def _dgram_senders(name, budget, nsenders):
+    msg = b"d" * 64
+    end_msg = b"E"
+    if name == "menios":
+        k = Kernel()
+        p = k.spawn(uid=0, gid=0)
+        addr = b"\0menios-bench-dgram"
+        rfd = p.socket(AF_UNIX, SOCK_DGRAM)
+        p.bind(rfd, addr)
+        recv = functools.partial(p.recv, rfd)
+        sends = []
+        for _ in range(nsenders):
+            s = p.socket(AF_UNIX, SOCK_DGRAM)
+            p.connect(s, addr)
+            sends.append(functools.partial(p.send, s))
+        cleanup = k.close
+    else:
+        addr = "\0menios-bench-dgram-%d-%d" % (os.getpid(), nsenders)
+        r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        r.bind(addr)
+        recv = r.recv
+        socks = [r]
+        sends = []
+        for _ in range(nsenders):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.connect(addr)
+            socks.append(s)
+            sends.append(s.send)
+
+        def cleanup():
+            for s in socks:
+                s.close()
+    state = dict(count=0, elapsed=None)
+    barrier = threading.Barrier(nsenders + 1)
+
+    def sender(send):
+        def run():
+            barrier.wait()
+            end = time.perf_counter() + budget
+            while True:
+                for _ in range(32):
+                    send(msg)
+                if time.perf_counter() >= end:
+                    break
+            send(end_msg)
+        return run
+
+    def receiver():
+        barrier.wait()
+        t0 = time.perf_counter()
+        ends = count = 0
+        while ends < nsenders:
+            m = recv(128)
+            if len(m) == 64:
+                count += 1
+            else:
+                ends += 1
+        state["elapsed"] = time.perf_counter() - t0
+        state["count"] = count
+
+    try:
+        _threads([receiver] + [sender(s) for s in sends], budget + 60)
+    finally:
+        cleanup()
+    return _result(state["count"], state["elapsed"], state["count"] * 64)
+
+
+@_workload("dgram_1_sender", "ops", ("menios", "host"),
+           "1 sender thread, 64 B datagrams to one receiver: messages/s")
+def _w_dgram1(name, budget):
+    return _dgram_senders(name, budget, 1)
+
+
+@_workload("dgram_8_senders", "ops", ("menios", "host"),
+           "8 sender threads, 64 B datagrams to one receiver: messages/s")
+def _w_dgram8(name, budget):
+    return _dgram_senders(name, budget, 8)
+
+
+def _connect_accept(name, budget, abstract):
+    tag = "%d-%d" % (os.getpid(), threading.get_ident() % 100000)
+    if name == "menios":
+        k = Kernel()
+        p = k.spawn(uid=0, gid=0)
+        addr = (b"\0menios-bench-ca-" + tag.encode()) if abstract else "/tmp/bench.sock"
+        lfd = p.socket(AF_UNIX, SOCK_STREAM)
+        p.bind(lfd, addr)
+        p.listen(lfd, 128)
+        sock, connect, accept, close = p.socket, p.connect, p.accept, p.close
+
+        def op():
+            c = sock(AF_UNIX, SOCK_STREAM)
+            connect(c, addr)
+            a, _ = accept(lfd)
+            close(a)
+            close(c)
+        cleanup = k.close
+    else:
+        tmp = None
+        if abstract:
+            addr = "\0menios-bench-ca-" + tag
+        else:
+            tmp = tempfile.mkdtemp(prefix="menios-bench-")
+            addr = os.path.join(tmp, "bench.sock")
+        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ls.bind(addr)
+        ls.listen(128)
+        Sock = socket.socket
+
+        def op():
+            c = Sock(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(addr)
+            a, _ = ls.accept()
+            a.close()
+            c.close()
+
+        def cleanup():
+            ls.close()
+            if tmp:
+                try:
+                    os.unlink(addr)
+                finally:
+                    os.rmdir(tmp)
+    try:
+        for _ in range(50):
+            op()
+        samples = _sampled_loop(op, budget)
+    finally:
+        cleanup()
+    return _result(len(samples), sum(samples) / 1e9, None, samples)
+
+
+@_workload("connect_accept_fs", "ops", ("menios", "host"),
+           "connect + accept + close both ends, filesystem name: per second")
+def _w_ca_fs(name, budget):
+    return _connect_accept(name, budget, False)
+
+
+@_workload("connect_accept_abstract", "ops", ("menios", "host"),
+           "connect + accept + close both ends, abstract name: per second")
+def _w_ca_abs(name, budget):
+    return _connect_accept(name, budget, True)
+
+
+@_workload("scm_rights", "ops", ("menios", "host"),
+           "send_fds of one fd + recv_fds + close the received fd: fds/s")
+def _w_scm(name, budget):
+    if name == "menios":
+        k = Kernel()
+        p = k.spawn(uid=0, gid=0)
+        a, b = p.socketpair(AF_UNIX, SOCK_STREAM)
+        r, w = p.pipe()
+        send_fds, recv_fds, close = p.send_fds, p.recv_fds, p.close
+        a_, b_ = a, b
+        cleanup = k.close
+    else:
+        sa, sb = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        r, w = os.pipe()
+        a_, b_ = sa, sb
+        send_fds, recv_fds = socket.send_fds, socket.recv_fds
+        close = os.close
+
+        def cleanup():
+            sa.close()
+            sb.close()
+            os.close(r)
+            os.close(w)
+    bufs = [b"x"]
+    fds = [r]
+
+    def op():
+        send_fds(a_, bufs, fds)
+        _, got, _, _ = recv_fds(b_, 1, 1)
+        close(got[0])
+    try:
+        for _ in range(50):
+            op()
+        samples = _sampled_loop(op, budget)
+    finally:
+        cleanup()
+    return _result(len(samples), sum(samples) / 1e9, None, samples)
+
+
+def _idle_pairs_menios(npairs):
+    """RSS growth per socket with npairs idle socketpairs open.
+
+    Two workarounds for costs that are the core's, not the memory's (both
+    are recorded in benchmarks/README.md): process.py's fd allocator scans
+    the fd table linearly (2N fds in one process cost O(N^2) to open), so
+    the pairs are spread over processes of 128 pairs; and every socket
+    release walks the kernel's whole socket list (unix_net_counters), so
+    tearing down one Kernel of 2N sockets is O(N^2): the pairs are spread
+    over Kernels of at most 10,000 pairs.  Both overheads (a Process, a
+    Kernel) are amortised over the sockets and included in the figure.
+    """
+    per_proc, per_kernel = 128, 10000
+    gc.collect()
+    rss0 = _rss()
+    kernels = []
+    t0 = time.perf_counter()
+    left = npairs
+    while left > 0:
+        k = Kernel()
+        kernels.append(k)
+        kl = min(per_kernel, left)
+        left -= kl
+        while kl > 0:
+            p = k.spawn(uid=0, gid=0, rlimit_nofile=2 * per_proc + 8)
+            sp = p.socketpair
+            for _ in range(min(per_proc, kl)):
+                sp(AF_UNIX, SOCK_STREAM)
+            kl -= per_proc
+    elapsed = time.perf_counter() - t0
+    gc.collect()
+    rss1 = _rss()
+    t1 = time.perf_counter()
+    for k in kernels:
+        k.close()
+    teardown = time.perf_counter() - t1
+    per_sock = (rss1 - rss0) / (2 * npairs)
+    return dict(ops=npairs, elapsed_s=elapsed, ops_s=npairs / elapsed, mb_s=None,
+                median_us=None, p99_us=None, bytes_per_socket=per_sock, teardown_s=teardown,
+                note="RSS delta / 2N (%d pairs, %d kernels, %d processes); teardown %.1f s"
+                     % (npairs, len(kernels), -(-npairs // per_proc), teardown))
+
+
+def _idle_pairs_host(npairs):
+    need = 2 * npairs + 256
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    old = (soft, hard)
+    if soft < need:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, max(hard, need)))
+        except (ValueError, OSError) as e:
+            raise NotApplicable("RLIMIT_NOFILE %d < %d and cannot raise it (%s)" % (soft, need, e))
+    fds = array.array("i")
+    try:
+        gc.collect()
+        rss0, slab0 = _rss(), _slab()
+        t0 = time.perf_counter()
+        sp = socket.socketpair
+        for _ in range(npairs):
+            a, b = sp(socket.AF_UNIX, socket.SOCK_STREAM)
+            fds.append(a.detach())
+            fds.append(b.detach())
+        elapsed = time.perf_counter() - t0
+        gc.collect()
+        rss1, slab1 = _rss(), _slab()
+    finally:
+        for fd in fds:
+            os.close(fd)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, old)
+        except (ValueError, OSError):
+            pass
+    user = (rss1 - rss0) / (2 * npairs)
+    kern = (slab1 - slab0) / (2 * npairs) if slab0 is not None and slab1 is not None else 0
+    return dict(ops=npairs, elapsed_s=elapsed, ops_s=npairs / elapsed, mb_s=None,
+                median_us=None, p99_us=None, bytes_per_socket=user + kern,
+                note="(RSS + kernel Slab delta) / 2N: %.0f B user + %.0f B slab "
+                     "(Slab is system-wide: noisy)" % (user, kern))
+
+
+@_workload("idle_pair_memory", "mem", ("menios", "host"),
+           "memory per socket with N idle connected socketpairs open")
+def _w_mem(name, budget, npairs=None):
+    npairs = npairs or 10000
+    if name == "menios":
+        return _idle_pairs_menios(npairs)
+    return _idle_pairs_host(npairs)
+
+
+def _zerocopy_menios(budget):
+    if not hasattr(Kernel, "alloc_pages"):
+        raise NotApplicable("n/a (no zero-copy API)")
+    zc = getattr(menios, "MSG_ZEROCOPY", 0x4000000)
+    be = _MeniosBackend()
+    k, p = be.k, be.p
+    try:
+        a, b = p.socketpair(AF_UNIX, SOCK_STREAM)
+        size = 256 * 4096
+        pool = [k.alloc_pages(256) for _ in range(4)]
+        pending = [False] * len(pool)
+        state = dict(writes=0, bytes=0, end=None)
+        start = threading.Barrier(2)
+
+        def writer():
+            start.wait()
+            end = time.perf_counter() + budget
+            i = writes = 0
+            while True:
+                j = i % len(pool)
+                pg = pool[j]
+                if pending[j]:
+                    pg.wait(30)
+                    pg.reclaim()
+                p.sendmsg(a, [pg], (), zc)
+                pending[j] = True
+                i += 1
+                writes += 1
+                if time.perf_counter() >= end:
+                    break
+            state["writes"] = writes
+            p.send(a, b"E")
+
+        def reader():
+            start.wait()
+            t0 = time.perf_counter()
+            total = 0
+            while True:
+                buf = p.recv_pages(b)
+                n = memoryview(buf).nbytes if buf is not None else 0
+                if hasattr(buf, "release"):
+                    buf.release()
+                if n < size:
+                    break
+                total += n
+            state["end"] = time.perf_counter() - t0
+            state["bytes"] = total
+        _threads([writer, reader], budget + 60)
+    finally:
+        be.close()
+    return _result(state["bytes"] // size, state["end"], state["bytes"],
+                   note="MSG_ZEROCOPY sendmsg of 1 MiB pages + recv_pages")
+
+
+@_workload("zerocopy_1m", "ops", ("menios", "host"),
+           "1 MiB zero-copy handoff (menios) vs the host's 1 MiB stream (copying)")
+def _w_zc(name, budget):
+    if name == "menios":
+        return _zerocopy_menios(budget)
+    r = _with_backend("host", _stream, budget, 1 << 20)
+    r["note"] = "host 1 MiB copying stream"
+    return r
+
+
+# ------------------------------------------------------------------- runner
+def _ratio(primary, res, host):
+    if host is None or res is None:
+        return None
+    if primary == "mem":
+        a, b = res.get("bytes_per_socket"), host.get("bytes_per_socket")
+    elif primary == "lat":
+        a, b = res.get("median_us"), host.get("median_us")
+    elif res.get("mb_s") is not None and host.get("mb_s") is not None:
+        a, b = res["mb_s"], host["mb_s"]
+    else:
+        a, b = res.get("ops_s"), host.get("ops_s")
+    if a is None or not b:
+        return None
+    return a / b
+
+
+def _target(name, menios_row):
+    t = TARGETS.get(name)
+    if t is None or menios_row is None:
+        return None
+    kind, thr, text = t
+    if kind == "abs_le":
+        v = menios_row.get("bytes_per_socket")
+        met = None if v is None else v <= thr
+    else:
+        v = menios_row.get("ratio")
+        met = None if v is None else (v >= thr if kind == "ratio_ge" else v <= thr)
+    return dict(goal=text, met=met)
+
+
+def run(workloads=None, quick=False, budget=None, mem_pairs=None, out=None):
+    """Run the workloads; return a list of result rows (dicts).
+
+    budget: seconds per (workload, backend) run; default 0.4 quick, 2.5 full.
+    mem_pairs: pairs for idle_pair_memory; default 10,000 quick, 100,000 full.
+    out: optional callable(str) for progress lines.
+    """
+    names = list(workloads) if workloads else list(WORKLOADS)
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        raise ValueError("unknown workload(s): %s" % ", ".join(unknown))
+    if budget is None:
+        budget = 0.4 if quick else 2.5
+    if mem_pairs is None:
+        mem_pairs = 10000 if quick else 100000
+    rows = []
+    for name in names:
+        w = WORKLOADS[name]
+        by_backend = {}
+        for be in w["backends"]:
+            if out:
+                out("running %s on %s ..." % (name, be))
+            row = dict(workload=name, backend=be, primary=w["primary"])
+            try:
+                if name == "idle_pair_memory":
+                    res = w["fn"](be, budget, npairs=mem_pairs)
+                else:
+                    res = w["fn"](be, budget)
+                row.update(res)
+            except NotApplicable as e:
+                row["error"] = str(e)
+            except Exception as e:      # noqa: BLE001 - a failing workload is reported, not fatal
+                row["error"] = "%s: %s" % (type(e).__name__, e)
+            by_backend[be] = row
+            rows.append(row)
+        host = by_backend.get("host")
+        host_ok = host if host is not None and "error" not in host else None
+        for be, row in by_backend.items():
+            if be != "host" and "error" not in row:
+                row["ratio"] = _ratio(w["primary"], row, host_ok)
+            elif be == "host" and "error" not in row:
+                row["ratio"] = 1.0
+        if "menios" in by_backend:
+            m = by_backend["menios"]
+            tgt = _target(name, m if "error" not in m else None)
+            if tgt is None and name in TARGETS:
+                tgt = dict(goal=TARGETS[name][2], met=None)
+            if tgt is not None:
+                m["target"] = tgt
+    return rows
+
+
+def _fmt(v, spec, none="-"):
+    return none if v is None else format(v, spec)
+
+
+def _fmt_lat(us):
+    if us is None:
+        return "-"
+    if us >= 1000:
+        return "%.2f ms" % (us / 1000)
+    return "%.2f us" % us
+
+
+def _fmt_ops(v):
+    if v is None:
+        return "-"
+    if v >= 1e6:
+        return "%.2fM" % (v / 1e6)
+    if v >= 1e3:
+        return "%.1fk" % (v / 1e3)
+    return "%.0f" % v
+
+
+def format_table(rows):
+    """The plain-text, aligned table."""
+    head = ("workload", "backend", "MB/s", "ops/s", "median", "p99", "B/socket",
+            "vs host", "target")
+    lines = []
+    for r in rows:
+        if "error" in r:
+            lines.append((r["workload"], r["backend"], r["error"], "", "", "", "", "", ""))
+            continue
+        ratio = r.get("ratio")
+        kind = {"ops": "thr", "lat": "lat", "mem": "mem"}[r["primary"]]
+        rtxt = "-" if ratio is None else "%.2fx %s" % (ratio, kind)
+        tgt = r.get("target")
+        ttxt = ""
+        if tgt:
+            ttxt = "%s %s" % (tgt["goal"], {True: "met", False: "NOT met", None: "n/a"}[tgt["met"]])
+        lines.append((r["workload"], r["backend"], _fmt(r.get("mb_s"), ".1f"),
+                      _fmt_ops(r.get("ops_s")), _fmt_lat(r.get("median_us")),
+                      _fmt_lat(r.get("p99_us")), _fmt(r.get("bytes_per_socket"), ".0f"),
+                      rtxt, ttxt))
+    # error rows: let the message span the numeric columns
+    widths = [len(h) for h in head]
+    for ln in lines:
+        if len(ln) == 9 and ln[3] == "" and ln[2] and not ln[4]:
+            for i in (0, 1):
+                widths[i] = max(widths[i], len(ln[i]))
+            continue
+        for i, c in enumerate(ln):
+            widths[i] = max(widths[i], len(c))
+    right = {2, 3, 4, 5, 6, 7}
+
+    def fmt_line(cells):
+        out = []
+        for i, c in enumerate(cells):
+            out.append(c.rjust(widths[i]) if i in right else c.ljust(widths[i]))
+        return "  ".join(out).rstrip()
+    res = [fmt_line(head), "  ".join("-" * w for w in widths)]
+    prev = None
+    for ln in lines:
+        if prev is not None and ln[0] != prev:
+            res.append("")
+        prev = ln[0]
+        if ln[3] == "" and ln[2] and not ln[4]:
+            res.append("  ".join([ln[0].ljust(widths[0]), ln[1].ljust(widths[1]), ln[2]]))
+        else:
+            res.append(fmt_line(ln))
+    notes = [(r["workload"], r["backend"], r["note"]) for r in rows
+             if r.get("note") and "error" not in r]
+    if notes:
+        res.append("")
+        for w, b, n in notes:
+            res.append("note: %s/%s: %s" % (w, b, n))
+    res.append("")
+    res.append("vs host = this backend / host on the workload's primary metric, in the same run:")
+    res.append("  'thr' rows compare MB/s or ops/s: >1 means faster than the host kernel;")
+    res.append("  'lat' rows compare median latency and 'mem' rows bytes per socket: <1 means "
+               "better (menios faster / smaller).")
+    res.append("  zerocopy_1m compares menios's zero-copy handoff with the host's copying "
+               "1 MiB stream.  Targets (issue 7) are goals, not assertions.")
+    return "\n".join(res)
+
+
+def machine_info():
+    return dict(platform=platform.platform(), python=sys.version.split()[0],
+                cpus=os.cpu_count(), processor=platform.processor() or platform.machine(),
+                menios=menios.__version__)
+
+
+def write_json(rows, path, quick, budget):
+    doc = dict(machine=machine_info(), quick=quick, budget_s=budget,
+               time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), results=rows,
+               targets={k: dict(kind=v[0], threshold=v[1], goal=v[2])
+                        for k, v in TARGETS.items()})
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2, sort_keys=True)
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    pts = [(r["workload"] + ("" if r["backend"] == "menios" else " (" + r["backend"] + ")"),
+            r["ratio"], r["primary"]) for r in rows
+           if r["backend"] != "host" and r.get("ratio") is not None]
+    fig, ax = plt.subplots(figsize=(9, 0.35 * len(pts) + 1.5))
+    labels = [p[0] for p in pts]
+    vals = [p[1] for p in pts]
+    colors = ["tab:blue" if p[2] == "ops" else "tab:orange" for p in pts]
+    ax.barh(range(len(pts)), vals, color=colors)
+    ax.set_yticks(range(len(pts)))
+    ax.set_yticklabels(labels)
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.set_xlabel("ratio vs host kernel (blue: throughput, >1 faster; "
+                  "orange: latency/memory, <1 better)")
+    ax.set_title("menios bench (%d cpus)" % (os.cpu_count() or 0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def add_arguments(p):
+    p.add_argument("--quick", action="store_true",
+                   help="short runs (~0.4 s per workload and backend; 10,000 idle pairs)")
+    p.add_argument("--json", metavar="FILE", help="write every number to FILE as JSON")
+    p.add_argument("--plot", metavar="FILE.png", help="bar chart of the ratios (needs matplotlib: "
+                                                      "pip install 'menios[plot]')")
+    p.add_argument("--workload", metavar="NAME", nargs="+", action="extend",
+                   choices=list(WORKLOADS), help="only these workloads (default: all)")
+    p.add_argument("--budget", type=float, default=None,
+                   help="seconds per workload and backend (overrides --quick's default)")
+
+
+def main(args):
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("menios bench: --plot needs matplotlib, which is not installed; "
+                  "install the optional extra: pip install 'menios[plot]'", file=sys.stderr)
+            return 2
+    budget = args.budget if args.budget is not None else (0.4 if args.quick else 2.5)
+    t0 = time.perf_counter()
+
+    def progress(s):
+        print(s, file=sys.stderr, flush=True)
+    rows = run(args.workload, quick=args.quick, budget=budget, out=progress)
+    print("menios bench%s: %s, python %s, %d cpus, %.1f s" % (
+        " --quick" if args.quick else "", platform.machine(), sys.version.split()[0],
+        os.cpu_count() or 0, time.perf_counter() - t0))
+    print(format_table(rows))
+    if args.json:
+        write_json(rows, args.json, args.quick, budget)
+    if args.plot:
+        plot(rows, args.plot)
+    return 0

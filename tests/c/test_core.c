@@ -1,0 +1,1578 @@
+/*
+ * tests/c/test_core.c - C-level tests of the AF_UNIX core, no Python.
+ *
+ * Drives csrc/ directly through kernel/net/unix/unix_socket.h, the way the
+ * Cython bridge does, and checks the debug counters come back to zero after
+ * every test.  Built and run (plain and under ASan/UBSan) by
+ * tests/test_c_core.py; by hand:
+ *
+ *   gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
+ *       -fsanitize=address,undefined -fno-omit-frame-pointer \
+ *       -fno-sanitize-recover=all -pthread -Icsrc tests/c/test_core.c \
+ *       <C_SOURCES from setup.py> -o /tmp/test_core && /tmp/test_core
+ *
+ * Prints one line per test and finally "N passed, 0 failed".  Any failed
+ * check prints file:line and exits non-zero at once.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernel/net/unix/unix_socket.h"
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: CHECK failed: %s\n",		\
+			__FILE__, __LINE__, #cond);			\
+		exit(1);						\
+	}								\
+} while (0)
+
+#define CHECK_EQ(a, b) do {						\
+	long long _a = (long long)(a), _b = (long long)(b);		\
+	if (_a != _b) {							\
+		fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld != %lld)\n", \
+			__FILE__, __LINE__, #a, #b, _a, _b);		\
+		exit(1);						\
+	}								\
+} while (0)
+
+#define MS 1000000LL
+#define SLICE (50 * MS)
+
+static const struct unix_cred CRED = { 100, 1000, 1000 };
+
+/* ------------------------------------------------------------ helpers --- */
+
+static struct unix_net *net_new(void)
+{
+	struct unix_sysctl s = {
+		.max_dgram_qlen = 10,
+		.somaxconn = 4096,
+		.wmem_default = 212992,
+		.rmem_default = 212992,
+		.wmem_max = 212992,
+		.rmem_max = 212992,
+	};
+	struct unix_net *net = unix_net_create(&s);
+
+	CHECK(net);
+	return net;
+}
+
+static void check_zero(struct unix_net *net)
+{
+	struct unix_counters c;
+
+	unix_net_counters(net, &c);
+	CHECK_EQ(c.socks, 0);
+	CHECK_EQ(c.skbs, 0);
+	CHECK_EQ(c.bytes_queued, 0);
+	CHECK_EQ(c.inflight, 0);
+}
+
+/* End of a test: everything must be gone already; then tear down. */
+static void net_done(struct unix_net *net)
+{
+	check_zero(net);
+	unix_net_shutdown(net);
+	CHECK(unix_net_take_released(net) == NULL);
+	unix_net_destroy(net);
+}
+
+static struct unix_sock *mksock(struct unix_net *net, int type)
+{
+	struct unix_sock *sk = NULL;
+
+	CHECK_EQ(unix_create(net, type, 0, &sk), 0);
+	CHECK(sk);
+	return sk;
+}
+
+static void mkpair(struct unix_net *net, int type, struct unix_sock **a, struct unix_sock **b)
+{
+	*a = mksock(net, type);
+	*b = mksock(net, type);
+	CHECK_EQ(unix_socketpair(*a, *b, &CRED), 0);
+}
+
+static void ctl_init(struct wait_ctl *ctl, int blocking)
+{
+	memset(ctl, 0, sizeof(*ctl));
+	if (blocking) {
+		ctl->deadline = 0;	/* computed from the socket's timeout */
+		ctl->slice = SLICE;
+	} else {
+		ctl->deadline = 1;	/* already past: non-blocking */
+		ctl->slice = 0;
+	}
+}
+
+static void msg_init(struct unix_msg *m, struct unix_iov *iov, void *buf, size_t len,
+		     int flags)
+{
+	memset(m, 0, sizeof(*m));
+	iov->base = buf;
+	iov->len = len;
+	m->iov = iov;
+	m->iovlen = 1;
+	m->flags = flags;
+	m->cur = CRED;
+}
+
+/* send/sendto; @fp is consumed on success (else handed back in *fp). */
+static ssize_t xsend(struct unix_sock *sk, const void *buf, size_t len, int flags,
+		     struct unix_sock *to, int blocking, struct scm_fp_list **fp,
+		     int *sigpipe)
+{
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+	ssize_t r;
+
+	msg_init(&m, &iov, (void *)buf, len, flags);
+	if (fp)
+		m.fp = *fp;
+	ctl_init(&ctl, blocking);
+	do
+		r = unix_sendmsg(sk, &m, to, &ctl);
+	while (blocking && r == -ERESTARTSYS);
+	if (fp)
+		*fp = m.fp;
+	if (sigpipe)
+		*sigpipe = m.sigpipe;
+	return r;
+}
+
+static ssize_t send_nb(struct unix_sock *sk, const void *buf, size_t len, int flags)
+{
+	return xsend(sk, buf, len, flags, NULL, 0, NULL, NULL);
+}
+
+/* recv; returns received files in *rfp (or frees them when rfp is NULL). */
+static ssize_t xrecv(struct unix_sock *sk, void *buf, size_t len, int flags, int blocking,
+		     int *msg_flags, struct scm_fp_list **rfp, int *peeked)
+{
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+	ssize_t r;
+
+	msg_init(&m, &iov, buf, len, flags);
+	ctl_init(&ctl, blocking);
+	do
+		r = unix_recvmsg(sk, &m, &ctl);
+	while (blocking && r == -ERESTARTSYS);
+	if (msg_flags)
+		*msg_flags = m.msg_flags;
+	if (peeked)
+		*peeked = m.rfp_peeked;
+	if (rfp)
+		*rfp = m.rfp;
+	else
+		CHECK(m.rfp == NULL);
+	unix_msg_release(sk, &m);
+	return r;
+}
+
+static ssize_t recv_nb(struct unix_sock *sk, void *buf, size_t len, int flags)
+{
+	return xrecv(sk, buf, len, flags, 0, NULL, NULL, NULL);
+}
+
+/*
+ * poll: unlike the socket calls, unix_poll_many() does not compute its own
+ * deadline (it has no socket timeout to start from): the caller sets an
+ * absolute deadline and, per call, the end of the slice.  @timeout_ns < 0
+ * waits forever.  Loops over -ERESTARTSYS, counting restarts.
+ */
+static int xpoll(struct unix_net *net, struct unix_pollfd *p, unsigned int n,
+		 int64_t timeout_ns, int *restarts)
+{
+	struct wait_ctl ctl;
+	int r;
+
+	memset(&ctl, 0, sizeof(ctl));
+	if (timeout_ns == 0)
+		ctl.deadline = 1;
+	else if (timeout_ns < 0)
+		ctl.deadline = PLAT_FOREVER;
+	else
+		ctl.deadline = plat_now_ns() + timeout_ns;
+	ctl.slice = SLICE;
+	for (;;) {
+		ctl.slice_end = plat_now_ns() + SLICE;
+		r = unix_poll_many(net, p, n, &ctl);
+		if (r != -ERESTARTSYS)
+			return r;
+		if (restarts)
+			(*restarts)++;
+	}
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int64_t counter(struct unix_net *net, int which)
+{
+	struct unix_counters c;
+
+	unix_net_counters(net, &c);
+	switch (which) {
+	case 0: return c.socks;
+	case 1: return c.skbs;
+	case 2: return c.bytes_queued;
+	default: return c.inflight;
+	}
+}
+#define SOCKS(n)	counter(n, 0)
+#define SKBS(n)		counter(n, 1)
+#define QUEUED(n)	counter(n, 2)
+#define INFLIGHT(n)	counter(n, 3)
+
+/* An embedder "file": what the Python layer's File/Socket objects do. */
+struct tfile {
+	struct unix_sock *sk;		/* NULL: not a socket */
+	int f_count;
+	int released;
+};
+
+static void tfile_open(struct tfile *f, struct unix_sock *sk)
+{
+	f->sk = sk;
+	f->f_count = 1;
+	f->released = 0;
+	if (sk)
+		unix_file_ref(sk, 1);
+}
+
+static void tfile_get(struct tfile *f)
+{
+	f->f_count++;
+	if (f->sk)
+		unix_file_ref(f->sk, 1);
+}
+
+static void tfile_put(struct tfile *f)
+{
+	CHECK(f->f_count > 0);
+	f->f_count--;
+	if (f->sk)
+		unix_file_ref(f->sk, -1);
+	if (f->f_count == 0) {
+		f->released = 1;
+		if (f->sk)
+			unix_release(f->sk);
+	}
+}
+
+/* An fp list carrying @n files; each gets the message's reference. */
+static struct scm_fp_list *fp_of(struct tfile **files, int n)
+{
+	struct scm_fp_list *fpl = scm_fp_alloc(n);
+	int i;
+
+	CHECK(fpl);
+	CHECK_EQ(fpl->count, n);
+	for (i = 0; i < n; i++) {
+		tfile_get(files[i]);
+		fpl->files[i].file = files[i];
+		fpl->files[i].usk = files[i]->sk;
+	}
+	return fpl;
+}
+
+/* Drop the message references of a received or released fp list. */
+static int fp_put_all(struct scm_fp_list *fpl)
+{
+	int n = 0;
+
+	while (fpl) {
+		struct scm_fp_list *next = fpl->next;
+		int i;
+
+		for (i = 0; i < fpl->count; i++, n++)
+			tfile_put(fpl->files[i].file);
+		scm_fp_free(fpl);
+		fpl = next;
+	}
+	return n;
+}
+
+/* The embedder's drain: release what the core let go of under its lock. */
+static int drain(struct unix_net *net)
+{
+	struct scm_fp_list *l;
+	int n = 0;
+
+	while ((l = unix_net_take_released(net)) != NULL)
+		n += fp_put_all(l);
+	return n;
+}
+
+/* -------------------------------------------------------------- tests --- */
+
+static void test_net_lifecycle(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_counters c;
+
+	unix_net_counters(net, &c);
+	CHECK_EQ(c.socks, 0);
+	CHECK_EQ(c.gc_runs, 0);
+	CHECK_EQ(unix_gc(net), 0);
+	unix_net_counters(net, &c);
+	CHECK_EQ(c.gc_runs, 1);
+	net_done(net);
+
+	/* shutdown with live sockets, then release them */
+	net = net_new();
+	{
+		struct unix_sock *a, *b;
+
+		mkpair(net, SOCK_STREAM, &a, &b);
+		CHECK_EQ(send_nb(a, "xyz", 3, 0), 3);
+		unix_net_shutdown(net);
+		CHECK_EQ(SKBS(net), 0);		/* queues purged */
+		CHECK_EQ(QUEUED(net), 0);
+		unix_release(a);
+		unix_release(b);
+	}
+	net_done(net);
+}
+
+static void test_create_errnos(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *sk = NULL;
+	int64_t v;
+
+	CHECK_EQ(unix_create(net, 0, 0, &sk), -ESOCKTNOSUPPORT);
+	CHECK_EQ(unix_create(net, 4 /* SOCK_RDM */, 0, &sk), -ESOCKTNOSUPPORT);
+	CHECK_EQ(unix_create(net, 10 /* SOCK_PACKET */, 0, &sk), -ESOCKTNOSUPPORT);
+	CHECK_EQ(unix_create(net, SOCK_MAX, 0, &sk), -EINVAL);
+	CHECK_EQ(unix_create(net, 15, 0, &sk), -EINVAL);
+	CHECK_EQ(unix_create(net, SOCK_STREAM | 0x10, 0, &sk), -EINVAL);
+	CHECK_EQ(unix_create(net, SOCK_STREAM, 2, &sk), -EPROTONOSUPPORT);
+	CHECK_EQ(unix_create(net, 4, 2, &sk), -EPROTONOSUPPORT);
+	CHECK_EQ(SOCKS(net), 0);
+
+	CHECK_EQ(unix_create(net, SOCK_STREAM, PF_UNIX, &sk), 0);
+	CHECK_EQ(unix_getsockopt(sk, SOL_SOCKET, SO_TYPE, &v), 0);
+	CHECK_EQ(v, SOCK_STREAM);
+	unix_release(sk);
+	CHECK_EQ(unix_create(net, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, &sk), 0);
+	unix_release(sk);
+	CHECK_EQ(unix_create(net, SOCK_RAW, 0, &sk), 0);
+	CHECK_EQ(unix_getsockopt(sk, SOL_SOCKET, SO_TYPE, &v), 0);
+	CHECK_EQ(v, SOCK_DGRAM);
+	unix_release(sk);
+	CHECK_EQ(unix_create(net, SOCK_SEQPACKET, 0, &sk), 0);
+	CHECK_EQ(unix_getsockopt(sk, SOL_SOCKET, SO_DOMAIN, &v), 0);
+	CHECK_EQ(v, AF_UNIX);
+	CHECK_EQ(unix_getsockopt(sk, SOL_SOCKET, 9999, &v), -ENOPROTOOPT);
+	unix_release(sk);
+	net_done(net);
+}
+
+static void test_stream_pair(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	char buf[64];
+	int n;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), -EAGAIN);
+	CHECK_EQ(send_nb(a, "hello", 5, 0), 5);
+	CHECK_EQ(send_nb(a, " world", 6, 0), 6);
+	CHECK_EQ(QUEUED(net), 11);
+	CHECK_EQ(SKBS(net), 2);
+	CHECK_EQ(unix_ioctl(b, 0x541B /* SIOCINQ */, &n), 0);
+	CHECK_EQ(n, 11);
+	CHECK_EQ(unix_ioctl(a, 0x5411 /* SIOCOUTQ */, &n), 0);
+	CHECK_EQ(n, 2 * skb_truesize(5, 0));
+
+	/* MSG_PEEK reads across skbs without consuming */
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), MSG_PEEK), 11);
+	CHECK(memcmp(buf, "hello world", 11) == 0);
+	CHECK_EQ(QUEUED(net), 11);
+
+	/* partial consumption */
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(recv_nb(b, buf, 3, 0), 3);
+	CHECK(memcmp(buf, "hel", 3) == 0);
+	CHECK_EQ(unix_ioctl(b, 0x541B, &n), 0);
+	CHECK_EQ(n, 8);
+	CHECK_EQ(recv_nb(b, buf, 3, MSG_PEEK), 3);	/* a peek crosses skbs too */
+	CHECK(memcmp(buf, "lo ", 3) == 0);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 8);
+	CHECK(memcmp(buf, "lo world", 8) == 0);
+	CHECK_EQ(QUEUED(net), 0);
+	CHECK_EQ(SKBS(net), 0);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), -EAGAIN);
+
+	/* scatter: two iovs */
+	{
+		struct unix_iov iov[2];
+		struct unix_msg m;
+		struct wait_ctl ctl;
+		char x[3], y[10];
+
+		CHECK_EQ(send_nb(b, "abcdefgh", 8, 0), 8);
+		memset(&m, 0, sizeof(m));
+		iov[0].base = x; iov[0].len = sizeof(x);
+		iov[1].base = y; iov[1].len = sizeof(y);
+		m.iov = iov;
+		m.iovlen = 2;
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_recvmsg(a, &m, &ctl), 8);
+		unix_msg_release(a, &m);
+		CHECK(memcmp(x, "abc", 3) == 0 && memcmp(y, "defgh", 5) == 0);
+	}
+
+	/* sendto on a connected stream socket */
+	CHECK_EQ(xsend(a, "x", 1, 0, b, 0, NULL, NULL), -EISCONN);
+
+	unix_release(a);
+	unix_release(b);
+	net_done(net);
+}
+
+static void test_stream_shutdown_epipe(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *c;
+	char buf[16];
+	int sigpipe = -1;
+	struct unix_pollfd p;
+	struct wait_ctl ctl;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(unix_shutdown(a, 7), -EINVAL);
+	CHECK_EQ(send_nb(a, "data", 4, 0), 4);
+	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
+	CHECK_EQ(xsend(a, "x", 1, 0, NULL, 0, NULL, &sigpipe), -EPIPE);
+	CHECK_EQ(sigpipe, 1);
+	CHECK_EQ(xsend(a, "x", 1, MSG_NOSIGNAL, NULL, 0, NULL, &sigpipe), -EPIPE);
+	CHECK_EQ(sigpipe, 0);
+
+	/* b reads the data, then EOF */
+	p.sk = b; p.events = POLLIN | POLLRDHUP; p.revents = 0;
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_poll_many(net, &p, 1, &ctl), 1);
+	CHECK_EQ(p.revents, POLLIN | POLLRDHUP);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 4);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 0);
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), 0, 1, NULL, NULL, NULL), 0);	/* blocking: EOF */
+	/* b can still write to a */
+	CHECK_EQ(send_nb(b, "back", 4, 0), 4);
+	CHECK_EQ(recv_nb(a, buf, sizeof(buf), 0), 4);
+
+	/* SHUT_RD on b: a's writes fail with EPIPE */
+	CHECK_EQ(unix_shutdown(b, SHUT_RD), 0);
+	CHECK_EQ(xsend(b, "x", 1, 0, NULL, 0, NULL, &sigpipe), 1);	/* b->a still open */
+	CHECK_EQ(recv_nb(a, buf, sizeof(buf), 0), 1);
+	unix_release(a);
+	unix_release(b);
+
+	/* unconnected stream socket */
+	c = mksock(net, SOCK_STREAM);
+	CHECK_EQ(send_nb(c, "x", 1, 0), -ENOTCONN);
+	CHECK_EQ(recv_nb(c, buf, 1, 0), -EINVAL);
+	CHECK_EQ(xsend(c, "x", 1, 0, c, 0, NULL, NULL), -EOPNOTSUPP);
+	CHECK_EQ(unix_getname(c, 1, (unsigned char *)buf, (unsigned int[]){0}), -ENOTCONN);
+	unix_release(c);
+	net_done(net);
+}
+
+static void test_stream_reset(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	char buf[16];
+	int sigpipe;
+
+	/* b closes with unread data: a gets ECONNRESET once, then EOF */
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(send_nb(a, "unread", 6, 0), 6);
+	unix_release(b);
+	CHECK_EQ(SKBS(net), 0);
+	CHECK_EQ(recv_nb(a, buf, sizeof(buf), 0), -ECONNRESET);
+	CHECK_EQ(recv_nb(a, buf, sizeof(buf), 0), 0);
+	CHECK_EQ(xsend(a, "x", 1, 0, NULL, 0, NULL, &sigpipe), -EPIPE);
+	CHECK_EQ(sigpipe, 1);
+	unix_release(a);
+
+	/* b closes with nothing unread: plain EOF after the data */
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(send_nb(b, "bye", 3, 0), 3);
+	unix_release(b);
+	CHECK_EQ(recv_nb(a, buf, sizeof(buf), 0), 3);
+	CHECK_EQ(recv_nb(a, buf, sizeof(buf), 0), 0);
+	unix_release(a);
+	net_done(net);
+}
+
+static void test_listen_connect_accept(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *l, *c1, *c2, *c3, *c4, *n1 = NULL, *n2 = NULL, *x;
+	struct wait_ctl ctl;
+	unsigned char name[UNIX_PATH_MAX + 1];
+	unsigned int len = 0;
+	char buf[16];
+	int64_t v;
+
+	l = mksock(net, SOCK_STREAM);
+	c1 = mksock(net, SOCK_STREAM);
+	c2 = mksock(net, SOCK_STREAM);
+	c3 = mksock(net, SOCK_STREAM);
+	c4 = mksock(net, SOCK_STREAM);
+
+	CHECK_EQ(unix_listen(l, 1, &CRED), -EINVAL);		/* unbound */
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_connect(c1, l, &CRED, 0, &ctl), -ECONNREFUSED);	/* not listening */
+	CHECK_EQ(unix_bind(l, "/tmp/l", 6), 0);
+	CHECK_EQ(unix_bind(l, "/tmp/m", 6), -EINVAL);		/* rebind */
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_accept(l, &x, 0, &ctl), -EINVAL);		/* not listening */
+	CHECK_EQ(unix_listen(l, 1, &CRED), 0);
+	CHECK_EQ(unix_getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &v), 0);
+	CHECK_EQ(v, 1);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_accept(l, &x, MSG_DONTWAIT, &ctl), -EAGAIN);
+
+	/* backlog 1 takes two connections; the third would block */
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_connect(c1, l, &CRED, MSG_DONTWAIT, &ctl), 0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_connect(c1, l, &CRED, MSG_DONTWAIT, &ctl), -EISCONN);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_connect(c2, l, &CRED, MSG_DONTWAIT, &ctl), 0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_connect(c3, l, &CRED, MSG_DONTWAIT, &ctl), -EAGAIN);
+	CHECK_EQ(SOCKS(net), 7);	/* 5 + 2 embryos */
+
+	/* connect finishes before accept: data can flow at once */
+	CHECK_EQ(send_nb(c1, "early", 5, 0), 5);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_accept(l, &n1, 0, &ctl), 0);
+	CHECK(n1 != NULL);
+	CHECK_EQ(recv_nb(n1, buf, sizeof(buf), 0), 5);
+	CHECK(memcmp(buf, "early", 5) == 0);
+	CHECK_EQ(unix_getname(n1, 0, name, &len), 0);
+	CHECK_EQ(len, 6);
+	CHECK(memcmp(name, "/tmp/l", 6) == 0);
+	CHECK_EQ(unix_getname(c1, 1, name, &len), 0);
+	CHECK_EQ(len, 6);
+	CHECK_EQ(unix_getname(c1, 0, name, &len), 0);
+	CHECK_EQ(len, 0);
+	{
+		struct unix_cred pc;
+
+		CHECK_EQ(unix_get_peercred(n1, &pc), 0);
+		CHECK_EQ(pc.pid, CRED.pid);
+	}
+
+	/* room again for the third */
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_connect(c3, l, &CRED, MSG_DONTWAIT, &ctl), 0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_accept(l, &n2, 0, &ctl), 0);
+
+	/* a connect blocked on the full backlog is woken by an accept */
+	/* (exercised in test_threads_blocking_connect) */
+
+	/* type mismatch */
+	x = mksock(net, SOCK_SEQPACKET);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_connect(x, l, &CRED, 0, &ctl), -ECONNREFUSED);
+	unix_release(x);
+
+	/* listener closes with c3 never accepted: ECONNRESET for c3 */
+	CHECK_EQ(send_nb(c3, "lost", 4, 0), 4);
+	unix_sock_hold(l);		/* as the embedder's object would */
+	unix_release(l);
+	CHECK_EQ(recv_nb(c3, buf, sizeof(buf), 0), -ECONNRESET);
+	CHECK_EQ(recv_nb(c3, buf, sizeof(buf), 0), 0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_connect(c4, l, &CRED, 0, &ctl), -ECONNREFUSED);	/* released */
+	unix_sock_put(l);
+
+	unix_release(c1);
+	unix_release(c2);
+	unix_release(c3);
+	unix_release(c4);
+	unix_release(n1);
+	unix_release(n2);
+	net_done(net);
+}
+
+struct connector {
+	struct unix_sock *sk, *l;
+	int result;
+};
+
+static void *connector_main(void *arg)
+{
+	struct connector *c = arg;
+	struct wait_ctl ctl;
+	int r;
+
+	ctl_init(&ctl, 1);
+	do
+		r = unix_connect(c->sk, c->l, &CRED, 0, &ctl);
+	while (r == -ERESTARTSYS);
+	__atomic_store_n(&c->result, r, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void test_blocking_connect(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *l, *c1, *c2, *n1, *n2;
+	struct connector c;
+	struct wait_ctl ctl;
+	pthread_t t;
+
+	l = mksock(net, SOCK_STREAM);
+	c1 = mksock(net, SOCK_STREAM);
+	c2 = mksock(net, SOCK_STREAM);
+	CHECK_EQ(unix_bind(l, "\0abstract", 9), 0);
+	CHECK_EQ(unix_listen(l, 0, &CRED), 0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_connect(c1, l, &CRED, 0, &ctl), 0);
+	c.sk = c2;
+	c.l = l;
+	c.result = 1;
+	CHECK_EQ(pthread_create(&t, NULL, connector_main, &c), 0);
+	sleep_ms(120);
+	CHECK_EQ(__atomic_load_n(&c.result, __ATOMIC_SEQ_CST), 1);		/* still blocked (across two slices) */
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_accept(l, &n1, 0, &ctl), 0);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(c.result, 0);
+	ctl_init(&ctl, 1);
+	CHECK_EQ(unix_accept(l, &n2, 0, &ctl), 0);
+	unix_release(n1);
+	unix_release(n2);
+	unix_release(c1);
+	unix_release(c2);
+	unix_release(l);
+	net_done(net);
+}
+
+static void test_dgram(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	char buf[256], big[100];
+	int mf = 0, i;
+
+	mkpair(net, SOCK_DGRAM, &a, &b);
+	for (i = 0; i < (int)sizeof(big); i++)
+		big[i] = (char)i;
+	CHECK_EQ(send_nb(a, big, sizeof(big), 0), 100);
+	CHECK_EQ(send_nb(a, "two", 3, 0), 3);
+	CHECK_EQ(send_nb(a, "", 0, 0), 0);		/* empty datagram */
+
+	/* truncation: rest of the datagram is dropped */
+	CHECK_EQ(xrecv(b, buf, 10, MSG_PEEK, 0, &mf, NULL, NULL), 10);
+	CHECK(mf & MSG_TRUNC);
+	CHECK_EQ(xrecv(b, buf, 10, MSG_PEEK | MSG_TRUNC, 0, &mf, NULL, NULL), 100);
+	CHECK_EQ(xrecv(b, buf, 10, 0, 0, &mf, NULL, NULL), 10);
+	CHECK(mf & MSG_TRUNC);
+	CHECK(memcmp(buf, big, 10) == 0);
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), 0, 0, &mf, NULL, NULL), 3);
+	CHECK(!(mf & MSG_TRUNC));
+	CHECK(memcmp(buf, "two", 3) == 0);
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), 0, 0, &mf, NULL, NULL), 0);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), -EAGAIN);
+	CHECK_EQ(QUEUED(net), 0);
+	CHECK_EQ(SKBS(net), 0);
+
+	/* message too big for the send buffer */
+	{
+		size_t n = 212992 - 31;
+		char *huge = calloc(1, n);
+
+		CHECK(huge);
+		CHECK_EQ(send_nb(a, huge, n, 0), -EMSGSIZE);
+		CHECK_EQ(send_nb(a, huge, n - 1, 0), (ssize_t)(n - 1));
+		CHECK_EQ(recv_nb(b, huge, n, 0), (ssize_t)(n - 1));
+		free(huge);
+	}
+
+	/* peer closes: the connected sender gets ECONNREFUSED, then ENOTCONN */
+	unix_release(b);
+	CHECK_EQ(send_nb(a, "x", 1, 0), -ECONNREFUSED);
+	CHECK_EQ(send_nb(a, "x", 1, 0), -ENOTCONN);
+	unix_release(a);
+	net_done(net);
+}
+
+static void test_dgram_qlen(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *r, *s, *s2;
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+	char buf[16];
+	int i, n = 0;
+	ssize_t ret;
+
+	r = mksock(net, SOCK_DGRAM);
+	s = mksock(net, SOCK_DGRAM);
+	s2 = mksock(net, SOCK_DGRAM);
+	CHECK_EQ(unix_bind(r, "r", 1), 0);
+	CHECK_EQ(unix_bind(s, "s", 1), 0);
+	CHECK_EQ(send_nb(s, "x", 1, 0), -ENOTCONN);
+	for (i = 0; i < 100; i++) {
+		ret = xsend(s, "m", 1, 0, r, 0, NULL, NULL);
+		if (ret < 0)
+			break;
+		n++;
+	}
+	CHECK_EQ(ret, -EAGAIN);
+	CHECK_EQ(n, 10 + 1);	/* Linux: qlen may exceed max_dgram_qlen by one */
+	CHECK_EQ(SKBS(net), n);
+	/* another sender is held back too */
+	CHECK_EQ(xsend(s2, "m", 1, 0, r, 0, NULL, NULL), -EAGAIN);
+
+	/* recvfrom reports the sender's address */
+	msg_init(&m, &iov, buf, sizeof(buf), 0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_recvmsg(r, &m, &ctl), 1);
+	CHECK(m.addr != NULL);
+	CHECK_EQ(m.addr->len, 1);
+	CHECK_EQ(m.addr->path[0], 's');
+	unix_msg_release(r, &m);
+	CHECK(m.addr == NULL);
+
+	CHECK_EQ(xsend(s2, "m", 1, 0, r, 0, NULL, NULL), 1);
+	CHECK_EQ(xsend(s2, "m", 1, 0, r, 0, NULL, NULL), -EAGAIN);
+	/* the receiver releases with its queue full: everything is freed */
+	unix_sock_hold(r);
+	unix_release(r);
+	CHECK_EQ(SKBS(net), 0);
+	CHECK_EQ(xsend(s2, "m", 1, 0, r, 0, NULL, NULL), -ECONNREFUSED);
+	unix_sock_put(r);
+	unix_release(s);
+	unix_release(s2);
+	net_done(net);
+}
+
+/* ------------------------------------------------- two-thread stream --- */
+
+#define BULK_BYTES (8u << 20)
+
+struct bulk {
+	struct unix_sock *sk;
+	uint64_t sum;
+	size_t bytes;
+	uint32_t seed;
+	int restarts;
+	int err;
+};
+
+static uint32_t xorshift(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*s = x;
+	return x;
+}
+
+/* The stream's content: byte i is a function of i (detects reordering). */
+static unsigned char stream_byte(size_t i)
+{
+	return (unsigned char)((i * 2654435761u) >> 13);
+}
+
+static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
+{
+	while (n--) {
+		h ^= *p++;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static void *bulk_writer(void *arg)
+{
+	struct bulk *b = arg;
+	unsigned char *buf = malloc(200000);
+	size_t off = 0;
+
+	CHECK(buf);
+	b->sum = 1469598103934665603ull;
+	while (off < BULK_BYTES) {
+		size_t n = 1 + xorshift(&b->seed) % 150000, i;
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl ctl;
+		ssize_t r;
+
+		if (xorshift(&b->seed) % 4 == 0)
+			n = 1 + n % 100;
+		if (n > BULK_BYTES - off)
+			n = BULK_BYTES - off;
+		for (i = 0; i < n; i++)
+			buf[i] = stream_byte(off + i);
+		msg_init(&m, &iov, buf, n, 0);
+		ctl_init(&ctl, 1);
+		for (;;) {
+			r = unix_sendmsg(b->sk, &m, NULL, &ctl);
+			if (r != -ERESTARTSYS)
+				break;
+			b->restarts++;
+		}
+		if (r != (ssize_t)n) {
+			b->err = (int)r;
+			break;
+		}
+		b->sum = fnv(b->sum, buf, n);
+		off += n;
+	}
+	__atomic_store_n(&b->bytes, off, __ATOMIC_SEQ_CST);
+	free(buf);
+	return NULL;
+}
+
+static void *bulk_reader(void *arg)
+{
+	struct bulk *b = arg;
+	unsigned char *buf = malloc(200000);
+	size_t off = 0;
+
+	CHECK(buf);
+	b->sum = 1469598103934665603ull;
+	for (;;) {
+		size_t n = 1 + xorshift(&b->seed) % 200000, i;
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl ctl;
+		ssize_t r;
+
+		if (xorshift(&b->seed) % 3 == 0)
+			n = 1 + n % 64;
+		msg_init(&m, &iov, buf, n, (xorshift(&b->seed) % 8 == 0) ? MSG_WAITALL : 0);
+		ctl_init(&ctl, 1);
+		for (;;) {
+			r = unix_recvmsg(b->sk, &m, &ctl);
+			if (r != -ERESTARTSYS)
+				break;
+			b->restarts++;
+		}
+		unix_msg_release(b->sk, &m);
+		if (r < 0) {
+			b->err = (int)r;
+			break;
+		}
+		if (r == 0)
+			break;		/* EOF */
+		for (i = 0; i < (size_t)r; i++)
+			if (buf[i] != stream_byte(off + i)) {
+				b->err = -1000;
+				goto out;
+			}
+		b->sum = fnv(b->sum, buf, (size_t)r);
+		off += (size_t)r;
+	}
+out:
+	__atomic_store_n(&b->bytes, off, __ATOMIC_SEQ_CST);
+	free(buf);
+	return NULL;
+}
+
+static void test_threads_bulk(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct bulk w = { 0 }, r = { 0 };
+	pthread_t tw, tr;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	w.sk = a;
+	w.seed = 12345;
+	r.sk = b;
+	r.seed = 777;
+	/* the reader starts first and must block until data comes */
+	CHECK_EQ(pthread_create(&tr, NULL, bulk_reader, &r), 0);
+	sleep_ms(60);
+	CHECK_EQ(__atomic_load_n(&r.bytes, __ATOMIC_SEQ_CST), 0);
+	CHECK_EQ(pthread_create(&tw, NULL, bulk_writer, &w), 0);
+	CHECK_EQ(pthread_join(tw, NULL), 0);
+	CHECK_EQ(w.err, 0);
+	CHECK_EQ(w.bytes, BULK_BYTES);
+	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
+	CHECK_EQ(pthread_join(tr, NULL), 0);
+	CHECK_EQ(r.err, 0);
+	CHECK_EQ(r.bytes, BULK_BYTES);
+	CHECK(r.sum == w.sum);
+	CHECK(r.restarts >= 1);		/* it did sleep through at least one slice */
+	CHECK_EQ(QUEUED(net), 0);
+	unix_release(a);
+	unix_release(b);
+	net_done(net);
+}
+
+/* Both directions at once, with the net lock contended by two pairs. */
+static void test_threads_duplex(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *c, *d;
+	struct bulk w1 = { 0 }, r1 = { 0 }, w2 = { 0 }, r2 = { 0 };
+	pthread_t t[4];
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	mkpair(net, SOCK_STREAM, &c, &d);
+	w1.sk = a; w1.seed = 1;
+	r1.sk = b; r1.seed = 2;
+	w2.sk = d; w2.seed = 3;
+	r2.sk = c; r2.seed = 4;
+	CHECK_EQ(pthread_create(&t[0], NULL, bulk_writer, &w1), 0);
+	CHECK_EQ(pthread_create(&t[1], NULL, bulk_reader, &r1), 0);
+	CHECK_EQ(pthread_create(&t[2], NULL, bulk_writer, &w2), 0);
+	CHECK_EQ(pthread_create(&t[3], NULL, bulk_reader, &r2), 0);
+	CHECK_EQ(pthread_join(t[0], NULL), 0);
+	CHECK_EQ(pthread_join(t[2], NULL), 0);
+	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
+	CHECK_EQ(unix_shutdown(d, SHUT_WR), 0);
+	CHECK_EQ(pthread_join(t[1], NULL), 0);
+	CHECK_EQ(pthread_join(t[3], NULL), 0);
+	CHECK_EQ(w1.err, 0);
+	CHECK_EQ(w2.err, 0);
+	CHECK_EQ(r1.err, 0);
+	CHECK_EQ(r2.err, 0);
+	CHECK(r1.sum == w1.sum && r1.bytes == BULK_BYTES);
+	CHECK(r2.sum == w2.sum && r2.bytes == BULK_BYTES);
+	unix_release(a);
+	unix_release(b);
+	unix_release(c);
+	unix_release(d);
+	net_done(net);
+}
+
+/* ------------------------------------------------ net shutdown wakeup --- */
+
+struct blocked {
+	struct unix_sock *sk;
+	int op;			/* 0 recv, 1 accept, 2 poll, 3 send */
+	int started;
+	int result;
+};
+
+static void *blocked_main(void *arg)
+{
+	struct blocked *bl = arg;
+	struct wait_ctl ctl;
+	char buf[8];
+	int r;
+
+	__atomic_store_n(&bl->started, 1, __ATOMIC_SEQ_CST);
+	ctl_init(&ctl, 1);
+	if (bl->op == 0) {
+		r = (int)xrecv(bl->sk, buf, sizeof(buf), 0, 1, NULL, NULL, NULL);
+	} else if (bl->op == 1) {
+		struct unix_sock *n = NULL;
+
+		do
+			r = unix_accept(bl->sk, &n, 0, &ctl);
+		while (r == -ERESTARTSYS);
+	} else if (bl->op == 2) {
+		struct unix_pollfd p = { bl->sk, POLLIN, 0 };
+
+		r = xpoll(bl->sk->net, &p, 1, -1, NULL);
+	} else {
+		static char big[1 << 20];
+
+		r = (int)xsend(bl->sk, big, sizeof(big), 0, NULL, 1, NULL, NULL);
+	}
+	__atomic_store_n(&bl->result, r, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void test_net_shutdown_wakes(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *l, *c, *d;
+	struct blocked bl[4];
+	pthread_t t[4];
+	int i;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	mkpair(net, SOCK_STREAM, &c, &d);
+	l = mksock(net, SOCK_STREAM);
+	CHECK_EQ(unix_bind(l, "L", 1), 0);
+	CHECK_EQ(unix_listen(l, 5, &CRED), 0);
+	bl[0].sk = b; bl[0].op = 0;
+	bl[1].sk = l; bl[1].op = 1;
+	bl[2].sk = a; bl[2].op = 2;
+	bl[3].sk = c; bl[3].op = 3;	/* fills d's queue, then blocks */
+	for (i = 0; i < 4; i++) {
+		bl[i].started = 0;
+		bl[i].result = 12345;
+		CHECK_EQ(pthread_create(&t[i], NULL, blocked_main, &bl[i]), 0);
+	}
+	sleep_ms(150);
+	for (i = 0; i < 4; i++) {
+		CHECK(__atomic_load_n(&bl[i].started, __ATOMIC_SEQ_CST));
+		CHECK_EQ(__atomic_load_n(&bl[i].result, __ATOMIC_SEQ_CST), 12345);
+	}
+	unix_net_shutdown(net);
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+	CHECK_EQ(bl[0].result, -ESHUTDOWN);
+	CHECK_EQ(bl[1].result, -ESHUTDOWN);
+	CHECK_EQ(bl[2].result, -ESHUTDOWN);
+	CHECK(bl[3].result > 0);	/* partial progress is reported */
+	CHECK(bl[3].result < (1 << 20));
+	CHECK_EQ(SKBS(net), 0);
+	unix_release(a);
+	unix_release(b);
+	unix_release(c);
+	unix_release(d);
+	unix_release(l);
+	net_done(net);
+}
+
+/*
+ * Kernel teardown while data is moving: readers copy out of queued skbs with
+ * the net lock dropped, so the purge in unix_net_shutdown() must not free an
+ * skb a reader is still copying from.
+ */
+struct churn {
+	struct unix_sock *sk;
+	int peek;
+	int result;
+};
+
+static void *churn_reader(void *arg)
+{
+	struct churn *c = arg;
+	unsigned char *buf = malloc(65536);
+	ssize_t r;
+	int i = 0;
+
+	CHECK(buf);
+	/* a peeker sees the same datagram again and again: bound it */
+	do
+		r = xrecv(c->sk, buf, 65536, c->peek ? MSG_PEEK : 0, 1, NULL, NULL, NULL);
+	while (r > 0 && (!c->peek || ++i < 500));
+	__atomic_store_n(&c->result, (int)r, __ATOMIC_SEQ_CST);
+	free(buf);
+	return NULL;
+}
+
+static void *churn_writer(void *arg)
+{
+	struct churn *c = arg;
+	unsigned char *buf = calloc(1, 65536);
+	ssize_t r;
+	int i;
+
+	CHECK(buf);
+	for (i = 0; i < 64; i++) {
+		r = xsend(c->sk, buf, 65536, MSG_NOSIGNAL, NULL, 1, NULL, NULL);
+		if (r != 65536)
+			break;
+	}
+	free(buf);
+	return NULL;
+}
+
+static void test_net_shutdown_while_copying(void)
+{
+	int round;
+
+	for (round = 0; round < 12; round++) {
+		struct unix_net *net = net_new();
+		struct unix_sock *a, *b, *c, *d;
+		struct churn w1, r1, w2, r2;
+		pthread_t t[4];
+
+		mkpair(net, SOCK_STREAM, &a, &b);
+		mkpair(net, SOCK_DGRAM, &c, &d);
+		w1 = (struct churn){ a, 0, 1 };
+		r1 = (struct churn){ b, 0, 1 };
+		w2 = (struct churn){ c, 0, 1 };
+		r2 = (struct churn){ d, 1, 1 };	/* dgram peek copies a queued skb */
+		CHECK_EQ(pthread_create(&t[0], NULL, churn_writer, &w1), 0);
+		CHECK_EQ(pthread_create(&t[1], NULL, churn_reader, &r1), 0);
+		CHECK_EQ(pthread_create(&t[2], NULL, churn_writer, &w2), 0);
+		CHECK_EQ(pthread_create(&t[3], NULL, churn_reader, &r2), 0);
+		sleep_ms(1 + round % 5);
+		unix_net_shutdown(net);
+		CHECK_EQ(pthread_join(t[0], NULL), 0);
+		CHECK_EQ(pthread_join(t[2], NULL), 0);
+		unix_shutdown(a, SHUT_WR);	/* in case the writer finished first */
+		unix_shutdown(c, SHUT_WR);
+		CHECK_EQ(pthread_join(t[1], NULL), 0);
+		CHECK_EQ(pthread_join(t[3], NULL), 0);
+		unix_release(a);
+		unix_release(b);
+		unix_release(c);
+		unix_release(d);
+		net_done(net);
+	}
+}
+
+/* --------------------------------------------------------------- poll --- */
+
+struct delayed_send {
+	struct unix_sock *sk;
+	int ms;
+};
+
+static void *delayed_send_main(void *arg)
+{
+	struct delayed_send *ds = arg;
+
+	sleep_ms(ds->ms);
+	CHECK_EQ(send_nb(ds->sk, "!", 1, 0), 1);
+	return NULL;
+}
+
+static void test_poll_many(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *c, *d, *l;
+	struct unix_pollfd p[4];
+	struct wait_ctl ctl;
+	struct delayed_send ds;
+	pthread_t t;
+	char buf[4];
+	int64_t t0;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	mkpair(net, SOCK_DGRAM, &c, &d);
+	l = mksock(net, SOCK_STREAM);
+	CHECK_EQ(unix_bind(l, "P", 1), 0);
+	CHECK_EQ(unix_listen(l, 5, &CRED), 0);
+
+	/* nothing readable; everything writable */
+	p[0] = (struct unix_pollfd){ a, POLLIN, 0 };
+	p[1] = (struct unix_pollfd){ b, POLLIN | POLLOUT, 0 };
+	p[2] = (struct unix_pollfd){ NULL, POLLIN, POLLNVAL };	/* not a socket */
+	p[3] = (struct unix_pollfd){ l, POLLIN | POLLOUT, 0 };
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_poll_many(net, p, 4, &ctl), 2);
+	CHECK_EQ(p[0].revents, 0);
+	CHECK_EQ(p[1].revents, POLLOUT);
+	CHECK_EQ(p[2].revents, POLLNVAL);
+	CHECK_EQ(p[3].revents, 0);	/* listener: not writable */
+
+	/* timeout (longer than one slice) */
+	{
+		int restarts = 0;
+
+		t0 = plat_now_ns();
+		CHECK_EQ(xpoll(net, p, 1, 80 * MS, &restarts), 0);
+		CHECK(plat_now_ns() - t0 >= 75 * MS);
+		CHECK_EQ(restarts, 1);
+	}
+
+	/* a blocked poll on two sockets is woken by data on the second */
+	p[0] = (struct unix_pollfd){ a, POLLIN, 0 };
+	p[1] = (struct unix_pollfd){ d, POLLIN, 0 };
+	ds.sk = c;
+	ds.ms = 80;
+	CHECK_EQ(pthread_create(&t, NULL, delayed_send_main, &ds), 0);
+	{
+		int restarts = 0;
+
+		CHECK_EQ(xpoll(net, p, 2, -1, &restarts), 1);
+		CHECK(restarts >= 1);
+	}
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(p[0].revents, 0);
+	CHECK_EQ(p[1].revents, POLLIN);
+	CHECK_EQ(recv_nb(d, buf, sizeof(buf), 0), 1);
+
+	/* a pending connection makes the listener readable */
+	{
+		struct unix_sock *cc = mksock(net, SOCK_STREAM), *n;
+
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_connect(cc, l, &CRED, 0, &ctl), 0);
+		p[0] = (struct unix_pollfd){ l, POLLIN, 0 };
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_poll_many(net, p, 1, &ctl), 1);
+		CHECK_EQ(p[0].revents, POLLIN);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_accept(l, &n, 0, &ctl), 0);
+		unix_release(n);
+		unix_release(cc);
+	}
+
+	/* peer shutdown and close */
+	CHECK_EQ(unix_shutdown(b, SHUT_WR), 0);
+	p[0] = (struct unix_pollfd){ a, POLLIN | POLLOUT | POLLRDHUP, 0 };
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_poll_many(net, p, 1, &ctl), 1);
+	CHECK_EQ(p[0].revents, POLLIN | POLLOUT | POLLRDHUP);
+	unix_release(b);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_poll_many(net, p, 1, &ctl), 1);
+	CHECK_EQ(p[0].revents, POLLIN | POLLOUT | POLLRDHUP | POLLHUP);
+
+	/* an unconnected stream socket: POLLOUT | POLLHUP */
+	{
+		struct unix_sock *u = mksock(net, SOCK_STREAM);
+
+		p[0] = (struct unix_pollfd){ u, POLLIN | POLLOUT, 0 };
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_poll_many(net, p, 1, &ctl), 1);
+		CHECK_EQ(p[0].revents, POLLOUT | POLLHUP);
+		unix_release(u);
+	}
+
+	unix_release(a);
+	unix_release(c);
+	unix_release(d);
+	unix_release(l);
+	net_done(net);
+}
+
+/* ----------------------------------------------------------------- scm --- */
+
+static void test_scm_rights(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct tfile f1, f2, f3, *files[3] = { &f1, &f2, &f3 };
+	struct scm_fp_list *fp, *rfp;
+	char buf[32];
+	int peeked;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	tfile_open(&f1, NULL);
+	tfile_open(&f2, NULL);
+	tfile_open(&f3, NULL);
+
+	/* two files ride on "abc"; "def" follows in a separate skb */
+	fp = fp_of(files, 2);
+	CHECK_EQ(f1.f_count, 2);
+	CHECK_EQ(xsend(a, "abc", 3, 0, NULL, 0, &fp, NULL), 3);
+	CHECK(fp == NULL);
+	CHECK_EQ(INFLIGHT(net), 2);
+	CHECK_EQ(send_nb(a, "def", 3, 0), 3);
+
+	/* a peek duplicates the list (the caller takes new references) */
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), MSG_PEEK, 0, NULL, &rfp, &peeked), 3);
+	CHECK(rfp != NULL);
+	CHECK_EQ(peeked, 1);
+	CHECK_EQ(rfp->count, 2);
+	CHECK(rfp->files[0].file == &f1 && rfp->files[1].file == &f2);
+	scm_fp_free(rfp);
+	CHECK_EQ(INFLIGHT(net), 2);
+
+	/* the read stops at the end of the skb carrying the files */
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), 0, 0, NULL, &rfp, &peeked), 3);
+	CHECK(rfp != NULL);
+	CHECK_EQ(peeked, 0);
+	CHECK_EQ(INFLIGHT(net), 0);
+	CHECK_EQ(fp_put_all(rfp), 2);		/* "installed", then closed */
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), 0, 0, NULL, &rfp, NULL), 3);
+	CHECK(rfp == NULL);
+	CHECK_EQ(f1.f_count, 1);
+
+	/* a send that fails hands the list back */
+	fp = fp_of(files, 1);
+	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
+	CHECK_EQ(xsend(a, "x", 1, MSG_NOSIGNAL, NULL, 0, &fp, NULL), -EPIPE);
+	CHECK(fp != NULL);
+	CHECK_EQ(INFLIGHT(net), 0);
+	fp_put_all(fp);
+
+	/* files left unread are released when the receiver closes */
+	fp = fp_of(files + 1, 2);
+	CHECK_EQ(xsend(b, "y", 1, 0, NULL, 0, &fp, NULL), 1);
+	CHECK_EQ(INFLIGHT(net), 2);
+	CHECK(unix_net_take_released(net) == NULL);
+	unix_release(a);
+	CHECK_EQ(INFLIGHT(net), 0);
+	fp = unix_net_take_released(net);
+	CHECK(fp != NULL);
+	CHECK(fp->next == NULL);
+	CHECK_EQ(fp->count, 2);
+	CHECK(fp->files[0].file == &f2 && fp->files[1].file == &f3);
+	CHECK_EQ(fp_put_all(fp), 2);
+	unix_release(b);
+
+	/* dgram: files on a datagram that is truncated still arrive */
+	mkpair(net, SOCK_DGRAM, &a, &b);
+	fp = fp_of(files, 3);
+	CHECK_EQ(xsend(a, "0123456789", 10, 0, NULL, 0, &fp, NULL), 10);
+	CHECK_EQ(xrecv(b, buf, 4, 0, 0, NULL, &rfp, NULL), 4);
+	CHECK(rfp != NULL && rfp->count == 3);
+	CHECK_EQ(fp_put_all(rfp), 3);
+	/* and ones never read come back on release */
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(a, "z", 1, 0, NULL, 0, &fp, NULL), 1);
+	unix_release(b);
+	CHECK_EQ(drain(net), 1);
+	unix_release(a);
+	CHECK_EQ(drain(net), 0);
+
+	CHECK_EQ(f1.f_count, 1);
+	CHECK_EQ(f2.f_count, 1);
+	CHECK_EQ(f3.f_count, 1);
+	net_done(net);
+}
+
+/* --------------------------------------------------------- collector --- */
+
+static void test_gc_self(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct tfile fa, fb, *files[1] = { &fa };
+	struct scm_fp_list *fp;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	tfile_open(&fa, a);
+	tfile_open(&fb, b);
+
+	/* a's only file reference travels in a's own receive queue */
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(b, "s", 1, 0, NULL, 0, &fp, NULL), 1);
+	CHECK(fp == NULL);
+	CHECK_EQ(a->inflight, 1);
+	CHECK_EQ(a->file_refs, 2);
+	tfile_put(&fa);			/* close(fd): the message keeps the file */
+	CHECK(!fa.released);
+	tfile_put(&fb);			/* close(b) */
+	CHECK(fb.released);
+	CHECK_EQ(unix_gc(net), 1);
+	CHECK_EQ(INFLIGHT(net), 0);
+	CHECK(!fa.released);		/* the embedder releases it ... */
+	CHECK_EQ(drain(net), 1);
+	CHECK(fa.released);		/* ... from the release list */
+	CHECK_EQ(unix_gc(net), 0);
+	net_done(net);
+}
+
+static void test_gc_reachable(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct tfile fa, fb, *files[1] = { &fa };
+	struct scm_fp_list *fp, *rfp;
+	char buf[4];
+
+	/* a's file is in a's own queue, but an fd still refers to a */
+	mkpair(net, SOCK_STREAM, &a, &b);
+	tfile_open(&fa, a);
+	tfile_open(&fb, b);
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(b, "s", 1, 0, NULL, 0, &fp, NULL), 1);
+	tfile_put(&fb);
+	CHECK_EQ(unix_gc(net), 0);
+	CHECK_EQ(INFLIGHT(net), 1);
+	CHECK_EQ(xrecv(a, buf, sizeof(buf), 0, 0, NULL, &rfp, NULL), 1);
+	CHECK(rfp != NULL);
+	CHECK_EQ(fp_put_all(rfp), 1);
+	CHECK(!fa.released);
+	tfile_put(&fa);
+	CHECK(fa.released);
+	CHECK_EQ(drain(net), 0);
+
+	/* a socket in flight to a live socket's queue is reachable */
+	mkpair(net, SOCK_STREAM, &a, &b);
+	tfile_open(&fa, a);
+	tfile_open(&fb, b);
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(a, "s", 1, 0, NULL, 0, &fp, NULL), 1);	/* lands on b */
+	tfile_put(&fa);
+	CHECK_EQ(unix_gc(net), 0);
+	CHECK(!fa.released);
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), 0, 0, NULL, &rfp, NULL), 1);
+	CHECK_EQ(fp_put_all(rfp), 1);
+	CHECK(fa.released);
+	tfile_put(&fb);
+	net_done(net);
+}
+
+static void test_gc_cycle(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *c, *d;
+	struct tfile fa, fb, fc, fd_, *fa_[1] = { &fa }, *fc_[1] = { &fc };
+	struct scm_fp_list *fp;
+
+	/* two pairs: a's file in c's queue, c's file in a's queue */
+	mkpair(net, SOCK_STREAM, &a, &b);
+	mkpair(net, SOCK_STREAM, &c, &d);
+	tfile_open(&fa, a);
+	tfile_open(&fb, b);
+	tfile_open(&fc, c);
+	tfile_open(&fd_, d);
+	fp = fp_of(fa_, 1);
+	CHECK_EQ(xsend(d, "1", 1, 0, NULL, 0, &fp, NULL), 1);	/* to c */
+	fp = fp_of(fc_, 1);
+	CHECK_EQ(xsend(b, "2", 1, 0, NULL, 0, &fp, NULL), 1);	/* to a */
+	tfile_put(&fa);
+	CHECK_EQ(unix_gc(net), 0);	/* c is open, so a is reachable */
+	CHECK(!fa.released);
+	/* with both closed, the cycle is garbage even though b and d are
+	 * open: they write into the queues, but nothing can read them */
+	tfile_put(&fc);
+	CHECK_EQ(unix_gc(net), 2);
+	CHECK_EQ(drain(net), 2);
+	CHECK(fa.released && fc.released);
+	CHECK_EQ(send_nb(b, "x", 1, MSG_NOSIGNAL), -EPIPE);
+	tfile_put(&fb);
+	tfile_put(&fd_);
+	net_done(net);
+}
+
+static void test_gc_listener(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *l, *c;
+	struct tfile fl, fc, *fl_[1] = { &fl };
+	struct scm_fp_list *fp;
+	struct wait_ctl ctl;
+
+	/* a listener's file in flight in the queue of its own embryo */
+	l = mksock(net, SOCK_STREAM);
+	c = mksock(net, SOCK_STREAM);
+	tfile_open(&fl, l);
+	tfile_open(&fc, c);
+	CHECK_EQ(unix_bind(l, "gc", 2), 0);
+	CHECK_EQ(unix_listen(l, 5, &CRED), 0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_connect(c, l, &CRED, 0, &ctl), 0);
+	fp = fp_of(fl_, 1);
+	CHECK_EQ(xsend(c, "L", 1, 0, NULL, 0, &fp, NULL), 1);	/* to the embryo */
+	tfile_put(&fl);
+	tfile_put(&fc);
+	CHECK_EQ(SOCKS(net), 3);
+	CHECK_EQ(unix_gc(net), 1);
+	CHECK_EQ(drain(net), 1);
+	CHECK(fl.released);
+	net_done(net);
+}
+
+/* ------------------------------------------------------------- options --- */
+
+static void test_sockopts(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	int64_t v;
+	char *buf;
+	int n = 0;
+	ssize_t r;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_SNDBUF, 1), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_SNDBUF, &v), 0);
+	CHECK_EQ(v, 4608);		/* SOCK_MIN_SNDBUF */
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_SNDBUF, 10000), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_SNDBUF, &v), 0);
+	CHECK_EQ(v, 20000);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_SNDBUF, 1 << 30), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_SNDBUF, &v), 0);
+	CHECK_EQ(v, 2 * 212992);
+	CHECK_EQ(unix_setsockopt(a, 99, SO_SNDBUF, 1), -EOPNOTSUPP);
+
+	/* back-pressure: a non-blocking send writes what fits, then EAGAIN */
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_SNDBUF, 10000), 0);
+	buf = calloc(1, 1 << 20);
+	CHECK(buf);
+	r = send_nb(a, buf, 1 << 20, 0);
+	CHECK(r > 0 && r < (1 << 20));
+	CHECK_EQ(send_nb(a, buf, 100, 0), -EAGAIN);
+	CHECK_EQ(unix_ioctl(b, 0x541B, &n), 0);
+	CHECK_EQ(n, r);
+	CHECK_EQ(recv_nb(b, buf, 1 << 20, 0), r);
+	CHECK_EQ(send_nb(a, buf, 100, 0), 100);
+	CHECK_EQ(recv_nb(b, buf, 1 << 20, 0), 100);
+
+	/* SO_RCVTIMEO: a blocking recv times out with EAGAIN */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, 30 * MS), 0);
+	{
+		int64_t t0 = plat_now_ns();
+
+		CHECK_EQ(xrecv(b, buf, 10, 0, 1, NULL, NULL, NULL), -EAGAIN);
+		CHECK(plat_now_ns() - t0 >= 25 * MS);
+	}
+	free(buf);
+	unix_release(a);
+	unix_release(b);
+	net_done(net);
+}
+
+/* ---------------------------------------------------------------- main --- */
+
+struct test {
+	const char *name;
+	void (*fn)(void);
+};
+
+static const struct test tests[] = {
+	{ "net_lifecycle", test_net_lifecycle },
+	{ "create_errnos", test_create_errnos },
+	{ "stream_pair", test_stream_pair },
+	{ "stream_shutdown_epipe", test_stream_shutdown_epipe },
+	{ "stream_reset", test_stream_reset },
+	{ "listen_connect_accept", test_listen_connect_accept },
+	{ "blocking_connect", test_blocking_connect },
+	{ "dgram", test_dgram },
+	{ "dgram_qlen", test_dgram_qlen },
+	{ "threads_bulk", test_threads_bulk },
+	{ "threads_duplex", test_threads_duplex },
+	{ "net_shutdown_wakes", test_net_shutdown_wakes },
+	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
+	{ "poll_many", test_poll_many },
+	{ "scm_rights", test_scm_rights },
+	{ "gc_self", test_gc_self },
+	{ "gc_reachable", test_gc_reachable },
+	{ "gc_cycle", test_gc_cycle },
+	{ "gc_listener", test_gc_listener },
+	{ "sockopts", test_sockopts },
+};
+
+int main(int argc, char **argv)
+{
+	size_t i, n = sizeof(tests) / sizeof(tests[0]);
+	int passed = 0, ran = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 0; i < n; i++) {
+		int64_t t0;
+
+		if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)
+			continue;
+		printf("%-24s ... ", tests[i].name);
+		fflush(stdout);
+		t0 = plat_now_ns();
+		tests[i].fn();		/* a failure exits the program */
+		printf("ok (%lld ms)\n", (long long)((plat_now_ns() - t0) / MS));
+		passed++;
+		ran++;
+	}
+	if (argc > 1 && !ran) {
+		fprintf(stderr, "no test named %s\n", argv[1]);
+		return 2;
+	}
+	printf("%d passed, 0 failed\n", passed);
+	return 0;
+}

@@ -1,0 +1,28 @@
+"""The README's examples run as written."""
+import os
+import re
+
+import pytest
+
+README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
+BLOCKS = re.findall(r"```python\n(.*?)```", open(README).read(), re.S)
+
+
+@pytest.mark.parametrize("code", BLOCKS, ids=["block%d" % i for i in range(len(BLOCKS))])
+def test_readme_example_runs(code, capsys):
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert out                                  # every example prints what it shows
+
+
+def test_readme_multi_user_answers(capsys):
+    code = BLOCKS[1]
+    exec(compile(code, "README.md", "exec"), {})
+    assert "uid 1001: [Errno 13] Permission denied" in capsys.readouterr().out
+
+
+def test_readme_first_example_output(capsys):
+    exec(compile(BLOCKS[0], "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "b'Hello'" in out
+    assert "LISTEN" in out and "/tmp/server" in out
