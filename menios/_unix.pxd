@@ -17,6 +17,8 @@ cdef extern from "kernel/mm/page.h":
         unsigned char *mem
     struct page_pool:
         pass
+    void page_run_get(page_run *run) nogil
+    void page_run_put(page_run *run) nogil
 
 cdef extern from "kernel/net/unix/unix_socket.h":
     struct unix_cred:
@@ -80,6 +82,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         scm_fp_list *rfp
         int rfp_peeked
         page_run *rpages
+        size_t rpages_off
 
     struct unix_pollfd:
         unix_sock *sk
@@ -125,6 +128,8 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     void unix_file_ref(unix_sock *sk, int delta) nogil
     int unix_gc(unix_net *net) nogil
     int unix_list(unix_net *net, unix_sock_info *out, int max) nogil
+    ssize_t unix_recv_pages(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
+    page_run *unix_alloc_pages(unix_net *net, size_t npages, int zero) nogil
 
 
 cdef class Net:
@@ -157,3 +162,22 @@ cdef class Socket(File):
     cdef ssize_t _recv(self, unix_msg *m) except? -2
     cdef object _take_files(self, unix_msg *m)
     cdef object _finish(self, unix_msg *m, bint want_files)
+
+
+cdef class Pages:
+    """Page-backed memory for zero-copy sends (see Kernel.alloc_pages)."""
+    cdef page_run *run
+    cdef readonly Py_ssize_t nbytes
+    cdef int exports
+    cdef int writable_exports
+    cdef object __weakref__
+    cdef int _check(self) except -1
+
+
+cdef class PageBuffer:
+    """A received zero-copy message: read-only, over the sender's pages."""
+    cdef page_run *run
+    cdef size_t off
+    cdef readonly Py_ssize_t nbytes
+    cdef int exports
+    cdef object __weakref__

@@ -28,9 +28,24 @@ cdef extern from "Python.h":
     void Py_XDECREF(PyObject *)
 
 cdef extern from "errno.h":
-    int EAGAIN, EINVAL, EBADF, ENOMEM, EMSGSIZE
+    int EAGAIN, EINVAL, EBADF, ENOMEM, EMSGSIZE, ENOBUFS
+
+cdef extern from *:
+    """
+    #include <stdatomic.h>
+    static inline int menios_page_refs(struct page_run *r) { return atomic_load(&r->refcnt); }
+    static inline int menios_page_gifted(struct page_run *r) { return atomic_load(&r->gifted); }
+    static inline void menios_page_set_gifted(struct page_run *r, int v) { atomic_store(&r->gifted, v); }
+    static inline long menios_pool_live(struct unix_net *n) { return atomic_load(&n->pool.live_pages); }
+    """
+    int menios_page_refs(page_run *r) nogil
+    int menios_page_gifted(page_run *r) nogil
+    void menios_page_set_gifted(page_run *r, int v) nogil
+    long menios_pool_live(unix_net *n) nogil
 
 cdef enum:
+    MSG_ZEROCOPY = 0x4000000
+    PAGE_SIZE = 4096
     MSG_PEEK = 0x2
     MSG_TRUNC = 0x20
     MSG_DONTWAIT = 0x40
@@ -43,6 +58,9 @@ cdef int64_t SLICE_NS = 50 * 1000 * 1000
 # Most a single recv allocates: no queue can hold more than a sender's
 # sndbuf, which is at most 2 * wmem_max (8 MiB by default).
 cdef Py_ssize_t RECV_CAP = 16 * 1024 * 1024
+# Below this size a MSG_ZEROCOPY send copies: handing pages over costs more
+# than copying a few KiB (pyzmq's COPY_THRESHOLD idea).  Tunable per Net.
+cdef Py_ssize_t ZEROCOPY_THRESHOLD = 16384
 # A cap on iovecs, as Linux's UIO_MAXIOV.
 cdef Py_ssize_t IOV_MAX = 1024
 
@@ -159,7 +177,7 @@ cdef class Net:
         unix_net_counters(self.net, &c)
         return {"sockets": c.live, "socket_structs": c.socks, "skbs": c.skbs, "bytes_queued": c.bytes_queued,
                 "files_inflight": c.inflight, "bytes_copied": c.bytes_copied,
-                "bytes_zerocopy": c.bytes_zerocopy, "pages": c.pages,
+                "bytes_zerocopy": c.bytes_zerocopy, "pages": menios_pool_live(self.net),
                 "gc_runs": c.gc_runs}
 
     def list(self):
@@ -436,6 +454,12 @@ cdef class Socket(File):
         cdef Socket s
         bufs = list(buffers)
         n = len(bufs)
+        if flags & MSG_ZEROCOPY:
+            flags &= ~MSG_ZEROCOPY
+            if n == 1 and type(bufs[0]) is Pages and (<Pages>bufs[0]).nbytes >= ZEROCOPY_THRESHOLD:
+                if files or creds is not None:
+                    raise OSError(EINVAL, os.strerror(EINVAL))
+                return self._send_pages(<Pages>bufs[0], flags, cur, target)
         if n > IOV_MAX:
             raise OSError(EMSGSIZE, os.strerror(EMSGSIZE))
         iov = <unix_iov *>malloc(sizeof(unix_iov) * (n + 1))
@@ -481,6 +505,67 @@ cdef class Socket(File):
                 PyBuffer_Release(&views[i])
             free(iov)
             free(views)
+
+    def _send_pages(self, Pages pages, int flags, tuple cur, Socket target):
+        """Hand the pages themselves to the receiver: no copy."""
+        cdef unix_iov iov
+        cdef unix_msg m
+        pages._check()
+        if pages.writable_exports:
+            raise BufferError("release writable views of the pages before handing them off")
+        iov.base = pages.run.mem
+        iov.len = <size_t>pages.nbytes
+        _msg_init(&m, &iov, 1, flags)
+        _set_cred(&m.cur, cur)
+        m.pages = pages.run
+        menios_page_set_gifted(pages.run, 1)
+        try:
+            return self._send(&m, target, iov.len)
+        except BaseException:
+            if menios_page_refs(pages.run) == 1:
+                menios_page_set_gifted(pages.run, 0)     # nothing was handed over
+            raise
+
+    def recv_pages(self, Py_ssize_t bufsize, int flags):
+        """The next message as a read-only PageBuffer: the sender's own pages
+        when it was sent zero-copy, else a copy into fresh pages."""
+        cdef unix_msg m
+        cdef wait_ctl ctl
+        cdef ssize_t r
+        cdef bint nonblock = (flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0
+        cdef PageBuffer pb
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recv_pages")
+        _msg_init(&m, NULL, 0, flags)
+        self._enter()
+        try:
+            _ctl_nonblock(&ctl)
+            r = unix_recv_pages(self.sk, &m, &ctl)
+            if r == -EAGAIN and not nonblock:
+                _ctl_blocking(&ctl)
+                while True:
+                    with nogil:
+                        r = unix_recv_pages(self.sk, &m, &ctl)
+                    if r != -ERESTARTSYS:
+                        break
+                    PyErr_CheckSignals()
+        finally:
+            self._leave()
+        if r == -ENOBUFS:
+            # Ordinary data: copy it into fresh pages (counted as copied).
+            pages = Pages(self.net, max(1, (bufsize + PAGE_SIZE - 1) // PAGE_SIZE), False)
+            n = self.recv_into(pages, bufsize, flags)
+            return (<Pages>pages)._freeze(n)
+        _check(r)
+        pb = PageBuffer.__new__(PageBuffer)
+        pb.run = m.rpages            # the reference unix_recv_pages took
+        pb.off = m.rpages_off if m.rpages != NULL else 0
+        pb.nbytes = r
+        if pb.run == NULL:           # EOF
+            pb.run = unix_alloc_pages(self.net.net, 1, 1)
+            if pb.run == NULL:
+                raise MemoryError()
+        return pb
 
     cdef ssize_t _recv(self, unix_msg *m) except? -2:
         cdef wait_ctl ctl
@@ -749,3 +834,181 @@ def poll(Net net, list entries, timeout_ms):
         for s in keep:
             s._leave()
         free(fds)
+
+
+cdef char *_FMT_B = "B"
+
+
+cdef class Pages:
+    """Page-aligned, page-backed memory from a Net's page allocator.
+
+    Supports the buffer protocol.  Ownership: once handed off with
+    ``sendmsg(..., MSG_ZEROCOPY)`` the pages are read-only to their owner
+    (a writable export raises BufferError) until every receiver has released
+    them; ``wait()`` blocks until then and ``reclaim()`` makes them writable
+    again.  ``free()`` drops the owner's reference; using the object after
+    that raises ValueError.  Freeing never needs the GIL: receivers' releases
+    are atomic reference drops.
+    """
+
+    def __cinit__(self, Net net, Py_ssize_t npages, bint zero=True):
+        if npages <= 0:
+            raise ValueError("npages must be positive")
+        if npages > (1 << 30) // PAGE_SIZE:
+            raise OverflowError("too many pages")
+        self.run = unix_alloc_pages(net.net, <size_t>npages, 1 if zero else 0)
+        if self.run == NULL:
+            raise MemoryError()
+        self.nbytes = npages * PAGE_SIZE
+
+    def __dealloc__(self):
+        if self.run != NULL:
+            page_run_put(self.run)
+            self.run = NULL
+
+    cdef int _check(self) except -1:
+        if self.run == NULL:
+            raise ValueError("pages already freed")
+        return 0
+
+    def __getbuffer__(self, Py_buffer *view, int flags):
+        self._check()
+        if (flags & PyBUF_WRITABLE) and menios_page_gifted(self.run):
+            raise BufferError("pages were handed off; wait() and reclaim() before writing")
+        view.buf = self.run.mem
+        view.obj = self
+        view.len = self.nbytes
+        view.readonly = 1 if menios_page_gifted(self.run) else 0
+        view.itemsize = 1
+        view.format = _FMT_B if (flags & 0x0004) else NULL    # PyBUF_FORMAT
+        view.ndim = 1
+        view.shape = &self.nbytes if (flags & 0x0008) else NULL   # PyBUF_ND
+        view.strides = NULL
+        view.suboffsets = NULL
+        view.internal = <void *>(1 if not view.readonly else 0)
+        self.exports += 1
+        if not view.readonly:
+            self.writable_exports += 1
+
+    def __releasebuffer__(self, Py_buffer *view):
+        self.exports -= 1
+        if view.internal != NULL:
+            self.writable_exports -= 1
+
+    def __len__(self):
+        return self.nbytes
+
+    property address:
+        """Address of the first byte (to prove a handoff copied nothing)."""
+        def __get__(self):
+            self._check()
+            return <size_t>self.run.mem
+
+    property inflight:
+        """References held by messages and receivers (0: all released)."""
+        def __get__(self):
+            self._check()
+            return menios_page_refs(self.run) - 1
+
+    property gifted:
+        def __get__(self):
+            self._check()
+            return bool(menios_page_gifted(self.run))
+
+    def wait(self, timeout=None):
+        """Block until every receiver has released the pages; True if so."""
+        import time
+        self._check()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        spins = 0
+        delay = 0.00005
+        while menios_page_refs(self.run) > 1:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            if spins < 1000:
+                spins += 1
+                time.sleep(0)        # yield the GIL: the receiver is usually about to release
+            else:
+                time.sleep(delay)
+                delay = min(delay * 2, 0.002)
+        return True
+
+    def reclaim(self):
+        """Make handed-off pages writable again; BufferError while in flight."""
+        self._check()
+        if menios_page_refs(self.run) > 1:
+            raise BufferError("pages are still referenced by %d message(s) or receiver(s)"
+                              % (menios_page_refs(self.run) - 1))
+        menios_page_set_gifted(self.run, 0)
+
+    def free(self):
+        """Drop the owner's reference.  ValueError if already freed;
+        BufferError while views are exported."""
+        self._check()
+        if self.exports:
+            raise BufferError("memoryviews of the pages are still exported")
+        page_run_put(self.run)
+        self.run = NULL
+
+    def _freeze(self, Py_ssize_t n):
+        """A read-only PageBuffer over the first n bytes (the copy path)."""
+        cdef PageBuffer pb = PageBuffer.__new__(PageBuffer)
+        self._check()
+        page_run_get(self.run)
+        pb.run = self.run
+        pb.off = 0
+        pb.nbytes = n
+        return pb
+
+
+cdef class PageBuffer:
+    """A received message in pages: read-only; ``release()`` (or garbage
+    collection) drops the reference, completing the sender's handoff."""
+
+    def __dealloc__(self):
+        if self.run != NULL:
+            page_run_put(self.run)
+            self.run = NULL
+
+    def __getbuffer__(self, Py_buffer *view, int flags):
+        if self.run == NULL:
+            raise ValueError("page buffer already released")
+        if flags & PyBUF_WRITABLE:
+            raise BufferError("received pages are read-only")
+        view.buf = self.run.mem + self.off
+        view.obj = self
+        view.len = self.nbytes
+        view.readonly = 1
+        view.itemsize = 1
+        view.format = _FMT_B if (flags & 0x0004) else NULL
+        view.ndim = 1
+        view.shape = &self.nbytes if (flags & 0x0008) else NULL
+        view.strides = NULL
+        view.suboffsets = NULL
+        view.internal = NULL
+        self.exports += 1
+
+    def __releasebuffer__(self, Py_buffer *view):
+        self.exports -= 1
+
+    def __len__(self):
+        return self.nbytes
+
+    def tobytes(self):
+        return bytes(memoryview(self))
+
+    property address:
+        def __get__(self):
+            if self.run == NULL:
+                raise ValueError("page buffer already released")
+            return <size_t>(self.run.mem + self.off)
+
+    def release(self):
+        """Give the pages back (ValueError if already released, BufferError
+        while memoryviews of it are exported)."""
+        if self.run == NULL:
+            raise ValueError("page buffer already released")
+        if self.exports:
+            raise BufferError("memoryviews of the page buffer are still exported")
+        page_run_put(self.run)
+        self.run = NULL

@@ -644,7 +644,7 @@ def _zerocopy_menios(budget):
     try:
         a, b = p.socketpair(AF_UNIX, SOCK_STREAM)
         size = 256 * 4096
-        pool = [k.alloc_pages(256) for _ in range(4)]
+        pool = [k.alloc_pages(256) for _ in range(16)]   # a ring of 16 MiB, as a zero-copy sender keeps
         pending = [False] * len(pool)
         state = dict(writes=0, bytes=0, end=None)
         start = threading.Barrier(2)

@@ -64,6 +64,13 @@ class Kernel:
         return Process(self, uid=uid, gid=gid, groups=groups, umask=umask, cwd=cwd,
                        rlimit_nofile=rlimit_nofile)
 
+    def alloc_pages(self, n):
+        """``n`` zero-filled, page-aligned pages (a ``Pages`` buffer) for
+        zero-copy sends: ``p.sendmsg(fd, [pages], (), MSG_ZEROCOPY)`` hands
+        the memory itself to the receiver (``p.recv_pages``).  See
+        ``menios._unix.Pages`` for the ownership rules."""
+        return _unix.Pages(self.net, n)
+
     def gc(self):
         """Force a pass of the in-flight fd collector; returns sockets collected."""
         return self.net.gc()

@@ -502,13 +502,19 @@ class Process:
             raise _err(errno.EPIPE) from None
 
     def sendmsg(self, fd, buffers, ancdata=(), flags=0, address=None):
+        """sendmsg.  With ``MSG_ZEROCOPY`` and a single ``Pages`` buffer (see
+        ``Kernel.alloc_pages``) of at least 16 KiB, the pages themselves are
+        handed to the receiver; smaller or ordinary buffers are copied."""
         s = self._sock(fd)
-        bufs = [memoryview(b) for b in buffers]
+        bufs = list(buffers)
+        nbytes = 0
+        for b in bufs:
+            nbytes += b.nbytes if type(b) is _unix.Pages else memoryview(b).nbytes
         creds, files = self._scm_send(ancdata)
         try:
             target = None
             if address is not None and s.type != SOCK_SEQPACKET:
-                target = self._target(s, address, sum(b.nbytes for b in bufs))
+                target = self._target(s, address, nbytes)
             else:
                 self._passcred_autobind(s)
             return s.sendmsg(bufs, flags, self._scm, creds, files, target)
@@ -609,6 +615,13 @@ class Process:
         n, mflags, raw, cred, files = s.recvmsg_into(buffers, flags)
         anc, mflags = self._scm_recv(s, ancbufsize, flags, mflags, cred, files)
         return n, anc, mflags, _decode_name(raw)
+
+    def recv_pages(self, fd, bufsize=1 << 20, flags=0):
+        """The next message as a read-only page buffer (``PageBuffer``): the
+        sender's own pages, uncopied, when it was sent with MSG_ZEROCOPY,
+        else a copy of up to ``bufsize`` bytes into fresh pages.  Call its
+        ``release()`` (or drop it) to complete the sender's handoff."""
+        return self._sock(fd).recv_pages(_fd(bufsize), flags)
 
     def recv_fds(self, fd, bufsize, maxfds, flags=0):
         msg, anc, mflags, addr = self.recvmsg(fd, bufsize, _CMSG_HDR + maxfds * 4, flags)

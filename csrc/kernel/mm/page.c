@@ -7,7 +7,7 @@
 #include "page.h"
 #include "../../platform/host.h"
 
-struct page_run *page_run_alloc(struct page_pool *pool, size_t npages)
+struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 {
 	struct page_run *run;
 
@@ -21,7 +21,8 @@ struct page_run *page_run_alloc(struct page_pool *pool, size_t npages)
 		plat_free(run);
 		return NULL;
 	}
-	memset(run->mem, 0, npages * PAGE_SIZE_BYTES);
+	if (zero)
+		memset(run->mem, 0, npages * PAGE_SIZE_BYTES);
 	atomic_init(&run->refcnt, 1);
 	atomic_init(&run->gifted, 0);
 	atomic_init(&run->completions, 0);
@@ -43,4 +44,9 @@ void page_run_put(struct page_run *run)
 		free(run->mem);
 		plat_free(run);
 	}
+}
+
+long page_pool_live(struct page_pool *pool)
+{
+	return atomic_load(&pool->live_pages);
 }

@@ -31,7 +31,9 @@ struct page_pool {
 	atomic_long live_pages;		/* pages allocated and not yet freed */
 };
 
-struct page_run *page_run_alloc(struct page_pool *pool, size_t npages);
+/* @zero: clear the pages (fresh pages handed to a user are zero-filled). */
+struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero);
+long page_pool_live(struct page_pool *pool);
 void page_run_get(struct page_run *run);
 /* Drop a reference; the last one frees the pages. */
 void page_run_put(struct page_run *run);

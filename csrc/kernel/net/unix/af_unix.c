@@ -991,6 +991,45 @@ static void msg_rewind(struct unix_msg *m, size_t n)
 	}
 }
 
+/* Advance the message cursor by @n bytes without copying (zero-copy send). */
+static void msg_advance(struct unix_msg *m, size_t n)
+{
+	while (n) {
+		struct unix_iov *v = &m->iov[m->iov_idx];
+		size_t c = min_sz(n, v->len - m->iov_off);
+
+		n -= c;
+		m->done += c;
+		m->iov_off += c;
+		if (m->iov_off == v->len) {
+			m->iov_idx++;
+			m->iov_off = 0;
+		}
+	}
+}
+
+/*
+ * An skb whose data are @msg's pages themselves: the zero-copy handoff.  The
+ * skb holds a page reference.  Its truesize is the skb alone: the pages are
+ * the sender's memory, accounted by the page pool (as Linux charges pinned
+ * MSG_ZEROCOPY pages to the user's locked memory, not the socket buffer).
+ */
+static struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size_t len)
+{
+	struct sk_buff *skb = __unix_skb_new(sk, 0, skb_truesize(0, 0));
+
+	if (!skb)
+		return NULL;
+	skb->len = (unsigned int)len;
+	skb->data = (unsigned char *)msg->iov[0].base;
+	skb->pages = msg->pages;
+	page_run_get(msg->pages);
+	msg_advance(msg, len);
+	sk->bytes_zerocopy += (int64_t)len;
+	sk->net->cnt.bytes_zerocopy += (int64_t)len;
+	return skb;
+}
+
 static void __unix_account_copy(struct unix_sock *sk, size_t n)
 {
 	sk->bytes_copied += (int64_t)n;
@@ -1026,6 +1065,28 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		goto out_err;
 	}
 	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->sndtimeo);
+
+	if (msg->pages && msg->done < len) {
+		err = __unix_wait_wmem(sk, ctl);
+		if (err)
+			goto out_err;
+		skb = __unix_page_skb(sk, msg, len);
+		if (!skb) {
+			err = -ENOMEM;
+			goto out_err;
+		}
+		if ((other->flags & UNIX_F_DEAD) || (other->shutdown & RCV_SHUTDOWN)) {
+			msg_rewind(msg, len);
+			__kfree_skb(skb);
+			if (!(msg->flags & MSG_NOSIGNAL))
+				msg->sigpipe = 1;
+			err = -EPIPE;
+			goto out_err;
+		}
+		__unix_skb_creds(skb, msg, sk, other);
+		__unix_queue_skb(other, skb);
+		__wake_up_all(&other->wq);
+	}
 
 	while (msg->done < len) {
 		size_t size = len - msg->done, data_len, copy_now;
@@ -1156,20 +1217,31 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 	err = __unix_dgram_wait_wmem(sk, msg, ctl);
 	if (err)
 		goto out;
-	skb = __unix_skb_new(sk, len, skb_truesize(len - data_len, data_len));
+	if (msg->pages) {
+		skb = __unix_page_skb(sk, msg, len);
+		if (!skb) {
+			err = -ENOMEM;
+			goto out;
+		}
+	} else {
+		skb = __unix_skb_new(sk, len, skb_truesize(len - data_len, data_len));
+	}
 	if (!skb) {
 		err = -ENOMEM;
 		goto out;
 	}
 	__unix_attach_fds(skb, msg);
-	if (len >= COPY_UNLOCKED_MIN) {
+	if (skb->pages) {
+		/* handed over: nothing to copy */
+	} else if (len >= COPY_UNLOCKED_MIN) {
 		plat_mutex_unlock(&net->lock);
 		msg_copy_from(msg, skb->data, len);
 		plat_mutex_lock(&net->lock);
 	} else {
 		msg_copy_from(msg, skb->data, len);
 	}
-	__unix_account_copy(sk, len);
+	if (!skb->pages)
+		__unix_account_copy(sk, len);
 
 restart:
 	if (!other) {
@@ -1983,3 +2055,77 @@ static const struct unix_proto_ops unix_seqpacket_ops = {
 	.recvmsg = unix_seqpacket_recvmsg,
 	.poll = __unix_dgram_poll,
 };
+
+/* ------------------------------------------------------------ zero copy --- */
+
+/*
+ * Take the next message if it is a page skb (zero-copy send) and unread:
+ * msg->rpages gets a page reference, msg->rpages_off/done its extent, and
+ * the skb is consumed without copying.  Returns the length, 0 at EOF, or
+ * -ENOBUFS when the next message is ordinary data (the caller copies it with
+ * unix_recvmsg), or -errno.  Ancillary data cannot travel with pages.
+ */
+ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
+{
+	struct unix_net *net = sk->net;
+	struct sk_buff *skb;
+	ssize_t ret;
+	int err;
+
+	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->rcvtimeo);
+	plat_mutex_lock(&sk->iolock);
+	plat_mutex_lock(&net->lock);
+	for (;;) {
+		if (sk->type != SOCK_DGRAM && sk->state != UNIX_ESTABLISHED) {
+			ret = sk->type == SOCK_STREAM ? -EINVAL : -ENOTCONN;
+			goto out;
+		}
+		skb = skb_peek(&sk->receive_queue);
+		if (skb)
+			break;
+		if (sk->err) {
+			ret = -sk->err;
+			sk->err = 0;
+			goto out;
+		}
+		if (sk->shutdown & RCV_SHUTDOWN) {
+			ret = 0;
+			goto out;
+		}
+		plat_mutex_unlock(&net->lock);
+		plat_mutex_unlock(&sk->iolock);
+		plat_mutex_lock(&net->lock);
+		err = 0;
+		if (skb_queue_empty(&sk->receive_queue) && !sk->err &&
+		    !(sk->shutdown & RCV_SHUTDOWN))
+			err = __unix_sleep(sk, &sk->wq, ctl, 0);
+		plat_mutex_unlock(&net->lock);
+		if (err)
+			return err;
+		plat_mutex_lock(&sk->iolock);
+		plat_mutex_lock(&net->lock);
+	}
+	if (!skb->pages || skb->cb.consumed || skb->cb.fp || (msg->flags & MSG_PEEK)) {
+		ret = -ENOBUFS;
+		goto out;
+	}
+	__unix_unlink_skb(sk, skb);
+	page_run_get(skb->pages);
+	msg->rpages = skb->pages;
+	msg->rpages_off = (size_t)(skb->data - skb->pages->mem);
+	msg->done = skb->len;
+	ret = (ssize_t)skb->len;
+	sk->bytes_zerocopy += skb->len;
+	__kfree_skb(skb);
+	if (wq_active(&sk->peer_wait))
+		__wake_up_all(&sk->peer_wait);
+out:
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&sk->iolock);
+	return ret;
+}
+
+struct page_run *unix_alloc_pages(struct unix_net *net, size_t npages, int zero)
+{
+	return page_run_alloc(&net->pool, npages, zero);
+}

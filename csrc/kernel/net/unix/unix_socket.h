@@ -36,6 +36,7 @@
 #include "../../list.h"
 #include "../../sched/wait.h"
 #include "../skbuff.h"
+#include "../../mm/page.h"
 
 /* sk_state, as Linux names them for AF_UNIX */
 enum {
@@ -107,6 +108,7 @@ struct unix_net {
 	uint64_t next_ino;
 	int gc_in_progress;
 	int orphaned;			/* unix_net_destroy() ran; freed with the last socket */
+	struct page_pool pool;		/* zero-copy pages allocated in this net */
 	int64_t unix_tot_inflight;	/* sockets in flight (gc trigger) */
 };
 
@@ -196,6 +198,7 @@ struct unix_msg {
 	struct scm_fp_list *rfp;	/* received files (caller installs or releases) */
 	int rfp_peeked;			/* rfp is a copy: the caller takes new references */
 	struct page_run *rpages;	/* zero-copy pages received */
+	size_t rpages_off;		/* where the message starts in them */
 };
 
 /* net */
@@ -238,6 +241,10 @@ struct unix_pollfd {
 };
 int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n,
 		   struct wait_ctl *ctl);
+
+/* zero copy */
+ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
+struct page_run *unix_alloc_pages(struct unix_net *net, size_t npages, int zero);
 
 /* in-flight files */
 struct scm_fp_list *scm_fp_alloc(int count);
