@@ -155,6 +155,7 @@ cdef class Socket(File):
     cdef public object inode
     cdef public object name_key
     cdef public object on_release
+    cdef public bint passcred         # SO_PASSCRED, cached for the send fast path
     cdef void _enter(self)
     cdef void _leave(self)
     cdef ssize_t _send(self, unix_msg *m, Socket target, size_t total) except? -2
@@ -181,3 +182,13 @@ cdef class PageBuffer:
     cdef readonly Py_ssize_t nbytes
     cdef int exports
     cdef object __weakref__
+
+
+cdef class ProcessBase:
+    """The hot path of a Process: its fd table and send/recv dispatch."""
+    cdef public list _fds
+    cdef public tuple _scm
+    cdef public object pending_signals
+    cdef public bint alive
+    cdef object _file_c(self, object fd)
+    cdef Socket _sock_c(self, object fd)

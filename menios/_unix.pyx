@@ -373,6 +373,7 @@ cdef class Socket(File):
         unix_sock_hold(nsk)              # and this object's own
         unix_file_ref(nsk, 1)
         s.type = self.type
+        s.passcred = self.passcred        # the accepted socket inherits SO_PASSCRED
         return s
 
     # ----------------------------------------------------------- data ---
@@ -765,6 +766,8 @@ cdef class Socket(File):
 
     def setsockopt(self, int level, int opt, int64_t value):
         _check(unix_setsockopt(self.sk, level, opt, value))
+        if level == 1 and opt == 16:      # SOL_SOCKET, SO_PASSCRED
+            self.passcred = value != 0
 
     def peercred(self):
         cdef unix_cred c
@@ -1012,3 +1015,78 @@ cdef class PageBuffer:
             raise BufferError("memoryviews of the page buffer are still exported")
         page_run_put(self.run)
         self.run = NULL
+
+
+import operator as _operator
+
+#: An fd slot taken by a call still in progress (accept): EBADF to everyone else.
+RESERVED = File()
+
+cdef int _EBADF = 9, _ENOTSOCK = 88, _ESRCH = 3, _EPIPE = 32
+
+
+cdef class ProcessBase:
+    """The part of a simulated process every send/recv goes through, in C:
+    the fd table lookup and the dispatch to the socket.  ``Process``
+    (menios/process.py) builds everything else on it."""
+
+    cdef object _file_c(self, object fd):
+        cdef Py_ssize_t i
+        cdef list fds = self._fds
+        if not self.alive:
+            raise OSError(_ESRCH, os.strerror(_ESRCH))
+        if type(fd) is not int:
+            try:
+                fd = _operator.index(fd)
+            except TypeError:
+                raise TypeError("an integer is required (got type %s)"
+                                % type(fd).__name__) from None
+        if fd < 0 or fd >= len(fds):
+            raise OSError(_EBADF, os.strerror(_EBADF))
+        i = fd
+        f = fds[i]
+        if f is None or f is RESERVED:
+            raise OSError(_EBADF, os.strerror(_EBADF))
+        return f
+
+    cdef Socket _sock_c(self, object fd):
+        f = self._file_c(fd)
+        if type(f) is not Socket:
+            raise OSError(_ENOTSOCK, os.strerror(_ENOTSOCK))
+        return <Socket>f
+
+    def _file(self, fd):
+        """The open file an fd refers to: ESRCH once exited, EBADF."""
+        return self._file_c(fd)
+
+    def _sock(self, fd):
+        """The socket an fd refers to: ENOTSOCK for other files."""
+        return self._sock_c(fd)
+
+    def send(self, fd, data, int flags=0):
+        """send(2): bytes sent.  EPIPE (and SIGPIPE pending unless
+        MSG_NOSIGNAL) when the peer is gone or shut down."""
+        cdef Socket s = self._sock_c(fd)
+        if s.type != 1 and s.passcred:
+            self._passcred_autobind(s)
+        try:
+            return s.send(data, flags, self._scm)
+        except SigPipe:
+            self.pending_signals.add(13)          # SIGPIPE
+            raise OSError(_EPIPE, os.strerror(_EPIPE)) from None
+
+    def recv(self, fd, bufsize, int flags=0):
+        """recv(2): the data (b'' at end of stream)."""
+        cdef Socket s = self._sock_c(fd)
+        if type(bufsize) is not int:
+            bufsize = _operator.index(bufsize)
+        if bufsize == 0:
+            return b""            # the stdlib's recv(0) returns at once
+        return s.recv(bufsize, flags)
+
+    def recv_into(self, fd, buffer, nbytes=0, int flags=0):
+        """recv(2) into a writable buffer: the count received."""
+        cdef Socket s = self._sock_c(fd)
+        if type(nbytes) is not int:
+            nbytes = _operator.index(nbytes)
+        return s.recv_into(buffer, nbytes, flags)

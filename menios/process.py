@@ -68,20 +68,10 @@ def _decode_name(raw):
 
 #: An fd slot taken but not yet filled (Linux's get_unused_fd_flags before
 #: fd_install): a blocked accept holds its fd number from the start.
-_RESERVED = _unix.File()
+_RESERVED = _unix.RESERVED
 
 
-class _DeadTable:
-    """The fd table of an exited process: every lookup fails ESRCH."""
-
-    def __getitem__(self, fd):
-        raise _err(errno.ESRCH)
-
-    def __len__(self):
-        return 0
-
-
-class Process:
+class Process(_unix.ProcessBase):
     """A simulated process.  Create with ``Kernel.spawn`` or ``fork``."""
 
     def __init__(self, kernel, uid=0, gid=0, groups=(), umask=0o022, cwd="/",
@@ -159,7 +149,7 @@ class Process:
         if not self.alive:
             return
         self.alive = False
-        fds, self._fds = self._fds, _DeadTable()
+        fds, self._fds = self._fds, []
         self._cloexec = []
         for f in fds:
             if f is not None and f is not _RESERVED:
@@ -178,18 +168,6 @@ class Process:
         self.pending_signals.add(SIGPIPE)
 
     # ----------------------------------------------------------- fd table
-    def _file(self, fd):
-        fds = self._fds
-        try:
-            f = fds[fd]
-        except IndexError:
-            f = None
-        except TypeError:
-            f = fds[_fd(fd)] if 0 <= _fd(fd) < len(fds) else None
-        if f is None or f is _RESERVED or fd < 0:
-            raise _err(errno.EBADF)
-        return f
-
     def _alloc_fd(self, minfd=0):
         """The lowest free fd >= minfd, or EMFILE."""
         self._check_alive()
@@ -269,12 +247,6 @@ class Process:
         raise _err(errno.EINVAL)
 
     # ------------------------------------------------------------ sockets
-    def _sock(self, fd):
-        f = self._file(fd)
-        if type(f) is not _Socket:
-            raise _err(errno.ENOTSOCK)
-        return f
-
     def socket(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
         """A new socket fd.  EAFNOSUPPORT for a family other than AF_UNIX."""
         self._check_alive()
@@ -466,15 +438,6 @@ class Process:
             return                          # not connected: the send fails first
         self._maybe_autobind(s)
 
-    def send(self, fd, data, flags=0):
-        try:
-            s = self._sock(fd)
-            self._passcred_autobind(s)
-            return s.send(data, flags, self._scm)
-        except _SigPipe:
-            self._raise_sigpipe()
-            raise _err(errno.EPIPE) from None
-
     def _target(self, s, addr, nbytes):
         """Resolve a sendto/sendmsg destination (None when no address)."""
         if addr is None:
@@ -581,16 +544,6 @@ class Process:
     def send_fds(self, fd, buffers, fds, flags=0, address=None):
         return self.sendmsg(fd, buffers, [(SOL_SOCKET, SCM_RIGHTS, array.array("i", fds))],
                             flags, address)
-
-    def recv(self, fd, bufsize, flags=0):
-        s = self._sock(fd)
-        bufsize = _fd(bufsize)
-        if bufsize == 0:
-            return b""          # the stdlib's recv(0) returns at once, no syscall
-        return s.recv(bufsize, flags)
-
-    def recv_into(self, fd, buffer, nbytes=0, flags=0):
-        return self._sock(fd).recv_into(buffer, _fd(nbytes), flags)
 
     def recvfrom(self, fd, bufsize, flags=0):
         data, raw = self._sock(fd).recv(_fd(bufsize), flags, True)
