@@ -151,6 +151,7 @@ cdef class Socket(File):
     cdef readonly Net net
     cdef readonly int type
     cdef int busy
+    cdef int deferred_puts
     cdef bint released
     cdef public object inode
     cdef public object name_key

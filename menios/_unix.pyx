@@ -263,8 +263,14 @@ cdef class Socket(File):
 
     cdef void _leave(self):
         self.busy -= 1
-        if self.busy == 0 and self.f_count == 0 and not self.released:
-            self._do_release()
+        if self.busy == 0:
+            if self.deferred_puts:
+                # References dropped while a call was in progress: the
+                # collector may see them only now (Linux's fget/fput).
+                unix_file_ref(self.sk, -self.deferred_puts)
+                self.deferred_puts = 0
+            if self.f_count == 0 and not self.released:
+                self._do_release()
 
     def fget(self):
         self.f_count += 1
@@ -272,8 +278,11 @@ cdef class Socket(File):
 
     def fput(self):
         self.f_count -= 1
+        if self.busy:
+            self.deferred_puts += 1      # a call in progress still holds the file
+            return
         unix_file_ref(self.sk, -1)
-        if self.f_count == 0 and self.busy == 0:
+        if self.f_count == 0:
             self._do_release()
 
     def release(self):

@@ -4,6 +4,8 @@ import os
 import stat
 
 from . import _unix
+O_LARGEFILE = 0o100000
+
 from .constants import (O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_WRONLY,
                         MSG_NOSIGNAL, SHUT_RD, SHUT_WR, POLLIN, POLLOUT, POLLRDNORM,
                         POLLWRNORM, POLLHUP, POLLERR, SOCK_STREAM)
@@ -21,7 +23,8 @@ class VfsFile(_unix.File):
 
     def __init__(self, openfile):
         self.of = openfile
-        self.f_flags = openfile.flags
+        # 64-bit Linux opens every file O_LARGEFILE (force_o_largefile).
+        self.f_flags = openfile.flags | O_LARGEFILE
 
     def read(self, proc, n):
         return self.of.read(n)

@@ -125,15 +125,8 @@ struct scm_fp_list *unix_net_take_released(struct unix_net *net)
 
 void unix_net_counters(struct unix_net *net, struct unix_counters *out)
 {
-	struct list_head *pos, *n;
-
 	plat_mutex_lock(&net->lock);
-	*out = net->cnt;
-	/* "socks" counts structures; "live" those not yet released. */
-	out->live = 0;
-	list_for_each_safe(pos, n, &net->socks)
-		if (!(list_entry(pos, struct unix_sock, link)->flags & UNIX_F_DEAD))
-			out->live++;
+	*out = net->cnt;	/* "socks": structures; "live": not yet released */
 	plat_mutex_unlock(&net->lock);
 }
 
@@ -208,6 +201,8 @@ static void __unix_destroy(struct unix_sock *sk)
 	list_del_init(&sk->link);
 	unix_addr_put(sk->addr);
 	net->cnt.socks--;
+	if (!(sk->flags & UNIX_F_DEAD))
+		net->cnt.live--;	/* an embryo purged at net shutdown, never released */
 	plat_mutex_destroy(&sk->iolock);
 	plat_free(sk);
 }
@@ -488,6 +483,7 @@ static struct unix_sock *__unix_create1(struct unix_net *net, int type)
 	INIT_LIST_HEAD(&sk->gc_link);
 	list_add_tail(&sk->link, &net->socks);
 	net->cnt.socks++;
+	net->cnt.live++;
 	return sk;
 }
 
@@ -548,6 +544,8 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo)
 	struct sk_buff *skb;
 	int state;
 
+	if (!(sk->flags & UNIX_F_DEAD))
+		sk->net->cnt.live--;
 	sk->flags |= UNIX_F_DEAD;
 	sk->shutdown = SHUTDOWN_MASK;
 	state = sk->state;
@@ -918,23 +916,40 @@ static ssize_t unix_no_sendmsg_result(struct unix_msg *msg, int err)
 }
 
 /*
- * Wait until @sk may allocate another skb (sock_alloc_send_pskb): its
- * unfreed truesize is below its send buffer.  Caller holds net->lock.
+ * sock_alloc_send_pskb's wait for send-buffer space, as Linux's
+ * sock_wait_for_wmem: the condition (wmem_alloc < sndbuf) is re-checked only
+ * when the socket's wait queue is woken -- and skb frees wake it only once
+ * the socket is writable (wmem <= sndbuf / 4, unix_write_space), so a
+ * blocked sender stays asleep until the reader has drained three quarters.
+ * A slice ending is not a wake-up: msg->wmem_seq remembers the queue's
+ * wake_seq when we started sleeping, so a call resumed after -ERESTARTSYS
+ * goes back to sleep unless a wake-up happened in between.
+ * Caller holds net->lock.
  */
-static int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
+static int __unix_wait_wmem(struct unix_sock *sk, struct unix_msg *msg,
+			    struct wait_ctl *ctl)
 {
 	int err;
 
 	for (;;) {
-		if (sk->err) {
-			err = -sk->err;
-			sk->err = 0;
-			return err;
+		if (!msg->wmem_waiting || msg->wmem_seq != sk->wq.wake_seq) {
+			if (sk->err) {
+				err = -sk->err;
+				sk->err = 0;
+				msg->wmem_waiting = 0;
+				return err;
+			}
+			if (sk->shutdown & SEND_SHUTDOWN) {
+				msg->wmem_waiting = 0;
+				return -EPIPE;
+			}
+			if (sk->wmem_alloc < sk->sndbuf) {
+				msg->wmem_waiting = 0;
+				return 0;
+			}
+			msg->wmem_waiting = 1;
+			msg->wmem_seq = sk->wq.wake_seq;
 		}
-		if (sk->shutdown & SEND_SHUTDOWN)
-			return -EPIPE;
-		if (sk->wmem_alloc < sk->sndbuf)
-			return 0;
 		err = __unix_sleep(sk, &sk->wq, ctl, 0);
 		if (err)
 			return err;
@@ -1067,7 +1082,7 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->sndtimeo);
 
 	if (msg->pages && msg->done < len) {
-		err = __unix_wait_wmem(sk, ctl);
+		err = __unix_wait_wmem(sk, msg, ctl);
 		if (err)
 			goto out_err;
 		skb = __unix_page_skb(sk, msg, len);
@@ -1098,7 +1113,7 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		data_len = min_sz(size, PAGE_ALIGN(data_len));
 		truesize = skb_truesize(size - data_len, data_len);
 
-		err = __unix_wait_wmem(sk, ctl);
+		err = __unix_wait_wmem(sk, msg, ctl);
 		if (err)
 			goto out_err;
 		skb = __unix_skb_new(sk, size, truesize);
@@ -1140,46 +1155,6 @@ out_err:
 	return unix_no_sendmsg_result(msg, err);
 }
 
-/*
- * sock_alloc_send_pskb's wait for send-buffer space, as Linux's
- * sock_wait_for_wmem: the condition (wmem_alloc < sndbuf) is re-checked only
- * when the socket's wait queue is woken -- and skb frees wake it only once
- * the socket is writable (wmem <= sndbuf / 4, unix_write_space), so a
- * blocked sender stays asleep until the reader has drained three quarters.
- * A slice ending is not a wake-up: msg->wmem_seq remembers the queue's
- * wake_seq when we started sleeping, so a call resumed after -ERESTARTSYS
- * goes back to sleep unless a wake-up happened in between.
- * Caller holds net->lock.
- */
-static int __unix_dgram_wait_wmem(struct unix_sock *sk, struct unix_msg *msg,
-				  struct wait_ctl *ctl)
-{
-	int err;
-
-	for (;;) {
-		if (!msg->wmem_waiting || msg->wmem_seq != sk->wq.wake_seq) {
-			if (sk->err) {
-				err = -sk->err;
-				sk->err = 0;
-				msg->wmem_waiting = 0;
-				return err;
-			}
-			if (sk->shutdown & SEND_SHUTDOWN) {
-				msg->wmem_waiting = 0;
-				return -EPIPE;
-			}
-			if (sk->wmem_alloc < sk->sndbuf) {
-				msg->wmem_waiting = 0;
-				return 0;
-			}
-			msg->wmem_waiting = 1;
-			msg->wmem_seq = sk->wq.wake_seq;
-		}
-		err = __unix_sleep(sk, &sk->wq, ctl, 0);
-		if (err)
-			return err;
-	}
-}
 
 /*
  * Datagram and seqpacket send.  @named is the resolved destination of a
@@ -1214,7 +1189,7 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		data_len = PAGE_ALIGN(data_len);
 	}
 	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->sndtimeo);
-	err = __unix_dgram_wait_wmem(sk, msg, ctl);
+	err = __unix_wait_wmem(sk, msg, ctl);
 	if (err)
 		goto out;
 	if (msg->pages) {
