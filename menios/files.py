@@ -77,6 +77,12 @@ class PipeEnd(_unix.File):
     def lseek(self, offset, whence):
         raise _err(errno.ESPIPE)
 
+    def pipe_ioctl(self, request):
+        """FIONREAD: bytes in the pipe (either end), as pipe_ioctl."""
+        if request == 0x541B:
+            return self.reader.ioctl(request)
+        raise _err(errno.ENOTTY)
+
     def fstat(self):
         return os.stat_result((stat.S_IFIFO | 0o600, self.ino, 0xc, 1, 0, 0, 0, 0, 0, 0))
 
@@ -112,4 +118,6 @@ def make_pipe(kernel, cred_tuple):
     with kernel.lock:
         kernel._next_pipe = getattr(kernel, "_next_pipe", 1 << 20) + 1
         pid = kernel._next_pipe
-    return PipeEnd(r, True, pid), PipeEnd(w, False, pid)
+    rend, wend = PipeEnd(r, True, pid), PipeEnd(w, False, pid)
+    rend.reader = wend.reader = r      # FIONREAD on either end counts the pipe's bytes
+    return rend, wend

@@ -685,6 +685,8 @@ class Process(_unix.ProcessBase):
     def ioctl(self, fd, request):
         f = self._file(fd)
         if type(f) is not _Socket:
+            if isinstance(f, PipeEnd):
+                return f.pipe_ioctl(request)
             if request == _FIONREAD and isinstance(f, VfsFile):
                 st = f.fstat()
                 if stat.S_ISREG(st.st_mode):            # do_vfs_ioctl: i_size - f_pos

@@ -504,6 +504,23 @@ def test_scenario_timeout_is_reported():
     assert trace.steps[-1][1] == ("timeout",)
 
 
+def test_identical_crash_or_timeout_is_not_agreement():
+    """Both backends crashing (or hanging) alike is a broken scenario, not a pass."""
+    def crashes(k, t):
+        t.call(lambda: 1)
+        raise RuntimeError("scenario bug")
+
+    def hangs(k, t):
+        t.call(time.sleep, 3)
+
+    def fake():
+        return FakeKernel([])
+    with pytest.raises(AssertionError, match="did not run to its end"):
+        assert_same(crashes, backends=(fake, fake))
+    with pytest.raises(AssertionError, match="did not run to its end"):
+        assert_same(hangs, backends=(fake, fake), timeout=0.2)
+
+
 def test_registry_expands_the_grid(monkeypatch):
     monkeypatch.setattr(harness, "SCENARIOS", {})
 

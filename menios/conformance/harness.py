@@ -273,6 +273,14 @@ def assert_same(fn, params=None, backends=None, timeout=30.0):
     report = diff_traces(a, b)
     if report:
         raise AssertionError(f"{getattr(fn, '__name__', fn)}({params or {}}): {report}")
+    # Agreeing is not enough: a scenario that crashed or hung the same way on
+    # both backends tested nothing past that point.
+    for trace in (a, b):
+        broken = [label for label, outcome in trace.steps
+                  if outcome and outcome[0] in ("crash", "timeout")]
+        if broken:
+            raise AssertionError(f"{getattr(fn, '__name__', fn)}({params or {}}) did not run "
+                                 f"to its end on {trace.name}: {broken[0]}")
     return a, b
 
 

@@ -1051,6 +1051,28 @@ static void __unix_account_copy(struct unix_sock *sk, size_t n)
 	sk->net->cnt.bytes_copied += (int64_t)n;
 }
 
+/*
+ * Queue a filled stream skb of @size bytes on @other, or -- when @other can
+ * no longer read -- give its bytes and files back to @msg, free it and fail
+ * EPIPE (SIGPIPE only if nothing was sent, unless MSG_NOSIGNAL).
+ */
+static int __unix_stream_queue(struct unix_sock *sk, struct unix_sock *other,
+			       struct sk_buff *skb, struct unix_msg *msg, size_t size)
+{
+	if ((other->flags & UNIX_F_DEAD) || (other->shutdown & RCV_SHUTDOWN)) {
+		msg_rewind(msg, size);
+		__unix_unattach_fds(skb, msg);
+		__kfree_skb(skb);
+		if (!msg->done && !(msg->flags & MSG_NOSIGNAL))
+			msg->sigpipe = 1;
+		return -EPIPE;
+	}
+	__unix_skb_creds(skb, msg, sk, other);
+	__unix_queue_skb(other, skb);
+	__wake_up_all(&other->wq);
+	return 0;
+}
+
 static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 				   struct unix_sock *named, struct wait_ctl *ctl)
 {
@@ -1090,17 +1112,9 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 			err = -ENOMEM;
 			goto out_err;
 		}
-		if ((other->flags & UNIX_F_DEAD) || (other->shutdown & RCV_SHUTDOWN)) {
-			msg_rewind(msg, len);
-			__kfree_skb(skb);
-			if (!(msg->flags & MSG_NOSIGNAL))
-				msg->sigpipe = 1;
-			err = -EPIPE;
+		err = __unix_stream_queue(sk, other, skb, msg, len);
+		if (err)
 			goto out_err;
-		}
-		__unix_skb_creds(skb, msg, sk, other);
-		__unix_queue_skb(other, skb);
-		__wake_up_all(&other->wq);
 	}
 
 	while (msg->done < len) {
@@ -1134,18 +1148,9 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		}
 		__unix_account_copy(sk, copy_now);
 
-		if ((other->flags & UNIX_F_DEAD) || (other->shutdown & RCV_SHUTDOWN)) {
-			msg_rewind(msg, size);	/* not sent after all */
-			__unix_unattach_fds(skb, msg);
-			__kfree_skb(skb);
-			if (!msg->done && !(msg->flags & MSG_NOSIGNAL))
-				msg->sigpipe = 1;
-			err = -EPIPE;
+		err = __unix_stream_queue(sk, other, skb, msg, size);
+		if (err)
 			goto out_err;
-		}
-		__unix_skb_creds(skb, msg, sk, other);
-		__unix_queue_skb(other, skb);
-		__wake_up_all(&other->wq);
 	}
 	plat_mutex_unlock(&net->lock);
 	return (ssize_t)msg->done;
