@@ -183,3 +183,27 @@ def test_poll_wakes_on_send_from_other_thread(kernel):
     p.send(a, b"x")
     t.join(JOIN)
     assert box.get("result") == [(b, menios.POLLIN)]   # masked by the events asked
+
+
+@pytest.mark.parametrize("where", ["sysctl", "sockopt"])
+def test_busy_poll_wakeups_and_deadlines(where):
+    """With busy polling on, a blocked reader is still woken by a send (during
+    or after the spin) and a receive timeout shorter than the spin is kept."""
+    k = menios.Kernel(sysctl={"net.core.busy_poll": 2000} if where == "sysctl" else None)
+    p = k.spawn()
+    a, b = p.socketpair()
+    if where == "sockopt":
+        p.setsockopt(b, SOL_SOCKET, menios.SO_BUSY_POLL, 2000)
+        assert p.getsockopt(b, SOL_SOCKET, menios.SO_BUSY_POLL) == 2000
+    for delay in (0.0005, 0.05):                 # within the 2 ms spin, and after it
+        t, box = _run(p.recv, b, 10)
+        time.sleep(delay)
+        p.send(a, b"ping")
+        t.join(JOIN)
+        assert box.get("result") == b"ping"
+    p.setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, struct.pack("qq", 0, 1000))   # 1 ms < spin
+    start = time.monotonic()
+    with pytest.raises(BlockingIOError):
+        p.recv(b, 10)
+    assert time.monotonic() - start < 1.0
+    k.close()

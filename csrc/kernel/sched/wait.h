@@ -13,13 +13,14 @@
 #ifndef MENIOS_WAIT_H
 #define MENIOS_WAIT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include "../list.h"
 #include "../../platform/host.h"
 
 struct waiter {
 	plat_cond_t cond;
-	int woken;
+	atomic_int woken;	/* written under the net lock; read lock-free while busy-polling */
 };
 
 struct wait_queue_entry {

@@ -137,6 +137,20 @@ void unix_net_counters(struct unix_net *net, struct unix_counters *out)
  * condition afterwards.  Returns 0, -EAGAIN at the deadline, -ERESTARTSYS at
  * the end of the slice, or -ESHUTDOWN when the net is torn down.
  */
+/*
+ * SO_BUSY_POLL / net.core.busy_poll: before sleeping, spin (net lock
+ * dropped, the waiter already queued) until woken or @spin_end, so a wakeup
+ * that comes within microseconds costs no condition-variable sleep.
+ */
+static void __unix_busy_poll(struct unix_net *net, struct waiter *w, int64_t spin_end)
+{
+	plat_mutex_unlock(&net->lock);
+	while (!atomic_load_explicit(&w->woken, memory_order_acquire) &&
+	       plat_now_ns() < spin_end)
+		plat_cpu_relax();
+	plat_mutex_lock(&net->lock);
+}
+
 static int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
 			struct wait_ctl *ctl, int exclusive)
 {
@@ -157,7 +171,11 @@ static int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
 	waiter_init(&w);
 	__wq_add(wq, &e, &w, exclusive);
 	net->sleepers++;
-	plat_cond_wait_until(&w.cond, &net->lock, until);
+	if (sk->busy_poll_ns > 0)
+		__unix_busy_poll(net, &w, until - now < sk->busy_poll_ns ? until :
+					   now + sk->busy_poll_ns);
+	if (!atomic_load(&w.woken))
+		plat_cond_wait_until(&w.cond, &net->lock, until);
 	net->sleepers--;
 	__wq_del(&e);
 	waiter_destroy(&w);
