@@ -765,6 +765,11 @@ cdef class Socket(File):
         return bytes(buf[:min(r, cap)]), mflags, addr, cred, files
 
     # -------------------------------------------------------- control ---
+    def send_precheck(self):
+        """A datagram send's pending error and SEND_SHUTDOWN (EPIPE), which
+        Linux reports before looking the destination name up."""
+        _check(unix_dgram_send_precheck(self.sk))
+
     def shutdown(self, int how):
         _check(unix_shutdown(self.sk, how))
 

@@ -450,6 +450,7 @@ class Process(_unix.ProcessBase):
         self._maybe_autobind(s)
         if nbytes > s.getsockopt(SOL_SOCKET, SO_SNDBUF) - 32:
             raise _err(errno.EMSGSIZE)
+        s.send_precheck()                   # sk_err, then EPIPE: before the lookup
         return self._find_other(raw, s.type)
 
     def sendto(self, fd, data, addr, flags=0):

@@ -356,7 +356,8 @@ def test_a_dying_harness_leaves_nothing_behind(tmp_path):
         "c.socketpair()\n"
         "print(k.root, p.pid, c.pid, flush=True)\n"
         "os._exit(1)\n")
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import menios          # the subprocess imports the same menios this run tests
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(menios.__file__)))
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                          text=True, timeout=30).stdout.split()
     root, pids = out[0], out[1:]

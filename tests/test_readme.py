@@ -26,3 +26,11 @@ def test_readme_first_example_output(capsys):
     out = capsys.readouterr().out
     assert "b'Hello'" in out
     assert "LISTEN" in out and "/tmp/server" in out
+
+
+def test_readme_supervisor_hands_connections_to_workers(capsys):
+    exec(compile(BLOCKS[2], "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert [l.split(": ")[-1] for l in lines] == ["b'hello uid 1000'", "b'hello uid 1001'",
+                                                 "b'hello uid 1002'"]
+    assert "uid 1000" in lines[0] and "worker pid 2" in lines[0] and "worker pid 3" in lines[1]

@@ -775,3 +775,26 @@ def dgram_zero_size_recvfrom(k, t, call):
         t.call(getattr(p, call), b, 0)
     t.call(p.recv, b, 10)
     t.call(p.recv, b, 10, MSG_DONTWAIT)
+
+
+@scenario("dgram_send_checks_before_name_lookup", params={"kind": NAMED})
+def dgram_send_checks_before_name_lookup(k, t, kind):
+    """sock_alloc_send_pskb runs before the destination is looked up: a
+    sender shut down for writing gets EPIPE even for a name that does not
+    exist, and a pending error is reported (once) before ENOENT.  (Found by
+    the hypothesis differential test.)"""
+    p = k.spawn(uid=1000, gid=1000)
+    a, b = t.call(p.socketpair, AF_UNIX, SOCK_DGRAM)
+    t.call(p.shutdown, b, socket.SHUT_WR)
+    t.call(p.sendto, b, b"", _name(kind, "missing"), socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+    t.call(p.sendto, b, b"x", _name(kind, "missing"))
+    # A pending ECONNRESET (the peer connected back dropped our queue) comes first.
+    c = _bound(t, p, kind, "c")
+    d = _bound(t, p, kind, "d")
+    e = _bound(t, p, kind, "e")
+    t.call(p.connect, c, _name(kind, "d"))
+    t.call(p.connect, d, _name(kind, "c"))
+    t.call(p.send, d, b"queued at c")
+    t.call(p.connect, c, _name(kind, "e"))
+    t.call(p.sendto, d, b"y", _name(kind, "missing"))
+    t.call(p.sendto, d, b"y", _name(kind, "missing"))

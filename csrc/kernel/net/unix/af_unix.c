@@ -2127,3 +2127,23 @@ struct page_run *unix_alloc_pages(struct unix_net *net, size_t npages, int zero)
 {
 	return page_run_alloc(&net->pool, npages, zero);
 }
+
+/*
+ * The checks sock_alloc_send_pskb makes before unix_dgram_sendmsg looks a
+ * destination name up: a pending error (reported once), then SEND_SHUTDOWN.
+ * The embedder resolves names itself, so it asks first.
+ */
+int unix_dgram_send_precheck(struct unix_sock *sk)
+{
+	int err = 0;
+
+	plat_mutex_lock(&sk->net->lock);
+	if (sk->err) {
+		err = -sk->err;
+		sk->err = 0;
+	} else if (sk->shutdown & SEND_SHUTDOWN) {
+		err = -EPIPE;
+	}
+	plat_mutex_unlock(&sk->net->lock);
+	return err;
+}
