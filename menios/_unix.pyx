@@ -770,6 +770,11 @@ cdef class Socket(File):
         Linux reports before looking the destination name up."""
         _check(unix_dgram_send_precheck(self.sk))
 
+    def seqpacket_precheck(self):
+        """A seqpacket sendmsg's pending error and ENOTCONN, which Linux
+        reports before parsing the control data."""
+        _check(unix_seqpacket_send_precheck(self.sk))
+
     def shutdown(self, int how):
         _check(unix_shutdown(self.sk, how))
 

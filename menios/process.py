@@ -474,6 +474,8 @@ class Process(_unix.ProcessBase):
         nbytes = 0
         for b in bufs:
             nbytes += b.nbytes if type(b) is _unix.Pages else memoryview(b).nbytes
+        if s.type == SOCK_SEQPACKET:
+            s.seqpacket_precheck()          # sk_err and ENOTCONN before scm_send
         creds, files = self._scm_send(ancdata)
         try:
             target = None

@@ -8,8 +8,9 @@ abstract and autobind names, listen, connect (also to another socket's real
 name, autobind included), accept, send/sendto/recv/recvfrom/recvmsg with
 random sizes (0..70000) and flags, shutdown, close, fd passing
 (send_fds/recv_fds, SCM_RIGHTS through recvmsg), get/setsockopt, ioctl,
-fcntl and poll with timeout 0.  Every socket is non-blocking and every
-send/recv carries ``MSG_DONTWAIT`` (sends also ``MSG_NOSIGNAL``), so nothing
+fcntl and poll with timeout 0.  Every socket is non-blocking (O_NONBLOCK)
+and every send/recv also carries ``MSG_DONTWAIT`` (sends ``MSG_NOSIGNAL``)
+except send_fds/recv_fds, whose stdlib versions drop their flags, so nothing
 blocks.  Fd numbers are identical on both backends, so one fd number serves
 both.  Each call is recorded in a :class:`~menios.conformance.harness.Trace`
 per backend (pids, autobind names, ucred and SCM_RIGHTS data normalised) and
@@ -19,6 +20,10 @@ hypothesis then shrinks the sequence.
 Bounded for CI (150 examples by default).  The long run, on demand::
 
     MENIOS_HYPOTHESIS_EXAMPLES=2000 python -m pytest -x -q tests/test_differential_hypothesis.py
+
+(about 8 minutes; add ``--hypothesis-show-statistics`` for per-call outcome
+counts, and ``MENIOS_HYPOTHESIS_TOLERATE_KNOWN=1`` to let the already
+reported divergences in ``KNOWN_DIVERGENCES`` through while hunting others).
 """
 
 import array
@@ -89,7 +94,8 @@ KNOWN_DIVERGENCES = [
     (("send", "sendto", "sendmsg", "send_fds"), "err", "EPIPE"),
     # A seqpacket socket whose peer was closed while the peer's receive
     # queue held exactly one zero-length message: Linux (6.18) does not set
-    # ECONNRESET (the first recv is EOF); menios does.
+    # ECONNRESET (the first recv is EOF, poll has no POLLERR, SO_ERROR is 0);
+    # menios does.  (Tolerating also sends 1 byte where 0 was drawn.)
     (("recv", "recvfrom", "recvmsg", "recv_fds"), "ECONNRESET", "ok"),
     # sendmsg with SCM_RIGHTS naming a closed fd on an unconnected seqpacket
     # socket: Linux's unix_seqpacket_sendmsg checks the state first
@@ -102,12 +108,22 @@ def _matches(pattern, outcome):
     return pattern == "*" or pattern == outcome[0] or (outcome[0] == "err" and pattern == outcome[1])
 
 
+def _tolerating():
+    return os.environ.get("MENIOS_HYPOTHESIS_TOLERATE_KNOWN") == "1"
+
+
 def _tolerated(label, om, oh):
-    if os.environ.get("MENIOS_HYPOTHESIS_TOLERATE_KNOWN") != "1":
+    if not _tolerating():
         return False
     method = label.split(".", 1)[-1].split("(", 1)[0]
     return any(method in methods and _matches(pm, om) and _matches(ph, oh)
                for methods, pm, ph in KNOWN_DIVERGENCES)
+
+
+#: Calls that may drop the last reference to a socket in flight (closing it,
+#: reading or purging a message that carries fds), which makes Linux
+#: schedule an asynchronous collection of in-flight fds.
+_MAY_RELEASE = {"close", "recv", "recvfrom", "recvmsg", "recv_fds", "connect", "shutdown"}
 
 
 class Differential(RuleBasedStateMachine):
@@ -163,16 +179,24 @@ class Differential(RuleBasedStateMachine):
                 label = f"p{pi % len(self.procs) + 1}.{method}({str(args)[1:-1]:.80})"
                 values.append(trace.step(label, lambda: post(fn(*args))))
         self._compare()
+        if method in _MAY_RELEASE:
+            self._gc()
         return values[0]
 
     def _data(self, n):
+        if n == 0 and _tolerating():
+            n = 1    # zero-length seqpacket messages trigger a known divergence
         self.counter += 1
         off = self.counter % 251
         return _PATTERN[off:off + n]
 
     def _gc(self):
+        """After a call that may release a socket, let the host finish a garbage collection of
+        in-flight fds it may have started (Linux runs it asynchronously;
+        menios runs it synchronously at the same trigger).  Not
+        ``menios.Kernel.gc()``: forcing a pass where Linux runs none would be
+        a difference of the test's making."""
         if self.passed_fds:
-            self.mk.gc()
             self.hk.gc()
 
     # ------------------------------------------------------------ setup
@@ -286,7 +310,6 @@ class Differential(RuleBasedStateMachine):
     @rule(s=fds)
     def close(self, s):
         self._do(s[0], "close", s[1])
-        self._gc()
 
     # ------------------------------------------------------------ fd passing
 

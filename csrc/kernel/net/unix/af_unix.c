@@ -577,8 +577,15 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo)
 
 	if (skpair) {
 		if (sk->type == SOCK_STREAM || sk->type == SOCK_SEQPACKET) {
+			/* Unread data resets the peer; an empty skb at the head (a
+			 * consumed OOB byte, a zero-length record) is not data, as in
+			 * Linux since "Don't set -ECONNRESET for consumed OOB skb". */
+			struct sk_buff *head = skb_peek(&sk->receive_queue);
+
+			if (head && head->len == head->cb.consumed)
+				head = skb_peek_next(head, &sk->receive_queue);
 			skpair->shutdown = SHUTDOWN_MASK;
-			if (!skb_queue_empty(&sk->receive_queue) || embryo)
+			if (head || embryo)
 				skpair->err = ECONNRESET;
 			__wake_up_all(&skpair->wq);
 		}
@@ -2133,6 +2140,22 @@ struct page_run *unix_alloc_pages(struct unix_net *net, size_t npages, int zero)
  * destination name up: a pending error (reported once), then SEND_SHUTDOWN.
  * The embedder resolves names itself, so it asks first.
  */
+int unix_seqpacket_send_precheck(struct unix_sock *sk)
+{
+	int err = 0;
+
+	/* unix_seqpacket_sendmsg: these come before scm_send parses control data */
+	plat_mutex_lock(&sk->net->lock);
+	if (sk->err) {
+		err = -sk->err;
+		sk->err = 0;
+	} else if (sk->state != UNIX_ESTABLISHED) {
+		err = -ENOTCONN;
+	}
+	plat_mutex_unlock(&sk->net->lock);
+	return err;
+}
+
 int unix_dgram_send_precheck(struct unix_sock *sk)
 {
 	int err = 0;
