@@ -191,12 +191,22 @@ class Differential(RuleBasedStateMachine):
         return _PATTERN[off:off + n]
 
     def _gc(self):
-        """After a call that may release a socket, let the host finish a garbage collection of
-        in-flight fds it may have started (Linux runs it asynchronously;
-        menios runs it synchronously at the same trigger).  Not
-        ``menios.Kernel.gc()``: forcing a pass where Linux runs none would be
-        a difference of the test's making."""
+        """Collect garbage cycles of in-flight fds on both backends now.
+
+        Linux collects a cycle at the next release of *any* AF_UNIX socket
+        on the machine (asynchronously), so on the host a cycle made
+        unreachable by the call just made vanishes at a moment nobody
+        controls; left alone, later steps would see it sometimes alive,
+        sometimes gone.  So after every call that may make one, both sides
+        collect: menios through ``Kernel.gc()``, the host by releasing a
+        throwaway socket (which schedules Linux's collector; fds are back as
+        they were) and giving the collector time to run."""
         if self.passed_fds:
+            self.mk.gc()
+            host = self.procs[0][1]
+            x, y = host.socketpair(AF_UNIX, socket.SOCK_DGRAM)
+            host.close(x)
+            host.close(y)
             self.hk.gc()
 
     # ------------------------------------------------------------ setup

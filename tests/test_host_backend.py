@@ -359,7 +359,7 @@ def test_a_dying_harness_leaves_nothing_behind(tmp_path):
     import menios          # the subprocess imports the same menios this run tests
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(menios.__file__)))
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                         text=True, timeout=30).stdout.split()
+                         text=True, timeout=30, cwd=tmp_path).stdout.split()
     root, pids = out[0], out[1:]
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and (os.path.exists(root) or

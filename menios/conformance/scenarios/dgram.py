@@ -798,3 +798,16 @@ def dgram_send_checks_before_name_lookup(k, t, kind):
     t.call(p.connect, c, _name(kind, "e"))
     t.call(p.sendto, d, b"y", _name(kind, "missing"))
     t.call(p.sendto, d, b"y", _name(kind, "missing"))
+
+
+@scenario("dgram_shut_wr_before_enotconn", params={"sotype": (SOCK_DGRAM, socket.SOCK_SEQPACKET)})
+def dgram_shut_wr_before_enotconn(k, t, sotype):
+    """An unconnected datagram socket shut down for writing: send() is EPIPE
+    (SEND_SHUTDOWN is checked before the peer); a seqpacket one stays
+    ENOTCONN (its state is checked first).  (Found by the hypothesis test.)"""
+    p = k.spawn(uid=1000, gid=1000)
+    s = t.call(p.socket, AF_UNIX, sotype)
+    t.call(p.send, s, b"", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+    t.call(p.shutdown, s, socket.SHUT_WR)
+    t.call(p.send, s, b"", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+    t.call(p.send, s, b"x", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)

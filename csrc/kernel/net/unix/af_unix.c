@@ -1203,6 +1203,10 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		return -EOPNOTSUPP;
 
 	plat_mutex_lock(&net->lock);
+	if (sk->shutdown & SEND_SHUTDOWN) {
+		err = -EPIPE;	/* Linux 6.18 checks this before the peer (ENOTCONN) */
+		goto out;
+	}
 	if (!named) {
 		other = sk->peer;
 		if (!other) {
