@@ -171,6 +171,7 @@ cdef class Socket(File):
 cdef class Pages:
     """Page-backed memory for zero-copy sends (see Kernel.alloc_pages)."""
     cdef page_run *run
+    cdef Net net                      # the page pool's owner outlives the pages
     cdef readonly Py_ssize_t nbytes
     cdef int exports
     cdef int writable_exports
@@ -181,6 +182,7 @@ cdef class Pages:
 cdef class PageBuffer:
     """A received zero-copy message: read-only, over the sender's pages."""
     cdef page_run *run
+    cdef Net net                      # the page pool's owner outlives the pages
     cdef size_t off
     cdef readonly Py_ssize_t nbytes
     cdef int exports

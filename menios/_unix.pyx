@@ -568,6 +568,7 @@ cdef class Socket(File):
             return (<Pages>pages)._freeze(n)
         _check(r)
         pb = PageBuffer.__new__(PageBuffer)
+        pb.net = self.net
         pb.run = m.rpages            # the reference unix_recv_pages took
         pb.off = m.rpages_off if m.rpages != NULL else 0
         pb.nbytes = r
@@ -878,6 +879,7 @@ cdef class Pages:
             raise ValueError("npages must be positive")
         if npages > (1 << 30) // PAGE_SIZE:
             raise OverflowError("too many pages")
+        self.net = net
         self.run = unix_alloc_pages(net.net, <size_t>npages, 1 if zero else 0)
         if self.run == NULL:
             raise MemoryError()
@@ -977,6 +979,7 @@ cdef class Pages:
         cdef PageBuffer pb = PageBuffer.__new__(PageBuffer)
         self._check()
         page_run_get(self.run)
+        pb.net = self.net
         pb.run = self.run
         pb.off = 0
         pb.nbytes = n
