@@ -29,22 +29,8 @@ ALL_EVENTS = POLLIN | POLLOUT | POLLPRI | POLLRDHUP
 FIONREAD, SIOCOUTQ = 0x541B, 0x5411
 
 
-def _setup(k, sotype, kind, nonblock):
-    p = k.spawn(uid=1000, gid=1000)
-    a, b = make_pair(k, p, sotype, kind, nonblock)
-    return p, a, b
-
-
-def _dw(nonblock):
-    return 0 if nonblock else DW
-
-
-def _recv(t, p, fd, n, nonblock, flags=0):
-    return t.call(p.recv, fd, n, flags | _dw(nonblock))
-
-
-def _poll(t, p, *fds, events=ALL_EVENTS):
-    return t.call(p.poll, [(fd, events) for fd in fds], 0)
+# The pair helpers are generic.py's (same grid, same conventions).
+from .generic import _dw, _poll, _recv, _setup  # noqa: E402
 
 
 def _queues(t, p, *fds):
