@@ -116,7 +116,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     ssize_t unix_sendmsg(unix_sock *sk, unix_msg *msg, unix_sock *other, wait_ctl *ctl) nogil
     ssize_t unix_recvmsg(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     int unix_shutdown(unix_sock *sk, int how) nogil
-    int unix_dgram_send_precheck(unix_sock *sk) nogil
+    int unix_dgram_send_precheck(unix_sock *sk, int nonblock) nogil
     int unix_seqpacket_send_precheck(unix_sock *sk) nogil
     int unix_getname(unix_sock *sk, int peer, unsigned char *path, unsigned int *len) nogil
     int unix_getsockopt(unix_sock *sk, int level, int optname, int64_t *val) nogil

@@ -766,10 +766,12 @@ cdef class Socket(File):
         return bytes(buf[:min(r, cap)]), mflags, addr, cred, files
 
     # -------------------------------------------------------- control ---
-    def send_precheck(self):
-        """A datagram send's pending error and SEND_SHUTDOWN (EPIPE), which
-        Linux reports before looking the destination name up."""
-        _check(unix_dgram_send_precheck(self.sk))
+    def send_precheck(self, int flags):
+        """A datagram send's pending error, SEND_SHUTDOWN (EPIPE) and, when
+        non-blocking, a full send buffer (EAGAIN): Linux reports them all
+        before looking the destination name up."""
+        cdef int nonblock = (flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0
+        _check(unix_dgram_send_precheck(self.sk, nonblock))
 
     def seqpacket_precheck(self):
         """A seqpacket sendmsg's pending error and ENOTCONN, which Linux

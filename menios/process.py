@@ -438,7 +438,7 @@ class Process(_unix.ProcessBase):
             return                          # not connected: the send fails first
         self._maybe_autobind(s)
 
-    def _target(self, s, addr, nbytes):
+    def _target(self, s, addr, nbytes, flags=0):
         """Resolve a sendto/sendmsg destination (None when no address)."""
         if addr is None:
             return None
@@ -450,7 +450,7 @@ class Process(_unix.ProcessBase):
         self._maybe_autobind(s)
         if nbytes > s.getsockopt(SOL_SOCKET, SO_SNDBUF) - 32:
             raise _err(errno.EMSGSIZE)
-        s.send_precheck()                   # sk_err, then EPIPE: before the lookup
+        s.send_precheck(flags)              # sk_err, EPIPE, EAGAIN: before the lookup
         return self._find_other(raw, s.type)
 
     def sendto(self, fd, data, addr, flags=0):
@@ -460,7 +460,7 @@ class Process(_unix.ProcessBase):
             if s.type == SOCK_SEQPACKET:
                 self._passcred_autobind(s)
                 return s.send(data, flags, self._scm, None)
-            return s.send(data, flags, self._scm, self._target(s, addr, nbytes))
+            return s.send(data, flags, self._scm, self._target(s, addr, nbytes, flags))
         except _SigPipe:
             self._raise_sigpipe()
             raise _err(errno.EPIPE) from None
@@ -480,7 +480,7 @@ class Process(_unix.ProcessBase):
         try:
             target = None
             if address is not None and s.type != SOCK_SEQPACKET:
-                target = self._target(s, address, nbytes)
+                target = self._target(s, address, nbytes, flags)
             else:
                 self._passcred_autobind(s)
             return s.sendmsg(bufs, flags, self._scm, creds, files, target)

@@ -82,17 +82,14 @@ class Divergence(AssertionError):
     pass
 
 
-#: Divergences already reported, as (methods, menios outcome, host outcome)
-#: with an outcome given as an errno name, "ok" or "*".  They fail the test
-#: like any other; with MENIOS_HYPOTHESIS_TOLERATE_KNOWN=1 they are let
-#: through, so that a long run can look for *other* differences.  Each is
-#: one where both backends end in the same state.
-# Divergences found and not yet fixed (method names, menios outcome, host
-# outcome), let through only with MENIOS_HYPOTHESIS_TOLERATE_KNOWN=1 while
-# hunting others.  Empty: every divergence found so far (datagram EPIPE and
-# sk_err before the name lookup and before ENOTCONN, seqpacket ENOTCONN
-# before SCM parsing, no ECONNRESET for an empty head skb) is fixed and
-# pinned by a conformance scenario.
+#: Divergences found and not yet fixed, as (methods, menios outcome, host
+#: outcome) with an outcome given as an errno name, "ok" or "*".  They fail
+#: the test like any other; with MENIOS_HYPOTHESIS_TOLERATE_KNOWN=1 they are
+#: let through, so that a long run can look for *other* differences.  Empty:
+#: every divergence found so far (datagram sk_err, EPIPE and non-blocking
+#: EAGAIN before the name lookup and before ENOTCONN, seqpacket ENOTCONN
+#: before SCM parsing, no ECONNRESET for an empty head skb) is fixed and
+#: pinned by a conformance scenario.
 KNOWN_DIVERGENCES = []
 
 

@@ -811,3 +811,17 @@ def dgram_shut_wr_before_enotconn(k, t, sotype):
     t.call(p.shutdown, s, socket.SHUT_WR)
     t.call(p.send, s, b"", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
     t.call(p.send, s, b"x", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+
+
+@scenario("dgram_full_sndbuf_eagain_before_name_lookup")
+def dgram_full_sndbuf_eagain_before_name_lookup(k, t):
+    """A non-blocking sendto with the send buffer full is EAGAIN even to a
+    name that does not exist (sock_alloc_send_pskb runs before the lookup).
+    (Found by the hypothesis differential test.)"""
+    p = k.spawn(uid=1000, gid=1000)
+    a, b = t.call(p.socketpair, AF_UNIX, SOCK_DGRAM)
+    t.call(p.send, b, b"x" * 4096)
+    t.call(p.setsockopt, b, socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    t.call(p.sendto, b, b"", "/tmp/missing", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+    t.call(p.recv, a, 10000, socket.MSG_DONTWAIT)
+    t.call(p.sendto, b, b"", "/tmp/missing", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)

@@ -2160,7 +2160,7 @@ int unix_seqpacket_send_precheck(struct unix_sock *sk)
 	return err;
 }
 
-int unix_dgram_send_precheck(struct unix_sock *sk)
+int unix_dgram_send_precheck(struct unix_sock *sk, int nonblock)
 {
 	int err = 0;
 
@@ -2170,6 +2170,8 @@ int unix_dgram_send_precheck(struct unix_sock *sk)
 		sk->err = 0;
 	} else if (sk->shutdown & SEND_SHUTDOWN) {
 		err = -EPIPE;
+	} else if (nonblock && sk->wmem_alloc >= sk->sndbuf) {
+		err = -EAGAIN;	/* sock_alloc_send_pskb would not wait */
 	}
 	plat_mutex_unlock(&sk->net->lock);
 	return err;

@@ -225,7 +225,7 @@ int unix_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 ssize_t unix_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		     struct unix_sock *other, struct wait_ctl *ctl);
 ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
-int unix_dgram_send_precheck(struct unix_sock *sk);
+int unix_dgram_send_precheck(struct unix_sock *sk, int nonblock);
 int unix_seqpacket_send_precheck(struct unix_sock *sk);
 int unix_shutdown(struct unix_sock *sk, int how);
 int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned int *len);
