@@ -605,7 +605,7 @@ cdef class Socket(File):
                     target = <size_t>lowat if <size_t>lowat < total else total
                     if target == 0:
                         target = 1
-            if not nonblock and (r == -EAGAIN or (r >= 0 and m.done < target)):
+            if not nonblock and (r == -EAGAIN or (r > 0 and m.done < target)):
                 _ctl_blocking(&ctl)
                 while True:
                     with nogil:

@@ -1490,3 +1490,26 @@ def stream_sndbuf_shrink_after_fill(k, t):
     t.call(p.recv, b, 100000)
     t.call(p.poll, [(a, POLLOUT)], 0)
     t.call(p.send, a, b"z" * 30000)
+
+
+@scenario("stream_passcred_eof_credentials",
+          params={"sotype": (STREAM, SEQPACKET), "how": ("shut_rd", "peer_close", "peer_shut_wr")})
+def stream_passcred_eof_credentials(k, t, sotype, how):
+    """At end of stream a SO_PASSCRED reader still gets SCM_CREDENTIALS --
+    Linux's zeroed cookie, {0, 0, 0} -- truncated (MSG_CTRUNC) into a short
+    control buffer; seqpacket's EOF carries none."""
+    p = _proc(k)
+    a, b = t.call(p.socketpair, AF_UNIX, sotype | NB)
+    t.call(p.setsockopt, b, SOL, socket.SO_PASSCRED, 1)
+    t.call(p.send, a, b"last")
+    if how == "shut_rd":
+        t.call(p.shutdown, b, socket.SHUT_RD)
+    elif how == "peer_close":
+        t.call(p.close, a)
+    else:
+        t.call(p.shutdown, a, socket.SHUT_WR)
+    t.call(p.recvmsg, b, 10, 64)
+    for bufsize, anc in ((10, 64), (0, 64), (10, 16), (10, 0), (0, 16)):
+        t.call(p.recvmsg, b, bufsize, anc)
+    t.call(p.recv_fds, b, 10, 0)
+    t.call(p.recv_fds, b, 10, 2)

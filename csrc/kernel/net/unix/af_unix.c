@@ -1538,6 +1538,12 @@ again:
 		}
 	} while (size);
 
+	if (!copied && !err && msg->want_creds && !msg->got_scm) {
+		/* EOF: Linux gives scm_recv_unix its zeroed cookie, so a
+		 * SO_PASSCRED reader gets SCM_CREDENTIALS {0, 0, 0}. */
+		memset(&msg->cred, 0, sizeof(msg->cred));
+		msg->got_scm = 1;
+	}
 	plat_mutex_unlock(&net->lock);
 	plat_mutex_unlock(&sk->iolock);
 	msg->done = copied;
