@@ -26,6 +26,10 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         int32_t uid
         int32_t gid
 
+    struct unix_fown:
+        int32_t pid
+        int32_t uid, euid
+
     struct unix_sysctl:
         int max_dgram_qlen
         int somaxconn
@@ -71,6 +75,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         int flags
         int msg_flags
         int sigpipe
+        unix_fown urg
         unix_cred cur
         const unix_cred *creds
         scm_fp_list *fp
@@ -122,6 +127,8 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     int unix_getsockopt(unix_sock *sk, int level, int optname, int64_t *val) nogil
     int unix_setsockopt(unix_sock *sk, int level, int optname, int64_t val) nogil
     int unix_get_peercred(unix_sock *sk, unix_cred *out) nogil
+    void unix_set_owner(unix_sock *sk, const unix_fown *owner) nogil
+    void unix_get_owner(unix_sock *sk, unix_fown *out) nogil
     int unix_ioctl(unix_sock *sk, unsigned long cmd, int *out) nogil
     void unix_msg_release(unix_sock *sk, unix_msg *msg) nogil
     int unix_poll_many(unix_net *net, unix_pollfd *fds, unsigned int n, wait_ctl *ctl) nogil
@@ -138,6 +145,7 @@ cdef class Net:
     cdef unix_net *net
     cdef object __weakref__
     cdef public dict user_inflight     # uid -> files in flight it sent (too_many_unix_fds)
+    cdef public object sigurg          # weakref.WeakMethod: sigurg(owner pid, uid, euid)
     cdef void drain(self)
 
 
@@ -145,6 +153,7 @@ cdef class File:
     """An open file description: what an fd points at."""
     cdef public int f_flags
     cdef public Py_ssize_t f_count
+    cdef tuple _owner                  # F_SETOWN: (pid or -pgid, uid, euid) of the setter
     cdef object __weakref__
 
 
@@ -162,6 +171,7 @@ cdef class Socket(File):
     cdef void _enter(self)
     cdef void _leave(self)
     cdef ssize_t _send(self, unix_msg *m, Socket target, size_t total) except? -2
+    cdef void _sigurg(self, unix_fown *o)
     cdef void _drop_fp(self, scm_fp_list *fpl)
     cdef ssize_t _recv(self, unix_msg *m) except? -2
     cdef object _take_files(self, unix_msg *m)

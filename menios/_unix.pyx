@@ -46,6 +46,7 @@ cdef extern from *:
 cdef enum:
     MSG_ZEROCOPY = 0x4000000
     PAGE_SIZE = 4096
+    MSG_OOB = 0x1
     MSG_PEEK = 0x2
     MSG_TRUNC = 0x20
     MSG_DONTWAIT = 0x40
@@ -227,6 +228,15 @@ cdef class File:
     def release(self):
         pass
 
+    def setown(self, int pid, int uid, int euid):
+        """F_SETOWN: who would get this file's signals (the setter's ids
+        are kept for the permission check at delivery)."""
+        self._owner = (pid, uid, euid)
+
+    def getown(self):
+        """F_GETOWN: the owner's pid, -pgid for a group, or 0."""
+        return self._owner[0] if self._owner is not None else 0
+
     # Socket calls on a file that is not a socket.
     def _notsock(self, *args, **kwargs):
         raise OSError(88, os.strerror(88))      # ENOTSOCK
@@ -305,6 +315,19 @@ cdef class Socket(File):
         if hook is not None:
             hook(self)
 
+    def setown(self, int pid, int uid, int euid):
+        """F_SETOWN on a socket: the core reports this owner for SIGURG."""
+        cdef unix_fown o
+        o.pid = pid
+        o.uid = uid
+        o.euid = euid
+        unix_set_owner(self.sk, &o)
+
+    def getown(self):
+        cdef unix_fown o
+        unix_get_owner(self.sk, &o)
+        return o.pid
+
     property inflight_sock:
         def __get__(self):
             return <size_t>self.sk
@@ -382,7 +405,7 @@ cdef class Socket(File):
         unix_sock_hold(nsk)              # and this object's own
         unix_file_ref(nsk, 1)
         s.type = self.type
-        s.passcred = self.passcred        # the accepted socket inherits SO_PASSCRED
+        s.passcred = s.getsockopt(1, 16) != 0   # inherited at connect(): SOL_SOCKET, SO_PASSCRED
         return s
 
     # ----------------------------------------------------------- data ---
@@ -409,6 +432,8 @@ cdef class Socket(File):
             if m.fp != NULL:
                 self._drop_fp(m.fp)      # not sent: the files were never in flight
                 m.fp = NULL
+            if m.urg.pid != 0:
+                self._sigurg(&m.urg)
             if r < 0:
                 if m.sigpipe:
                     raise SigPipe(-r, os.strerror(<int>-r))
@@ -416,6 +441,14 @@ cdef class Socket(File):
             return r
         finally:
             self._leave()
+
+    cdef void _sigurg(self, unix_fown *o):
+        """sk_send_sigurg: an out-of-band byte reached a socket whose file
+        has an owner; the kernel delivers SIGURG."""
+        ref = self.net.sigurg
+        deliver = ref() if ref is not None else None
+        if deliver is not None:
+            deliver(o.pid, o.uid, o.euid)
 
     cdef void _drop_fp(self, scm_fp_list *fpl):
         cdef int i
@@ -595,7 +628,8 @@ cdef class Socket(File):
             m.flags = flags | MSG_DONTWAIT
             r = unix_recvmsg(self.sk, m, &ctl)
             m.flags = flags | (MSG_DONTWAIT if nonblock else 0)
-            if not nonblock and r >= 0 and m.done < total and m.rfp == NULL and self.type == 1:
+            if (not nonblock and r >= 0 and m.done < total and m.rfp == NULL and self.type == 1
+                    and not flags & MSG_OOB):
                 # A stream read waits for its target: everything with
                 # MSG_WAITALL, else SO_RCVLOWAT bytes (sock_rcvlowat).
                 if flags & MSG_WAITALL:
@@ -1091,8 +1125,8 @@ cdef class ProcessBase:
         """send(2): bytes sent.  EPIPE (and SIGPIPE pending unless
         MSG_NOSIGNAL) when the peer is gone or shut down."""
         cdef Socket s = self._sock_c(fd)
-        if s.type != 1 and s.passcred:
-            self._passcred_autobind(s)
+        if s.type != 1 and s.passcred and not flags & MSG_OOB:
+            self._passcred_autobind(s)    # after MSG_OOB's EOPNOTSUPP in Linux
         try:
             return s.send(data, flags, self._scm)
         except SigPipe:

@@ -2,9 +2,10 @@
 import os
 import random
 import threading
+import weakref
 
 from . import _unix
-from .constants import SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
+from .constants import SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SIGURG
 from .vfs import VFS
 
 #: Linux's defaults (net.core.*mem_max as Linux 6.18 ships them).
@@ -46,6 +47,7 @@ class Kernel:
                              conf["net.core.wmem_default"], conf["net.core.rmem_default"],
                              conf["net.core.wmem_max"], conf["net.core.rmem_max"])
         self.net.busy_poll_us = conf["net.core.busy_poll"]
+        self.net.sigurg = weakref.WeakMethod(self._send_sigurg)
         self.vfs = VFS(sysctl=conf)
         self.lock = threading.RLock()        # process table, abstract names
         self.abstract = {}                   # (name bytes, type) -> Socket
@@ -127,6 +129,25 @@ class Kernel:
             self._next_pid += 1
             self.processes[pid] = proc
             return pid
+
+    def _pid_in_use(self, n):
+        """A live process or process group has id ``n`` (find_vpid)."""
+        with self.lock:
+            return n in self.processes or any(p.pgid == n for p in self.processes.values())
+
+    def _send_sigurg(self, owner, uid, euid):
+        """send_sigurg: SIGURG to a file's owner (a pid, or -pgid), to each
+        process the setter may signal (Linux's sigio_perm: the setter's euid
+        is root, or its uid or euid is the target's uid or saved uid)."""
+        with self.lock:
+            if owner > 0:
+                targets = [p for p in (self.processes.get(owner),) if p is not None]
+            else:
+                targets = [p for p in self.processes.values() if p.pgid == -owner]
+        for p in targets:
+            ids = (p.cred.uid, p.cred.suid)
+            if p.alive and (euid == 0 or euid in ids or uid in ids):
+                p.pending_signals.add(SIGURG)
 
     def _on_socket_release(self, sock):
         """A socket is gone: its inode and abstract name let go of it."""

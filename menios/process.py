@@ -11,10 +11,10 @@ from . import _unix
 from .constants import (
     AF_UNIX, AF_UNSPEC, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_NONBLOCK, SOCK_CLOEXEC,
     SOL_SOCKET, SCM_RIGHTS, SCM_CREDENTIALS, SCM_MAX_FD, SO_PASSCRED, SO_PEERCRED,
-    SO_RCVTIMEO, SO_SNDTIMEO, SO_SNDBUF, SO_TYPE, MSG_NOSIGNAL, MSG_CTRUNC,
+    SO_RCVTIMEO, SO_SNDTIMEO, SO_SNDBUF, SO_TYPE, MSG_NOSIGNAL, MSG_CTRUNC, MSG_OOB,
     MSG_CMSG_CLOEXEC, MSG_TRUNC, O_NONBLOCK, O_CLOEXEC, O_ACCMODE, O_APPEND, F_DUPFD,
-    F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, FD_CLOEXEC, POLLNVAL, SIGPIPE,
-    SOMAXCONN, UNIX_PATH_MAX)
+    F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_SETOWN, F_GETOWN, FD_CLOEXEC,
+    FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP, POLLNVAL, SIGPIPE, SOMAXCONN, UNIX_PATH_MAX)
 from .cred import Cred
 from .files import PipeEnd, VfsFile, make_pipe
 
@@ -27,6 +27,16 @@ _JIFFY_NS = 1000000000 // _HZ
 _CMSG_HDR = 16                  # sizeof(struct cmsghdr) on 64-bit Linux
 _OVERFLOW_ID = 65534            # what an absent uid/gid reads as
 _FIONREAD = 0x541B
+_INT_MIN, _INT_MAX = -2**31, 2**31 - 1
+
+
+def _cint(value):
+    """An int argument that must fit a C int, as the stdlib converts it."""
+    value = _fd(value)
+    if not _INT_MIN <= value <= _INT_MAX:
+        raise OverflowError("signed integer is %s than %s" % (
+            ("greater", "maximum") if value > 0 else ("less", "minimum")))
+    return value
 
 
 def _err(code):
@@ -43,7 +53,24 @@ def _fd(fd):
         raise TypeError("an integer is required (got type %s)" % type(fd).__name__) from None
 
 
-def _sockaddr(addr):
+#: The most sun_path bytes a sendto/sendmsg address can carry: the syscall
+#: layer copies at most a sockaddr_storage (128 bytes) in, sun_family included.
+_DEST_PATH_MAX = 128 - 2
+
+
+def _dest(addr):
+    """A sendto/sendmsg destination as move_addr_to_kernel copies it in:
+    None, or the sun_path bytes; EINVAL beyond a sockaddr_storage.  The
+    AF_UNIX checks come later, where each socket type makes them."""
+    if addr is None:
+        return None
+    raw = _addr_bytes(addr)
+    if len(raw) > _DEST_PATH_MAX:
+        raise _err(errno.EINVAL)
+    return raw
+
+
+def _addr_bytes(addr):
     """The sun_path bytes of an AF_UNIX address (str or bytes-like)."""
     if isinstance(addr, str):
         raw = os.fsencode(addr)
@@ -52,6 +79,12 @@ def _sockaddr(addr):
     else:
         raise TypeError("a bytes-like object or str is required for an AF_UNIX address, "
                         "not '%s'" % type(addr).__name__)
+    return raw
+
+
+def _sockaddr(addr):
+    """The sun_path bytes of a bind/connect address: EINVAL past sun_path."""
+    raw = _addr_bytes(addr)
     if len(raw) > UNIX_PATH_MAX:
         raise _err(errno.EINVAL)
     return raw
@@ -97,6 +130,9 @@ class Process(_unix.ProcessBase):
                 if f is not None:
                     f.fget()
         self.pid = kernel._alloc_pid(self)
+        # Each spawned process leads its own process group; a child stays in
+        # its parent's (only F_SETOWN's negative owners look at groups).
+        self.pgid = self.pid if _parent is None else _parent.pgid
         self._update_creds()
         if _parent is None and cwd not in ("/", b"/"):
             self.chdir(cwd)
@@ -244,7 +280,22 @@ class Process(_unix.ProcessBase):
             nfd = self._install(f, cmd == F_DUPFD_CLOEXEC, arg)
             f.fget()
             return nfd
+        if cmd == F_SETOWN:
+            self._setown(f, _cint(arg))
+            return 0
+        if cmd == F_GETOWN:
+            return f.getown()
         raise _err(errno.EINVAL)
+
+    def _setown(self, f, who):
+        """Linux's f_setown: ``who`` > 0 a process, < 0 a process group, 0
+        nobody; ESRCH when no process or group has that id.  The caller's
+        uid/euid are kept for the permission check when a signal is sent."""
+        if who == _INT_MIN:
+            raise _err(errno.EINVAL)
+        if who and not self.kernel._pid_in_use(abs(who)):
+            raise _err(errno.ESRCH)
+        f.setown(who, self.cred.uid, self.cred.euid)
 
     # ------------------------------------------------------------ sockets
     def socket(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
@@ -427,10 +478,12 @@ class Process(_unix.ProcessBase):
         return _decode_name(self._sock(fd).getname(True))
 
     # -- data
-    def _passcred_autobind(self, s):
+    def _passcred_autobind(self, s, flags=0):
         """unix_dgram_sendmsg (datagram and seqpacket) autobinds a connected
-        sender that has SO_PASSCRED and no name (after the ENOTCONN check)."""
-        if s.type == SOCK_STREAM or not s.getsockopt(SOL_SOCKET, SO_PASSCRED):
+        sender that has SO_PASSCRED and no name (after the ENOTCONN check and
+        after MSG_OOB's EOPNOTSUPP, which leaves the socket unnamed)."""
+        if (s.type == SOCK_STREAM or flags & MSG_OOB
+                or not s.getsockopt(SOL_SOCKET, SO_PASSCRED)):
             return
         try:
             s.getname(True)
@@ -438,14 +491,17 @@ class Process(_unix.ProcessBase):
             return                          # not connected: the send fails first
         self._maybe_autobind(s)
 
-    def _target(self, s, addr, nbytes, flags=0):
-        """Resolve a sendto/sendmsg destination (None when no address)."""
-        if addr is None:
+    def _target(self, s, raw, nbytes, flags=0):
+        """Resolve a destination copied in by _dest (None when no address),
+        in unix_dgram_sendmsg's order: MSG_OOB, unix_validate_addr, autobind,
+        EMSGSIZE, the send-buffer checks, then the lookup."""
+        if raw is None:
             return None
-        raw = _sockaddr(addr)
-        if s.type != SOCK_DGRAM:
-            return s if raw else None       # stream: EISCONN/EOPNOTSUPP; seqpacket: ignored
-        if not raw:
+        if s.type == SOCK_STREAM:
+            return s                        # any name: EISCONN/EOPNOTSUPP in the core
+        if flags & MSG_OOB:
+            raise _err(errno.EOPNOTSUPP)
+        if not raw or len(raw) > UNIX_PATH_MAX:
             raise _err(errno.EINVAL)
         self._maybe_autobind(s)
         if nbytes > s.getsockopt(SOL_SOCKET, SO_SNDBUF) - 32:
@@ -456,11 +512,12 @@ class Process(_unix.ProcessBase):
     def sendto(self, fd, data, addr, flags=0):
         s = self._sock(fd)
         nbytes = memoryview(data).nbytes
+        raw = _dest(addr)
         try:
             if s.type == SOCK_SEQPACKET:
-                self._passcred_autobind(s)
-                return s.send(data, flags, self._scm, None)
-            return s.send(data, flags, self._scm, self._target(s, addr, nbytes, flags))
+                self._passcred_autobind(s, flags)
+                return s.send(data, flags, self._scm, None)     # the address is ignored
+            return s.send(data, flags, self._scm, self._target(s, raw, nbytes, flags))
         except _SigPipe:
             self._raise_sigpipe()
             raise _err(errno.EPIPE) from None
@@ -474,15 +531,16 @@ class Process(_unix.ProcessBase):
         nbytes = 0
         for b in bufs:
             nbytes += b.nbytes if type(b) is _unix.Pages else memoryview(b).nbytes
+        raw = _dest(address)
         if s.type == SOCK_SEQPACKET:
             s.seqpacket_precheck()          # sk_err and ENOTCONN before scm_send
         creds, files = self._scm_send(ancdata)
         try:
             target = None
-            if address is not None and s.type != SOCK_SEQPACKET:
-                target = self._target(s, address, nbytes, flags)
+            if raw is not None and s.type != SOCK_SEQPACKET:
+                target = self._target(s, raw, nbytes, flags)
             else:
-                self._passcred_autobind(s)
+                self._passcred_autobind(s, flags)
             return s.sendmsg(bufs, flags, self._scm, creds, files, target)
         except _SigPipe:
             self._raise_sigpipe()
@@ -685,8 +743,16 @@ class Process(_unix.ProcessBase):
         s.setsockopt(level, optname, 0)
         return None
 
-    def ioctl(self, fd, request):
+    def ioctl(self, fd, request, arg=0):
+        """ioctl(2) with an int argument; returns the int the request
+        yields (0 for FIOSETOWN/SIOCSPGRP, which set the owner to ``arg``)."""
         f = self._file(fd)
+        request, arg = _fd(request), _cint(arg)
+        if type(f) is _Socket and request in (FIOSETOWN, SIOCSPGRP):
+            self._setown(f, arg)            # sock_ioctl: f_setown(file, pid, 1)
+            return 0
+        if type(f) is _Socket and request in (FIOGETOWN, SIOCGPGRP):
+            return f.getown()
         if type(f) is not _Socket:
             if isinstance(f, PipeEnd):
                 return f.pipe_ioctl(request)

@@ -37,9 +37,11 @@ Design
   the parent ends back as ``SCM_RIGHTS`` on the channel the request arrived
   on, so no process ever allocates an fd below its limit behind the
   scenario's back.
-* **Signals.**  ``SIGPIPE`` is blocked in served processes; after each call
-  the serving thread consumes a pending ``SIGPIPE`` and records it, so
-  ``p.pending_signals`` shows it as menios does.
+* **Signals.**  ``SIGPIPE`` and ``SIGURG`` are blocked in served processes;
+  before and after each call the serving thread consumes them if pending
+  and records them (``SIGURG`` is raised by *another* process's
+  ``MSG_OOB`` send, so it may arrive between calls), so
+  ``p.pending_signals`` shows them as menios does.
 * Where the stdlib adds behaviour of its own, the kernel's is exposed:
   created fds are not close-on-exec unless asked (the stdlib always sets
   ``O_CLOEXEC``), ``bind``/``connect``/``sendto``/``listen`` go straight to
@@ -339,8 +341,9 @@ class _Ops:
     def setsockopt(self, fd, level, opt, value):
         self._on_sock(fd, "setsockopt", level, opt, value)
 
-    def ioctl(self, fd, request):
-        return struct.unpack("i", fcntl.ioctl(self._fd(fd), request, bytes(4)))[0]
+    def ioctl(self, fd, request, arg=0):
+        out = struct.unpack("i", fcntl.ioctl(self._fd(fd), request, struct.pack("i", arg)))[0]
+        return 0 if request in _IOCTL_SETTERS else out
 
     def poll(self, fds, timeout_ms=None):
         fds = [(operator.index(fd), operator.index(ev)) for fd, ev in fds]
@@ -450,6 +453,13 @@ class _Ops:
                 "cwd": os.getcwd(), "pending_signals": set(self.pending)}[name]
 
     # -- serving
+    def _collect_signals(self):
+        """Move the blocked SIGPIPE/SIGURG pending on this process into
+        ``pending`` (what ``pending_signals`` shows)."""
+        for sig in _RECORDED & signal.sigpending():
+            signal.sigtimedwait([sig], 0)
+            self.pending.add(sig)
+
     def serve(self, chan):
         """Answer requests on ``chan`` until the parent closes it."""
         while True:
@@ -459,6 +469,7 @@ class _Ops:
                 return
             if name == "exit":
                 os._exit(0)
+            self._collect_signals()      # raised by another process since the last call
             try:
                 if name.startswith("_") or name == "serve":
                     raise AttributeError(name)
@@ -473,13 +484,17 @@ class _Ops:
                 reply = ("exc", type(e).__name__, str(e))
             except Exception as e:   # a bug in the backend: surface it
                 reply = ("exc", "RuntimeError", f"{type(e).__name__}: {e}")
-            if signal.SIGPIPE in signal.sigpending():
-                signal.sigtimedwait([signal.SIGPIPE], 0)
-                self.pending.add(signal.SIGPIPE)
+            self._collect_signals()
             try:
                 _send(chan, reply)
             except OSError:
                 return
+
+
+#: Signals a served process blocks and records in ``pending_signals``.
+_RECORDED = frozenset({signal.SIGPIPE, signal.SIGURG})
+#: ioctls that only read their argument: they answer 0, as menios's do.
+_IOCTL_SETTERS = frozenset({0x8901, 0x8902})    # FIOSETOWN, SIOCSPGRP
 
 
 def _close_fds_except(keep, low=0):
@@ -531,7 +546,7 @@ def _become(reply_fd, limit, umask, creds=None):
                 umask = creds["umask"]
                 os.umask(umask)
             resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGPIPE})
+            signal.pthread_sigmask(signal.SIG_BLOCK, _RECORDED)
             reply = ("ok", os.getpid())
         except OSError as e:
             theirs, reply = [], ("err", e.errno)

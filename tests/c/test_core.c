@@ -1520,6 +1520,188 @@ static void test_sockopts(void)
 	net_done(net);
 }
 
+/* ------------------------------------------------------------- MSG_OOB --- */
+
+static int ioctl_of(struct unix_sock *sk, unsigned long cmd)
+{
+	int v = -1;
+
+	CHECK_EQ(unix_ioctl(sk, cmd, &v), 0);
+	return v;
+}
+#define INQ(sk)		ioctl_of(sk, 0x541B)
+#define ATMARK(sk)	ioctl_of(sk, 0x8905)
+
+static unsigned int revents_of(struct unix_net *net, struct unix_sock *sk)
+{
+	struct unix_pollfd p = { sk, POLLIN | POLLPRI, 0 };
+
+	CHECK(xpoll(net, &p, 1, 0, NULL) >= 0);
+	return p.revents;
+}
+
+/* The mark, reads stopping at it, the byte dropped when passed over, ex-OOB,
+ * SO_OOBINLINE and the SIOCINQ count Linux 6.18 leaves for a dropped byte. */
+static void test_stream_oob(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *d;
+	char buf[16];
+	int mflags = 0;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(send_nb(a, "", 0, MSG_OOB), -EOPNOTSUPP);
+	CHECK_EQ(xrecv(b, buf, 1, MSG_OOB, 0, NULL, NULL, NULL), -EINVAL);
+
+	CHECK_EQ(send_nb(a, "hello", 5, MSG_OOB), 5);
+	CHECK_EQ(INQ(b), 5);
+	CHECK_EQ(ATMARK(b), 0);
+	CHECK(revents_of(net, b) & POLLPRI);
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 4);	/* stops before the mark */
+	CHECK(memcmp(buf, "hell", 4) == 0);
+	CHECK_EQ(ATMARK(b), 1);
+	CHECK_EQ(xrecv(b, buf, 1, MSG_OOB | MSG_PEEK, 0, &mflags, NULL, NULL), 1);
+	CHECK_EQ(mflags & MSG_OOB, MSG_OOB);
+	CHECK_EQ(xrecv(b, buf, 1, MSG_OOB, 0, &mflags, NULL, NULL), 1);
+	CHECK_EQ(buf[0], 'o');
+	CHECK(!(revents_of(net, b) & POLLPRI));
+	CHECK_EQ(xrecv(b, buf, 1, MSG_OOB, 0, NULL, NULL, NULL), -EINVAL);
+	CHECK_EQ(INQ(b), 0);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), -EAGAIN);
+	CHECK_EQ(SKBS(net), 0);			/* the consumed OOB skb went too */
+
+	/* A read that meets the unread byte first drops it: gone from the
+	 * queue, still counted by SIOCINQ. */
+	CHECK_EQ(send_nb(a, "ab", 2, MSG_OOB), 2);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 1);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), -EAGAIN);
+	CHECK_EQ(SKBS(net), 0);
+	CHECK_EQ(QUEUED(net), 0);
+	CHECK_EQ(INQ(b), 1);
+	CHECK_EQ(send_nb(a, "cd", 2, 0), 2);
+	CHECK_EQ(INQ(b), 3);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 2);
+	CHECK_EQ(INQ(b), 1);
+
+	/* ex-OOB: a second mark turns the first byte into data */
+	CHECK_EQ(send_nb(a, "x", 1, MSG_OOB), 1);
+	CHECK_EQ(send_nb(a, "y", 1, MSG_OOB), 1);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 1);
+	CHECK_EQ(buf[0], 'x');
+	CHECK_EQ(ATMARK(b), 1);
+	CHECK_EQ(xrecv(b, buf, 0, MSG_OOB, 0, NULL, NULL, NULL), 1);	/* no room: counted anyway */
+	CHECK_EQ(xrecv(b, buf, 1, MSG_OOB, 0, NULL, NULL, NULL), -EINVAL);
+
+	/* SO_OOBINLINE: the byte is data, but reads still stop at it */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_OOBINLINE, 1), 0);
+	CHECK_EQ(send_nb(a, "hi", 2, MSG_OOB), 2);
+	CHECK_EQ(xrecv(b, buf, 1, MSG_OOB, 0, NULL, NULL, NULL), -EINVAL);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 1);
+	CHECK_EQ(ATMARK(b), 1);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 1);
+	CHECK_EQ(buf[0], 'i');
+
+	/* A blocking MSG_WAITALL read returns at the mark instead of waiting. */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_OOBINLINE, 0), 0);
+	CHECK_EQ(send_nb(a, "hel", 3, MSG_OOB), 3);
+	CHECK_EQ(send_nb(a, "lo", 2, 0), 2);
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), MSG_WAITALL, 1, NULL, NULL, NULL), 2);
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), 0, 1, NULL, NULL, NULL), 2);	/* "l" dropped */
+	CHECK(memcmp(buf, "lo", 2) == 0);
+
+	/* The message types have no OOB: no mark either. */
+	{
+		struct unix_sock *x, *y;
+		int v;
+
+		mkpair(net, SOCK_DGRAM, &x, &y);
+		CHECK_EQ(send_nb(x, "d", 1, MSG_OOB), -EOPNOTSUPP);
+		CHECK_EQ(unix_ioctl(y, 0x8905, &v), -EOPNOTSUPP);
+		unix_release(x);
+		unix_release(y);
+	}
+	d = mksock(net, SOCK_STREAM);
+	CHECK_EQ(ATMARK(d), 0);
+	CHECK_EQ(xrecv(d, buf, 1, MSG_OOB, 0, NULL, NULL, NULL), -EINVAL);
+	unix_release(d);
+	unix_release(a);
+	unix_release(b);
+	net_done(net);
+}
+
+/* SIGURG: the receiver's owner comes back in msg->urg, for OOB sends only;
+ * files on an OOB byte are dropped unless read in line; SO_PASSRIGHTS. */
+static void test_stream_oob_owner_files(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct unix_fown own = { 42, 1000, 1001 }, got;
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+	struct tfile pipe_end, *files[1] = { &pipe_end };
+	struct scm_fp_list *fp;
+	char buf[8];
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	unix_set_owner(b, &own);
+	unix_get_owner(b, &got);
+	CHECK_EQ(got.pid, 42);
+	CHECK_EQ(got.euid, 1001);
+
+	msg_init(&m, &iov, "z", 1, MSG_OOB);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_sendmsg(a, &m, NULL, &ctl), 1);
+	CHECK_EQ(m.urg.pid, 42);
+	CHECK_EQ(m.urg.uid, 1000);
+	msg_init(&m, &iov, "plain", 5, 0);
+	CHECK_EQ(unix_sendmsg(a, &m, NULL, &ctl), 5);
+	CHECK_EQ(m.urg.pid, 0);
+	msg_init(&m, &iov, "", 0, MSG_OOB);
+	CHECK_EQ(unix_sendmsg(a, &m, NULL, &ctl), -EOPNOTSUPP);
+	CHECK_EQ(m.urg.pid, 0);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 5);	/* "z" dropped, "plain" read */
+
+	/* A lone OOB byte carries the files; reading it out of band does not
+	 * deliver them, and the consumed skb takes them along when it goes. */
+	tfile_open(&pipe_end, NULL);
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(a, "f", 1, MSG_OOB, NULL, 0, &fp, NULL), 1);
+	CHECK(fp == NULL);
+	CHECK_EQ(INFLIGHT(net), 1);
+	CHECK_EQ(xrecv(b, buf, 1, MSG_OOB, 0, NULL, NULL, NULL), 1);	/* rfp must be NULL */
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), -EAGAIN);
+	CHECK_EQ(INFLIGHT(net), 0);
+	CHECK_EQ(drain(net), 1);
+	CHECK_EQ(pipe_end.f_count, 1);
+
+	/* In line, the files come with the byte. */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_OOBINLINE, 1), 0);
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(a, "g", 1, MSG_OOB, NULL, 0, &fp, NULL), 1);
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), 0, 0, NULL, &fp, NULL), 1);
+	CHECK(fp && fp->count == 1);
+	CHECK_EQ(fp_put_all(fp), 1);
+
+	/* SO_PASSRIGHTS off: EPERM, the files handed back, nothing queued. */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSRIGHTS, 0), 0);
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(a, "hij", 3, 0, NULL, 0, &fp, NULL), -EPERM);
+	CHECK(fp != NULL);
+	CHECK_EQ(xsend(a, "k", 1, MSG_OOB, NULL, 0, &fp, NULL), -EPERM);
+	CHECK(fp != NULL);
+	CHECK_EQ(QUEUED(net), 0);
+	CHECK_EQ(fp_put_all(fp), 1);
+	CHECK_EQ(pipe_end.f_count, 1);
+	tfile_put(&pipe_end);
+
+	unix_release(a);
+	unix_release(b);
+	CHECK_EQ(drain(net), 0);
+	net_done(net);
+}
+
 /* ---------------------------------------------------------------- main --- */
 
 struct test {
@@ -1548,6 +1730,8 @@ static const struct test tests[] = {
 	{ "gc_cycle", test_gc_cycle },
 	{ "gc_listener", test_gc_listener },
 	{ "sockopts", test_sockopts },
+	{ "stream_oob", test_stream_oob },
+	{ "stream_oob_owner_files", test_stream_oob_owner_files },
 };
 
 int main(int argc, char **argv)

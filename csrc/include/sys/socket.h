@@ -43,6 +43,7 @@
 #define SO_DOMAIN	39
 #define SO_PEEK_OFF	42
 #define SO_BUSY_POLL	46
+#define SO_PASSRIGHTS	83
 
 #define SCM_RIGHTS	1
 #define SCM_CREDENTIALS	2

@@ -15,7 +15,7 @@ import select
 import socket
 import struct
 
-from ..harness import PAIR_GRID, make_pair, scenario
+from ..harness import PAIR_GRID, SOCK_TYPES, make_pair, scenario
 
 AF_UNIX = socket.AF_UNIX
 STREAM, DGRAM, SEQPACKET = socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_SEQPACKET
@@ -670,11 +670,10 @@ def generic_send_flags(k, t, sotype, kind, nonblock):
     t.call(p.send, a, b"ns", NOSIG)
     t.call(p.send, a, b"eor", socket.MSG_EOR)
     t.call(p.send, a, b"more", getattr(socket, "MSG_MORE", 0x8000))
-    if sotype != STREAM:
-        # (stream MSG_OOB is left out: menios refuses it, see the report of issue 3)
-        t.call(p.send, a, b"oob", socket.MSG_OOB)
+    t.call(p.send, a, b"oob", socket.MSG_OOB)
     for _ in range(5):
         _recv(t, p, b, 100, nonblock)
+    _recv(t, p, b, 100, nonblock, socket.MSG_OOB)
 
 
 @scenario("generic_recv_oob_flag", params=PAIR_GRID)
@@ -1021,3 +1020,20 @@ def generic_socketpair_of_each_type(k, t, sotype, kind, nonblock):
         t.call(p.recv, pr[1], 10, DW)
     t.call(p.socketpair, AF_UNIX, sotype, 1)
     t.call(p.socketpair, AF_UNIX, sotype, 2)
+
+
+@scenario("generic_sendto_address_lengths", params={"sotype": SOCK_TYPES})
+def generic_sendto_address_lengths(k, t, sotype):
+    """A sendto address is copied in as a sockaddr_storage first (EINVAL past
+    126 path bytes, for every type); then stream refuses any name (EISCONN),
+    seqpacket ignores it, datagram validates it as an AF_UNIX name (108)."""
+    p = k.spawn(uid=1000, gid=1000)
+    a, b = t.call(p.socketpair, AF_UNIX, sotype | socket.SOCK_NONBLOCK)
+    for n in (1, 107, 108, 109, 125, 126, 127, 200):
+        t.call(p.sendto, a, b"x", "/" + "a" * (n - 1))
+        t.call(p.sendto, a, b"x", b"\0" + b"b" * (n - 1))
+    t.call(p.sendto, a, b"x", "")
+    t.call(p.sendto, a, b"x", b"\0")
+    t.call(p.sendmsg, a, [b"x"], (), 0, "")
+    for _ in range(20):
+        t.call(p.recv, b, 10, DW)

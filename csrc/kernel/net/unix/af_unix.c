@@ -402,6 +402,7 @@ static void __unix_purge_queue(struct unix_sock *sk)
 {
 	struct sk_buff *skb;
 
+	sk->oob_skb = NULL;		/* it is on the queue going away */
 	while ((skb = skb_peek(&sk->receive_queue)) != NULL) {
 		__unix_unlink_skb(sk, skb);
 		__kfree_skb(skb);
@@ -752,8 +753,6 @@ static int unix_stream_accept(struct unix_sock *sk, struct unix_sock **newsk, in
 	__sock_hold(skb->sk);		/* the new file's reference */
 	__kfree_skb(skb);
 	__wake_up(&sk->peer_wait, 1);
-	/* The accepted socket inherits SO_PASSCRED, and only that. */
-	(*newsk)->flags |= sk->flags & UNIX_F_PASSCRED;
 	err = 0;
 out:
 	plat_mutex_unlock(&net->lock);
@@ -818,6 +817,7 @@ static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
 	newsk->peer = sk;
 	newsk->state = UNIX_ESTABLISHED;
 	newsk->peercred = *cred;
+	newsk->flags |= other->flags & UNIX_F_SCM_INHERIT;	/* as of connect(), not accept() */
 	if (other->addr) {
 		other->addr->refcnt++;
 		newsk->addr = other->addr;
@@ -1077,25 +1077,67 @@ static void __unix_account_copy(struct unix_sock *sk, size_t n)
 }
 
 /*
- * Queue a filled stream skb of @size bytes on @other, or -- when @other can
- * no longer read -- give its bytes and files back to @msg, free it and fail
- * EPIPE (SIGPIPE only if nothing was sent, unless MSG_NOSIGNAL).
+ * Queue a filled stream skb of @size bytes on @other -- as its out-of-band
+ * mark when @oob -- or, when @other can no longer read (EPIPE) or refuses
+ * files (SO_PASSRIGHTS off: EPERM), give its bytes and files back to @msg
+ * and free it.  A data skb's EPIPE raises SIGPIPE if nothing was sent yet
+ * (unless MSG_NOSIGNAL); Linux's queue_oob raises none.
  */
 static int __unix_stream_queue(struct unix_sock *sk, struct unix_sock *other,
-			       struct sk_buff *skb, struct unix_msg *msg, size_t size)
+			       struct sk_buff *skb, struct unix_msg *msg, size_t size,
+			       int oob)
 {
+	int err;
+
 	if ((other->flags & UNIX_F_DEAD) || (other->shutdown & RCV_SHUTDOWN)) {
-		msg_rewind(msg, size);
-		__unix_unattach_fds(skb, msg);
-		__kfree_skb(skb);
-		if (!msg->done && !(msg->flags & MSG_NOSIGNAL))
-			msg->sigpipe = 1;
-		return -EPIPE;
+		err = -EPIPE;
+		goto unwind;
+	}
+	if (skb->cb.fp && (other->flags & UNIX_F_NOPASSRIGHTS)) {
+		err = -EPERM;
+		goto unwind;
 	}
 	__unix_skb_creds(skb, msg, sk, other);
+	if (oob) {
+		/* a mark not yet read becomes ordinary data ("ex-OOB") */
+		other->oob_skb = skb;
+		msg->urg = other->owner;	/* sk_send_sigurg, by the caller */
+	}
 	__unix_queue_skb(other, skb);
 	__wake_up_all(&other->wq);
 	return 0;
+
+unwind:
+	msg_rewind(msg, size);
+	__unix_unattach_fds(skb, msg);
+	__kfree_skb(skb);
+	if (err == -EPIPE && !oob && !msg->done && !(msg->flags & MSG_NOSIGNAL))
+		msg->sigpipe = 1;
+	return err;
+}
+
+/*
+ * queue_oob: the last byte of a MSG_OOB send, alone in an skb, becomes
+ * @other's out-of-band mark.  The skb carries the files only if no data skb
+ * did.  On success @msg->urg names the receiving file's owner, to whom the
+ * caller sends SIGURG.
+ */
+static int __unix_queue_oob(struct unix_sock *sk, struct unix_sock *other,
+			    struct unix_msg *msg, struct wait_ctl *ctl)
+{
+	struct sk_buff *skb;
+	int err;
+
+	err = __unix_wait_wmem(sk, msg, ctl);
+	if (err)
+		return err;
+	skb = __unix_skb_new(sk, 1, skb_truesize(1, 0));
+	if (!skb)
+		return -ENOMEM;
+	__unix_attach_fds(skb, msg);
+	msg_copy_from(msg, skb->data, 1);
+	__unix_account_copy(sk, 1);
+	return __unix_stream_queue(sk, other, skb, msg, 1, 1);
 }
 
 static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
@@ -1105,10 +1147,14 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 	struct unix_sock *other;
 	struct sk_buff *skb;
 	size_t len = msg_total(msg);
+	int oob = msg->flags & MSG_OOB;
 	int err;
 
-	if (msg->flags & MSG_OOB)
-		return -EOPNOTSUPP;
+	if (oob) {
+		if (!len)
+			return -EOPNOTSUPP;
+		len--;		/* the last byte goes out of band, after the rest */
+	}
 
 	plat_mutex_lock(&net->lock);
 	if (named) {
@@ -1137,7 +1183,7 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 			err = -ENOMEM;
 			goto out_err;
 		}
-		err = __unix_stream_queue(sk, other, skb, msg, len);
+		err = __unix_stream_queue(sk, other, skb, msg, len, 0);
 		if (err)
 			goto out_err;
 	}
@@ -1173,7 +1219,12 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		}
 		__unix_account_copy(sk, copy_now);
 
-		err = __unix_stream_queue(sk, other, skb, msg, size);
+		err = __unix_stream_queue(sk, other, skb, msg, size, 0);
+		if (err)
+			goto out_err;
+	}
+	if (oob && msg->done == len) {
+		err = __unix_queue_oob(sk, other, msg, ctl);
 		if (err)
 			goto out_err;
 	}
@@ -1288,6 +1339,10 @@ restart:
 		err = -EPIPE;
 		goto out_free;
 	}
+	if (skb->cb.fp && (other->flags & UNIX_F_NOPASSRIGHTS)) {
+		err = -EPERM;
+		goto out_free;
+	}
 	if (other != sk && other->peer != sk && unix_recvq_full(other)) {
 		err = __unix_sleep(other, &other->peer_wait, ctl, 1);
 		if (err)
@@ -1389,6 +1444,102 @@ static struct scm_fp_list *scm_fp_dup(const struct scm_fp_list *fpl)
 	return n;
 }
 
+/*
+ * recv(MSG_OOB), Linux's unix_stream_recv_urg: the out-of-band byte, or
+ * EINVAL when there is none or SO_OOBINLINE is set.  Never waits.  Returns 1
+ * even into an empty buffer (the byte is then consumed uncopied, as Linux's
+ * short copy into a full iterator succeeds); carries no address, creds or
+ * files.  Reading it also drops a consumed skb just before it.
+ */
+static ssize_t unix_stream_recv_urg(struct unix_sock *sk, struct unix_msg *msg)
+{
+	struct unix_net *net = sk->net;
+	struct sk_buff *oob, *read_skb = NULL;
+	ssize_t ret = 1;
+
+	plat_mutex_lock(&sk->iolock);
+	plat_mutex_lock(&net->lock);
+	oob = sk->oob_skb;
+	if ((sk->flags & UNIX_F_URGINLINE) || !oob) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!(msg->flags & MSG_PEEK)) {
+		sk->oob_skb = NULL;
+		if (oob->prev != (struct sk_buff *)&sk->receive_queue &&
+		    !unix_skb_len(oob->prev)) {
+			read_skb = oob->prev;
+			__unix_unlink_skb(sk, read_skb);
+		}
+	}
+	if (msg_left(msg)) {
+		msg_copy_to(msg, oob->data + oob->cb.consumed, 1);
+		__unix_account_copy(sk, 1);
+	}
+	if (!(msg->flags & MSG_PEEK))
+		oob->cb.consumed++;
+	msg->msg_flags |= MSG_OOB;
+	if (read_skb)
+		__kfree_skb(read_skb);
+out:
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&sk->iolock);
+	return ret;
+}
+
+/*
+ * Linux's manage_oob: @skb is the next skb a stream reader would copy from;
+ * return the one to copy from instead, or NULL to stop.  A reader steps over
+ * (and, unless peeking, frees) consumed skbs, stops at the mark once it has
+ * copied something, and -- without SO_OOBINLINE -- skips an unread OOB byte
+ * it reaches first, dropping it unless peeking.  Linux 6.18 leaves such a
+ * dropped byte counted in SIOCINQ (inq_stale).  Caller holds iolock and
+ * net->lock.
+ */
+static struct sk_buff *__unix_manage_oob(struct unix_sock *sk, struct sk_buff *skb,
+					 int flags, size_t copied)
+{
+	struct sk_buff *read_skb = NULL, *unread_skb = NULL, *oob = sk->oob_skb;
+	int inline_oob = !!(sk->flags & UNIX_F_URGINLINE);
+
+	if (unix_skb_len(skb) && skb != oob)
+		return skb;
+	if (!unix_skb_len(skb)) {
+		if (copied && (!oob || skb == oob)) {
+			skb = NULL;
+		} else if (flags & MSG_PEEK) {
+			skb = skb_peek_next(skb, &sk->receive_queue);
+		} else {
+			read_skb = skb;
+			skb = skb_peek_next(skb, &sk->receive_queue);
+			__unix_unlink_skb(sk, read_skb);
+		}
+		if (!skb)
+			goto out;
+	}
+	if (skb != oob)
+		goto out;
+	if (copied) {
+		skb = NULL;
+	} else if (!(flags & MSG_PEEK)) {
+		sk->oob_skb = NULL;
+		if (!inline_oob) {
+			__unix_unlink_skb(sk, skb);
+			unread_skb = skb;
+			sk->inq_stale++;
+			skb = skb_peek(&sk->receive_queue);
+		}
+	} else if (!inline_oob) {
+		skb = skb_peek_next(skb, &sk->receive_queue);
+	}
+out:
+	if (read_skb)
+		__kfree_skb(read_skb);
+	if (unread_skb)
+		__kfree_skb(unread_skb);
+	return skb;
+}
+
 static ssize_t unix_stream_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 				   struct wait_ctl *ctl)
 {
@@ -1404,11 +1555,9 @@ static ssize_t unix_stream_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 		plat_mutex_unlock(&net->lock);
 		return -EINVAL;
 	}
-	if (flags & MSG_OOB) {
-		plat_mutex_unlock(&net->lock);
-		return -EINVAL;
-	}
 	plat_mutex_unlock(&net->lock);
+	if (flags & MSG_OOB)
+		return unix_stream_recv_urg(sk, msg);
 
 	target = (flags & MSG_WAITALL) ? msg_total(msg) : min_sz((size_t)sk->rcvlowat, msg_total(msg));
 	if (!target)
@@ -1433,6 +1582,11 @@ redo:
 		last = skb = skb_peek(&sk->receive_queue);
 		last_len = last ? last->len : 0;
 again:
+		if (skb) {
+			skb = __unix_manage_oob(sk, skb, flags, copied);
+			if (!skb && copied)
+				break;
+		}
 		if (!skb) {
 			if (copied >= target)
 				break;
@@ -1443,7 +1597,10 @@ again:
 			}
 			if (sk->shutdown & RCV_SHUTDOWN)
 				break;
-			/* Sleep with iolock released, as Linux does. */
+			/* Sleep with iolock released, as Linux does, until
+			 * something is appended after what we looked at. */
+			last = skb_peek_tail(&sk->receive_queue);
+			last_len = last ? last->len : 0;
 			plat_mutex_unlock(&net->lock);
 			plat_mutex_unlock(&sk->iolock);
 			plat_mutex_lock(&net->lock);
@@ -1882,8 +2039,10 @@ int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val)
 	case SO_SNDLOWAT: *val = 1; break;
 	case SO_PEEK_OFF: *val = sk->peek_off; break;
 	case SO_BUSY_POLL: *val = sk->busy_poll_ns / 1000; break;
+	case SO_OOBINLINE: *val = !!(sk->flags & UNIX_F_URGINLINE); break;
+	case SO_PASSRIGHTS: *val = !(sk->flags & UNIX_F_NOPASSRIGHTS); break;
 	case SO_REUSEADDR: case SO_KEEPALIVE: case SO_BROADCAST: case SO_DEBUG:
-	case SO_DONTROUTE: case SO_OOBINLINE:
+	case SO_DONTROUTE:
 		*val = 0;
 		break;
 	default:
@@ -1949,8 +2108,20 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 		else
 			sk->busy_poll_ns = val * 1000;
 		break;
+	case SO_OOBINLINE:
+		if (val)
+			sk->flags |= UNIX_F_URGINLINE;
+		else
+			sk->flags &= ~UNIX_F_URGINLINE;
+		break;
+	case SO_PASSRIGHTS:
+		if (val)
+			sk->flags &= ~UNIX_F_NOPASSRIGHTS;
+		else
+			sk->flags |= UNIX_F_NOPASSRIGHTS;
+		break;
 	case SO_REUSEADDR: case SO_KEEPALIVE: case SO_BROADCAST: case SO_DEBUG:
-	case SO_DONTROUTE: case SO_OOBINLINE:
+	case SO_DONTROUTE:
 		break;
 	default:
 		err = -ENOPROTOOPT;
@@ -1965,6 +2136,20 @@ int unix_get_peercred(struct unix_sock *sk, struct unix_cred *out)
 	*out = sk->peercred;
 	plat_mutex_unlock(&sk->net->lock);
 	return 0;
+}
+
+void unix_set_owner(struct unix_sock *sk, const struct unix_fown *owner)
+{
+	plat_mutex_lock(&sk->net->lock);
+	sk->owner = *owner;
+	plat_mutex_unlock(&sk->net->lock);
+}
+
+void unix_get_owner(struct unix_sock *sk, struct unix_fown *out)
+{
+	plat_mutex_lock(&sk->net->lock);
+	*out = sk->owner;
+	plat_mutex_unlock(&sk->net->lock);
 }
 
 #define SIOCINQ_	0x541B
@@ -1991,6 +2176,7 @@ int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out)
 			for (skb = skb_peek(&sk->receive_queue); skb;
 			     skb = skb_peek_next(skb, &sk->receive_queue))
 				amount += unix_skb_len(skb);
+			amount += sk->inq_stale;
 		} else {
 			skb = skb_peek(&sk->receive_queue);
 			if (skb)
@@ -1998,8 +2184,19 @@ int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out)
 		}
 		break;
 	case SIOCATMARK_:
+		/* At the mark: the OOB byte is next, or nothing is left of the
+		 * head skb and the mark (if any) follows it. */
+		if (sk->type != SOCK_STREAM) {
+			err = -EOPNOTSUPP;
+			break;
+		}
 		skb = skb_peek(&sk->receive_queue);
-		amount = skb && skb == sk->oob_skb;
+		if (skb) {
+			struct sk_buff *next = skb_peek_next(skb, &sk->receive_queue);
+
+			amount = skb == sk->oob_skb ||
+				 (!unix_skb_len(skb) && (!sk->oob_skb || next == sk->oob_skb));
+		}
 		break;
 	default:
 		err = -ENOTTY;

@@ -54,6 +54,11 @@ enum {
 #define UNIX_F_DEAD		0x01	/* released: no file refers to it */
 #define UNIX_F_PASSCRED		0x02	/* SO_PASSCRED */
 #define UNIX_F_INFLIGHT_SEEN	0x04	/* garbage collector: candidate mark */
+#define UNIX_F_URGINLINE	0x08	/* SO_OOBINLINE: the OOB byte is read in line */
+#define UNIX_F_NOPASSRIGHTS	0x10	/* SO_PASSRIGHTS off: SCM_RIGHTS to us is EPERM */
+
+/* What a new connection's socket copies from its listener at connect() time. */
+#define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_NOPASSRIGHTS)
 
 #define UNIX_ADDR_MAX		(2 + UNIX_PATH_MAX)
 
@@ -68,6 +73,16 @@ struct unix_sysctl {
 	int somaxconn;			/* net.core.somaxconn */
 	int wmem_default, rmem_default;	/* net.core.[wr]mem_default */
 	int wmem_max, rmem_max;		/* net.core.[wr]mem_max */
+};
+
+/*
+ * The owner of a socket's file (F_SETOWN, FIOSETOWN): who gets SIGURG when
+ * an out-of-band byte arrives.  pid > 0 a process, < 0 a process group, 0
+ * nobody; uid/euid are the setter's, for Linux's sigio_perm check.
+ */
+struct unix_fown {
+	int32_t pid;
+	int32_t uid, euid;
 };
 
 /* One file passed with SCM_RIGHTS: an opaque reference owned by the embedder. */
@@ -153,6 +168,9 @@ struct unix_sock {
 	int max_ack_backlog;
 	struct unix_cred peercred;	/* SO_PEERCRED; pid 0 uid/gid -1 when none */
 	struct sk_buff *oob_skb;	/* stream MSG_OOB: the byte at the mark */
+	unsigned int inq_stale;		/* stream: OOB bytes dropped unread that SIOCINQ
+					 * still counts, as Linux 6.18's inq_len does */
+	struct unix_fown owner;		/* F_SETOWN */
 	int64_t busy_poll_ns;		/* SO_BUSY_POLL */
 	uint64_t ino;			/* socket inode number (sockfs), for listings */
 	struct list_head link;		/* on net->socks */
@@ -181,6 +199,7 @@ struct unix_msg {
 	int flags;			/* MSG_* given */
 	int msg_flags;			/* MSG_* returned (recv) */
 	int sigpipe;			/* out: the call would raise SIGPIPE */
+	struct unix_fown urg;		/* out (send): SIGURG to this owner (pid 0: none) */
 	/* send: sleeping for send-buffer space since wake_seq wmem_seq of
 	 * the socket's wq (kept across slices; see __unix_dgram_wait_wmem) */
 	int wmem_waiting;
@@ -232,6 +251,8 @@ int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned i
 int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val);
 int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val);
 int unix_get_peercred(struct unix_sock *sk, struct unix_cred *out);
+void unix_set_owner(struct unix_sock *sk, const struct unix_fown *owner);
+void unix_get_owner(struct unix_sock *sk, struct unix_fown *out);
 int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out);
 void unix_msg_release(struct unix_sock *sk, struct unix_msg *msg);
 
