@@ -34,3 +34,9 @@ def test_readme_supervisor_hands_connections_to_workers(capsys):
     assert [l.split(": ")[-1] for l in lines] == ["b'hello uid 1000'", "b'hello uid 1001'",
                                                  "b'hello uid 1002'"]
     assert "uid 1000" in lines[0] and "worker pid 2" in lines[0] and "worker pid 3" in lines[1]
+
+
+def test_readme_out_of_band_example(capsys):
+    block = next(b for b in BLOCKS if "MSG_OOB" in b and "SIOCATMARK" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == ["b'hello' 1", "b'!' True"]
