@@ -2052,6 +2052,15 @@ int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val)
 	return err;
 }
 
+/* sock_valbool_flag: a boolean option is a flag bit. */
+static inline void __unix_valbool_flag(struct unix_sock *sk, unsigned int flag, int on)
+{
+	if (on)
+		sk->flags |= flag;
+	else
+		sk->flags &= ~flag;
+}
+
 int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 {
 	struct unix_net *net = sk->net;
@@ -2084,10 +2093,7 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 	case SO_RCVTIMEO: sk->rcvtimeo = val; break;
 	case SO_SNDTIMEO: sk->sndtimeo = val; break;
 	case SO_PASSCRED:
-		if (val)
-			sk->flags |= UNIX_F_PASSCRED;
-		else
-			sk->flags &= ~UNIX_F_PASSCRED;
+		__unix_valbool_flag(sk, UNIX_F_PASSCRED, val != 0);
 		break;
 	case SO_RCVLOWAT:
 		v = (int32_t)val;
@@ -2109,16 +2115,10 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 			sk->busy_poll_ns = val * 1000;
 		break;
 	case SO_OOBINLINE:
-		if (val)
-			sk->flags |= UNIX_F_URGINLINE;
-		else
-			sk->flags &= ~UNIX_F_URGINLINE;
+		__unix_valbool_flag(sk, UNIX_F_URGINLINE, val != 0);
 		break;
 	case SO_PASSRIGHTS:
-		if (val)
-			sk->flags &= ~UNIX_F_NOPASSRIGHTS;
-		else
-			sk->flags |= UNIX_F_NOPASSRIGHTS;
+		__unix_valbool_flag(sk, UNIX_F_NOPASSRIGHTS, val == 0);
 		break;
 	case SO_REUSEADDR: case SO_KEEPALIVE: case SO_BROADCAST: case SO_DEBUG:
 	case SO_DONTROUTE:
