@@ -825,3 +825,31 @@ def dgram_full_sndbuf_eagain_before_name_lookup(k, t):
     t.call(p.sendto, b, b"", "/tmp/missing", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
     t.call(p.recv, a, 10000, socket.MSG_DONTWAIT)
     t.call(p.sendto, b, b"", "/tmp/missing", socket.MSG_DONTWAIT | socket.MSG_NOSIGNAL)
+
+
+@scenario("dgram_send_error_order", params={"sotype": (socket.SOCK_DGRAM, socket.SOCK_SEQPACKET),
+                                            "state": ("unconnected", "shut_wr", "peer_closed",
+                                                      "pending_error")})
+def dgram_send_error_order(k, t, sotype, state):
+    """unix_dgram_sendmsg's order: EMSGSIZE first, then the pending error and
+    SEND_SHUTDOWN (sock_alloc_send_pskb), then the peer (ENOTCONN) -- a
+    too-big message is EMSGSIZE whatever else is wrong."""
+    p = k.spawn(uid=1000, gid=1000)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, sotype | socket.SOCK_NONBLOCK)
+    t.call(p.setsockopt, a, SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    if state == "unconnected":
+        a = t.call(p.socket, socket.AF_UNIX, sotype | socket.SOCK_NONBLOCK)
+    elif state == "shut_wr":
+        t.call(p.shutdown, a, socket.SHUT_WR)
+    elif state == "peer_closed":
+        t.call(p.close, b)
+    elif sotype == socket.SOCK_DGRAM:
+        t.call(p.send, a, b"queued")       # b dissolving its association with a
+        t.call(p.connect, b, None)          # drops it and sets ECONNRESET on a
+    else:
+        t.call(p.send, a, b"queued")
+        t.call(p.close, b)                  # unread data: ECONNRESET on a
+    for size in (65536, 8160, 8161, 1, 0):
+        t.call(p.send, a, b"x" * size)
+        t.call(p.sendmsg, a, [b"x" * size])
+    t.call(p.getsockopt, a, SOL_SOCKET, socket.SO_ERROR)

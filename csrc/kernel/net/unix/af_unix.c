@@ -1253,18 +1253,12 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 	if (msg->flags & MSG_OOB)
 		return -EOPNOTSUPP;
 
+	/*
+	 * Linux's order: the size; then sock_alloc_send_pskb's pending error,
+	 * SEND_SHUTDOWN (EPIPE) and wait for room (__unix_wait_wmem); only
+	 * after the copy the destination -- the peer (ENOTCONN) or @named.
+	 */
 	plat_mutex_lock(&net->lock);
-	if (sk->shutdown & SEND_SHUTDOWN) {
-		err = -EPIPE;	/* Linux 6.18 checks this before the peer (ENOTCONN) */
-		goto out;
-	}
-	if (!named) {
-		other = sk->peer;
-		if (!other) {
-			err = -ENOTCONN;
-			goto out;
-		}
-	}
 	if (len > (size_t)(sk->sndbuf - 32)) {
 		err = -EMSGSIZE;
 		goto out;
@@ -1303,13 +1297,16 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 	if (!skb->pages)
 		__unix_account_copy(sk, len);
 
+	if (named) {
+		other = named;	/* the caller holds a reference across sleeps */
+	} else if (!(other = sk->peer)) {
+		err = -ENOTCONN;
+		goto out_free;
+	}
 restart:
 	if (!other) {
-		if (!named) {
-			err = -ECONNRESET;
-			goto out_free;
-		}
-		other = named;	/* the caller holds a reference across sleeps */
+		err = -ECONNRESET;	/* the association went while we slept */
+		goto out_free;
 	}
 	if (other->type != sk->type) {
 		err = -EPROTOTYPE;
