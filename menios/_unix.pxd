@@ -79,6 +79,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         unix_cred cur
         const unix_cred *creds
         scm_fp_list *fp
+        int fp_refused
         page_run *pages
         unix_address *addr
         int want_creds

@@ -483,9 +483,11 @@ cdef class Socket(File):
             PyBuffer_Release(&view)
 
     def sendmsg(self, buffers, int flags, tuple cur, tuple creds, list files,
-                Socket target=None):
+                Socket target=None, bint fds_refused=False):
         """sendmsg: ``creds`` is an explicit (pid, uid, gid) or None; ``files``
-        are File objects to pass (the caller has checked them)."""
+        are File objects to pass (the caller has checked them); with
+        ``fds_refused`` (too_many_unix_fds) they fail ETOOMANYREFS where the
+        core attaches them."""
         cdef Py_ssize_t n, i
         cdef unix_iov *iov = NULL
         cdef Py_buffer *views = NULL
@@ -542,6 +544,7 @@ cdef class Socket(File):
                     else:
                         fpl.files[i].usk = NULL
                 m.fp = fpl
+                m.fp_refused = fds_refused
             return self._send(&m, target, total)
         finally:
             for i in range(got):

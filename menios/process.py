@@ -491,10 +491,11 @@ class Process(_unix.ProcessBase):
             return                          # not connected: the send fails first
         self._maybe_autobind(s)
 
-    def _target(self, s, raw, nbytes, flags=0):
+    def _target(self, s, raw, nbytes, flags=0, fds_refused=False):
         """Resolve a destination copied in by _dest (None when no address),
         in unix_dgram_sendmsg's order: MSG_OOB, unix_validate_addr, autobind,
-        EMSGSIZE, the send-buffer checks, then the lookup."""
+        EMSGSIZE, the send-buffer checks, attaching the files
+        (ETOOMANYREFS), then the lookup."""
         if raw is None:
             return None
         if s.type == SOCK_STREAM:
@@ -507,6 +508,8 @@ class Process(_unix.ProcessBase):
         if nbytes > s.getsockopt(SOL_SOCKET, SO_SNDBUF) - 32:
             raise _err(errno.EMSGSIZE)
         s.send_precheck(flags)              # sk_err, EPIPE, EAGAIN: before the lookup
+        if fds_refused:
+            raise _err(errno.ETOOMANYREFS)
         return self._find_other(raw, s.type)
 
     def sendto(self, fd, data, addr, flags=0):
@@ -535,13 +538,14 @@ class Process(_unix.ProcessBase):
         if s.type == SOCK_SEQPACKET:
             s.seqpacket_precheck()          # sk_err and ENOTCONN before scm_send
         creds, files = self._scm_send(ancdata)
+        refused = bool(files) and self._too_many_fds()
         try:
             target = None
             if raw is not None and s.type != SOCK_SEQPACKET:
-                target = self._target(s, raw, nbytes, flags)
+                target = self._target(s, raw, nbytes, flags, refused)
             else:
                 self._passcred_autobind(s, flags)
-            return s.sendmsg(bufs, flags, self._scm, creds, files, target)
+            return s.sendmsg(bufs, flags, self._scm, creds, files, target, refused)
         except _SigPipe:
             self._raise_sigpipe()
             raise _err(errno.EPIPE) from None
@@ -588,19 +592,17 @@ class Process(_unix.ProcessBase):
                 creds = (pid, uid, gid)
             else:
                 raise _err(errno.EINVAL)
-        if files:
-            self._check_inflight(len(files))
         return creds, files
 
-    def _check_inflight(self, n):
-        """Linux's too_many_unix_fds: ETOOMANYREFS when the files this user
-        (its real uid) already has in flight exceed the sender's
-        RLIMIT_NOFILE, unless it has CAP_SYS_RESOURCE or CAP_SYS_ADMIN.  The
-        files of this message are not counted yet."""
+    def _too_many_fds(self):
+        """Linux's too_many_unix_fds: the files this user (its real uid)
+        already has in flight exceed the sender's RLIMIT_NOFILE and it has
+        neither CAP_SYS_RESOURCE nor CAP_SYS_ADMIN.  The message's own files
+        are not counted yet.  The send fails ETOOMANYREFS where Linux
+        attaches the files (unix_attach_fds), not while parsing them."""
         inflight = self.kernel.net.user_inflight.get(self.cred.uid, 0)
-        if inflight > self.rlimit_nofile and not (self.cred.capable("CAP_SYS_RESOURCE")
-                                                  or self.cred.capable("CAP_SYS_ADMIN")):
-            raise _err(errno.ETOOMANYREFS)
+        return inflight > self.rlimit_nofile and not (
+            self.cred.capable("CAP_SYS_RESOURCE") or self.cred.capable("CAP_SYS_ADMIN"))
 
     def send_fds(self, fd, buffers, fds, flags=0, address=None):
         return self.sendmsg(fd, buffers, [(SOL_SOCKET, SCM_RIGHTS, array.array("i", fds))],

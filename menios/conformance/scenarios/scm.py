@@ -1090,3 +1090,31 @@ def scm_etoomanyrefs(k, t, sotype):
         t.call(p.recvmsg, b, 10, 0, DONTWAIT)
     t.call(p.close, w)
     _eof(t, p, r)
+
+
+@scenario(params={"sotype": SOCK_TYPES})
+def scm_etoomanyrefs_order(k, t, sotype):
+    """ETOOMANYREFS comes where Linux attaches the files to the first skb
+    (unix_attach_fds): after ENOTCONN, EPIPE and EMSGSIZE, before a
+    datagram's name lookup, and never for a stream send with no data (no
+    skb, so nothing to attach)."""
+    uid = 4300 + sotype
+    p = k.spawn(uid=uid, gid=uid, rlimit_nofile=5)
+    a, b = make_pair(k, p, sotype, "socketpair")
+    r, w = _pipe_nb(t, p)
+    t.call(p.sendmsg, a, [b"6"], [_rights(*[w] * 6)])      # 0 <= 5: allowed, now 6 > 5
+    u = t.call(p.socket, socket.AF_UNIX, sotype | socket.SOCK_NONBLOCK)
+    t.call(p.sendmsg, u, [b"x"], [_rights(w)])             # not connected
+    t.call(p.sendmsg, u, [b"x"], [_rights(w)], 0, "/tmp/nothere")
+    t.call(p.sendmsg, u, [b"x" * 300000], [_rights(w)], 0, "/tmp/nothere")
+    t.call(p.sendmsg, a, [b""], [_rights(w)])
+    t.call(p.sendmsg, a, [b"x" * 300000], [_rights(w)], DONTWAIT)
+    t.call(p.sendmsg, a, [b"x"], [_rights(w)])
+    t.call(p.sendmsg, a, [b"x"], [_rights(w), (socket.SOL_SOCKET, 99, b"")])
+    t.call(p.sendmsg, a, [b"x"], [_rights(99)])
+    t.call(p.shutdown, a, socket.SHUT_WR)
+    t.call(p.sendmsg, a, [b"x"], [_rights(w)], socket.MSG_NOSIGNAL)
+    t.call(p.recvmsg, b, 10, socket.CMSG_SPACE(40))
+    t.call(p.recvmsg, b, 10, socket.CMSG_SPACE(40), DONTWAIT)
+    t.call(p.close, w)
+    _eof(t, p, r)

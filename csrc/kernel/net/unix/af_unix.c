@@ -994,13 +994,21 @@ static void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,
 		skb->cb.cred = msg->cur;
 }
 
-static void __unix_attach_fds(struct sk_buff *skb, struct unix_msg *msg)
+/*
+ * unix_attach_fds: the files go on @skb -- or, when the embedder found the
+ * sender's user over its limit of files in flight (too_many_unix_fds),
+ * ETOOMANYREFS, at this point of the send as in Linux.
+ */
+static int __unix_attach_fds(struct sk_buff *skb, struct unix_msg *msg)
 {
 	if (msg->fp) {
+		if (msg->fp_refused)
+			return -ETOOMANYREFS;
 		skb->cb.fp = msg->fp;
 		msg->fp = NULL;
 		__unix_inflight(skb->sk->net, skb->cb.fp);
 	}
+	return 0;
 }
 
 /* An skb that will not be queued gives its files back to the message. */
@@ -1134,7 +1142,11 @@ static int __unix_queue_oob(struct unix_sock *sk, struct unix_sock *other,
 	skb = __unix_skb_new(sk, 1, skb_truesize(1, 0));
 	if (!skb)
 		return -ENOMEM;
-	__unix_attach_fds(skb, msg);
+	err = __unix_attach_fds(skb, msg);
+	if (err) {
+		__kfree_skb(skb);
+		return err;
+	}
 	msg_copy_from(msg, skb->data, 1);
 	__unix_account_copy(sk, 1);
 	return __unix_stream_queue(sk, other, skb, msg, 1, 1);
@@ -1207,7 +1219,11 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 			goto out_err;
 		}
 		/* Only the first skb carries the files. */
-		__unix_attach_fds(skb, msg);
+		err = __unix_attach_fds(skb, msg);
+		if (err) {
+			__kfree_skb(skb);
+			goto out_err;
+		}
 
 		copy_now = size;
 		if (size >= COPY_UNLOCKED_MIN) {
@@ -1284,7 +1300,11 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		err = -ENOMEM;
 		goto out;
 	}
-	__unix_attach_fds(skb, msg);
+	err = __unix_attach_fds(skb, msg);
+	if (err) {
+		__kfree_skb(skb);	/* nothing copied yet */
+		goto out;
+	}
 	if (skb->pages) {
 		/* handed over: nothing to copy */
 	} else if (len >= COPY_UNLOCKED_MIN) {

@@ -208,6 +208,8 @@ struct unix_msg {
 	struct unix_cred cur;
 	const struct unix_cred *creds;
 	struct scm_fp_list *fp;		/* send: files to pass (consumed on success) */
+	int fp_refused;			/* send: the sender's user is over its limit of
+					 * files in flight: ETOOMANYREFS when attaching */
 	struct page_run *pages;		/* send: zero-copy pages */
 	/* recv results */
 	struct unix_address *addr;	/* sender's address (a reference) or NULL */
