@@ -6,7 +6,7 @@ import pytest
 
 import menios
 from menios import (AF_UNIX, MSG_ZEROCOPY, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM,
-                    SOL_SOCKET, SO_SNDBUF, SCM_RIGHTS)
+                    SOL_SOCKET, SO_SNDBUF, SCM_RIGHTS, MSG_OOB, SIOCATMARK)
 
 
 @pytest.fixture
@@ -225,3 +225,37 @@ def test_pages_outlive_their_kernel():
     buf.release()
     pages.free()
     gc.collect()
+
+
+def test_zerocopy_with_msg_oob(kernel):
+    """MSG_ZEROCOPY | MSG_OOB: all but the last byte go over as the pages,
+    the last one (copied) becomes the mark; recv_pages stops in front of a
+    mark and, like a read, skips one that is dropped."""
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    pages = kernel.alloc_pages(8)
+    view = memoryview(pages)
+    view[:] = bytes(i % 251 for i in range(8 * 4096))
+    view.release()
+    before = kernel.counters()
+    assert p.sendmsg(a, [pages], (), MSG_ZEROCOPY | MSG_OOB) == 8 * 4096
+    after = kernel.counters()
+    assert after["bytes_zerocopy"] - before["bytes_zerocopy"] == 8 * 4096 - 1
+    assert after["bytes_copied"] - before["bytes_copied"] == 1
+    assert p.ioctl(b, SIOCATMARK) == 0
+    buf = p.recv_pages(b)
+    assert buf.address == pages.address and buf.nbytes == 8 * 4096 - 1
+    assert p.ioctl(b, SIOCATMARK) == 1
+    buf.release()
+    assert p.recv(b, 1, MSG_OOB) == bytes([(8 * 4096 - 1) % 251])
+    assert pages.wait(1.0)
+    pages.reclaim()
+    p.send(a, b"xy", MSG_OOB)
+    p.send(a, b"z")
+    r = p.recv_pages(b)
+    assert bytes(memoryview(r)) == b"x"         # stops at the mark
+    r.release()
+    r = p.recv_pages(b)
+    assert bytes(memoryview(r)) == b"z"         # the unread mark "y" is dropped
+    r.release()
+    pages.free()

@@ -1112,6 +1112,8 @@ def scm_etoomanyrefs_order(k, t, sotype):
     t.call(p.sendmsg, a, [b"x"], [_rights(w)])
     t.call(p.sendmsg, a, [b"x"], [_rights(w), (socket.SOL_SOCKET, 99, b"")])
     t.call(p.sendmsg, a, [b"x"], [_rights(99)])
+    t.call(p.sendmsg, a, [b"o"], [_rights(w)], socket.MSG_OOB)    # the OOB byte carries them
+    t.call(p.sendmsg, a, [b"oo"], [_rights(w)], socket.MSG_OOB)   # the data skb does
     t.call(p.shutdown, a, socket.SHUT_WR)
     t.call(p.sendmsg, a, [b"x"], [_rights(w)], socket.MSG_NOSIGNAL)
     t.call(p.recvmsg, b, 10, socket.CMSG_SPACE(40))
