@@ -1128,8 +1128,8 @@ cdef class ProcessBase:
         """send(2): bytes sent.  EPIPE (and SIGPIPE pending unless
         MSG_NOSIGNAL) when the peer is gone or shut down."""
         cdef Socket s = self._sock_c(fd)
-        if s.type != 1 and s.passcred and not flags & MSG_OOB:
-            self._passcred_autobind(s)    # after MSG_OOB's EOPNOTSUPP in Linux
+        if s.type != 1 and s.passcred:
+            self._passcred_autobind(s, flags)
         try:
             return s.send(data, flags, self._scm)
         except SigPipe:
