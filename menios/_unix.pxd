@@ -9,6 +9,7 @@ cdef extern from "kernel/sched/wait.h":
         int64_t deadline
         int64_t slice
         int64_t slice_end
+        int64_t *blocked
     int ERESTARTSYS
 
 cdef extern from "kernel/mm/page.h":
@@ -48,7 +49,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
 
     struct unix_counters:
         int64_t socks, live, skbs, bytes_queued, inflight
-        int64_t bytes_copied, bytes_zerocopy, pages, gc_runs
+        int64_t bytes_copied, bytes_zerocopy, pages, gc_runs, blocked
 
     struct unix_net:
         int64_t busy_poll_ns
@@ -107,6 +108,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     void unix_net_destroy(unix_net *net) nogil
     scm_fp_list *unix_net_take_released(unix_net *net) nogil
     void unix_net_counters(unix_net *net, unix_counters *out) nogil
+    void unix_wait_end(unix_net *net, wait_ctl *ctl) nogil
 
     int unix_create(unix_net *net, int type, int protocol, unix_sock **out) nogil
     void unix_sock_hold(unix_sock *sk) nogil

@@ -4,11 +4,12 @@
 Exactly one place turns the core's ``-errno`` into ``OSError``: ``_raise``.
 Calls that can block first run once with the GIL held and a deadline in the
 past (the common, non-blocking case costs no GIL round trip); only if that
-would block do they run again with the GIL released, in slices of at most
-50 ms, between which pending signal handlers run (Ctrl-C raises
-``KeyboardInterrupt`` out of a blocked call).  Progress made before a slice
-ended is kept in the message descriptor, so a resumed call continues where it
-stopped.
+would block do they run again with the GIL released -- in the main thread in
+slices of at most 50 ms, between which pending signal handlers run (Ctrl-C
+raises ``KeyboardInterrupt`` out of a blocked call); other threads, which
+never run signal handlers, in one piece.  Progress made before a slice ended
+is kept in the message descriptor, so a resumed call continues where it
+stopped, and the call stays counted in ``Kernel.blocked()`` between slices.
 """
 
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
@@ -54,8 +55,17 @@ cdef enum:
     MSG_CTRUNC = 0x8
     O_NONBLOCK = 0o4000
 
-# Longest uninterrupted sleep: signal handlers run at least this often.
+cdef extern from "pythread.h":
+    unsigned long PyThread_get_thread_ident() nogil
+
+# Longest uninterrupted sleep of the main thread: signal handlers (which
+# only the main thread runs) run at least this often.  Other threads sleep
+# in one piece: a slice would only leave a gap in which they are off every
+# wait queue (Kernel.blocked() would not see a wakeup that lands in it).
 cdef int64_t SLICE_NS = 50 * 1000 * 1000
+import threading as _threading
+cdef unsigned long _MAIN_THREAD = _threading.main_thread().ident
+del _threading
 # Most a single recv allocates: no queue can hold more than a sender's
 # sndbuf, which is at most 2 * wmem_max (8 MiB by default).
 cdef Py_ssize_t RECV_CAP = 16 * 1024 * 1024
@@ -81,11 +91,12 @@ cdef inline void _ctl_nonblock(wait_ctl *ctl) noexcept nogil:
     ctl.deadline = 1        # in the past: never sleep
     ctl.slice = 0
     ctl.slice_end = 0
+    ctl.blocked = NULL
 
 
 cdef inline void _ctl_blocking(wait_ctl *ctl) noexcept nogil:
     ctl.deadline = 0        # computed from the socket's timeout on entry
-    ctl.slice = SLICE_NS
+    ctl.slice = SLICE_NS if PyThread_get_thread_ident() == _MAIN_THREAD else 0
     ctl.slice_end = 0
 
 
@@ -179,7 +190,7 @@ cdef class Net:
         return {"sockets": c.live, "socket_structs": c.socks, "skbs": c.skbs, "bytes_queued": c.bytes_queued,
                 "files_inflight": c.inflight, "bytes_copied": c.bytes_copied,
                 "bytes_zerocopy": c.bytes_zerocopy, "pages": menios_pool_live(self.net),
-                "gc_runs": c.gc_runs}
+                "gc_runs": c.gc_runs, "blocked": c.blocked}
 
     def list(self):
         """One tuple per live socket: (ino, type, state, flags, refcnt,
@@ -371,6 +382,7 @@ cdef class Socket(File):
             self.net.drain()
             _check(r)
         finally:
+            unix_wait_end(self.net.net, &ctl)   # abandoned by a raising signal handler
             self._leave()
 
     def socketpair_with(self, Socket other, tuple cred):
@@ -399,6 +411,7 @@ cdef class Socket(File):
                     PyErr_CheckSignals()
             _check(r)
         finally:
+            unix_wait_end(self.net.net, &ctl)   # abandoned by a raising signal handler
             self._leave()
         s = Socket.__new__(Socket, self.net, self.type, 0, True)
         s.sk = nsk                       # the reference accept took is the file's
@@ -440,6 +453,7 @@ cdef class Socket(File):
                 _raise(r)
             return r
         finally:
+            unix_wait_end(self.net.net, &ctl)   # abandoned by a raising signal handler
             self._leave()
 
     cdef void _sigurg(self, unix_fown *o):
@@ -596,6 +610,7 @@ cdef class Socket(File):
                         break
                     PyErr_CheckSignals()
         finally:
+            unix_wait_end(self.net.net, &ctl)   # abandoned by a raising signal handler
             self._leave()
         if r == -ENOBUFS:
             # Ordinary data: copy it into fresh pages (counted as copied).
@@ -652,6 +667,7 @@ cdef class Socket(File):
                     PyErr_CheckSignals()
             return r
         finally:
+            unix_wait_end(self.net.net, &ctl)   # abandoned by a raising signal handler
             self._leave()
 
     cdef object _take_files(self, unix_msg *m):
@@ -858,6 +874,7 @@ def poll(Net net, list entries, timeout_ms):
     if fds == NULL:
         raise MemoryError()
     keep = []
+    ctl.blocked = NULL
     try:
         for i in range(n):
             sock, events, pre = entries[i]
@@ -879,12 +896,11 @@ def poll(Net net, list entries, timeout_ms):
         r = unix_poll_many(net.net, fds, <unsigned int>n, &ctl)
         if r == 0 and timeo != 0:
             _ctl_blocking(&ctl)
-            ctl.deadline = 1 if timeo == 0 else (-1 if timeo < 0 else 0)
             # wait_ctl_begin is not called by poll: compute the deadline here
             from time import monotonic_ns
             ctl.deadline = 9223372036854775807 if timeo < 0 else monotonic_ns() + timeo
             while True:
-                ctl.slice_end = monotonic_ns() + SLICE_NS
+                ctl.slice_end = monotonic_ns() + ctl.slice if ctl.slice else ctl.deadline
                 with nogil:
                     r = unix_poll_many(net.net, fds, <unsigned int>n, &ctl)
                 if r != -ERESTARTSYS:
@@ -893,6 +909,7 @@ def poll(Net net, list entries, timeout_ms):
         _check(r)
         return [fds[i].revents for i in range(n)]
     finally:
+        unix_wait_end(net.net, &ctl)   # abandoned by a raising signal handler
         for s in keep:
             s._leave()
         free(fds)

@@ -2,6 +2,7 @@
 import os
 import random
 import threading
+import time
 import weakref
 
 from . import _unix
@@ -81,6 +82,20 @@ class Kernel:
         """Debug counters: live sockets, skbs, bytes queued, files in flight,
         bytes copied and handed off, live pages, collector runs."""
         return self.net.counters()
+
+    def blocked(self):
+        """How many threads are asleep in a blocking call of this kernel
+        (accept, connect, send, recv, poll, a pipe read...) that nothing has
+        woken yet.  The count drops inside the call that wakes them, so it is
+        exact the moment that call returns."""
+        return self.net.counters()["blocked"]
+
+    def wait_blocked(self, n=1, timeout=5.0):
+        """Wait until at least ``n`` threads are blocked (see ``blocked``):
+        the deterministic way for a test to know that a call it started in
+        another thread is really asleep, not merely slow to start.  Returns
+        ``True``, or ``False`` after ``timeout`` seconds (``None``: forever)."""
+        return wait_blocked(self, n, timeout)
 
     def unix_sockets(self):
         """The live AF_UNIX sockets, one dict per socket, like /proc/net/unix."""
@@ -171,6 +186,21 @@ class Kernel:
                 if (name, type_) not in self.abstract:
                     return name
         raise OSError(28, os.strerror(28))           # ENOSPC
+
+
+def wait_blocked(kernel, n, timeout):
+    """``kernel.wait_blocked(n, timeout)`` for any kernel with ``blocked()``
+    (the conformance harness's host kernel too)."""
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError("n must be an int")
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pause = 0.0002
+    while kernel.blocked() < n:
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.005)
+    return True
 
 
 def _format_name(raw):

@@ -102,6 +102,7 @@ def test_ctrl_c_interrupts_blocked_recv(kernel):
         p.recv(b, 10)
     assert time.monotonic() - start < 5
     timer.join(JOIN)
+    assert kernel.blocked() == 0            # the abandoned call gave up its count
     # The socket still works afterwards.
     p.send(a, b"ok")
     assert p.recv(b, 10) == b"ok"
@@ -130,9 +131,10 @@ def test_kernel_close_fails_every_blocked_call():
     p.listen(l, 1)
     threads = [_run(p.recv, b, 10), _run(p.accept, l),
                _run(p.poll, [(a, menios.POLLIN)], None)]
-    time.sleep(0.2)
+    assert k.wait_blocked(3, JOIN), k.blocked()
     assert all(t.is_alive() for t, _ in threads)
     k.close()
+    assert k.blocked() == 0                 # close() returns once all are woken
     for t, box in threads:
         t.join(JOIN)
         assert not t.is_alive()
@@ -178,7 +180,7 @@ def test_poll_wakes_on_send_from_other_thread(kernel):
     p = kernel.spawn()
     a, b = p.socketpair()
     t, box = _run(p.poll, [(b, menios.POLLIN)], 10000)
-    time.sleep(0.1)
+    assert kernel.wait_blocked(1, JOIN)
     assert t.is_alive()
     p.send(a, b"x")
     t.join(JOIN)
@@ -207,3 +209,84 @@ def test_busy_poll_wakeups_and_deadlines(where):
         p.recv(b, 10)
     assert time.monotonic() - start < 1.0
     k.close()
+
+
+def test_blocked_counts_each_kind_of_sleep_until_woken(kernel):
+    """Kernel.blocked(): threads asleep and not yet woken, whatever they sleep
+    in; the waking call itself drops the count, so it is exact when it returns."""
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    l = p.socket()
+    p.bind(l, "/tmp/blk")
+    p.listen(l, 1)
+    r, w = p.pipe()
+    assert kernel.blocked() == 0
+    calls = [_run(p.recv, b, 10), _run(p.accept, l),
+             _run(p.poll, [(a, menios.POLLPRI)], None), _run(p.read, r, 5)]
+    assert kernel.wait_blocked(4, JOIN), kernel.blocked()
+    assert kernel.blocked() == 4
+    p.send(a, b"wake")
+    assert kernel.blocked() == 3
+    calls[0][0].join(JOIN)
+    assert calls[0][1].get("result") == b"wake"
+    c = p.socket()
+    p.connect(c, "/tmp/blk")
+    assert kernel.blocked() == 2
+    p.write(w, b"pipe!")
+    assert kernel.blocked() == 1
+    p.send(b, b"!", menios.MSG_OOB)
+    assert kernel.blocked() == 0
+    for t, box in calls:
+        t.join(JOIN)
+        assert "error" not in box, box
+    assert calls[3][1]["result"] == b"pipe!"
+    assert calls[2][1]["result"] == [(a, menios.POLLPRI)]
+
+
+def test_blocked_is_zero_after_timeouts_and_nonblocking_calls(kernel):
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    with pytest.raises(BlockingIOError):
+        p.recv(b, 10, menios.MSG_DONTWAIT)
+    p.setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, struct.pack("qq", 0, 20000))
+    t, box = _run(p.recv, b, 10)
+    assert kernel.wait_blocked(1, JOIN)
+    t.join(JOIN)
+    assert isinstance(box.get("error"), BlockingIOError)
+    assert kernel.blocked() == 0
+    assert p.poll([(b, menios.POLLIN)], 30) == []
+    assert kernel.blocked() == 0
+
+
+def test_wait_blocked_times_out_and_checks_its_argument(kernel):
+    start = time.monotonic()
+    assert kernel.wait_blocked(1, 0.05) is False
+    assert time.monotonic() - start >= 0.05
+    assert kernel.wait_blocked(0, 0) is True
+    with pytest.raises(TypeError):
+        kernel.wait_blocked("1")
+    with pytest.raises(TypeError):
+        kernel.wait_blocked(True)
+
+
+def test_blocked_count_holds_across_slices(kernel):
+    """The main thread sleeps in 50 ms slices (between them it runs signal
+    handlers): it is blocked all along, and no sample may see it uncounted."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("only the main thread sleeps in slices")
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    samples = []
+
+    def sampler():
+        if kernel.wait_blocked(1, JOIN):
+            deadline = time.monotonic() + 0.4
+            while time.monotonic() < deadline:     # holding the GIL: a slice's
+                samples.append(kernel.blocked())   # end waits for it, in the gap
+        p.send(a, b"late")
+    t, box = _run(sampler)
+    assert p.recv(b, 10) == b"late"
+    t.join(JOIN)
+    assert "error" not in box, box
+    assert len(samples) > 100 and set(samples) == {1}, sorted(set(samples))
+    assert kernel.blocked() == 0

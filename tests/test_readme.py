@@ -40,3 +40,9 @@ def test_readme_out_of_band_example(capsys):
     block = next(b for b in BLOCKS if "MSG_OOB" in b and "SIOCATMARK" in b)
     exec(compile(block, "README.md", "exec"), {})
     assert capsys.readouterr().out.splitlines() == ["b'hello' 1", "b'!' True"]
+
+
+def test_readme_blocking_example(capsys):
+    block = next(b for b in BLOCKS if "wait_blocked" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == ["1", "0", "[b'wake up']"]

@@ -230,13 +230,25 @@ static int64_t counter(struct unix_net *net, int which)
 	case 0: return c.socks;
 	case 1: return c.skbs;
 	case 2: return c.bytes_queued;
-	default: return c.inflight;
+	case 3: return c.inflight;
+	default: return c.blocked;
 	}
 }
 #define SOCKS(n)	counter(n, 0)
 #define SKBS(n)		counter(n, 1)
 #define QUEUED(n)	counter(n, 2)
 #define INFLIGHT(n)	counter(n, 3)
+#define BLOCKED(n)	counter(n, 4)
+
+/* Wait (at most 10 s) until @n calls are asleep in @net; returns BLOCKED(). */
+static int64_t wait_blocked(struct unix_net *net, int64_t n)
+{
+	int i;
+
+	for (i = 0; i < 10000 && BLOCKED(net) < n; i++)
+		sleep_ms(1);
+	return BLOCKED(net);
+}
 
 /* An embedder "file": what the Python layer's File/Socket objects do. */
 struct tfile {
@@ -1029,12 +1041,15 @@ static void test_net_shutdown_wakes(void)
 		bl[i].result = 12345;
 		CHECK_EQ(pthread_create(&t[i], NULL, blocked_main, &bl[i]), 0);
 	}
-	sleep_ms(150);
+	CHECK_EQ(wait_blocked(net, 4), 4);
+	sleep_ms(120);			/* over two slices: all still counted */
+	CHECK_EQ(BLOCKED(net), 4);
 	for (i = 0; i < 4; i++) {
 		CHECK(__atomic_load_n(&bl[i].started, __ATOMIC_SEQ_CST));
 		CHECK_EQ(__atomic_load_n(&bl[i].result, __ATOMIC_SEQ_CST), 12345);
 	}
 	unix_net_shutdown(net);
+	CHECK_EQ(BLOCKED(net), 0);	/* shutdown returns once all are woken */
 	for (i = 0; i < 4; i++)
 		CHECK_EQ(pthread_join(t[i], NULL), 0);
 	CHECK_EQ(bl[0].result, -ESHUTDOWN);
@@ -1048,6 +1063,59 @@ static void test_net_shutdown_wakes(void)
 	unix_release(c);
 	unix_release(d);
 	unix_release(l);
+	net_done(net);
+}
+
+/*
+ * unix_counters.blocked: dropped by the waking call itself (the count is 0
+ * the moment the send returns, before the reader has run), and given up by
+ * a call that times out or is abandoned after -ERESTARTSYS.
+ */
+static void test_blocked_count(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct blocked bl;
+	struct wait_ctl ctl;
+	char buf[4];
+	pthread_t t;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	bl.sk = b; bl.op = 0; bl.started = 0; bl.result = 12345;
+	CHECK_EQ(pthread_create(&t, NULL, blocked_main, &bl), 0);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+	CHECK_EQ(send_nb(a, "hey", 3, 0), 3);
+	CHECK_EQ(BLOCKED(net), 0);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(bl.result, 3);
+
+	/* A slice that runs out keeps the count; unix_wait_end() gives it up. */
+	ctl_init(&ctl, 1);
+	ctl.slice = 20 * MS;
+	{
+		struct unix_iov iov = { buf, sizeof(buf) };
+		struct unix_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.iov = &iov;
+		m.iovlen = 1;
+		m.cur = CRED;
+		CHECK_EQ(unix_recvmsg(b, &m, &ctl), -ERESTARTSYS);
+		CHECK_EQ(BLOCKED(net), 1);
+		unix_wait_end(net, &ctl);
+		CHECK_EQ(BLOCKED(net), 0);
+		unix_wait_end(net, &ctl);	/* idempotent */
+		CHECK_EQ(BLOCKED(net), 0);
+
+		/* A timeout gives it up by itself. */
+		ctl_init(&ctl, 1);
+		ctl.deadline = plat_now_ns() + 30 * MS;
+		ctl.slice = 0;
+		CHECK_EQ(unix_recvmsg(b, &m, &ctl), -EAGAIN);
+		CHECK_EQ(BLOCKED(net), 0);
+	}
+	unix_release(a);
+	unix_release(b);
 	net_done(net);
 }
 
@@ -1722,6 +1790,7 @@ static const struct test tests[] = {
 	{ "threads_bulk", test_threads_bulk },
 	{ "threads_duplex", test_threads_duplex },
 	{ "net_shutdown_wakes", test_net_shutdown_wakes },
+	{ "blocked_count", test_blocked_count },
 	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
 	{ "poll_many", test_poll_many },
 	{ "scm_rights", test_scm_rights },

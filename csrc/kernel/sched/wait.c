@@ -9,6 +9,7 @@ void waiter_init(struct waiter *w)
 {
 	plat_cond_init(&w->cond);
 	w->woken = 0;
+	w->ctl = NULL;
 }
 
 void waiter_destroy(struct waiter *w)
@@ -36,6 +37,8 @@ static void waiter_wake(struct waiter *w)
 {
 	if (!w->woken) {
 		w->woken = 1;
+		if (w->ctl)
+			__wait_ctl_unblock(w->ctl);
 		plat_cond_signal(&w->cond);
 	}
 }

@@ -18,9 +18,12 @@
 #include "../list.h"
 #include "../../platform/host.h"
 
+struct wait_ctl;
+
 struct waiter {
 	plat_cond_t cond;
 	atomic_int woken;	/* written under the net lock; read lock-free while busy-polling */
+	struct wait_ctl *ctl;	/* the sleeping call's, for the blocked count (below) */
 };
 
 struct wait_queue_entry {
@@ -47,7 +50,34 @@ struct wait_ctl {
 	int64_t deadline;
 	int64_t slice;
 	int64_t slice_end;	/* private: set by wait_ctl_begin() */
+	int64_t *blocked;	/* private: the count this call holds, or NULL */
 };
+
+/*
+ * Blocked-call accounting (unix_counters.blocked): a call counts from its
+ * first sleep until something wakes it -- the waker drops the count, so it
+ * is exact the moment the waking call returns -- or until it gives up
+ * (timeout, shutdown).  A call that ran out of its slice (-ERESTARTSYS) is
+ * still blocked and keeps its count while its caller runs signal handlers;
+ * a wakeup that lands in that gap finds no waiter, so the count is dropped
+ * when the call ends: whoever drives a blocking call must end it with
+ * unix_wait_end() (net/unix/unix_socket.h).  Under the net lock.
+ */
+static inline void __wait_ctl_block(struct wait_ctl *ctl, int64_t *counter)
+{
+	if (!ctl->blocked) {
+		ctl->blocked = counter;
+		++*counter;
+	}
+}
+
+static inline void __wait_ctl_unblock(struct wait_ctl *ctl)
+{
+	if (ctl->blocked) {
+		--*ctl->blocked;
+		ctl->blocked = NULL;
+	}
+}
 
 #ifndef ERESTARTSYS
 #define ERESTARTSYS 512		/* kernel-internal: the caller restarts the call */

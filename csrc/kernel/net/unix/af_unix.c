@@ -159,18 +159,24 @@ static int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
 	struct waiter w;
 	int64_t now, until;
 
-	if (net->dead)
+	if (net->dead) {
+		__wait_ctl_unblock(ctl);
 		return -ESHUTDOWN;
+	}
 	now = plat_now_ns();
-	if (ctl->deadline <= now)
+	if (ctl->deadline <= now) {
+		__wait_ctl_unblock(ctl);
 		return -EAGAIN;
+	}
 	if (ctl->slice_end <= now)
-		return -ERESTARTSYS;
+		return -ERESTARTSYS;	/* still blocked: the caller resumes us */
 	until = ctl->deadline < ctl->slice_end ? ctl->deadline : ctl->slice_end;
 
 	waiter_init(&w);
 	__wq_add(wq, &e, &w, exclusive);
 	net->sleepers++;
+	__wait_ctl_block(ctl, &net->cnt.blocked);
+	w.ctl = ctl;
 	if (sk->busy_poll_ns > 0)
 		__unix_busy_poll(net, &w, until - now < sk->busy_poll_ns ? until :
 					   now + sk->busy_poll_ns);
@@ -180,11 +186,31 @@ static int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
 	__wq_del(&e);
 	waiter_destroy(&w);
 	if (net->dead) {
+		__wait_ctl_unblock(ctl);
 		if (!net->sleepers)
 			plat_cond_broadcast(&net->idle);
 		return -ESHUTDOWN;
 	}
 	return 0;
+}
+
+/* A blocking call's result: unless it is to be resumed, the call is over. */
+static ssize_t __unix_call_end(struct unix_sock *sk, struct wait_ctl *ctl, ssize_t ret)
+{
+	if (ret != -ERESTARTSYS)
+		unix_wait_end(sk->net, ctl);
+	return ret;
+}
+
+void unix_wait_end(struct unix_net *net, struct wait_ctl *ctl)
+{
+	/* No waiter points at @ctl any more (each left its queue under the
+	 * lock), so only this thread writes ctl->blocked now. */
+	if (ctl->blocked) {
+		plat_mutex_lock(&net->lock);
+		__wait_ctl_unblock(ctl);
+		plat_mutex_unlock(&net->lock);
+	}
 }
 
 /*
@@ -762,7 +788,7 @@ out:
 int unix_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 		struct wait_ctl *ctl)
 {
-	return sk->ops->accept(sk, newsk, flags, ctl);
+	return (int)__unix_call_end(sk, ctl, sk->ops->accept(sk, newsk, flags, ctl));
 }
 
 /* ------------------------------------------------------------ connect --- */
@@ -898,7 +924,7 @@ out:
 int unix_connect(struct unix_sock *sk, struct unix_sock *other,
 		 const struct unix_cred *cred, int flags, struct wait_ctl *ctl)
 {
-	return sk->ops->connect(sk, other, cred, flags, ctl);
+	return (int)__unix_call_end(sk, ctl, sk->ops->connect(sk, other, cred, flags, ctl));
 }
 
 int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred)
@@ -1411,7 +1437,7 @@ static ssize_t unix_seqpacket_sendmsg(struct unix_sock *sk, struct unix_msg *msg
 ssize_t unix_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		     struct unix_sock *other, struct wait_ctl *ctl)
 {
-	return sk->ops->sendmsg(sk, msg, other, ctl);
+	return __unix_call_end(sk, ctl, sk->ops->sendmsg(sk, msg, other, ctl));
 }
 
 /* ---------------------------------------------------------------- recv --- */
@@ -1850,7 +1876,7 @@ static ssize_t unix_seqpacket_recvmsg(struct unix_sock *sk, struct unix_msg *msg
 
 ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
 {
-	return sk->ops->recvmsg(sk, msg, ctl);
+	return __unix_call_end(sk, ctl, sk->ops->recvmsg(sk, msg, ctl));
 }
 
 /* Release what a recvmsg left in @msg that the caller did not take. */
@@ -2015,8 +2041,11 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 		}
 		until = ctl->deadline < ctl->slice_end ? ctl->deadline : ctl->slice_end;
 		net->sleepers++;
+		__wait_ctl_block(ctl, &net->cnt.blocked);
+		w.ctl = ctl;
 		if (!w.woken)
 			plat_cond_wait_until(&w.cond, &net->lock, until);
+		w.ctl = NULL;
 		net->sleepers--;
 		w.woken = 0;
 		for (i = 0; i < pt.n; i++)
@@ -2026,6 +2055,8 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 	}
 	for (i = 0; i < pt.n; i++)
 		__wq_del(&pt.entries[i]);
+	if (err != -ERESTARTSYS)
+		__wait_ctl_unblock(ctl);
 	plat_mutex_unlock(&net->lock);
 	waiter_destroy(&w);
 	plat_free(pt.entries);
@@ -2294,7 +2325,16 @@ static const struct unix_proto_ops unix_seqpacket_ops = {
  * -ENOBUFS when the next message is ordinary data (the caller copies it with
  * unix_recvmsg), or -errno.  Ancillary data cannot travel with pages.
  */
+static ssize_t __unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg,
+				 struct wait_ctl *ctl);
+
 ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
+{
+	return __unix_call_end(sk, ctl, __unix_recv_pages(sk, msg, ctl));
+}
+
+static ssize_t __unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg,
+				 struct wait_ctl *ctl)
 {
 	struct unix_net *net = sk->net;
 	struct sk_buff *skb;

@@ -108,6 +108,7 @@ struct unix_counters {
 	int64_t bytes_zerocopy;		/* payload bytes handed over as pages */
 	int64_t pages;			/* live pages */
 	int64_t gc_runs;
+	int64_t blocked;		/* threads asleep in a blocking call, not yet woken */
 };
 
 struct unix_net {
@@ -228,6 +229,14 @@ void unix_net_shutdown(struct unix_net *net);
 void unix_net_destroy(struct unix_net *net);
 struct scm_fp_list *unix_net_take_released(struct unix_net *net);
 void unix_net_counters(struct unix_net *net, struct unix_counters *out);
+/*
+ * A blocking call counts in unix_counters.blocked from its first sleep until
+ * it is woken or returns (see wait.h).  One that returned -ERESTARTSYS is
+ * still blocked; a caller that abandons it instead of calling again (a
+ * signal handler raised) ends it with unix_wait_end().  Takes net->lock
+ * only if the call still holds a count.
+ */
+void unix_wait_end(struct unix_net *net, struct wait_ctl *ctl);
 
 /* lifetime */
 int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock **out);
