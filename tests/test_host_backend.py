@@ -9,6 +9,7 @@ import array
 import errno
 import fcntl
 import os
+import select
 import signal
 import socket
 import struct
@@ -39,8 +40,15 @@ def alarm():
 
 
 def assert_gone(k):
-    """Nothing of kernel ``k`` survives: processes, zygote, temporary tree."""
+    """Nothing of kernel ``k`` survives: processes, zygote, temporary tree.
+
+    A killed process may still be being released (the zygote's wait() sees
+    ECHILD once its last child is EXIT_DEAD, before /proc forgets it): give
+    each a moment to vanish."""
+    deadline = time.monotonic() + 5
     for pid in [k._zpid] + [p.pid for p in k._procs]:
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert not os.path.exists(f"/proc/{pid}"), f"process {pid} left behind"
     assert not os.path.exists(k.root)
 
@@ -277,20 +285,27 @@ def test_abstract_names_do_not_leak_between_kernels():
 def test_blocked_recv_is_woken_by_send_from_another_thread(hk):
     p, q = hk.spawn(uid=1000, gid=1000), hk.spawn(uid=1000, gid=1000)
     a, b = p.socketpair()
+    assert hk.blocked() == 0                                # idle serving threads do not count
     join = in_thread(p.recv, a, 100)
-    time.sleep(0.2)
-    assert join.thread.is_alive()                           # really blocked
+    assert hk.wait_blocked(1, 10)                           # really asleep in recvfrom
+    assert join.thread.is_alive()
     assert p.getsockname(a) == ""                           # other calls still served
+    assert hk.blocked() == 1
     assert p.send(b, b"wake up") == 7
+    assert hk.blocked() == 0                                # runnable once send returns
     assert join() == b"wake up"
     # across processes: an accept blocked in p is woken by q's connect
     lst = p.socket(AF_UNIX, STREAM)
     p.bind(lst, "/tmp/l")
     p.listen(lst)
     join = in_thread(p.accept, lst)
-    time.sleep(0.1)
+    polled = in_thread(q.poll, [(q.socketpair()[0], select.POLLIN)], 10000)
+    assert hk.wait_blocked(2, 10), hk.blocked()             # accept4, and poll in q
     q.connect(q.socket(AF_UNIX, STREAM), "/tmp/l")
+    assert hk.blocked() == 1
     assert join() == (3, "")
+    assert hk.wait_blocked(2, 0.05) is False
+    assert polled.thread.is_alive()
 
 
 @root_only
@@ -316,7 +331,9 @@ def test_more_concurrent_calls_than_channels(hk):
     r = p.socket(AF_UNIX, DGRAM)
     p.bind(r, "/tmp/r")
     joins = [in_thread(p.recv, r, 10) for _ in range(NCHAN + 3)]
-    time.sleep(0.2)
+    assert hk.wait_blocked(NCHAN, 10), hk.blocked()     # the rest wait for a channel
+    time.sleep(0.05)
+    assert hk.blocked() == NCHAN
     s = q.socket(AF_UNIX, DGRAM)
     for i in range(NCHAN + 3):
         q.sendto(s, b"%d" % i, "/tmp/r")

@@ -38,11 +38,12 @@ import socket
 import stat
 import struct
 import threading
+import time
 import unittest
 
 __all__ = ["Trace", "run_scenario", "diff_traces", "assert_same", "scenario",
            "SCENARIOS", "Instance", "instances", "make_pair", "menios_backend",
-           "host_backend", "SOCK_TYPES", "PAIR_KINDS", "PAIR_GRID"]
+           "host_backend", "SOCK_TYPES", "PAIR_KINDS", "PAIR_GRID", "Background"]
 
 SOCK_TYPES = (socket.SOCK_STREAM, socket.SOCK_SEQPACKET, socket.SOCK_DGRAM)
 PAIR_KINDS = ("socketpair", "filesystem", "abstract")
@@ -194,6 +195,54 @@ class Trace:
 def _short(value, width=40):
     text = value.name if isinstance(value, enum.Enum) else repr(value)
     return text if len(text) <= width else text[:width - 3] + "..."
+
+
+class Background:
+    """``fn(*args)`` run in a thread, for scenarios about blocking calls.
+
+    ``blocked(t, label, pause)`` records whether the call is blocked: after
+    ``pause`` seconds (a call that does not block returns within them) it
+    waits until the call has either returned or is asleep in ``k``
+    (``k.wait_blocked``).  So a call that is merely slow to start -- a loaded
+    machine, a sanitizer build -- is not taken for a blocked one, and the
+    scenario's next step cannot overtake a call still on its way to sleep.
+    ``result(t, label)`` joins the thread (at most ``JOIN`` seconds) and
+    records the call's outcome as one step, so traces stay ordered.
+    """
+
+    JOIN = 10.0
+
+    def __init__(self, k, fn, *args):
+        self.k = k
+        self.asleep_before = k.blocked()    # calls of other threads already asleep
+        self.out = None
+        self.th = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self.th.start()
+
+    def _run(self, fn, args):
+        try:
+            self.out = ("ok", fn(*args))
+        except BaseException as e:      # noqa: BLE001 (replayed by result)
+            self.out = ("exc", e)
+
+    def blocked(self, t, label="blocked", pause=0.25):
+        self.th.join(pause)
+        deadline = time.monotonic() + self.JOIN
+        while self.th.is_alive() and time.monotonic() < deadline:
+            if self.k.wait_blocked(self.asleep_before + 1, 0.02):
+                break
+        t.note(label, self.th.is_alive())
+
+    def result(self, t, label="background call"):
+        self.th.join(self.JOIN)
+
+        def outcome():
+            if self.th.is_alive() or self.out is None:
+                raise RuntimeError("background call still blocked")
+            if self.out[0] == "exc":
+                raise self.out[1]
+            return self.out[1]
+        return t.step(label, outcome)
 
 
 # ------------------------------------------------------------------ running

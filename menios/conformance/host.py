@@ -86,6 +86,8 @@ import time
 import unittest
 import warnings
 
+from ..kernel import wait_blocked
+
 __all__ = ["HostKernel", "HostProcess", "NCHAN"]
 
 #: Channels (and serving threads) per process: concurrent calls it can serve.
@@ -97,6 +99,13 @@ _CLONE_NEWNET = 0x40000000
 _PR_SET_CHILD_SUBREAPER = 36
 _AF_UNIX, _SOCK_STREAM, _SOMAXCONN = socket.AF_UNIX, socket.SOCK_STREAM, socket.SOMAXCONN
 _NETNS_SYSCTLS = {"net.unix.max_dgram_qlen", "net.core.somaxconn"}
+#: What ``HostKernel.blocked`` counts, by machine: syscalls a scenario call
+#: can sleep in -- those whose first argument is an fd (a channel's is at or
+#: above the process's limit, a scenario's below it), and the poll family.
+_SLEEP_CALLS = {
+    "x86_64": ({0, 1, 42, 43, 44, 45, 46, 47, 288}, {7, 23, 270, 271}),
+    "aarch64": ({63, 64, 202, 203, 206, 207, 211, 212, 242}, {72, 73}),
+}.get(os.uname().machine)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _int, _ptr, _uint, _ulong = ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_ulong
@@ -688,13 +697,55 @@ class HostKernel:
                 raise _oserror(errno.ESRCH)
             _send(self._zchan, ("spawn", (), _wire(creds)))
             reply, fds = _recv(self._zchan)
-        return self._adopt(reply, fds)
+        return self._adopt(reply, fds, rlimit_nofile)
 
-    def _adopt(self, reply, fds):
-        proc = HostProcess(self, _unwrap(reply), [socket.socket(fileno=fd) for fd in fds])
+    def _adopt(self, reply, fds, limit):
+        proc = HostProcess(self, _unwrap(reply), [socket.socket(fileno=fd) for fd in fds], limit)
         with self._lock:
             self._procs.append(proc)
         return proc
+
+    def blocked(self):
+        """As ``menios.Kernel.blocked``: threads of the served processes asleep
+        in a scenario's syscall, read from ``/proc/PID/task/TID/{stat,syscall}``
+        (a woken thread is runnable at once, so the count is exact the moment
+        the waking call returns).  On a machine whose syscall numbers are not
+        known here, -1."""
+        if _SLEEP_CALLS is None:
+            return -1
+        fd_calls, poll_calls = _SLEEP_CALLS
+        with self._lock:
+            procs = [p for p in self._procs if not p._dead]
+        n = 0
+        for proc in procs:
+            base = f"/proc/{proc.pid}/task"
+            try:
+                tids = os.listdir(base)
+            except OSError:
+                continue            # exited
+            for tid in tids:
+                try:
+                    with open(f"{base}/{tid}/stat") as f:
+                        state = f.read().rpartition(")")[2].split()[0]
+                    if state not in ("S", "D"):
+                        continue
+                    with open(f"{base}/{tid}/syscall") as f:
+                        words = f.read().split()
+                except OSError:
+                    continue
+                if len(words) < 2 or not words[0].isdigit():
+                    continue        # "running", or not in a syscall
+                nr, arg0 = int(words[0]), int(words[1], 16)
+                if nr in poll_calls or (nr in fd_calls and arg0 < proc.limit):
+                    n += 1
+        return n
+
+    def wait_blocked(self, n=1, timeout=5.0):
+        """As ``menios.Kernel.wait_blocked``; ``True`` at once where
+        ``blocked()`` cannot tell (-1)."""
+        if self.blocked() < 0:
+            return True
+        return wait_blocked(self, n, timeout)
 
     def gc(self):
         """Linux collects in-flight fd cycles asynchronously: give it a moment."""
@@ -728,9 +779,10 @@ class HostKernel:
 class HostProcess:
     """A served process.  Each SPEC syscall is a method (generated below)."""
 
-    def __init__(self, kernel, pid, channels):
+    def __init__(self, kernel, pid, channels, limit):
         self.kernel = kernel
         self.pid = pid
+        self.limit = limit              # RLIMIT_NOFILE: channels live at or above it
         self._pidfd = os.pidfd_open(pid)
         self._channels = channels
         self._free = list(channels)
@@ -789,7 +841,7 @@ class HostProcess:
     def fork(self):
         """A new served process: same credentials, a copy of the fd table."""
         reply, fds = self._request("fork")
-        return self.kernel._adopt(reply, fds)
+        return self.kernel._adopt(reply, fds, self.limit)
 
     def exit(self):
         """Exit (closing every fd); returns once the process is gone."""

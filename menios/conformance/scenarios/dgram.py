@@ -6,10 +6,9 @@ same as menios's default, so the queue-limit scenarios need no sysctl.
 """
 import errno
 import socket
-import threading
 import time
 
-from ..harness import scenario, make_pair
+from ..harness import Background, scenario, make_pair
 
 AF_UNIX, SOCK_DGRAM, SOCK_STREAM, SOCK_SEQPACKET = (
     socket.AF_UNIX, socket.SOCK_DGRAM, socket.SOCK_STREAM, socket.SOCK_SEQPACKET)
@@ -49,39 +48,6 @@ def _nonblock(p, fd):
     import fcntl
     import os
     p.fcntl(fd, fcntl.F_SETFL, p.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
-
-
-class _Background:
-    """Run ``fn(*args)`` in a thread; ``finish`` joins it (with a timeout)
-    and records its outcome as one step, so traces stay ordered."""
-
-    def __init__(self, t, label, fn, *args):
-        self.t, self.label, self.out = t, label, None
-        self.th = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self.th.start()
-
-    def _run(self, fn, args):
-        try:
-            self.out = ("ok", fn(*args))
-        except BaseException as e:          # noqa: BLE001 (replayed below)
-            self.out = ("raise", e)
-
-    def alive_after(self, seconds):
-        self.th.join(seconds)
-        return self.th.is_alive()
-
-    def finish(self, timeout=10.0):
-        self.th.join(timeout)
-        if self.th.is_alive():
-            self.t.note(self.label, "still blocked")
-            return None
-        kind, value = self.out
-
-        def replay():
-            if kind == "raise":
-                raise value
-            return value
-        return self.t.step(self.label, replay)
 
 
 def _poll(t, p, fd, events=ALL_EVENTS):
@@ -578,10 +544,10 @@ def dgram_blocked_sender_woken(k, t, kind, connected):
     for i in range(QLEN + 1):
         p.sendto(s, b"m%d" % i, _name(kind, "rcv"))
     t.call(p.sendto, s, b"full", _name(kind, "rcv"), MSG_DONTWAIT)
-    bg = _Background(t, "blocked sendto", p.sendto, s, b"late", _name(kind, "rcv"))
-    t.note("sender blocked", bg.alive_after(0.3))
+    bg = Background(k, p.sendto, s, b"late", _name(kind, "rcv"))
+    bg.blocked(t, "sender blocked", 0.3)
     t.call(p.recv, r, 10)
-    bg.finish()
+    bg.result(t, "blocked sendto")
     got = []
     while True:
         try:
@@ -595,10 +561,10 @@ def dgram_blocked_sender_woken(k, t, kind, connected):
 def dgram_blocked_recv_woken(k, t, kind):
     p = k.spawn(uid=1000, gid=1000)
     a, b = make_pair(k, p, SOCK_DGRAM, kind)
-    bg = _Background(t, "blocked recvfrom", p.recvfrom, b, 100)
-    t.note("receiver blocked", bg.alive_after(0.2))
+    bg = Background(k, p.recvfrom, b, 100)
+    bg.blocked(t, "receiver blocked", 0.2)
     t.call(p.send, a, b"wake up")
-    bg.finish()
+    bg.result(t, "blocked recvfrom")
 
 
 @scenario("dgram_rcvtimeo")

@@ -2,8 +2,8 @@
 dgram (issue 5), each compared step by step with the host kernel."""
 import socket
 
-from ..harness import scenario, make_pair
-from .dgram import _Background, _bound, _len, _name, _nonblock, _poll, FIONREAD, ALL_EVENTS
+from ..harness import Background, scenario, make_pair
+from .dgram import _bound, _len, _name, _nonblock, _poll, FIONREAD, ALL_EVENTS
 
 AF_UNIX, SOCK_DGRAM, SOCK_STREAM, SOCK_SEQPACKET = (
     socket.AF_UNIX, socket.SOCK_DGRAM, socket.SOCK_STREAM, socket.SOCK_SEQPACKET)
@@ -166,20 +166,20 @@ def seqpacket_eof(k, t, kind, nonblock):
 def seqpacket_eof_wakes_reader(k, t, kind):
     p = k.spawn(uid=1000, gid=1000)
     a, b = make_pair(k, p, SOCK_SEQPACKET, kind)
-    bg = _Background(t, "blocked recv", p.recv, b, 100)
-    t.note("reader blocked", bg.alive_after(0.2))
+    bg = Background(k, p.recv, b, 100)
+    bg.blocked(t, "reader blocked", 0.2)
     t.call(p.close, a)
-    bg.finish()
+    bg.result(t, "blocked recv")
 
 
 @scenario("seqpacket_recv_woken", params={"kind": KINDS})
 def seqpacket_recv_woken(k, t, kind):
     p = k.spawn(uid=1000, gid=1000)
     a, b = make_pair(k, p, SOCK_SEQPACKET, kind)
-    bg = _Background(t, "blocked recvmsg", p.recvmsg, b, 100)
-    t.note("reader blocked", bg.alive_after(0.2))
+    bg = Background(k, p.recvmsg, b, 100)
+    bg.blocked(t, "reader blocked", 0.2)
     t.call(p.send, a, b"wake")
-    bg.finish()
+    bg.result(t, "blocked recvmsg")
 
 
 @scenario("seqpacket_unread_reset", params={"kind": KINDS})
@@ -372,15 +372,15 @@ def seqpacket_blocked_sender_woken(k, t, sotype):
             break
         sent += 1
     t.note("sent", sent)
-    bg = _Background(t, "blocked send", p.send, a, b"late")
-    t.note("sender blocked", bg.alive_after(0.3))
+    bg = Background(k, p.send, a, b"late")
+    bg.blocked(t, "sender blocked", 0.3)
     for _ in range(4):
         _len(t, "len(recv)", p.recv, b, 2000)
     # woken only once the buffer is down to a quarter (unix_write_space)
-    t.note("still blocked after 4 reads", bg.alive_after(0.3))
+    bg.blocked(t, "still blocked after 4 reads", 0.3)
     for _ in range(sent - 4):
         p.recv(b, 2000)
-    bg.finish()
+    bg.result(t, "blocked send")
     t.call(p.recv, b, 2000)
 
 

@@ -9,10 +9,9 @@ import select
 import signal
 import socket
 import struct
-import threading
 import time
 
-from ..harness import PAIR_KINDS, make_pair, scenario
+from ..harness import PAIR_KINDS, Background, make_pair, scenario
 
 AF_UNIX, STREAM = socket.AF_UNIX, socket.SOCK_STREAM
 DGRAM, SEQPACKET = socket.SOCK_DGRAM, socket.SOCK_SEQPACKET
@@ -27,7 +26,6 @@ NAMED = ("filesystem", "abstract")
 BLOCKING = {"kind": PAIR_KINDS, "nonblock": (False, True)}
 TIMEVAL = struct.Struct("qq")
 SO_PEEK_OFF = getattr(socket, "SO_PEEK_OFF", 42)
-JOIN = 10.0
 
 
 def _proc(k):
@@ -55,38 +53,6 @@ def _nonblock(p, fd):
 
 def _pending(t, p, label="pending_signals"):
     t.step(label, lambda: set(p.pending_signals))
-
-
-class _Bg:
-    """A call run in a thread: ``blocked`` notes whether it is still running
-    after a pause, ``result`` joins it (with a timeout) and records its
-    outcome as a step of the trace."""
-
-    def __init__(self, fn, *args):
-        self.out = None
-        self.th = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self.th.start()
-
-    def _run(self, fn, args):
-        try:
-            self.out = ("ok", fn(*args))
-        except BaseException as e:      # recorded by result()
-            self.out = ("exc", e)
-
-    def blocked(self, t, label="blocked", pause=0.25):
-        self.th.join(pause)
-        t.note(label, self.th.is_alive())
-
-    def result(self, t, label="background call"):
-        self.th.join(JOIN)
-
-        def outcome():
-            if self.th.is_alive() or self.out is None:
-                raise RuntimeError("background call still blocked")
-            if self.out[0] == "exc":
-                raise self.out[1]
-            return self.out[1]
-        return t.step(label, outcome)
 
 
 def _fill(p, fd, size=65536):
@@ -538,7 +504,7 @@ def stream_connect_blocks_until_accept(k, t, kind):
     c1 = t.call(p.socket, AF_UNIX, STREAM)
     t.call(p.connect, c1, _name(kind))
     c2 = t.call(p.socket, AF_UNIX, STREAM)
-    bg = _Bg(p.connect, c2, _name(kind))
+    bg = Background(k, p.connect, c2, _name(kind))
     bg.blocked(t, "second connect blocked")
     t.call(p.accept, l)
     bg.result(t, "second connect")
@@ -675,7 +641,7 @@ def stream_msg_waitall(k, t, kind):
     p = _proc(k)
     a, b = _pair(k, p, kind)
     t.call(p.send, a, b"12345")
-    bg = _Bg(p.recv, b, 12, socket.MSG_WAITALL)
+    bg = Background(k, p.recv, b, 12, socket.MSG_WAITALL)
     bg.blocked(t, "waitall recv blocked")
     t.call(p.send, a, b"6789")
     bg.blocked(t, "still blocked after 9 bytes", 0.1)
@@ -695,7 +661,7 @@ def stream_msg_waitall_peer_closes(k, t):
     p = _proc(k)
     a, b = _pair(k, p)
     t.call(p.send, a, b"part")
-    bg = _Bg(p.recv, b, 100, socket.MSG_WAITALL)
+    bg = Background(k, p.recv, b, 100, socket.MSG_WAITALL)
     bg.blocked(t)
     t.call(p.close, a)
     bg.result(t, "waitall recv")
@@ -855,7 +821,7 @@ def stream_shutdown_args_and_states(k, t):
 def stream_blocked_recv_woken(k, t, by):
     p = _proc(k)
     a, b = _pair(k, p)
-    bg = _Bg(p.recv, b, 100)
+    bg = Background(k, p.recv, b, 100)
     bg.blocked(t)
     if by == "send":
         t.call(p.send, a, b"wake")
@@ -1112,7 +1078,7 @@ def stream_accept_rcvtimeo_eagain(k, t):
 def stream_blocked_accept_woken_by_connect(k, t):
     p = _proc(k)
     l = _listener(t, p)
-    bg = _Bg(p.accept, l)
+    bg = Background(k, p.accept, l)
     bg.blocked(t)
     c = t.call(p.socket, AF_UNIX, STREAM)
     t.call(p.connect, c, "/tmp/srv")
@@ -1131,7 +1097,7 @@ def stream_sockopt_rcvlowat(k, t):
     t.call(p.poll, [(b, ALL_EVENTS)], 0)
     t.call(p.recv, b, 10, socket.MSG_DONTWAIT)
     t.call(p.send, a, b"abc")
-    bg = _Bg(p.recv, b, 10)
+    bg = Background(k, p.recv, b, 10)
     bg.blocked(t, "recv with 3 of 5 bytes blocked", 0.2)
     t.call(p.send, a, b"de")
     bg.result(t, "recv")
@@ -1251,7 +1217,7 @@ def stream_poll_wakeup(k, t, by):
     p = _proc(k)
     if by == "connect":
         l = _listener(t, p)
-        bg = _Bg(p.poll, [(l, POLLIN)], 5000)
+        bg = Background(k, p.poll, [(l, POLLIN)], 5000)
         bg.blocked(t)
         t.call(p.connect, t.call(p.socket, AF_UNIX, STREAM), "/tmp/srv")
         bg.result(t, "poll")
@@ -1259,13 +1225,13 @@ def stream_poll_wakeup(k, t, by):
     a, b = _pair(k, p, "socketpair", True)
     if by == "drain":
         t.step("fill", _fill, p, a)
-        bg = _Bg(p.poll, [(a, POLLOUT)], 5000)
+        bg = Background(k, p.poll, [(a, POLLOUT)], 5000)
         bg.blocked(t)
         t.step("drain", _drain, p, b, 8192)
         bg.blocked(t, "still blocked after a small read", 0.1)
         t.step("drain", _drain, p, b, 200000)
     else:
-        bg = _Bg(p.poll, [(b, POLLIN | POLLRDHUP)], 5000)
+        bg = Background(k, p.poll, [(b, POLLIN | POLLRDHUP)], 5000)
         bg.blocked(t)
         if by == "send":
             t.call(p.send, a, b"wake")
@@ -1349,7 +1315,7 @@ def stream_blocking_send_waits_for_reader(k, t, kind):
     a, b = _pair(k, p, kind)
     total = 1 << 20
     blob = bytes(range(256)) * (total // 256)
-    bg = _Bg(p.send, a, blob)
+    bg = Background(k, p.send, a, blob)
     bg.blocked(t, "send of 1 MiB blocked")
     t.step("drain", _drain, p, b, total)
     bg.result(t, "send")
@@ -1376,11 +1342,63 @@ def stream_blocked_send_woken_by_peer_close(k, t):
     _nonblock(p, a)
     t.step("fill", _fill, p, a)
     p.fcntl(a, fcntl.F_SETFL, p.fcntl(a, fcntl.F_GETFL) & ~os.O_NONBLOCK)
-    bg = _Bg(p.send, a, b"x" * 1000, socket.MSG_NOSIGNAL)
+    bg = Background(k, p.send, a, b"x" * 1000, socket.MSG_NOSIGNAL)
     bg.blocked(t)
     t.call(p.close, b)
     bg.result(t, "send")
     _pending(t, p)
+
+
+@scenario("kernel_blocked_count", params={"call": (
+    "recv", "accept", "connect", "send", "poll", "pipe_read", "dgram_sendto")})
+def kernel_blocked_count(k, t, call):
+    """``k.blocked()``: a call counts while asleep, stops counting the moment
+    it is woken, and a second process's sleep counts too (on the host: threads
+    of the served processes asleep in the scenario's syscalls)."""
+    p = _proc(k)
+    a, b = _pair(k, p)
+    c2, d2 = _pair(k, p)
+    q = p.fork()
+    t.note("idle", k.blocked())
+    if call == "recv":
+        bg, wake = Background(k, p.recv, b, 10), lambda: p.send(a, b"x")
+    elif call == "accept":
+        l = _listener(t, p)
+        c = p.socket(AF_UNIX, STREAM)
+        bg, wake = Background(k, p.accept, l), lambda: p.connect(c, "/tmp/srv")
+    elif call == "connect":
+        l = _listener(t, p, backlog=0)
+        p.connect(p.socket(AF_UNIX, STREAM), "/tmp/srv")
+        c = p.socket(AF_UNIX, STREAM)
+        bg, wake = Background(k, p.connect, c, "/tmp/srv"), lambda: p.accept(l)
+    elif call == "send":
+        _nonblock(p, a)
+        t.step("fill", _fill, p, a)
+        bg, wake = Background(k, p.send, a, b"y"), lambda: _drain(p, b, 233152)
+    elif call == "poll":
+        bg, wake = Background(k, p.poll, [(b, POLLIN)], 10000), lambda: p.shutdown(a, 1)
+    elif call == "pipe_read":
+        r, w = p.pipe()
+        bg, wake = Background(k, p.read, r, 10), lambda: p.write(w, b"pipe")
+    else:
+        r = t.call(p.socket, AF_UNIX, DGRAM)
+        t.call(p.bind, r, "/tmp/dg")
+        s = t.call(p.socket, AF_UNIX, DGRAM)
+        for _ in range(11):
+            p.sendto(s, b"d", "/tmp/dg")
+        bg, wake = Background(k, p.sendto, s, b"late", "/tmp/dg"), lambda: p.recv(r, 10)
+    bg.blocked(t)
+    t.note("one asleep", k.blocked())
+    other = Background(k, q.recv, d2, 10)
+    other.blocked(t, "the other process blocked")
+    t.note("two asleep", k.blocked())
+    t.step("wake", wake)
+    t.note("after the wake", k.blocked())
+    bg.result(t, call)
+    t.call(p.send, c2, b"z")
+    t.note("after the second wake", k.blocked())
+    other.result(t, "other recv")
+    t.note("at the end", k.blocked())
 
 
 # ================================================================ extras
