@@ -97,8 +97,7 @@ def test_blocked_sender_woken_by_reader(qlen2, connected, name):
 
     call = _Call(p.send, s, b"late") if connected else _Call(p.sendto, s, b"late", name)
     call.start()
-    call.join(0.3)
-    assert call.is_alive(), "the sender should block while the queue is full"
+    assert qlen2.wait_blocked(1, 5), "the sender should block while the queue is full"
     assert p.recv(r, 100) == b"m0"
     call.join(5)
     assert not call.is_alive(), "reading did not wake the blocked sender"
@@ -116,8 +115,7 @@ def test_poll_pollout_woken_by_reader(qlen2):
     assert p.poll([(s, POLLOUT)], 0) == []
     call = _Call(p.poll, [(s, POLLOUT)], 5000)
     call.start()
-    call.join(0.2)
-    assert call.is_alive()
+    assert qlen2.wait_blocked(1, 5)
     p.recv(r, 100)
     call.join(5)
     assert not call.is_alive()
@@ -155,8 +153,7 @@ def test_kernel_close_wakes_blocked_sender():
     _fill(p, s, "/tmp/rcv", False)
     call = _Call(p.sendto, s, b"late", "/tmp/rcv")
     call.start()
-    call.join(0.2)
-    assert call.is_alive()
+    assert k.wait_blocked(1, 5)
     k.close()
     call.join(5)
     assert not call.is_alive()

@@ -315,7 +315,7 @@ def test_close_and_exit_fail_blocked_calls():
     p = k.spawn()
     a, b = p.socketpair()
     join = in_thread(p.recv, a, 10)
-    time.sleep(0.1)
+    assert k.wait_blocked(1, 10)
     k.close()
     with pytest.raises(ProcessLookupError):
         join()
