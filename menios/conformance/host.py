@@ -748,8 +748,25 @@ class HostKernel:
         return wait_blocked(self, n, timeout)
 
     def gc(self):
-        """Linux collects in-flight fd cycles asynchronously: give it a moment."""
-        time.sleep(0.05)
+        """Linux collects in-flight fd cycles asynchronously (a work item the
+        last close queued): wait until it has freed what it will -- the
+        sockets of this network namespace (``/proc/ZYGOTE/net/unix``) stay
+        the same for 50 ms -- at most 2 s."""
+        path = f"/proc/{self._zpid}/net/unix"
+
+        def count():
+            try:
+                with open(path) as f:
+                    return sum(1 for _ in f)
+            except OSError:
+                return -1
+        deadline = time.monotonic() + 2
+        last, stable = count(), 0
+        while stable < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+            now = count()
+            stable = stable + 1 if now == last else 0
+            last = now
 
     def close(self):
         """Kill and reap every process, then remove the private tree."""
