@@ -82,6 +82,8 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         scm_fp_list *fp
         int fp_refused
         page_run *pages
+        int lookup
+        void *held
         unix_address *addr
         int want_creds
         int got_scm
@@ -109,6 +111,8 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     scm_fp_list *unix_net_take_released(unix_net *net) nogil
     void unix_net_counters(unix_net *net, unix_counters *out) nogil
     void unix_wait_end(unix_net *net, wait_ctl *ctl) nogil
+    void unix_msg_drop_held(unix_sock *sk, unix_msg *msg) nogil
+    int EUNIXLOOKUP
 
     int unix_create(unix_net *net, int type, int protocol, unix_sock **out) nogil
     void unix_sock_hold(unix_sock *sk) nogil
@@ -124,7 +128,6 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     ssize_t unix_sendmsg(unix_sock *sk, unix_msg *msg, unix_sock *other, wait_ctl *ctl) nogil
     ssize_t unix_recvmsg(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     int unix_shutdown(unix_sock *sk, int how) nogil
-    int unix_dgram_send_precheck(unix_sock *sk, int nonblock) nogil
     int unix_seqpacket_send_precheck(unix_sock *sk) nogil
     int unix_getname(unix_sock *sk, int peer, unsigned char *path, unsigned int *len) nogil
     int unix_getsockopt(unix_sock *sk, int level, int optname, int64_t *val) nogil
@@ -173,7 +176,9 @@ cdef class Socket(File):
     cdef public bint passcred         # SO_PASSCRED, cached for the send fast path
     cdef void _enter(self)
     cdef void _leave(self)
-    cdef ssize_t _send(self, unix_msg *m, Socket target, size_t total) except? -2
+    cdef ssize_t _send(self, unix_msg *m, Socket target, size_t total,
+                       object resolve=*) except? -2
+    cdef Socket _resolve(self, unix_msg *m, object resolve)
     cdef void _sigurg(self, unix_fown *o)
     cdef void _drop_fp(self, scm_fp_list *fpl)
     cdef ssize_t _recv(self, unix_msg *m) except? -2

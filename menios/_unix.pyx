@@ -422,23 +422,36 @@ cdef class Socket(File):
         return s
 
     # ----------------------------------------------------------- data ---
-    cdef ssize_t _send(self, unix_msg *m, Socket target, size_t total) except? -2:
+    cdef ssize_t _send(self, unix_msg *m, Socket target, size_t total,
+                       object resolve=None) except? -2:
+        """The send loop.  ``resolve`` (a datagram sendto/sendmsg with a
+        name): called for the destination Socket when the core asks for it
+        (-EUNIXLOOKUP), after the checks and the copy Linux does first."""
         cdef wait_ctl ctl
         cdef ssize_t r
         cdef unix_sock *o = target.sk if target is not None else NULL
         cdef bint nonblock = (m.flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0
         cdef int flags = m.flags
+        m.lookup = resolve is not None
         self._enter()
         try:
             _ctl_nonblock(&ctl)
             m.flags = flags | MSG_DONTWAIT
             r = unix_sendmsg(self.sk, m, o, &ctl)
+            if r == -EUNIXLOOKUP:
+                target = self._resolve(m, resolve)
+                o = target.sk
+                r = unix_sendmsg(self.sk, m, o, &ctl)
             m.flags = flags
             if not nonblock and (r == -EAGAIN or (r >= 0 and <size_t>r < total and m.sigpipe == 0)):
                 _ctl_blocking(&ctl)
                 while True:
                     with nogil:
                         r = unix_sendmsg(self.sk, m, o, &ctl)
+                    if r == -EUNIXLOOKUP:
+                        target = self._resolve(m, resolve)      # kept alive across sleeps
+                        o = target.sk
+                        continue
                     if r != -ERESTARTSYS:
                         break
                     PyErr_CheckSignals()
@@ -455,6 +468,21 @@ cdef class Socket(File):
         finally:
             unix_wait_end(self.net.net, &ctl)   # abandoned by a raising signal handler
             self._leave()
+
+    cdef Socket _resolve(self, unix_msg *m, object resolve):
+        """The destination of a held datagram; if the name does not resolve,
+        the datagram is dropped (its files were never in flight)."""
+        try:
+            target = resolve()
+            if type(target) is not Socket:
+                raise TypeError("a send's resolver must return a Socket")
+            return <Socket>target
+        except BaseException:
+            unix_msg_drop_held(self.sk, m)
+            if m.fp != NULL:
+                self._drop_fp(m.fp)
+                m.fp = NULL
+            raise
 
     cdef void _sigurg(self, unix_fown *o):
         """sk_send_sigurg: an out-of-band byte reached a socket whose file
@@ -474,8 +502,10 @@ cdef class Socket(File):
             f.fput()
         scm_fp_free(fpl)
 
-    def send(self, data, int flags, tuple cur, Socket target=None):
-        """send/sendto: returns bytes sent."""
+    def send(self, data, int flags, tuple cur, Socket target=None, resolve=None):
+        """send/sendto: returns bytes sent.  ``target``: a destination
+        already known; ``resolve``: a datagram destination name's resolver
+        (see ``_send``)."""
         cdef unix_iov iov
         cdef unix_msg m
         cdef Py_buffer view
@@ -485,23 +515,23 @@ cdef class Socket(File):
             iov.len = <size_t>PyBytes_GET_SIZE(data)
             _msg_init(&m, &iov, 1, flags)
             _set_cred(&m.cur, cur)
-            return self._send(&m, target, iov.len)
+            return self._send(&m, target, iov.len, resolve)
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         try:
             iov.base = view.buf
             iov.len = <size_t>view.len
             _msg_init(&m, &iov, 1, flags)
             _set_cred(&m.cur, cur)
-            return self._send(&m, target, iov.len)
+            return self._send(&m, target, iov.len, resolve)
         finally:
             PyBuffer_Release(&view)
 
     def sendmsg(self, buffers, int flags, tuple cur, tuple creds, list files,
-                Socket target=None, bint fds_refused=False):
+                Socket target=None, bint fds_refused=False, resolve=None):
         """sendmsg: ``creds`` is an explicit (pid, uid, gid) or None; ``files``
         are File objects to pass (the caller has checked them); with
         ``fds_refused`` (too_many_unix_fds) they fail ETOOMANYREFS where the
-        core attaches them."""
+        core attaches them.  ``target``/``resolve``: as for ``send``."""
         cdef Py_ssize_t n, i
         cdef unix_iov *iov = NULL
         cdef Py_buffer *views = NULL
@@ -518,7 +548,7 @@ cdef class Socket(File):
             if n == 1 and type(bufs[0]) is Pages and (<Pages>bufs[0]).nbytes >= ZEROCOPY_THRESHOLD:
                 if files or creds is not None:
                     raise OSError(EINVAL, os.strerror(EINVAL))
-                return self._send_pages(<Pages>bufs[0], flags, cur, target)
+                return self._send_pages(<Pages>bufs[0], flags, cur, target, resolve)
         if n > IOV_MAX:
             raise OSError(EMSGSIZE, os.strerror(EMSGSIZE))
         iov = <unix_iov *>malloc(sizeof(unix_iov) * (n + 1))
@@ -559,14 +589,14 @@ cdef class Socket(File):
                         fpl.files[i].usk = NULL
                 m.fp = fpl
                 m.fp_refused = fds_refused
-            return self._send(&m, target, total)
+            return self._send(&m, target, total, resolve)
         finally:
             for i in range(got):
                 PyBuffer_Release(&views[i])
             free(iov)
             free(views)
 
-    def _send_pages(self, Pages pages, int flags, tuple cur, Socket target):
+    def _send_pages(self, Pages pages, int flags, tuple cur, Socket target, resolve=None):
         """Hand the pages themselves to the receiver: no copy."""
         cdef unix_iov iov
         cdef unix_msg m
@@ -580,7 +610,7 @@ cdef class Socket(File):
         m.pages = pages.run
         menios_page_set_gifted(pages.run, 1)
         try:
-            return self._send(&m, target, iov.len)
+            return self._send(&m, target, iov.len, resolve)
         except BaseException:
             if menios_page_refs(pages.run) == 1:
                 menios_page_set_gifted(pages.run, 0)     # nothing was handed over
@@ -819,13 +849,6 @@ cdef class Socket(File):
         return bytes(buf[:min(r, cap)]), mflags, addr, cred, files
 
     # -------------------------------------------------------- control ---
-    def send_precheck(self, int flags):
-        """A datagram send's pending error, SEND_SHUTDOWN (EPIPE) and, when
-        non-blocking, a full send buffer (EAGAIN): Linux reports them all
-        before looking the destination name up."""
-        cdef int nonblock = (flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0
-        _check(unix_dgram_send_precheck(self.sk, nonblock))
-
     def seqpacket_precheck(self):
         """A seqpacket sendmsg's pending error and ENOTCONN, which Linux
         reports before parsing the control data."""

@@ -11,7 +11,7 @@ from . import _unix
 from .constants import (
     AF_UNIX, AF_UNSPEC, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_NONBLOCK, SOCK_CLOEXEC,
     SOL_SOCKET, SCM_RIGHTS, SCM_CREDENTIALS, SCM_MAX_FD, SO_PASSCRED, SO_PEERCRED,
-    SO_RCVTIMEO, SO_SNDTIMEO, SO_SNDBUF, SO_TYPE, MSG_NOSIGNAL, MSG_CTRUNC, MSG_OOB,
+    SO_RCVTIMEO, SO_SNDTIMEO, SO_TYPE, MSG_NOSIGNAL, MSG_CTRUNC, MSG_OOB,
     MSG_CMSG_CLOEXEC, MSG_TRUNC, O_NONBLOCK, O_CLOEXEC, O_ACCMODE, O_APPEND, F_DUPFD,
     F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_SETOWN, F_GETOWN, FD_CLOEXEC,
     FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP, POLLNVAL, SIGPIPE, SOMAXCONN, UNIX_PATH_MAX)
@@ -491,36 +491,33 @@ class Process(_unix.ProcessBase):
             return                          # not connected: the send fails first
         self._maybe_autobind(s)
 
-    def _target(self, s, raw, nbytes, flags=0, fds_refused=False):
-        """Resolve a destination copied in by _dest (None when no address),
-        in unix_dgram_sendmsg's order: MSG_OOB, unix_validate_addr, autobind,
-        EMSGSIZE, the send-buffer checks, attaching the files
-        (ETOOMANYREFS), then the lookup."""
+    def _destination(self, s, raw, flags=0):
+        """A send's destination copied in by _dest (raw None: no address),
+        as ``(target, resolve)`` for Socket.send/sendmsg.  A stream socket
+        takes any name to the core, which says EISCONN/EOPNOTSUPP.  A
+        datagram send checks MSG_OOB and the name (unix_validate_addr) and
+        autobinds here; the core then does the rest in unix_dgram_sendmsg's
+        order and calls ``resolve`` (unix_find_other) after the copy."""
         if raw is None:
-            return None
+            return None, None
         if s.type == SOCK_STREAM:
-            return s                        # any name: EISCONN/EOPNOTSUPP in the core
+            return s, None
         if flags & MSG_OOB:
             raise _err(errno.EOPNOTSUPP)
         if not raw or len(raw) > UNIX_PATH_MAX:
             raise _err(errno.EINVAL)
         self._maybe_autobind(s)
-        if nbytes > s.getsockopt(SOL_SOCKET, SO_SNDBUF) - 32:
-            raise _err(errno.EMSGSIZE)
-        s.send_precheck(flags)              # sk_err, EPIPE, EAGAIN: before the lookup
-        if fds_refused:
-            raise _err(errno.ETOOMANYREFS)
-        return self._find_other(raw, s.type)
+        return None, lambda: self._find_other(raw, s.type)
 
     def sendto(self, fd, data, addr, flags=0):
         s = self._sock(fd)
-        nbytes = memoryview(data).nbytes
+        memoryview(data).release()          # TypeError before any other check
         raw = _dest(addr)
         try:
             if s.type == SOCK_SEQPACKET:
                 self._passcred_autobind(s, flags)
                 return s.send(data, flags, self._scm, None)     # the address is ignored
-            return s.send(data, flags, self._scm, self._target(s, raw, nbytes, flags))
+            return s.send(data, flags, self._scm, *self._destination(s, raw, flags))
         except _SigPipe:
             self._raise_sigpipe()
             raise _err(errno.EPIPE) from None
@@ -531,21 +528,21 @@ class Process(_unix.ProcessBase):
         handed to the receiver; smaller or ordinary buffers are copied."""
         s = self._sock(fd)
         bufs = list(buffers)
-        nbytes = 0
-        for b in bufs:
-            nbytes += b.nbytes if type(b) is _unix.Pages else memoryview(b).nbytes
+        for b in bufs:                      # TypeError before any other check
+            if type(b) is not _unix.Pages:
+                memoryview(b).release()
         raw = _dest(address)
         if s.type == SOCK_SEQPACKET:
             s.seqpacket_precheck()          # sk_err and ENOTCONN before scm_send
         creds, files = self._scm_send(ancdata)
         refused = bool(files) and self._too_many_fds()
         try:
-            target = None
+            target = resolve = None
             if raw is not None and s.type != SOCK_SEQPACKET:
-                target = self._target(s, raw, nbytes, flags, refused)
+                target, resolve = self._destination(s, raw, flags)
             else:
                 self._passcred_autobind(s, flags)
-            return s.sendmsg(bufs, flags, self._scm, creds, files, target, refused)
+            return s.sendmsg(bufs, flags, self._scm, creds, files, target, refused, resolve)
         except _SigPipe:
             self._raise_sigpipe()
             raise _err(errno.EPIPE) from None

@@ -259,3 +259,22 @@ def test_zerocopy_with_msg_oob(kernel):
     assert bytes(memoryview(r)) == b"z"         # the unread mark "y" is dropped
     r.release()
     pages.free()
+
+
+def test_handoff_to_a_name_that_does_not_resolve_gives_the_pages_back(kernel):
+    """The name of a zero-copy datagram is looked up after the pages are on
+    an skb (Linux's order); when it fails, the skb goes and the pages are
+    writable again at once: no reclaim needed, nothing queued."""
+    p = kernel.spawn()
+    s = p.socket(AF_UNIX, SOCK_DGRAM)
+    r = p.socket(AF_UNIX, SOCK_DGRAM)
+    p.bind(r, "/tmp/zc")
+    pages = kernel.alloc_pages(8)
+    with pytest.raises(FileNotFoundError):
+        p.sendmsg(s, [pages], (), MSG_ZEROCOPY, "/tmp/nothing-here")
+    assert pages.inflight == 0 and kernel.counters()["skbs"] == 0
+    _fill(pages, b"back")
+    assert p.sendmsg(s, [pages], (), MSG_ZEROCOPY, "/tmp/zc") == 8 * 4096
+    buf = p.recv_pages(r)
+    assert bytes(memoryview(buf)[:4]) == b"back"
+    buf.release()

@@ -1317,6 +1317,59 @@ static void test_poll_many(void)
 	net_done(net);
 }
 
+/*
+ * A datagram to a name the embedder resolves (msg->lookup): the core does
+ * what Linux does before unix_find_other -- the files, the copy -- holds
+ * the skb and asks (-EUNIXLOOKUP); called again with the socket it sends,
+ * or unix_msg_drop_held() gives everything back.
+ */
+static void test_dgram_deferred_lookup(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *s = mksock(net, SOCK_DGRAM), *r = mksock(net, SOCK_DGRAM);
+	struct tfile f, *files[1] = { &f };
+	struct scm_fp_list *rfp;
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+	char buf[16];
+
+	tfile_open(&f, NULL);
+	msg_init(&m, &iov, "named", 5, 0);
+	m.lookup = 1;
+	m.fp = fp_of(files, 1);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_sendmsg(s, &m, NULL, &ctl), -EUNIXLOOKUP);
+	CHECK(m.held != NULL && m.fp == NULL);
+	CHECK_EQ(SKBS(net), 1);
+	CHECK_EQ(INFLIGHT(net), 1);
+	CHECK_EQ(unix_sendmsg(s, &m, r, &ctl), 5);	/* resolved: sent */
+	CHECK(m.held == NULL && m.fp == NULL);
+	CHECK_EQ(xrecv(r, buf, sizeof(buf), 0, 0, NULL, &rfp, NULL), 5);
+	CHECK_EQ(memcmp(buf, "named", 5), 0);
+	CHECK(rfp != NULL && rfp->count == 1 && rfp->files[0].file == &f);
+	CHECK_EQ(fp_put_all(rfp), 1);
+
+	/* the lookup failed: nothing sent, the files come back */
+	msg_init(&m, &iov, "lost", 4, 0);
+	m.lookup = 1;
+	m.fp = fp_of(files, 1);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_sendmsg(s, &m, NULL, &ctl), -EUNIXLOOKUP);
+	unix_msg_drop_held(s, &m);
+	CHECK(m.held == NULL && m.fp != NULL);
+	CHECK_EQ(m.done, 0);
+	CHECK_EQ(SKBS(net), 0);
+	CHECK_EQ(INFLIGHT(net), 0);
+	CHECK_EQ(fp_put_all(m.fp), 1);
+	unix_msg_drop_held(s, &m);			/* nothing held: no-op */
+	CHECK_EQ(f.f_count, 1);
+	tfile_put(&f);
+	unix_release(s);
+	unix_release(r);
+	net_done(net);
+}
+
 /* ----------------------------------------------------------------- scm --- */
 
 static void test_scm_rights(void)
@@ -1791,6 +1844,7 @@ static const struct test tests[] = {
 	{ "threads_duplex", test_threads_duplex },
 	{ "net_shutdown_wakes", test_net_shutdown_wakes },
 	{ "blocked_count", test_blocked_count },
+	{ "dgram_deferred_lookup", test_dgram_deferred_lookup },
 	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
 	{ "poll_many", test_poll_many },
 	{ "scm_rights", test_scm_rights },

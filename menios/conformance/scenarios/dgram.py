@@ -557,6 +557,58 @@ def dgram_blocked_sender_woken(k, t, kind, connected):
     t.note("queue", got)
 
 
+def _fill_wmem(p, s, dest):
+    """Big datagrams until the sender's buffer (not the queue) is full."""
+    n = 0
+    while n < QLEN:
+        try:
+            p.sendto(s, b"w" * 65000, dest, MSG_DONTWAIT)
+        except BlockingIOError:
+            return n
+        n += 1
+    return n
+
+
+@scenario("dgram_send_waits_for_room_before_the_lookup", params={
+    "kind": NAMED, "dest": ("missing", "stream", "self", "dead")})
+def dgram_send_waits_for_room_before_the_lookup(k, t, kind, dest):
+    """unix_dgram_sendmsg looks the name up only after sock_alloc_send_pskb
+    found room (or waited for it) and the data was copied: with a full send
+    buffer, a blocking send to a name that does not work waits (EAGAIN at
+    SO_SNDTIMEO) and fails on the name only once room is made; files it
+    carried are not kept in flight."""
+    import array
+    import struct
+    p = k.spawn(uid=1000, gid=1000)
+    r = _bound(t, p, kind, "rcv")
+    s = _bound(t, p, kind, "snd")
+    if dest == "stream":
+        _bound(t, p, kind, "to", SOCK_STREAM)
+    elif dest == "dead":
+        t.call(p.close, _bound(t, p, kind, "to"))
+    to = _name(kind, "snd" if dest == "self" else "to")
+    t.step("fill", _fill_wmem, p, s, _name(kind, "rcv"))
+    t.call(p.sendto, s, b"x", to, MSG_DONTWAIT)
+    t.call(p.setsockopt, s, SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("qq", 0, 60000))
+    t.call(p.sendto, s, b"x", to)
+    t.call(p.setsockopt, s, SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("qq", 0, 0))
+    rd, wr = t.call(p.pipe)
+    rights = [(SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [wr]).tobytes())]
+    bg = Background(k, p.sendmsg, s, [b"late"], rights, 0, to)
+    bg.blocked(t, "sender blocked", 0.2)
+    _len(t, "a read that leaves 3/4 of the buffer used", p.recv, r, 65536)
+    bg.blocked(t, "still blocked (unix_write_space wakes at 1/4)", 0.1)
+    for i in range(3):
+        _len(t, "make room", p.recv, r, 65536)
+    bg.result(t, "blocked sendmsg")
+    t.call(p.close, wr)
+    _nonblock(p, rd)
+    t.call(p.read, rd, 10)                  # EOF unless the file is in flight
+    if dest == "self":
+        t.call(p.recv, s, 10, MSG_DONTWAIT)     # the datagram (and file) sent to itself
+        t.call(p.read, rd, 10)
+
+
 @scenario("dgram_blocked_recv_woken", params={"kind": ("socketpair",) + NAMED})
 def dgram_blocked_recv_woken(k, t, kind):
     p = k.spawn(uid=1000, gid=1000)

@@ -1297,9 +1297,17 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 
 	/*
 	 * Linux's order: the size; then sock_alloc_send_pskb's pending error,
-	 * SEND_SHUTDOWN (EPIPE) and wait for room (__unix_wait_wmem); only
-	 * after the copy the destination -- the peer (ENOTCONN) or @named.
+	 * SEND_SHUTDOWN (EPIPE) and wait for room (__unix_wait_wmem); the
+	 * files (ETOOMANYREFS) and the copy; only then the destination -- the
+	 * peer (ENOTCONN), or the name, which the embedder resolves between
+	 * two calls (msg->lookup, -EUNIXLOOKUP).
 	 */
+	if (msg->held) {
+		skb = msg->held;	/* resumed: the embedder resolved the name */
+		msg->held = NULL;
+		plat_mutex_lock(&net->lock);
+		goto resolved;
+	}
 	plat_mutex_lock(&net->lock);
 	if (len > (size_t)(sk->sndbuf - 32)) {
 		err = -EMSGSIZE;
@@ -1343,6 +1351,12 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 	if (!skb->pages)
 		__unix_account_copy(sk, len);
 
+	if (msg->lookup && !named) {
+		msg->held = skb;
+		plat_mutex_unlock(&net->lock);
+		return -EUNIXLOOKUP;
+	}
+resolved:
 	if (named) {
 		other = named;	/* the caller holds a reference across sleeps */
 	} else if (!(other = sk->peer)) {
@@ -1880,6 +1894,25 @@ ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl
 }
 
 /* Release what a recvmsg left in @msg that the caller did not take. */
+/*
+ * The destination name of a send that returned -EUNIXLOOKUP did not
+ * resolve: nothing is sent.  The held skb is freed and its files go back
+ * to msg->fp, as after any failed send.
+ */
+void unix_msg_drop_held(struct unix_sock *sk, struct unix_msg *msg)
+{
+	struct sk_buff *skb = msg->held;
+
+	if (!skb)
+		return;
+	msg->held = NULL;
+	plat_mutex_lock(&sk->net->lock);
+	msg_rewind(msg, msg->done);
+	__unix_unattach_fds(skb, msg);
+	__kfree_skb(skb);
+	plat_mutex_unlock(&sk->net->lock);
+}
+
 void unix_msg_release(struct unix_sock *sk, struct unix_msg *msg)
 {
 	plat_mutex_lock(&sk->net->lock);
@@ -2420,19 +2453,3 @@ int unix_seqpacket_send_precheck(struct unix_sock *sk)
 	return err;
 }
 
-int unix_dgram_send_precheck(struct unix_sock *sk, int nonblock)
-{
-	int err = 0;
-
-	plat_mutex_lock(&sk->net->lock);
-	if (sk->err) {
-		err = -sk->err;
-		sk->err = 0;
-	} else if (sk->shutdown & SEND_SHUTDOWN) {
-		err = -EPIPE;
-	} else if (nonblock && sk->wmem_alloc >= sk->sndbuf) {
-		err = -EAGAIN;	/* sock_alloc_send_pskb would not wait */
-	}
-	plat_mutex_unlock(&sk->net->lock);
-	return err;
-}

@@ -185,6 +185,9 @@ struct unix_sock {
 	int64_t bytes_zerocopy;
 };
 
+/* kernel-internal: resolve msg->held's destination name and call again */
+#define EUNIXLOOKUP 600
+
 /* Message descriptor for sendmsg/recvmsg; progress survives -ERESTARTSYS. */
 struct unix_iov {
 	void *base;
@@ -212,6 +215,14 @@ struct unix_msg {
 	int fp_refused;			/* send: the sender's user is over its limit of
 					 * files in flight: ETOOMANYREFS when attaching */
 	struct page_run *pages;		/* send: zero-copy pages */
+	/* send (datagram): the destination is a name only the embedder can
+	 * resolve.  Linux looks it up after the copy (unix_find_other in
+	 * unix_dgram_sendmsg), so the core gets that far, keeps the copied skb
+	 * in @held and returns -EUNIXLOOKUP; the embedder resolves the name and
+	 * calls again with the socket as @other -- or, when the lookup fails,
+	 * gives the skb back with unix_msg_drop_held(). */
+	int lookup;
+	struct sk_buff *held;
 	/* recv results */
 	struct unix_address *addr;	/* sender's address (a reference) or NULL */
 	int want_creds;			/* the receiver had SO_PASSCRED */
@@ -255,7 +266,6 @@ int unix_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 ssize_t unix_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		     struct unix_sock *other, struct wait_ctl *ctl);
 ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
-int unix_dgram_send_precheck(struct unix_sock *sk, int nonblock);
 int unix_seqpacket_send_precheck(struct unix_sock *sk);
 int unix_shutdown(struct unix_sock *sk, int how);
 int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned int *len);
@@ -266,6 +276,7 @@ void unix_set_owner(struct unix_sock *sk, const struct unix_fown *owner);
 void unix_get_owner(struct unix_sock *sk, struct unix_fown *out);
 int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out);
 void unix_msg_release(struct unix_sock *sk, struct unix_msg *msg);
+void unix_msg_drop_held(struct unix_sock *sk, struct unix_msg *msg);
 
 /* poll over many sockets; see af_unix.c */
 struct unix_pollfd {
