@@ -1893,7 +1893,6 @@ ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl
 	return __unix_call_end(sk, ctl, sk->ops->recvmsg(sk, msg, ctl));
 }
 
-/* Release what a recvmsg left in @msg that the caller did not take. */
 /*
  * The destination name of a send that returned -EUNIXLOOKUP did not
  * resolve: nothing is sent.  The held skb is freed and its files go back
@@ -1913,6 +1912,7 @@ void unix_msg_drop_held(struct unix_sock *sk, struct unix_msg *msg)
 	plat_mutex_unlock(&sk->net->lock);
 }
 
+/* Release what a recvmsg left in @msg that the caller did not take. */
 void unix_msg_release(struct unix_sock *sk, struct unix_msg *msg)
 {
 	plat_mutex_lock(&sk->net->lock);
