@@ -549,14 +549,11 @@ def _w_scm(name, budget):
 def _idle_pairs_menios(npairs):
     """RSS growth per socket with npairs idle socketpairs open.
 
-    Two workarounds for costs that are the core's, not the memory's (both
-    are recorded in benchmarks/README.md): process.py's fd allocator scans
-    the fd table linearly (2N fds in one process cost O(N^2) to open), so
-    the pairs are spread over processes of 128 pairs; and every socket
-    release walks the kernel's whole socket list (unix_net_counters), so
-    tearing down one Kernel of 2N sockets is O(N^2): the pairs are spread
-    over Kernels of at most 10,000 pairs.  Both overheads (a Process, a
-    Kernel) are amortised over the sockets and included in the figure.
+    The pairs are spread over processes of 128 pairs and Kernels of at most
+    10,000 pairs, as when opening fds and tearing a Kernel down were still
+    quadratic (both are linear now; see benchmarks/README.md), so the figure
+    stays comparable with the earlier ones: the overheads of a Process and a
+    Kernel are amortised over the sockets and included in it.
     """
     per_proc, per_kernel = 128, 10000
     gc.collect()
