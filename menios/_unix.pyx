@@ -14,7 +14,6 @@ stopped, and the call stays counted in ``Kernel.blocked()`` between slices.
 
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
-from cpython.exc cimport PyErr_CheckSignals
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int64_t, int32_t
 from libc.stdlib cimport malloc, free
@@ -58,6 +57,9 @@ cdef enum:
 cdef extern from "pythread.h":
     unsigned long PyThread_get_thread_ident() nogil
 
+cdef extern from "Python.h":
+    int _check_signals "PyErr_CheckSignals"()
+
 # Longest uninterrupted sleep of the main thread: signal handlers (which
 # only the main thread runs) run at least this often.  Other threads sleep
 # in one piece: a slice would only leave a gap in which they are off every
@@ -98,6 +100,16 @@ cdef inline void _ctl_blocking(wait_ctl *ctl) noexcept nogil:
     ctl.deadline = 0        # computed from the socket's timeout on entry
     ctl.slice = SLICE_NS if PyThread_get_thread_ident() == _MAIN_THREAD else 0
     ctl.slice_end = 0
+
+
+cdef int _between_slices(Net net, wait_ctl *ctl) except -1:
+    """A blocked call's slice ran out (-ERESTARTSYS): run the pending signal
+    handlers.  If one raises (Ctrl-C), the call is abandoned, still counted
+    as blocked: end it (unix_wait_end) before the exception propagates."""
+    if _check_signals() < 0:
+        unix_wait_end(net.net, ctl)
+        return -1
+    return 0
 
 
 cdef inline void _msg_init(unix_msg *m, unix_iov *iov, unsigned int n, int flags) noexcept nogil:
@@ -378,11 +390,10 @@ cdef class Socket(File):
                         r = unix_connect(self.sk, o, &c, 0, &ctl)
                     if r != -ERESTARTSYS:
                         break
-                    PyErr_CheckSignals()
+                    _between_slices(self.net, &ctl)
             self.net.drain()
             _check(r)
         finally:
-            unix_wait_end(self.net.net, &ctl)   # abandoned by a raising signal handler
             self._leave()
 
     def socketpair_with(self, Socket other, tuple cred):
@@ -408,10 +419,9 @@ cdef class Socket(File):
                         r = unix_accept(self.sk, &nsk, 0, &ctl)
                     if r != -ERESTARTSYS:
                         break
-                    PyErr_CheckSignals()
+                    _between_slices(self.net, &ctl)
             _check(r)
         finally:
-            unix_wait_end(self.net.net, &ctl)   # abandoned by a raising signal handler
             self._leave()
         s = Socket.__new__(Socket, self.net, self.type, 0, True)
         s.sk = nsk                       # the reference accept took is the file's
@@ -454,7 +464,7 @@ cdef class Socket(File):
                         continue
                     if r != -ERESTARTSYS:
                         break
-                    PyErr_CheckSignals()
+                    _between_slices(self.net, &ctl)
             if m.fp != NULL:
                 self._drop_fp(m.fp)      # not sent: the files were never in flight
                 m.fp = NULL
@@ -466,7 +476,6 @@ cdef class Socket(File):
                 _raise(r)
             return r
         finally:
-            unix_wait_end(self.net.net, &ctl)   # abandoned by a raising signal handler
             self._leave()
 
     cdef Socket _resolve(self, unix_msg *m, object resolve):
@@ -638,9 +647,8 @@ cdef class Socket(File):
                         r = unix_recv_pages(self.sk, &m, &ctl)
                     if r != -ERESTARTSYS:
                         break
-                    PyErr_CheckSignals()
+                    _between_slices(self.net, &ctl)
         finally:
-            unix_wait_end(self.net.net, &ctl)   # abandoned by a raising signal handler
             self._leave()
         if r == -ENOBUFS:
             # Ordinary data: copy it into fresh pages (counted as copied).
@@ -694,10 +702,9 @@ cdef class Socket(File):
                         r = unix_recvmsg(self.sk, m, &ctl)
                     if r != -ERESTARTSYS:
                         break
-                    PyErr_CheckSignals()
+                    _between_slices(self.net, &ctl)
             return r
         finally:
-            unix_wait_end(self.net.net, &ctl)   # abandoned by a raising signal handler
             self._leave()
 
     cdef object _take_files(self, unix_msg *m):
@@ -897,7 +904,6 @@ def poll(Net net, list entries, timeout_ms):
     if fds == NULL:
         raise MemoryError()
     keep = []
-    ctl.blocked = NULL
     try:
         for i in range(n):
             sock, events, pre = entries[i]
@@ -928,11 +934,10 @@ def poll(Net net, list entries, timeout_ms):
                     r = unix_poll_many(net.net, fds, <unsigned int>n, &ctl)
                 if r != -ERESTARTSYS:
                     break
-                PyErr_CheckSignals()
+                _between_slices(net, &ctl)
         _check(r)
         return [fds[i].revents for i in range(n)]
     finally:
-        unix_wait_end(net.net, &ctl)   # abandoned by a raising signal handler
         for s in keep:
             s._leave()
         free(fds)
