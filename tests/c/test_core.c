@@ -1363,6 +1363,16 @@ static void test_dgram_deferred_lookup(void)
 	CHECK_EQ(INFLIGHT(net), 0);
 	CHECK_EQ(fp_put_all(m.fp), 1);
 	unix_msg_drop_held(s, &m);			/* nothing held: no-op */
+
+	/* resumed without a destination: refused, never sent to the peer */
+	CHECK_EQ(unix_connect(s, r, &CRED, 0, &ctl), 0);
+	msg_init(&m, &iov, "stray", 5, 0);
+	m.lookup = 1;
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_sendmsg(s, &m, NULL, &ctl), -EUNIXLOOKUP);
+	CHECK_EQ(unix_sendmsg(s, &m, NULL, &ctl), -EDESTADDRREQ);
+	CHECK(m.held == NULL && m.done == 0);
+	CHECK_EQ(SKBS(net), 0);
 	CHECK_EQ(f.f_count, 1);
 	tfile_put(&f);
 	unix_release(s);

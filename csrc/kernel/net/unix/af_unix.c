@@ -1306,6 +1306,11 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		skb = msg->held;	/* resumed: the embedder resolved the name */
 		msg->held = NULL;
 		plat_mutex_lock(&net->lock);
+		if (!named) {
+			/* a datagram addressed by name never goes to the peer */
+			err = -EDESTADDRREQ;
+			goto out_free;
+		}
 		goto resolved;
 	}
 	plat_mutex_lock(&net->lock);
