@@ -21,6 +21,7 @@ import socket
 import struct
 
 from ..harness import PAIR_KINDS, make_pair, scenario
+from .stream import _cut, _pending
 
 AF_UNIX, STREAM = socket.AF_UNIX, socket.SOCK_STREAM
 DGRAM, SEQPACKET = socket.SOCK_DGRAM, socket.SOCK_SEQPACKET
@@ -170,7 +171,7 @@ def oob_send_errors_order(k, t):
     t.call(p.send, a, b"x", OOB | NOSIG)
     t.call(p.sendmsg, a, [b"x"], [(SOL, 99, b"")], OOB | NOSIG)
     t.call(p.sendmsg, a, [b""], [(SOL, 99, b"")], OOB | NOSIG)
-    t.step("pending_signals", lambda: set(p.pending_signals))
+    _pending(t, p)
 
 
 @scenario("oob_recv_errors")
@@ -206,16 +207,11 @@ def oob_to_gone_peer(k, t, how):
     MSG_NOSIGNAL), checked before anything is queued."""
     p, a, b, _ = _setup(k)
     t.call(p.send, a, b"early", OOB)
-    if how == "close":
-        t.call(p.close, b)
-    elif how == "shut_rd":
-        t.call(p.shutdown, b, socket.SHUT_RD)
-    else:
-        t.call(p.shutdown, a, socket.SHUT_WR)
+    _cut(t, p, a, b, how)
     t.call(p.send, a, b"x", OOB | NOSIG)
-    t.step("no signal yet", lambda: set(p.pending_signals))
+    _pending(t, p, "no signal yet")
     t.call(p.send, a, b"xyz", OOB)
-    t.step("pending_signals", lambda: set(p.pending_signals))
+    _pending(t, p)
     if how != "close":
         t.call(p.recv, b, 10, OOB)
         t.call(p.recv, b, 10)
@@ -592,7 +588,7 @@ def passrights(k, t, sotype, kind):
     t.call(p.sendmsg, a, [b"z"], _rights(w), NOSIG)
     t.call(p.close, b)
     t.call(p.sendmsg, a, [b"z"], _rights(w), NOSIG)
-    t.step("pending_signals", lambda: set(p.pending_signals))
+    _pending(t, p)
 
 
 @scenario("passrights_dgram_named")

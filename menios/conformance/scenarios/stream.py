@@ -55,6 +55,17 @@ def _pending(t, p, label="pending_signals"):
     t.step(label, lambda: set(p.pending_signals))
 
 
+def _cut(t, p, a, b, how):
+    """End a's path to its peer b: "close" b, "shut_rd" b, or (any other
+    ``how``) shut a's own writing side."""
+    if how == "close":
+        t.call(p.close, b)
+    elif how == "shut_rd":
+        t.call(p.shutdown, b, socket.SHUT_RD)
+    else:
+        t.call(p.shutdown, a, socket.SHUT_WR)
+
+
 def _fill(p, fd, size=65536):
     """Non-blocking sends of ``size`` bytes until EAGAIN: (sends, bytes)."""
     n = total = 0
@@ -839,12 +850,7 @@ def stream_epipe_and_sigpipe(k, t, kind, how):
     p = _proc(k)
     q = p.fork()
     a, b = _pair(k, p, kind)
-    if how == "close":
-        t.call(p.close, b)
-    elif how == "shut_rd":
-        t.call(p.shutdown, b, socket.SHUT_RD)
-    else:
-        t.call(p.shutdown, a, socket.SHUT_WR)
+    _cut(t, p, a, b, how)
     t.call(p.send, a, b"x", socket.MSG_NOSIGNAL)
     _pending(t, p)
     t.call(p.sendmsg, a, [b"x"], (), socket.MSG_NOSIGNAL)
