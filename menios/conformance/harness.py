@@ -134,6 +134,8 @@ class Trace:
         value = None
         try:
             value = fn(*args, **kwargs)
+        except unittest.SkipTest:
+            raise                    # the backend cannot run this scenario
         except OSError as e:
             outcome = ("err", errno.errorcode.get(e.errno, e.errno)) if e.errno else ("exc", "OSError")
         except Exception as e:
@@ -339,13 +341,27 @@ def assert_same(fn, params=None, backends=None, timeout=30.0):
 SCENARIOS = {}
 
 
-def scenario(name=None, params=None):
-    """Register a scenario with its parameter grid ``{param: [values]}``."""
+#: What a scenario may need of the machine beyond an ordinary user: the
+#: host backend runs it only where it is provided (host.unmet tells why not).
+NEEDS = {
+    "root": "the initial user namespace's root: capable() checks",
+    "ids": "several uids or gids, or files owned by other ids than the caller's",
+}
+
+
+def scenario(name=None, params=None, needs=()):
+    """Register a scenario with its parameter grid ``{param: [values]}`` and
+    what it ``needs`` of the machine (keys of :data:`NEEDS`)."""
+    unknown = set(needs) - set(NEEDS)
+    if unknown:
+        raise ValueError(f"unknown needs {sorted(unknown)}")
+
     def register(fn):
         key = name or fn.__name__
         if key in SCENARIOS:
             raise ValueError(f"scenario {key!r} registered twice")
         SCENARIOS[key] = (fn, dict(params or {}))
+        fn.needs = frozenset(needs)
         return fn
     return register
 
@@ -355,6 +371,7 @@ class Instance:
 
     def __init__(self, name, fn, params):
         self.name, self.fn, self.params = name, fn, params
+        self.needs = getattr(fn, "needs", frozenset())
         shown = ",".join(f"{k}={_TYPE_NAMES.get(v, v) if k == 'sotype' else v}"
                          for k, v in params.items())
         self.id = f"{name}[{shown}]" if params else name

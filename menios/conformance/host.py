@@ -18,6 +18,23 @@ Design
   drops to the requested credentials and serves requests.  ``close()`` closes
   the zygote's channel: it SIGKILLs every process group, reaps everything,
   removes the tree and exits.  If the harness dies, the same happens.
+* **Root, subordinate ids, or one identity** (``mode``).  Run by root
+  (``ROOT``), processes get whatever credentials ``spawn`` asks for.  Run by
+  a user with subordinate ids (``/etc/subuid``, ``/etc/subgid`` and the
+  setuid ``newuidmap``/``newgidmap``: ``SUBIDS``), the zygote makes a user
+  namespace in which the caller is root and its subordinate ranges are the
+  ids 1 and up: any id works, and the tree belongs to root.  Any other user
+  gets ``ONE`` identity: the zygote waits for the first spawn and makes a
+  user namespace in which the caller's own uid and gid -- the only ids an
+  unprivileged user may map -- are that spawn's ``uid`` and ``gid``; every
+  process of the kernel runs as that identity (capabilities cleared unless
+  it is uid 0), and every file of the tree belongs to it.  A spawn,
+  ``setresuid``/``setresgid`` or ``chown`` that needs other ids (or
+  supplementary groups) raises ``unittest.SkipTest`` saying so.  In a user
+  namespace the network namespace and the chroot are made inside it, and
+  the kernel's ``capable()`` checks against the initial namespace fail:
+  scenarios whose outcome depends on those, or on files owned by other ids,
+  say so with ``needs=`` (see ``unmet``).
 * **Real fd numbers are the scenario's fd numbers.**  A served process
   keeps nothing below its ``RLIMIT_NOFILE``: stdin/out/err are closed and its
   own channels live at fds >= the limit (placed there before the limit is
@@ -47,7 +64,10 @@ Design
   ``O_CLOEXEC``), ``bind``/``connect``/``sendto``/``listen`` go straight to
   libc (a 108-byte path binds; 109 bytes is the kernel's ``EINVAL``;
   ``connect(fd, None)`` is ``AF_UNSPEC``; a negative backlog is the
-  kernel's), and a negative fd is ``EBADF``.
+  kernel's), ``accept`` is ``accept4`` with the caller's flags, ``ioctl``
+  reports what the kernel answered, ``send_fds``/``recv_fds`` pass their
+  flags (the stdlib's drop them), ``umask`` is read from
+  ``/proc/self/status``, and a negative fd is ``EBADF``.
 
 Limitations: ``recv_into``/``recvmsg_into`` copy the data back into the
 caller's buffers (the buffer cannot cross processes; results are the same);
@@ -59,8 +79,9 @@ only closes ``FD_CLOEXEC`` fds; ``Kernel.gc()`` waits briefly (Linux collects
 in-flight cycles asynchronously); global sysctls (``net.core.[rw]mem_default``)
 cannot be changed per run: asking for a value other than the host's skips;
 with more than ``NCHAN`` concurrent calls on one process, the extra callers
-wait for a free channel.  Needs root (chroot, netns, credential changes):
-otherwise ``HostKernel()`` raises ``unittest.SkipTest``.
+wait for a free channel.  Without root it needs unprivileged user namespaces
+(``HostKernel.spawn`` raises ``unittest.SkipTest`` where the kernel refuses
+them).
 """
 
 import array
@@ -73,12 +94,14 @@ import gc
 import operator
 import os
 import pickle
+import pwd
 import resource
 import select
 import shutil
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -88,7 +111,7 @@ import warnings
 
 from ..kernel import wait_blocked
 
-__all__ = ["HostKernel", "HostProcess", "NCHAN"]
+__all__ = ["HostKernel", "HostProcess", "NCHAN", "ROOT", "SUBIDS", "ONE", "best_mode", "unmet"]
 
 #: Channels (and serving threads) per process: concurrent calls it can serve.
 NCHAN = 8
@@ -96,7 +119,10 @@ _BADFD = 2**31 - 1               # an fd number that is never open
 _MAXRECV = 1 << 24               # recv sizes are clamped to this
 _RESERVE = 16 + 2 * NCHAN        # room above the limit for channels
 _CLONE_NEWNET = 0x40000000
+_CLONE_NEWUSER = 0x10000000
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_DUMPABLE = 4
 _AF_UNIX, _SOCK_STREAM, _SOMAXCONN = socket.AF_UNIX, socket.SOCK_STREAM, socket.SOMAXCONN
 _NETNS_SYSCTLS = {"net.unix.max_dgram_qlen", "net.core.somaxconn"}
 #: What ``HostKernel.blocked`` counts, by machine: syscalls a scenario call
@@ -118,6 +144,9 @@ for _name, _restype, _argtypes in (
         ("sendto", ctypes.c_ssize_t, [_int, ctypes.c_char_p, ctypes.c_size_t, _int, _ptr, _uint]),
         ("poll", _int, [_ptr, _ulong, _int]),
         ("unshare", _int, [_int]),
+        ("accept4", _int, [_int, _ptr, _ptr, _int]),
+        ("ioctl", _int, [_int, _ulong, _ptr]),
+        ("capset", _int, [_ptr, _ptr]),
         ("prctl", _int, [_int, _ulong, _ulong, _ulong, _ulong])):
     getattr(_libc, _name).restype = _restype
     getattr(_libc, _name).argtypes = _argtypes
@@ -172,6 +201,81 @@ def _sockaddr(addr):
         path = os.fsencode(addr) if isinstance(addr, str) else bytes(memoryview(addr))
         raw = struct.pack("H", socket.AF_UNIX) + path
     return ctypes.create_string_buffer(raw, max(len(raw), 128)), len(raw)
+
+
+#: Room for any sockaddr the kernel returns (struct sockaddr_storage).
+_SOCKADDR_MAX = 128
+_INT = array.array("i")
+
+
+def _sockaddr_value(raw, length):
+    """An AF_UNIX address the kernel returned, as the stdlib's makesockaddr
+    turns it into Python: ``None`` when empty, the abstract name's bytes when
+    ``sun_path`` starts with NUL, else the path up to its NUL as ``str``."""
+    if length == 0:
+        return None
+    path = raw[2:min(length, _SOCKADDR_MAX)]
+    if path[:1] == b"\0":
+        return path
+    return os.fsdecode(raw[2:_SOCKADDR_MAX].split(b"\0", 1)[0])
+
+
+#: How a HostKernel gives its processes their credentials: as root, in a user
+#: namespace mapping the caller's subordinate ids, or as one identity.
+ROOT, SUBIDS, ONE = "root", "subids", "one"
+#: Subordinate ranges are used when they cover 1..65535, every id a scenario
+#: may ask for.
+_SUBIDS_MIN = 65535
+
+
+def _subordinate_range(path, uid):
+    """The caller's first range of at least ``_SUBIDS_MIN`` ids in
+    ``/etc/subuid`` or ``/etc/subgid``, as ``(start, count)``, or ``None``."""
+    try:
+        names = {pwd.getpwuid(uid).pw_name, str(uid)}
+    except KeyError:
+        names = {str(uid)}
+    try:
+        with open(path) as f:
+            for line in f:
+                fields = line.strip().split(":")
+                if len(fields) == 3 and fields[0] in names and int(fields[2]) >= _SUBIDS_MIN:
+                    return int(fields[1]), int(fields[2])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _subordinate_ids():
+    """``(uid range, gid range)`` that ``newuidmap``/``newgidmap`` can map for
+    the caller, or ``None``."""
+    if not (shutil.which("newuidmap") and shutil.which("newgidmap")):
+        return None
+    uids = _subordinate_range("/etc/subuid", os.geteuid())
+    gids = _subordinate_range("/etc/subgid", os.geteuid())
+    return (uids, gids) if uids and gids else None
+
+
+def best_mode():
+    """The most this machine gives the caller: ``ROOT``, ``SUBIDS`` or ``ONE``."""
+    if os.geteuid() == 0:
+        return ROOT
+    return SUBIDS if _subordinate_ids() else ONE
+
+
+def unmet(needs):
+    """Why this machine cannot run a scenario that ``needs`` these (keys of
+    ``harness.NEEDS``) on the host backend, or ``None`` if it can."""
+    mode = best_mode() if needs else ROOT
+    if mode == ROOT:
+        return None
+    if "root" in needs:
+        return "needs the initial user namespace's root (capable() checks); run as root"
+    if "ids" in needs and mode == ONE:
+        return ("needs several uids or gids: an unprivileged user namespace maps only the "
+                "caller's own; run as root, or give the user subordinate ids "
+                "(/etc/subuid, /etc/subgid, newuidmap)")
+    return None
 
 
 # --------------------------------------------------------------- wire format
@@ -232,9 +336,10 @@ class _Ops:
     and lets its exception say how it failed.
     """
 
-    def __init__(self, limit, umask):
+    def __init__(self, limit, proc, mode):
         self.limit = limit
-        self.umask = umask
+        self.proc = proc              # the host's /proc, opened before chroot
+        self.mode = mode
         self.pending = set()
 
     def _fd(self, fd):
@@ -285,13 +390,10 @@ class _Ops:
         _check(_libc.listen(_cint(self._fd(fd)), _cint(backlog)))
 
     def accept(self, fd, flags=0):
-        if _cint(flags) & ~(socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC):
-            raise _oserror(errno.EINVAL)
-        newfd, addr = self._on_sock(fd, "_accept")   # accept4(SOCK_CLOEXEC)
-        os.set_inheritable(newfd, not flags & socket.SOCK_CLOEXEC)
-        if flags & socket.SOCK_NONBLOCK:
-            os.set_blocking(newfd, False)
-        return newfd, addr
+        buf = ctypes.create_string_buffer(_SOCKADDR_MAX)
+        n = ctypes.c_uint(_SOCKADDR_MAX)
+        newfd = _check(_libc.accept4(_cint(self._fd(fd)), buf, ctypes.byref(n), _cint(flags)))
+        return newfd, _sockaddr_value(buf.raw, n.value)
 
     def send(self, fd, data, flags=0):
         return self._on_sock(fd, "send", data, flags)
@@ -307,8 +409,9 @@ class _Ops:
         return self._on_sock(fd, "sendmsg", buffers, self._rights(ancdata), flags, address)
 
     def send_fds(self, fd, buffers, fds, flags=0, address=None):
-        return socket.send_fds(self._sock(fd), buffers, [self._fd(f) for f in fds],
-                               flags, address)
+        # socket.send_fds() drops flags and address: pass them to the kernel.
+        rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
+        return self.sendmsg(fd, buffers, rights, flags, address)
 
     def recv(self, fd, bufsize, flags=0):
         return self._on_sock(fd, "recv", min(operator.index(bufsize), _MAXRECV), flags)
@@ -331,8 +434,14 @@ class _Ops:
         return res, [bytes(b) for b in bufs]
 
     def recv_fds(self, fd, bufsize, maxfds, flags=0):
-        msg, fds, mflags, addr = socket.recv_fds(
-            self._sock(fd), min(operator.index(bufsize), _MAXRECV), maxfds, flags)
+        # socket.recv_fds() drops flags: pass them to the kernel, then take
+        # the fds out of the reply as it does.
+        msg, ancdata, mflags, addr = self.recvmsg(
+            fd, bufsize, socket.CMSG_LEN(operator.index(maxfds) * _INT.itemsize), flags)
+        fds = array.array("i")
+        for level, kind, data in ancdata:
+            if (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS):
+                fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
         return msg, list(fds), mflags, addr
 
     def shutdown(self, fd, how):
@@ -351,8 +460,10 @@ class _Ops:
         self._on_sock(fd, "setsockopt", level, opt, value)
 
     def ioctl(self, fd, request, arg=0):
-        out = struct.unpack("i", fcntl.ioctl(self._fd(fd), request, struct.pack("i", arg)))[0]
-        return 0 if request in _IOCTL_SETTERS else out
+        value = ctypes.c_int(_cint(arg))
+        ret = _check(_libc.ioctl(_cint(self._fd(fd)), operator.index(request) & 0xFFFFFFFF,
+                                 ctypes.byref(value)))
+        return value.value if request in _IOCTL_GETTERS else ret
 
     def poll(self, fds, timeout_ms=None):
         fds = [(operator.index(fd), operator.index(ev)) for fd, ev in fds]
@@ -458,8 +569,17 @@ class _Ops:
         uids, gids = os.getresuid(), os.getresgid()
         return {"uid": uids[0], "euid": uids[1], "suid": uids[2],
                 "gid": gids[0], "egid": gids[1], "sgid": gids[2],
-                "groups": tuple(os.getgroups()), "umask": self.umask,
+                "groups": tuple(os.getgroups()), "umask": self._umask(),
                 "cwd": os.getcwd(), "pending_signals": set(self.pending)}[name]
+
+    def _umask(self):
+        """The process's umask, as the kernel reports it."""
+        fd = os.open("self/status", os.O_RDONLY, dir_fd=self.proc)
+        with open(fd) as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+        raise RuntimeError("no Umask line in /proc/self/status")
 
     # -- serving
     def _collect_signals(self):
@@ -484,7 +604,7 @@ class _Ops:
                     raise AttributeError(name)
                 if name == "fork":
                     if os.fork() == 0:
-                        _become(chan.fileno(), self.limit, self.umask)
+                        _become(chan.fileno(), self.limit, self.proc, mode=self.mode)
                     continue        # the new process replies on this channel
                 reply = ("ok", getattr(self, name)(*args, **kwargs))
             except OSError as e:
@@ -502,8 +622,10 @@ class _Ops:
 
 #: Signals a served process blocks and records in ``pending_signals``.
 _RECORDED = frozenset({signal.SIGPIPE, signal.SIGURG})
-#: ioctls that only read their argument: they answer 0, as menios's do.
-_IOCTL_SETTERS = frozenset({0x8901, 0x8902})    # FIOSETOWN, SIOCSPGRP
+#: ioctls that answer in the int their argument points to (the rest answer
+#: with the syscall's return value): FIONREAD/SIOCINQ, SIOCOUTQ, SIOCATMARK,
+#: FIOGETOWN, SIOCGPGRP.
+_IOCTL_GETTERS = frozenset({0x541B, 0x5411, 0x8905, 0x8903, 0x8904})
 
 
 def _close_fds_except(keep, low=0):
@@ -520,11 +642,12 @@ def _above(fd, limit):
     return new
 
 
-def _become(reply_fd, limit, umask, creds=None):
+def _become(reply_fd, limit, proc, creds=None, mode=ROOT):
     """Turn a freshly forked, single-threaded process into a served one.
 
     Called in the child of the zygote (``creds`` = spawn arguments) or of a
-    served process (``fork``).  Never returns.
+    served process (``fork``); ``proc`` is a directory fd on the host's
+    ``/proc``.  Never returns.
     """
     try:
         # Sockets the parent process's other threads held die now, not later
@@ -533,13 +656,14 @@ def _become(reply_fd, limit, umask, creds=None):
         gc.disable()
         try:
             _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-            if creds is not None:                 # root: make room above the limit
+            if creds is not None:
                 os.setpgid(0, 0)
-                hard = max(hard, limit + _RESERVE)
+                if mode == ROOT:                  # make room above the limit
+                    hard = max(hard, limit + _RESERVE)
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
             err_fd = os.dup(2 if creds is not None else sys.stderr.fileno())
-            reply_fd, err_fd = _above(reply_fd, limit), _above(err_fd, limit)
-            _close_fds_except({reply_fd, err_fd}, 0 if creds is not None else limit)
+            reply_fd, err_fd, proc = (_above(fd, limit) for fd in (reply_fd, err_fd, proc))
+            _close_fds_except({reply_fd, err_fd, proc}, 0 if creds is not None else limit)
             sys.stdin = None
             sys.stdout = sys.stderr = open(err_fd, "w", encoding="utf-8", closefd=False)
             mine, theirs = [], []
@@ -549,11 +673,16 @@ def _become(reply_fd, limit, umask, creds=None):
                 theirs.append(_above(b.detach(), limit))
             if creds is not None:
                 os.chdir(creds["cwd"])
-                os.setgroups(list(creds["groups"]))
+                if mode != ONE:
+                    os.setgroups(list(creds["groups"]))
                 os.setresgid(creds["gid"], creds["gid"], creds["gid"])
                 os.setresuid(creds["uid"], creds["uid"], creds["uid"])
-                umask = creds["umask"]
-                os.umask(umask)
+                if creds["uid"] != 0:
+                    _drop_capabilities()
+                # Changing ids made the process non-dumpable: HostKernel.blocked
+                # reads its /proc/PID/task/TID/syscall from outside.
+                _libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
+                os.umask(creds["umask"])
             resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
             signal.pthread_sigmask(signal.SIG_BLOCK, _RECORDED)
             reply = ("ok", os.getpid())
@@ -568,7 +697,7 @@ def _become(reply_fd, limit, umask, creds=None):
             os.close(fd)
         if reply[0] != "ok":
             return
-        ops = _Ops(limit, umask)
+        ops = _Ops(limit, proc, mode)
         for c in mine[1:]:
             threading.Thread(target=ops.serve, args=(c,), daemon=True).start()
         ops.serve(mine[0])
@@ -576,41 +705,120 @@ def _become(reply_fd, limit, umask, creds=None):
         os._exit(0)
 
 
-def _zygote(chan_fd, root, sysctl):
-    """Body of the per-kernel zygote (see the module docstring).  Never returns."""
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities():
+    """Clear every capability, as a setresuid from 0 to non-zero ids does.
+
+    A non-root identity in a user namespace would otherwise keep the full set
+    the namespace's creator got, and bypass permission checks."""
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    _check(_libc.capset(ctypes.byref(header), (_CapData * 2)()))
+
+
+def _enter_user_namespace(uid, gid):
+    """Make a user namespace in which this process's own uid and gid (the
+    only ids an unprivileged user may map) are ``uid`` and ``gid``.
+
+    The process keeps every capability *within* the new namespace, which is
+    what lets it make a network namespace and chroot; the kernel's checks
+    against the initial namespace (``capable()``) still fail."""
+    outer_uid, outer_gid = os.geteuid(), os.getegid()
+    _check(_libc.unshare(_CLONE_NEWUSER))
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {outer_uid} 1"),
+                       ("gid_map", f"{gid} {outer_gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+
+
+def _enter_tree(root, sysctl):
+    """The zygote's world: a private network namespace (with ``sysctl``
+    applied), a child subreaper ignoring SIGCHLD, chrooted into ``root``.
+    Returns ``(netns, outside, proc)``: whether the network namespace could be
+    made, and directory fds on ``root``'s parent and on ``/proc``."""
+    netns = _libc.unshare(_CLONE_NEWNET) == 0
+    if netns:
+        for key, value in sysctl.items():
+            with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+                f.write(str(value))
+    _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    outside = os.open(os.path.dirname(root), os.O_RDONLY | os.O_DIRECTORY)
+    proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+    os.chroot(root)
+    os.chdir("/")
+    return netns, outside, proc
+
+
+def _zygote(chan_fd, root, sysctl, mode):
+    """Body of the per-kernel zygote (see the module docstring).  Never returns.
+
+    As root, or in a user namespace whose maps the parent writes
+    (``SUBIDS``), it makes its world at once.  With ``ONE`` identity it waits
+    for the first spawn: that process's uid and gid become the one identity
+    of a user namespace, and a later spawn asking for other ids is answered
+    ``skip``."""
     try:
         faulthandler.disable()
         warnings.simplefilter("ignore")
         chan = socket.socket(fileno=chan_fd)
-        try:
-            netns = _libc.unshare(_CLONE_NEWNET) == 0
-            if netns:
-                for key, value in sysctl.items():
-                    with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
-                        f.write(str(value))
-            _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-            signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-            outside = os.open(os.path.dirname(root), os.O_RDONLY | os.O_DIRECTORY)
-            os.chroot(root)
-            os.chdir("/")
-        except OSError as e:
-            _send(chan, ("err", e.errno))
-            return
-        _close_fds_except({chan_fd, 2, outside})
-        _send(chan, ("ok", netns))
+        outside = proc = None
+        if mode != ONE:
+            try:
+                if mode == SUBIDS:
+                    _check(_libc.unshare(_CLONE_NEWUSER))
+                    _send(chan, ("map", None))
+                    _recv(chan)                   # the parent wrote the maps
+                netns, outside, proc = _enter_tree(root, sysctl)
+            except (OSError, EOFError) as e:
+                _send(chan, ("err", getattr(e, "errno", None) or errno.EIO))
+                return
+            _close_fds_except({chan_fd, 2, outside, proc})
+            _send(chan, ("ok", netns))
+        else:
+            _send(chan, ("ok", None))
+        identity = None
         groups = []
         while True:
             try:
-                (_, _, creds), _ = _recv(chan)
+                (kind, procs, creds), _ = _recv(chan)
             except (EOFError, OSError):
                 break
+            if kind == "blocked":
+                _send(chan, ("ok", _count_blocked(proc, procs)))
+                continue
+            if mode == ONE:
+                ids = (creds["uid"], creds["gid"], tuple(creds["groups"]))
+                if ids[2]:
+                    _send(chan, ("skip", _one_identity(identity or ids[:2] + ((),), ids)))
+                    continue
+                if identity is None:
+                    try:
+                        _enter_user_namespace(creds["uid"], creds["gid"])
+                        netns, outside, proc = _enter_tree(root, sysctl)
+                    except OSError as e:
+                        _send(chan, ("skip", "no unprivileged user namespace here "
+                                             f"({os.strerror(e.errno)})"))
+                        break
+                    _close_fds_except({chan_fd, 2, outside, proc})
+                    identity = ids
+                if ids != identity:
+                    _send(chan, ("skip", _one_identity(identity, ids)))
+                    continue
             try:
                 pid = os.fork()
             except OSError as e:
                 _send(chan, ("err", e.errno))
                 continue
             if pid == 0:
-                _become(chan_fd, creds["rlimit_nofile"], 0, creds)
+                _become(chan_fd, creds["rlimit_nofile"], proc, creds, mode)
             groups.append(pid)
         for pgid in groups:
             try:
@@ -622,35 +830,104 @@ def _zygote(chan_fd, root, sysctl):
                 os.waitpid(-1, 0)
             except ChildProcessError:
                 break
-        os.fchdir(outside)                # even if the harness died: remove the tree
-        shutil.rmtree(os.path.basename(root), ignore_errors=True)
+        if outside is not None:           # even if the harness died: remove the tree
+            os.fchdir(outside)
+            shutil.rmtree(os.path.basename(root), ignore_errors=True)
     finally:
         os._exit(0)
+
+
+def _count_blocked(proc, procs):
+    """How many threads of ``procs`` (``(pid, fd limit)`` pairs) sleep in a
+    syscall on a scenario's fd or in poll, read from ``proc``, a directory fd
+    on the host's ``/proc``."""
+    fd_calls, poll_calls = _SLEEP_CALLS
+
+    def read(path):
+        with open(os.open(path, os.O_RDONLY, dir_fd=proc)) as f:
+            return f.read()
+    n = 0
+    for pid, limit in procs:
+        try:
+            task = os.open(f"{pid}/task", os.O_RDONLY | os.O_DIRECTORY, dir_fd=proc)
+        except OSError:
+            continue            # exited
+        try:
+            tids = os.listdir(task)
+        finally:
+            os.close(task)
+        for tid in tids:
+            try:
+                state = read(f"{pid}/task/{tid}/stat").rpartition(")")[2].split()[0]
+                if state not in ("S", "D"):
+                    continue
+                words = read(f"{pid}/task/{tid}/syscall").split()
+            except OSError:
+                continue
+            if len(words) < 2 or not words[0].isdigit():
+                continue        # "running", or not in a syscall
+            nr, arg0 = int(words[0]), int(words[1], 16)
+            if nr in poll_calls or (nr in fd_calls and arg0 < limit):
+                n += 1
+    return n
+
+
+def _one_identity(identity, ids):
+    """Why a single-identity kernel cannot give a process ``ids``."""
+    def show(t):
+        return f"uid {t[0]} gid {t[1]}" + (f" groups {list(t[2])}" if t[2] else "")
+    return (f"needs several ids ({show(identity)}, then {show(ids)}): an unprivileged "
+            "user namespace maps only the caller's own; run as root for the rest")
 
 
 # ----------------------------------------------------------- parent side
 
 def _wire(obj):
-    """Arguments made picklable (memoryviews become bytes)."""
+    """Arguments made picklable: memoryviews become bytes, int enums and
+    flags (``MSG_PEEK | MSG_DONTWAIT``) plain ints."""
     if isinstance(obj, memoryview):
         return obj.tobytes()
+    if isinstance(obj, int) and type(obj) not in (int, bool):
+        return int(obj)
     if isinstance(obj, (list, tuple)):
         return type(obj)(_wire(x) for x in obj)
     return obj
 
 
+def _write_maps(pid, uids, gids):
+    """Map the caller's own ids to 0 and its subordinate ranges to 1.. in the
+    user namespace of process ``pid`` (setuid ``newuidmap``/``newgidmap``)."""
+    for tool, own, (start, count) in (("newuidmap", os.geteuid(), uids),
+                                      ("newgidmap", os.getegid(), gids)):
+        subprocess.run([tool, str(pid), "0", str(own), "1", "1", str(start), str(count)],
+                       check=True, capture_output=True, timeout=30)
+
+
 class HostKernel:
     """A run on the host kernel: a private netns, root directory and processes.
 
-    ``HostKernel(sysctl=None)``; use as a context manager or call ``close()``.
-    ``netns`` tells whether the private network namespace could be made;
-    ``root`` is the host path of the private tree.
+    ``HostKernel(sysctl=None, mode=None)``; use as a context manager or call
+    ``close()``.  ``mode`` (default: ``best_mode()``) is how processes get
+    their credentials (see the module docstring): ``ROOT``, any ids;
+    ``SUBIDS``, any id in a user namespace mapping the caller's subordinate
+    ids; ``ONE``, one identity in a user namespace, the (uid, gid) of the
+    first spawn (``identity``), a call needing other ids raising
+    ``unittest.SkipTest`` saying so.  ``netns`` tells
+    whether the private network namespace could be made; ``root`` is the host
+    path of the private tree.
     """
 
-    def __init__(self, sysctl=None):
-        if os.geteuid() != 0:
-            raise unittest.SkipTest("the host backend needs root (chroot, netns, "
-                                    "setresuid to arbitrary ids)")
+    def __init__(self, sysctl=None, mode=None):
+        self.mode = best_mode() if mode is None else mode
+        if self.mode not in (ROOT, SUBIDS, ONE):
+            raise ValueError(f"unknown mode {mode!r}")
+        if self.mode == ROOT and os.geteuid() != 0:
+            raise unittest.SkipTest("the host backend's root mode needs root")
+        subids = _subordinate_ids() if self.mode == SUBIDS else None
+        if self.mode == SUBIDS and not subids:
+            raise unittest.SkipTest("no subordinate ids for this user (/etc/subuid, "
+                                    "/etc/subgid, newuidmap)")
+        self.identity = None          # ONE: (uid, gid) of the first spawn
         netns_sysctl = {}
         for key, value in (sysctl or {}).items():
             path = "/proc/sys/" + key.replace(".", "/")
@@ -674,11 +951,18 @@ class HostKernel:
             warnings.simplefilter("ignore", DeprecationWarning)
             self._zpid = os.fork()
         if self._zpid == 0:
-            _zygote(theirs.fileno(), self.root, netns_sysctl)
+            _zygote(theirs.fileno(), self.root, netns_sysctl, self.mode)
         theirs.close()
         self._zchan = ours
         try:
-            self.netns = _unwrap(_recv(ours)[0])
+            ready = _recv(ours)[0]
+            if ready[0] == "map":
+                _write_maps(self._zpid, *subids)
+                _send(ours, ("mapped", None))
+                ready = _recv(ours)[0]
+            # With ONE identity the namespaces are made with the first spawn,
+            # and the network namespace comes with the user namespace or not at all.
+            self.netns = _unwrap(ready) if self.mode != ONE else True
             if netns_sysctl and not self.netns:
                 raise unittest.SkipTest("sysctls need a private network namespace")
         except BaseException:
@@ -697,6 +981,10 @@ class HostKernel:
                 raise _oserror(errno.ESRCH)
             _send(self._zchan, ("spawn", (), _wire(creds)))
             reply, fds = _recv(self._zchan)
+            if reply[0] == "skip":
+                raise unittest.SkipTest(reply[1])
+            if self.mode == ONE and self.identity is None and reply[0] == "ok":
+                self.identity = (uid, gid)
         return self._adopt(reply, fds, rlimit_nofile)
 
     def _adopt(self, reply, fds, limit):
@@ -710,35 +998,22 @@ class HostKernel:
         in a scenario's syscall, read from ``/proc/PID/task/TID/{stat,syscall}``
         (a woken thread is runnable at once, so the count is exact the moment
         the waking call returns).  On a machine whose syscall numbers are not
-        known here, -1."""
+        known here, -1.  With ``SUBIDS`` only the zygote, root of the user
+        namespace, may read those files of processes of other ids: it counts."""
         if _SLEEP_CALLS is None:
             return -1
-        fd_calls, poll_calls = _SLEEP_CALLS
         with self._lock:
-            procs = [p for p in self._procs if not p._dead]
-        n = 0
-        for proc in procs:
-            base = f"/proc/{proc.pid}/task"
-            try:
-                tids = os.listdir(base)
-            except OSError:
-                continue            # exited
-            for tid in tids:
+            procs = [(p.pid, p.limit) for p in self._procs if not p._dead]
+            if self.mode != SUBIDS:
+                proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
                 try:
-                    with open(f"{base}/{tid}/stat") as f:
-                        state = f.read().rpartition(")")[2].split()[0]
-                    if state not in ("S", "D"):
-                        continue
-                    with open(f"{base}/{tid}/syscall") as f:
-                        words = f.read().split()
-                except OSError:
-                    continue
-                if len(words) < 2 or not words[0].isdigit():
-                    continue        # "running", or not in a syscall
-                nr, arg0 = int(words[0]), int(words[1], 16)
-                if nr in poll_calls or (nr in fd_calls and arg0 < proc.limit):
-                    n += 1
-        return n
+                    return _count_blocked(proc, procs)
+                finally:
+                    os.close(proc)
+            if self._closed:
+                return 0
+            _send(self._zchan, ("blocked", procs, None))
+            return _unwrap(_recv(self._zchan)[0])
 
     def wait_blocked(self, n=1, timeout=5.0):
         """As ``menios.Kernel.wait_blocked``; ``True`` at once where
@@ -855,6 +1130,34 @@ class HostProcess:
             view[:] = data
         return res
 
+    def _ids(self, call, uids=(), gids=()):
+        """SkipTest when a single-identity kernel cannot give these ids (-1
+        leaves an id unchanged); the call would fail where root's succeeds."""
+        identity = self.kernel.identity
+        if identity is None:
+            return
+        other = sorted({u for u in uids if u not in (-1, identity[0])}
+                       | {g for g in gids if g not in (-1, identity[1])})
+        if other:
+            raise unittest.SkipTest(
+                f"{call} needs ids {other} besides uid {identity[0]} gid {identity[1]}: "
+                "an unprivileged user namespace maps only the caller's own; run as root")
+
+    def setresuid(self, ruid, euid, suid):
+        """setresuid(2) in the process."""
+        self._ids("setresuid", uids=(ruid, euid, suid))
+        return self._call("setresuid", ruid, euid, suid)
+
+    def setresgid(self, rgid, egid, sgid):
+        """setresgid(2) in the process."""
+        self._ids("setresgid", gids=(rgid, egid, sgid))
+        return self._call("setresgid", rgid, egid, sgid)
+
+    def chown(self, path, uid, gid):
+        """chown(2) in the process."""
+        self._ids("chown", uids=(uid,), gids=(gid,))
+        return self._call("chown", path, uid, gid)
+
     def fork(self):
         """A new served process: same credentials, a copy of the fd table."""
         reply, fds = self._request("fork")
@@ -900,8 +1203,8 @@ def _make_attr(name):
 for _name in ("socket socketpair bind listen accept connect send sendto sendmsg send_fds "
               "recv recvfrom recvmsg recv_fds shutdown close getsockname getpeername "
               "getsockopt setsockopt poll ioctl open read write lseek pipe dup dup2 fcntl "
-              "execve mkdir rmdir unlink rename link symlink readlink chmod chown stat lstat "
-              "listdir chdir getcwd setresuid setresgid").split():
+              "execve mkdir rmdir unlink rename link symlink readlink chmod stat lstat "
+              "listdir chdir getcwd").split():
     setattr(HostProcess, _name, _make_syscall(_name))
 for _name in "uid gid euid egid suid sgid groups umask cwd pending_signals".split():
     setattr(HostProcess, _name, _make_attr(_name))

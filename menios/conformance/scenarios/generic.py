@@ -1022,7 +1022,8 @@ def generic_socketpair_of_each_type(k, t, sotype, kind, nonblock):
     t.call(p.socketpair, AF_UNIX, sotype, 2)
 
 
-@scenario("generic_sendto_address_lengths", params={"sotype": SOCK_TYPES})
+@scenario("generic_sendto_address_lengths", params={"sotype": SOCK_TYPES},
+          needs={"ids"})   # "/" must belong to root, not the caller
 def generic_sendto_address_lengths(k, t, sotype):
     """A sendto address is copied in as a sockaddr_storage first (EINVAL past
     126 path bytes, for every type); then stream refuses any name (EISCONN),

@@ -737,7 +737,7 @@ def passcred_explicit_setresuid(k, t, sotype):
     t.call(p.recvmsg, b, 10, BIG, DONTWAIT)
 
 
-@scenario(params={"sotype": SOCK_TYPES})
+@scenario(params={"sotype": SOCK_TYPES}, needs={"ids"})   # forges uid 5 gid 6
 def passcred_explicit_no_passcred(k, t, sotype):
     """Explicit creds to a receiver without SO_PASSCRED: nothing shown;
     setting SO_PASSCRED later shows them."""
@@ -825,7 +825,7 @@ def passcred_stream_no_coalesce(k, t, sotype, passcred):
         t.call(p.recvmsg, b, 100, BIG, DONTWAIT)
 
 
-@scenario(params={"sotype": SOCK_TYPES})
+@scenario(params={"sotype": SOCK_TYPES}, needs={"ids"})   # forges other ids
 def passcred_nonroot_forge(k, t, sotype):
     """An unprivileged sender may not claim another user or process."""
     p = k.spawn(uid=1000, gid=1000)
@@ -838,7 +838,7 @@ def passcred_nonroot_forge(k, t, sotype):
         t.call(p.recvmsg, b, 10, BIG, DONTWAIT)
 
 
-@scenario(params={"sotype": SOCK_TYPES})
+@scenario(params={"sotype": SOCK_TYPES}, needs={"ids"})   # forges uid 3 gid 4
 def passcred_two_cmsgs(k, t, sotype):
     """Two SCM_CREDENTIALS: the last wins; creds plus rights in one sendmsg."""
     p = k.spawn()

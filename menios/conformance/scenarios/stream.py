@@ -234,7 +234,7 @@ def stream_bind_addrinuse(k, t, kind):
     t.call(p.getsockname, b)
 
 
-@scenario("stream_bind_existing_file_or_dir")
+@scenario("stream_bind_existing_file_or_dir", needs={"ids"})   # a root-owned /dev
 def stream_bind_existing_file_or_dir(k, t):
     p = _proc(k)
     t.call(p.close, t.call(p.open, "/tmp/file", os.O_CREAT | os.O_WRONLY, 0o644))
@@ -449,7 +449,7 @@ def stream_connect_not_listening(k, t, kind):
     t.call(p.getpeername, c)
 
 
-@scenario("stream_connect_non_socket_path")
+@scenario("stream_connect_non_socket_path", needs={"ids"})   # a root-owned /dev
 def stream_connect_non_socket_path(k, t):
     p = _proc(k)
     t.call(p.close, t.call(p.open, "/tmp/plain", os.O_CREAT | os.O_WRONLY, 0o666))
@@ -1517,7 +1517,8 @@ def stream_sndbuf_shrink_after_fill(k, t):
 
 
 @scenario("stream_passcred_eof_credentials",
-          params={"sotype": (STREAM, SEQPACKET), "how": ("shut_rd", "peer_close", "peer_shut_wr")})
+          params={"sotype": (STREAM, SEQPACKET), "how": ("shut_rd", "peer_close", "peer_shut_wr")},
+          needs={"root"})    # the kernel's uid 0 shows as 65534 in a user namespace
 def stream_passcred_eof_credentials(k, t, sotype, how):
     """At end of stream a SO_PASSCRED reader still gets SCM_CREDENTIALS --
     Linux's zeroed cookie, {0, 0, 0} -- truncated (MSG_CTRUNC) into a short
