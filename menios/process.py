@@ -11,7 +11,8 @@ from . import _unix
 from .constants import (
     AF_UNIX, AF_UNSPEC, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_NONBLOCK, SOCK_CLOEXEC,
     SOL_SOCKET, SCM_RIGHTS, SCM_CREDENTIALS, SCM_MAX_FD, SO_PASSCRED, SO_PEERCRED,
-    SO_RCVTIMEO, SO_SNDTIMEO, SO_TYPE, MSG_NOSIGNAL, MSG_CTRUNC, MSG_OOB,
+    SO_RCVTIMEO, SO_SNDTIMEO, SO_TYPE, SO_DEBUG, SO_SNDBUFFORCE, SO_RCVBUFFORCE,
+    MSG_NOSIGNAL, MSG_CTRUNC, MSG_OOB,
     MSG_CMSG_CLOEXEC, MSG_TRUNC, O_NONBLOCK, O_CLOEXEC, O_ACCMODE, O_APPEND, F_DUPFD,
     F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_SETOWN, F_GETOWN, FD_CLOEXEC,
     FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP, POLLNVAL, SIGPIPE, SOMAXCONN, UNIX_PATH_MAX)
@@ -747,7 +748,14 @@ class Process(_unix.ProcessBase):
         if level == SOL_SOCKET:
             if len(raw) < 4:
                 raise _err(errno.EINVAL)
-            s.setsockopt(level, optname, struct.unpack("i", raw[:4])[0])
+            val = struct.unpack("i", raw[:4])[0]
+            # sk_setsockopt's sockopt_capable(CAP_NET_ADMIN) checks
+            if optname == SO_DEBUG and val and not self.cred.capable("CAP_NET_ADMIN"):
+                raise _err(errno.EACCES)
+            if (optname in (SO_SNDBUFFORCE, SO_RCVBUFFORCE)
+                    and not self.cred.capable("CAP_NET_ADMIN")):
+                raise _err(errno.EPERM)
+            s.setsockopt(level, optname, val)
             return None
         s.setsockopt(level, optname, 0)
         return None
