@@ -1,7 +1,7 @@
 """SOL_SOCKET options as an AF_UNIX socket keeps them: the boolean options
 sk_setsockopt stores as sock flags (values other than 0 and 1, short and
 long option buffers, the CAP_NET_ADMIN checks, what an accepted socket
-starts with).  Named ``options_*``.
+starts with) and SO_PEEK_OFF's negative values.  Named ``options_*``.
 """
 import socket
 import struct
@@ -11,8 +11,9 @@ from ..harness import SOCK_TYPES, scenario
 AF_UNIX = socket.AF_UNIX
 STREAM, DGRAM, SEQPACKET = socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_SEQPACKET
 SOL = socket.SOL_SOCKET
-NB = socket.SOCK_NONBLOCK
-INT_MIN = -2**31
+NB, DW, PEEK = socket.SOCK_NONBLOCK, socket.MSG_DONTWAIT, socket.MSG_PEEK
+SO_PEEK_OFF = 42
+INT_MIN, INT_MAX = -2**31, 2**31 - 1
 
 #: The options Linux keeps as a flag on an AF_UNIX socket and reads back as
 #: 0 or 1 (SO_DEBUG needs CAP_NET_ADMIN to turn on; SO_LOCK_FILTER cannot be
@@ -99,3 +100,32 @@ def options_lock_filter_sticks(k, t):
         t.call(p.setsockopt, s, SOL, SO_LOCK_FILTER, 1)
         t.call(p.getsockopt, s, SOL, SO_LOCK_FILTER)
 
+
+@scenario("options_peek_off_negative", params={"sotype": SOCK_TYPES})
+def options_peek_off_negative(k, t, sotype):
+    """SO_PEEK_OFF keeps any negative value as given, and every negative
+    value means off: MSG_PEEK reads from the front and neither peeks nor
+    reads move it.  A non-negative offset moves with both."""
+    p = _proc(k)
+    for val in (-2, -1, -100, INT_MIN, 3, INT_MAX):
+        a, b = t.call(p.socketpair, AF_UNIX, sotype) or (None, None)
+        t.call(p.getsockopt, b, SOL, SO_PEEK_OFF)
+        t.call(p.send, a, b"abcdef")
+        t.call(p.send, a, b"ghij")
+        t.call(p.setsockopt, b, SOL, SO_PEEK_OFF, val)
+        t.call(p.getsockopt, b, SOL, SO_PEEK_OFF)
+        for flags, n in ((PEEK, 3), (PEEK, 3), (0, 2), (PEEK, 10), (0, 10), (0, 10)):
+            t.call(p.recv, b, n, flags | DW)
+            t.call(p.getsockopt, b, SOL, SO_PEEK_OFF)
+        t.call(p.getsockopt, b, SOL, SO_PEEK_OFF, 2)
+        t.call(p.close, a)
+        t.call(p.close, b)
+    s = t.call(p.socket, AF_UNIX, sotype)
+    t.call(p.setsockopt, s, SOL, SO_PEEK_OFF, struct.pack("h", -2))
+    t.call(p.setsockopt, s, SOL, SO_PEEK_OFF, struct.pack("ii", -2, 5))
+    t.call(p.getsockopt, s, SOL, SO_PEEK_OFF)
+    if sotype != DGRAM:
+        t.call(p.bind, s, "/tmp/lis")
+        t.call(p.listen, s, 1)
+        t.call(p.setsockopt, s, SOL, SO_PEEK_OFF, -7)
+        t.call(p.getsockopt, s, SOL, SO_PEEK_OFF)

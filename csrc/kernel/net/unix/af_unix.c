@@ -2215,8 +2215,8 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 	case SO_SNDLOWAT:
 		err = -ENOPROTOOPT;
 		break;
-	case SO_PEEK_OFF:
-		sk->peek_off = (int)val < 0 ? -1 : (int)val;
+	case SO_PEEK_OFF:	/* unix_set_peek_off: any negative value is off */
+		sk->peek_off = (int)val;
 		break;
 	case SO_BUSY_POLL:
 		if (val < 0)

@@ -180,7 +180,7 @@ struct unix_sock {
 	int sndbuf, rcvbuf;
 	int64_t rcvtimeo, sndtimeo;	/* ns; -1: none */
 	int rcvlowat;
-	int peek_off;			/* SO_PEEK_OFF; -1 disabled */
+	int peek_off;			/* SO_PEEK_OFF; negative: off */
 	int max_ack_backlog;
 	struct unix_cred peercred;	/* SO_PEERCRED; pid 0 uid/gid -1 when none */
 	struct sk_buff *oob_skb;	/* stream MSG_OOB: the byte at the mark */
