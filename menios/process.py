@@ -626,17 +626,13 @@ class Process(_unix.ProcessBase):
 
     def recvmsg(self, fd, bufsize, ancbufsize=0, flags=0):
         s = self._sock(fd)
-        if ancbufsize < 0:
-            raise ValueError("negative buffer size in recvmsg()")
-        data, mflags, raw, cred, files = s.recvmsg(_fd(bufsize), flags)
+        data, mflags, raw, cred, files = s.recvmsg(_fd(bufsize), flags, ancbufsize)
         anc, mflags = self._scm_recv(s, ancbufsize, flags, mflags, cred, files)
         return data, anc, mflags, _decode_name(raw)
 
     def recvmsg_into(self, fd, buffers, ancbufsize=0, flags=0):
         s = self._sock(fd)
-        if ancbufsize < 0:
-            raise ValueError("negative buffer size in recvmsg_into()")
-        n, mflags, raw, cred, files = s.recvmsg_into(buffers, flags)
+        n, mflags, raw, cred, files = s.recvmsg_into(buffers, flags, ancbufsize)
         anc, mflags = self._scm_recv(s, ancbufsize, flags, mflags, cred, files)
         return n, anc, mflags, _decode_name(raw)
 
