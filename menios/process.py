@@ -450,14 +450,19 @@ class Process(_unix.ProcessBase):
         return None
 
     def accept(self, fd, flags=0):
-        """accept4: (newfd, peer address)."""
-        s = self._sock(fd)
+        """accept4: (newfd, peer address).  Checked in __sys_accept4's
+        order: the fd (EBADF), the flags (EINVAL), a free fd (EMFILE, the
+        slot is held while waiting), that it is a socket (ENOTSOCK), then
+        the socket's own checks."""
         flags = _fd(flags)
+        f = self._file(fd)
         if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
             raise _err(errno.EINVAL)
-        nfd = self._install(_RESERVED)          # taken before blocking, EMFILE first
+        nfd = self._install(_RESERVED)
         try:
-            n = s.accept()
+            if type(f) is not _Socket:
+                raise _err(errno.ENOTSOCK)
+            n = f.accept()
         except BaseException:
             self._unreserve(nfd)
             raise
