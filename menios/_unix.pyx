@@ -785,9 +785,10 @@ cdef class Socket(File):
         cdef ssize_t r
         try:
             PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE)
-        except BufferError:
-            raise TypeError("recv_into() argument 'buffer' must be read-write "
-                            "bytes-like object, not %s" % type(buffer).__name__) from None
+        except (BufferError, TypeError):
+            raise TypeError("%s() argument 1 must be read-write bytes-like object, not %s"
+                            % ("recvfrom_into" if want_addr else "recv_into",
+                               type(buffer).__name__)) from None
         try:
             if nbytes < 0:
                 raise ValueError("negative buffersize in recv_into")
