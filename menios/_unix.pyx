@@ -785,9 +785,10 @@ cdef class Socket(File):
         cdef ssize_t r
         try:
             PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE)
-        except BufferError:
-            raise TypeError("recv_into() argument 'buffer' must be read-write "
-                            "bytes-like object, not %s" % type(buffer).__name__) from None
+        except (BufferError, TypeError):
+            raise TypeError("%s() argument 1 must be read-write bytes-like object, not %s"
+                            % ("recvfrom_into" if want_addr else "recv_into",
+                               type(buffer).__name__)) from None
         try:
             if nbytes < 0:
                 raise ValueError("negative buffersize in recv_into")
@@ -809,17 +810,19 @@ cdef class Socket(File):
         finally:
             PyBuffer_Release(&view)
 
-    def recvmsg_into(self, buffers, int flags):
-        """Returns (nbytes, msg_flags, raw addr, cred or None, files)."""
+    def recvmsg_into(self, buffers, int flags, Py_ssize_t ancbufsize=0):
+        """Returns (nbytes, msg_flags, raw addr, cred or None, files).
+        The buffers are checked before ``ancbufsize``, as the stdlib does."""
         cdef Py_ssize_t n, i, got = 0
         cdef unix_iov *iov = NULL
         cdef Py_buffer *views = NULL
         cdef unix_msg m
         cdef ssize_t r
-        bufs = list(buffers)
+        try:
+            bufs = list(buffers)
+        except TypeError:
+            raise TypeError("recvmsg_into() argument 1 must be an iterable") from None
         n = len(bufs)
-        if n > IOV_MAX:
-            raise OSError(EMSGSIZE, os.strerror(EMSGSIZE))
         iov = <unix_iov *>malloc(sizeof(unix_iov) * (n + 1))
         views = <Py_buffer *>malloc(sizeof(Py_buffer) * (n + 1))
         if iov == NULL or views == NULL:
@@ -827,10 +830,18 @@ cdef class Socket(File):
             raise MemoryError()
         try:
             for i in range(n):
-                PyObject_GetBuffer(bufs[i], &views[i], PyBUF_WRITABLE)
+                try:
+                    PyObject_GetBuffer(bufs[i], &views[i], PyBUF_WRITABLE)
+                except (BufferError, TypeError):
+                    raise TypeError("recvmsg_into() argument 1 must be an iterable of "
+                                    "single-segment read-write buffers") from None
                 got += 1
                 iov[i].base = views[i].buf
                 iov[i].len = <size_t>views[i].len
+            if ancbufsize < 0:
+                raise ValueError("invalid ancillary data buffer length")
+            if n > IOV_MAX:     # the kernel's check, after the stdlib's
+                raise OSError(EMSGSIZE, os.strerror(EMSGSIZE))
             _msg_init(&m, iov, <unsigned int>n, flags)
             r = self._recv(&m)
             addr, cred, files = self._finish(&m, True)
@@ -845,14 +856,14 @@ cdef class Socket(File):
             free(iov)
             free(views)
 
-    def recvmsg(self, Py_ssize_t bufsize, int flags):
+    def recvmsg(self, Py_ssize_t bufsize, int flags, Py_ssize_t ancbufsize=0):
         """Returns (data, msg_flags, raw addr, cred or None, files)."""
         cdef Py_ssize_t cap
         if bufsize < 0:
             raise ValueError("negative buffer size in recvmsg()")
         cap = bufsize if bufsize < RECV_CAP else RECV_CAP
         buf = bytearray(cap)
-        r, mflags, addr, cred, files = self.recvmsg_into((buf,), flags)
+        r, mflags, addr, cred, files = self.recvmsg_into((buf,), flags, ancbufsize)
         return bytes(buf[:min(r, cap)]), mflags, addr, cred, files
 
     # -------------------------------------------------------- control ---

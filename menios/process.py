@@ -11,7 +11,8 @@ from . import _unix
 from .constants import (
     AF_UNIX, AF_UNSPEC, SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_NONBLOCK, SOCK_CLOEXEC,
     SOL_SOCKET, SCM_RIGHTS, SCM_CREDENTIALS, SCM_MAX_FD, SO_PASSCRED, SO_PEERCRED,
-    SO_RCVTIMEO, SO_SNDTIMEO, SO_TYPE, MSG_NOSIGNAL, MSG_CTRUNC, MSG_OOB,
+    SO_RCVTIMEO, SO_SNDTIMEO, SO_TYPE, SO_DEBUG, SO_SNDBUFFORCE, SO_RCVBUFFORCE,
+    MSG_NOSIGNAL, MSG_CTRUNC, MSG_OOB,
     MSG_CMSG_CLOEXEC, MSG_TRUNC, O_NONBLOCK, O_CLOEXEC, O_ACCMODE, O_APPEND, F_DUPFD,
     F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_SETOWN, F_GETOWN, FD_CLOEXEC,
     FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP, POLLNVAL, SIGPIPE, SOMAXCONN, UNIX_PATH_MAX)
@@ -449,14 +450,19 @@ class Process(_unix.ProcessBase):
         return None
 
     def accept(self, fd, flags=0):
-        """accept4: (newfd, peer address)."""
-        s = self._sock(fd)
+        """accept4: (newfd, peer address).  Checked in __sys_accept4's
+        order: the fd (EBADF), the flags (EINVAL), a free fd (EMFILE, the
+        slot is held while waiting), that it is a socket (ENOTSOCK), then
+        the socket's own checks."""
         flags = _fd(flags)
+        f = self._file(fd)
         if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
             raise _err(errno.EINVAL)
-        nfd = self._install(_RESERVED)          # taken before blocking, EMFILE first
+        nfd = self._install(_RESERVED)
         try:
-            n = s.accept()
+            if type(f) is not _Socket:
+                raise _err(errno.ENOTSOCK)
+            n = f.accept()
         except BaseException:
             self._unreserve(nfd)
             raise
@@ -625,17 +631,13 @@ class Process(_unix.ProcessBase):
 
     def recvmsg(self, fd, bufsize, ancbufsize=0, flags=0):
         s = self._sock(fd)
-        if ancbufsize < 0:
-            raise ValueError("negative buffer size in recvmsg()")
-        data, mflags, raw, cred, files = s.recvmsg(_fd(bufsize), flags)
+        data, mflags, raw, cred, files = s.recvmsg(_fd(bufsize), flags, ancbufsize)
         anc, mflags = self._scm_recv(s, ancbufsize, flags, mflags, cred, files)
         return data, anc, mflags, _decode_name(raw)
 
     def recvmsg_into(self, fd, buffers, ancbufsize=0, flags=0):
         s = self._sock(fd)
-        if ancbufsize < 0:
-            raise ValueError("negative buffer size in recvmsg_into()")
-        n, mflags, raw, cred, files = s.recvmsg_into(buffers, flags)
+        n, mflags, raw, cred, files = s.recvmsg_into(buffers, flags, ancbufsize)
         anc, mflags = self._scm_recv(s, ancbufsize, flags, mflags, cred, files)
         return n, anc, mflags, _decode_name(raw)
 
@@ -747,7 +749,14 @@ class Process(_unix.ProcessBase):
         if level == SOL_SOCKET:
             if len(raw) < 4:
                 raise _err(errno.EINVAL)
-            s.setsockopt(level, optname, struct.unpack("i", raw[:4])[0])
+            val = struct.unpack("i", raw[:4])[0]
+            # sk_setsockopt's sockopt_capable(CAP_NET_ADMIN) checks
+            if optname == SO_DEBUG and val and not self.cred.capable("CAP_NET_ADMIN"):
+                raise _err(errno.EACCES)
+            if (optname in (SO_SNDBUFFORCE, SO_RCVBUFFORCE)
+                    and not self.cred.capable("CAP_NET_ADMIN")):
+                raise _err(errno.EPERM)
+            s.setsockopt(level, optname, val)
             return None
         s.setsockopt(level, optname, 0)
         return None

@@ -30,6 +30,7 @@
 #define SO_RCVBUF	8
 #define SO_KEEPALIVE	9
 #define SO_OOBINLINE	10
+#define SO_NO_CHECK	11
 #define SO_PASSCRED	16
 #define SO_PEERCRED	17
 #define SO_RCVLOWAT	18
@@ -39,10 +40,18 @@
 #define SO_ACCEPTCONN	30
 #define SO_SNDBUFFORCE	32
 #define SO_RCVBUFFORCE	33
+#define SO_PASSSEC	34
 #define SO_PROTOCOL	38
 #define SO_DOMAIN	39
+#define SO_RXQ_OVFL	40
+#define SO_WIFI_STATUS	41
 #define SO_PEEK_OFF	42
+#define SO_NOFCS	43
+#define SO_LOCK_FILTER	44
+#define SO_SELECT_ERR_QUEUE	45
 #define SO_BUSY_POLL	46
+#define SO_RCVMARK	75
+#define SO_RCVPRIORITY	82
 #define SO_PASSRIGHTS	83
 
 #define SCM_RIGHTS	1

@@ -2103,8 +2103,36 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 
 /* ------------------------------------------------------------ options --- */
 
+/*
+ * The SOL_SOCKET options that sk_setsockopt keeps as a sock flag
+ * (sock_valbool_flag) and sk_getsockopt reports as 0 or 1: their flag, or 0.
+ */
+static unsigned int __unix_bool_opt(int optname)
+{
+	switch (optname) {
+	case SO_DEBUG: return UNIX_F_DBG;
+	case SO_REUSEADDR: return UNIX_F_REUSE;
+	case SO_DONTROUTE: return UNIX_F_LOCALROUTE;
+	case SO_BROADCAST: return UNIX_F_BROADCAST;
+	case SO_KEEPALIVE: return UNIX_F_KEEPOPEN;
+	case SO_OOBINLINE: return UNIX_F_URGINLINE;
+	case SO_NO_CHECK: return UNIX_F_NO_CHECK;
+	case SO_PASSCRED: return UNIX_F_PASSCRED;
+	case SO_PASSSEC: return UNIX_F_PASSSEC;
+	case SO_RXQ_OVFL: return UNIX_F_RXQ_OVFL;
+	case SO_WIFI_STATUS: return UNIX_F_WIFI_STATUS;
+	case SO_NOFCS: return UNIX_F_NOFCS;
+	case SO_LOCK_FILTER: return UNIX_F_FILTER_LOCKED;
+	case SO_SELECT_ERR_QUEUE: return UNIX_F_SELECT_ERR_QUEUE;
+	case SO_RCVMARK: return UNIX_F_RCVMARK;
+	case SO_RCVPRIORITY: return UNIX_F_RCVPRIORITY;
+	default: return 0;
+	}
+}
+
 int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val)
 {
+	unsigned int flag;
 	int err = 0;
 
 	if (level != SOL_SOCKET)
@@ -2120,19 +2148,17 @@ int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val)
 	case SO_RCVBUF: *val = sk->rcvbuf; break;
 	case SO_RCVTIMEO: *val = sk->rcvtimeo; break;
 	case SO_SNDTIMEO: *val = sk->sndtimeo; break;
-	case SO_PASSCRED: *val = !!(sk->flags & UNIX_F_PASSCRED); break;
 	case SO_RCVLOWAT: *val = sk->rcvlowat; break;
 	case SO_SNDLOWAT: *val = 1; break;
 	case SO_PEEK_OFF: *val = sk->peek_off; break;
 	case SO_BUSY_POLL: *val = sk->busy_poll_ns / 1000; break;
-	case SO_OOBINLINE: *val = !!(sk->flags & UNIX_F_URGINLINE); break;
 	case SO_PASSRIGHTS: *val = !(sk->flags & UNIX_F_NOPASSRIGHTS); break;
-	case SO_REUSEADDR: case SO_KEEPALIVE: case SO_BROADCAST: case SO_DEBUG:
-	case SO_DONTROUTE:
-		*val = 0;
-		break;
 	default:
-		err = -ENOPROTOOPT;
+		flag = __unix_bool_opt(optname);
+		if (flag)
+			*val = !!(sk->flags & flag);
+		else
+			err = -ENOPROTOOPT;
 	}
 	plat_mutex_unlock(&sk->net->lock);
 	return err;
@@ -2150,6 +2176,7 @@ static inline void __unix_valbool_flag(struct unix_sock *sk, unsigned int flag, 
 int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 {
 	struct unix_net *net = sk->net;
+	unsigned int flag;
 	int err = 0;
 	int64_t v;
 
@@ -2178,9 +2205,6 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 		break;
 	case SO_RCVTIMEO: sk->rcvtimeo = val; break;
 	case SO_SNDTIMEO: sk->sndtimeo = val; break;
-	case SO_PASSCRED:
-		__unix_valbool_flag(sk, UNIX_F_PASSCRED, val != 0);
-		break;
 	case SO_RCVLOWAT:
 		v = (int32_t)val;
 		if (v < 0)
@@ -2191,8 +2215,8 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 	case SO_SNDLOWAT:
 		err = -ENOPROTOOPT;
 		break;
-	case SO_PEEK_OFF:
-		sk->peek_off = (int)val < 0 ? -1 : (int)val;
+	case SO_PEEK_OFF:	/* unix_set_peek_off: any negative value is off */
+		sk->peek_off = (int)val;
 		break;
 	case SO_BUSY_POLL:
 		if (val < 0)
@@ -2200,17 +2224,21 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 		else
 			sk->busy_poll_ns = val * 1000;
 		break;
-	case SO_OOBINLINE:
-		__unix_valbool_flag(sk, UNIX_F_URGINLINE, val != 0);
-		break;
 	case SO_PASSRIGHTS:
 		__unix_valbool_flag(sk, UNIX_F_NOPASSRIGHTS, val == 0);
 		break;
-	case SO_REUSEADDR: case SO_KEEPALIVE: case SO_BROADCAST: case SO_DEBUG:
-	case SO_DONTROUTE:
+	case SO_LOCK_FILTER:
+		if ((sk->flags & UNIX_F_FILTER_LOCKED) && !val)
+			err = -EPERM;
+		else
+			__unix_valbool_flag(sk, UNIX_F_FILTER_LOCKED, val != 0);
 		break;
 	default:
-		err = -ENOPROTOOPT;
+		flag = __unix_bool_opt(optname);
+		if (flag)
+			__unix_valbool_flag(sk, flag, val != 0);
+		else
+			err = -ENOPROTOOPT;
 	}
 	plat_mutex_unlock(&net->lock);
 	return err;

@@ -56,9 +56,24 @@ enum {
 #define UNIX_F_INFLIGHT_SEEN	0x04	/* garbage collector: candidate mark */
 #define UNIX_F_URGINLINE	0x08	/* SO_OOBINLINE: the OOB byte is read in line */
 #define UNIX_F_NOPASSRIGHTS	0x10	/* SO_PASSRIGHTS off: SCM_RIGHTS to us is EPERM */
+#define UNIX_F_PASSSEC		0x20	/* SO_PASSSEC (no LSM: nothing to pass) */
+/* Options an AF_UNIX socket only stores and reports: Linux's sock flags. */
+#define UNIX_F_DBG		0x40	/* SO_DEBUG */
+#define UNIX_F_REUSE		0x80	/* SO_REUSEADDR */
+#define UNIX_F_LOCALROUTE	0x100	/* SO_DONTROUTE */
+#define UNIX_F_BROADCAST	0x200	/* SO_BROADCAST */
+#define UNIX_F_KEEPOPEN		0x400	/* SO_KEEPALIVE */
+#define UNIX_F_NO_CHECK		0x800	/* SO_NO_CHECK */
+#define UNIX_F_RXQ_OVFL		0x1000	/* SO_RXQ_OVFL */
+#define UNIX_F_WIFI_STATUS	0x2000	/* SO_WIFI_STATUS */
+#define UNIX_F_NOFCS		0x4000	/* SO_NOFCS */
+#define UNIX_F_FILTER_LOCKED	0x8000	/* SO_LOCK_FILTER: once set, never cleared */
+#define UNIX_F_SELECT_ERR_QUEUE	0x10000	/* SO_SELECT_ERR_QUEUE */
+#define UNIX_F_RCVMARK		0x20000	/* SO_RCVMARK */
+#define UNIX_F_RCVPRIORITY	0x40000	/* SO_RCVPRIORITY */
 
 /* What a new connection's socket copies from its listener at connect() time. */
-#define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_NOPASSRIGHTS)
+#define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_PASSSEC | UNIX_F_NOPASSRIGHTS)
 
 #define UNIX_ADDR_MAX		(2 + UNIX_PATH_MAX)
 
@@ -165,7 +180,7 @@ struct unix_sock {
 	int sndbuf, rcvbuf;
 	int64_t rcvtimeo, sndtimeo;	/* ns; -1: none */
 	int rcvlowat;
-	int peek_off;			/* SO_PEEK_OFF; -1 disabled */
+	int peek_off;			/* SO_PEEK_OFF; negative: off */
 	int max_ack_backlog;
 	struct unix_cred peercred;	/* SO_PEERCRED; pid 0 uid/gid -1 when none */
 	struct sk_buff *oob_skb;	/* stream MSG_OOB: the byte at the mark */
