@@ -364,71 +364,116 @@ def _w_pingpong(name, budget):
     return _with_backend(name, _pingpong, budget)
 
 
-def _dgram_senders(name, budget, nsenders):
-    msg = b"d" * 64
-    end_msg = b"E"
-    if name == "menios":
-        k = Kernel()
-        p = k.spawn(uid=0, gid=0)
-        addr = b"\0menios-bench-dgram"
-        rfd = p.socket(AF_UNIX, SOCK_DGRAM)
-        p.bind(rfd, addr)
-        recv = functools.partial(p.recv, rfd)
-        sends = []
-        for _ in range(nsenders):
-            s = p.socket(AF_UNIX, SOCK_DGRAM)
-            p.connect(s, addr)
-            sends.append(functools.partial(p.send, s))
-        cleanup = k.close
-    else:
-        addr = "\0menios-bench-dgram-%d-%d" % (os.getpid(), nsenders)
-        r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        r.bind(addr)
-        recv = r.recv
-        socks = [r]
-        sends = []
-        for _ in range(nsenders):
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            s.connect(addr)
-            socks.append(s)
-            sends.append(s.send)
+class DgramBurst:
+    """``nsenders`` connected SOCK_DGRAM sender threads and one receiver on
+    backend ``name`` ("menios" or "host").  ``burst()`` lets every sender
+    send its ``per_sender`` 64 B datagrams (each names its sender and its
+    number) and receives and checks all of them in the calling thread: one
+    unit of work, the same on both backends.  ``close()`` ends the threads."""
+    MSG = 64
 
-        def cleanup():
-            for s in socks:
-                s.close()
-    state = dict(count=0, elapsed=None)
-    barrier = threading.Barrier(nsenders + 1)
+    def __init__(self, name, nsenders, per_sender=None):
+        self.nsenders = nsenders
+        self.per_sender = per_sender or max(1, 512 // nsenders)
+        # message i of sender s: s, i (4 bytes each, little-endian), padding
+        self.msgs = [[s.to_bytes(4, "little") + i.to_bytes(4, "little")
+                      + b"d" * (self.MSG - 8) for i in range(self.per_sender)]
+                     for s in range(nsenders)]
+        self.errors = []
+        self.stopping = False
+        if name == "menios":
+            k = Kernel()
+            p = k.spawn(uid=0, gid=0)
+            addr = b"\0menios-bench-dgram"
+            rfd = p.socket(AF_UNIX, SOCK_DGRAM)
+            p.bind(rfd, addr)
+            self.recv = functools.partial(p.recv, rfd)
+            sends = []
+            for _ in range(nsenders):
+                s = p.socket(AF_UNIX, SOCK_DGRAM)
+                p.connect(s, addr)
+                sends.append(functools.partial(p.send, s))
+            self._cleanup = k.close
+        else:
+            addr = "\0menios-bench-dgram-%d-%d-%d" % (os.getpid(), nsenders, id(self))
+            r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            r.bind(addr)
+            self.recv = r.recv
+            socks = [r]
+            sends = []
+            for _ in range(nsenders):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                s.connect(addr)
+                socks.append(s)
+                sends.append(s.send)
 
-    def sender(send):
-        def run():
-            barrier.wait()
-            end = time.perf_counter() + budget
+            def cleanup():
+                for s in socks:
+                    s.close()
+            self._cleanup = cleanup
+        self.go = threading.Barrier(nsenders + 1)
+        self.threads = [threading.Thread(target=self._sender, args=(send, self.msgs[i]),
+                                         daemon=True) for i, send in enumerate(sends)]
+        for t in self.threads:
+            t.start()
+
+    def _sender(self, send, msgs):
+        try:
             while True:
-                for _ in range(32):
-                    send(msg)
-                if time.perf_counter() >= end:
-                    break
-            send(end_msg)
-        return run
+                self.go.wait()
+                if self.stopping:
+                    return
+                for m in msgs:
+                    send(m)
+        except threading.BrokenBarrierError:
+            pass
+        except BaseException as e:      # noqa: BLE001 - raised by burst()
+            self.errors.append(e)
+            self.go.abort()
 
-    def receiver():
-        barrier.wait()
-        t0 = time.perf_counter()
-        ends = count = 0
-        while ends < nsenders:
-            m = recv(128)
-            if len(m) == 64:
-                count += 1
-            else:
-                ends += 1
-        state["elapsed"] = time.perf_counter() - t0
-        state["count"] = count
+    def burst(self):
+        """One burst: release the senders, receive and check every datagram."""
+        self.go.wait(30)
+        recv, msgs, size = self.recv, self.msgs, self.MSG
+        nxt = [0] * self.nsenders
+        for _ in range(self.nsenders * self.per_sender):
+            m = recv(size + 1)
+            s = int.from_bytes(m[:4], "little")
+            if s >= self.nsenders or nxt[s] >= self.per_sender or m != msgs[s][nxt[s]]:
+                raise VerificationError("datagram %r... out of order or wrong (expected "
+                                        "sender %d next: %s)" % (m[:8], s, nxt))
+            nxt[s] += 1
+        if self.errors:
+            raise self.errors[0]
+        return self.nsenders * self.per_sender
 
+    def close(self):
+        self.stopping = True
+        try:
+            self.go.wait(5)
+        except threading.BrokenBarrierError:
+            pass
+        for t in self.threads:
+            t.join(5)
+        self._cleanup()
+
+
+def _dgram_senders(name, budget, nsenders):
+    db = DgramBurst(name, nsenders)
     try:
-        _threads([receiver] + [sender(s) for s in sends], budget + 60)
+        db.burst()                               # warm up
+        count, t0 = 0, time.perf_counter()
+        end = t0 + budget
+        while True:
+            count += db.burst()
+            t = time.perf_counter()
+            if t >= end:
+                break
     finally:
-        cleanup()
-    return _result(state["count"], state["elapsed"], state["count"] * 64)
+        db.close()
+    return _result(count, t - t0, count * DgramBurst.MSG,
+                   note="bursts of %d datagrams (%d per sender), each checked on arrival"
+                        % (db.nsenders * db.per_sender, db.per_sender))
 
 
 @_workload("dgram_1_sender", "ops", ("menios", "host"),
