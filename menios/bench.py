@@ -380,7 +380,6 @@ class DgramBurst:
                       + b"d" * (self.MSG - 8) for i in range(self.per_sender)]
                      for s in range(nsenders)]
         self.errors = []
-        self.stopping = False
         if name == "menios":
             k = Kernel()
             p = k.spawn(uid=0, gid=0)
@@ -388,6 +387,7 @@ class DgramBurst:
             rfd = p.socket(AF_UNIX, SOCK_DGRAM)
             p.bind(rfd, addr)
             self.recv = functools.partial(p.recv, rfd)
+            self._close_receiver = functools.partial(p.close, rfd)
             sends = []
             for _ in range(nsenders):
                 s = p.socket(AF_UNIX, SOCK_DGRAM)
@@ -399,6 +399,7 @@ class DgramBurst:
             r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             r.bind(addr)
             self.recv = r.recv
+            self._close_receiver = r.close
             socks = [r]
             sends = []
             for _ in range(nsenders):
@@ -421,12 +422,10 @@ class DgramBurst:
         try:
             while True:
                 self.go.wait()
-                if self.stopping:
-                    return
                 for m in msgs:
                     send(m)
         except threading.BrokenBarrierError:
-            pass
+            pass                        # close()
         except BaseException as e:      # noqa: BLE001 - raised by burst()
             self.errors.append(e)
             self.go.abort()
@@ -436,25 +435,32 @@ class DgramBurst:
         self.go.wait(30)
         recv, msgs, size = self.recv, self.msgs, self.MSG
         nxt = [0] * self.nsenders
-        for _ in range(self.nsenders * self.per_sender):
+        for i in range(self.nsenders * self.per_sender):
             m = recv(size + 1)
             s = int.from_bytes(m[:4], "little")
             if s >= self.nsenders or nxt[s] >= self.per_sender or m != msgs[s][nxt[s]]:
-                raise VerificationError("datagram %r... out of order or wrong (expected "
-                                        "sender %d next: %s)" % (m[:8], s, nxt))
+                raise VerificationError("datagram %d of the burst (%d B, %r...) is not the next "
+                                        "one of a sender; received per sender: %s"
+                                        % (i, len(m), m[:8], nxt))
             nxt[s] += 1
         if self.errors:
             raise self.errors[0]
         return self.nsenders * self.per_sender
 
     def close(self):
-        self.stopping = True
-        try:
-            self.go.wait(5)
-        except threading.BrokenBarrierError:
-            pass
+        self.go.abort()                 # senders waiting for a burst return
+        deadline = time.monotonic() + 0.2
         for t in self.threads:
-            t.join(5)
+            t.join(max(0.0, deadline - time.monotonic()))
+        if any(t.is_alive() for t in self.threads):
+            # A failed burst left senders blocked on a full receive queue:
+            # closing the receiver fails their sends.
+            try:
+                self._close_receiver()
+            except OSError:
+                pass
+            for t in self.threads:
+                t.join(5)
         self._cleanup()
 
 
@@ -1004,7 +1010,10 @@ def _zerocopy(name, budget, ring=ZC_RING):
             state["reads"] = h
         except BaseException as e:      # noqa: BLE001 - reported by _zerocopy
             failures.append(e)
-            ch.abort()                  # the writer stops instead of waiting for buffers
+            try:
+                ch.abort()              # the writer stops instead of waiting for buffers
+            except OSError:
+                pass
 
     try:
         ts = [threading.Thread(target=f, daemon=True) for f in (writer, reader)]

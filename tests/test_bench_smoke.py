@@ -155,3 +155,21 @@ def test_zerocopy_failure_fails_the_row_and_the_command(monkeypatch, capsys):
     assert cli.main(["bench", "--budget", "0.05", "--workload", "zerocopy_1m"]) == 1
     captured = capsys.readouterr()
     assert "FAILED" in captured.out and "zerocopy_1m/menios" in captured.err
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("nsenders", [1, 8])
+@pytest.mark.parametrize("name", ["menios", "host"])
+def test_dgram_burst_checks_every_datagram(name, nsenders):
+    db = bench.DgramBurst(name, nsenders)
+    try:
+        assert db.burst() == 512
+        # the receiver now expects datagram 11 of sender 0 twice: the burst
+        # that delivers 10 where 11 is expected must fail
+        db.msgs = [list(m) for m in db.msgs]
+        db.msgs[0][10] = db.msgs[0][11]
+        with pytest.raises(bench.VerificationError, match="not the next one of a sender"):
+            db.burst()
+    finally:
+        db.close()
+    assert not any(t.is_alive() for t in db.threads)
