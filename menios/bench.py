@@ -1,11 +1,12 @@
 """``menios bench``: menios against the host kernel's AF_UNIX and pipes.
 
 Every workload runs, in this process and in one run, on up to three
-backends:
+backends of:
 
 * ``menios`` -- a fresh :class:`menios.Kernel` and one simulated process;
 * ``host``   -- the host kernel's AF_UNIX through the stdlib ``socket`` module;
-* ``pipe``   -- ``os.pipe`` (only where a one-way byte stream makes sense).
+* ``pipe``   -- ``os.pipe`` (only where a one-way byte stream makes sense);
+* ``host_splice`` -- zerocopy_1m only: the host's vmsplice + splice path.
 
 Each result carries throughput (MB/s, 10**6 bytes), ops/s, and for the
 latency workloads the median and p99 of per-operation times taken with
@@ -954,9 +955,9 @@ class _ZcHostSplice(_ZcHostCopy):
 ZC_CHANNELS = {"menios": _ZcMenios, "host": _ZcHostCopy, "host_splice": _ZcHostSplice}
 
 _ZC_WHAT = {
-    "menios": "MSG_ZEROCOPY sendmsg + recv_pages + release, %d rotating buffers",
+    "menios": "MSG_ZEROCOPY sendmsg + recv_pages + release, {ring} rotating buffers",
     "host": "sendall + recv_into (MSG_WAITALL) of 1 MiB",
-    "host_splice": "vmsplice into a pipe + splice into the socket, %d rotating mmap buffers, "
+    "host_splice": "vmsplice into a pipe + splice into the socket, {ring} rotating mmap buffers, "
                    "recv_into",
 }
 
@@ -1038,7 +1039,7 @@ def _zerocopy(name, budget, ring=ZC_RING):
                    ring=ring,
                    note="%s: every page stamped and checked (%.1f MB/s of 8-byte stamps "
                         "written + read); copies %s per handoff"
-                        % (_ZC_WHAT[name].replace("%d", str(ring)),
+                        % (_ZC_WHAT[name].format(ring=ring),
                            n * ZC_TOUCHED / el / 1e6, _fmt_bytes(copied / n)))
 
 
