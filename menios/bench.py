@@ -912,6 +912,14 @@ class _ZcHostSplice(_ZcHostCopy):
         self.addrs = [ctypes.addressof(ctypes.c_char.from_buffer(m)) for m in self.pool]
         self.slots = threading.Semaphore(ring)
         self.aborted = False
+        try:                                # one page through the path, or n/a
+            n = self._vmsplice(self.pw, self.addrs[0], ZC_PAGE)
+            while n:
+                n -= os.splice(self.pr, self.a.fileno(), n)
+            self.b.recv_into(self.rview, ZC_PAGE, socket.MSG_WAITALL)
+        except OSError as e:
+            self.close()
+            raise NotApplicable("n/a (vmsplice + splice into an AF_UNIX socket: %s)" % e)
 
     def send(self, h):
         deadline = time.monotonic() + 30
