@@ -1,4 +1,5 @@
-"""Two-thread workloads: bulk stream, 64 B ping-pong, datagram senders."""
+"""Two-thread workloads: bulk stream, 64 B ping-pong, datagram senders, zero-copy
+handoffs; and idle-pair memory."""
 import threading
 
 import pytest
