@@ -1,6 +1,6 @@
 """Shared fixtures for the pytest-benchmark suites (not part of the main test run).
 
-Run: ``cd /work/main && python3 -m pytest benchmarks/ --benchmark-only``.
+Run from the repository root: ``python3 -m pytest benchmarks/ --benchmark-only``.
 The backends are menios.bench's: ``menios`` (a fresh Kernel and process),
 ``host`` (the stdlib socket module) and ``pipe`` (os.pipe, where it applies).
 """

@@ -19,7 +19,8 @@ def _send_recv(pr):
     def run():
         for _ in range(N):
             send(data)
-            recv(64)
+            if recv(64) != data:
+                raise AssertionError("64 B message did not arrive intact")
     return run
 
 
@@ -93,7 +94,9 @@ def test_scm_rights(benchmark, impl):
 
         def op():
             p.send_fds(a, [b"x"], [r])
-            _, fds, _, _ = p.recv_fds(b, 1, 1)
+            msg, fds, _, _ = p.recv_fds(b, 1, 1)
+            if msg != b"x" or len(fds) != 1:
+                raise AssertionError((msg, fds))
             p.close(fds[0])
         try:
             benchmark(op)
@@ -105,7 +108,9 @@ def test_scm_rights(benchmark, impl):
 
         def op():
             socket.send_fds(a, [b"x"], [r])
-            _, fds, _, _ = socket.recv_fds(b, 1, 1)
+            msg, fds, _, _ = socket.recv_fds(b, 1, 1)
+            if msg != b"x" or len(fds) != 1:
+                raise AssertionError((msg, fds))
             os.close(fds[0])
         try:
             benchmark(op)

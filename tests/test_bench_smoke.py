@@ -1,6 +1,11 @@
-"""menios.bench runs and reports a well-formed table (structure, not speed)."""
+"""menios.bench runs and reports a well-formed table (structure, not speed),
+and its zero-copy workload fails on data that arrived wrong."""
+import ctypes
 import json
 
+import pytest
+
+import menios.process
 from menios import bench
 
 
@@ -35,3 +40,136 @@ def test_bench_cli(capsys):
     assert cli.main(["bench", "--budget", "0.03", "--workload", "send_recv_64_dgram"]) == 0
     out = capsys.readouterr().out
     assert "send_recv_64_dgram" in out and "vs host" in out
+
+
+# ------------------------------------------------------------- zerocopy_1m
+# The zero-copy workload must fail, never count, a page whose stamp is wrong.
+ZC_BACKENDS = ["menios", "host", "host_splice"]
+
+
+def _zc(name, budget=0.05):
+    try:
+        return bench._zerocopy(name, budget)
+    except bench.NotApplicable as e:
+        pytest.skip(str(e))
+
+
+def test_stamps_round_trip_and_name_the_bad_page():
+    buf = bytearray(bench.ZC_SIZE)
+    with pytest.raises(bench.VerificationError, match="handoff 0 page 0"):
+        bench.verify_pages(buf, 0)                 # zero-filled: never a valid stamp
+    bench.stamp_pages(buf, 7)
+    bench.verify_pages(buf, 7)
+    assert int.from_bytes(buf[3 * 4096:3 * 4096 + 8], "little") == 7 * 256 + 3 + 1
+    with pytest.raises(bench.VerificationError, match="handoff 8 page 0"):
+        bench.verify_pages(buf, 8)                 # stale: last message's stamps
+    buf[200 * 4096 + 2] ^= 0x40
+    with pytest.raises(bench.VerificationError, match="handoff 7 page 200"):
+        bench.verify_pages(buf, 7)
+    with pytest.raises(bench.VerificationError, match="bytes"):
+        bench.verify_pages(buf[:4096], 7)
+
+
+@pytest.mark.timeout(60)
+def test_zerocopy_rows_check_every_page():
+    rows = bench.run(["zerocopy_1m"], budget=0.05)
+    assert [r["backend"] for r in rows] == ZC_BACKENDS
+    by = {r["backend"]: r for r in rows}
+    for r in rows:
+        assert not r.get("failed"), r
+    if "error" in by["host_splice"]:
+        assert by["host_splice"]["error"].startswith("n/a"), by["host_splice"]
+    for r in rows:
+        if "error" in r:
+            continue
+        assert r["ops"] >= 2 * bench.ZC_RING + 2        # every buffer of the ring reused
+        assert r["bytes_touched"] == r["ops"] * 2 * 8 * 256
+        assert r["mb_s"] is None                        # no untouched MiB credited
+    assert by["menios"]["bytes_copied_per_op"] == 0
+    assert by["host"]["bytes_copied_per_op"] == 2 * bench.ZC_SIZE
+    assert by["menios"]["target"]["goal"] == ">=5x"
+    if "error" not in by["host_splice"]:
+        assert by["menios"]["ratio_vs"]["host_splice"] > 0
+        assert "vs host_splice" in bench.format_table(rows)
+
+
+def _stale_page_stamper(monkeypatch, handoff, page):
+    """Stamp every page but one: that page keeps what the buffer held before
+    (the stamp of the message sent from this buffer one ring ago)."""
+    orig = bench.stamp_pages
+    off = page * bench.ZC_PAGE
+
+    def stamp(buf, h):
+        if h != handoff:
+            return orig(buf, h)
+        with memoryview(buf) as m:
+            old = bytes(m[off:off + 8])
+        orig(buf, h)
+        with memoryview(buf) as m:
+            m[off:off + 8] = old
+    monkeypatch.setattr(bench, "stamp_pages", stamp)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", ZC_BACKENDS)
+def test_zerocopy_stale_page_fails(monkeypatch, name):
+    h = bench.ZC_RING + 1
+    _stale_page_stamper(monkeypatch, h, 5)
+    # the ring's buffer last held message h - ZC_RING; host's one send buffer held h - 1
+    last = h - 1 if name == "host" else h - bench.ZC_RING
+    with pytest.raises(bench.VerificationError,
+                       match="handoff %d page 5: stamp %#x" % (h, last * 256 + 5 + 1)):
+        _zc(name)
+
+
+@pytest.mark.timeout(60)
+def test_zerocopy_page_corrupted_in_flight_fails(monkeypatch):
+    """A page written after the handoff, before the reader looks at it."""
+    orig = menios.process.Process.recv_pages
+    seen = []
+
+    def recv_pages(self, fd, *args):
+        buf = orig(self, fd, *args)
+        if len(buf) == bench.ZC_SIZE:
+            seen.append(buf)
+            if len(seen) == 3:
+                ctypes.memmove(buf.address + 9 * bench.ZC_PAGE, b"\xee" * 8, 8)
+        return buf
+    monkeypatch.setattr(menios.process.Process, "recv_pages", recv_pages)
+    with pytest.raises(bench.VerificationError, match="handoff 2 page 9: stamp 0xeeeeeeeeeeeeeeee"):
+        _zc("menios")
+
+
+@pytest.mark.timeout(60)
+def test_zerocopy_failure_fails_the_row_and_the_command(monkeypatch, capsys):
+    from menios import cli
+    _stale_page_stamper(monkeypatch, bench.ZC_RING + 1, 0)
+    rows = bench.run(["zerocopy_1m"], budget=0.05)
+    for r in rows:
+        if r["backend"] == "host_splice" and not r.get("failed"):
+            assert r["error"].startswith("n/a")
+            continue
+        assert r["failed"] and "VerificationError" in r["error"], r
+        assert "ops_s" not in r and "ratio" not in r
+    assert "FAILED: VerificationError" in bench.format_table(rows)
+    assert cli.main(["bench", "--budget", "0.05", "--workload", "zerocopy_1m"]) == 1
+    captured = capsys.readouterr()
+    assert "FAILED" in captured.out and "zerocopy_1m/menios" in captured.err
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("nsenders", [1, 8])
+@pytest.mark.parametrize("name", ["menios", "host"])
+def test_dgram_burst_checks_every_datagram(name, nsenders):
+    db = bench.DgramBurst(name, nsenders)
+    try:
+        assert db.burst() == 512
+        # the receiver now expects datagram 11 of sender 0 twice: the burst
+        # that delivers 10 where 11 is expected must fail
+        db.msgs = [list(m) for m in db.msgs]
+        db.msgs[0][10] = db.msgs[0][11]
+        with pytest.raises(bench.VerificationError, match="not the next one of a sender"):
+            db.burst()
+    finally:
+        db.close()
+    assert not any(t.is_alive() for t in db.threads)
