@@ -211,6 +211,24 @@ def test_busy_poll_wakeups_and_deadlines(where):
     k.close()
 
 
+def test_poll_sleeps_through_wakeups_for_events_it_did_not_ask(kernel):
+    """Write space on a socket wakes its writers and POLLOUT pollers, not a
+    poller waiting for POLLPRI (Linux keys the wake-up with the events)."""
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    p.send(a, b"queued")
+    t, box = _run(p.poll, [(a, menios.POLLPRI)], 10000)
+    assert kernel.wait_blocked(1, JOIN)
+    assert p.recv(b, 10) == b"queued"          # frees a's skb: write space on a
+    assert kernel.blocked() == 1               # the poller was not woken
+    t2, box2 = _run(p.poll, [(a, menios.POLLOUT)], 10000)
+    t2.join(JOIN)
+    assert box2.get("result") == [(a, menios.POLLOUT)]
+    p.send(b, b"!", menios.MSG_OOB)
+    t.join(JOIN)
+    assert box.get("result") == [(a, menios.POLLPRI)]
+
+
 def test_blocked_counts_each_kind_of_sleep_until_woken(kernel):
     """Kernel.blocked(): threads asleep and not yet woken, whatever they sleep
     in; the waking call itself drops the count, so it is exact when it returns."""

@@ -22,6 +22,7 @@ void __wq_add(struct wait_queue_head *wq, struct wait_queue_entry *e,
 {
 	e->w = w;
 	e->exclusive = exclusive;
+	e->key = 0;
 	if (exclusive)
 		list_add_tail(&e->link, &wq->head);
 	else
@@ -69,6 +70,24 @@ void __wake_up_all(struct wait_queue_head *wq)
 	wq->wake_seq++;
 	list_for_each_safe(pos, n, &wq->head)
 		waiter_wake(list_entry(pos, struct wait_queue_entry, link)->w);
+}
+
+/*
+ * A wake-up about @events only (as Linux's wake_up_interruptible_poll with a
+ * key): a poller waiting for none of them stays asleep, every other waiter
+ * is woken.
+ */
+void __wake_up_poll(struct wait_queue_head *wq, unsigned int events)
+{
+	struct list_head *pos, *n;
+
+	wq->wake_seq++;
+	list_for_each_safe(pos, n, &wq->head) {
+		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
+
+		if (!e->key || (e->key & events))
+			waiter_wake(e->w);
+	}
 }
 
 void wait_ctl_begin(struct wait_ctl *ctl, int64_t timeo)

@@ -30,6 +30,7 @@ struct wait_queue_entry {
 	struct list_head link;
 	struct waiter *w;
 	int exclusive;		/* woken one at a time (accept), after all non-exclusive ones */
+	unsigned int key;	/* poll events it waits for; 0: any wake-up */
 };
 
 struct wait_queue_head {
@@ -104,6 +105,7 @@ void __wq_del(struct wait_queue_entry *e);
 void __wake_up(struct wait_queue_head *wq, int nr_exclusive);
 /* Wake everybody: state changes such as close, shutdown or net teardown. */
 void __wake_up_all(struct wait_queue_head *wq);
+void __wake_up_poll(struct wait_queue_head *wq, unsigned int events);
 
 /* Start (or resume) a blocking call whose timeout is @timeo ns (-1: none). */
 void wait_ctl_begin(struct wait_ctl *ctl, int64_t timeo);

@@ -405,8 +405,8 @@ static void __kfree_skb(struct sk_buff *skb)
 	if (skb->pages)
 		page_run_put(skb->pages);
 	owner->wmem_alloc -= skb->truesize;
-	if (unix_writable(owner, owner->state))
-		__wake_up_all(&owner->wq);
+	if (unix_writable(owner, owner->state))		/* unix_write_space */
+		__wake_up_poll(&owner->wq, POLLOUT | POLLWRNORM | POLLWRBAND);
 	net->cnt.skbs--;
 	__sock_put(owner);
 	skb_free_mem(skb);
@@ -1962,12 +1962,15 @@ struct poll_table {
 	struct waiter *w;
 	struct wait_queue_entry *entries;
 	unsigned int n, max;
+	unsigned int key;	/* the events of the fd being polled, as pollwake's */
 };
 
 static void __poll_wait(struct poll_table *pt, struct wait_queue_head *wq)
 {
-	if (pt && pt->n < pt->max)
-		__wq_add(wq, &pt->entries[pt->n++], pt->w, 0);
+	if (pt && pt->n < pt->max) {
+		__wq_add(wq, &pt->entries[pt->n], pt->w, 0);
+		pt->entries[pt->n++].key = pt->key;
+	}
 }
 
 static unsigned int __unix_poll(struct unix_sock *sk, struct poll_table *pt,
@@ -2059,6 +2062,7 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 					ready++;
 				continue;
 			}
+			pt.key = fds[i].events | POLLERR | POLLHUP;
 			mask = sk->ops->poll(sk, &pt, fds[i].events);
 			fds[i].revents = mask & (fds[i].events | POLLERR | POLLHUP);
 			if (fds[i].revents)
