@@ -62,12 +62,22 @@ def _demo(args):
 def _conform(args):
     """Run the conformance scenarios on menios and the host kernel."""
     from .conformance import harness
-    from . import conformance
     import menios.conformance.scenarios  # noqa: F401
+    insts = harness.instances(args.k)
+    names = {i.name for i in insts}
+    counts = "%d scenarios / %d instances" % (len(names), len({i.id for i in insts}))
+    if args.list:
+        for name, (_fn, grid) in harness.SCENARIOS.items():
+            if name in names:
+                ids = [i.id for i in insts if i.name == name]
+                shown = harness.describe_grid(grid) if len(ids) == len(
+                    harness.instances_of(name)) else " ".join(ids)
+                print("%s %d %s" % (name, len(ids), shown))
+        print(counts)
+        return 0
     if args.backend in ("host", "both") and os.geteuid() != 0:
         print("the host backend needs root (chroot, network namespace, setuid)")
         return 2
-    insts = harness.instances(args.k)
     if args.backend == "host":
         backends = (harness.host_backend, harness.host_backend)
     elif args.backend == "menios":
@@ -77,19 +87,21 @@ def _conform(args):
     agree = 0
     failed = []
     for inst in insts:
-        a, b = harness.run_scenario(inst.fn, backends=backends, params=inst.params)
-        diff = harness.diff_traces(a, b)
-        if diff:
-            failed.append((inst.id, diff))
+        a, b = harness.run_scenario(inst.fn, backends=backends, params=inst.params,
+                                    timeout=args.timeout)
+        report = harness.compare(a, b)
+        if report:
+            failed.append((inst.id, report))
             if args.verbose:
-                print("DIFFER %s\n%s" % (inst.id, diff))
+                print("DIFFER %s\n%s" % (inst.id, report))
         else:
             agree += 1
             if args.verbose:
                 print("agree  %s" % inst.id)
-    for name, diff in failed:
-        print("DIFFER %s\n%s" % (name, diff))
-    print("scenarios: %d" % len({i.name for i in insts}))
+    if not args.verbose:
+        for name, report in failed:
+            print("DIFFER %s\n%s" % (name, report))
+    print(counts)
     print("agreement: %d/%d" % (agree, len(insts)))
     return 0 if agree == len(insts) else 1
 
@@ -108,6 +120,11 @@ def main(argv=None):
                    help="'host' alone is a determinism self-check of the scenarios")
     p.add_argument("-k", metavar="SUBSTRING", default=None,
                    help="only scenario instances whose id contains SUBSTRING")
+    p.add_argument("--list", action="store_true",
+                   help="list each scenario with its instance count and grid (or, with -k, "
+                        "the instance ids kept), then 'N scenarios / M instances'; run nothing")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="cut a scenario still running after SECONDS short (a disagreement)")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=_conform)
     p = sub.add_parser("bench", help="benchmark menios against the host kernel's AF_UNIX and "
