@@ -55,13 +55,23 @@ import unittest
 __all__ = ["Trace", "run_scenario", "diff_traces", "compare", "same", "leaks", "assert_same",
            "scenario",
            "SCENARIOS", "Instance", "instances", "make_pair", "menios_backend",
-           "host_backend", "SOCK_TYPES", "PAIR_KINDS", "PAIR_GRID", "Background",
+           "host_backend", "SOCK_TYPES", "PAIR_KINDS", "PAIR_GRID", "TYPE_KIND_GRID",
+           "TYPE_MODE_GRID", "TYPE_GRID", "Background",
            "LEAK_COUNTERS", "describe_grid", "instances_of"]
 
 SOCK_TYPES = (socket.SOCK_STREAM, socket.SOCK_SEQPACKET, socket.SOCK_DGRAM)
 PAIR_KINDS = ("socketpair", "filesystem", "abstract")
 #: The usual grid: every socket type x pair kind x blocking mode.
 PAIR_GRID = {"sotype": SOCK_TYPES, "kind": PAIR_KINDS, "nonblock": (False, True)}
+#: The grid less the axes a scenario cannot observe.  A scenario leaves out
+#: ``nonblock`` when no call of it could block (so ``O_NONBLOCK`` and
+#: ``MSG_DONTWAIT`` cannot differ) and it neither reads the file flags nor
+#: hands the socket on; it leaves out ``kind`` when it observes no name,
+#: peer credential or other trace of how the pair was made.  The parameter
+#: left out keeps its default (a blocking socketpair).
+TYPE_KIND_GRID = {"sotype": SOCK_TYPES, "kind": PAIR_KINDS}
+TYPE_MODE_GRID = {"sotype": SOCK_TYPES, "nonblock": (False, True)}
+TYPE_GRID = {"sotype": SOCK_TYPES}
 _TYPE_NAMES = {socket.SOCK_STREAM: "stream", socket.SOCK_SEQPACKET: "seqpacket",
                socket.SOCK_DGRAM: "dgram"}
 
