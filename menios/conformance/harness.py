@@ -23,11 +23,14 @@ between runs does not: pids become ``p1, p2, ...`` in spawn/fork order
 (in ``SO_PEERCRED`` and ``SCM_CREDENTIALS`` data, decoded as ``("ucred",
 pid, uid, gid)``), autobind names (``b"\\0"`` + five hex digits -- so avoid
 such names for explicit abstract addresses) become ``@auto1, @auto2, ...`` in
-order of first appearance, ``SCM_RIGHTS`` data becomes a tuple of fds, stat
+order of first appearance, ``SCM_RIGHTS`` data (in an ancillary item that
+is a tuple, as the stdlib's are) becomes ``("SCM_RIGHTS", (fd, ...))``, stat
 results become ``("stat", S_IFMT, permission bits, uid, gid, nlink, size)``
 (size only for non-directories), processes become their names, ``listdir``
-results are sorted, sets become ``("set", *sorted items)`` and ``IntEnum``
-values (``AF_UNIX``, ``Signals``) plain ints.  Nothing else is converted:
+results are sorted (a list stays a list), sets become ``("set", *sorted
+items)`` (``"frozenset"`` for a frozenset), named tuples ``(type name,
+*items)``, dicts keep their keys with normalised values, and ``IntEnum``
+values (``AF_UNIX``, ``Signals``) become plain ints.  Nothing else is converted:
 outcomes are compared by :func:`same`, which also compares types, so
 ``True`` differs from ``1``, a list from a tuple and ``bytearray`` from
 ``bytes`` -- a call must return what the stdlib ``socket`` module returns on
