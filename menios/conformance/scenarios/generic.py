@@ -109,8 +109,8 @@ def generic_recvfrom_address(k, t, sotype, kind, nonblock=False):
 
 # =============================================================== identity options
 
-@scenario("generic_sockopt_identity", params=TYPE_GRID)
-def generic_sockopt_identity(k, t, sotype, kind="socketpair", nonblock=False):
+@scenario("generic_sockopt_identity", params=TYPE_KIND_GRID)
+def generic_sockopt_identity(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     for fd in (a, b):
         for opt in (socket.SO_TYPE, socket.SO_DOMAIN, socket.SO_PROTOCOL,
@@ -960,8 +960,8 @@ def generic_autobind_connected(k, t, sotype, kind, nonblock=False):
     t.call(p.recvfrom, b, 10, _dw(nonblock))
 
 
-@scenario("generic_listen_connected", params=TYPE_GRID)
-def generic_listen_connected(k, t, sotype, kind="socketpair", nonblock=False):
+@scenario("generic_listen_connected", params=TYPE_KIND_GRID)
+def generic_listen_connected(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.listen, a, 1)
     t.call(p.listen, b, 5)
