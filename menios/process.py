@@ -823,7 +823,9 @@ class Process(_unix.ProcessBase):
     def read(self, fd, n):
         f = self._file(fd)
         if type(f) is _Socket:
-            return f.recv(_fd(n), 0)
+            n = _fd(n)
+            # sock_read_iter: a read of nothing returns at once, taking nothing
+            return f.recv(n, 0) if n else b""
         return f.read(self, _fd(n))
 
     def write(self, fd, data):

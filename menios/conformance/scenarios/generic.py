@@ -502,6 +502,25 @@ def generic_recv_zero_bytes(k, t, sotype, kind="socketpair", nonblock=False):
     _recv(t, p, b, 10, nonblock)
 
 
+@scenario("generic_read_zero_bytes", params=TYPE_MODE_GRID)
+def generic_read_zero_bytes(k, t, sotype, nonblock, kind="socketpair"):
+    """read(2) of zero bytes returns b"" at once, from an empty socket or
+    pipe as from one holding data (sock_read_iter, pipe_read), blocking or
+    not; the data stays queued."""
+    p, a, b = _setup(k, sotype, kind, nonblock)
+    r, w = t.call(p.pipe)
+    if nonblock:
+        t.call(p.fcntl, r, fcntl.F_SETFL, os.O_NONBLOCK)
+    for fd in (b, r):
+        t.call(p.read, fd, 0)
+    t.call(p.send, a, b"abc")
+    t.call(p.write, w, b"xyz")
+    for fd in (b, r):
+        t.call(p.read, fd, 0)
+        t.call(p.ioctl, fd, FIONREAD)
+        t.call(p.read, fd, 10)
+
+
 @scenario("generic_peek_then_recv", params=TYPE_MODE_GRID)
 def generic_peek_then_recv(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
