@@ -521,6 +521,24 @@ def generic_read_zero_bytes(k, t, sotype, nonblock, kind="socketpair"):
         t.call(p.read, fd, 10)
 
 
+@scenario("generic_write_zero_bytes", params=TYPE_GRID)
+def generic_write_zero_bytes(k, t, sotype, kind="socketpair", nonblock=False):
+    """write(2) of zero bytes to a socket or pipe, then with the reading end
+    closed: a null write to a pipe returns 0 before anything is checked
+    (pipe_write), a socket's goes through its send path."""
+    p, a, b = _setup(k, sotype, kind, nonblock)
+    r, w = t.call(p.pipe)
+    for fd in (a, w):
+        t.call(p.write, fd, b"")
+    t.call(p.ioctl, b, FIONREAD)
+    t.call(p.recv, b, 10, DW)
+    t.call(p.close, b)
+    t.call(p.close, r)
+    for fd in (a, w):
+        t.call(p.write, fd, b"")
+        _pending(t, p)
+
+
 @scenario("generic_peek_then_recv", params=TYPE_MODE_GRID)
 def generic_peek_then_recv(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
