@@ -506,11 +506,14 @@ def generic_recv_zero_bytes(k, t, sotype, kind="socketpair", nonblock=False):
 def generic_read_zero_bytes(k, t, sotype, nonblock, kind="socketpair"):
     """read(2) of zero bytes returns b"" at once, from an empty socket or
     pipe as from one holding data (sock_read_iter, pipe_read), blocking or
-    not; the data stays queued."""
+    not; the data stays queued.  A negative length is EINVAL (os.read), bad
+    fd or not."""
     p, a, b = _setup(k, sotype, kind, nonblock)
     r, w = t.call(p.pipe)
     if nonblock:
         t.call(p.fcntl, r, fcntl.F_SETFL, os.O_NONBLOCK)
+    for fd in (b, r, 99):
+        t.call(p.read, fd, -1)
     for fd in (b, r):
         t.call(p.read, fd, 0)
     t.call(p.send, a, b"abc")
