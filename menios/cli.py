@@ -98,9 +98,8 @@ def _conform(args):
             agree += 1
             if args.verbose:
                 print("agree  %s" % inst.id)
-    if not args.verbose:
-        for name, report in failed:
-            print("DIFFER %s\n%s" % (name, report))
+    for name, report in failed:
+        print("DIFFER %s\n%s" % (name, report))
     print(counts)
     print("agreement: %d/%d" % (agree, len(insts)))
     return 0 if agree == len(insts) else 1
