@@ -3,6 +3,7 @@ import argparse
 import os
 import sys
 import threading
+import unittest
 
 from . import Kernel, __version__
 from .constants import AF_UNIX, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_PEERCRED
@@ -62,12 +63,21 @@ def _demo(args):
 def _conform(args):
     """Run the conformance scenarios on menios and the host kernel."""
     from .conformance import harness
-    from . import conformance
+    from .conformance.host import unmet
     import menios.conformance.scenarios  # noqa: F401
-    if args.backend in ("host", "both") and os.geteuid() != 0:
-        print("the host backend needs root (chroot, network namespace, setuid)")
-        return 2
     insts = harness.instances(args.k)
+    names = {i.name for i in insts}
+    counts = "%d scenarios / %d instances" % (len(names), len({i.id for i in insts}))
+    if args.list:
+        for name, (_fn, grid) in harness.SCENARIOS.items():
+            if name in names:
+                ids = [i.id for i in insts if i.name == name]
+                shown = harness.describe_grid(grid) if len(ids) == len(
+                    harness.instances_of(name)) else " ".join(ids)
+                needs = " needs=%s" % ",".join(sorted(_fn.needs)) if _fn.needs else ""
+                print("%s %d %s%s" % (name, len(ids), shown, needs))
+        print(counts)
+        return 0
     if args.backend == "host":
         backends = (harness.host_backend, harness.host_backend)
     elif args.backend == "menios":
@@ -76,22 +86,38 @@ def _conform(args):
         backends = (harness.menios_backend, harness.host_backend)
     agree = 0
     failed = []
+    skipped = {}                   # reason -> instances
     for inst in insts:
-        a, b = harness.run_scenario(inst.fn, backends=backends, params=inst.params)
-        diff = harness.diff_traces(a, b)
-        if diff:
-            failed.append((inst.id, diff))
+        reason = unmet(inst.needs) if args.backend != "menios" else None
+        if reason is None:
+            try:
+                a, b = harness.run_scenario(inst.fn, backends=backends, params=inst.params,
+                                            timeout=args.timeout)
+            except unittest.SkipTest as e:
+                reason = str(e)
+        if reason is not None:
+            skipped.setdefault(reason, []).append(inst.id)
             if args.verbose:
-                print("DIFFER %s\n%s" % (inst.id, diff))
+                print("skip   %s: %s" % (inst.id, reason))
+            continue
+        report = harness.compare(a, b)
+        if report:
+            failed.append((inst.id, report))
+            if args.verbose:
+                print("DIFFER %s\n%s" % (inst.id, report))
         else:
             agree += 1
             if args.verbose:
                 print("agree  %s" % inst.id)
-    for name, diff in failed:
-        print("DIFFER %s\n%s" % (name, diff))
-    print("scenarios: %d" % len({i.name for i in insts}))
-    print("agreement: %d/%d" % (agree, len(insts)))
-    return 0 if agree == len(insts) else 1
+    for name, report in failed:
+        print("DIFFER %s\n%s" % (name, report))
+    for reason, ids in skipped.items():
+        print("skipped %d: %s" % (len(ids), reason))
+    print(counts)
+    ran = len(insts) - sum(map(len, skipped.values()))
+    print("agreement: %d/%d" % (agree, ran) + (" (%d skipped)" % (len(insts) - ran)
+                                                if ran < len(insts) else ""))
+    return 0 if agree == ran else 1
 
 
 def main(argv=None):
@@ -108,6 +134,11 @@ def main(argv=None):
                    help="'host' alone is a determinism self-check of the scenarios")
     p.add_argument("-k", metavar="SUBSTRING", default=None,
                    help="only scenario instances whose id contains SUBSTRING")
+    p.add_argument("--list", action="store_true",
+                   help="list each scenario with its instance count and grid (or, with -k, "
+                        "the instance ids kept), then 'N scenarios / M instances'; run nothing")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="cut a scenario still running after SECONDS short (a disagreement)")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=_conform)
     p = sub.add_parser("bench", help="benchmark menios against the host kernel's AF_UNIX and "
@@ -119,7 +150,11 @@ def main(argv=None):
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:            # `menios conform --list | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

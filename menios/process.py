@@ -830,10 +830,15 @@ class Process(_unix.ProcessBase):
         return self._install(VfsFile(of), flags & O_CLOEXEC)
 
     def read(self, fd, n):
+        fd, n = _fd(fd), _fd(n)
+        self._check_alive()
+        if n < 0:
+            raise _err(errno.EINVAL)    # os.read refuses it before any syscall
         f = self._file(fd)
         if type(f) is _Socket:
-            return f.recv(_fd(n), 0)
-        return f.read(self, _fd(n))
+            # sock_read_iter: a read of nothing returns at once, taking nothing
+            return f.recv(n, 0) if n else b""
+        return f.read(self, n)
 
     def write(self, fd, data):
         f = self._file(fd)

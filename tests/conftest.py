@@ -5,6 +5,7 @@ import os
 import pytest
 
 import menios
+from menios.conformance import harness
 
 
 def needs_root():
@@ -17,9 +18,7 @@ def kernel():
     k = menios.Kernel()
     yield k
     k.close()
-    c = k.counters()
-    leaks = {name: c[name] for name in ("sockets", "skbs", "bytes_queued", "files_inflight")
-             if c[name]}
+    leaks = harness.leaks(k)
     assert not leaks, "kernel leaked after close: %r" % leaks
 
 

@@ -15,19 +15,9 @@ def test_scenario_agrees_with_host(inst):
     reason = unmet(inst.needs)
     if reason:
         pytest.skip(reason)
-    kernels = []
-
-    def menios_backend():
-        k = harness.menios_backend()
-        kernels.append(k)
-        return k
-
-    harness.assert_same(inst.fn, params=inst.params,
-                        backends=(menios_backend, harness.host_backend))
-    for k in kernels:
-        c = k.counters()
-        leaks = {n: c[n] for n in ("sockets", "skbs", "bytes_queued", "files_inflight") if c[n]}
-        assert not leaks, "menios leaked after the scenario: %r" % leaks
+    # assert_same judges by harness.compare: the same outcomes and types step
+    # by step, no crash or timeout on either side, no leak left in menios.
+    harness.assert_same(inst.fn, params=inst.params)
 
 
 def test_enough_scenarios_registered():

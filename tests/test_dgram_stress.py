@@ -19,6 +19,7 @@ import pytest
 
 import menios
 from menios import AF_UNIX, SOCK_DGRAM
+from menios.conformance import harness
 
 SOL_SOCKET = socket.SOL_SOCKET
 MSG_DONTWAIT = socket.MSG_DONTWAIT
@@ -32,9 +33,7 @@ def _timeval(seconds):
 
 
 def _assert_no_leaks(k):
-    c = k.counters()
-    leaks = {name: c[name] for name in ("sockets", "skbs", "bytes_queued", "files_inflight")
-             if c[name]}
+    leaks = harness.leaks(k)
     assert not leaks, "kernel leaked after close: %r" % leaks
 
 

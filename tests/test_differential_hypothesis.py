@@ -16,7 +16,8 @@ except send_fds/recv_fds, whose stdlib versions drop their flags, so nothing
 blocks.  Fd numbers are identical on both backends, so one fd number serves
 both.  Each call is recorded in a :class:`~menios.conformance.harness.Trace`
 per backend (pids, autobind names, ucred and SCM_RIGHTS data normalised) and
-the test fails at the first step whose normalised outcomes differ;
+the test fails at the first step whose normalised outcomes differ in value or
+type (``harness.same``);
 hypothesis then shrinks the sequence.
 
 Bounded for CI (150 examples by default).  The long run, on demand::
@@ -40,7 +41,7 @@ from hypothesis import HealthCheck, event, settings, strategies as st  # noqa: E
 from hypothesis.stateful import (Bundle, RuleBasedStateMachine,  # noqa: E402
                                  initialize, multiple, rule)
 
-from menios.conformance.harness import Trace  # noqa: E402
+from menios.conformance.harness import Trace, same  # noqa: E402
 
 AF_UNIX = socket.AF_UNIX
 NB = socket.SOCK_NONBLOCK
@@ -156,7 +157,7 @@ class Differential(RuleBasedStateMachine):
 
     def _compare(self):
         (lm, om), (lh, oh) = self.traces[0].steps[-1], self.traces[1].steps[-1]
-        if om != oh and not _tolerated(lm, om, oh):
+        if not same(om, oh) and not _tolerated(lm, om, oh):
             raise Divergence(f"step {len(self.traces[0].steps)}: {lm}\n"
                              f"    menios -> {om!r}\n    host   -> {oh!r}")
         event(f"{lm.split('.', 1)[-1].split('(', 1)[0]}: {oh[0]} {oh[1] if oh[0] != 'ok' else ''}")

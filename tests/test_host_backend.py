@@ -588,11 +588,11 @@ def test_harness_normalises_pids_autobind_and_credentials():
     assert outcomes[2] == ("ok", "@auto1")
     assert ("ok", ("ucred", "p2", 1001, 1001)) in outcomes
     assert ("ok", ("ucred", "p1", 1000, 1000)) in outcomes
-    assert outcomes[11] == ("ok", (b"hi", (("SCM_CREDENTIALS", ("ucred", "p1", 1000, 1000)),),
+    assert outcomes[11] == ("ok", (b"hi", [("SCM_CREDENTIALS", ("ucred", "p1", 1000, 1000))],
                                    0, "@auto1"))
     assert outcomes[12] == ("ok", "@auto2")
     assert outcomes[13] == ("ok", ("stat", 0o040000, 0o1777, 0, 0, 2, None))
-    assert outcomes[14] == ("ok", ("dev", "tmp"))
+    assert outcomes[14] == ("ok", ["dev", "tmp"])
     assert outcomes[15:] == [("ok", "p3"), ("ok", "p3")]
     assert trace.steps[0][0] == "p1.socket(AF_UNIX, SOCK_STREAM)"
 

@@ -23,10 +23,24 @@ between runs does not: pids become ``p1, p2, ...`` in spawn/fork order
 (in ``SO_PEERCRED`` and ``SCM_CREDENTIALS`` data, decoded as ``("ucred",
 pid, uid, gid)``), autobind names (``b"\\0"`` + five hex digits -- so avoid
 such names for explicit abstract addresses) become ``@auto1, @auto2, ...`` in
-order of first appearance, ``SCM_RIGHTS`` data becomes a tuple of fds, stat
+order of first appearance, ``SCM_RIGHTS`` data (in an ancillary item that
+is a tuple, as the stdlib's are) becomes ``("SCM_RIGHTS", (fd, ...))``, stat
 results become ``("stat", S_IFMT, permission bits, uid, gid, nlink, size)``
 (size only for non-directories), processes become their names, ``listdir``
-results are sorted, lists and tuples compare alike and sets are sorted.
+results are sorted (a list stays a list), sets become ``("set", *sorted
+items)`` (``"frozenset"`` for a frozenset), named tuples ``(type name,
+*items)``, dicts keep their keys with normalised values, and ``IntEnum``
+values (``AF_UNIX``, ``Signals``) become plain ints.  Nothing else is converted:
+outcomes are compared by :func:`same`, which also compares types, so
+``True`` differs from ``1``, a list from a tuple and ``bytearray`` from
+``bytes`` -- a call must return what the stdlib ``socket`` module returns on
+Linux, not merely an equal value.
+
+:func:`compare` is the verdict on two traces: it reports the steps where
+they differ (:func:`diff_traces`), a scenario that crashed or timed out on
+either side, and a menios kernel whose debug counters (:func:`leaks`) are not
+back to zero after it closed.  :func:`assert_same` (pytest) and ``menios
+conform`` both judge by it.
 """
 
 import enum
@@ -41,14 +55,26 @@ import threading
 import time
 import unittest
 
-__all__ = ["Trace", "run_scenario", "diff_traces", "assert_same", "scenario",
+__all__ = ["Trace", "run_scenario", "diff_traces", "compare", "same", "leaks", "assert_same",
+           "scenario",
            "SCENARIOS", "Instance", "instances", "make_pair", "menios_backend",
-           "host_backend", "SOCK_TYPES", "PAIR_KINDS", "PAIR_GRID", "Background"]
+           "host_backend", "SOCK_TYPES", "PAIR_KINDS", "PAIR_GRID", "TYPE_KIND_GRID",
+           "TYPE_MODE_GRID", "TYPE_GRID", "Background",
+           "LEAK_COUNTERS", "describe_grid", "instances_of"]
 
 SOCK_TYPES = (socket.SOCK_STREAM, socket.SOCK_SEQPACKET, socket.SOCK_DGRAM)
 PAIR_KINDS = ("socketpair", "filesystem", "abstract")
 #: The usual grid: every socket type x pair kind x blocking mode.
 PAIR_GRID = {"sotype": SOCK_TYPES, "kind": PAIR_KINDS, "nonblock": (False, True)}
+#: The grid less the axes a scenario cannot observe.  A scenario leaves out
+#: ``nonblock`` when no call of it could block (so ``O_NONBLOCK`` and
+#: ``MSG_DONTWAIT`` cannot differ) and it neither reads the file flags nor
+#: hands the socket on; it leaves out ``kind`` when it observes no name,
+#: peer credential or other trace of how the pair was made.  The parameter
+#: left out keeps its default (a blocking socketpair).
+TYPE_KIND_GRID = {"sotype": SOCK_TYPES, "kind": PAIR_KINDS}
+TYPE_MODE_GRID = {"sotype": SOCK_TYPES, "nonblock": (False, True)}
+TYPE_GRID = {"sotype": SOCK_TYPES}
 _TYPE_NAMES = {socket.SOCK_STREAM: "stream", socket.SOCK_SEQPACKET: "seqpacket",
                socket.SOCK_DGRAM: "dgram"}
 
@@ -106,6 +132,7 @@ class Trace:
         self.name = name
         self.steps = []
         self.frozen = False   # set when the run timed out: later steps are dropped
+        self.leaks = {}       # menios debug counters not back to zero after the run
         self._names = {}      # id(process object) -> "p1"
         self._pids = {}       # pid -> "p1"
         self._auto = {}       # autobind name -> "@auto1"
@@ -153,7 +180,7 @@ class Trace:
     def normalise(self, value, fname="", args=()):
         """``value`` with run-specific details replaced (see the module doc)."""
         if fname == "listdir" and isinstance(value, list):
-            return tuple(sorted(value))
+            return sorted(value)
         if (fname == "getsockopt" and isinstance(value, bytes) and len(value) == 12
                 and tuple(args[1:3]) == (socket.SOL_SOCKET, socket.SO_PEERCRED)):
             return self._ucred(value)
@@ -172,26 +199,37 @@ class Trace:
                     None if fmt == stat.S_IFDIR else v.st_size)
         if _is_autobind(v):
             return self._auto.setdefault(v, f"@auto{len(self._auto) + 1}")
-        if isinstance(v, (list, tuple)):
-            if (len(v) == 3 and v[0] == socket.SOL_SOCKET and isinstance(v[2], bytes)
-                    and v[1] in (socket.SCM_RIGHTS, socket.SCM_CREDENTIALS)):
-                if v[1] == socket.SCM_CREDENTIALS and len(v[2]) == 12:
-                    return ("SCM_CREDENTIALS", self._ucred(v[2]))
-                if v[1] == socket.SCM_RIGHTS:
-                    n = len(v[2]) // 4
-                    return ("SCM_RIGHTS", struct.unpack(f"{n}i", v[2][:4 * n]))
-            return tuple(self._norm(x) for x in v)
+        if (type(v) is tuple and len(v) == 3 and v[0] == socket.SOL_SOCKET
+                and isinstance(v[2], bytes)
+                and v[1] in (socket.SCM_RIGHTS, socket.SCM_CREDENTIALS)):
+            if v[1] == socket.SCM_CREDENTIALS and len(v[2]) == 12:
+                return ("SCM_CREDENTIALS", self._ucred(v[2]))
+            if v[1] == socket.SCM_RIGHTS:
+                n = len(v[2]) // 4
+                return ("SCM_RIGHTS", struct.unpack(f"{n}i", v[2][:4 * n]))
+        if type(v) in (list, tuple):
+            return type(v)(self._norm(x) for x in v)
+        if isinstance(v, tuple):                 # a named tuple: its type's name and items
+            return (type(v).__name__,) + tuple(self._norm(x) for x in v)
         if isinstance(v, (set, frozenset)):
-            return ("set",) + tuple(sorted(self._norm(x) for x in v))
+            return (type(v).__name__,) + tuple(sorted(self._norm(x) for x in v))
         if isinstance(v, dict):
-            return tuple(sorted((k, self._norm(x)) for k, x in v.items()))
-        if isinstance(v, bool) or v is None:
-            return v
-        if isinstance(v, int):
+            return {k: self._norm(x) for k, x in v.items()}
+        if isinstance(v, int) and not isinstance(v, bool):
             return int(v)                    # IntEnum / Signals -> int
-        if isinstance(v, (bytearray, memoryview)):
-            return bytes(v)
         return v
+
+
+def same(x, y):
+    """``x == y`` with types compared too, at every level: ``True`` is not
+    ``1``, ``[1]`` is not ``(1,)``, ``bytearray(b"a")`` is not ``b"a"``."""
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, (list, tuple)):
+        return len(x) == len(y) and all(map(same, x, y))
+    if isinstance(x, dict):
+        return x.keys() == y.keys() and all(same(x[key], y[key]) for key in x)
+    return x == y
 
 
 def _short(value, width=40):
@@ -275,7 +313,23 @@ def _run_one(fn, factory, params, timeout):
     runner.join(5)
     if skipped:
         raise skipped[0]
+    trace.leaks = leaks(kernel)
     return trace
+
+
+#: The debug counters of a menios kernel that must be back to zero once it
+#: has closed: a socket, skb, queued byte or file in flight left is a leak.
+LEAK_COUNTERS = ("sockets", "skbs", "bytes_queued", "files_inflight")
+
+
+def leaks(kernel):
+    """``{counter: value}`` for each of :data:`LEAK_COUNTERS` that is not zero
+    in ``kernel.counters()``; ``{}`` for a kernel without counters (the host)."""
+    counters = getattr(kernel, "counters", None)
+    if counters is None:
+        return {}
+    c = counters()
+    return {name: c[name] for name in LEAK_COUNTERS if c[name]}
 
 
 def run_scenario(fn, backends=None, params=None, timeout=30.0):
@@ -294,13 +348,15 @@ def diff_traces(a, b, limit=5):
     width = max(len(a.name), len(b.name))
     lines, shown = [], 0
     differing = [i for i in range(max(len(a.steps), len(b.steps)))
-                 if i >= len(a.steps) or i >= len(b.steps) or a.steps[i][1] != b.steps[i][1]]
+                 if i >= len(a.steps) or i >= len(b.steps) or not same(a.steps[i][1], b.steps[i][1])]
     for i in differing[:limit]:
         sa = a.steps[i] if i < len(a.steps) else ("<no such step>", ("missing",))
         sb = b.steps[i] if i < len(b.steps) else ("<no such step>", ("missing",))
         lines.append(f"  step {i + 1}: {sa[0]}" + (f"   [{b.name}: {sb[0]}]" if sb[0] != sa[0] else ""))
         lines.append(f"      {a.name:<{width}} -> {_outcome(sa[1])}")
         lines.append(f"      {b.name:<{width}} -> {_outcome(sb[1])}")
+        if _outcome(sa[1]) == _outcome(sb[1]):       # the difference is out of sight
+            lines.append(f"      first difference: {_first_difference(sa[1], sb[1])}")
         shown += 1
     if not differing:
         return ""
@@ -310,28 +366,57 @@ def diff_traces(a, b, limit=5):
     return "\n".join([head] + lines + more)
 
 
+def _first_difference(x, y, path="outcome"):
+    """Where ``same(x, y)`` first fails, as ``path: repr vs repr``."""
+    if type(x) is type(y) and isinstance(x, (list, tuple)) and len(x) == len(y):
+        for i, (xi, yi) in enumerate(zip(x, y)):
+            if not same(xi, yi):
+                return _first_difference(xi, yi, f"{path}[{i}]")
+    if type(x) is type(y) and isinstance(x, dict) and x.keys() == y.keys():
+        for key in x:
+            if not same(x[key], y[key]):
+                return _first_difference(x[key], y[key], f"{path}[{key!r}]")
+    return (f"{path}: {type(x).__name__} {_short(x, 60)} vs "
+            f"{type(y).__name__} {_short(y, 60)}")
+
+
 def _outcome(outcome):
     if outcome[0] == "ok":
         return "ok " + _short(outcome[1], 200)
     return " ".join(map(str, outcome))
 
 
-def assert_same(fn, params=None, backends=None, timeout=30.0):
-    """Run ``fn`` on two backends; AssertionError with a diff if they differ."""
-    a, b = run_scenario(fn, backends, params, timeout)
+def compare(a, b):
+    """The verdict on traces ``a`` and ``b``: '' when they agree step by step,
+    both ran to their end (no crash, no timeout, on either side) and neither
+    kernel leaked (:func:`leaks`); otherwise a readable report of each fault.
+
+    Agreeing is not enough: a scenario that crashed or hung the same way on
+    both backends tested nothing past that point.
+    """
     if a.name == b.name:
         a.name, b.name = a.name + "#1", b.name + "#2"
+    faults = []
     report = diff_traces(a, b)
     if report:
-        raise AssertionError(f"{getattr(fn, '__name__', fn)}({params or {}}): {report}")
-    # Agreeing is not enough: a scenario that crashed or hung the same way on
-    # both backends tested nothing past that point.
+        faults.append(report)
     for trace in (a, b):
         broken = [label for label, outcome in trace.steps
                   if outcome and outcome[0] in ("crash", "timeout")]
         if broken:
-            raise AssertionError(f"{getattr(fn, '__name__', fn)}({params or {}}) did not run "
-                                 f"to its end on {trace.name}: {broken[0]}")
+            faults.append(f"did not run to its end on {trace.name}: {broken[0]}")
+        if trace.leaks:
+            faults.append(f"{trace.name} leaked after the scenario: {trace.leaks!r}")
+    return "\n".join(faults)
+
+
+def assert_same(fn, params=None, backends=None, timeout=30.0):
+    """Run ``fn`` on two backends; AssertionError with the :func:`compare`
+    report unless they agree."""
+    a, b = run_scenario(fn, backends, params, timeout)
+    report = compare(a, b)
+    if report:
+        raise AssertionError(f"{getattr(fn, '__name__', fn)}({params or {}}): {report}")
     return a, b
 
 
@@ -351,7 +436,9 @@ NEEDS = {
 
 def scenario(name=None, params=None, needs=()):
     """Register a scenario with its parameter grid ``{param: [values]}`` and
-    what it ``needs`` of the machine (keys of :data:`NEEDS`)."""
+    what it ``needs`` of the machine (keys of :data:`NEEDS`).
+
+    A grid lists each value once, so every instance is distinct."""
     unknown = set(needs) - set(NEEDS)
     if unknown:
         raise ValueError(f"unknown needs {sorted(unknown)}")
@@ -360,10 +447,27 @@ def scenario(name=None, params=None, needs=()):
         key = name or fn.__name__
         if key in SCENARIOS:
             raise ValueError(f"scenario {key!r} registered twice")
-        SCENARIOS[key] = (fn, dict(params or {}))
+        grid = dict(params or {})
+        for param, values in grid.items():
+            shown = [_shown(param, v) for v in values]
+            if not shown or len(set(shown)) != len(shown):
+                raise ValueError(f"scenario {key!r}: {param} must list distinct values, "
+                                 f"not {tuple(values)!r}")
+        SCENARIOS[key] = (fn, grid)
         fn.needs = frozenset(needs)
         return fn
     return register
+
+
+def _shown(param, value):
+    return str(_TYPE_NAMES.get(value, value) if param == "sotype" else value)
+
+
+def describe_grid(grid):
+    """``grid`` in one line: ``sotype=stream|dgram kind=socketpair|abstract``
+    (``-`` for a scenario without parameters)."""
+    return " ".join(f"{param}=" + "|".join(_shown(param, v) for v in values)
+                    for param, values in grid.items()) or "-"
 
 
 class Instance:
@@ -372,23 +476,24 @@ class Instance:
     def __init__(self, name, fn, params):
         self.name, self.fn, self.params = name, fn, params
         self.needs = getattr(fn, "needs", frozenset())
-        shown = ",".join(f"{k}={_TYPE_NAMES.get(v, v) if k == 'sotype' else v}"
-                         for k, v in params.items())
+        shown = ",".join(f"{k}={_shown(k, v)}" for k, v in params.items())
         self.id = f"{name}[{shown}]" if params else name
 
     def __repr__(self):
         return f"<Instance {self.id}>"
 
 
+def instances_of(name):
+    """Every instance of the scenario registered as ``name``."""
+    fn, grid = SCENARIOS[name]
+    return [Instance(name, fn, dict(zip(grid, combo)))
+            for combo in itertools.product(*grid.values())]
+
+
 def instances(select=None):
     """Every registered scenario instance whose id contains ``select``."""
-    out = []
-    for name, (fn, grid) in SCENARIOS.items():
-        for combo in itertools.product(*grid.values()):
-            inst = Instance(name, fn, dict(zip(grid, combo)))
-            if not select or select in inst.id:
-                out.append(inst)
-    return out
+    return [inst for name in SCENARIOS for inst in instances_of(name)
+            if not select or select in inst.id]
 
 
 # ------------------------------------------------------------------ helpers

@@ -7,7 +7,9 @@ counts, low-water marks, dup'd descriptors, file status flags, credentials
 and descriptor passing.
 
 Every scenario runs over :data:`PAIR_GRID` (socket type x pair kind x
-blocking mode) and is named ``pairs_<behaviour>``.  Nothing here may block:
+blocking mode) less the axes it cannot observe (``TYPE_KIND_GRID``,
+``TYPE_MODE_GRID``, ``TYPE_GRID``: see the harness), and is named
+``pairs_<behaviour>``.  Nothing here may block:
 in blocking mode every receive carries ``MSG_DONTWAIT``, sends are small and
 buffer fills use ``MSG_DONTWAIT``; there are no accepts and no threads.
 """
@@ -17,7 +19,8 @@ import os
 import select
 import socket
 
-from ..harness import PAIR_GRID, make_pair, scenario
+from ..harness import (PAIR_GRID, TYPE_GRID, TYPE_KIND_GRID, TYPE_MODE_GRID, make_pair,
+                       scenario)
 
 STREAM, DGRAM, SEQPACKET = socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_SEQPACKET
 SOL = socket.SOL_SOCKET
@@ -83,8 +86,8 @@ def _drain(p, fd, limit=4000):
 
 # =============================================================== data and boundaries
 
-@scenario("pairs_sizes_varied_reads", params=PAIR_GRID)
-def pairs_sizes_varied_reads(k, t, sotype, kind, nonblock):
+@scenario("pairs_sizes_varied_reads", params=TYPE_MODE_GRID)
+def pairs_sizes_varied_reads(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     for n in (1, 7, 64, 300, 2):
         t.call(p.send, a, bytes([97 + n % 26]) * n)
@@ -92,8 +95,8 @@ def pairs_sizes_varied_reads(k, t, sotype, kind, nonblock):
         _recv(t, p, b, n, nonblock)
 
 
-@scenario("pairs_sizes_exact_reads", params=PAIR_GRID)
-def pairs_sizes_exact_reads(k, t, sotype, kind, nonblock):
+@scenario("pairs_sizes_exact_reads", params=TYPE_MODE_GRID)
+def pairs_sizes_exact_reads(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     sizes = (5, 1, 17, 4)
     for i, n in enumerate(sizes):
@@ -103,8 +106,8 @@ def pairs_sizes_exact_reads(k, t, sotype, kind, nonblock):
     _recv(t, p, a, 10, nonblock)
 
 
-@scenario("pairs_sizes_large_read", params=PAIR_GRID)
-def pairs_sizes_large_read(k, t, sotype, kind, nonblock):
+@scenario("pairs_sizes_large_read", params=TYPE_MODE_GRID)
+def pairs_sizes_large_read(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     for chunk in (b"one", b"two2", b"three"):
         t.call(p.send, a, chunk)
@@ -114,8 +117,8 @@ def pairs_sizes_large_read(k, t, sotype, kind, nonblock):
     _recv(t, p, b, 4096, nonblock)
 
 
-@scenario("pairs_interleaved_both_ends", params=PAIR_GRID)
-def pairs_interleaved_both_ends(k, t, sotype, kind, nonblock):
+@scenario("pairs_interleaved_both_ends", params=TYPE_MODE_GRID)
+def pairs_interleaved_both_ends(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"a1")
     t.call(p.send, b, b"b1")
@@ -129,8 +132,8 @@ def pairs_interleaved_both_ends(k, t, sotype, kind, nonblock):
     _recv(t, p, b, 10, nonblock)
 
 
-@scenario("pairs_echo_rounds", params=PAIR_GRID)
-def pairs_echo_rounds(k, t, sotype, kind, nonblock):
+@scenario("pairs_echo_rounds", params=TYPE_GRID)
+def pairs_echo_rounds(k, t, sotype, kind="socketpair", nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     for i in range(4):
         t.call(p.send, a, b"ping%d" % i)
@@ -140,8 +143,8 @@ def pairs_echo_rounds(k, t, sotype, kind, nonblock):
     _queues(t, p, a, b)
 
 
-@scenario("pairs_recv_into_partial", params=PAIR_GRID)
-def pairs_recv_into_partial(k, t, sotype, kind, nonblock):
+@scenario("pairs_recv_into_partial", params=TYPE_MODE_GRID)
+def pairs_recv_into_partial(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"abcdefgh")
     t.call(p.send, a, b"ij")
@@ -152,8 +155,8 @@ def pairs_recv_into_partial(k, t, sotype, kind, nonblock):
 
 # =============================================================== peek
 
-@scenario("pairs_peek_sizes_then_read", params=PAIR_GRID)
-def pairs_peek_sizes_then_read(k, t, sotype, kind, nonblock):
+@scenario("pairs_peek_sizes_then_read", params=TYPE_MODE_GRID)
+def pairs_peek_sizes_then_read(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"0123456789")
     t.call(p.send, a, b"XYZ")
@@ -165,8 +168,8 @@ def pairs_peek_sizes_then_read(k, t, sotype, kind, nonblock):
     _recv(t, p, b, 100, nonblock)
 
 
-@scenario("pairs_peek_both_ends", params=PAIR_GRID)
-def pairs_peek_both_ends(k, t, sotype, kind, nonblock):
+@scenario("pairs_peek_both_ends", params=TYPE_MODE_GRID)
+def pairs_peek_both_ends(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"to-b")
     t.call(p.send, b, b"to-a!")
@@ -178,8 +181,8 @@ def pairs_peek_both_ends(k, t, sotype, kind, nonblock):
     _recv(t, p, a, 10, nonblock, PEEK)
 
 
-@scenario("pairs_peek_trunc", params=PAIR_GRID)
-def pairs_peek_trunc(k, t, sotype, kind, nonblock):
+@scenario("pairs_peek_trunc", params=TYPE_KIND_GRID)
+def pairs_peek_trunc(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"abcdefghij")
     _recv(t, p, b, 3, nonblock, PEEK | TRUNC)
@@ -188,8 +191,8 @@ def pairs_peek_trunc(k, t, sotype, kind, nonblock):
     t.call(p.ioctl, b, FIONREAD)
 
 
-@scenario("pairs_peek_empty", params=PAIR_GRID)
-def pairs_peek_empty(k, t, sotype, kind, nonblock):
+@scenario("pairs_peek_empty", params=TYPE_MODE_GRID)
+def pairs_peek_empty(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     _recv(t, p, b, 10, nonblock, PEEK)
     t.call(p.shutdown, a, socket.SHUT_WR)
@@ -210,8 +213,8 @@ def pairs_recvfrom_each_end(k, t, sotype, kind, nonblock):
     t.call(p.recvfrom, a, 100, _dw(nonblock))
 
 
-@scenario("pairs_recvmsg_address_each_end", params=PAIR_GRID)
-def pairs_recvmsg_address_each_end(k, t, sotype, kind, nonblock):
+@scenario("pairs_recvmsg_address_each_end", params=TYPE_KIND_GRID)
+def pairs_recvmsg_address_each_end(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.sendmsg, a, [b"x", b"y"])
     t.call(p.sendmsg, b, [b"zz"])
@@ -234,8 +237,8 @@ def pairs_recvmsg_into_one_two_three(k, t, sotype, kind, nonblock):
     _into(t, p, b, [2, 2, 2], _dw(nonblock))
 
 
-@scenario("pairs_recvmsg_into_zero_len_iovs", params=PAIR_GRID)
-def pairs_recvmsg_into_zero_len_iovs(k, t, sotype, kind, nonblock):
+@scenario("pairs_recvmsg_into_zero_len_iovs", params=TYPE_KIND_GRID)
+def pairs_recvmsg_into_zero_len_iovs(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"abcdef")
     t.call(p.send, a, b"gh")
@@ -244,8 +247,8 @@ def pairs_recvmsg_into_zero_len_iovs(k, t, sotype, kind, nonblock):
     t.call(p.ioctl, b, FIONREAD)
 
 
-@scenario("pairs_sendmsg_many_small", params=PAIR_GRID)
-def pairs_sendmsg_many_small(k, t, sotype, kind, nonblock):
+@scenario("pairs_sendmsg_many_small", params=TYPE_MODE_GRID)
+def pairs_sendmsg_many_small(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.sendmsg, a, [bytes([48 + i % 10]) for i in range(40)])
     t.call(p.sendmsg, a, [b"ab"] * 16)
@@ -267,8 +270,8 @@ def pairs_sendmsg_iovs_recvmsg_into_odd(k, t, sotype, kind, nonblock):
 
 # =============================================================== queue ioctls
 
-@scenario("pairs_fionread_after_partial_reads", params=PAIR_GRID)
-def pairs_fionread_after_partial_reads(k, t, sotype, kind, nonblock):
+@scenario("pairs_fionread_after_partial_reads", params=TYPE_MODE_GRID)
+def pairs_fionread_after_partial_reads(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"0123456789")
     t.call(p.send, a, b"abcde")
@@ -278,8 +281,8 @@ def pairs_fionread_after_partial_reads(k, t, sotype, kind, nonblock):
         t.call(p.ioctl, b, FIONREAD)
 
 
-@scenario("pairs_siocoutq_after_sends_and_reads", params=PAIR_GRID)
-def pairs_siocoutq_after_sends_and_reads(k, t, sotype, kind, nonblock):
+@scenario("pairs_siocoutq_after_sends_and_reads", params=TYPE_GRID)
+def pairs_siocoutq_after_sends_and_reads(k, t, sotype, kind="socketpair", nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     _queues(t, p, a, b)
     t.call(p.send, a, b"x" * 100)
@@ -291,8 +294,8 @@ def pairs_siocoutq_after_sends_and_reads(k, t, sotype, kind, nonblock):
     _queues(t, p, a, b)
 
 
-@scenario("pairs_ioctls_both_directions", params=PAIR_GRID)
-def pairs_ioctls_both_directions(k, t, sotype, kind, nonblock):
+@scenario("pairs_ioctls_both_directions", params=TYPE_GRID)
+def pairs_ioctls_both_directions(k, t, sotype, kind="socketpair", nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"abc")
     t.call(p.send, b, b"defgh")
@@ -315,16 +318,16 @@ def pairs_poll_each_step(k, t, sotype, kind, nonblock):
     _poll(t, p, a, b)
 
 
-@scenario("pairs_poll_masks_subsets", params=PAIR_GRID)
-def pairs_poll_masks_subsets(k, t, sotype, kind, nonblock):
+@scenario("pairs_poll_masks_subsets", params=TYPE_KIND_GRID)
+def pairs_poll_masks_subsets(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"q")
     for ev in (POLLIN, POLLOUT, POLLPRI, POLLRDHUP, 0, POLLIN | POLLRDHUP):
         _poll(t, p, a, b, events=ev)
 
 
-@scenario("pairs_poll_shut_wr_both_ends", params=PAIR_GRID)
-def pairs_poll_shut_wr_both_ends(k, t, sotype, kind, nonblock):
+@scenario("pairs_poll_shut_wr_both_ends", params=TYPE_KIND_GRID)
+def pairs_poll_shut_wr_both_ends(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.shutdown, a, socket.SHUT_WR)
     _poll(t, p, a, b)
@@ -332,8 +335,8 @@ def pairs_poll_shut_wr_both_ends(k, t, sotype, kind, nonblock):
     _poll(t, p, a, b)
 
 
-@scenario("pairs_poll_shut_rd_both_ends", params=PAIR_GRID)
-def pairs_poll_shut_rd_both_ends(k, t, sotype, kind, nonblock):
+@scenario("pairs_poll_shut_rd_both_ends", params=TYPE_KIND_GRID)
+def pairs_poll_shut_rd_both_ends(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, b, b"queued")
     t.call(p.shutdown, a, socket.SHUT_RD)
@@ -354,8 +357,8 @@ def pairs_poll_full_then_drained(k, t, sotype, kind, nonblock):
 
 # =============================================================== shutdown
 
-@scenario("pairs_shut_rd_then_peer_sends", params=PAIR_GRID)
-def pairs_shut_rd_then_peer_sends(k, t, sotype, kind, nonblock):
+@scenario("pairs_shut_rd_then_peer_sends", params=TYPE_MODE_GRID)
+def pairs_shut_rd_then_peer_sends(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.shutdown, b, socket.SHUT_RD)
     t.call(p.send, a, b"after", NOSIG)
@@ -366,8 +369,8 @@ def pairs_shut_rd_then_peer_sends(k, t, sotype, kind, nonblock):
     t.step("pending_signals", lambda: set(p.pending_signals))
 
 
-@scenario("pairs_shut_wr_then_sends", params=PAIR_GRID)
-def pairs_shut_wr_then_sends(k, t, sotype, kind, nonblock):
+@scenario("pairs_shut_wr_then_sends", params=TYPE_MODE_GRID)
+def pairs_shut_wr_then_sends(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"before")
     t.call(p.shutdown, a, socket.SHUT_WR)
@@ -380,8 +383,8 @@ def pairs_shut_wr_then_sends(k, t, sotype, kind, nonblock):
     t.call(p.getsockopt, a, SOL, socket.SO_ERROR)
 
 
-@scenario("pairs_shut_rd_send_epipe", params=PAIR_GRID)
-def pairs_shut_rd_send_epipe(k, t, sotype, kind, nonblock):
+@scenario("pairs_shut_rd_send_epipe", params=TYPE_GRID)
+def pairs_shut_rd_send_epipe(k, t, sotype, kind="socketpair", nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.shutdown, a, socket.SHUT_RD)
     t.call(p.send, b, b"1", NOSIG)
@@ -476,8 +479,8 @@ def pairs_close_both_directions_queued(k, t, sotype, kind, nonblock):
 
 # =============================================================== buffer sizes and fill counts
 
-@scenario("pairs_sndbuf_values_fill", params=PAIR_GRID)
-def pairs_sndbuf_values_fill(k, t, sotype, kind, nonblock):
+@scenario("pairs_sndbuf_values_fill", params=TYPE_MODE_GRID)
+def pairs_sndbuf_values_fill(k, t, sotype, nonblock, kind="socketpair"):
     for v in (2048, 8192, 32768):
         p, a, b = _setup(k, sotype, kind, nonblock)
         t.call(p.setsockopt, a, SOL, socket.SO_SNDBUF, v)
@@ -486,8 +489,8 @@ def pairs_sndbuf_values_fill(k, t, sotype, kind, nonblock):
         t.call(p.send, a, b"z", DW | NOSIG)
 
 
-@scenario("pairs_fill_drain_refill", params=PAIR_GRID)
-def pairs_fill_drain_refill(k, t, sotype, kind, nonblock):
+@scenario("pairs_fill_drain_refill", params=TYPE_MODE_GRID)
+def pairs_fill_drain_refill(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.setsockopt, a, SOL, socket.SO_SNDBUF, 8192)
     t.step("fill(a)", _fill, p, a, 1000)
@@ -497,8 +500,8 @@ def pairs_fill_drain_refill(k, t, sotype, kind, nonblock):
     t.call(p.ioctl, b, FIONREAD)
 
 
-@scenario("pairs_fill_small_messages", params=PAIR_GRID)
-def pairs_fill_small_messages(k, t, sotype, kind, nonblock):
+@scenario("pairs_fill_small_messages", params=TYPE_MODE_GRID)
+def pairs_fill_small_messages(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.setsockopt, a, SOL, socket.SO_SNDBUF, 4096)
     t.step("fill(a, 10)", _fill, p, a, 10, 5000)
@@ -506,8 +509,8 @@ def pairs_fill_small_messages(k, t, sotype, kind, nonblock):
     _recv(t, p, a, 20, nonblock)
 
 
-@scenario("pairs_rcvbuf_no_effect_on_fill", params=PAIR_GRID)
-def pairs_rcvbuf_no_effect_on_fill(k, t, sotype, kind, nonblock):
+@scenario("pairs_rcvbuf_no_effect_on_fill", params=TYPE_MODE_GRID)
+def pairs_rcvbuf_no_effect_on_fill(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.setsockopt, a, SOL, socket.SO_SNDBUF, 8192)
     t.call(p.setsockopt, b, SOL, socket.SO_RCVBUF, 2048)
@@ -531,8 +534,8 @@ def pairs_rcvlowat_nonblocking_reads(k, t, sotype, kind, nonblock):
     _recv(t, p, b, 10, nonblock)
 
 
-@scenario("pairs_waitall_dontwait_partial", params=PAIR_GRID)
-def pairs_waitall_dontwait_partial(k, t, sotype, kind, nonblock):
+@scenario("pairs_waitall_dontwait_partial", params=TYPE_MODE_GRID)
+def pairs_waitall_dontwait_partial(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"abc")
     t.call(p.send, a, b"defg")
@@ -544,8 +547,8 @@ def pairs_waitall_dontwait_partial(k, t, sotype, kind, nonblock):
     t.call(p.recv, b, 2, WAITALL | DW)
 
 
-@scenario("pairs_waitall_after_shut_wr", params=PAIR_GRID)
-def pairs_waitall_after_shut_wr(k, t, sotype, kind, nonblock):
+@scenario("pairs_waitall_after_shut_wr", params=TYPE_MODE_GRID)
+def pairs_waitall_after_shut_wr(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.send, a, b"12")
     t.call(p.send, a, b"345")
@@ -557,8 +560,8 @@ def pairs_waitall_after_shut_wr(k, t, sotype, kind, nonblock):
 
 # =============================================================== fcntl
 
-@scenario("pairs_fcntl_getfl_setfl_roundtrip", params=PAIR_GRID)
-def pairs_fcntl_getfl_setfl_roundtrip(k, t, sotype, kind, nonblock):
+@scenario("pairs_fcntl_getfl_setfl_roundtrip", params=TYPE_MODE_GRID)
+def pairs_fcntl_getfl_setfl_roundtrip(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     fl = t.call(p.fcntl, a, fcntl.F_GETFL) or 0
     t.call(p.fcntl, a, fcntl.F_SETFL, fl ^ os.O_NONBLOCK)
@@ -587,8 +590,8 @@ def pairs_fcntl_nonblock_via_dup(k, t, sotype, kind, nonblock):
 
 # =============================================================== credentials
 
-@scenario("pairs_passcred_each_end", params=PAIR_GRID)
-def pairs_passcred_each_end(k, t, sotype, kind, nonblock):
+@scenario("pairs_passcred_each_end", params=TYPE_KIND_GRID)
+def pairs_passcred_each_end(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.setsockopt, a, SOL, socket.SO_PASSCRED, 1)
     t.call(p.setsockopt, b, SOL, socket.SO_PASSCRED, 1)
@@ -598,8 +601,8 @@ def pairs_passcred_each_end(k, t, sotype, kind, nonblock):
     t.call(p.recvmsg, a, 20, 256, _dw(nonblock))
 
 
-@scenario("pairs_passcred_receiver_only", params=PAIR_GRID)
-def pairs_passcred_receiver_only(k, t, sotype, kind, nonblock):
+@scenario("pairs_passcred_receiver_only", params=TYPE_KIND_GRID)
+def pairs_passcred_receiver_only(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)
     t.call(p.setsockopt, b, SOL, socket.SO_PASSCRED, 1)
     t.call(p.send, a, b"one")
@@ -667,8 +670,8 @@ def pairs_scm_rights_both_fds(k, t, sotype, kind, nonblock):
     _poll(t, p, b)
 
 
-@scenario("pairs_scm_rights_unread_then_close", params=PAIR_GRID)
-def pairs_scm_rights_unread_then_close(k, t, sotype, kind, nonblock):
+@scenario("pairs_scm_rights_unread_then_close", params=TYPE_MODE_GRID)
+def pairs_scm_rights_unread_then_close(k, t, sotype, nonblock, kind="socketpair"):
     p, a, b = _setup(k, sotype, kind, nonblock)
     r, w = p.pipe()
     t.call(p.send_fds, a, [b"p"], [r])

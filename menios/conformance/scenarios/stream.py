@@ -589,8 +589,8 @@ def stream_send_recv_basic(k, t, kind, nonblock):
     t.call(p.recv, a, 10, socket.MSG_DONTWAIT)
 
 
-@scenario("stream_recv_into_variants", params={"kind": PAIR_KINDS})
-def stream_recv_into_variants(k, t, kind):
+@scenario("stream_recv_into_variants")
+def stream_recv_into_variants(k, t, kind="socketpair"):
     p = _proc(k)
     a, b = _pair(k, p, kind)
     t.call(p.send, a, b"0123456789abcdef")
@@ -610,8 +610,8 @@ def stream_recv_into_variants(k, t, kind):
     t.note("buf", bytes(buf))
 
 
-@scenario("stream_recv_sizes", params={"nonblock": (False, True)})
-def stream_recv_sizes(k, t, nonblock):
+@scenario("stream_recv_sizes")
+def stream_recv_sizes(k, t, nonblock=False):
     p = _proc(k)
     a, b = _pair(k, p, "socketpair", nonblock)
     t.call(p.recv, b, -1)
@@ -679,8 +679,8 @@ def stream_msg_waitall_peer_closes(k, t):
     t.call(p.recv, b, 100)
 
 
-@scenario("stream_msg_trunc_ignored", params={"kind": PAIR_KINDS})
-def stream_msg_trunc_ignored(k, t, kind):
+@scenario("stream_msg_trunc_ignored")
+def stream_msg_trunc_ignored(k, t, kind="socketpair"):
     p = _proc(k)
     a, b = _pair(k, p, kind)
     t.call(p.send, a, b"0123456789")
@@ -740,8 +740,8 @@ def stream_sendto_errors(k, t, kind):
     _pending(t, p)
 
 
-@scenario("stream_data_order_many_sends", params={"kind": PAIR_KINDS})
-def stream_data_order_many_sends(k, t, kind):
+@scenario("stream_data_order_many_sends")
+def stream_data_order_many_sends(k, t, kind="socketpair"):
     p = _proc(k)
     a, b = _pair(k, p, kind)
     blob = bytes(range(256)) * 40
@@ -755,8 +755,8 @@ def stream_data_order_many_sends(k, t, kind):
 
 # ============================================================== shutdown
 
-@scenario("stream_shutdown_wr", params=BLOCKING)
-def stream_shutdown_wr(k, t, kind, nonblock):
+@scenario("stream_shutdown_wr", params={"kind": PAIR_KINDS})
+def stream_shutdown_wr(k, t, kind, nonblock=False):
     p = _proc(k)
     a, b = _pair(k, p, kind, nonblock)
     t.call(p.send, a, b"last words")
@@ -772,8 +772,8 @@ def stream_shutdown_wr(k, t, kind, nonblock):
     t.call(p.poll, [(a, ALL_EVENTS), (b, ALL_EVENTS)], 0)
 
 
-@scenario("stream_shutdown_rd", params=BLOCKING)
-def stream_shutdown_rd(k, t, kind, nonblock):
+@scenario("stream_shutdown_rd", params={"kind": PAIR_KINDS})
+def stream_shutdown_rd(k, t, kind, nonblock=False):
     p = _proc(k)
     a, b = _pair(k, p, kind, nonblock)
     t.call(p.send, a, b"queued")
@@ -788,8 +788,8 @@ def stream_shutdown_rd(k, t, kind, nonblock):
     t.call(p.poll, [(a, ALL_EVENTS), (b, ALL_EVENTS)], 0)
 
 
-@scenario("stream_shutdown_rdwr", params=BLOCKING)
-def stream_shutdown_rdwr(k, t, kind, nonblock):
+@scenario("stream_shutdown_rdwr", params={"kind": PAIR_KINDS})
+def stream_shutdown_rdwr(k, t, kind, nonblock=False):
     p = _proc(k)
     a, b = _pair(k, p, kind, nonblock)
     t.call(p.send, b, b"pending")
@@ -845,8 +845,8 @@ def stream_blocked_recv_woken(k, t, by):
     bg.result(t, "recv")
 
 
-@scenario("stream_epipe_and_sigpipe", params={"kind": PAIR_KINDS, "how": ("close", "shut_rd", "shut_wr")})
-def stream_epipe_and_sigpipe(k, t, kind, how):
+@scenario("stream_epipe_and_sigpipe", params={"how": ("close", "shut_rd", "shut_wr")})
+def stream_epipe_and_sigpipe(k, t, how, kind="socketpair"):
     p = _proc(k)
     q = p.fork()
     a, b = _pair(k, p, kind)
@@ -1250,8 +1250,8 @@ def stream_poll_wakeup(k, t, by):
 
 # ================================================================= ioctl
 
-@scenario("stream_ioctl_queues", params={"kind": PAIR_KINDS})
-def stream_ioctl_queues(k, t, kind):
+@scenario("stream_ioctl_queues")
+def stream_ioctl_queues(k, t, kind="socketpair"):
     p = _proc(k)
     a, b = _pair(k, p, kind)
     t.call(p.ioctl, a, FIONREAD)
@@ -1301,8 +1301,8 @@ def stream_sndbuf_fill_count(k, t, size, sndbuf):
     t.call(p.poll, [(a, POLLOUT)], 0)
 
 
-@scenario("stream_sndbuf_partial_write", params={"kind": PAIR_KINDS, "rcvbuf": (0, 10000)})
-def stream_sndbuf_partial_write(k, t, kind, rcvbuf):
+@scenario("stream_sndbuf_partial_write", params={"rcvbuf": (0, 10000)})
+def stream_sndbuf_partial_write(k, t, rcvbuf, kind="socketpair"):
     p = _proc(k)
     a, b = _pair(k, p, kind, True)
     if rcvbuf:
@@ -1328,8 +1328,8 @@ def stream_blocking_send_waits_for_reader(k, t, kind):
     t.note("sha1", hashlib.sha1(blob).hexdigest())
 
 
-@scenario("stream_sndtimeo_send", params={"kind": PAIR_KINDS})
-def stream_sndtimeo_send(k, t, kind):
+@scenario("stream_sndtimeo_send")
+def stream_sndtimeo_send(k, t, kind="socketpair"):
     p = _proc(k)
     a, b = _pair(k, p, kind)
     t.call(p.setsockopt, a, SOL, socket.SO_SNDTIMEO, TIMEVAL.pack(0, 50000))
@@ -1442,8 +1442,8 @@ def stream_send_flags(k, t):
     t.call(p.recvmsg, b, 10, 64)
 
 
-@scenario("stream_sendmsg_iovecs", params={"kind": PAIR_KINDS})
-def stream_sendmsg_iovecs(k, t, kind):
+@scenario("stream_sendmsg_iovecs")
+def stream_sendmsg_iovecs(k, t, kind="socketpair"):
     p = _proc(k)
     a, b = _pair(k, p, kind)
     t.call(p.sendmsg, a, [b"a", bytearray(b"bc"), memoryview(b"def"), b"", b"g" * 5000])
