@@ -51,7 +51,8 @@ def options_bool_values(k, t, sotype):
         t.call(p.close, s)
 
 
-@scenario("options_need_net_admin", params={"uid": (0, 1000)})
+@scenario("options_need_net_admin", params={"uid": (0, 1000)},
+          needs={"root"})     # capable(CAP_NET_ADMIN) for uid 0
 def options_need_net_admin(k, t, uid):
     """Turning SO_DEBUG on needs CAP_NET_ADMIN (EACCES), off does not;
     SO_SNDBUFFORCE/SO_RCVBUFFORCE need it at all (EPERM).  A short buffer
@@ -67,7 +68,8 @@ def options_need_net_admin(k, t, uid):
         t.call(p.getsockopt, s, SOL, plain)
 
 
-@scenario("options_bool_after_accept", params={"sotype": (STREAM, SEQPACKET)})
+@scenario("options_bool_after_accept", params={"sotype": (STREAM, SEQPACKET)},
+          needs={"root"})     # SO_DEBUG on: capable(CAP_NET_ADMIN)
 def options_bool_after_accept(k, t, sotype):
     """An accepted socket starts with every boolean option off but the ones
     it takes from the listener at connect(): SO_PASSCRED and SO_PASSSEC."""
