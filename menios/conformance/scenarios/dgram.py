@@ -1,5 +1,5 @@
 """SOCK_DGRAM: addressing, boundaries, truncation, association, flow control,
-shutdown and poll (issue 5), each compared step by step with the host kernel.
+shutdown and poll, each compared step by step with the host kernel.
 
 The host's ``max_dgram_qlen`` is that of a fresh network namespace (10), the
 same as menios's default, so the queue-limit scenarios need no sysctl.

@@ -1,5 +1,5 @@
 """SOCK_SEQPACKET: connection-oriented like stream, record boundaries like
-dgram (issue 5), each compared step by step with the host kernel."""
+dgram, each compared step by step with the host kernel."""
 import socket
 
 from ..harness import Background, scenario, make_pair

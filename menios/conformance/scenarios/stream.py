@@ -1,4 +1,4 @@
-"""SOCK_STREAM, Linux-exact (issue 2): creation, naming, connection set-up,
+"""SOCK_STREAM, Linux-exact: creation, naming, connection set-up,
 data transfer and its flags, shutdown and resets, options, poll, ioctl and
 send-buffer back-pressure.  Every scenario is named ``stream_<behaviour>``."""
 import errno
