@@ -2,7 +2,8 @@
 
 A ``Kernel`` simulates processes with pids, credentials and fd tables, an
 in-memory VFS where bound sockets appear as ``S_IFSOCK`` inodes, and the
-whole AF_UNIX family with Linux's semantics.  See SPEC.md for the contract.
+whole AF_UNIX family with Linux's semantics.  docs/API.md in the source tree
+is the API reference.
 """
 from .constants import *  # noqa: F401,F403
 from .constants import __all__ as _const_all

@@ -929,7 +929,7 @@ class Process(_unix.ProcessBase):
 
     def set_umask(self, mask):
         """umask(2): set the file mode creation mask; return the previous one.
-        (``umask`` itself is the attribute the SPEC names.)"""
+        (``umask`` itself is the attribute that holds the mask.)"""
         self._check_alive()
         old, self.umask = self.umask, _fd(mask) & 0o777
         return old

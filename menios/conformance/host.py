@@ -1,8 +1,8 @@
-"""The host backend: the SPEC's ``Kernel``/``Process`` API run on the real kernel.
+"""The host backend: menios's ``Kernel``/``Process`` API run on the real kernel.
 
 ``HostKernel()`` mirrors ``menios.Kernel()``: ``spawn()`` gives a process whose
 methods are syscalls, except that every call runs in a real forked child on
-the real Linux kernel of this machine.  A scenario written against the SPEC
+the real Linux kernel of this machine.  A scenario written against that API
 runs unchanged on both, which is what the differential harness
 (:mod:`menios.conformance.harness`) needs.
 
@@ -1069,7 +1069,7 @@ class HostKernel:
 
 
 class HostProcess:
-    """A served process.  Each SPEC syscall is a method (generated below)."""
+    """A served process.  Each ``Process`` syscall is a method (generated below)."""
 
     def __init__(self, kernel, pid, channels, limit):
         self.kernel = kernel
