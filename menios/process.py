@@ -282,16 +282,13 @@ class Process(_unix.ProcessBase):
             raise _err(errno.EINVAL)
         if family != AF_UNIX:
             raise _err(errno.EAFNOSUPPORT)
-        fdt = self.fdtable
-        fd = fdt.reserve(self.rlimit_nofile, 0, type & SOCK_CLOEXEC)
-        try:
-            s = _Socket(self.kernel.net, type, proto)
-        except BaseException:
-            fdt.unreserve(fd)
-            raise
+        s = _Socket(self.kernel.net, type, proto)      # its errors come before EMFILE
         self._setup_socket(s, type)
-        self._install(fd, s)
-        return fd
+        try:
+            return self.fdtable.alloc(s, self.rlimit_nofile, 0, type & SOCK_CLOEXEC)
+        except OSError:
+            s.fput()
+            raise
 
     def _setup_socket(self, s, flags):
         if flags & SOCK_NONBLOCK:
