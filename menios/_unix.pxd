@@ -2,6 +2,7 @@
 """Declarations of the C core (csrc/), shared by the Cython bridge and by
 anyone who wants to ``cimport menios._unix``."""
 
+from cpython.pythread cimport PyThread_type_lock
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
 cdef extern from "kernel/sched/wait.h":
@@ -207,9 +208,24 @@ cdef class PageBuffer:
     cdef object __weakref__
 
 
+cdef class FdTable:
+    """A process's fd table (Linux's files_struct); locking in _unix.pyx."""
+    cdef PyThread_type_lock lock
+    cdef list files                   # fd -> File, None when free or reserved
+    cdef unsigned char *fdflags       # fd -> FDT_OPEN | FDT_CLOEXEC bits
+    cdef Py_ssize_t next_fd           # every fd below it is taken (files->next_fd)
+    cdef bint dead                    # closed by exit: nothing is installed again
+    cdef int _lock(self) except -1
+    cdef void _unlock(self) noexcept
+    cdef int _expand(self, Py_ssize_t fd) except -1
+    cdef Py_ssize_t _alloc(self, Py_ssize_t start, Py_ssize_t end, bint cloexec) except -1
+    cdef void _put_unused(self, Py_ssize_t fd) noexcept
+    cdef File _get(self, Py_ssize_t fd)
+
+
 cdef class ProcessBase:
     """The hot path of a Process: its fd table and send/recv dispatch."""
-    cdef public list _fds
+    cdef readonly FdTable fdtable
     cdef public tuple _scm
     cdef public object pending_signals
     cdef public bint alive

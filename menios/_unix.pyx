@@ -16,7 +16,9 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, 
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int64_t, int32_t
-from libc.stdlib cimport malloc, free
+from cpython.pythread cimport (PyThread_allocate_lock, PyThread_free_lock,
+    PyThread_acquire_lock, PyThread_release_lock, WAIT_LOCK, NOWAIT_LOCK)
+from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memset, memcpy
 
 import os
@@ -28,7 +30,7 @@ cdef extern from "Python.h":
     void Py_XDECREF(PyObject *)
 
 cdef extern from "errno.h":
-    int EAGAIN, EINVAL, EBADF, ENOMEM, EMSGSIZE, ENOBUFS
+    int EAGAIN, EINVAL, EBADF, ENOMEM, EMSGSIZE, ENOBUFS, EMFILE, EBUSY, ESRCH
 
 cdef extern from *:
     """
@@ -1136,10 +1138,310 @@ cdef class PageBuffer:
 
 import operator as _operator
 
-#: An fd slot taken by a call still in progress (accept): EBADF to everyone else.
-RESERVED = File()
+cdef int _ENOTSOCK = 88, _EPIPE = 32
 
-cdef int _EBADF = 9, _ENOTSOCK = 88, _ESRCH = 3, _EPIPE = 32
+
+cdef enum:
+    FDT_OPEN = 1          # the number is taken, by a file or a reservation (open_fds)
+    FDT_CLOEXEC = 2       # close on exec (close_on_exec)
+    FDT_MIN_SLOTS = 64    # a new table's first size, as Linux's NR_OPEN_DEFAULT
+
+
+cdef class FdTable:
+    """A process's fd table, with Linux's operations: ``reserve``
+    (get_unused_fd_flags), ``install`` (fd_install), ``unreserve``
+    (put_unused_fd), ``close`` (close_fd), ``dup``/F_DUPFD,
+    ``dup2``, the close-on-exec flags, ``fork_from`` (dup_fd),
+    ``close_on_exec`` (do_close_on_exec) and ``close_all`` (exit_files);
+    the lookup is ``_fdt_lookup``, which ProcessBase._file makes.
+    A number is free, reserved (taken, no file yet: EBADF to everyone but
+    the reserver, EBUSY to dup2) or open.  Each slot holds one reference to
+    its file (``f_count``).  ``nofile`` arguments are the caller's
+    RLIMIT_NOFILE: no fd at or above it is handed out.
+
+    LOCKING
+
+      lock     One per table.  Protects files[], fdflags[], next_fd and
+               dead.  Taken with the GIL held; a thread waiting for it lets
+               the GIL go.  Held for one table operation, during which no
+               Python code runs and nothing sleeps: no socket method is
+               called with it held, and a file leaving the table is dropped
+               (``fput``: the socket's release, the collector, the kernel's
+               on_release hook) only after it is released, as Linux's
+               filp_close runs after pick_file.
+
+      order    fd table lock -> net.lock.  The one call into the core made
+               with the lock held is ``fget``'s reference count (Socket.fget
+               takes net.lock for a moment), as Linux's get_file is made
+               under files->file_lock.  The core never calls back into
+               Python with net.lock held, so nothing waits for the table
+               lock holding net.lock.  Kernel.lock and the table lock are
+               never held together.
+
+      lookup   Takes no lock, as Linux's fdget reads a slot under RCU: a
+               slot is written with the lock and the GIL held and read with
+               the GIL held, so a lookup sees the file before or after a
+               change, never a reserved or half-made slot.
+    """
+
+    def __cinit__(self):
+        self.lock = PyThread_allocate_lock()
+        if self.lock == NULL:
+            raise MemoryError()
+        self.files = []
+        self.fdflags = NULL
+        self.next_fd = 0
+        self.dead = False
+
+    def __dealloc__(self):
+        free(self.fdflags)
+        if self.lock != NULL:
+            PyThread_free_lock(self.lock)
+
+    cdef int _lock(self) except -1:
+        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        return 0
+
+    cdef void _unlock(self) noexcept:
+        PyThread_release_lock(self.lock)
+
+    cdef int _expand(self, Py_ssize_t fd) except -1:
+        """Room for ``fd`` (expand_files): the table doubles.  Lock held."""
+        cdef Py_ssize_t n = len(self.files), size = FDT_MIN_SLOTS
+        cdef unsigned char *flags
+        if fd < n:
+            return 0
+        while size <= fd:
+            size *= 2
+        flags = <unsigned char *>realloc(self.fdflags, size)
+        if flags == NULL:
+            raise MemoryError()
+        memset(flags + n, 0, size - n)
+        self.fdflags = flags
+        self.files.extend([None] * (size - n))
+        return 0
+
+    cdef Py_ssize_t _alloc(self, Py_ssize_t start, Py_ssize_t end, bint cloexec) except -1:
+        """Linux's alloc_fd: take the lowest free fd >= start, EMFILE at
+        ``end``.  Lock held."""
+        cdef Py_ssize_t fd = start, n = len(self.files)
+        if self.dead:
+            _raise(-ESRCH)
+        if fd < self.next_fd:
+            fd = self.next_fd
+        while fd < n and self.fdflags[fd] & FDT_OPEN:
+            fd += 1
+        if fd >= end:
+            _raise(-EMFILE)
+        self._expand(fd)
+        if start <= self.next_fd:
+            self.next_fd = fd + 1
+        self.fdflags[fd] = FDT_OPEN | (FDT_CLOEXEC if cloexec else 0)
+        return fd
+
+    cdef void _put_unused(self, Py_ssize_t fd) noexcept:
+        """Linux's __put_unused_fd: the number is free again.  Lock held."""
+        self.fdflags[fd] = 0
+        if fd < self.next_fd:
+            self.next_fd = fd
+
+    cdef File _get(self, Py_ssize_t fd):
+        """The open file at ``fd``, EBADF if free or reserved.  Lock held."""
+        if fd < 0 or fd >= len(self.files) or self.files[fd] is None:
+            _raise(-EBADF)
+        return <File>self.files[fd]
+
+    def reserve(self, Py_ssize_t nofile, Py_ssize_t minfd=0, bint cloexec=False):
+        """Take the lowest free fd >= ``minfd`` for a file to come: EMFILE."""
+        self._lock()
+        try:
+            return self._alloc(minfd, nofile, cloexec)
+        finally:
+            self._unlock()
+
+    def install(self, Py_ssize_t fd, File f not None):
+        """Put ``f`` in the slot ``reserve`` gave, with the caller's
+        reference; ESRCH (the reference stays the caller's) if the table was
+        closed by exit meanwhile."""
+        self._lock()
+        try:
+            if self.dead:
+                _raise(-ESRCH)
+            self.files[fd] = f
+        finally:
+            self._unlock()
+
+    def unreserve(self, Py_ssize_t fd):
+        """Give back a reserved fd that got no file."""
+        self._lock()
+        if not self.dead:
+            self._put_unused(fd)
+        self._unlock()
+
+    def alloc(self, File f not None, Py_ssize_t nofile, Py_ssize_t minfd=0,
+              bint cloexec=False):
+        """reserve + install in one step: the fd now holding ``f`` (and the
+        caller's reference), or EMFILE (the reference stays the caller's)."""
+        cdef Py_ssize_t fd
+        self._lock()
+        try:
+            fd = self._alloc(minfd, nofile, cloexec)
+            self.files[fd] = f
+        finally:
+            self._unlock()
+        return fd
+
+    def dup(self, Py_ssize_t oldfd, Py_ssize_t nofile, Py_ssize_t minfd=0,
+            bint cloexec=False):
+        """dup/F_DUPFD/F_DUPFD_CLOEXEC: the lowest free fd >= ``minfd`` now
+        refers to what ``oldfd`` does.  EBADF, then EMFILE."""
+        cdef Py_ssize_t fd
+        cdef File f
+        self._lock()
+        try:
+            f = self._get(oldfd)
+            fd = self._alloc(minfd, nofile, cloexec)
+            f.fget()
+            self.files[fd] = f
+        finally:
+            self._unlock()
+        return fd
+
+    def dup2(self, Py_ssize_t oldfd, Py_ssize_t newfd, Py_ssize_t nofile):
+        """dup2 as one step: ``newfd`` refers to what ``oldfd`` does, without
+        the close-on-exec flag; a file it held is closed.  ``dup2(fd, fd)``
+        only checks fd.  EBADF for a bad ``oldfd`` or ``newfd`` outside
+        [0, nofile), EBUSY for a reserved ``newfd``."""
+        cdef File f
+        tofree = None
+        self._lock()
+        try:
+            if oldfd == newfd:
+                self._get(oldfd)
+                return newfd
+            if newfd < 0 or newfd >= nofile:
+                _raise(-EBADF)
+            f = self._get(oldfd)
+            self._expand(newfd)
+            tofree = self.files[newfd]
+            if tofree is None and self.fdflags[newfd] & FDT_OPEN:
+                _raise(-EBUSY)
+            f.fget()
+            self.files[newfd] = f
+            self.fdflags[newfd] = FDT_OPEN
+        finally:
+            self._unlock()
+        if tofree is not None:
+            tofree.fput()
+        return newfd
+
+    def close(self, Py_ssize_t fd):
+        """close_fd: free the number, then drop the file.  EBADF."""
+        cdef File f
+        self._lock()
+        try:
+            f = self._get(fd)
+            self.files[fd] = None
+            self._put_unused(fd)
+        finally:
+            self._unlock()
+        f.fput()
+
+    def get_cloexec(self, Py_ssize_t fd):
+        """F_GETFD: whether ``fd`` closes on exec.  EBADF."""
+        self._lock()
+        try:
+            self._get(fd)
+            return (self.fdflags[fd] & FDT_CLOEXEC) != 0
+        finally:
+            self._unlock()
+
+    def set_cloexec(self, Py_ssize_t fd, bint cloexec):
+        """F_SETFD: set or clear ``fd``'s close-on-exec flag.  EBADF."""
+        self._lock()
+        try:
+            self._get(fd)
+            if cloexec:
+                self.fdflags[fd] |= FDT_CLOEXEC
+            else:
+                self.fdflags[fd] &= ~FDT_CLOEXEC
+        finally:
+            self._unlock()
+
+    def fork_from(self, FdTable parent not None):
+        """Fill this new, empty table with a copy of ``parent``'s (Linux's
+        dup_fd): the same files, one more reference each, and their
+        close-on-exec flags; reserved numbers stay free here.  ESRCH if the
+        parent's table was closed by exit."""
+        cdef Py_ssize_t fd, n
+        parent._lock()
+        try:
+            if parent.dead:
+                _raise(-ESRCH)
+            n = len(parent.files)
+            while n and parent.files[n - 1] is None:
+                n -= 1
+            if n:
+                self._expand(n - 1)
+            for fd in range(n):
+                f = parent.files[fd]
+                if f is not None:
+                    (<File>f).fget()
+                    self.files[fd] = f
+                    self.fdflags[fd] = parent.fdflags[fd]
+        finally:
+            parent._unlock()
+
+    def close_on_exec(self):
+        """execve: close each fd marked close-on-exec, one at a time, each
+        file dropped with the lock released (do_close_on_exec)."""
+        cdef Py_ssize_t fd = 0
+        cdef File f
+        while True:
+            f = None
+            self._lock()
+            try:
+                while fd < len(self.files):
+                    if self.fdflags[fd] & FDT_CLOEXEC and self.files[fd] is not None:
+                        f = <File>self.files[fd]
+                        self.files[fd] = None
+                        self._put_unused(fd)
+                        break
+                    fd += 1
+            finally:
+                self._unlock()
+            if f is None:
+                return
+            f.fput()
+
+    def close_all(self):
+        """exit: empty the table for good (nothing is installed in it
+        again), then drop every file it held.  Idempotent."""
+        self._lock()
+        files, self.files = self.files, []
+        self.dead = True
+        self.next_fd = 0
+        free(self.fdflags)
+        self.fdflags = NULL
+        self._unlock()
+        for f in files:
+            if f is not None:
+                (<File>f).fput()
+
+
+cdef inline object _fdt_lookup(FdTable t, object fd):
+    """The open file at ``fd`` (an int), without the lock: EBADF."""
+    cdef list files = t.files
+    cdef Py_ssize_t i
+    if fd < 0 or fd >= len(files):
+        raise OSError(EBADF, os.strerror(EBADF))
+    i = fd
+    f = files[i]
+    if f is None:
+        raise OSError(EBADF, os.strerror(EBADF))
+    return f
 
 
 cdef class ProcessBase:
@@ -1147,24 +1449,19 @@ cdef class ProcessBase:
     the fd table lookup and the dispatch to the socket.  ``Process``
     (menios/process.py) builds everything else on it."""
 
+    def __cinit__(self, *args, **kwargs):
+        self.fdtable = FdTable()
+
     cdef object _file_c(self, object fd):
-        cdef Py_ssize_t i
-        cdef list fds = self._fds
         if not self.alive:
-            raise OSError(_ESRCH, os.strerror(_ESRCH))
+            raise OSError(ESRCH, os.strerror(ESRCH))
         if type(fd) is not int:
             try:
                 fd = _operator.index(fd)
             except TypeError:
                 raise TypeError("an integer is required (got type %s)"
                                 % type(fd).__name__) from None
-        if fd < 0 or fd >= len(fds):
-            raise OSError(_EBADF, os.strerror(_EBADF))
-        i = fd
-        f = fds[i]
-        if f is None or f is RESERVED:
-            raise OSError(_EBADF, os.strerror(_EBADF))
-        return f
+        return _fdt_lookup(self.fdtable, fd)
 
     cdef Socket _sock_c(self, object fd):
         f = self._file_c(fd)

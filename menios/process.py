@@ -100,11 +100,6 @@ def _decode_name(raw):
     return os.fsdecode(raw.split(b"\0", 1)[0])
 
 
-#: An fd slot taken but not yet filled (Linux's get_unused_fd_flags before
-#: fd_install): a blocked accept holds its fd number from the start.
-_RESERVED = _unix.RESERVED
-
-
 class Process(_unix.ProcessBase):
     """A simulated process.  Create with ``Kernel.spawn`` or ``fork``."""
 
@@ -118,19 +113,12 @@ class Process(_unix.ProcessBase):
             self.umask = umask & 0o777
             self._cwd = kernel.vfs.root
             self.rlimit_nofile = rlimit_nofile
-            self._fds = []
-            self._cloexec = []
         else:
             self.cred = _parent.cred.copy()
             self.umask = _parent.umask
             self._cwd = _parent._cwd
             self.rlimit_nofile = _parent.rlimit_nofile
-            self._fds = [None if f is _RESERVED else f for f in _parent._fds]
-            self._cloexec = list(_parent._cloexec)
-            for f in self._fds:
-                if f is not None:
-                    f.fget()
-        self._next_fd = 0                   # a lower bound of the lowest free fd
+            self.fdtable.fork_from(_parent.fdtable)
         self.pid = kernel._alloc_pid(self)
         # Each spawned process leads its own process group; a child stays in
         # its parent's (only F_SETOWN's negative owners look at groups).
@@ -187,96 +175,73 @@ class Process(_unix.ProcessBase):
         if not self.alive:
             return
         self.alive = False
-        fds, self._fds = self._fds, []
-        self._cloexec = []
-        self._next_fd = 0
-        for f in fds:
-            if f is not None and f is not _RESERVED:
-                f.fput()
+        self.fdtable.close_all()
         with self.kernel.lock:
             self.kernel.processes.pop(self.pid, None)
 
     def execve(self):
         """Close the fds marked close-on-exec."""
         self._check_alive()
-        for fd, ce in enumerate(self._cloexec):
-            if ce and self._fds[fd] is not None:
-                self.close(fd)
+        self.fdtable.close_on_exec()
 
     def _raise_sigpipe(self):
         self.pending_signals.add(SIGPIPE)
 
     # ----------------------------------------------------------- fd table
-    def _alloc_fd(self, minfd=0):
-        """The lowest free fd >= minfd, or EMFILE.  Every fd below
-        ``_next_fd`` is in use (Linux's files->next_fd), so the search
-        starts there: opening N fds in a row costs O(N), not O(N^2)."""
-        self._check_alive()
-        fds = self._fds
-        for i in range(max(minfd, self._next_fd), len(fds)):
-            if fds[i] is None:
-                return i
-        n = max(minfd, len(fds))
-        if n >= self.rlimit_nofile:
-            raise _err(errno.EMFILE)
-        return n
+    def _install(self, fd, f):
+        """fd_install ``f`` in the reserved ``fd``; if the process exited
+        meanwhile, drop ``f`` and fail ESRCH."""
+        try:
+            self.fdtable.install(fd, f)
+        except OSError:
+            f.fput()
+            raise
 
-    def _install(self, f, cloexec=False, minfd=0):
-        fd = self._alloc_fd(minfd)
-        fds = self._fds
-        while len(fds) <= fd:
-            fds.append(None)
-            self._cloexec.append(False)
-        fds[fd] = f
-        self._cloexec[fd] = bool(cloexec)
-        if fd == self._next_fd:
-            self._next_fd = fd + 1
-        return fd
+    def _reserve_two(self, cloexec=False):
+        """Two fds for socketpair or pipe (both or EMFILE), as Linux takes
+        them before installing either end."""
+        fdt = self.fdtable
+        fd1 = fdt.reserve(self.rlimit_nofile, 0, cloexec)
+        try:
+            fd2 = fdt.reserve(self.rlimit_nofile, 0, cloexec)
+        except BaseException:
+            fdt.unreserve(fd1)
+            raise
+        return fd1, fd2
+
+    def _install_two(self, fd1, f1, fd2, f2):
+        """Install both ends that ``_reserve_two`` made room for; if the
+        process exited meanwhile, drop what is not installed and fail ESRCH."""
+        try:
+            self._install(fd1, f1)
+        except OSError:
+            f2.fput()
+            raise
+        self._install(fd2, f2)
 
     def close(self, fd):
         """Close an fd; the open file goes when its last reference does."""
-        f = self._file(fd)
-        self._fds[fd] = None
-        self._cloexec[fd] = False
-        if fd < self._next_fd:
-            self._next_fd = fd
-        while self._fds and self._fds[-1] is None:
-            self._fds.pop()
-            self._cloexec.pop()
-        f.fput()
+        self._file(fd)
+        self.fdtable.close(_fd(fd))
 
     def dup(self, fd):
-        f = self._file(fd)
-        nfd = self._install(f)
-        f.fget()
-        return nfd
+        self._file(fd)
+        return self.fdtable.dup(_fd(fd), self.rlimit_nofile)
 
     def dup2(self, fd, fd2):
-        f = self._file(fd)
-        fd2 = _fd(fd2)
+        self._file(fd)
+        fd, fd2 = _fd(fd), _fd(fd2)
         if fd2 < 0 or fd2 >= self.rlimit_nofile:
             raise _err(errno.EBADF)
-        if fd2 == fd:
-            return fd2
-        old = self._fds[fd2] if fd2 < len(self._fds) else None
-        if old is _RESERVED:
-            raise _err(errno.EBUSY)
-        while len(self._fds) <= fd2:
-            self._fds.append(None)
-            self._cloexec.append(False)
-        f.fget()
-        self._fds[fd2] = f
-        self._cloexec[fd2] = False
-        if old is not None:
-            old.fput()
-        return fd2
+        return self.fdtable.dup2(fd, fd2, self.rlimit_nofile)
 
     def fcntl(self, fd, cmd, arg=0):
         f = self._file(fd)
+        fd = _fd(fd)
         if cmd == F_GETFD:
-            return FD_CLOEXEC if self._cloexec[fd] else 0
+            return FD_CLOEXEC if self.fdtable.get_cloexec(fd) else 0
         if cmd == F_SETFD:
-            self._cloexec[fd] = bool(arg & FD_CLOEXEC)
+            self.fdtable.set_cloexec(fd, arg & FD_CLOEXEC)
             return 0
         if cmd == F_GETFL:
             return f.f_flags
@@ -286,9 +251,7 @@ class Process(_unix.ProcessBase):
         if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
             if arg < 0 or arg >= self.rlimit_nofile:
                 raise _err(errno.EINVAL)
-            nfd = self._install(f, cmd == F_DUPFD_CLOEXEC, arg)
-            f.fget()
-            return nfd
+            return self.fdtable.dup(fd, self.rlimit_nofile, arg, cmd == F_DUPFD_CLOEXEC)
         if cmd == F_SETOWN:
             self._setown(f, _cint(arg))
             return 0
@@ -319,10 +282,13 @@ class Process(_unix.ProcessBase):
             raise _err(errno.EINVAL)
         if family != AF_UNIX:
             raise _err(errno.EAFNOSUPPORT)
-        fd = self._alloc_fd()
-        s = _Socket(self.kernel.net, type, proto)
+        s = _Socket(self.kernel.net, type, proto)      # its errors come before EMFILE
         self._setup_socket(s, type)
-        return self._install(s, type & SOCK_CLOEXEC)
+        try:
+            return self.fdtable.alloc(s, self.rlimit_nofile, 0, type & SOCK_CLOEXEC)
+        except OSError:
+            s.fput()
+            raise
 
     def _setup_socket(self, s, flags):
         if flags & SOCK_NONBLOCK:
@@ -339,23 +305,22 @@ class Process(_unix.ProcessBase):
             raise _err(errno.EAFNOSUPPORT if 0 <= family < 46 else errno.EAFNOSUPPORT)
         if type & ~0xf & ~(SOCK_NONBLOCK | SOCK_CLOEXEC) or (type & 0xf) >= 11:
             raise _err(errno.EINVAL)
-        a = _Socket(self.kernel.net, type, proto)
-        b = _Socket(self.kernel.net, type, proto)
-        self._setup_socket(a, type)
-        self._setup_socket(b, type)
+        fd1, fd2 = self._reserve_two(type & SOCK_CLOEXEC)
+        a = b = None
         try:
-            fd1 = self._install(a, type & SOCK_CLOEXEC)
-        except OSError:
-            a.fput()
-            b.fput()
+            a = _Socket(self.kernel.net, type, proto)
+            b = _Socket(self.kernel.net, type, proto)
+            self._setup_socket(a, type)
+            self._setup_socket(b, type)
+            a.socketpair_with(b, self._peer)
+        except BaseException:
+            for s in (a, b):
+                if s is not None:
+                    s.fput()
+            self.fdtable.unreserve(fd1)
+            self.fdtable.unreserve(fd2)
             raise
-        try:
-            fd2 = self._install(b, type & SOCK_CLOEXEC)
-        except OSError:
-            self.close(fd1)
-            b.fput()
-            raise
-        a.socketpair_with(b, self._peer)
+        self._install_two(fd1, a, fd2, b)
         return fd1, fd2
 
     def _autobind(self, s):
@@ -458,31 +423,18 @@ class Process(_unix.ProcessBase):
         f = self._file(fd)
         if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
             raise _err(errno.EINVAL)
-        nfd = self._install(_RESERVED)
+        nfd = self.fdtable.reserve(self.rlimit_nofile, 0, flags & SOCK_CLOEXEC)
         try:
             if type(f) is not _Socket:
                 raise _err(errno.ENOTSOCK)
             n = f.accept()
         except BaseException:
-            self._unreserve(nfd)
+            self.fdtable.unreserve(nfd)
             raise
         self._setup_socket(n, flags)
-        if not self.alive or self._fds[nfd] is not _RESERVED:
-            n.fput()
-            raise _err(errno.ESRCH)
-        self._fds[nfd] = n
-        self._cloexec[nfd] = bool(flags & SOCK_CLOEXEC)
-        return nfd, _decode_name(n.getname(True))
-
-    def _unreserve(self, fd):
-        fds = self._fds
-        if self.alive and fd < len(fds) and fds[fd] is _RESERVED:
-            fds[fd] = None
-            if fd < self._next_fd:
-                self._next_fd = fd
-            while fds and fds[-1] is None:
-                fds.pop()
-                self._cloexec.pop()
+        name = _decode_name(n.getname(True))
+        self._install(nfd, n)
+        return nfd, name
 
     def shutdown(self, fd, how):
         self._sock(fd).shutdown(_fd(how))
@@ -690,7 +642,8 @@ class Process(_unix.ProcessBase):
             got = []
             for f in files[:fdmax]:
                 try:
-                    got.append(self._install(f, flags & MSG_CMSG_CLOEXEC))
+                    got.append(self.fdtable.alloc(f, self.rlimit_nofile, 0,
+                                                  flags & MSG_CMSG_CLOEXEC))
                 except OSError:
                     break
             for f in files[len(got):]:
@@ -825,9 +778,15 @@ class Process(_unix.ProcessBase):
     def open(self, path, flags, mode=0o666):
         self._check_alive()
         flags = _fd(flags)
-        fd = self._alloc_fd()
-        of = self.kernel.vfs.open(self.cred, self._cwd, path, flags, mode, self.umask)
-        return self._install(VfsFile(of), flags & O_CLOEXEC)
+        fdt = self.fdtable
+        fd = fdt.reserve(self.rlimit_nofile, 0, flags & O_CLOEXEC)
+        try:
+            of = self.kernel.vfs.open(self.cred, self._cwd, path, flags, mode, self.umask)
+        except BaseException:
+            fdt.unreserve(fd)
+            raise
+        self._install(fd, VfsFile(of))
+        return fd
 
     def read(self, fd, n):
         fd, n = _fd(fd), _fd(n)
@@ -863,17 +822,12 @@ class Process(_unix.ProcessBase):
         self._check_alive()
         r, w = make_pipe(self.kernel, self._peer)
         try:
-            rfd = self._install(r)
-        except OSError:
+            rfd, wfd = self._reserve_two()
+        except BaseException:
             r.fput()
             w.fput()
             raise
-        try:
-            wfd = self._install(w)
-        except OSError:
-            self.close(rfd)
-            w.fput()
-            raise
+        self._install_two(rfd, r, wfd, w)
         return rfd, wfd
 
     def _vfs(self, name, *args, **kwargs):

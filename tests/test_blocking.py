@@ -1,5 +1,6 @@
 """Blocking calls: data integrity across threads, the GIL released while
 blocked, Ctrl-C, Kernel.close() waking sleepers, timeouts."""
+import errno
 import hashlib
 import os
 import random
@@ -308,3 +309,55 @@ def test_blocked_count_holds_across_slices(kernel):
     assert "error" not in box, box
     assert len(samples) > 100 and set(samples) == {1}, sorted(set(samples))
     assert kernel.blocked() == 0
+
+
+def _errno_of(fn, *args):
+    """The errno ``fn(*args)`` fails with (its result if it does not)."""
+    try:
+        return fn(*args)
+    except OSError as e:
+        return e.errno
+
+
+def test_blocked_accept_holds_its_fd_reserved(kernel):
+    """accept takes its fd before it sleeps: the number is EBADF to close
+    and F_GETFD, EBUSY to dup2, skipped by new fds, left free in a fork
+    child, and the accepted socket's once a client connects."""
+    p = kernel.spawn()
+    lst = p.socket()
+    p.bind(lst, "/srv")
+    p.listen(lst)
+    t, box = _run(p.accept, lst)
+    assert kernel.wait_blocked(1, JOIN)
+    reserved = lst + 1
+    assert _errno_of(p.fcntl, reserved, menios.F_GETFD) == errno.EBADF
+    assert _errno_of(p.close, reserved) == errno.EBADF
+    assert _errno_of(p.dup2, lst, reserved) == errno.EBUSY
+    c = p.socket()
+    assert c == reserved + 1
+    child = p.fork()
+    assert child.dup(lst) == reserved
+    child.exit()
+    p.connect(c, "/srv")
+    t.join(JOIN)
+    assert box["result"][0] == reserved
+    p.send(c, b"hi")
+    assert p.recv(reserved, 10) == b"hi"
+
+
+def test_exit_while_accept_sleeps(kernel):
+    """A process that exits while one of its threads sleeps in accept: the
+    connection that wakes it finds no fd table (ESRCH) and is dropped."""
+    p = kernel.spawn()
+    q = kernel.spawn()
+    lst = p.socket()
+    p.bind(lst, "/srv")
+    p.listen(lst)
+    t, box = _run(p.accept, lst)
+    assert kernel.wait_blocked(1, JOIN)
+    p.exit()
+    c = q.socket()
+    q.connect(c, "/srv")
+    t.join(JOIN)
+    assert isinstance(box.get("error"), ProcessLookupError)
+    q.close(c)

@@ -1502,6 +1502,23 @@ def stream_socket_emfile(k, t):
     t.call(p.poll, [(0, POLLIN), (1, POLLIN), (2, POLLIN)], 0)
 
 
+@scenario("stream_socket_emfile_bad_protocol", params={"sotype": (STREAM, DGRAM)})
+def stream_socket_emfile_bad_protocol(k, t, sotype):
+    """With no fd free and a protocol AF_UNIX does not have, socket(2) fails
+    EPROTONOSUPPORT (the socket is made before its fd) and socketpair(2)
+    EMFILE (both fds are taken before the sockets are made)."""
+    p = k.spawn(uid=1000, gid=1000, rlimit_nofile=3)
+    for _ in range(3):
+        t.call(p.socket, AF_UNIX, sotype)
+    t.call(p.socket, AF_UNIX, sotype, 2)
+    t.call(p.socketpair, AF_UNIX, sotype, 2)
+    t.call(p.close, 0)
+    t.call(p.socket, AF_UNIX, sotype, 2)
+    t.call(p.socketpair, AF_UNIX, sotype, 2)
+    t.call(p.close, 1)
+    t.call(p.socketpair, AF_UNIX, sotype, 2)
+
+
 @scenario("stream_sndbuf_shrink_after_fill")
 def stream_sndbuf_shrink_after_fill(k, t):
     p = _proc(k)
