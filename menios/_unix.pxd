@@ -229,5 +229,7 @@ cdef class ProcessBase:
     cdef public tuple _scm
     cdef public object pending_signals
     cdef public bint alive
+    cdef object _fd_c(self, object fd)
     cdef object _file_c(self, object fd)
     cdef Socket _sock_c(self, object fd)
+    cdef object _send_c(self, Socket s, object data, int flags)

@@ -1152,8 +1152,9 @@ cdef class FdTable:
     (get_unused_fd_flags), ``install`` (fd_install), ``unreserve``
     (put_unused_fd), ``close`` (close_fd), ``dup``/F_DUPFD,
     ``dup2``, the close-on-exec flags, ``fork_from`` (dup_fd),
-    ``close_on_exec`` (do_close_on_exec) and ``close_all`` (exit_files);
-    the lookup is ``_fdt_lookup``, which ProcessBase._file makes.
+    ``close_on_exec`` (do_close_on_exec), ``close_all`` (exit_files) and
+    ``fget`` (a lookup that takes a reference); the lookup without one is
+    ``_fdt_lookup``, which ProcessBase._file makes.
     A number is free, reserved (taken, no file yet: EBADF to everyone but
     the reserver, EBUSY to dup2) or open.  Each slot holds one reference to
     its file (``f_count``).  ``nofile`` arguments are the caller's
@@ -1181,7 +1182,14 @@ cdef class FdTable:
       lookup   Takes no lock, as Linux's fdget reads a slot under RCU: a
                slot is written with the lock and the GIL held and read with
                the GIL held, so a lookup sees the file before or after a
-               change, never a reserved or half-made slot.
+               change, never a reserved or half-made slot.  It takes no
+               reference either, so it serves only a caller that checks the
+               fd, or runs no Python code before its socket call (which then
+               holds the socket busy) or before taking a reference itself:
+               no other thread can close the fd in between.  A caller that
+               runs Python code first uses ``fget`` (Linux's fdget on a
+               shared table), so a close by another thread meanwhile leaves
+               the file alive until the caller's ``fput``.
     """
 
     def __cinit__(self):
@@ -1349,6 +1357,21 @@ cdef class FdTable:
             self._unlock()
         f.fput()
 
+    def fget(self, Py_ssize_t fd):
+        """Linux's fget: the open file at ``fd`` with a reference of the
+        caller's own, taken under the lock so that a racing close cannot
+        drop the file first.  The caller ``fput``s it when done; a close
+        meanwhile frees the number, and the file is released by whichever
+        reference drops last.  EBADF."""
+        cdef File f
+        self._lock()
+        try:
+            f = self._get(fd)
+            f.fget()
+        finally:
+            self._unlock()
+        return f
+
     def get_cloexec(self, Py_ssize_t fd):
         """F_GETFD: whether ``fd`` closes on exec.  EBADF."""
         self._lock()
@@ -1444,6 +1467,19 @@ cdef inline object _fdt_lookup(FdTable t, object fd):
     return f
 
 
+cdef class FileRef:
+    """``with`` gives the file a reference was taken on (``FdTable.fget``)
+    and drops the reference when the block ends (Linux's fdput)."""
+    cdef File f
+
+    def __enter__(self):
+        return self.f
+
+    def __exit__(self, *exc):
+        self.f.fput()
+        return False
+
+
 cdef class ProcessBase:
     """The part of a simulated process every send/recv goes through, in C:
     the fd table lookup and the dispatch to the socket.  ``Process``
@@ -1452,7 +1488,8 @@ cdef class ProcessBase:
     def __cinit__(self, *args, **kwargs):
         self.fdtable = FdTable()
 
-    cdef object _file_c(self, object fd):
+    cdef object _fd_c(self, object fd):
+        """``fd`` as an int: ESRCH once exited, TypeError for a non-integer."""
         if not self.alive:
             raise OSError(ESRCH, os.strerror(ESRCH))
         if type(fd) is not int:
@@ -1461,7 +1498,10 @@ cdef class ProcessBase:
             except TypeError:
                 raise TypeError("an integer is required (got type %s)"
                                 % type(fd).__name__) from None
-        return _fdt_lookup(self.fdtable, fd)
+        return fd
+
+    cdef object _file_c(self, object fd):
+        return _fdt_lookup(self.fdtable, self._fd_c(fd))
 
     cdef Socket _sock_c(self, object fd):
         f = self._file_c(fd)
@@ -1477,12 +1517,46 @@ cdef class ProcessBase:
         """The socket an fd refers to: ENOTSOCK for other files."""
         return self._sock_c(fd)
 
+    def _hold(self, fd):
+        """``with p._hold(fd) as f``: the open file an fd refers to, with a
+        reference held until the block ends, for a call that runs Python
+        code between the lookup and its use of the file (see FdTable's
+        LOCKING).  ESRCH once exited, EBADF."""
+        cdef FileRef r = FileRef.__new__(FileRef)
+        fd = self._fd_c(fd)
+        if fd < 0:
+            raise OSError(EBADF, os.strerror(EBADF))
+        try:
+            r.f = self.fdtable.fget(fd)
+        except OverflowError:
+            raise OSError(EBADF, os.strerror(EBADF)) from None
+        return r
+
+    def _hold_sock(self, fd):
+        """``_hold`` for a socket: ENOTSOCK (holding nothing) for other files."""
+        cdef FileRef r = self._hold(fd)
+        if type(r.f) is not Socket:
+            r.f.fput()
+            raise OSError(_ENOTSOCK, os.strerror(_ENOTSOCK))
+        return r
+
     def send(self, fd, data, int flags=0):
         """send(2): bytes sent.  EPIPE (and SIGPIPE pending unless
         MSG_NOSIGNAL) when the peer is gone or shut down."""
         cdef Socket s = self._sock_c(fd)
         if s.type != 1 and s.passcred:
-            self._passcred_autobind(s, flags)
+            # _passcred_autobind runs Python code, so another thread may
+            # close fd meanwhile: hold the socket.  No Python code ran since
+            # the lookup, so it is still the file at fd.
+            s.fget()
+            try:
+                self._passcred_autobind(s, flags)
+                return self._send_c(s, data, flags)
+            finally:
+                s.fput()
+        return self._send_c(s, data, flags)
+
+    cdef object _send_c(self, Socket s, object data, int flags):
         try:
             return s.send(data, flags, self._scm)
         except SigPipe:

@@ -1,6 +1,7 @@
 """A simulated process: credentials, cwd, umask, an fd table, and every
 syscall as a method.  Failures raise ``OSError(errno, strerror)``."""
 import array
+import contextlib
 import errno
 import operator
 import os
@@ -236,28 +237,28 @@ class Process(_unix.ProcessBase):
         return self.fdtable.dup2(fd, fd2, self.rlimit_nofile)
 
     def fcntl(self, fd, cmd, arg=0):
-        f = self._file(fd)
-        fd = _fd(fd)
-        if cmd == F_GETFD:
-            return FD_CLOEXEC if self.fdtable.get_cloexec(fd) else 0
-        if cmd == F_SETFD:
-            self.fdtable.set_cloexec(fd, arg & FD_CLOEXEC)
-            return 0
-        if cmd == F_GETFL:
-            return f.f_flags
-        if cmd == F_SETFL:
-            f.f_flags = (f.f_flags & ~(O_NONBLOCK | O_APPEND)) | (arg & (O_NONBLOCK | O_APPEND))
-            return 0
-        if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-            if arg < 0 or arg >= self.rlimit_nofile:
-                raise _err(errno.EINVAL)
-            return self.fdtable.dup(fd, self.rlimit_nofile, arg, cmd == F_DUPFD_CLOEXEC)
-        if cmd == F_SETOWN:
-            self._setown(f, _cint(arg))
-            return 0
-        if cmd == F_GETOWN:
-            return f.getown()
-        raise _err(errno.EINVAL)
+        with self._hold(fd) as f:
+            fd = _fd(fd)
+            if cmd == F_GETFD:
+                return FD_CLOEXEC if self.fdtable.get_cloexec(fd) else 0
+            if cmd == F_SETFD:
+                self.fdtable.set_cloexec(fd, arg & FD_CLOEXEC)
+                return 0
+            if cmd == F_GETFL:
+                return f.f_flags
+            if cmd == F_SETFL:
+                f.f_flags = (f.f_flags & ~(O_NONBLOCK | O_APPEND)) | (arg & (O_NONBLOCK | O_APPEND))
+                return 0
+            if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+                if arg < 0 or arg >= self.rlimit_nofile:
+                    raise _err(errno.EINVAL)
+                return self.fdtable.dup(fd, self.rlimit_nofile, arg, cmd == F_DUPFD_CLOEXEC)
+            if cmd == F_SETOWN:
+                self._setown(f, _cint(arg))
+                return 0
+            if cmd == F_GETOWN:
+                return f.getown()
+            raise _err(errno.EINVAL)
 
     def _setown(self, f, who):
         """Linux's f_setown: ``who`` > 0 a process, < 0 a process group, 0
@@ -339,40 +340,40 @@ class Process(_unix.ProcessBase):
     def bind(self, fd, addr):
         """Bind to a path (creates an S_IFSOCK inode), an abstract name (leading
         NUL) or, with an empty address, an autobound abstract name."""
-        s = self._sock(fd)
-        raw = _sockaddr(addr)
-        k = self.kernel
-        if not raw:
+        with self._hold_sock(fd) as s:
+            raw = _sockaddr(addr)
+            k = self.kernel
+            if not raw:
+                with k.lock:
+                    if s.getname(False):
+                        return None                           # already bound: nothing to do
+                    self._autobind(s)
+                return None
+            if raw[0] == 0:
+                with k.lock:
+                    if s.getname(False):
+                        raise _err(errno.EINVAL)
+                    key = (raw, s.type)
+                    if key in k.abstract:
+                        raise _err(errno.EADDRINUSE)
+                    s.bind(raw)
+                    s.name_key = key
+                    k.abstract[key] = s
+                return None
+            path = raw.split(b"\0", 1)[0]
+            inode = k.vfs.mknod_socket(self.cred, self._cwd, path, 0o777 & ~self.umask)
             with k.lock:
                 if s.getname(False):
-                    return None                           # already bound: nothing to do
-                self._autobind(s)
-            return None
-        if raw[0] == 0:
-            with k.lock:
-                if s.getname(False):
+                    # Linux creates the node first, then finds the socket bound.
+                    try:
+                        k.vfs.unlink(self.cred, self._cwd, path)
+                    except OSError:
+                        pass
                     raise _err(errno.EINVAL)
-                key = (raw, s.type)
-                if key in k.abstract:
-                    raise _err(errno.EADDRINUSE)
-                s.bind(raw)
-                s.name_key = key
-                k.abstract[key] = s
+                s.bind(path + b"\0")
+                s.inode = inode
+                inode.sock = s
             return None
-        path = raw.split(b"\0", 1)[0]
-        inode = k.vfs.mknod_socket(self.cred, self._cwd, path, 0o777 & ~self.umask)
-        with k.lock:
-            if s.getname(False):
-                # Linux creates the node first, then finds the socket bound.
-                try:
-                    k.vfs.unlink(self.cred, self._cwd, path)
-                except OSError:
-                    pass
-                raise _err(errno.EINVAL)
-            s.bind(path + b"\0")
-            s.inode = inode
-            inode.sock = s
-        return None
 
     def _find_other(self, raw, type_):
         """The socket a name reaches (unix_find_other)."""
@@ -392,27 +393,27 @@ class Process(_unix.ProcessBase):
         return other
 
     def listen(self, fd, backlog=SOMAXCONN):
-        s = self._sock(fd)
-        backlog = _fd(backlog)
-        if backlog > 0x7fffffff or backlog < -0x80000000:
-            raise OverflowError("backlog out of range")
-        s.listen(backlog, self._peer)
+        with self._hold_sock(fd) as s:
+            backlog = _fd(backlog)
+            if backlog > 0x7fffffff or backlog < -0x80000000:
+                raise OverflowError("backlog out of range")
+            s.listen(backlog, self._peer)
 
     def connect(self, fd, addr):
         """Connect; ``addr=None`` is AF_UNSPEC (dissolves a datagram association)."""
-        s = self._sock(fd)
-        if addr is None:
-            if s.type != SOCK_DGRAM:
+        with self._hold_sock(fd) as s:
+            if addr is None:
+                if s.type != SOCK_DGRAM:
+                    raise _err(errno.EINVAL)
+                s.connect(None, self._peer)
+                return None
+            raw = _sockaddr(addr)
+            if not raw:
                 raise _err(errno.EINVAL)
-            s.connect(None, self._peer)
+            self._maybe_autobind(s)
+            other = self._find_other(raw, s.type)
+            s.connect(other, self._peer)
             return None
-        raw = _sockaddr(addr)
-        if not raw:
-            raise _err(errno.EINVAL)
-        self._maybe_autobind(s)
-        other = self._find_other(raw, s.type)
-        s.connect(other, self._peer)
-        return None
 
     def accept(self, fd, flags=0):
         """accept4: (newfd, peer address).  Checked in __sys_accept4's
@@ -420,24 +421,25 @@ class Process(_unix.ProcessBase):
         slot is held while waiting), that it is a socket (ENOTSOCK), then
         the socket's own checks."""
         flags = _fd(flags)
-        f = self._file(fd)
-        if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
-            raise _err(errno.EINVAL)
-        nfd = self.fdtable.reserve(self.rlimit_nofile, 0, flags & SOCK_CLOEXEC)
-        try:
-            if type(f) is not _Socket:
-                raise _err(errno.ENOTSOCK)
-            n = f.accept()
-        except BaseException:
-            self.fdtable.unreserve(nfd)
-            raise
+        with self._hold(fd) as f:
+            if flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
+                raise _err(errno.EINVAL)
+            nfd = self.fdtable.reserve(self.rlimit_nofile, 0, flags & SOCK_CLOEXEC)
+            try:
+                if type(f) is not _Socket:
+                    raise _err(errno.ENOTSOCK)
+                n = f.accept()
+            except BaseException:
+                self.fdtable.unreserve(nfd)
+                raise
         self._setup_socket(n, flags)
         name = _decode_name(n.getname(True))
         self._install(nfd, n)
         return nfd, name
 
     def shutdown(self, fd, how):
-        self._sock(fd).shutdown(_fd(how))
+        with self._hold_sock(fd) as s:
+            s.shutdown(_fd(how))
 
     def getsockname(self, fd):
         return _decode_name(self._sock(fd).getname(False))
@@ -478,47 +480,54 @@ class Process(_unix.ProcessBase):
         return None, lambda: self._find_other(raw, s.type)
 
     def sendto(self, fd, data, addr, flags=0):
-        s = self._sock(fd)
-        memoryview(data).release()          # TypeError before any other check
-        raw = _dest(addr)
-        try:
-            if s.type == SOCK_SEQPACKET:
-                self._passcred_autobind(s, flags)
-                return s.send(data, flags, self._scm, None)     # the address is ignored
-            return s.send(data, flags, self._scm, *self._destination(s, raw, flags))
-        except _SigPipe:
-            self._raise_sigpipe()
-            raise _err(errno.EPIPE) from None
+        with self._hold_sock(fd) as s:
+            memoryview(data).release()          # TypeError before any other check
+            raw = _dest(addr)
+            try:
+                if s.type == SOCK_SEQPACKET:
+                    self._passcred_autobind(s, flags)
+                    return s.send(data, flags, self._scm, None)     # the address is ignored
+                return s.send(data, flags, self._scm, *self._destination(s, raw, flags))
+            except _SigPipe:
+                self._raise_sigpipe()
+                raise _err(errno.EPIPE) from None
 
     def sendmsg(self, fd, buffers, ancdata=(), flags=0, address=None):
         """sendmsg.  With ``MSG_ZEROCOPY`` and a single ``Pages`` buffer (see
         ``Kernel.alloc_pages``) of at least 16 KiB, the pages themselves are
         handed to the receiver; smaller or ordinary buffers are copied."""
-        s = self._sock(fd)
-        bufs = list(buffers)
-        for b in bufs:                      # TypeError before any other check
-            if type(b) is not _unix.Pages:
-                memoryview(b).release()
-        raw = _dest(address)
-        if s.type == SOCK_SEQPACKET:
-            s.seqpacket_precheck()          # sk_err and ENOTCONN before scm_send
-        creds, files = self._scm_send(ancdata)
-        refused = bool(files) and self._too_many_fds()
-        try:
-            target = resolve = None
-            if raw is not None and s.type != SOCK_SEQPACKET:
-                target, resolve = self._destination(s, raw, flags)
-            else:
-                self._passcred_autobind(s, flags)
-            return s.sendmsg(bufs, flags, self._scm, creds, files, target, refused, resolve)
-        except _SigPipe:
-            self._raise_sigpipe()
-            raise _err(errno.EPIPE) from None
+        with self._hold_sock(fd) as s:
+            bufs = list(buffers)
+            for b in bufs:                      # TypeError before any other check
+                if type(b) is not _unix.Pages:
+                    memoryview(b).release()
+            raw = _dest(address)
+            if s.type == SOCK_SEQPACKET:
+                s.seqpacket_precheck()          # sk_err and ENOTCONN before scm_send
+            files = []
+            try:
+                creds = self._scm_send(ancdata, files)
+                refused = bool(files) and self._too_many_fds()
+                target = resolve = None
+                if raw is not None and s.type != SOCK_SEQPACKET:
+                    target, resolve = self._destination(s, raw, flags)
+                else:
+                    self._passcred_autobind(s, flags)
+                return s.sendmsg(bufs, flags, self._scm, creds, files, target, refused, resolve)
+            except _SigPipe:
+                self._raise_sigpipe()
+                raise _err(errno.EPIPE) from None
+            finally:
+                # scm_destroy: the message took references of its own.
+                for f in files:
+                    f.fput()
 
-    def _scm_send(self, ancdata):
-        """Parse control messages as Linux's __scm_send: (creds or None, files)."""
+    def _scm_send(self, ancdata, files):
+        """Parse control messages as Linux's __scm_send: creds or None.  Each
+        SCM_RIGHTS file is appended to ``files`` with a reference taken under
+        the fd table's lock (scm_fp_copy's fget_raw), so a close racing the
+        send cannot release it; the caller drops them, also on error."""
         creds = None
-        files = []
         for item in ancdata:
             level, type_, data = item
             level, type_ = _fd(level), _fd(type_)
@@ -534,10 +543,7 @@ class Process(_unix.ProcessBase):
                 for fd in array.array("i", data[:n * 4]):
                     if fd < 0:
                         raise _err(errno.EBADF)
-                    try:
-                        files.append(self._file(fd))
-                    except OSError:
-                        raise _err(errno.EBADF) from None
+                    files.append(self.fdtable.fget(fd))
             elif type_ == SCM_CREDENTIALS:
                 if len(data) != 12:
                     raise _err(errno.EINVAL)
@@ -557,7 +563,7 @@ class Process(_unix.ProcessBase):
                 creds = (pid, uid, gid)
             else:
                 raise _err(errno.EINVAL)
-        return creds, files
+        return creds
 
     def _too_many_fds(self):
         """Linux's too_many_unix_fds: the files this user (its real uid)
@@ -574,31 +580,34 @@ class Process(_unix.ProcessBase):
                             flags, address)
 
     def recvfrom(self, fd, bufsize, flags=0):
-        data, raw = self._sock(fd).recv(_fd(bufsize), flags, True)
+        with self._hold_sock(fd) as s:
+            data, raw = s.recv(_fd(bufsize), flags, True)
         return data, _decode_name(raw)
 
     def recvfrom_into(self, fd, buffer, nbytes=0, flags=0):
-        n, raw = self._sock(fd).recv_into(buffer, _fd(nbytes), flags, True)
+        with self._hold_sock(fd) as s:
+            n, raw = s.recv_into(buffer, _fd(nbytes), flags, True)
         return n, _decode_name(raw)
 
     def recvmsg(self, fd, bufsize, ancbufsize=0, flags=0):
-        s = self._sock(fd)
-        data, mflags, raw, cred, files = s.recvmsg(_fd(bufsize), flags, ancbufsize)
-        anc, mflags = self._scm_recv(s, ancbufsize, flags, mflags, cred, files)
-        return data, anc, mflags, _decode_name(raw)
+        with self._hold_sock(fd) as s:
+            data, mflags, raw, cred, files = s.recvmsg(_fd(bufsize), flags, ancbufsize)
+            anc, mflags = self._scm_recv(s, ancbufsize, flags, mflags, cred, files)
+            return data, anc, mflags, _decode_name(raw)
 
     def recvmsg_into(self, fd, buffers, ancbufsize=0, flags=0):
-        s = self._sock(fd)
-        n, mflags, raw, cred, files = s.recvmsg_into(buffers, flags, ancbufsize)
-        anc, mflags = self._scm_recv(s, ancbufsize, flags, mflags, cred, files)
-        return n, anc, mflags, _decode_name(raw)
+        with self._hold_sock(fd) as s:
+            n, mflags, raw, cred, files = s.recvmsg_into(buffers, flags, ancbufsize)
+            anc, mflags = self._scm_recv(s, ancbufsize, flags, mflags, cred, files)
+            return n, anc, mflags, _decode_name(raw)
 
     def recv_pages(self, fd, bufsize=1 << 20, flags=0):
         """The next message as a read-only page buffer (``PageBuffer``): the
         sender's own pages, uncopied, when it was sent with MSG_ZEROCOPY,
         else a copy of up to ``bufsize`` bytes into fresh pages.  Call its
         ``release()`` (or drop it) to complete the sender's handoff."""
-        return self._sock(fd).recv_pages(_fd(bufsize), flags)
+        with self._hold_sock(fd) as s:
+            return s.recv_pages(_fd(bufsize), flags)
 
     def recv_fds(self, fd, bufsize, maxfds, flags=0):
         msg, anc, mflags, addr = self.recvmsg(fd, bufsize, _CMSG_HDR + maxfds * 4, flags)
@@ -656,116 +665,120 @@ class Process(_unix.ProcessBase):
 
     # -- options
     def getsockopt(self, fd, level, optname, buflen=0):
-        s = self._sock(fd)
-        level, optname, buflen = _fd(level), _fd(optname), _fd(buflen)
-        if buflen < 0 or buflen > 1024:
-            raise OSError("getsockopt buflen out of range")
-        if level == SOL_SOCKET and optname == SO_PEERCRED:
-            raw = _UCRED.pack(*s.peercred())
-        elif level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
-            ns = s.getsockopt(level, optname)
-            if ns < 0:
-                raw = _TIMEVAL.pack(0, 0)
+        with self._hold_sock(fd) as s:
+            level, optname, buflen = _fd(level), _fd(optname), _fd(buflen)
+            if buflen < 0 or buflen > 1024:
+                raise OSError("getsockopt buflen out of range")
+            if level == SOL_SOCKET and optname == SO_PEERCRED:
+                raw = _UCRED.pack(*s.peercred())
+            elif level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
+                ns = s.getsockopt(level, optname)
+                if ns < 0:
+                    raw = _TIMEVAL.pack(0, 0)
+                else:
+                    j = ns // _JIFFY_NS
+                    raw = _TIMEVAL.pack(j // _HZ, (j % _HZ) * (1000000 // _HZ))
             else:
-                j = ns // _JIFFY_NS
-                raw = _TIMEVAL.pack(j // _HZ, (j % _HZ) * (1000000 // _HZ))
-        else:
-            raw = struct.pack("i", s.getsockopt(level, optname))
-        if buflen == 0:
-            return struct.unpack("i", raw[:4])[0]
-        return raw[:buflen]
+                raw = struct.pack("i", s.getsockopt(level, optname))
+            if buflen == 0:
+                return struct.unpack("i", raw[:4])[0]
+            return raw[:buflen]
 
     def setsockopt(self, fd, level, optname, value):
-        s = self._sock(fd)
-        level, optname = _fd(level), _fd(optname)
-        if isinstance(value, int):
-            raw = struct.pack("i", value) if -2**31 <= value < 2**31 else None
-            if raw is None:
-                raise OverflowError("Python int too large to convert to C int")
-        else:
-            raw = bytes(memoryview(value))
-        if level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
-            if len(raw) < 16:
-                raise _err(errno.EINVAL)
-            sec, usec = _TIMEVAL.unpack(raw[:16])
-            if usec < 0 or usec >= 1000000:
-                raise _err(errno.EDOM)
-            if sec < 0:
-                ns = 0
-            elif sec == 0 and usec == 0:
-                ns = -1
+        with self._hold_sock(fd) as s:
+            level, optname = _fd(level), _fd(optname)
+            if isinstance(value, int):
+                raw = struct.pack("i", value) if -2**31 <= value < 2**31 else None
+                if raw is None:
+                    raise OverflowError("Python int too large to convert to C int")
             else:
-                j = sec * _HZ + -(-usec // (1000000 // _HZ))
-                ns = j * _JIFFY_NS
-            s.setsockopt(level, optname, ns)
+                raw = bytes(memoryview(value))
+            if level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
+                if len(raw) < 16:
+                    raise _err(errno.EINVAL)
+                sec, usec = _TIMEVAL.unpack(raw[:16])
+                if usec < 0 or usec >= 1000000:
+                    raise _err(errno.EDOM)
+                if sec < 0:
+                    ns = 0
+                elif sec == 0 and usec == 0:
+                    ns = -1
+                else:
+                    j = sec * _HZ + -(-usec // (1000000 // _HZ))
+                    ns = j * _JIFFY_NS
+                s.setsockopt(level, optname, ns)
+                return None
+            if level == SOL_SOCKET:
+                if len(raw) < 4:
+                    raise _err(errno.EINVAL)
+                val = struct.unpack("i", raw[:4])[0]
+                # sk_setsockopt's sockopt_capable(CAP_NET_ADMIN) checks
+                if optname == SO_DEBUG and val and not self.cred.capable("CAP_NET_ADMIN"):
+                    raise _err(errno.EACCES)
+                if (optname in (SO_SNDBUFFORCE, SO_RCVBUFFORCE)
+                        and not self.cred.capable("CAP_NET_ADMIN")):
+                    raise _err(errno.EPERM)
+                s.setsockopt(level, optname, val)
+                return None
+            s.setsockopt(level, optname, 0)
             return None
-        if level == SOL_SOCKET:
-            if len(raw) < 4:
-                raise _err(errno.EINVAL)
-            val = struct.unpack("i", raw[:4])[0]
-            # sk_setsockopt's sockopt_capable(CAP_NET_ADMIN) checks
-            if optname == SO_DEBUG and val and not self.cred.capable("CAP_NET_ADMIN"):
-                raise _err(errno.EACCES)
-            if (optname in (SO_SNDBUFFORCE, SO_RCVBUFFORCE)
-                    and not self.cred.capable("CAP_NET_ADMIN")):
-                raise _err(errno.EPERM)
-            s.setsockopt(level, optname, val)
-            return None
-        s.setsockopt(level, optname, 0)
-        return None
 
     def ioctl(self, fd, request, arg=0):
         """ioctl(2) with an int argument; returns the int the request
         yields (0 for FIOSETOWN/SIOCSPGRP, which set the owner to ``arg``)."""
-        f = self._file(fd)
-        request, arg = _fd(request), _cint(arg)
-        if type(f) is _Socket and request in (FIOSETOWN, SIOCSPGRP):
-            self._setown(f, arg)            # sock_ioctl: f_setown(file, pid, 1)
-            return 0
-        if type(f) is _Socket and request in (FIOGETOWN, SIOCGPGRP):
-            return f.getown()
-        if type(f) is not _Socket:
-            if isinstance(f, PipeEnd):
-                return f.pipe_ioctl(request)
-            if request == _FIONREAD and isinstance(f, VfsFile):
-                st = f.fstat()
-                if stat.S_ISREG(st.st_mode):            # do_vfs_ioctl: i_size - f_pos
-                    return st.st_size - f.of.pos
-            raise _err(errno.ENOTTY)
-        return f.ioctl(request)
+        with self._hold(fd) as f:
+            request, arg = _fd(request), _cint(arg)
+            if type(f) is _Socket and request in (FIOSETOWN, SIOCSPGRP):
+                self._setown(f, arg)            # sock_ioctl: f_setown(file, pid, 1)
+                return 0
+            if type(f) is _Socket and request in (FIOGETOWN, SIOCGPGRP):
+                return f.getown()
+            if type(f) is not _Socket:
+                if isinstance(f, PipeEnd):
+                    return f.pipe_ioctl(request)
+                if request == _FIONREAD and isinstance(f, VfsFile):
+                    st = f.fstat()
+                    if stat.S_ISREG(st.st_mode):            # do_vfs_ioctl: i_size - f_pos
+                        return st.st_size - f.of.pos
+                raise _err(errno.ENOTTY)
+            return f.ioctl(request)
 
     def poll(self, fds, timeout_ms=None):
         """[(fd, events)] -> [(fd, revents)] for revents != 0, as poll(2):
         POLLNVAL for a bad fd, negative fds ignored, POLLERR/POLLHUP always."""
         entries = []
         pipes = []
-        for item in fds:
-            fd, events = item
-            fd, events = _fd(fd), _fd(events) & 0xffff
-            if fd < 0:
-                entries.append((None, events, 0))
-                pipes.append(None)
-                continue
-            try:
-                f = self._file(fd)
-            except OSError as e:
-                if e.errno == errno.ESRCH:
-                    raise
-                entries.append((None, events, POLLNVAL))
-                pipes.append(None)
-                continue
-            if type(f) is _Socket:
-                entries.append((f, events, 0))
-                pipes.append(None)
-            elif isinstance(f, PipeEnd):
-                entries.append((f.sock, f.socket_events(events), 0))
-                pipes.append((f, events))
-            else:
-                entries.append((None, events, f.poll_mask() & (events | 0x18)))
-                pipes.append(None)
-        if timeout_ms is not None:
-            timeout_ms = _fd(timeout_ms)
-        revents = _unix.poll(self.kernel.net, entries, timeout_ms)
+        # Each file is held until the poll ends, as Linux's __pollwait holds
+        # the files it waits on, so a close by another thread cannot
+        # release a socket being polled.
+        with contextlib.ExitStack() as held:
+            for item in fds:
+                fd, events = item
+                fd, events = _fd(fd), _fd(events) & 0xffff
+                if fd < 0:
+                    entries.append((None, events, 0))
+                    pipes.append(None)
+                    continue
+                try:
+                    f = held.enter_context(self._hold(fd))
+                except OSError as e:
+                    if e.errno == errno.ESRCH:
+                        raise
+                    entries.append((None, events, POLLNVAL))
+                    pipes.append(None)
+                    continue
+                if type(f) is _Socket:
+                    entries.append((f, events, 0))
+                    pipes.append(None)
+                elif isinstance(f, PipeEnd):
+                    entries.append((f.sock, f.socket_events(events), 0))
+                    pipes.append((f, events))
+                else:
+                    entries.append((None, events, f.poll_mask() & (events | 0x18)))
+                    pipes.append(None)
+            if timeout_ms is not None:
+                timeout_ms = _fd(timeout_ms)
+            revents = _unix.poll(self.kernel.net, entries, timeout_ms)
         out = []
         for item, pipe, rev in zip(fds, pipes, revents):
             if pipe is not None:
@@ -793,30 +806,30 @@ class Process(_unix.ProcessBase):
         self._check_alive()
         if n < 0:
             raise _err(errno.EINVAL)    # os.read refuses it before any syscall
-        f = self._file(fd)
-        if type(f) is _Socket:
-            # sock_read_iter: a read of nothing returns at once, taking nothing
-            return f.recv(n, 0) if n else b""
-        return f.read(self, n)
+        with self._hold(fd) as f:
+            if type(f) is _Socket:
+                # sock_read_iter: a read of nothing returns at once, taking nothing
+                return f.recv(n, 0) if n else b""
+            return f.read(self, n)
 
     def write(self, fd, data):
-        f = self._file(fd)
-        if type(f) is _Socket:
-            return self.send(fd, data)
-        return f.write(self, data)
+        with self._hold(fd) as f:
+            if type(f) is not _Socket:
+                return f.write(self, data)
+        return self.send(fd, data)
 
     def lseek(self, fd, offset, whence):
-        f = self._file(fd)
-        if type(f) is _Socket:
-            raise _err(errno.ESPIPE)
-        return f.lseek(offset, whence)
+        with self._hold(fd) as f:
+            if type(f) is _Socket:
+                raise _err(errno.ESPIPE)
+            return f.lseek(offset, whence)
 
     def fstat(self, fd):
-        f = self._file(fd)
-        if type(f) is _Socket:
-            return os.stat_result((stat.S_IFSOCK | 0o777, f.inflight_sock & 0xffffffff,
-                                   0x8, 1, self.cred.euid, self.cred.egid, 0, 0, 0, 0))
-        return f.fstat()
+        with self._hold(fd) as f:
+            if type(f) is _Socket:
+                return os.stat_result((stat.S_IFSOCK | 0o777, f.inflight_sock & 0xffffffff,
+                                       0x8, 1, self.cred.euid, self.cred.egid, 0, 0, 0, 0))
+            return f.fstat()
 
     def pipe(self):
         self._check_alive()
@@ -889,11 +902,11 @@ class Process(_unix.ProcessBase):
         return old
 
     def _inode_of(self, fd):
-        f = self._file(fd)
-        of = getattr(f, "of", None)
-        if of is None:
-            raise _err(errno.EINVAL)        # sockets and pipes: not modelled
-        return of.inode
+        with self._hold(fd) as f:
+            of = getattr(f, "of", None)
+            if of is None:
+                raise _err(errno.EINVAL)        # sockets and pipes: not modelled
+            return of.inode
 
     def fchmod(self, fd, mode):
         """chmod through an fd (EPERM unless owner or CAP_FOWNER)."""

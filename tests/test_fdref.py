@@ -1,0 +1,164 @@
+"""A call holds the file it looked up (Linux's fdget/fget on a shared fd
+table): another thread's close() of the fd during the call frees the
+number, but the call finishes on the file, which is released when the
+call's reference drops.  For SCM_RIGHTS the attach holds its own reference
+(scm_fp_copy's fget_raw), so a close racing sendmsg gives EBADF (the close
+came first) or a live file at the receiver, never a released one: the host
+kernel gives exactly these two outcomes.
+
+The deterministic tests close the fd from another thread at a point
+between the lookup and the socket call, through a hook on a method the call
+makes there."""
+import errno
+import threading
+
+import pytest
+
+import menios
+from menios import process as menios_process
+from menios import (AF_UNIX, MSG_DONTWAIT, SO_PASSCRED, SOCK_DGRAM, SOCK_STREAM,
+                    SOL_SOCKET)
+
+JOIN_TIMEOUT = 10                # seconds
+
+
+def _close_in_thread(p, fd):
+    """close(fd) from another thread, as a racing close would come."""
+    errs = []
+
+    def run():
+        try:
+            p.close(fd)
+        except OSError as e:
+            errs.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(JOIN_TIMEOUT)
+    assert not t.is_alive(), "close did not return"
+    assert not errs, errs
+
+
+def _assert_live_pair(p, fd, peer):
+    """fd's socket is alive and connected to peer: data goes both ways."""
+    assert p.send(fd, b"ping") == 4
+    assert p.recv(peer, 10, MSG_DONTWAIT) == b"ping"
+    assert p.send(peer, b"pong") == 4
+    assert p.recv(fd, 10, MSG_DONTWAIT) == b"pong"
+
+
+def test_fd_closed_while_attached_arrives_alive():
+    """The close comes after _scm_send looked x up and before the message
+    takes its reference: the receiver gets x's socket, alive."""
+    with menios.Kernel() as k:
+        p = k.spawn()
+        s, r = p.socketpair(AF_UNIX, SOCK_DGRAM)
+        x, y = p.socketpair(AF_UNIX, SOCK_STREAM)
+        too_many_fds = p._too_many_fds
+
+        def hook():
+            _close_in_thread(p, x)
+            return too_many_fds()
+
+        p._too_many_fds = hook
+        assert p.send_fds(s, [b"m"], [x]) == 1
+        del p._too_many_fds
+        with pytest.raises(OSError) as e:
+            p.fcntl(x, menios.F_GETFD)
+        assert e.value.errno == errno.EBADF
+        msg, fds, _, _ = p.recv_fds(r, 10, 1, MSG_DONTWAIT)
+        assert msg == b"m" and len(fds) == 1
+        _assert_live_pair(p, fds[0], y)
+        p.close(fds[0])                 # the last reference: released now
+        assert p.recv(y, 10, MSG_DONTWAIT) == b""
+
+
+def test_send_fds_refs_dropped_on_success_and_error():
+    """The attach's own references are dropped after the send, whether it
+    succeeded (the message keeps one) or failed."""
+    with menios.Kernel() as k:
+        p = k.spawn()
+        s, r = p.socketpair(AF_UNIX, SOCK_DGRAM)
+        x, _ = p.socketpair(AF_UNIX, SOCK_STREAM)
+        sock = p._sock(x)
+        with pytest.raises(OSError) as e:
+            p.send_fds(s, [b"m"], [x, 999])
+        assert e.value.errno == errno.EBADF
+        assert sock.f_count == 1
+        p.close(r)
+        with pytest.raises(OSError) as e:
+            p.send_fds(s, [b"m"], [x])
+        assert e.value.errno == errno.ECONNREFUSED
+        assert sock.f_count == 1
+        s2, r2 = p.socketpair(AF_UNIX, SOCK_DGRAM)
+        p.send_fds(s2, [b"m"], [x, x])
+        assert sock.f_count == 3        # the fd and the message's two
+
+
+def test_sender_closed_during_sendmsg_still_sends():
+    """The sending socket's fd is closed after sendmsg looked it up: the
+    data is sent, then the socket is released (the peer sees EOF)."""
+    with menios.Kernel() as k:
+        p = k.spawn()
+        a, b = p.socketpair(AF_UNIX, SOCK_STREAM)
+        dest = menios_process._dest
+
+        def hook(address):
+            _close_in_thread(p, a)
+            return dest(address)
+
+        menios_process._dest = hook
+        try:
+            assert p.sendmsg(a, [b"data"]) == 4
+        finally:
+            menios_process._dest = dest
+        assert p.recv(b, 10, MSG_DONTWAIT) == b"data"
+        assert p.recv(b, 10, MSG_DONTWAIT) == b""
+
+
+def test_passcred_sender_closed_during_send_still_sends():
+    """send() on a datagram socket with SO_PASSCRED runs the autobind
+    before the send: a close then does not stop the send."""
+    with menios.Kernel() as k:
+        p = k.spawn()
+        a, b = p.socketpair(AF_UNIX, SOCK_DGRAM)
+        p.setsockopt(a, SOL_SOCKET, SO_PASSCRED, 1)
+        autobind = p._passcred_autobind
+
+        def hook(s, flags=0):
+            _close_in_thread(p, a)
+            return autobind(s, flags)
+
+        p._passcred_autobind = hook
+        assert p.send(a, b"dgram") == 5
+        del p._passcred_autobind
+        assert p.recv(b, 10, MSG_DONTWAIT) == b"dgram"
+
+
+def test_close_racing_send_fds_threads():
+    """A thread closes x while another sends it: as on the host kernel,
+    each send fails EBADF or delivers a live socket."""
+    with menios.Kernel() as k:
+        p = k.spawn()
+        s, r = p.socketpair(AF_UNIX, SOCK_DGRAM)
+        outcomes = set()
+        for _ in range(500):
+            x, y = p.socketpair(AF_UNIX, SOCK_STREAM)
+            go = threading.Event()
+            t = threading.Thread(target=lambda: (go.wait(JOIN_TIMEOUT), p.close(x)))
+            t.start()
+            go.set()
+            try:
+                p.send_fds(s, [b"m"], [x])
+            except OSError as e:
+                assert e.errno == errno.EBADF
+                outcomes.add("EBADF")
+            else:
+                _, fds, _, _ = p.recv_fds(r, 10, 1, MSG_DONTWAIT)
+                _assert_live_pair(p, fds[0], y)
+                p.close(fds[0])
+                outcomes.add("live")
+            t.join(JOIN_TIMEOUT)
+            assert not t.is_alive()
+            p.close(y)
+        assert outcomes <= {"EBADF", "live"}
