@@ -272,18 +272,14 @@ class Process(_unix.ProcessBase):
 
     # ------------------------------------------------------------ sockets
     def socket(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
-        """A new socket fd.  EAFNOSUPPORT for a family other than AF_UNIX."""
+        """A new socket fd.  EAFNOSUPPORT for a family other than AF_UNIX.
+        As __sys_socket checks: the flags, then sock_create's checks and
+        the socket's own, then a free fd (EMFILE)."""
         self._check_alive()
         family, type, proto = _fd(family), _fd(type), _fd(proto)
-        if family < 0 or family >= 46:
-            raise _err(errno.EAFNOSUPPORT)
-        if (type & 0xf) >= 11 or type < 0:
-            raise _err(errno.EINVAL)
-        if type & ~0xf & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
-            raise _err(errno.EINVAL)
-        if family != AF_UNIX:
-            raise _err(errno.EAFNOSUPPORT)
-        s = _Socket(self.kernel.net, type, proto)      # its errors come before EMFILE
+        _check_sock_flags(type)
+        _check_sock_create(family, type)
+        s = _Socket(self.kernel.net, type, proto)
         self._setup_socket(s, type)
         try:
             return self.fdtable.alloc(s, self.rlimit_nofile, 0, type & SOCK_CLOEXEC)
@@ -299,16 +295,16 @@ class Process(_unix.ProcessBase):
         s.on_release = self.kernel._on_socket_release
 
     def socketpair(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
-        """Two connected sockets."""
+        """Two connected sockets.  As __sys_socketpair checks: the flags,
+        then two free fds (EMFILE), then sock_create's checks and the
+        socket's own."""
         self._check_alive()
         family, type, proto = _fd(family), _fd(type), _fd(proto)
-        if family != AF_UNIX:
-            raise _err(errno.EAFNOSUPPORT if 0 <= family < 46 else errno.EAFNOSUPPORT)
-        if type & ~0xf & ~(SOCK_NONBLOCK | SOCK_CLOEXEC) or (type & 0xf) >= 11:
-            raise _err(errno.EINVAL)
+        _check_sock_flags(type)
         fd1, fd2 = self._reserve_two(type & SOCK_CLOEXEC)
         a = b = None
         try:
+            _check_sock_create(family, type)
             a = _Socket(self.kernel.net, type, proto)
             b = _Socket(self.kernel.net, type, proto)
             self._setup_socket(a, type)
@@ -919,6 +915,25 @@ class Process(_unix.ProcessBase):
     def __repr__(self):
         return "<Process pid=%d uid=%d gid=%d%s>" % (
             self.pid, self.cred.uid, self.cred.gid, "" if self.alive else " exited")
+
+
+def _check_sock_flags(type_):
+    """socket/socketpair's first check: EINVAL for flag bits in ``type_``
+    other than SOCK_NONBLOCK and SOCK_CLOEXEC."""
+    if type_ & ~0xf & ~(SOCK_NONBLOCK | SOCK_CLOEXEC):
+        raise _err(errno.EINVAL)
+
+
+def _check_sock_create(family, type_):
+    """sock_create's checks before the family makes the socket: a family
+    out of range (EAFNOSUPPORT), then a type out of range (EINVAL), then a
+    family other than AF_UNIX, the only one modelled (EAFNOSUPPORT)."""
+    if family < 0 or family >= 46:                 # NPROTO
+        raise _err(errno.EAFNOSUPPORT)
+    if (type_ & 0xf) >= 11:                        # SOCK_MAX
+        raise _err(errno.EINVAL)
+    if family != AF_UNIX:
+        raise _err(errno.EAFNOSUPPORT)
 
 
 def _unix_cmsg_space(n):

@@ -1,8 +1,11 @@
 """Which failure wins when a call has more than one thing wrong: bad Python
 arguments (the stdlib's TypeError/ValueError, raised before anything is
-received), and accept4's errno order -- the fd (EBADF), the flags (EINVAL),
+received), accept4's errno order -- the fd (EBADF), the flags (EINVAL),
 a free fd (EMFILE), a socket (ENOTSOCK), then the socket's own checks, as
-__sys_accept4 makes them.  Named ``args_*``.
+__sys_accept4 makes them -- and socket's and socketpair's: the flags
+(EINVAL) first, then socket creates the socket before taking an fd, where
+socketpair takes both fds (EMFILE) before creating anything.  Named
+``args_*``.
 """
 import socket
 
@@ -77,3 +80,38 @@ def args_accept_errno_order(k, t, target, badflags, full):
     n = (t.call(p.accept, fd, NB) or (None,))[0]
     if n is not None:
         t.call(p.recv, n, 100, DW)
+
+
+#: (family, type, protocol) with one thing or two wrong.
+SOCKET_ARGS = {
+    "none": (AF_UNIX, STREAM, 0),
+    "flags": (AF_UNIX, STREAM | 0x1000, 0),
+    "family": (9999, STREAM, 0),
+    "flags_family": (9999, STREAM | 0x1000, 0),
+    "type": (AF_UNIX, 12, 0),
+    "type_inet": (socket.AF_INET, 12, 0),
+    "sotype": (AF_UNIX, 4, 0),
+    "proto": (AF_UNIX, STREAM, 5),
+}
+
+
+@scenario("args_socket_errno_order",
+          params={"bad": tuple(SOCKET_ARGS), "free": (0, 1, 2)})
+def args_socket_errno_order(k, t, bad, free):
+    """socketpair then socket with each kind of bad argument and 0, 1 or 2
+    free fds: socketpair fails EINVAL for the flags, then EMFILE unless two
+    fds are free, then with the family's or type's errno; socket fails with
+    the argument's errno before EMFILE."""
+    p = k.spawn(uid=1000, gid=1000, rlimit_nofile=LIMIT)
+    fillers = []
+    for _ in range(LIMIT):
+        fillers.append(t.call(p.socket, AF_UNIX, DGRAM))
+    opened = [f for f in fillers if f is not None]
+    for fd in opened[len(opened) - free:]:
+        t.call(p.close, fd)
+    args = SOCKET_ARGS[bad]
+    for fd in t.call(p.socketpair, *args) or ():
+        t.call(p.close, fd)
+    fd = t.call(p.socket, *args)
+    if fd is not None:
+        t.call(p.close, fd)
