@@ -221,6 +221,12 @@ cdef class FdTable:
     cdef Py_ssize_t _alloc(self, Py_ssize_t start, Py_ssize_t end, bint cloexec) except -1
     cdef void _put_unused(self, Py_ssize_t fd) noexcept
     cdef File _get(self, Py_ssize_t fd)
+    cpdef File fget(self, Py_ssize_t fd)
+
+
+cdef class FileRef:
+    """A file reference held for one call (``with``); see _unix.pyx."""
+    cdef File f
 
 
 cdef class ProcessBase:
@@ -233,3 +239,4 @@ cdef class ProcessBase:
     cdef object _file_c(self, object fd)
     cdef Socket _sock_c(self, object fd)
     cdef object _send_c(self, Socket s, object data, int flags)
+    cdef FileRef _hold_c(self, object fd, bint sock)

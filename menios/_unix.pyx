@@ -1357,7 +1357,7 @@ cdef class FdTable:
             self._unlock()
         f.fput()
 
-    def fget(self, Py_ssize_t fd):
+    cpdef File fget(self, Py_ssize_t fd):
         """Linux's fget: the open file at ``fd`` with a reference of the
         caller's own, taken under the lock so that a racing close cannot
         drop the file first.  The caller ``fput``s it when done; a close
@@ -1470,7 +1470,6 @@ cdef inline object _fdt_lookup(FdTable t, object fd):
 cdef class FileRef:
     """``with`` gives the file a reference was taken on (``FdTable.fget``)
     and drops the reference when the block ends (Linux's fdput)."""
-    cdef File f
 
     def __enter__(self):
         return self.f
@@ -1517,28 +1516,27 @@ cdef class ProcessBase:
         """The socket an fd refers to: ENOTSOCK for other files."""
         return self._sock_c(fd)
 
+    cdef FileRef _hold_c(self, object fd, bint sock):
+        cdef FileRef r = FileRef.__new__(FileRef)
+        fd = self._fd_c(fd)
+        if fd < 0 or fd >= len(self.fdtable.files):    # also what overflows Py_ssize_t
+            raise OSError(EBADF, os.strerror(EBADF))
+        r.f = self.fdtable.fget(fd)
+        if sock and type(r.f) is not Socket:
+            r.f.fput()
+            raise OSError(_ENOTSOCK, os.strerror(_ENOTSOCK))
+        return r
+
     def _hold(self, fd):
         """``with p._hold(fd) as f``: the open file an fd refers to, with a
         reference held until the block ends, for a call that runs Python
         code between the lookup and its use of the file (see FdTable's
         LOCKING).  ESRCH once exited, EBADF."""
-        cdef FileRef r = FileRef.__new__(FileRef)
-        fd = self._fd_c(fd)
-        if fd < 0:
-            raise OSError(EBADF, os.strerror(EBADF))
-        try:
-            r.f = self.fdtable.fget(fd)
-        except OverflowError:
-            raise OSError(EBADF, os.strerror(EBADF)) from None
-        return r
+        return self._hold_c(fd, False)
 
     def _hold_sock(self, fd):
         """``_hold`` for a socket: ENOTSOCK (holding nothing) for other files."""
-        cdef FileRef r = self._hold(fd)
-        if type(r.f) is not Socket:
-            r.f.fput()
-            raise OSError(_ENOTSOCK, os.strerror(_ENOTSOCK))
-        return r
+        return self._hold_c(fd, True)
 
     def send(self, fd, data, int flags=0):
         """send(2): bytes sent.  EPIPE (and SIGPIPE pending unless
