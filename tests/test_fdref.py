@@ -32,7 +32,7 @@ def _close_in_thread(p, fd):
         except OSError as e:
             errs.append(e)
 
-    t = threading.Thread(target=run)
+    t = threading.Thread(target=run, daemon=True)
     t.start()
     t.join(JOIN_TIMEOUT)
     assert not t.is_alive(), "close did not return"
@@ -145,7 +145,7 @@ def test_close_racing_send_fds_threads():
         for _ in range(500):
             x, y = p.socketpair(AF_UNIX, SOCK_STREAM)
             go = threading.Event()
-            t = threading.Thread(target=lambda: (go.wait(JOIN_TIMEOUT), p.close(x)))
+            t = threading.Thread(target=lambda: (go.wait(JOIN_TIMEOUT), p.close(x)), daemon=True)
             t.start()
             go.set()
             try:
@@ -162,3 +162,23 @@ def test_close_racing_send_fds_threads():
             assert not t.is_alive()
             p.close(y)
         assert outcomes <= {"EBADF", "live"}
+
+
+def test_blocked_recvmsg_survives_close():
+    """A recvmsg asleep on b when another thread closes b keeps waiting and
+    gets what is sent next; b is released when it returns (the peer sees
+    EOF), as on the host kernel."""
+    with menios.Kernel() as k:
+        p = k.spawn()
+        a, b = p.socketpair(AF_UNIX, SOCK_STREAM)
+        got = []
+        t = threading.Thread(target=lambda: got.append(p.recvmsg(b, 10)[0]), daemon=True)
+        t.start()
+        assert k.wait_blocked(1, timeout=JOIN_TIMEOUT)
+        p.close(b)
+        assert t.is_alive()
+        p.send(a, b"late")
+        t.join(JOIN_TIMEOUT)
+        assert not t.is_alive()
+        assert got == [b"late"]
+        assert p.recv(a, 10, MSG_DONTWAIT) == b""
