@@ -416,12 +416,16 @@ static void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb)
 {
 	__skb_queue_tail(&other->receive_queue, skb);
 	other->net->cnt.bytes_queued += skb->len;
+	if (skb->cb.fp)
+		__unix_gc_queued(other, skb->cb.fp);
 }
 
 static void __unix_unlink_skb(struct unix_sock *sk, struct sk_buff *skb)
 {
 	sk->net->cnt.bytes_queued -= skb->len;
 	__skb_unlink(skb, &sk->receive_queue);
+	if (skb->sk->listener == sk)
+		skb->sk->listener = NULL;	/* an embryo leaves its listener */
 }
 
 static void __unix_purge_queue(struct unix_sock *sk)
@@ -853,6 +857,7 @@ static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
 	__sock_hold(newsk);
 	sk->peer = newsk;
 
+	newsk->listener = other;
 	__unix_queue_skb(other, skb);
 	__wake_up(&other->wq, 1);
 	__wake_up_all(&other->wq);	/* pollers of the listener */

@@ -122,7 +122,7 @@ struct unix_counters {
 	int64_t bytes_copied;		/* payload bytes memcpy'd in and out */
 	int64_t bytes_zerocopy;		/* payload bytes handed over as pages */
 	int64_t pages;			/* live pages */
-	int64_t gc_runs;
+	int64_t gc_runs;		/* collector passes run */
 	int64_t blocked;		/* threads asleep in a blocking call, not yet woken */
 };
 
@@ -138,6 +138,10 @@ struct unix_net {
 	int64_t busy_poll_ns;		/* net.core.busy_poll */
 	uint64_t next_ino;
 	int gc_in_progress;
+	/* A cycle of sockets in flight may exist: set when a message carrying
+	 * sockets is queued on a socket that is itself in flight (or on the
+	 * embryo of one), recomputed by every collector pass. */
+	int gc_maybe_cyclic;
 	int orphaned;			/* unix_net_destroy() ran; freed with the last socket */
 	struct page_pool pool;		/* zero-copy pages allocated in this net */
 	int64_t unix_tot_inflight;	/* sockets in flight (gc trigger) */
@@ -190,6 +194,9 @@ struct unix_sock {
 	int64_t busy_poll_ns;		/* SO_BUSY_POLL */
 	uint64_t ino;			/* socket inode number (sockfs), for listings */
 	struct list_head link;		/* on net->socks */
+	/* embryo: the listener whose queue holds it, until accepted or dropped
+	 * (no reference: the listener frees its queue before itself) */
+	struct unix_sock *listener;
 	/* garbage collector */
 	int64_t inflight;		/* times this socket's file is in flight */
 	int64_t file_refs;		/* references to this socket's file the embedder holds */
@@ -311,6 +318,9 @@ struct scm_fp_list *scm_fp_alloc(int count);
 void scm_fp_free(struct scm_fp_list *fpl);
 void unix_file_ref(struct unix_sock *sk, int delta);
 int unix_gc(struct unix_net *net);
+int unix_gc_scheduled(struct unix_net *net);
+int __unix_gc_due(struct unix_net *net);
+void __unix_gc_queued(struct unix_sock *receiver, const struct scm_fp_list *fpl);
 void __unix_gc_purge(struct unix_sock *sk);
 void __unix_gc_free(struct unix_sock *sk);
 
