@@ -577,14 +577,30 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo);
  * The last file reference is gone (close of the last fd, exit, or the
  * collector).  Wakes the peer with SHUTDOWN_MASK (and ECONNRESET if we had
  * unread data or were never accepted), drops queued data and embryos.
+ *
+ * Returns 1 when Linux would now run the in-flight collector (sockets are
+ * in flight and may form a cycle): the caller drains the release list,
+ * then calls unix_gc_scheduled().  Returns 0 otherwise.
  */
-void unix_release(struct unix_sock *sk)
+int unix_release(struct unix_sock *sk)
 {
 	struct unix_net *net = sk->net;
+	int pipe, gc;
 
 	plat_mutex_lock(&net->lock);
+	pipe = sk->flags & UNIX_F_PIPE;	/* the release may free @sk */
 	__unix_release_sock(sk, 0);
+	gc = !pipe && __unix_gc_due(net);
 	plat_mutex_unlock(&net->lock);
+	return gc;
+}
+
+/* @sk carries a pipe, not a socket file (see UNIX_F_PIPE). */
+void unix_set_pipe(struct unix_sock *sk)
+{
+	plat_mutex_lock(&sk->net->lock);
+	sk->flags |= UNIX_F_PIPE;
+	plat_mutex_unlock(&sk->net->lock);
 }
 
 static void __unix_release_sock(struct unix_sock *sk, int embryo)

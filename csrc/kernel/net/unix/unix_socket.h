@@ -21,6 +21,12 @@
  *
  *   Functions named __unix_*() expect the caller to hold net.lock.
  *
+ *   The collector (garbage.c) runs its whole pass under net.lock.  A release
+ *   never runs it itself: the pass must see the file references the release
+ *   let go of, which the embedder puts only after the call returns, so
+ *   unix_release() says whether a pass is due and the caller runs
+ *   unix_gc_scheduled() once it has drained the release list.
+ *
  * Every call returns 0 or a count on success and -errno on failure.
  */
 #ifndef MENIOS_UNIX_SOCKET_H
@@ -71,6 +77,9 @@ enum {
 #define UNIX_F_SELECT_ERR_QUEUE	0x10000	/* SO_SELECT_ERR_QUEUE */
 #define UNIX_F_RCVMARK		0x20000	/* SO_RCVMARK */
 #define UNIX_F_RCVPRIORITY	0x40000	/* SO_RCVPRIORITY */
+/* The buffer of a pipe the embedder builds on a stream pair: no socket file,
+ * so its release is not a socket's and schedules no collector pass. */
+#define UNIX_F_PIPE		0x80000
 
 /* What a new connection's socket copies from its listener at connect() time. */
 #define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_PASSSEC | UNIX_F_NOPASSRIGHTS)
@@ -144,7 +153,8 @@ struct unix_net {
 	int gc_maybe_cyclic;
 	int orphaned;			/* unix_net_destroy() ran; freed with the last socket */
 	struct page_pool pool;		/* zero-copy pages allocated in this net */
-	int64_t unix_tot_inflight;	/* sockets in flight (gc trigger) */
+	int64_t unix_tot_inflight;	/* sockets in flight: a release schedules a
+					 * collector pass only while > 0 */
 };
 
 struct unix_sock;
@@ -275,7 +285,8 @@ void unix_wait_end(struct unix_net *net, struct wait_ctl *ctl);
 int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock **out);
 void unix_sock_hold(struct unix_sock *sk);
 void unix_sock_put(struct unix_sock *sk);
-void unix_release(struct unix_sock *sk);
+int unix_release(struct unix_sock *sk);
+void unix_set_pipe(struct unix_sock *sk);
 
 /* calls */
 int unix_bind(struct unix_sock *sk, const void *path, unsigned int len);
