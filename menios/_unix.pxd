@@ -118,7 +118,8 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     int unix_create(unix_net *net, int type, int protocol, unix_sock **out) nogil
     void unix_sock_hold(unix_sock *sk) nogil
     void unix_sock_put(unix_sock *sk) nogil
-    void unix_release(unix_sock *sk) nogil
+    int unix_release(unix_sock *sk) nogil
+    void unix_set_pipe(unix_sock *sk) nogil
 
     int unix_bind(unix_sock *sk, const void *path, unsigned int len) nogil
     int unix_socketpair(unix_sock *a, unix_sock *b, const unix_cred *cred) nogil
@@ -143,6 +144,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     void scm_fp_free(scm_fp_list *fpl) nogil
     void unix_file_ref(unix_sock *sk, int delta) nogil
     int unix_gc(unix_net *net) nogil
+    int unix_gc_scheduled(unix_net *net) nogil
     int unix_list(unix_net *net, unix_sock_info *out, int max) nogil
     ssize_t unix_recv_pages(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     page_run *unix_alloc_pages(unix_net *net, size_t npages, int zero) nogil

@@ -325,17 +325,19 @@ cdef class Socket(File):
             self._do_release()
 
     def _do_release(self):
-        cdef unix_counters c
+        cdef int gc
         if self.released:
             return
         self.released = True
         with nogil:
-            unix_release(self.sk)
+            gc = unix_release(self.sk)
         self.net.drain()
-        # Linux runs the collector when a socket goes while sockets are in flight.
-        unix_net_counters(self.net.net, &c)
-        if c.inflight:
-            self.net.gc()
+        if gc:
+            # The core asks for the pass Linux runs here; it runs after the
+            # drain so that it sees the references the release let go of.
+            with nogil:
+                unix_gc_scheduled(self.net.net)
+            self.net.drain()
         hook = self.on_release
         if hook is not None:
             hook(self)
@@ -352,6 +354,11 @@ cdef class Socket(File):
         cdef unix_fown o
         unix_get_owner(self.sk, &o)
         return o.pid
+
+    def set_pipe(self):
+        """This socket is the buffer of a pipe: its release is not a
+        socket's, so it never runs the in-flight collector."""
+        unix_set_pipe(self.sk)
 
     property inflight_sock:
         def __get__(self):

@@ -117,6 +117,8 @@ def make_pipe(kernel, cred_tuple):
     r = _unix.Socket(kernel.net, SOCK_STREAM)
     w = _unix.Socket(kernel.net, SOCK_STREAM)
     r.socketpair_with(w, cred_tuple)
+    r.set_pipe()
+    w.set_pipe()
     r.shutdown(SHUT_WR)
     w.shutdown(SHUT_RD)
     with kernel.lock:

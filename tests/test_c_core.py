@@ -110,7 +110,7 @@ void unix_net_shutdown(struct unix_net *net);
 void unix_net_destroy(struct unix_net *net);
 void unix_net_counters(struct unix_net *net, struct unix_counters *out);
 int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock **out);
-void unix_release(struct unix_sock *sk);
+int unix_release(struct unix_sock *sk);
 void unix_sock_hold(struct unix_sock *sk);
 void unix_sock_put(struct unix_sock *sk);
 int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred);

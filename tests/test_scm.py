@@ -217,6 +217,105 @@ def test_gc_counts_runs(kernel):
     assert kernel.counters()["gc_runs"] == before + 1
 
 
+# ------------------------------------------------------ when a pass runs
+# Linux runs the collector on the release of an AF_UNIX socket, only while
+# sockets are in flight and only when they may form a cycle; closing a file
+# that is not a socket never runs it.
+
+def runs(k):
+    return k.counters()["gc_runs"]
+
+
+def test_no_pass_while_only_other_files_in_flight(kernel):
+    p = kernel.spawn(uid=1000, gid=1000)
+    a, b = p.socketpair(socket.AF_UNIX, SOCK_STREAM)
+    r, w = p.pipe()
+    p.sendmsg(a, [b"p"], rights(r, w))
+    p.close(r)
+    p.close(w)                              # not sockets: never a pass
+    c, d = p.socketpair(socket.AF_UNIX, SOCK_DGRAM)
+    p.close(c)
+    p.close(d)                              # sockets released, none in flight
+    assert live(kernel) == (2, 4)           # a, b and the pipe's two buffers
+    assert runs(kernel) == 0
+    p.close(b)                              # the pipe goes with b's queue
+    p.close(a)
+    assert live(kernel) == (0, 0)
+    assert runs(kernel) == 0
+
+
+def test_no_pass_when_no_cycle_is_possible(kernel):
+    """A socket in flight to a receiver that is not itself in flight."""
+    p = kernel.spawn(uid=1000, gid=1000)
+    a, b = p.socketpair(socket.AF_UNIX, SOCK_STREAM)
+    c, d = p.socketpair(socket.AF_UNIX, SOCK_STREAM)
+    p.sendmsg(a, [b"d"], rights(d))
+    p.close(d)
+    p.close(c)                              # a socket released while d is in flight
+    p.close(p.socket(socket.AF_UNIX, SOCK_DGRAM))
+    assert live(kernel) == (1, 3)
+    assert runs(kernel) == 0
+    _, fds, _, _ = p.recv_fds(b, 10, 1)
+    for fd in fds + [a, b]:
+        p.close(fd)
+    assert live(kernel) == (0, 0)
+    assert runs(kernel) == 0
+
+
+def test_cycle_freed_by_next_socket_release(kernel):
+    """Each end of a pair in flight in the other's queue: closing both fds
+    releases nothing (the messages hold the files), and nor does closing a
+    pipe; the next release of any socket runs one pass that frees it all."""
+    p = kernel.spawn(uid=1000, gid=1000)
+    a, b = p.socketpair(socket.AF_UNIX, SOCK_STREAM)
+    p.sendmsg(a, [b"a"], rights(a))         # a on b
+    p.sendmsg(b, [b"b"], rights(b))         # b on a
+    p.close(a)
+    p.close(b)
+    r, w = p.pipe()
+    p.close(r)
+    p.close(w)
+    assert live(kernel) == (2, 2)
+    assert runs(kernel) == 0
+    p.close(p.socket(socket.AF_UNIX, SOCK_STREAM))
+    assert runs(kernel) == 1
+    assert live(kernel) == (0, 0)
+    c = kernel.counters()
+    assert c["skbs"] == c["bytes_queued"] == c["socket_structs"] == 0
+
+
+def test_release_of_last_reference_runs_one_pass(kernel):
+    """b rides in its own queue; closing a, the last fd, releases a and
+    collects b in one pass."""
+    p = kernel.spawn(uid=1000, gid=1000)
+    a, b = p.socketpair(socket.AF_UNIX, SOCK_SEQPACKET)
+    p.sendmsg(a, [b"b"], rights(b))
+    p.close(b)
+    assert runs(kernel) == 0
+    p.close(a)
+    assert runs(kernel) == 1
+    assert live(kernel) == (0, 0)
+
+
+def test_pass_sees_references_the_release_dropped(kernel):
+    """x's queue holds d, and d and y hold each other: the cycle is garbage
+    only once x's reference to d is gone, so the pass x's release runs must
+    come after the files of x's queue are put."""
+    p = kernel.spawn(uid=1000, gid=1000)
+    x, c = p.socketpair(socket.AF_UNIX, SOCK_STREAM)
+    y, d = p.socketpair(socket.AF_UNIX, SOCK_STREAM)
+    p.sendmsg(c, [b"d"], rights(d))         # d on x
+    p.sendmsg(d, [b"d"], rights(d))         # d on y
+    p.sendmsg(y, [b"y"], rights(y))         # y on d
+    p.close(d)
+    p.close(y)
+    assert runs(kernel) == 0
+    p.close(x)
+    assert runs(kernel) == 1
+    p.close(c)
+    assert live(kernel) == (0, 0)
+
+
 # ---------------------------------------------------- too_many_unix_fds
 
 def test_etoomanyrefs_per_user(kernel):

@@ -255,6 +255,7 @@ struct tfile {
 	struct unix_sock *sk;		/* NULL: not a socket */
 	int f_count;
 	int released;
+	int gc_due;			/* its unix_release() asked for a collector pass */
 };
 
 static void tfile_open(struct tfile *f, struct unix_sock *sk)
@@ -262,6 +263,7 @@ static void tfile_open(struct tfile *f, struct unix_sock *sk)
 	f->sk = sk;
 	f->f_count = 1;
 	f->released = 0;
+	f->gc_due = 0;
 	if (sk)
 		unix_file_ref(sk, 1);
 }
@@ -282,7 +284,7 @@ static void tfile_put(struct tfile *f)
 	if (f->f_count == 0) {
 		f->released = 1;
 		if (f->sk)
-			unix_release(f->sk);
+			f->gc_due = unix_release(f->sk);
 	}
 }
 
@@ -1593,11 +1595,109 @@ static void test_gc_listener(void)
 	fp = fp_of(fl_, 1);
 	CHECK_EQ(xsend(c, "L", 1, 0, NULL, 0, &fp, NULL), 1);	/* to the embryo */
 	tfile_put(&fl);
+	CHECK(!fl.released);
 	tfile_put(&fc);
+	CHECK(fc.gc_due);		/* the listener rides in its embryo's queue */
 	CHECK_EQ(SOCKS(net), 3);
 	CHECK_EQ(unix_gc(net), 1);
 	CHECK_EQ(drain(net), 1);
 	CHECK(fl.released);
+	net_done(net);
+}
+
+static int64_t gc_runs(struct unix_net *net)
+{
+	struct unix_counters c;
+
+	unix_net_counters(net, &c);
+	return c.gc_runs;
+}
+
+/*
+ * When a release asks for a pass (Linux's unix_release_sock ->
+ * unix_schedule_gc): sockets in flight that may form a cycle.
+ */
+static void test_gc_trigger(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *c, *d, *x, *y;
+	struct tfile fp_, fa, fb, fc, fd_, fx, fy;
+	struct tfile *pipe_[1] = { &fp_ }, *fc_[1] = { &fc };
+	struct tfile *fd__[1] = { &fd_ }, *fy__[1] = { &fy };
+	struct scm_fp_list *fp, *rfp;
+	char buf[4];
+
+	/* only a non-socket file in flight: a release asks for nothing */
+	mkpair(net, SOCK_STREAM, &a, &b);
+	tfile_open(&fa, a);
+	tfile_open(&fb, b);
+	tfile_open(&fp_, NULL);
+	fp = fp_of(pipe_, 1);
+	CHECK_EQ(xsend(a, "p", 1, 0, NULL, 0, &fp, NULL), 1);
+	CHECK_EQ(INFLIGHT(net), 1);
+	x = mksock(net, SOCK_STREAM);
+	CHECK_EQ(unix_release(x), 0);
+	CHECK_EQ(gc_runs(net), 0);
+
+	/* a socket in flight to a receiver not in flight: no cycle possible */
+	c = mksock(net, SOCK_DGRAM);
+	tfile_open(&fc, c);
+	fp = fp_of(fc_, 1);
+	CHECK_EQ(xsend(a, "c", 1, 0, NULL, 0, &fp, NULL), 1);	/* lands on b */
+	tfile_put(&fc);
+	CHECK(!fc.released);
+	CHECK_EQ(net->unix_tot_inflight, 1);
+	CHECK_EQ(net->gc_maybe_cyclic, 0);
+	x = mksock(net, SOCK_STREAM);
+	CHECK_EQ(unix_release(x), 0);
+	CHECK_EQ(gc_runs(net), 0);
+	CHECK_EQ(unix_gc_scheduled(net), 0);	/* not due: no pass */
+	CHECK_EQ(gc_runs(net), 0);
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), 0, 0, NULL, &rfp, NULL), 1);
+	CHECK_EQ(fp_put_all(rfp), 1);		/* the pipe */
+	CHECK_EQ(xrecv(b, buf, sizeof(buf), 0, 0, NULL, &rfp, NULL), 1);
+	CHECK_EQ(fp_put_all(rfp), 1);		/* c: its last reference */
+	CHECK(fc.released && !fc.gc_due);
+	CHECK_EQ(fp_.f_count, 1);
+
+	/*
+	 * x's queue holds d's file; d and y are in each other's queues.  With
+	 * d and y closed, the cycle is dead only once x's reference to d is
+	 * put: the pass a release of x asks for must run after the drain.
+	 */
+	mkpair(net, SOCK_STREAM, &x, &c);
+	mkpair(net, SOCK_STREAM, &y, &d);
+	tfile_open(&fx, x);
+	tfile_open(&fc, c);
+	tfile_open(&fy, y);
+	tfile_open(&fd_, d);
+	fp = fp_of(fd__, 1);
+	CHECK_EQ(xsend(c, "d", 1, 0, NULL, 0, &fp, NULL), 1);	/* d on x */
+	fp = fp_of(fd__, 1);
+	CHECK_EQ(xsend(d, "d", 1, 0, NULL, 0, &fp, NULL), 1);	/* d on y */
+	CHECK_EQ(net->gc_maybe_cyclic, 0);
+	fp = fp_of(fy__, 1);
+	CHECK_EQ(xsend(y, "y", 1, 0, NULL, 0, &fp, NULL), 1);	/* y on d */
+	CHECK_EQ(net->gc_maybe_cyclic, 1);	/* d, in flight, receives y */
+	tfile_put(&fd_);
+	tfile_put(&fy);
+	CHECK(!fd_.released && !fy.released);
+	tfile_put(&fx);
+	CHECK(fx.released && fx.gc_due);
+	CHECK_EQ(unix_gc(net), 0);		/* before the drain: d is still held by x's message */
+	CHECK_EQ(drain(net), 1);
+	CHECK_EQ(unix_gc_scheduled(net), 2);	/* after it: d and y are garbage */
+	CHECK_EQ(gc_runs(net), 2);
+	CHECK_EQ(net->gc_maybe_cyclic, 0);	/* nothing in flight is left to form one */
+	CHECK_EQ(drain(net), 2);
+	CHECK(fd_.released && fy.released);
+	CHECK_EQ(INFLIGHT(net), 0);
+	tfile_put(&fc);
+	CHECK(!fc.gc_due);
+
+	tfile_put(&fa);
+	tfile_put(&fb);
+	tfile_put(&fp_);
 	net_done(net);
 }
 
@@ -1862,6 +1962,7 @@ static const struct test tests[] = {
 	{ "gc_reachable", test_gc_reachable },
 	{ "gc_cycle", test_gc_cycle },
 	{ "gc_listener", test_gc_listener },
+	{ "gc_trigger", test_gc_trigger },
 	{ "sockopts", test_sockopts },
 	{ "stream_oob", test_stream_oob },
 	{ "stream_oob_owner_files", test_stream_oob_owner_files },

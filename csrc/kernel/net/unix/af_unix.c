@@ -416,12 +416,16 @@ static void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb)
 {
 	__skb_queue_tail(&other->receive_queue, skb);
 	other->net->cnt.bytes_queued += skb->len;
+	if (skb->cb.fp)
+		__unix_gc_queued(other, skb->cb.fp);
 }
 
 static void __unix_unlink_skb(struct unix_sock *sk, struct sk_buff *skb)
 {
 	sk->net->cnt.bytes_queued -= skb->len;
 	__skb_unlink(skb, &sk->receive_queue);
+	if (skb->sk->listener == sk)
+		skb->sk->listener = NULL;	/* an embryo leaves its listener */
 }
 
 static void __unix_purge_queue(struct unix_sock *sk)
@@ -573,14 +577,30 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo);
  * The last file reference is gone (close of the last fd, exit, or the
  * collector).  Wakes the peer with SHUTDOWN_MASK (and ECONNRESET if we had
  * unread data or were never accepted), drops queued data and embryos.
+ *
+ * Returns 1 when Linux would now run the in-flight collector (sockets are
+ * in flight and may form a cycle): the caller drains the release list,
+ * then calls unix_gc_scheduled().  Returns 0 otherwise.
  */
-void unix_release(struct unix_sock *sk)
+int unix_release(struct unix_sock *sk)
 {
 	struct unix_net *net = sk->net;
+	int pipe, gc;
 
 	plat_mutex_lock(&net->lock);
+	pipe = sk->flags & UNIX_F_PIPE;	/* the release may free @sk */
 	__unix_release_sock(sk, 0);
+	gc = !pipe && __unix_gc_due(net);
 	plat_mutex_unlock(&net->lock);
+	return gc;
+}
+
+/* @sk carries a pipe, not a socket file (see UNIX_F_PIPE). */
+void unix_set_pipe(struct unix_sock *sk)
+{
+	plat_mutex_lock(&sk->net->lock);
+	sk->flags |= UNIX_F_PIPE;
+	plat_mutex_unlock(&sk->net->lock);
 }
 
 static void __unix_release_sock(struct unix_sock *sk, int embryo)
@@ -853,6 +873,7 @@ static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
 	__sock_hold(newsk);
 	sk->peer = newsk;
 
+	newsk->listener = other;
 	__unix_queue_skb(other, skb);
 	__wake_up(&other->wq, 1);
 	__wake_up_all(&other->wq);	/* pollers of the listener */

@@ -15,6 +15,13 @@
  *   4. the rest is garbage: their queues are purged, which hands the files
  *      to the embedder (the release list), whose last references then go.
  *
+ * When it runs is Linux's rule (unix_release_sock -> unix_schedule_gc): on
+ * the release of a socket, only while sockets are in flight, and only when
+ * the in-flight graph may hold a cycle.  A cycle's last edge is always a
+ * socket queued on a receiver that is itself in flight -- every member of
+ * a cycle is -- so such a queueing sets net->gc_maybe_cyclic, and a pass
+ * clears it unless some in-flight socket's queue still holds sockets.
+ *
  * Locking: runs entirely under net->lock (see unix_socket.h).
  */
 #include <errno.h>
@@ -23,10 +30,10 @@
 
 void __unix_gc_purge(struct unix_sock *sk);
 
-typedef void (*gc_visit)(struct unix_sock *target, struct list_head *work);
+typedef void (*gc_visit)(struct unix_sock *target, void *arg);
 
 /* Call @fn on each in-flight socket referenced from @sk's queue(s). */
-static void scan_children(struct unix_sock *sk, gc_visit fn, struct list_head *work)
+static void scan_children(struct unix_sock *sk, gc_visit fn, void *arg)
 {
 	struct sk_buff *skb, *eskb;
 	int i;
@@ -38,7 +45,7 @@ static void scan_children(struct unix_sock *sk, gc_visit fn, struct list_head *w
 		if (fpl) {
 			for (i = 0; i < fpl->count; i++)
 				if (fpl->files[i].usk)
-					fn(fpl->files[i].usk, work);
+					fn(fpl->files[i].usk, arg);
 		}
 		/* A listener's queue holds embryos; their queues count as its own. */
 		if (sk->state == UNIX_LISTEN && skb->sk != sk) {
@@ -51,40 +58,88 @@ static void scan_children(struct unix_sock *sk, gc_visit fn, struct list_head *w
 					continue;
 				for (i = 0; i < fpl->count; i++)
 					if (fpl->files[i].usk)
-						fn(fpl->files[i].usk, work);
+						fn(fpl->files[i].usk, arg);
 			}
 		}
 	}
 }
 
-static void dec_gc_refs(struct unix_sock *target, struct list_head *work)
+static void dec_gc_refs(struct unix_sock *target, void *arg)
 {
-	(void)work;
+	(void)arg;
 	if (target->flags & UNIX_F_INFLIGHT_SEEN)
 		target->gc_refs--;
 }
 
-static void mark_alive(struct unix_sock *target, struct list_head *work)
+static void mark_alive(struct unix_sock *target, void *work)
 {
 	if (target->flags & UNIX_F_INFLIGHT_SEEN) {
 		target->flags &= ~UNIX_F_INFLIGHT_SEEN;
 		list_del_init(&target->gc_link);
-		list_add_tail(&target->gc_link, work);
+		list_add_tail(&target->gc_link, (struct list_head *)work);
 	}
 }
 
-int unix_gc(struct unix_net *net)
+static void note_edge(struct unix_sock *target, void *found)
+{
+	(void)target;
+	*(int *)found = 1;
+}
+
+/* May the in-flight graph hold a cycle: does an in-flight socket's queue
+ * (or its embryos') hold a socket? */
+static int __unix_graph_maybe_cyclic(struct unix_net *net)
+{
+	struct unix_sock *sk;
+	struct list_head *pos, *n;
+	int found = 0;
+
+	list_for_each_safe(pos, n, &net->socks) {
+		sk = list_entry(pos, struct unix_sock, link);
+		if (sk->inflight > 0)
+			scan_children(sk, note_edge, &found);
+		if (found)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Files carrying @fpl were queued on @receiver.  An embryo's queue counts as
+ * its listener's (the listener's file holds it); if that socket is in
+ * flight, the sockets in @fpl may have closed a cycle.
+ */
+void __unix_gc_queued(struct unix_sock *receiver, const struct scm_fp_list *fpl)
+{
+	struct unix_sock *owner = receiver->listener ? receiver->listener : receiver;
+	int i;
+
+	if (owner->inflight <= 0)
+		return;
+	for (i = 0; i < fpl->count; i++) {
+		if (fpl->files[i].usk) {
+			receiver->net->gc_maybe_cyclic = 1;
+			return;
+		}
+	}
+}
+
+/* Is a pass due now: sockets in flight, and maybe in a cycle. */
+int __unix_gc_due(struct unix_net *net)
+{
+	return net->unix_tot_inflight > 0 && net->gc_maybe_cyclic &&
+	       !net->gc_in_progress;
+}
+
+static int __unix_gc(struct unix_net *net)
 {
 	struct list_head candidates, alive, *pos, *n;
 	int collected = 0;
 
 	INIT_LIST_HEAD(&candidates);
 	INIT_LIST_HEAD(&alive);
-	plat_mutex_lock(&net->lock);
-	if (net->gc_in_progress) {
-		plat_mutex_unlock(&net->lock);
+	if (net->gc_in_progress)
 		return 0;
-	}
 	net->gc_in_progress = 1;
 	net->cnt.gc_runs++;
 
@@ -135,7 +190,35 @@ int unix_gc(struct unix_net *net)
 		if (--sk->refcnt == 0)
 			__unix_gc_free(sk);
 	}
+	net->gc_maybe_cyclic = __unix_graph_maybe_cyclic(net);
 	net->gc_in_progress = 0;
+	return collected;
+}
+
+/* A pass, whether due or not (the embedder forces one); returns sockets collected. */
+int unix_gc(struct unix_net *net)
+{
+	int collected;
+
+	plat_mutex_lock(&net->lock);
+	collected = __unix_gc(net);
+	plat_mutex_unlock(&net->lock);
+	return collected;
+}
+
+/*
+ * The pass a release scheduled (unix_release() returned 1), run by the
+ * embedder once it has put the files the release let go of.  Whether it is
+ * still due is decided again now, as Linux's work item does: a pass run
+ * meanwhile may have found no cycle left.
+ */
+int unix_gc_scheduled(struct unix_net *net)
+{
+	int collected = 0;
+
+	plat_mutex_lock(&net->lock);
+	if (__unix_gc_due(net))
+		collected = __unix_gc(net);
 	plat_mutex_unlock(&net->lock);
 	return collected;
 }

@@ -21,6 +21,12 @@
  *
  *   Functions named __unix_*() expect the caller to hold net.lock.
  *
+ *   The collector (garbage.c) runs its whole pass under net.lock.  A release
+ *   never runs it itself: the pass must see the file references the release
+ *   let go of, which the embedder puts only after the call returns, so
+ *   unix_release() says whether a pass is due and the caller runs
+ *   unix_gc_scheduled() once it has drained the release list.
+ *
  * Every call returns 0 or a count on success and -errno on failure.
  */
 #ifndef MENIOS_UNIX_SOCKET_H
@@ -71,6 +77,9 @@ enum {
 #define UNIX_F_SELECT_ERR_QUEUE	0x10000	/* SO_SELECT_ERR_QUEUE */
 #define UNIX_F_RCVMARK		0x20000	/* SO_RCVMARK */
 #define UNIX_F_RCVPRIORITY	0x40000	/* SO_RCVPRIORITY */
+/* The buffer of a pipe the embedder builds on a stream pair: no socket file,
+ * so its release is not a socket's and schedules no collector pass. */
+#define UNIX_F_PIPE		0x80000
 
 /* What a new connection's socket copies from its listener at connect() time. */
 #define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_PASSSEC | UNIX_F_NOPASSRIGHTS)
@@ -122,7 +131,7 @@ struct unix_counters {
 	int64_t bytes_copied;		/* payload bytes memcpy'd in and out */
 	int64_t bytes_zerocopy;		/* payload bytes handed over as pages */
 	int64_t pages;			/* live pages */
-	int64_t gc_runs;
+	int64_t gc_runs;		/* collector passes run */
 	int64_t blocked;		/* threads asleep in a blocking call, not yet woken */
 };
 
@@ -138,9 +147,14 @@ struct unix_net {
 	int64_t busy_poll_ns;		/* net.core.busy_poll */
 	uint64_t next_ino;
 	int gc_in_progress;
+	/* A cycle of sockets in flight may exist: set when a message carrying
+	 * sockets is queued on a socket that is itself in flight (or on the
+	 * embryo of one), recomputed by every collector pass. */
+	int gc_maybe_cyclic;
 	int orphaned;			/* unix_net_destroy() ran; freed with the last socket */
 	struct page_pool pool;		/* zero-copy pages allocated in this net */
-	int64_t unix_tot_inflight;	/* sockets in flight (gc trigger) */
+	int64_t unix_tot_inflight;	/* sockets in flight: a release schedules a
+					 * collector pass only while > 0 */
 };
 
 struct unix_sock;
@@ -190,6 +204,9 @@ struct unix_sock {
 	int64_t busy_poll_ns;		/* SO_BUSY_POLL */
 	uint64_t ino;			/* socket inode number (sockfs), for listings */
 	struct list_head link;		/* on net->socks */
+	/* embryo: the listener whose queue holds it, until accepted or dropped
+	 * (no reference: the listener frees its queue before itself) */
+	struct unix_sock *listener;
 	/* garbage collector */
 	int64_t inflight;		/* times this socket's file is in flight */
 	int64_t file_refs;		/* references to this socket's file the embedder holds */
@@ -268,7 +285,8 @@ void unix_wait_end(struct unix_net *net, struct wait_ctl *ctl);
 int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock **out);
 void unix_sock_hold(struct unix_sock *sk);
 void unix_sock_put(struct unix_sock *sk);
-void unix_release(struct unix_sock *sk);
+int unix_release(struct unix_sock *sk);
+void unix_set_pipe(struct unix_sock *sk);
 
 /* calls */
 int unix_bind(struct unix_sock *sk, const void *path, unsigned int len);
@@ -311,6 +329,9 @@ struct scm_fp_list *scm_fp_alloc(int count);
 void scm_fp_free(struct scm_fp_list *fpl);
 void unix_file_ref(struct unix_sock *sk, int delta);
 int unix_gc(struct unix_net *net);
+int unix_gc_scheduled(struct unix_net *net);
+int __unix_gc_due(struct unix_net *net);
+void __unix_gc_queued(struct unix_sock *receiver, const struct scm_fp_list *fpl);
 void __unix_gc_purge(struct unix_sock *sk);
 void __unix_gc_free(struct unix_sock *sk);
 
