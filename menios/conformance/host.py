@@ -30,7 +30,8 @@ Design
   process of the kernel runs as that identity (capabilities cleared unless
   it is uid 0), and every file of the tree belongs to it.  A spawn,
   ``setresuid``/``setresgid`` or ``chown`` that needs other ids (or
-  supplementary groups) raises ``unittest.SkipTest`` saying so.  In a user
+  supplementary groups) raises ``NeedsIds`` (a ``unittest.SkipTest``)
+  saying so; a scenario that does so must say ``needs={"ids"}``.  In a user
   namespace the network namespace and the chroot are made inside it, and
   the kernel's ``capable()`` checks against the initial namespace fail:
   scenarios whose outcome depends on those, or on files owned by other ids,
@@ -111,7 +112,8 @@ import warnings
 
 from ..kernel import wait_blocked
 
-__all__ = ["HostKernel", "HostProcess", "NCHAN", "ROOT", "SUBIDS", "ONE", "best_mode", "unmet"]
+__all__ = ["HostKernel", "HostProcess", "NeedsIds", "NCHAN", "ROOT", "SUBIDS", "ONE",
+           "best_mode", "unmet"]
 
 #: Channels (and serving threads) per process: concurrent calls it can serve.
 NCHAN = 8
@@ -763,8 +765,7 @@ def _zygote(chan_fd, root, sysctl, mode):
     As root, or in a user namespace whose maps the parent writes
     (``SUBIDS``), it makes its world at once.  With ``ONE`` identity it waits
     for the first spawn: that process's uid and gid become the one identity
-    of a user namespace, and a later spawn asking for other ids is answered
-    ``skip``."""
+    of a user namespace (the parent asks for no other ids afterwards)."""
     try:
         faulthandler.disable()
         warnings.simplefilter("ignore")
@@ -784,7 +785,6 @@ def _zygote(chan_fd, root, sysctl, mode):
             _send(chan, ("ok", netns))
         else:
             _send(chan, ("ok", None))
-        identity = None
         groups = []
         while True:
             try:
@@ -794,24 +794,15 @@ def _zygote(chan_fd, root, sysctl, mode):
             if kind == "blocked":
                 _send(chan, ("ok", _count_blocked(proc, procs)))
                 continue
-            if mode == ONE:
-                ids = (creds["uid"], creds["gid"], tuple(creds["groups"]))
-                if ids[2]:
-                    _send(chan, ("skip", _one_identity(identity or ids[:2] + ((),), ids)))
-                    continue
-                if identity is None:
-                    try:
-                        _enter_user_namespace(creds["uid"], creds["gid"])
-                        netns, outside, proc = _enter_tree(root, sysctl)
-                    except OSError as e:
-                        _send(chan, ("skip", "no unprivileged user namespace here "
-                                             f"({os.strerror(e.errno)})"))
-                        break
-                    _close_fds_except({chan_fd, 2, outside, proc})
-                    identity = ids
-                if ids != identity:
-                    _send(chan, ("skip", _one_identity(identity, ids)))
-                    continue
+            if mode == ONE and proc is None:     # the first spawn: its ids are the identity
+                try:
+                    _enter_user_namespace(creds["uid"], creds["gid"])
+                    netns, outside, proc = _enter_tree(root, sysctl)
+                except OSError as e:
+                    _send(chan, ("skip", "no unprivileged user namespace here "
+                                         f"({os.strerror(e.errno)})"))
+                    break
+                _close_fds_except({chan_fd, 2, outside, proc})
             try:
                 pid = os.fork()
             except OSError as e:
@@ -872,14 +863,6 @@ def _count_blocked(proc, procs):
     return n
 
 
-def _one_identity(identity, ids):
-    """Why a single-identity kernel cannot give a process ``ids``."""
-    def show(t):
-        return f"uid {t[0]} gid {t[1]}" + (f" groups {list(t[2])}" if t[2] else "")
-    return (f"needs several ids ({show(identity)}, then {show(ids)}): an unprivileged "
-            "user namespace maps only the caller's own; run as root for the rest")
-
-
 # ----------------------------------------------------------- parent side
 
 def _wire(obj):
@@ -892,6 +875,11 @@ def _wire(obj):
     if isinstance(obj, (list, tuple)):
         return type(obj)(_wire(x) for x in obj)
     return obj
+
+
+class NeedsIds(unittest.SkipTest):
+    """A ``ONE``-identity kernel was asked for ids it does not have: the
+    scenario should say ``needs={"ids"}``."""
 
 
 def _write_maps(pid, uids, gids):
@@ -979,6 +967,7 @@ class HostKernel:
         with self._lock:
             if self._closed:
                 raise _oserror(errno.ESRCH)
+            self._ids("spawn", (uid,), (gid,), groups)
             _send(self._zchan, ("spawn", (), _wire(creds)))
             reply, fds = _recv(self._zchan)
             if reply[0] == "skip":
@@ -986,6 +975,24 @@ class HostKernel:
             if self.mode == ONE and self.identity is None and reply[0] == "ok":
                 self.identity = (uid, gid)
         return self._adopt(reply, fds, rlimit_nofile)
+
+    def _ids(self, call, uids=(), gids=(), groups=()):
+        """SkipTest where a ``ONE``-identity kernel cannot give these ids (-1
+        leaves an id unchanged) or supplementary ``groups`` (setgroups is
+        denied there): the call would fail where root's succeeds.  Before the
+        first spawn any uid and gid will do: they become the identity."""
+        if self.mode != ONE:
+            return
+        uid, gid = self.identity or (None, None)
+        other = set(groups)
+        if self.identity is not None:
+            other |= ({u for u in uids if u not in (-1, uid)}
+                      | {g for g in gids if g not in (-1, gid)})
+        if other:
+            have = "" if self.identity is None else f" besides uid {uid} gid {gid}"
+            raise NeedsIds(
+                f"{call} needs ids {sorted(other)}{have}: an unprivileged user "
+                "namespace maps only the caller's own; run as root")
 
     def _adopt(self, reply, fds, limit):
         proc = HostProcess(self, _unwrap(reply), [socket.socket(fileno=fd) for fd in fds], limit)
@@ -1130,32 +1137,19 @@ class HostProcess:
             view[:] = data
         return res
 
-    def _ids(self, call, uids=(), gids=()):
-        """SkipTest when a single-identity kernel cannot give these ids (-1
-        leaves an id unchanged); the call would fail where root's succeeds."""
-        identity = self.kernel.identity
-        if identity is None:
-            return
-        other = sorted({u for u in uids if u not in (-1, identity[0])}
-                       | {g for g in gids if g not in (-1, identity[1])})
-        if other:
-            raise unittest.SkipTest(
-                f"{call} needs ids {other} besides uid {identity[0]} gid {identity[1]}: "
-                "an unprivileged user namespace maps only the caller's own; run as root")
-
     def setresuid(self, ruid, euid, suid):
         """setresuid(2) in the process."""
-        self._ids("setresuid", uids=(ruid, euid, suid))
+        self.kernel._ids("setresuid", uids=(ruid, euid, suid))
         return self._call("setresuid", ruid, euid, suid)
 
     def setresgid(self, rgid, egid, sgid):
         """setresgid(2) in the process."""
-        self._ids("setresgid", gids=(rgid, egid, sgid))
+        self.kernel._ids("setresgid", gids=(rgid, egid, sgid))
         return self._call("setresgid", rgid, egid, sgid)
 
     def chown(self, path, uid, gid):
         """chown(2) in the process."""
-        self._ids("chown", uids=(uid,), gids=(gid,))
+        self.kernel._ids("chown", uids=(uid,), gids=(gid,))
         return self._call("chown", path, uid, gid)
 
     def fork(self):

@@ -515,7 +515,7 @@ def oob_sigurg_owner(k, t, how):
     t.step("cleared", lambda: p.fcntl(b, fcntl.F_GETOWN))
 
 
-@scenario("oob_sigurg_permission")
+@scenario("oob_sigurg_permission", needs={"ids"})
 def oob_sigurg_permission(k, t):
     """sigio_perm: the owner's setter must be root or share a uid with the
     target; fd passing moves the file, and its owner with it."""

@@ -88,7 +88,7 @@ def options_bool_after_accept(k, t, sotype):
         t.call(p.getsockopt, n, SOL, opt)
 
 
-@scenario("options_lock_filter_sticks")
+@scenario("options_lock_filter_sticks", needs={"ids"})
 def options_lock_filter_sticks(k, t):
     """SO_LOCK_FILTER, once on, cannot be turned off (EPERM) -- not even by
     root -- and setting it on again succeeds."""

@@ -91,7 +91,7 @@ def scm_pass_socket(k, t, sotype, passed):
         t.call(p.recv, x, 10, DONTWAIT)
 
 
-@scenario(params={"sotype": SOCK_TYPES, "ltype": CONN_TYPES, "kind": BOUND_KINDS})
+@scenario(params={"sotype": SOCK_TYPES, "ltype": CONN_TYPES, "kind": BOUND_KINDS}, needs={"ids"})
 def scm_pass_listener(k, t, sotype, ltype, kind):
     """A listening socket passed to another process accepts there."""
     p = k.spawn(uid=1000, gid=1000)
@@ -478,7 +478,7 @@ def scm_recvmsg_into(k, t, sotype):
     t.note("buffers", [bytes(x) for x in bufs])
 
 
-@scenario(params={"sotype": SOCK_TYPES, "kind": BOUND_KINDS})
+@scenario(params={"sotype": SOCK_TYPES, "kind": BOUND_KINDS}, needs={"ids"})
 def scm_dgram_sendto_fds(k, t, sotype, kind):
     """Fds passed to a named socket (sendmsg with address / connected)."""
     p = k.spawn(uid=1000, gid=1000)
@@ -565,7 +565,7 @@ def scm_cycle(k, t, sotype, length):
 
 # ----------------------------------------------------------- credentials
 
-@scenario(params={"sotype": CONN_TYPES, "kind": BOUND_KINDS})
+@scenario(params={"sotype": CONN_TYPES, "kind": BOUND_KINDS}, needs={"ids"})
 def peercred_connect_accept(k, t, sotype, kind):
     """Client sees the listener's creds from listen(); the accepted socket
     the client's from connect(), even when another process accepts and
@@ -696,7 +696,7 @@ def passcred_ctrunc(k, t, sotype, ancbufsize):
     _eof(t, p, r)
 
 
-@scenario(params={"sotype": SOCK_TYPES, "who": ("root", "user")})
+@scenario(params={"sotype": SOCK_TYPES, "who": ("root", "user")}, needs={"ids"})
 def passcred_explicit(k, t, sotype, who):
     """Explicit SCM_CREDENTIALS: validated (EPERM, ESRCH, EINVAL) as Linux."""
     p = k.spawn() if who == "root" else k.spawn(uid=1000, gid=1000)
@@ -722,7 +722,7 @@ def passcred_explicit(k, t, sotype, who):
         t.call(p.recvmsg, b, 10, BIG, DONTWAIT)
 
 
-@scenario(params={"sotype": SOCK_TYPES})
+@scenario(params={"sotype": SOCK_TYPES}, needs={"ids"})
 def passcred_explicit_setresuid(k, t, sotype):
     """Explicit uid/gid may be any of the real/effective/saved ids."""
     p = k.spawn()
@@ -849,7 +849,7 @@ def passcred_two_cmsgs(k, t, sotype):
     t.call(p.recvmsg, b, 10, BIG, DONTWAIT)
 
 
-@scenario(params={"sotype": SOCK_TYPES})
+@scenario(params={"sotype": SOCK_TYPES}, needs={"ids"})
 def passcred_after_setresuid(k, t, sotype):
     """SCM_CREDENTIALS report the real uid/gid at send time, SO_PEERCRED the
     effective ids at creation."""
@@ -1010,7 +1010,7 @@ def passcred_peek(k, t, sotype):
     t.call(p.recvmsg, b, 10, BIG)
 
 
-@scenario(params={"kind": BOUND_KINDS})
+@scenario(params={"kind": BOUND_KINDS}, needs={"ids"})
 def passcred_dgram_unconnected_senders(k, t, kind):
     """A bound datagram receiver with SO_PASSCRED sees each sender's creds
     and address (an unbound sender with SO_PASSCRED is autobound)."""
@@ -1030,7 +1030,7 @@ def passcred_dgram_unconnected_senders(k, t, kind):
     t.call(q.getsockname, s2)
 
 
-@scenario(params={"sotype": CONN_TYPES})
+@scenario(params={"sotype": CONN_TYPES}, needs={"ids"})
 def peercred_listener_relisten(k, t, sotype):
     """listen() again after a credential change refreshes the listener's creds."""
     p = k.spawn()
@@ -1049,7 +1049,7 @@ def peercred_listener_relisten(k, t, sotype):
         _peercred(t, p, n[0])
 
 
-@scenario(params={"sotype": SOCK_TYPES})
+@scenario(params={"sotype": SOCK_TYPES}, needs={"ids"})
 def scm_etoomanyrefs(k, t, sotype):
     """too_many_unix_fds: a user whose files in flight already exceed the
     sender's RLIMIT_NOFILE sends no more fds (counted per user, all senders);

@@ -534,7 +534,7 @@ def stream_connect_sndtimeo_backlog_full(k, t):
     t.call(p.getpeername, c)
 
 
-@scenario("stream_connect_completes_before_accept", params={"kind": NAMED})
+@scenario("stream_connect_completes_before_accept", params={"kind": NAMED}, needs={"ids"})
 def stream_connect_completes_before_accept(k, t, kind):
     p = _proc(k)
     srv = k.spawn(uid=2000, gid=2000, umask=0)
@@ -1122,7 +1122,7 @@ def stream_sockopt_passcred(k, t):
     t.call(p.getsockname, a)
 
 
-@scenario("stream_sockopt_peercred", params={"kind": PAIR_KINDS})
+@scenario("stream_sockopt_peercred", params={"kind": PAIR_KINDS}, needs={"ids"})
 def stream_sockopt_peercred(k, t, kind):
     srv = k.spawn(uid=1000, gid=1001, umask=0)
     cli = k.spawn(uid=2000, gid=2001)
