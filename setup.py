@@ -1,4 +1,5 @@
-"""Build the C core (csrc/) and the Cython bridge into menios._unix.
+"""Build the C core (csrc/) and the Cython bridge into menios._unix, and
+the benchmark floors (csrc/bench/) into menios._floor.
 
 The C sources are listed once, here; tests/cffi_build.py reads the same list
 to build the sanitizer-instrumented core for the C-level tests.
@@ -18,6 +19,9 @@ C_SOURCES = [
     "csrc/kernel/net/unix/garbage.c",
 ]
 
+# The benchmark floors (menios._floor): plain C with pthreads, not the core.
+FLOOR_SOURCES = ["csrc/bench/copyfloor.c"]
+
 # The C core is held to -Werror; Cython's generated C is not ours to police.
 C_CORE_FLAGS = ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-O2"]
 
@@ -29,8 +33,9 @@ def _build_ext_class():
         """Compile the C core strictly, then the Cython module normally."""
 
         def build_extension(self, ext):
+            sources = C_SOURCES if ext.name == "menios._unix" else FLOOR_SOURCES
             objects = self.compiler.compile(
-                C_SOURCES, output_dir=self.build_temp,
+                sources, output_dir=self.build_temp,
                 include_dirs=["csrc"], extra_postargs=C_CORE_FLAGS)
             ext.extra_objects = objects
             super().build_extension(ext)
@@ -56,7 +61,14 @@ def _extensions():
         # A change to the C core alone must relink the module.
         depends=C_SOURCES + _c_headers(),
     )
-    return cythonize([ext], language_level=3,
+    floor = Extension(
+        "menios._floor",
+        sources=["menios/_floor.pyx"],
+        include_dirs=["csrc"],
+        extra_compile_args=["-O2", "-std=c11", "-D_GNU_SOURCE"],
+        depends=FLOOR_SOURCES + ["csrc/bench/copyfloor.h"],
+    )
+    return cythonize([ext, floor], language_level=3,
                      compiler_directives={"embedsignature": True})
 
 

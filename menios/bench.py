@@ -56,7 +56,10 @@ def _workload(name, primary, backends, desc):
 TARGETS = {
     "send_recv_64_stream": ("ratio_ge", 5.0, ">=5x"),
     "send_recv_64_dgram": ("ratio_ge", 5.0, ">=5x"),
+    "stream_4k": ("ratio_ge", 2.0, ">=2x"),
     "stream_64k": ("ratio_ge", 2.0, ">=2x"),
+    "stream_1m": ("ratio_ge", 1.5, ">=1.5x"),
+    "dgram_8_senders": ("ratio_ge", 2.0, ">=2x"),
     "zerocopy_1m": ("ratio_ge", 5.0, ">=5x"),
     "pingpong_64": ("ratio_le", 0.5, "<=0.5x"),
     "connect_accept_fs": ("ratio_ge", 2.0, ">=2x"),
@@ -311,13 +314,32 @@ def _stream(be, budget, size):
     return _result(state["writes"], state["end"], state["bytes"])
 
 
+# Floors: the same stream between two C threads with no kernel and no Python
+# (menios._floor), with two memcpys per chunk through a ring (what a socket's
+# send and recv copy) or one straight into the reader's waiting buffer.
+_COPY_FLOORS = {"c_ring": 2, "c_handoff": 1}
+
+
+def _copy_floor(name, budget, size):
+    from menios._floor import copy_floor
+    chunks, elapsed, bad = copy_floor(size, _COPY_FLOORS[name], budget)
+    if bad:
+        raise VerificationError("%d of %d chunks arrived with a wrong stamp" % (bad, chunks))
+    return _result(chunks, elapsed, chunks * size,
+                   note="floor: two C threads, %d memcpy per %d B chunk, stamps checked"
+                   % (_COPY_FLOORS[name], size))
+
+
 for _size, _nm in ((64, "stream_64"), (4096, "stream_4k"), (65536, "stream_64k"),
                    (1 << 20, "stream_1m")):
     def _mk(size):
         def fn(name, budget):
+            if name in _COPY_FLOORS:
+                return _copy_floor(name, budget, size)
             return _with_backend(name, _stream, budget, size)
         return fn
-    _workload(_nm, "ops", ("menios", "host", "pipe"),
+    _floors = tuple(_COPY_FLOORS) if _size >= 4096 else ()
+    _workload(_nm, "ops", ("menios", "host", "pipe") + _floors,
               "two threads: writer sends %d B chunks, reader recv_into %d B" % (_size, _size)
               )(_mk(_size))
 
@@ -359,9 +381,93 @@ def _pingpong(be, budget):
     return _result(len(samples), elapsed, len(samples) * 128, samples)
 
 
-@_workload("pingpong_64", "lat", ("menios", "host", "pipe"),
+def _gil_pingpong(budget):
+    """The floor of any round trip between two Python threads: each hands
+    the other a lock and waits on its own, so the GIL changes hands twice
+    per round trip with no I/O at all."""
+    to_server, to_client = threading.Lock(), threading.Lock()
+    to_server.acquire()
+    to_client.acquire()
+    samples = []
+    stop = []
+
+    def server():
+        while True:
+            to_server.acquire()
+            to_client.release()
+            if stop:
+                return
+
+    def client():
+        app = samples.append
+        end = time.perf_counter() + budget
+        while True:
+            for _ in range(50):
+                t = _ns()
+                to_server.release()
+                to_client.acquire()
+                app(_ns() - t)
+            if time.perf_counter() >= end:
+                break
+        stop.append(True)
+        to_server.release()
+        to_client.acquire()
+
+    _threads([server, client], budget + 60)
+    elapsed = sum(samples) / 1e9
+    return _result(len(samples), elapsed, samples=samples,
+                   note="floor: two Python threads handing each other a lock, no I/O")
+
+
+def _spin_pingpong(budget):
+    """The floor of a round trip between two Python threads that never
+    sleep: each hands the other the turn and spins with the GIL released
+    until it comes back (menios._floor.Baton), so the GIL changes hands
+    twice per round trip with no I/O and no futex."""
+    from menios._floor import Baton
+    baton = Baton()
+    samples = []
+    stop = []
+    ready = threading.Barrier(2)
+
+    def server():
+        ready.wait()
+        baton.wait(1)                   # the client's first hop
+        while True:
+            if stop:
+                baton.give(0)
+                return
+            baton.pass_wait(1)          # the echo: back to the client, wait for its next hop
+
+    def client():
+        app = samples.append
+        ready.wait()
+        end = time.perf_counter() + budget
+        while True:
+            for _ in range(50):
+                t = _ns()
+                baton.pass_wait(0)
+                app(_ns() - t)
+            if time.perf_counter() >= end:
+                break
+        stop.append(True)
+        baton.pass_wait(0)
+
+    _threads([server, client], budget + 60)
+    elapsed = sum(samples) / 1e9
+    return _result(len(samples), elapsed, samples=samples,
+                   note="floor: two Python threads taking turns by spinning with the GIL "
+                   "released, no I/O, no sleep")
+
+
+_PINGPONG_FLOORS = {"gil_handoff": _gil_pingpong, "gil_spin": _spin_pingpong}
+
+
+@_workload("pingpong_64", "lat", ("menios", "host", "pipe") + tuple(_PINGPONG_FLOORS),
            "two threads: 64 B round trip (send, peer echoes); latency per round trip")
 def _w_pingpong(name, budget):
+    if name in _PINGPONG_FLOORS:
+        return _PINGPONG_FLOORS[name](budget)
     return _with_backend(name, _pingpong, budget)
 
 

@@ -1,6 +1,7 @@
 """menios.bench runs and reports a well-formed table (structure, not speed),
 and its zero-copy workload fails on data that arrived wrong."""
 import ctypes
+import errno
 import json
 
 import pytest
@@ -173,3 +174,62 @@ def test_dgram_burst_checks_every_datagram(name, nsenders):
     finally:
         db.close()
     assert not any(t.is_alive() for t in db.threads)
+
+
+# ------------------------------------------------------------------ floors
+@pytest.mark.parametrize("copies", [1, 2])
+@pytest.mark.parametrize("chunk", [16, 4096, 65536])
+def test_copy_floor_moves_and_checks_every_chunk(chunk, copies):
+    from menios._floor import copy_floor
+    chunks, elapsed, bad = copy_floor(chunk, copies, 0.02)
+    assert chunks > 0 and elapsed > 0
+    assert bad == 0
+
+
+def test_copy_floor_rejects_bad_arguments():
+    from menios._floor import copy_floor
+    with pytest.raises(ValueError):
+        copy_floor(8, 2, 0.01)             # no room for the two stamps
+    with pytest.raises(OSError) as e:
+        copy_floor(4096, 3, 0.01)
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(OSError) as e:
+        copy_floor(4096, 1, 0)
+    assert e.value.errno == errno.EINVAL
+
+
+def test_floor_rows_report_ratios():
+    rows = bench.run(["stream_64k", "pingpong_64"], budget=0.05)
+    by = {(r["workload"], r["backend"]): r for r in rows}
+    for key in [("stream_64k", "c_ring"), ("stream_64k", "c_handoff"),
+                ("pingpong_64", "gil_handoff"), ("pingpong_64", "gil_spin")]:
+        assert "error" not in by[key], by[key]
+        assert by[key]["ratio"] > 0
+    assert set(by[("stream_64k", "menios")]["ratio_vs"]) == {"c_ring", "c_handoff"}
+    assert set(by[("pingpong_64", "menios")]["ratio_vs"]) == {"gil_handoff", "gil_spin"}
+
+
+def test_baton_alternates_two_threads():
+    import threading
+    from menios._floor import Baton
+    baton = Baton()
+    seen = []
+
+    def side1():
+        baton.wait(1)
+        for i in range(100):
+            seen.append(("b", i))
+            baton.pass_wait(1) if i < 99 else baton.give(0)
+
+    t = threading.Thread(target=side1, daemon=True)
+    t.start()
+    for i in range(100):
+        seen.append(("a", i))
+        baton.pass_wait(0)
+    t.join(20)
+    assert not t.is_alive()
+    assert seen == [(s, i) for i in range(100) for s in ("a", "b")]
+    with pytest.raises(ValueError):
+        baton.pass_wait(2)
+    with pytest.raises(TimeoutError):
+        baton.wait(1, timeout=0.05)        # nobody is left to hand it over
