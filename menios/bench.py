@@ -33,7 +33,7 @@ import time
 
 import menios
 from menios import Kernel
-from menios.constants import AF_UNIX, SOCK_DGRAM, SOCK_STREAM, SHUT_WR
+from menios.constants import AF_UNIX, SOCK_DGRAM, SOCK_STREAM, SHUT_RD, SHUT_WR
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _ns = time.perf_counter_ns
@@ -178,7 +178,8 @@ class _MeniosBackend:
                     a_send=functools.partial(p.send, a), b_send=functools.partial(p.send, b),
                     a_recv=functools.partial(p.recv, a), b_recv=functools.partial(p.recv, b),
                     b_recv_into=functools.partial(p.recv_into, b),
-                    a_shut=functools.partial(p.shutdown, a, SHUT_WR))
+                    a_shut=functools.partial(p.shutdown, a, SHUT_WR),
+                    b_shut_rd=functools.partial(p.shutdown, b, SHUT_RD))
 
     def close(self):
         self.k.close()
@@ -195,7 +196,8 @@ class _HostBackend:
         self.socks += [a, b]
         return dict(a=a, b=b, a_send=a.send, b_send=b.send, a_recv=a.recv, b_recv=b.recv,
                     b_recv_into=b.recv_into,
-                    a_shut=functools.partial(a.shutdown, socket.SHUT_WR))
+                    a_shut=functools.partial(a.shutdown, socket.SHUT_WR),
+                    b_shut_rd=functools.partial(b.shutdown, socket.SHUT_RD))
 
     def close(self):
         for s in self.socks:
@@ -219,7 +221,8 @@ class _PipeBackend:
         return dict(a=w1, b=r1,
                     a_send=functools.partial(os.write, w1), b_send=functools.partial(os.write, w2),
                     a_recv=functools.partial(os.read, r2), b_recv=functools.partial(os.read, r1),
-                    b_recv_into=recv_into, a_shut=functools.partial(self._close_one, w1))
+                    b_recv_into=recv_into, a_shut=functools.partial(self._close_one, w1),
+                    b_shut_rd=functools.partial(self._close_one, r1))
 
     def _close_one(self, fd):
         os.close(fd)
@@ -273,26 +276,41 @@ def _w_send_recv_64_dgram(name, budget):
     return _with_backend(name, _send_recv_64, budget, SOCK_DGRAM)
 
 
+# A stream's bytes follow a pattern of this period (a prime, so no power-of-2
+# chunk lines up with it): the writer sends slices of it at its stream
+# position and the reader compares what arrived with the pattern at its own.
+_STREAM_PERIOD = 251
+
+
 def _stream(be, budget, size):
     pr = be.pair(SOCK_STREAM)
     send, recv_into, shut = pr["a_send"], pr["b_recv_into"], pr["a_shut"]
-    payload = memoryview(b"x" * size)
+    pattern = memoryview(bytes(i % _STREAM_PERIOD for i in range(size + _STREAM_PERIOD)))
+    chunks = [pattern[off:off + size] for off in range(_STREAM_PERIOD)]
     buf = bytearray(size)
-    state = dict(writes=0, bytes=0, end=None)
+    state = dict(writes=0, bytes=0, end=None, bad=None)
     start = threading.Barrier(2)
 
     def writer():
         start.wait()
         end = time.perf_counter() + budget
         writes = 0
-        while True:
-            for _ in range(16):
-                sent = send(payload)
-                while sent < size:
-                    sent += send(payload[sent:])
-            writes += 16
-            if time.perf_counter() >= end:
-                break
+        off = 0
+        try:
+            while True:
+                for _ in range(16):
+                    payload = chunks[off]
+                    sent = send(payload)
+                    while sent < size:
+                        sent += send(payload[sent:])
+                    off = (off + size) % _STREAM_PERIOD
+                writes += 16
+                if time.perf_counter() >= end:
+                    break
+        except BrokenPipeError:
+            if state["bad"] is None:
+                raise
+            return                      # the reader found bad data and hung up
         state["writes"] = writes
         shut()
 
@@ -304,13 +322,21 @@ def _stream(be, budget, size):
             n = recv_into(buf, size)
             if not n:
                 break
+            off = total % _STREAM_PERIOD
+            if not buf.startswith(pattern[off:off + n]):
+                state["bad"] = "stream bytes %d..%d arrived wrong" % (total, total + n)
+                pr["b_shut_rd"]()       # the writer's next send fails: it stops
+                return
             total += n
         state["end"] = time.perf_counter() - t0
         state["bytes"] = total
 
     _threads([writer, reader], budget + 60)
+    if state["bad"]:
+        raise VerificationError(state["bad"])
     if state["bytes"] != state["writes"] * size:
-        raise RuntimeError("stream lost data: %d != %d" % (state["bytes"], state["writes"] * size))
+        raise VerificationError("stream lost data: %d != %d"
+                                % (state["bytes"], state["writes"] * size))
     return _result(state["writes"], state["end"], state["bytes"])
 
 

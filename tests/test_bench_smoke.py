@@ -233,3 +233,41 @@ def test_baton_alternates_two_threads():
         baton.pass_wait(2)
     with pytest.raises(TimeoutError):
         baton.wait(1, timeout=0.05)        # nobody is left to hand it over
+
+
+# ---------------------------------------------------------------- streams
+def _corrupting(base):
+    """``base`` backend, with one byte of the 3rd read flipped on arrival."""
+    class Corrupting(base):
+        def pair(self, type_):
+            pr = super().pair(type_)
+            inner = pr["b_recv_into"]
+            reads = [0]
+
+            def recv_into(buf, n=0):
+                got = inner(buf, n)
+                reads[0] += 1
+                if reads[0] == 3 and got:
+                    buf[got - 1] ^= 0xFF
+                return got
+            pr["b_recv_into"] = recv_into
+            return pr
+    return Corrupting
+
+
+@pytest.mark.parametrize("backend", ["menios", "host", "pipe"])
+@pytest.mark.parametrize("size", [64, 65536])
+def test_stream_rows_check_every_byte(backend, size):
+    base = bench._BACKENDS[backend]
+    be = _corrupting(base)()
+    try:
+        with pytest.raises(bench.VerificationError, match="arrived wrong"):
+            bench._stream(be, 0.05, size)
+    finally:
+        be.close()
+    be = base()
+    try:
+        res = bench._stream(be, 0.05, size)     # the same run, uncorrupted, passes
+    finally:
+        be.close()
+    assert res["ops"] > 0 and res["mb_s"] > 0
