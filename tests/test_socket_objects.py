@@ -687,6 +687,24 @@ def test_blocking_recv_and_accept_in_threads(env):
                 assert t.join() == b"poll"
 
 
+def test_blocking_connect_waits_for_backlog_room(env):
+    path = env.path()
+    with env.mod.socket(stdsocket.AF_UNIX) as srv, env.mod.socket(stdsocket.AF_UNIX) as c1, \
+            env.mod.socket(stdsocket.AF_UNIX) as c2:
+        srv.bind(path)
+        srv.listen(0)
+        c1.connect(path)                                # fills a backlog of 0
+        t = env.thread(c2.connect, path)
+        assert env.wait_blocked(1)
+        conn, _ = srv.accept()                          # makes room: c2 gets in
+        with conn:
+            assert t.join() is None
+            conn2, _ = srv.accept()
+            with conn2:
+                c2.sendall(b"second")
+                assert conn2.recv(10) == b"second"
+
+
 def test_blocking_sendall_and_makefile_readline(env):
     a, b = env.mod.socketpair()
     with a, b:
