@@ -49,7 +49,6 @@ __all__ = ["socket", "SocketType", "socketpair", "fromfd", "send_fds", "recv_fds
            "as_process", "current_process"] + list(_const_all)
 
 _INT_MIN, _INT_MAX = -2**31, 2**31 - 1
-_NS_MAX = 2**63 - 1
 _TYPE_FLAGS = SOCK_NONBLOCK | SOCK_CLOEXEC
 _LISTEN_DEFAULT = min(_std.SOMAXCONN, 128)     # the stdlib's listen() default
 _MISSING = object()

@@ -847,6 +847,64 @@ def test_same_outcome_data_arguments(envs):
     same_outcome(envs, scenario)
 
 
+def test_same_outcome_kernel_errors(envs):
+    """What the kernel refuses arrives as the same exception, errno and
+    message through both modules."""
+    def scenario(env, rec):
+        path = env.path()
+        s = env.mod.socket(stdsocket.AF_UNIX)
+        d = env.mod.socket(stdsocket.AF_UNIX, stdsocket.SOCK_DGRAM)
+        rec("getpeername unconnected", s.getpeername)
+        rec("accept unlistening", s.accept)
+        rec("recv unconnected stream", s.recv, 1)
+        rec("send unconnected stream", s.send, b"x")
+        rec("sendto on stream", s.sendto, b"x", path)
+        rec("bind", s.bind, path)
+        rec("bind again", s.bind, env.path())
+        rec("bind taken", d.bind, path)
+        rec("listen dgram", d.listen)
+        rec("accept dgram", d.accept)
+        rec("listen", s.listen, 1)
+        c = env.mod.socket(stdsocket.AF_UNIX)
+        rec("connect", c.connect, path)
+        rec("connect again", c.connect, path)
+        rec("connect_ex again", c.connect_ex, path)
+        rec("connect dgram to stream", d.connect, path)
+        rec("shutdown -1", c.shutdown, -1)
+        rec("shutdown rdwr", c.shutdown, stdsocket.SHUT_RDWR)
+        rec("send after shutdown", c.send, b"x")
+        rec("recv after shutdown", c.recv, 5)
+        rec("MSG_OOB dgram", d.sendto, b"x", stdsocket.MSG_OOB, path)
+        rec("unknown option", c.getsockopt, stdsocket.SOL_SOCKET, 9999)
+        rec("other level", c.getsockopt, 6, 1)
+        rec("SO_TYPE", d.getsockopt, stdsocket.SOL_SOCKET, stdsocket.SO_TYPE)
+        rec("SO_ERROR", d.getsockopt, stdsocket.SOL_SOCKET, stdsocket.SO_ERROR)
+        rec("SO_PASSCRED on", d.setsockopt, stdsocket.SOL_SOCKET, stdsocket.SO_PASSCRED, 1)
+        rec("SO_PASSCRED", d.getsockopt, stdsocket.SOL_SOCKET, stdsocket.SO_PASSCRED)
+        rec("SO_RCVTIMEO bad", d.setsockopt, stdsocket.SOL_SOCKET, stdsocket.SO_RCVTIMEO,
+            struct.pack("qq", 0, 10**6))
+        rec("sendmsg bad fd", env.mod.send_fds, c, [b"x"], [9999])
+        rec("sendmsg bad cmsg type", c.sendmsg, [b"x"], [(stdsocket.SOL_SOCKET, 99, b"")])
+        for sock in (s, d, c):
+            sock.close()
+        a, b = env.mod.socketpair(stdsocket.AF_UNIX, stdsocket.SOCK_DGRAM)
+        rec("sendmsg rights", a.sendmsg, [b"m"], [(stdsocket.SOL_SOCKET, stdsocket.SCM_RIGHTS,
+                                                  struct.pack("2i", a.fileno(), a.fileno()))])
+
+        def truncated_rights():
+            data, anc, flags, addr = b.recvmsg(10, stdsocket.CMSG_LEN(4))
+            fds = [fd for _, _, raw in anc for fd in struct.unpack("%di" % (len(raw) // 4), raw)]
+            for fd in fds:
+                env.close_fd(fd)
+            return data, [(lvl, typ, len(raw)) for lvl, typ, raw in anc], flags, addr
+        rec("recvmsg truncated rights", truncated_rights)
+        rec("peek", lambda: (a.send(b"peeked"), b.recv(3, stdsocket.MSG_PEEK), b.recv(10)))
+        rec("trunc", lambda: (a.send(b"longer"), b.recvmsg(2)[::2]))
+        a.close()
+        b.close()
+    same_outcome(envs, scenario)
+
+
 def test_same_outcome_closed_socket(envs):
     def scenario(env, rec):
         s = env.mod.socket(stdsocket.AF_UNIX)
