@@ -94,6 +94,18 @@ def _buffer(obj):
     return view
 
 
+def _writable_size(buffer, name):
+    """The size of a writable buffer argument ("w*")."""
+    try:
+        with memoryview(buffer) as view:
+            if not view.readonly:
+                return view.nbytes
+    except TypeError:
+        pass
+    raise TypeError("%s() argument 1 must be read-write bytes-like object, not %s"
+                    % (name, type(buffer).__name__))
+
+
 def _address(addr):
     """An AF_UNIX address as the stdlib's getsockaddrarg parses it: a ``str``
     (encoded as os.fsencode does) or bytes-like path; ``OSError('AF_UNIX
@@ -564,14 +576,13 @@ class socket:
         return self._proc.recvfrom(self._fd, bufsize, flags)
 
     def recvfrom_into(self, buffer, nbytes=0, flags=0, /):
+        size = _writable_size(buffer, "recvfrom_into")
+        nbytes = _operator.index(nbytes)
         flags = _c_int(flags)
-        if nbytes.__class__ is int and nbytes > 0:
-            try:
-                size = memoryview(buffer).nbytes
-            except TypeError:
-                size = None                     # the process's call says why
-            if size is not None and nbytes > size:
-                raise ValueError("nbytes is greater than the length of the buffer")
+        if nbytes < 0:
+            raise ValueError("negative buffersize in recvfrom_into")
+        if nbytes > size:
+            raise ValueError("nbytes is greater than the length of the buffer")
         if self._timeout:
             return self._wait(POLLIN, self._proc.recvfrom_into, buffer, nbytes, flags)
         return self._proc.recvfrom_into(self._fd, buffer, nbytes, flags)
