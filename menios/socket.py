@@ -27,7 +27,7 @@ from .constants import (
     AF_UNIX, SOCK_STREAM, SOCK_NONBLOCK, SOCK_CLOEXEC, SOL_SOCKET, SO_TYPE,
     SO_DOMAIN, SO_PROTOCOL, O_NONBLOCK, F_GETFL, F_SETFL, F_GETFD, F_SETFD,
     FD_CLOEXEC, F_DUPFD_CLOEXEC, POLLIN, POLLOUT, UNIX_PATH_MAX)
-from .current import current_process, as_process
+from .current import current_process, as_process  # noqa: F401 (re-exported)
 from .process import Process
 
 # The stdlib's own exception aliases, timeout default and enums: one

@@ -15,7 +15,6 @@ import gc
 import io
 import os
 import pickle
-import re
 import socket as stdsocket
 import stat
 import struct
