@@ -423,15 +423,19 @@ class socket:
     def accept(self):
         """``(socket, address)`` for the next connection.  The new socket
         is blocking unless a default timeout is set (``setdefaulttimeout``)."""
-        if self._timeout:
-            fd, addr = self._wait(POLLIN, self._proc.accept, SOCK_CLOEXEC)
-        else:
-            fd, addr = self._proc.accept(self._fd, SOCK_CLOEXEC)
+        fd, addr = self._accept()
         sock = type(self)(self._family, self._type, self._proto, fileno=fd,
                           process=self._proc)
         if getdefaulttimeout() is None and self._timeout:
             sock.setblocking(True)
         return sock, addr
+
+    def _accept(self):
+        """``(fd, address)``: accept4 with ``SOCK_CLOEXEC``, as the stdlib's
+        ``_accept``, under the socket's timeout."""
+        if self._timeout:
+            return self._wait(POLLIN, self._proc.accept, SOCK_CLOEXEC)
+        return self._proc.accept(self._fd, SOCK_CLOEXEC)
 
     def getsockname(self):
         return self._proc.getsockname(self._fd)
