@@ -9,6 +9,8 @@ from .constants import *  # noqa: F401,F403
 from .constants import __all__ as _const_all
 from .kernel import Kernel
 from .process import Process
+from .current import as_process, current_process
+from . import socket
 
 __version__ = "0.1.0"
-__all__ = ["Kernel", "Process", "__version__"] + list(_const_all)
+__all__ = ["Kernel", "Process", "as_process", "current_process", "__version__"] + list(_const_all)

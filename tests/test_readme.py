@@ -46,3 +46,12 @@ def test_readme_blocking_example(capsys):
     block = next(b for b in BLOCKS if "wait_blocked" in b)
     exec(compile(block, "README.md", "exec"), {})
     assert capsys.readouterr().out.splitlines() == ["1", "0", "[b'wake up']"]
+
+
+def test_readme_socket_objects_example(capsys):
+    block = next(b for b in BLOCKS if "menios.socket as socket" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"<menios\.socket\.socket fd=\d+, family=1, type=1, proto=0, "
+                        r"raddr=/tmp/echo>", lines[0])
+    assert lines[1:] == ["b'HELLO\\n'", "timed out", "0"]

@@ -1,0 +1,35 @@
+"""Which simulated process ordinary Python code runs as.
+
+``menios.socket`` objects made without ``process=`` belong to the current
+process: the one set by the innermost ``as_process(p)`` of the running
+context.  The value lives in a ``contextvars.ContextVar``, so it follows the
+code that set it: a thread starts without one (run it as a process with
+``as_process`` inside the thread, or start it with
+``contextvars.copy_context().run``), and an asyncio task keeps the one that
+was current when it was created.
+"""
+import contextlib
+import contextvars
+
+_current = contextvars.ContextVar("menios_current_process", default=None)
+
+
+def current_process():
+    """The process that ``as_process`` made current here, or ``None``."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def as_process(process):
+    """``with as_process(p):`` -- inside the block, socket objects made
+    without ``process=`` belong to ``p``.  Nests; also a decorator.  A
+    ``TypeError`` for anything that is not a ``menios.Process``."""
+    from .process import Process
+    if not isinstance(process, Process):
+        raise TypeError("as_process() needs a menios.Process, not %r"
+                        % type(process).__name__)
+    token = _current.set(process)
+    try:
+        yield process
+    finally:
+        _current.reset(token)
