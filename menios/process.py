@@ -106,7 +106,8 @@ class Process(_unix.ProcessBase):
         self.pending_signals.add(SIGPIPE)
 
     # ----------------------------------------------------------- fd table
-    # close is on every fd-passing round trip: bound as sendmsg below is.
+    # close, like the data calls below, is the module function itself bound
+    # as a method: it is on every fd-passing round trip.
     close = fdcalls.close
 
     def dup(self, fd):
@@ -123,6 +124,7 @@ class Process(_unix.ProcessBase):
         yields (0 for FIOSETOWN/SIOCSPGRP, which set the owner to ``arg``)."""
         return fdcalls.ioctl(self, fd, request, arg)
 
+    # --------------------------------------------------------------- poll
     def poll(self, fds, timeout_ms=None):
         """[(fd, events)] -> [(fd, revents)] for revents != 0, as poll(2):
         POLLNVAL for a bad fd, negative fds ignored, POLLERR/POLLHUP always."""
