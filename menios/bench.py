@@ -735,10 +735,9 @@ def _idle_pairs_menios(npairs):
     """RSS growth per socket with npairs idle socketpairs open.
 
     The pairs are spread over processes of 128 pairs and Kernels of at most
-    10,000 pairs, as when opening fds and tearing a Kernel down were still
-    quadratic (both are linear now; see benchmarks/README.md), so the figure
-    stays comparable with the earlier ones: the overheads of a Process and a
-    Kernel are amortised over the sockets and included in it.
+    10,000 pairs, so the figure includes the overheads of a Process and a
+    Kernel amortised over the sockets, and compares with the figures in
+    benchmarks/README.md, measured that way.
     """
     per_proc, per_kernel = 128, 10000
     gc.collect()

@@ -126,3 +126,25 @@ CMSG_LEN = _s.CMSG_LEN
 CMSG_SPACE = _s.CMSG_SPACE
 
 __all__ = [n for n in dir() if n.isupper() and not n.startswith("_")]
+
+# Values the simulated kernel uses internally, under Linux's names; not
+# exported by ``menios`` (they are defined after ``__all__``).
+SOCK_TYPE_MASK = 0xf            # the type bits of socket()'s type argument
+SOCK_MAX = 11                   # one past the highest socket type (SOCK_PACKET)
+NPROTO = 46                     # AF_MAX: one past the highest address family
+TCP_ESTABLISHED = 1             # sk_state values, as Kernel.unix_sockets names them
+TCP_CLOSE = 7
+TCP_LISTEN = 10
+O_LARGEFILE = 0o100000          # the kernel's value (os.O_LARGEFILE is 0 on 64-bit)
+S_IRWXUGO = 0o777               # the permission bits of a mode
+INT_MIN = -2**31
+INT_MAX = 2**31 - 1
+U32_MAX = 2**32 - 1
+SIZEOF_INT = 4
+SIZEOF_CMSGHDR = 16             # struct cmsghdr on 64-bit Linux
+SOCKADDR_STORAGE_SIZE = 128     # _K_SS_MAXSIZE: the most a syscall copies in as an address
+SA_FAMILY_SIZE = 2              # sizeof(sa_family_t), before sun_path
+OVERFLOWUID = OVERFLOWGID = 65534   # what an id with no mapping reads as
+HZ = 250                        # jiffies per second on the reference kernel
+USEC_PER_SEC = 1000000
+NSEC_PER_SEC = 1000000000

@@ -16,7 +16,8 @@ is not an id raises ``TypeError`` or ``OverflowError`` as the stdlib's
 """
 
 import errno
-import os
+
+from .args import err
 
 __all__ = ["Cred", "NGROUPS_MAX", "CAPABILITIES"]
 
@@ -32,10 +33,6 @@ CAPABILITIES = frozenset({
 })
 
 _ID_MAX = 0xFFFFFFFF       # (uid_t)-1, never a valid id
-
-
-def _error(code):
-    return OSError(code, os.strerror(code))
 
 
 def _check_id(value, unchanged_ok=True):
@@ -140,22 +137,22 @@ class Cred:
         """
         uid = _check_id(uid)
         if uid == -1:
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         if self.capable("CAP_SETUID"):
             self.uid = self.suid = uid
         elif uid != self.uid and uid != self.suid:
-            raise _error(errno.EPERM)
+            raise err(errno.EPERM)
         self.euid = self.fsuid = uid
 
     def setgid(self, gid):
         """Set the gid as ``setgid(2)``; EINVAL for -1, EPERM."""
         gid = _check_id(gid)
         if gid == -1:
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         if self.capable("CAP_SETGID"):
             self.gid = self.sgid = gid
         elif gid != self.gid and gid != self.sgid:
-            raise _error(errno.EPERM)
+            raise err(errno.EPERM)
         self.egid = self.fsgid = gid
 
     def setreuid(self, ruid, euid):
@@ -172,11 +169,11 @@ class Cred:
         new_r, new_e = self.uid, self.euid
         if ruid != -1:
             if ruid != self.uid and ruid != self.euid and not priv:
-                raise _error(errno.EPERM)
+                raise err(errno.EPERM)
             new_r = ruid
         if euid != -1:
             if euid not in (self.uid, self.euid, self.suid) and not priv:
-                raise _error(errno.EPERM)
+                raise err(errno.EPERM)
             new_e = euid
         if ruid != -1 or (euid != -1 and euid != self.uid):
             self.suid = new_e
@@ -191,11 +188,11 @@ class Cred:
         new_r, new_e = self.gid, self.egid
         if rgid != -1:
             if rgid != self.gid and rgid != self.egid and not priv:
-                raise _error(errno.EPERM)
+                raise err(errno.EPERM)
             new_r = rgid
         if egid != -1:
             if egid not in (self.gid, self.egid, self.sgid) and not priv:
-                raise _error(errno.EPERM)
+                raise err(errno.EPERM)
             new_e = egid
         if rgid != -1 or (egid != -1 and egid != self.gid):
             self.sgid = new_e
@@ -214,7 +211,7 @@ class Cred:
         if not self.capable("CAP_SETUID"):
             for new in ids:
                 if new != -1 and new not in old:
-                    raise _error(errno.EPERM)
+                    raise err(errno.EPERM)
         self.uid, self.euid, self.suid = (
             o if n == -1 else n for n, o in zip(ids, old))
         self.fsuid = self.euid
@@ -226,7 +223,7 @@ class Cred:
         if not self.capable("CAP_SETGID"):
             for new in ids:
                 if new != -1 and new not in old:
-                    raise _error(errno.EPERM)
+                    raise err(errno.EPERM)
         self.gid, self.egid, self.sgid = (
             o if n == -1 else n for n, o in zip(ids, old))
         self.fsgid = self.egid
@@ -234,13 +231,13 @@ class Cred:
     def seteuid(self, euid):
         """Set the euid as glibc's ``seteuid``: setresuid(-1, euid, -1)."""
         if _check_id(euid) == -1:
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         self.setresuid(-1, euid, -1)
 
     def setegid(self, egid):
         """Set the egid as glibc's ``setegid``: setresgid(-1, egid, -1)."""
         if _check_id(egid) == -1:
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         self.setresgid(-1, egid, -1)
 
     def setgroups(self, groups):
@@ -250,9 +247,9 @@ class Cred:
         """
         groups = list(groups)
         if not self.capable("CAP_SETGID"):
-            raise _error(errno.EPERM)
+            raise err(errno.EPERM)
         if len(groups) > NGROUPS_MAX:
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         self.groups = self._group_list(groups)
 
     @staticmethod
@@ -261,7 +258,7 @@ class Cred:
         for gid in groups:
             gid = _check_id(gid)
             if gid == -1:
-                raise _error(errno.EINVAL)
+                raise err(errno.EINVAL)
             result.append(gid)
         return tuple(sorted(result))
 

@@ -4,18 +4,21 @@ import os
 import stat
 
 from . import _unix
-O_LARGEFILE = 0o100000
-
-from .constants import (O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_WRONLY,
-                        MSG_NOSIGNAL, SHUT_RD, SHUT_WR, POLLIN, POLLOUT, POLLRDNORM,
-                        POLLWRNORM, POLLHUP, POLLERR, SOCK_STREAM)
+from .args import err
+from .constants import (O_LARGEFILE, O_NONBLOCK, O_RDONLY, O_WRONLY, MSG_NOSIGNAL,
+                        SHUT_RD, SHUT_WR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, POLLHUP,
+                        POLLERR, POLLRDHUP, FIONREAD, SOCK_STREAM)
 
 #: What poll reports for a file that is always ready (Linux's DEFAULT_POLLMASK).
 DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
 
+#: Pipe inode numbers count up from here, apart from the VFS's.
+PIPE_INO_BASE = 1 << 20
 
-def _err(code):
-    return OSError(code, os.strerror(code))
+#: st_mode and st_dev of a pipe, as fstat shows them on the reference kernel
+#: (pipefs's anonymous device).
+PIPE_MODE = stat.S_IFIFO | stat.S_IRUSR | stat.S_IWUSR
+PIPEFS_DEV = 0xc
 
 
 class VfsFile(_unix.File):
@@ -60,7 +63,7 @@ class PipeEnd(_unix.File):
 
     def read(self, proc, n):
         if not self.readable:
-            raise _err(errno.EBADF)
+            raise err(errno.EBADF)
         if n == 0:
             return b""                  # pipe_read: a null read succeeds at once
         self._sync_flags()
@@ -68,7 +71,7 @@ class PipeEnd(_unix.File):
 
     def write(self, proc, data):
         if self.readable:
-            raise _err(errno.EBADF)
+            raise err(errno.EBADF)
         if not memoryview(data).nbytes:
             return 0                    # pipe_write: a null write succeeds at once
         self._sync_flags()
@@ -76,31 +79,31 @@ class PipeEnd(_unix.File):
             return self.sock.send(data, MSG_NOSIGNAL, proc._scm)
         except BrokenPipeError:
             proc._raise_sigpipe()
-            raise _err(errno.EPIPE) from None
+            raise err(errno.EPIPE) from None
 
     def lseek(self, offset, whence):
-        raise _err(errno.ESPIPE)
+        raise err(errno.ESPIPE)
 
     def pipe_ioctl(self, request):
         """FIONREAD: bytes in the pipe (either end), as pipe_ioctl."""
-        if request == 0x541B:
+        if request == FIONREAD:
             return self.reader.ioctl(request)
-        raise _err(errno.ENOTTY)
+        raise err(errno.ENOTTY)
 
     def fstat(self):
-        return os.stat_result((stat.S_IFIFO | 0o600, self.ino, 0xc, 1, 0, 0, 0, 0, 0, 0))
+        return os.stat_result((PIPE_MODE, self.ino, PIPEFS_DEV, 1, 0, 0, 0, 0, 0, 0))
 
     def poll_mask(self):
-        return None     # polled through the socket, see Process.poll
+        return None     # polled through the socket underneath, see menios.poll
 
     def socket_events(self, events):
         """What to ask of the socket underneath for these pipe events."""
-        return (POLLIN | POLLRDNORM | 0x2000) if self.readable else (POLLOUT | POLLWRNORM)
+        return (POLLIN | POLLRDNORM | POLLRDHUP) if self.readable else (POLLOUT | POLLWRNORM)
 
     def translate_poll(self, mask):
         if self.readable:
             out = mask & (POLLIN | POLLRDNORM)
-            if mask & POLLHUP or (mask & 0x2000):       # writer gone
+            if mask & (POLLHUP | POLLRDHUP):              # writer gone
                 out |= POLLHUP
             return out
         out = mask & (POLLOUT | POLLWRNORM)
@@ -122,8 +125,8 @@ def make_pipe(kernel, cred_tuple):
     r.shutdown(SHUT_WR)
     w.shutdown(SHUT_RD)
     with kernel.lock:
-        kernel._next_pipe = getattr(kernel, "_next_pipe", 1 << 20) + 1
-        pid = kernel._next_pipe
-    rend, wend = PipeEnd(r, True, pid), PipeEnd(w, False, pid)
+        kernel._next_pipe += 1
+        ino = kernel._next_pipe
+    rend, wend = PipeEnd(r, True, ino), PipeEnd(w, False, ino)
     rend.reader = wend.reader = r      # FIONREAD on either end counts the pipe's bytes
     return rend, wend

@@ -1,12 +1,15 @@
 """The simulated kernel: one AF_UNIX family, one VFS, the process table."""
-import os
+import errno
 import random
 import threading
 import time
 import weakref
 
-from . import _unix
-from .constants import SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SIGURG
+from . import _unix, namespace
+from .args import err
+from .constants import (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SIGURG, TCP_ESTABLISHED,
+                        TCP_CLOSE, TCP_LISTEN)
+from .files import PIPE_INO_BASE
 from .vfs import VFS
 
 #: Linux's defaults (net.core.*mem_max as Linux 6.18 ships them).
@@ -21,7 +24,8 @@ DEFAULT_SYSCTL = {
 }
 
 _TYPE_NAMES = {SOCK_STREAM: "STREAM", SOCK_DGRAM: "DGRAM", SOCK_SEQPACKET: "SEQPACKET"}
-_STATE_NAMES = {1: "ESTABLISHED", 7: "UNCONNECTED", 10: "LISTEN"}
+_STATE_NAMES = {TCP_ESTABLISHED: "ESTABLISHED", TCP_CLOSE: "UNCONNECTED",
+                TCP_LISTEN: "LISTEN"}
 
 
 class Kernel:
@@ -54,8 +58,8 @@ class Kernel:
         self.abstract = {}                   # (name bytes, type) -> Socket
         self.processes = {}                  # pid -> Process
         self._next_pid = 1
-        self._autobind = random.Random().randrange(0x100000)
-        self._inflight_users = {}            # uid -> files in flight (ETOOMANYREFS)
+        self._autobind = random.Random().randrange(namespace.AUTOBIND_NAMES)
+        self._next_pipe = PIPE_INO_BASE      # the last pipe inode number handed out
         self.closed = False
 
     # ---------------------------------------------------------------- api
@@ -63,7 +67,7 @@ class Kernel:
         """A new process with no fds open."""
         from .process import Process
         if self.closed:
-            raise OSError(108, os.strerror(108))     # ESHUTDOWN
+            raise err(errno.ESHUTDOWN)
         return Process(self, uid=uid, gid=gid, groups=groups, umask=umask, cwd=cwd,
                        rlimit_nofile=rlimit_nofile)
 
@@ -166,26 +170,14 @@ class Kernel:
 
     def _on_socket_release(self, sock):
         """A socket is gone: its inode and abstract name let go of it."""
-        inode = sock.inode
-        if inode is not None and getattr(inode, "sock", None) is sock:
-            inode.sock = None
-        sock.inode = None
-        key = sock.name_key
-        if key is not None:
-            with self.lock:
-                if self.abstract.get(key) is sock:
-                    del self.abstract[key]
-            sock.name_key = None
+        namespace.forget(self, sock)
 
-    def _autobind_name(self, type_):
-        """A free abstract name of five hex digits, as Linux's unix_autobind."""
-        with self.lock:
-            for _ in range(0x100000):
-                self._autobind = (self._autobind + 1) & 0xFFFFF
-                name = b"\0%05x" % self._autobind
-                if (name, type_) not in self.abstract:
-                    return name
-        raise OSError(28, os.strerror(28))           # ENOSPC
+
+#: wait_blocked looks at the count this often: first after 0.2 ms, backing
+#: off to every 5 ms, so a quick sleeper is seen at once and a slow one
+#: costs little.
+_WAIT_BLOCKED_FIRST = 0.0002
+_WAIT_BLOCKED_MAX = 0.005
 
 
 def wait_blocked(kernel, n, timeout):
@@ -194,12 +186,12 @@ def wait_blocked(kernel, n, timeout):
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError("n must be an int")
     deadline = None if timeout is None else time.monotonic() + timeout
-    pause = 0.0002
+    pause = _WAIT_BLOCKED_FIRST
     while kernel.blocked() < n:
         if deadline is not None and time.monotonic() >= deadline:
             return False
         time.sleep(pause)
-        pause = min(pause * 2, 0.005)
+        pause = min(pause * 2, _WAIT_BLOCKED_MAX)
     return True
 
 

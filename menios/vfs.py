@@ -32,6 +32,7 @@ from stat import (S_IFDIR, S_IFREG, S_IFLNK, S_IFSOCK, S_IFIFO,
                   S_ISUID, S_ISGID, S_ISVTX, S_ISDIR, S_ISREG, S_ISLNK,
                   S_ISFIFO)
 
+from .args import err
 from .cred import _check_id
 
 __all__ = ["VFS", "Inode", "OpenFile", "MAY_EXEC", "MAY_WRITE", "MAY_READ",
@@ -67,10 +68,6 @@ _SEEK_DATA = getattr(os, "SEEK_DATA", 3)
 _SEEK_HOLE = getattr(os, "SEEK_HOLE", 4)
 
 
-def _error(code):
-    return OSError(code, os.strerror(code))
-
-
 def _fsencode(path):
     """Return *path* (str, bytes-like or path-like) as bytes.
 
@@ -97,9 +94,9 @@ def _getname(path):
     """
     name = _fsencode(path)
     if len(name) >= PATH_MAX:
-        raise _error(errno.ENAMETOOLONG)
+        raise err(errno.ENAMETOOLONG)
     if not name:
-        raise _error(errno.ENOENT)
+        raise err(errno.ENOENT)
     return name
 
 
@@ -230,12 +227,12 @@ class OpenFile:
         if n < 0:
             raise ValueError("negative count")
         if not self.readable():
-            raise _error(errno.EBADF)
+            raise err(errno.EBADF)
         inode = self.inode
         if inode.isdir():
-            raise _error(errno.EISDIR)
+            raise err(errno.EISDIR)
         if inode.data is None:
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         data = bytes(inode.data[self.pos:self.pos + n])
         self.pos += len(data)
         now = time.time()
@@ -257,10 +254,10 @@ class OpenFile:
     def _write(self, data, cred):
         data = memoryview(data).cast("B")
         if not self.writable():
-            raise _error(errno.EBADF)
+            raise err(errno.EBADF)
         inode = self.inode
         if inode.data is None:
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         if not len(data):
             return 0
         if self.flags & os.O_APPEND:
@@ -291,12 +288,12 @@ class OpenFile:
             new = size + offset
         elif whence in (_SEEK_DATA, _SEEK_HOLE):
             if offset < 0 or offset >= size:
-                raise _error(errno.ENXIO)
+                raise err(errno.ENXIO)
             new = offset if whence == _SEEK_DATA else size
         else:
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         if new < 0:
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         self.pos = new
         return new
 
@@ -440,7 +437,7 @@ class VFS:
         and execute on anything else when some x bit is set.
         """
         if not self.may(cred, inode, mask):
-            raise _error(errno.EACCES)
+            raise err(errno.EACCES)
 
     @staticmethod
     def _owner_or_capable(cred, inode):
@@ -452,7 +449,7 @@ class VFS:
 
     def _may_create(self, cred, dir):
         if dir.dead:
-            raise _error(errno.ENOENT)
+            raise err(errno.ENOENT)
         self.permission(cred, dir, MAY_WRITE | MAY_EXEC)
 
     def _may_delete(self, cred, dir, victim, isdir):
@@ -460,14 +457,14 @@ class VFS:
         self.permission(cred, dir, MAY_WRITE | MAY_EXEC)
         if (dir.mode & S_ISVTX and cred.fsuid != victim.uid
                 and cred.fsuid != dir.uid and not cred.capable("CAP_FOWNER")):
-            raise _error(errno.EPERM)
+            raise err(errno.EPERM)
         if isdir:
             if not victim.isdir():
-                raise _error(errno.ENOTDIR)
+                raise err(errno.ENOTDIR)
         elif victim.isdir():
-            raise _error(errno.EISDIR)
+            raise err(errno.EISDIR)
         if dir.dead:
-            raise _error(errno.ENOENT)
+            raise err(errno.ENOENT)
 
     def _may_follow_link(self, nd, link):
         """fs.protected_symlinks: EACCES following another user's link in
@@ -481,7 +478,7 @@ class VFS:
             return
         if dir.uid == link.uid:
             return
-        raise _error(errno.EACCES)
+        raise err(errno.EACCES)
 
     def _may_linkat(self, cred, inode):
         """fs.protected_hardlinks: EPERM linking another's unsafe file."""
@@ -495,7 +492,7 @@ class VFS:
                 != (S_ISGID | stat.S_IXGRP)
                 and self.may(cred, inode, MAY_READ | MAY_WRITE)):
             return
-        raise _error(errno.EPERM)
+        raise err(errno.EPERM)
 
     def _may_create_in_sticky(self, nd, inode):
         """fs.protected_regular/fifos: EACCES for O_CREAT of an existing
@@ -510,12 +507,12 @@ class VFS:
         if inode.uid == dir.uid or inode.uid == nd.cred.fsuid:
             return
         if dir.mode & stat.S_IWOTH:
-            raise _error(errno.EACCES)
+            raise err(errno.EACCES)
         if dir.mode & stat.S_IWGRP:
             if S_ISFIFO(mode) and self.sysctl["fs.protected_fifos"] >= 2:
-                raise _error(errno.EACCES)
+                raise err(errno.EACCES)
             if S_ISREG(mode) and self.sysctl["fs.protected_regular"] >= 2:
-                raise _error(errno.EACCES)
+                raise err(errno.EACCES)
 
     # -- path walk -------------------------------------------------------
 
@@ -526,7 +523,7 @@ class VFS:
         if comp == b"..":
             return dir if dir is self.root else dir.parent
         if len(comp) > NAME_MAX:
-            raise _error(errno.ENAMETOOLONG)
+            raise err(errno.ENAMETOOLONG)
         return dir.children.get(comp)
 
     def _parentat(self, nd, start, name):
@@ -545,12 +542,12 @@ class VFS:
             self.permission(nd.cred, dir, MAY_EXEC)
             inode = self._component(dir, comp)
             if inode is None:
-                raise _error(errno.ENOENT)
+                raise err(errno.ENOENT)
             if S_ISLNK(inode.mode):
                 nd.dir = dir
                 inode = self._follow(nd, dir, inode, trailing=False)
             if not inode.isdir():
-                raise _error(errno.ENOTDIR)
+                raise err(errno.ENOTDIR)
             dir = inode
         self.permission(nd.cred, dir, MAY_EXEC)
         nd.dir = dir
@@ -559,7 +556,7 @@ class VFS:
     def _follow(self, nd, dir, link, trailing):
         """Resolve the symlink *link* found in *dir*; ELOOP past 40 links."""
         if nd.links >= MAXSYMLINKS:
-            raise _error(errno.ELOOP)
+            raise err(errno.ELOOP)
         nd.links += 1
         if trailing:
             self._may_follow_link(nd, link)
@@ -573,7 +570,7 @@ class VFS:
         the middle of a path: only trailing symlinks are subject to
         fs.protected_symlinks."""
         if not name:
-            raise _error(errno.ENOENT)
+            raise err(errno.ENOENT)
         dir, last, trailing = self._parentat(nd, start, name)
         return self._last(nd, dir, last, trailing, follow, final)
 
@@ -582,11 +579,11 @@ class VFS:
             return dir
         inode = self._component(dir, last)
         if inode is None:
-            raise _error(errno.ENOENT)
+            raise err(errno.ENOENT)
         if S_ISLNK(inode.mode) and (follow or trailing):
             inode = self._follow(nd, dir, inode, trailing=final)
         if trailing and not inode.isdir():
-            raise _error(errno.ENOTDIR)
+            raise err(errno.ENOTDIR)
         return inode
 
     def _create_at(self, nd, cwd, name, want_dir):
@@ -598,11 +595,11 @@ class VFS:
         """
         dir, last, trailing = self._parentat(nd, cwd, name)
         if last is None or last in (b".", b".."):
-            raise _error(errno.EEXIST)
+            raise err(errno.EEXIST)
         if self._component(dir, last) is not None:
-            raise _error(errno.EEXIST)
+            raise err(errno.EEXIST)
         if trailing and not want_dir:
-            raise _error(errno.ENOENT)
+            raise err(errno.ENOENT)
         return dir, last
 
     # -- lookups ---------------------------------------------------------
@@ -625,7 +622,7 @@ class VFS:
         """
         inode = self.lookup(cred, cwd, path)
         if not inode.isdir():
-            raise _error(errno.ENOTDIR)
+            raise err(errno.ENOTDIR)
         self.permission(cred, inode, MAY_EXEC)
         return inode
 
@@ -639,7 +636,7 @@ class VFS:
         node = inode
         while node is not self.root:
             if node.dead or not node.isdir():
-                raise _error(errno.ENOENT)
+                raise err(errno.ENOENT)
             parts.append(node.name)
             node = node.parent
         return os.fsdecode(b"/" + b"/".join(reversed(parts)))
@@ -659,7 +656,7 @@ class VFS:
         EINVAL for other bits, EACCES, and the errors of :meth:`lookup`.
         """
         if mode & ~7:
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         real = cred.access_cred()
         inode = self.lookup(real, cwd, path)
         if mode:
@@ -671,7 +668,7 @@ class VFS:
         path), in creation order.  ENOTDIR, EACCES (read), lookup errors."""
         inode = self.lookup(cred, cwd, path)
         if not inode.isdir():
-            raise _error(errno.ENOTDIR)
+            raise err(errno.ENOTDIR)
         self.permission(cred, inode, MAY_READ)
         names = list(inode.children)
         if isinstance(path, (bytes, bytearray, memoryview)):
@@ -686,7 +683,7 @@ class VFS:
         """
         inode = self.lookup(cred, cwd, path, follow=False)
         if not S_ISLNK(inode.mode):
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         if isinstance(path, (bytes, bytearray, memoryview)):
             return bytes(inode.target)
         return os.fsdecode(inode.target)
@@ -721,7 +718,7 @@ class VFS:
             dir, last = self._create_at(nd, cwd, name, want_dir=False)
         except OSError as exc:
             if exc.errno == errno.EEXIST:
-                raise _error(errno.EADDRINUSE) from None
+                raise err(errno.EADDRINUSE) from None
             raise
         self._may_create(cred, dir)
         return self._create(cred, dir, last, S_IFSOCK | (mode & _S_IALLUGO))
@@ -746,9 +743,9 @@ class VFS:
         """
         body = _fsencode(target)
         if len(body) >= PATH_MAX:
-            raise _error(errno.ENAMETOOLONG)
+            raise err(errno.ENAMETOOLONG)
         if not body:
-            raise _error(errno.ENOENT)
+            raise err(errno.ENOENT)
         nd = _Nameidata(cred)
         dir, last = self._create_at(nd, cwd, _getname(path), want_dir=False)
         self._may_create(cred, dir)
@@ -771,9 +768,9 @@ class VFS:
         self._may_linkat(cred, inode)
         self._may_create(cred, dir)
         if inode.isdir():
-            raise _error(errno.EPERM)
+            raise err(errno.EPERM)
         if inode.nlink == 0:
-            raise _error(errno.ENOENT)
+            raise err(errno.ENOENT)
         self._attach(dir, last, inode)
         inode.touch(m=False)
         return inode
@@ -789,12 +786,12 @@ class VFS:
         nd = _Nameidata(cred)
         dir, last, trailing = self._parentat(nd, cwd, _getname(path))
         if last is None or last in (b".", b".."):
-            raise _error(errno.EISDIR)
+            raise err(errno.EISDIR)
         victim = self._component(dir, last)
         if victim is None:
-            raise _error(errno.ENOENT)
+            raise err(errno.ENOENT)
         if trailing:
-            raise _error(errno.EISDIR if victim.isdir() else errno.ENOTDIR)
+            raise err(errno.EISDIR if victim.isdir() else errno.ENOTDIR)
         self._may_delete(cred, dir, victim, isdir=False)
         return self._detach(dir, last)
 
@@ -808,17 +805,17 @@ class VFS:
         nd = _Nameidata(cred)
         dir, last, trailing = self._parentat(nd, cwd, _getname(path))
         if last is None:
-            raise _error(errno.EBUSY)
+            raise err(errno.EBUSY)
         if last == b".":
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         if last == b"..":
-            raise _error(errno.ENOTEMPTY)
+            raise err(errno.ENOTEMPTY)
         victim = self._component(dir, last)
         if victim is None:
-            raise _error(errno.ENOENT)
+            raise err(errno.ENOENT)
         self._may_delete(cred, dir, victim, isdir=True)
         if victim.children:
-            raise _error(errno.ENOTEMPTY)
+            raise err(errno.ENOTEMPTY)
         self._detach(dir, last)
 
     @_locked
@@ -835,20 +832,20 @@ class VFS:
         odir, olast, otrail = self._parentat(_Nameidata(cred), cwd, oldname)
         ndir, nlast, ntrail = self._parentat(_Nameidata(cred), cwd, newname)
         if olast in (None, b".", b"..") or nlast in (None, b".", b".."):
-            raise _error(errno.EBUSY)
+            raise err(errno.EBUSY)
         source = self._component(odir, olast)
         if source is None:
-            raise _error(errno.ENOENT)
+            raise err(errno.ENOENT)
         target = self._component(ndir, nlast)
         is_dir = source.isdir()
         if not is_dir and (otrail or ntrail):
-            raise _error(errno.ENOTDIR)
+            raise err(errno.ENOTDIR)
         if odir is not ndir:
             if is_dir and self._is_ancestor(source, ndir):
-                raise _error(errno.EINVAL)
+                raise err(errno.EINVAL)
             if target is not None and target.isdir() and \
                     self._is_ancestor(target, odir):
-                raise _error(errno.ENOTEMPTY)
+                raise err(errno.ENOTEMPTY)
         if source is target:
             return
         self._may_delete(cred, odir, source, is_dir)
@@ -859,7 +856,7 @@ class VFS:
         if odir is not ndir and is_dir:
             self.permission(cred, source, MAY_WRITE)
         if target is not None and target.children:
-            raise _error(errno.ENOTEMPTY)
+            raise err(errno.ENOTEMPTY)
         now = time.time()
         if target is not None:
             self._detach(ndir, nlast)
@@ -898,9 +895,9 @@ class VFS:
     def chmod_inode(self, cred, inode, mode):
         """``fchmod``: :meth:`chmod` on an inode."""
         if S_ISLNK(inode.mode):
-            raise _error(errno.EOPNOTSUPP)
+            raise err(errno.EOPNOTSUPP)
         if not self._owner_or_capable(cred, inode):
-            raise _error(errno.EPERM)
+            raise err(errno.EPERM)
         mode = (mode & _S_IALLUGO) | (inode.mode & S_IFMT)
         if not self._in_group_or_capable(cred, inode.gid):
             mode &= ~S_ISGID
@@ -933,15 +930,15 @@ class VFS:
         if uid != -1 and not (
                 (cred.fsuid == inode.uid and uid == inode.uid)
                 or cred.capable("CAP_CHOWN")):
-            raise _error(errno.EPERM)
+            raise err(errno.EPERM)
         if gid != -1 and not (
                 (cred.fsuid == inode.uid
                  and (gid == inode.gid or cred.in_group_p(gid)))
                 or cred.capable("CAP_CHOWN")):
-            raise _error(errno.EPERM)
+            raise err(errno.EPERM)
         if new_mode is not None:
             if not self._owner_or_capable(cred, inode):
-                raise _error(errno.EPERM)
+                raise err(errno.EPERM)
             if not self._in_group_or_capable(
                     cred, gid if gid != -1 else inode.gid):
                 new_mode &= ~S_ISGID
@@ -966,7 +963,7 @@ class VFS:
         for a socket, EACCES, ENOENT.  O_CLOEXEC is the caller's business.
         """
         if flags & os.O_CREAT and flags & os.O_DIRECTORY:
-            raise _error(errno.EINVAL)
+            raise err(errno.EINVAL)
         name = _getname(path)
         acc = (MAY_READ, MAY_WRITE, MAY_READ | MAY_WRITE,
                MAY_READ | MAY_WRITE)[flags & os.O_ACCMODE]
@@ -985,9 +982,9 @@ class VFS:
                 break
             if creat:
                 if trailing:
-                    raise _error(errno.EISDIR)
+                    raise err(errno.EISDIR)
                 if dir.dead:
-                    raise _error(errno.ENOENT)
+                    raise err(errno.ENOENT)
                 inode = self._component(dir, last)
                 if inode is None:
                     self.permission(cred, dir, MAY_WRITE | MAY_EXEC)
@@ -999,34 +996,34 @@ class VFS:
                 directory |= trailing
                 inode = self._component(dir, last)
                 if inode is None:
-                    raise _error(errno.ENOENT)
+                    raise err(errno.ENOENT)
             nd.dir = dir
             if not (S_ISLNK(inode.mode) and (follow or trailing)):
                 break
             if nd.links >= MAXSYMLINKS:
-                raise _error(errno.ELOOP)
+                raise err(errno.ELOOP)
             nd.links += 1
             self._may_follow_link(nd, inode)
             dir, last, trailing = self._parentat(nd, dir, inode.target)
         if creat:
             if excl and not created:
-                raise _error(errno.EEXIST)
+                raise err(errno.EEXIST)
             if inode.isdir():
-                raise _error(errno.EISDIR)
+                raise err(errno.EISDIR)
             if not created:
                 self._may_create_in_sticky(nd, inode)
         if directory and not inode.isdir():
-            raise _error(errno.ENOTDIR)
+            raise err(errno.ENOTDIR)
         if created:
             acc = 0
         kind = inode.mode & S_IFMT
         if kind == S_IFLNK:
-            raise _error(errno.ELOOP)
+            raise err(errno.ELOOP)
         if kind == S_IFDIR and acc & MAY_WRITE:
-            raise _error(errno.EISDIR)
+            raise err(errno.EISDIR)
         self.permission(cred, inode, acc)
         if kind in (S_IFSOCK, S_IFIFO):
-            raise _error(errno.ENXIO)
+            raise err(errno.ENXIO)
         if flags & os.O_TRUNC and kind == S_IFREG and not created:
             inode.data.clear()
             if not cred.capable("CAP_FSETID"):

@@ -15,7 +15,7 @@ import threading
 import pytest
 
 import menios
-from menios import process as menios_process
+from menios import scm, socketcalls
 from menios import (AF_UNIX, MSG_DONTWAIT, SO_PASSCRED, SOCK_DGRAM, SOCK_STREAM,
                     SOL_SOCKET)
 
@@ -47,22 +47,22 @@ def _assert_live_pair(p, fd, peer):
     assert p.recv(fd, 10, MSG_DONTWAIT) == b"pong"
 
 
-def test_fd_closed_while_attached_arrives_alive():
-    """The close comes after _scm_send looked x up and before the message
+def test_fd_closed_while_attached_arrives_alive(monkeypatch):
+    """The close comes after scm_send looked x up and before the message
     takes its reference: the receiver gets x's socket, alive."""
     with menios.Kernel() as k:
         p = k.spawn()
         s, r = p.socketpair(AF_UNIX, SOCK_DGRAM)
         x, y = p.socketpair(AF_UNIX, SOCK_STREAM)
-        too_many_fds = p._too_many_fds
+        too_many_fds = scm.too_many_unix_fds
 
-        def hook():
-            _close_in_thread(p, x)
-            return too_many_fds()
+        def hook(proc):
+            _close_in_thread(proc, x)
+            return too_many_fds(proc)
 
-        p._too_many_fds = hook
+        monkeypatch.setattr(scm, "too_many_unix_fds", hook)
         assert p.send_fds(s, [b"m"], [x]) == 1
-        del p._too_many_fds
+        monkeypatch.undo()
         with pytest.raises(OSError) as e:
             p.fcntl(x, menios.F_GETFD)
         assert e.value.errno == errno.EBADF
@@ -95,23 +95,21 @@ def test_send_fds_refs_dropped_on_success_and_error():
         assert sock.f_count == 3        # the fd and the message's two
 
 
-def test_sender_closed_during_sendmsg_still_sends():
+def test_sender_closed_during_sendmsg_still_sends(monkeypatch):
     """The sending socket's fd is closed after sendmsg looked it up: the
     data is sent, then the socket is released (the peer sees EOF)."""
     with menios.Kernel() as k:
         p = k.spawn()
         a, b = p.socketpair(AF_UNIX, SOCK_STREAM)
-        dest = menios_process._dest
+        dest = socketcalls.dest
 
         def hook(address):
             _close_in_thread(p, a)
             return dest(address)
 
-        menios_process._dest = hook
-        try:
-            assert p.sendmsg(a, [b"data"]) == 4
-        finally:
-            menios_process._dest = dest
+        monkeypatch.setattr(socketcalls, "dest", hook)
+        assert p.sendmsg(a, [b"data"]) == 4
+        monkeypatch.undo()
         assert p.recv(b, 10, MSG_DONTWAIT) == b"data"
         assert p.recv(b, 10, MSG_DONTWAIT) == b""
 

@@ -1,0 +1,66 @@
+"""poll(2) over a process's fds: each fd's file is held for the whole call
+and translated to what the C core polls (a socket as it is, a pipe end as
+the socket underneath it, any other file by its fixed mask); the core
+waits on all of them at once (``_unix.poll``).
+"""
+import contextlib
+import errno
+
+from . import _unix
+from .args import as_int
+from .constants import POLLERR, POLLHUP, POLLNVAL
+from .files import PipeEnd
+
+_Socket = _unix.Socket
+
+#: pollfd.events is a short: higher bits are not passed in.
+EVENTS_MASK = 0xffff
+#: Reported whether asked for or not.
+ALWAYS = POLLERR | POLLHUP
+
+
+def poll(proc, fds, timeout_ms=None):
+    """[(fd, events)] -> [(fd, revents)] for revents != 0, as poll(2):
+    POLLNVAL for a bad fd, negative fds ignored, POLLERR/POLLHUP always.
+    ``timeout_ms`` None or negative waits forever, 0 returns at once.
+    ESRCH once the process exited."""
+    entries = []
+    pipes = []
+    # Each file is held until the poll ends, as Linux's __pollwait holds
+    # the files it waits on, so a close by another thread cannot release
+    # a socket being polled.
+    with contextlib.ExitStack() as held:
+        for item in fds:
+            fd, events = item
+            fd, events = as_int(fd), as_int(events) & EVENTS_MASK
+            if fd < 0:
+                entries.append((None, events, 0))
+                pipes.append(None)
+                continue
+            try:
+                f = held.enter_context(proc._hold(fd))
+            except OSError as e:
+                if e.errno == errno.ESRCH:
+                    raise
+                entries.append((None, events, POLLNVAL))
+                pipes.append(None)
+                continue
+            if type(f) is _Socket:
+                entries.append((f, events, 0))
+                pipes.append(None)
+            elif isinstance(f, PipeEnd):
+                entries.append((f.sock, f.socket_events(events), 0))
+                pipes.append((f, events))
+            else:
+                entries.append((None, events, f.poll_mask() & (events | ALWAYS)))
+                pipes.append(None)
+        if timeout_ms is not None:
+            timeout_ms = as_int(timeout_ms)
+        revents = _unix.poll(proc.kernel.net, entries, timeout_ms)
+    out = []
+    for item, pipe, rev in zip(fds, pipes, revents):
+        if pipe is not None:
+            rev = pipe[0].translate_poll(rev) & (pipe[1] | ALWAYS)
+        if rev:
+            out.append((as_int(item[0]), rev))
+    return out
