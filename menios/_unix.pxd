@@ -3,7 +3,7 @@
 anyone who wants to ``cimport menios._unix``."""
 
 from cpython.pythread cimport PyThread_type_lock
-from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
 cdef extern from "kernel/sched/wait.h":
     struct wait_ctl:
@@ -57,6 +57,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
 
     struct unix_sock:
         int type
+        uint64_t ino
         int64_t bytes_copied
         int64_t bytes_zerocopy
 
@@ -105,6 +106,19 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         unsigned int addr_len
         unsigned char path[109]
         unsigned int rqueue, wqueue
+        uint64_t peer_ino
+        int shutdown
+        int32_t uid
+        int has_vfs
+        uint32_t vfs_dev
+        uint64_t vfs_ino
+        uint32_t mem[9]
+        size_t icons_off, nicons
+        uint64_t listener_ino
+        int64_t inflight
+        int64_t bytes_copied_in, bytes_copied_out
+        int64_t bytes_zerocopy_in, bytes_zerocopy_out
+        int64_t msgs_sent, msgs_received
 
     unix_net *unix_net_create(const unix_sysctl *sysctl) nogil
     void unix_net_shutdown(unix_net *net) nogil
@@ -145,7 +159,11 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     void unix_file_ref(unix_sock *sk, int delta) nogil
     int unix_gc(unix_net *net) nogil
     int unix_gc_scheduled(unix_net *net) nogil
-    int unix_list(unix_net *net, unix_sock_info *out, int max) nogil
+    int unix_list(unix_net *net, unix_sock_info *out, int max,
+                  uint64_t *icons, size_t max_icons, size_t *n_icons) nogil
+    void unix_graft(unix_sock *sk) nogil
+    void unix_set_uid(unix_sock *sk, int32_t uid) nogil
+    void unix_set_vfs(unix_sock *sk, uint32_t dev, uint64_t ino) nogil
     ssize_t unix_recv_pages(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     page_run *unix_alloc_pages(unix_net *net, size_t npages, int zero) nogil
 
@@ -173,7 +191,7 @@ cdef class Socket(File):
     cdef int busy
     cdef int deferred_puts
     cdef bint released
-    cdef public object inode
+    cdef object _inode
     cdef public object name_key
     cdef public object on_release
     cdef public bint passcred         # SO_PASSCRED, cached for the send fast path

@@ -15,7 +15,7 @@ stopped, and the call stays counted in ``Kernel.blocked()`` between slices.
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
-from libc.stdint cimport int64_t, int32_t
+from libc.stdint cimport int64_t, int32_t, uint64_t
 from cpython.pythread cimport (PyThread_allocate_lock, PyThread_free_lock,
     PyThread_acquire_lock, PyThread_release_lock, WAIT_LOCK, NOWAIT_LOCK)
 from libc.stdlib cimport malloc, realloc, free
@@ -207,23 +207,54 @@ cdef class Net:
                 "gc_runs": c.gc_runs, "blocked": c.blocked}
 
     def list(self):
-        """One tuple per live socket: (ino, type, state, flags, refcnt,
-        listening, raw name, rqueue, wqueue)."""
-        cdef int n = unix_list(self.net, NULL, 0), got
-        cdef unix_sock_info *buf = <unix_sock_info *>malloc(sizeof(unix_sock_info) * (n + 16))
-        if buf == NULL:
-            raise MemoryError()
+        """One dict per socket, as sock_diag sees it (see ``unix_list`` in
+        af_unix.c): ``ino`` (0 for an embryo), ``type``, ``state``,
+        ``flags``, ``refcnt``, ``listening``, ``name`` (raw sun_path bytes),
+        ``rqueue``/``wqueue`` (UNIX_DIAG_RQLEN), ``peer_ino``, ``shutdown``,
+        ``uid``, ``vfs`` (``(dev, ino)`` or None), ``meminfo`` (the nine
+        SK_MEMINFO_* values), ``icons`` (pending connections' peer inodes),
+        ``listener_ino``, ``inflight`` and the copy counters."""
+        cdef int n = 0, got
+        cdef size_t ni = 0, nicons = 0
+        cdef unix_sock_info *buf = NULL
+        cdef uint64_t *icons = NULL
+        cdef unix_sock_info *i
+        while True:
+            got = unix_list(self.net, buf, n, icons, nicons, &ni)
+            if got <= n and ni <= nicons:
+                break
+            n, nicons = got + 16, ni + 64
+            free(buf)
+            free(icons)
+            buf = <unix_sock_info *>malloc(sizeof(unix_sock_info) * n)
+            icons = <uint64_t *>malloc(sizeof(uint64_t) * nicons)
+            if buf == NULL or icons == NULL:
+                free(buf)
+                free(icons)
+                raise MemoryError()
         try:
-            got = unix_list(self.net, buf, n + 16)
             out = []
-            for i in range(min(got, n + 16)):
-                out.append((buf[i].ino, buf[i].type, buf[i].state, buf[i].flags,
-                            buf[i].refcnt, buf[i].listening,
-                            (<char *>buf[i].path)[:buf[i].addr_len],
-                            buf[i].rqueue, buf[i].wqueue))
+            for k in range(got):
+                i = &buf[k]
+                out.append({
+                    "ino": i.ino, "type": i.type, "state": i.state, "flags": i.flags,
+                    "refcnt": i.refcnt, "listening": bool(i.listening),
+                    "name": (<char *>i.path)[:i.addr_len],
+                    "rqueue": i.rqueue, "wqueue": i.wqueue, "peer_ino": i.peer_ino,
+                    "shutdown": i.shutdown, "uid": i.uid,
+                    "vfs": (i.vfs_dev, i.vfs_ino) if i.has_vfs else None,
+                    "meminfo": tuple([i.mem[j] for j in range(9)]),
+                    "icons": [icons[i.icons_off + j] for j in range(i.nicons)],
+                    "listener_ino": i.listener_ino, "inflight": i.inflight,
+                    "bytes_copied_in": i.bytes_copied_in,
+                    "bytes_copied_out": i.bytes_copied_out,
+                    "bytes_zerocopy_in": i.bytes_zerocopy_in,
+                    "bytes_zerocopy_out": i.bytes_zerocopy_out,
+                    "msgs_sent": i.msgs_sent, "msgs_received": i.msgs_received})
             return out
         finally:
             free(buf)
+            free(icons)
 
     property busy_poll_us:
         def __get__(self):
@@ -364,6 +395,30 @@ cdef class Socket(File):
         def __get__(self):
             return <size_t>self.sk
 
+    property ino:
+        """The socket's inode number (sockfs): what fstat, /proc/net/unix
+        and sock_diag report."""
+        def __get__(self):
+            return self.sk.ino
+
+    property sock_uid:
+        """The owner of the socket's inode (sock_i_uid)."""
+        def __set__(self, int uid):
+            unix_set_uid(self.sk, uid)
+
+    property inode:
+        """The VFS inode a path bind made (None when unbound or abstract).
+        Setting it also gives the core the file's numbers, which sock_diag
+        reports (UNIX_DIAG_VFS) for this socket and the ones accepted on it."""
+        def __get__(self):
+            return self._inode
+        def __set__(self, value):
+            self._inode = value
+            if value is not None:
+                d = value.dev
+                unix_set_vfs(self.sk, ((os.major(d) & 0xfff) << 20) | (os.minor(d) & 0xfffff),
+                             value.ino)
+
     # --------------------------------------------------------- names ---
     def bind(self, bytes path):
         _check(unix_bind(self.sk, <char *>path, <unsigned int>len(path)))
@@ -436,6 +491,7 @@ cdef class Socket(File):
         s.sk = nsk                       # the reference accept took is the file's
         unix_sock_hold(nsk)              # and this object's own
         unix_file_ref(nsk, 1)
+        unix_graft(nsk)                  # its file's inode number
         s.type = self.type
         s.passcred = s.getsockopt(1, 16) != 0   # inherited at connect(): SOL_SOCKET, SO_PASSCRED
         return s
@@ -1445,6 +1501,21 @@ cdef class FdTable:
             if f is None:
                 return
             f.fput()
+
+    def open_files(self):
+        """``[(fd, file), ...]`` of the open fds, in fd order: a snapshot
+        (what /proc/PID/fd lists)."""
+        cdef Py_ssize_t fd
+        cdef list out = []
+        self._lock()
+        try:
+            for fd in range(len(self.files)):
+                f = self.files[fd]
+                if f is not None:
+                    out.append((fd, f))
+        finally:
+            self._unlock()
+        return out
 
     def close_all(self):
         """exit: empty the table for good (nothing is installed in it

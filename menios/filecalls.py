@@ -13,7 +13,7 @@ from stat import S_IFSOCK
 
 from . import _unix
 from .args import as_int, err
-from .constants import O_CLOEXEC, S_IRWXUGO, U32_MAX
+from .constants import O_CLOEXEC, S_IRWXUGO
 from .fdcalls import install, install_two, reserve_two
 from .files import VfsFile, make_pipe
 
@@ -72,11 +72,12 @@ def lseek(proc, fd, offset, whence):
 
 
 def fstat(proc, fd):
-    """fstat(2).  A socket is an ``S_IFSOCK`` inode of sockfs owned by the
-    caller's effective ids."""
+    """fstat(2).  A socket is an ``S_IFSOCK`` inode of sockfs (its inode
+    number the one ``Kernel.diag`` and ``ss`` show) owned by the caller's
+    effective ids."""
     with proc._hold(fd) as f:
         if type(f) is _Socket:
-            return os.stat_result((S_IFSOCK | S_IRWXUGO, f.inflight_sock & U32_MAX,
+            return os.stat_result((S_IFSOCK | S_IRWXUGO, f.ino,
                                    SOCKFS_DEV, 1, proc.cred.euid, proc.cred.egid,
                                    0, 0, 0, 0))
         return f.fstat()

@@ -63,13 +63,17 @@ class Kernel:
         self.closed = False
 
     # ---------------------------------------------------------------- api
-    def spawn(self, uid=0, gid=0, groups=(), umask=0o022, cwd="/", rlimit_nofile=1024):
-        """A new process with no fds open."""
-        from .process import Process
+    def spawn(self, uid=0, gid=0, groups=(), umask=0o022, cwd="/", rlimit_nofile=1024,
+              comm=None):
+        """A new process with no fds open.  ``comm`` is its command name (at
+        most 15 bytes kept, as Linux's PR_SET_NAME; default ``"python3"``),
+        what ``ss -p`` shows; ``fork`` passes it on."""
+        from .process import Process, DEFAULT_COMM
         if self.closed:
             raise err(errno.ESHUTDOWN)
         return Process(self, uid=uid, gid=gid, groups=groups, umask=umask, cwd=cwd,
-                       rlimit_nofile=rlimit_nofile)
+                       rlimit_nofile=rlimit_nofile,
+                       comm=DEFAULT_COMM if comm is None else comm)
 
     def alloc_pages(self, n):
         """``n`` zero-filled, page-aligned pages (a ``Pages`` buffer) for
@@ -102,16 +106,83 @@ class Kernel:
         return wait_blocked(self, n, timeout)
 
     def unix_sockets(self):
-        """The live AF_UNIX sockets, one dict per socket, like /proc/net/unix."""
+        """The live AF_UNIX sockets, one dict per socket, like /proc/net/unix
+        (an embryo -- a connection not yet accepted -- has inode 0 there)."""
         out = []
-        for ino, type_, state, flags, refcnt, listening, name, rq, wq in self.net.list():
+        for d in self.net.list():
             out.append({
-                "inode": ino, "type": _TYPE_NAMES.get(type_, type_),
-                "state": _STATE_NAMES.get(state, state),
-                "flags": "ACC" if listening else "", "refcount": refcnt,
-                "path": _format_name(name), "recv_q": rq, "send_q": wq,
+                "inode": d["ino"], "type": _TYPE_NAMES.get(d["type"], d["type"]),
+                "state": _STATE_NAMES.get(d["state"], d["state"]),
+                "flags": "ACC" if d["listening"] else "", "refcount": d["refcnt"],
+                "path": _format_name(d["name"]), "recv_q": d["rqueue"],
+                "send_q": d["wqueue"],
             })
         return out
+
+    def diag(self):
+        """One dict per socket with what Linux's sock_diag reports for it
+        (net/unix/diag.c), plus who holds it and menios's counters.
+
+        ``inode`` (as ``fstat``'s ``st_ino`` and ``unix_sockets()``; 0 for an
+        embryo, a connection not yet accepted, which sock_diag skips),
+        ``type`` and ``state`` (Linux's numbers: 1 ESTABLISHED, 7 CLOSE, 10
+        LISTEN), ``name`` (as ``getsockname`` returns it; None unbound) and
+        ``raw_name`` (the sun_path bytes), ``vfs`` (``(st_dev, st_ino)`` of
+        the file a path bind made, shared by the connections accepted on it;
+        UNIX_DIAG_VFS), ``peer`` (the peer's inode, 0 for none or one not
+        accepted yet; UNIX_DIAG_PEER), ``pending`` (a listener's pending
+        connections, as their connectors' inodes; UNIX_DIAG_ICONS),
+        ``recv_q``/``send_q`` (UNIX_DIAG_RQLEN: for a listener the pending
+        connections and the backlog, else bytes a read would see -- a
+        datagram socket's first message -- and the send-buffer memory its
+        messages still hold, as SIOCINQ/SIOCOUTQ), ``meminfo`` (the nine
+        SK_MEMINFO_* by name), ``shutdown`` (its bits: 1 no more receives, 2
+        no more sends), ``uid`` (the socket inode's owner; UNIX_DIAG_UID),
+        ``holders`` (sorted ``(pid, fd)`` pairs of the fds open on it),
+        ``listener`` (an embryo's listener's inode), ``inflight`` (times its
+        file is in flight in SCM_RIGHTS messages), ``bytes_copied_in`` /
+        ``bytes_copied_out`` (payload bytes its sends copied in and its
+        receives copied out), ``bytes_zerocopy_in`` / ``bytes_zerocopy_out``
+        (bytes handed over as pages by its sends / taken by ``recv_pages``),
+        ``msgs_sent`` / ``msgs_received`` (sk_buffs its sends queued on a
+        receiver / queued on its own receive queue)."""
+        holders = {}
+        with self.lock:
+            procs = list(self.processes.values())
+        for p in procs:
+            for fd, f in p.fdtable.open_files():
+                if type(f) is _unix.Socket:
+                    holders.setdefault(f.ino, []).append((p.pid, fd))
+        out = []
+        for d in self.net.list():
+            mem = dict(zip(_MEMINFO, d["meminfo"]))
+            vfs = d["vfs"]
+            if vfs is not None:
+                vfs = (os.makedev(vfs[0] >> 20, vfs[0] & 0xfffff), vfs[1])
+            out.append({
+                "inode": d["ino"], "type": d["type"], "state": d["state"],
+                "name": _decode_name(d["name"]), "raw_name": d["name"], "vfs": vfs,
+                "peer": d["peer_ino"], "pending": d["icons"],
+                "recv_q": d["rqueue"], "send_q": d["wqueue"], "meminfo": mem,
+                "shutdown": d["shutdown"], "uid": d["uid"],
+                "holders": sorted(holders.get(d["ino"], ())) if d["ino"] else [],
+                "listener": d["listener_ino"], "inflight": d["inflight"],
+                "bytes_copied_in": d["bytes_copied_in"],
+                "bytes_copied_out": d["bytes_copied_out"],
+                "bytes_zerocopy_in": d["bytes_zerocopy_in"],
+                "bytes_zerocopy_out": d["bytes_zerocopy_out"],
+                "msgs_sent": d["msgs_sent"], "msgs_received": d["msgs_received"],
+            })
+        return out
+
+    def ss(self, args=("-xa",), width=None):
+        """The text iproute2's ``ss`` prints for this kernel's sockets under
+        the command line ``args`` (a list of strings, or one string split as
+        a shell does): ``-x -a -l -p -e -m -n``, ``state``/``exclude`` and
+        address filters, with ss's columns and widths (``width``: a
+        terminal's; None, a pipe's).  See :mod:`menios.ss`."""
+        from .ss import ss
+        return ss(self, args, width)
 
     def format_unix_sockets(self):
         """The socket table as text, like ``ss -x``/``/proc/net/unix``."""
@@ -193,6 +264,20 @@ def wait_blocked(kernel, n, timeout):
         time.sleep(pause)
         pause = min(pause * 2, _WAIT_BLOCKED_MAX)
     return True
+
+
+#: SK_MEMINFO_* in order (linux/sock_diag.h).
+_MEMINFO = ("rmem_alloc", "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc", "wmem_queued",
+            "optmem", "backlog", "drops")
+
+
+def _decode_name(raw):
+    """A name as getsockname returns it: None unbound, bytes abstract, str path."""
+    if not raw:
+        return None
+    if raw[:1] == b"\0":
+        return raw
+    return os.fsdecode(raw.split(b"\0", 1)[0])
 
 
 def _format_name(raw):

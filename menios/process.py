@@ -17,12 +17,28 @@ from .cred import Cred
 from .poll import poll as _poll
 
 
+#: The command name of a spawned process unless ``spawn(comm=...)`` says
+#: otherwise: what Linux shows for a process running a Python program.
+DEFAULT_COMM = "python3"
+
+
+def _comm(name):
+    """A command name as PR_SET_NAME stores it: at most 15 bytes."""
+    if not isinstance(name, str):
+        raise TypeError("comm must be a str, not %s" % type(name).__name__)
+    raw = name.encode("utf-8", "surrogateescape")[:15]
+    return raw.decode("utf-8", "ignore")
+
+
 class Process(_unix.ProcessBase):
     """A simulated process.  Create with ``Kernel.spawn`` or ``fork``."""
 
     def __init__(self, kernel, uid=0, gid=0, groups=(), umask=0o022, cwd="/",
-                 rlimit_nofile=1024, _parent=None):
+                 rlimit_nofile=1024, comm=DEFAULT_COMM, _parent=None):
         self.kernel = kernel
+        #: The command name (Linux's task comm, at most 15 bytes): what
+        #: ``ss -p`` shows.  Inherited by fork.
+        self.comm = _comm(comm) if _parent is None else _parent.comm
         self.pending_signals = set()
         self.alive = True
         if _parent is None:

@@ -98,9 +98,11 @@ import pickle
 import pwd
 import resource
 import select
+import shlex
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -111,6 +113,7 @@ import unittest
 import warnings
 
 from ..kernel import wait_blocked
+from ..process import DEFAULT_COMM
 
 __all__ = ["HostKernel", "HostProcess", "NeedsIds", "NCHAN", "ROOT", "SUBIDS", "ONE",
            "best_mode", "unmet"]
@@ -125,6 +128,7 @@ _CLONE_NEWUSER = 0x10000000
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_DUMPABLE = 4
+_PR_SET_NAME = 15
 _AF_UNIX, _SOCK_STREAM, _SOMAXCONN = socket.AF_UNIX, socket.SOCK_STREAM, socket.SOMAXCONN
 _NETNS_SYSCTLS = {"net.unix.max_dgram_qlen", "net.core.somaxconn"}
 #: What ``HostKernel.blocked`` counts, by machine: syscalls a scenario call
@@ -338,10 +342,11 @@ class _Ops:
     and lets its exception say how it failed.
     """
 
-    def __init__(self, limit, proc, mode):
+    def __init__(self, limit, proc, mode, factory):
         self.limit = limit
         self.proc = proc              # the host's /proc, opened before chroot
         self.mode = mode
+        self.factory = factory        # the channel factory (_factory)
         self.pending = set()
 
     def _fd(self, fd):
@@ -560,6 +565,18 @@ class _Ops:
     def getcwd(self):
         return os.getcwd()
 
+    def socket_inodes(self):
+        """``{fd: inode}`` of the scenario's fds that are sockets."""
+        out = {}
+        for fd in range(self.limit):
+            try:
+                st = os.fstat(fd)
+            except OSError:
+                continue
+            if stat.S_ISSOCK(st.st_mode):
+                out[fd] = st.st_ino
+        return out
+
     # -- credentials and attributes
     def setresuid(self, ruid, euid, suid):
         os.setresuid(ruid, euid, suid)
@@ -606,7 +623,8 @@ class _Ops:
                     raise AttributeError(name)
                 if name == "fork":
                     if os.fork() == 0:
-                        _become(chan.fileno(), self.limit, self.proc, mode=self.mode)
+                        _become(chan.fileno(), self.limit, self.proc, self.factory,
+                                mode=self.mode)
                     continue        # the new process replies on this channel
                 reply = ("ok", getattr(self, name)(*args, **kwargs))
             except OSError as e:
@@ -644,12 +662,12 @@ def _above(fd, limit):
     return new
 
 
-def _become(reply_fd, limit, proc, creds=None, mode=ROOT):
+def _become(reply_fd, limit, proc, factory, creds=None, mode=ROOT):
     """Turn a freshly forked, single-threaded process into a served one.
 
     Called in the child of the zygote (``creds`` = spawn arguments) or of a
     served process (``fork``); ``proc`` is a directory fd on the host's
-    ``/proc``.  Never returns.
+    ``/proc``, ``factory`` the channel factory's socket.  Never returns.
     """
     try:
         # Sockets the parent process's other threads held die now, not later
@@ -664,15 +682,17 @@ def _become(reply_fd, limit, proc, creds=None, mode=ROOT):
                     hard = max(hard, limit + _RESERVE)
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
             err_fd = os.dup(2 if creds is not None else sys.stderr.fileno())
-            reply_fd, err_fd, proc = (_above(fd, limit) for fd in (reply_fd, err_fd, proc))
-            _close_fds_except({reply_fd, err_fd, proc}, 0 if creds is not None else limit)
+            reply_fd, err_fd, proc, factory = (_above(fd, limit)
+                                                for fd in (reply_fd, err_fd, proc, factory))
+            _close_fds_except({reply_fd, err_fd, proc, factory},
+                              0 if creds is not None else limit)
             sys.stdin = None
             sys.stdout = sys.stderr = open(err_fd, "w", encoding="utf-8", closefd=False)
             mine, theirs = [], []
-            for _ in range(NCHAN):
-                a, b = socket.socketpair()
-                mine.append(socket.socket(fileno=_above(a.detach(), limit)))
-                theirs.append(_above(b.detach(), limit))
+            pairs = _channels(factory)
+            for a, b in zip(pairs[0::2], pairs[1::2]):
+                mine.append(socket.socket(fileno=_above(a, limit)))
+                theirs.append(_above(b, limit))
             if creds is not None:
                 os.chdir(creds["cwd"])
                 if mode != ONE:
@@ -685,6 +705,7 @@ def _become(reply_fd, limit, proc, creds=None, mode=ROOT):
                 # reads its /proc/PID/task/TID/syscall from outside.
                 _libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
                 os.umask(creds["umask"])
+                _set_comm(creds["comm"])
             resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
             signal.pthread_sigmask(signal.SIG_BLOCK, _RECORDED)
             reply = ("ok", os.getpid())
@@ -699,7 +720,7 @@ def _become(reply_fd, limit, proc, creds=None, mode=ROOT):
             os.close(fd)
         if reply[0] != "ok":
             return
-        ops = _Ops(limit, proc, mode)
+        ops = _Ops(limit, proc, mode, factory)
         for c in mine[1:]:
             threading.Thread(target=ops.serve, args=(c,), daemon=True).start()
         ops.serve(mine[0])
@@ -740,11 +761,108 @@ def _enter_user_namespace(uid, gid):
             f.write(text)
 
 
+def _set_comm(name):
+    """prctl(PR_SET_NAME): the process's command name (what ``ss -p`` shows)."""
+    buf = ctypes.create_string_buffer(name.encode("utf-8", "surrogateescape")[:15])
+    _libc.prctl(_PR_SET_NAME, ctypes.addressof(buf), 0, 0, 0)
+
+
+def _factory():
+    """Start the channel factory, in the network namespace this process is
+    in (the caller's, before it makes its own): a process that answers each
+    one-byte request on its SOCK_SEQPACKET socket with ``NCHAN`` fresh
+    socketpairs (``2 * NCHAN`` fds).  A served process makes its channels
+    there, so the scenario's network namespace holds the scenario's sockets
+    and nothing else (``ss`` run in it shows exactly those).  Every served
+    process shares the other end: any reply suits any requester.  Returns
+    ``(pid, fd of the other end)``."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            ours.close()
+            _close_fds_except({theirs.fileno(), 2})
+            while True:
+                try:
+                    if not theirs.recv(1):
+                        break
+                except OSError:
+                    break
+                made = [socket.socketpair() for _ in range(NCHAN)]
+                fds = [s.fileno() for pair in made for s in pair]
+                theirs.sendmsg([b"c"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                         array.array("i", fds))])
+                for pair in made:
+                    for sock in pair:
+                        sock.close()
+        finally:
+            os._exit(0)
+    theirs.close()
+    return pid, ours.detach()
+
+
+def _channels(factory):
+    """``2 * NCHAN`` fds, ``NCHAN`` socketpairs made by the channel factory."""
+    sock = socket.socket(fileno=os.dup(factory))
+    try:
+        sock.send(b"c")
+        _, anc, _, _ = sock.recvmsg(1, socket.CMSG_SPACE(8 * NCHAN))
+    finally:
+        sock.close()
+    fds = array.array("i")
+    for level, kind, data in anc:
+        if (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS):
+            fds.frombytes(data[:len(data) - len(data) % 4])
+    if len(fds) != 2 * NCHAN:
+        raise OSError(errno.EIO, "the channel factory answered %d fds" % len(fds))
+    return list(fds)
+
+
+def _run_ss(hostroot, path, args):
+    """``ss args`` run in this network namespace from the host's root (the
+    chroot left: ss reads the host's /proc for ``-p``); (stdout, stderr)."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            os.set_inheritable(1, True)      # a no-op dup2 (out_w was 1) kept O_CLOEXEC
+            os.set_inheritable(2, True)
+            os.fchdir(hostroot)
+            os.chroot(".")
+            os.chdir("/")
+            os.closerange(3, _BADFD)
+            os.execve(path, ["ss", *args], {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        except BaseException as e:
+            os.write(2, ("cannot run %s: %s" % (path, e)).encode())
+        finally:
+            os._exit(127)
+    os.close(out_w)
+    os.close(err_w)
+    chunks = []
+    for fd in (out_r, err_r):
+        data = []
+        while True:
+            block = os.read(fd, 65536)
+            if not block:
+                break
+            data.append(block)
+        os.close(fd)
+        chunks.append(b"".join(data))
+    return tuple(chunks)
+
+
 def _enter_tree(root, sysctl):
-    """The zygote's world: a private network namespace (with ``sysctl``
-    applied), a child subreaper ignoring SIGCHLD, chrooted into ``root``.
-    Returns ``(netns, outside, proc)``: whether the network namespace could be
-    made, and directory fds on ``root``'s parent and on ``/proc``."""
+    """The zygote's world: the channel factory (:func:`_factory`) left in the
+    network namespace it came from, a private network namespace (with
+    ``sysctl`` applied), a child subreaper ignoring SIGCHLD, chrooted into
+    ``root``.  Returns ``(netns, outside, proc, hostroot, factory)``: whether
+    the network namespace could be made, directory fds on ``root``'s parent,
+    on ``/proc`` and on the host's ``/``, and ``(pid, socket fd)`` of the
+    factory."""
+    factory = _factory()
     netns = _libc.unshare(_CLONE_NEWNET) == 0
     if netns:
         for key, value in sysctl.items():
@@ -754,9 +872,10 @@ def _enter_tree(root, sysctl):
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     outside = os.open(os.path.dirname(root), os.O_RDONLY | os.O_DIRECTORY)
     proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+    hostroot = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
     os.chroot(root)
     os.chdir("/")
-    return netns, outside, proc
+    return netns, outside, proc, hostroot, factory
 
 
 def _zygote(chan_fd, root, sysctl, mode):
@@ -770,18 +889,18 @@ def _zygote(chan_fd, root, sysctl, mode):
         faulthandler.disable()
         warnings.simplefilter("ignore")
         chan = socket.socket(fileno=chan_fd)
-        outside = proc = None
+        outside = proc = hostroot = factory = None
         if mode != ONE:
             try:
                 if mode == SUBIDS:
                     _check(_libc.unshare(_CLONE_NEWUSER))
                     _send(chan, ("map", None))
                     _recv(chan)                   # the parent wrote the maps
-                netns, outside, proc = _enter_tree(root, sysctl)
+                netns, outside, proc, hostroot, factory = _enter_tree(root, sysctl)
             except (OSError, EOFError) as e:
                 _send(chan, ("err", getattr(e, "errno", None) or errno.EIO))
                 return
-            _close_fds_except({chan_fd, 2, outside, proc})
+            _close_fds_except({chan_fd, 2, outside, proc, hostroot, factory[1]})
             _send(chan, ("ok", netns))
         else:
             _send(chan, ("ok", None))
@@ -794,28 +913,36 @@ def _zygote(chan_fd, root, sysctl, mode):
             if kind == "blocked":
                 _send(chan, ("ok", _count_blocked(proc, procs)))
                 continue
+            if kind == "ss":
+                if hostroot is None:
+                    _send(chan, ("skip", "no process spawned yet: no network namespace"))
+                else:
+                    _send(chan, ("ok", _run_ss(hostroot, *procs)))
+                continue
             if mode == ONE and proc is None:     # the first spawn: its ids are the identity
                 try:
                     _enter_user_namespace(creds["uid"], creds["gid"])
-                    netns, outside, proc = _enter_tree(root, sysctl)
+                    netns, outside, proc, hostroot, factory = _enter_tree(root, sysctl)
                 except OSError as e:
                     _send(chan, ("skip", "no unprivileged user namespace here "
                                          f"({os.strerror(e.errno)})"))
                     break
-                _close_fds_except({chan_fd, 2, outside, proc})
+                _close_fds_except({chan_fd, 2, outside, proc, hostroot, factory[1]})
             try:
                 pid = os.fork()
             except OSError as e:
                 _send(chan, ("err", e.errno))
                 continue
             if pid == 0:
-                _become(chan_fd, creds["rlimit_nofile"], proc, creds, mode)
+                _become(chan_fd, creds["rlimit_nofile"], proc, factory[1], creds, mode)
             groups.append(pid)
         for pgid in groups:
             try:
                 os.killpg(pgid, signal.SIGKILL)
             except OSError:
                 pass
+        if factory is not None:
+            os.kill(factory[0], signal.SIGKILL)
         while True:                       # SIGCHLD ignored: returns when all are gone
             try:
                 os.waitpid(-1, 0)
@@ -960,10 +1087,16 @@ class HostKernel:
             warnings.warn("host backend: no private network namespace "
                           "(unshare failed); abstract names are shared")
 
-    def spawn(self, uid=0, gid=0, groups=(), umask=0o022, cwd="/", rlimit_nofile=1024):
-        """A new process with these credentials, umask, cwd and fd limit."""
+    def spawn(self, uid=0, gid=0, groups=(), umask=0o022, cwd="/", rlimit_nofile=1024,
+              comm=None):
+        """A new process with these credentials, umask, cwd, fd limit and
+        command name (``comm``, as menios's default when None)."""
+        if comm is None:
+            comm = DEFAULT_COMM
+        elif not isinstance(comm, str):
+            raise TypeError("comm must be a str, not %s" % type(comm).__name__)
         creds = dict(uid=uid, gid=gid, groups=tuple(groups), umask=umask, cwd=cwd,
-                     rlimit_nofile=rlimit_nofile)
+                     rlimit_nofile=rlimit_nofile, comm=comm)
         with self._lock:
             if self._closed:
                 raise _oserror(errno.ESRCH)
@@ -1028,6 +1161,35 @@ class HostKernel:
         if self.blocked() < 0:
             return True
         return wait_blocked(self, n, timeout)
+
+    def ss(self, args=("-xa",), width=None):
+        """The output of iproute2's ``ss`` with ``args`` (a list of strings, or
+        one string split as a shell does) run in this kernel's network
+        namespace, from the host's root directory so that ``-p`` reads the
+        host's /proc.  The served processes' channels live in another
+        namespace (see ``_factory``): ss lists the scenario's sockets alone.
+        ``unittest.SkipTest`` where ss is missing or there is no private
+        network namespace; ``width`` must be None (ss writes to a pipe)."""
+        if width is not None:
+            raise ValueError("the host's ss writes to a pipe: width must be None")
+        if isinstance(args, str):
+            args = shlex.split(args)
+        path = shutil.which("ss")
+        if path is None:
+            raise unittest.SkipTest("iproute2's ss is not installed")
+        if not self.netns:
+            raise unittest.SkipTest("no private network namespace: ss would show the host's")
+        with self._lock:
+            if self._closed:
+                raise _oserror(errno.ESRCH)
+            _send(self._zchan, ("ss", (os.path.realpath(path), [str(a) for a in args]), None))
+            reply = _recv(self._zchan)[0]
+        if reply[0] == "skip":
+            raise unittest.SkipTest(reply[1])
+        out, err = _unwrap(reply)
+        if err:
+            raise RuntimeError("ss %s: %s" % (" ".join(args), err.decode(errors="replace")))
+        return out.decode("utf-8", "surrogateescape")
 
     def gc(self):
         """Linux collects in-flight fd cycles asynchronously (a work item the
@@ -1198,7 +1360,7 @@ for _name in ("socket socketpair bind listen accept connect send sendto sendmsg 
               "recv recvfrom recvmsg recv_fds shutdown close getsockname getpeername "
               "getsockopt setsockopt poll ioctl open read write lseek pipe dup dup2 fcntl "
               "execve mkdir rmdir unlink rename link symlink readlink chmod stat lstat "
-              "listdir chdir getcwd").split():
+              "listdir chdir getcwd socket_inodes").split():
     setattr(HostProcess, _name, _make_syscall(_name))
 for _name in "uid gid euid egid suid sgid groups umask cwd pending_signals".split():
     setattr(HostProcess, _name, _make_attr(_name))

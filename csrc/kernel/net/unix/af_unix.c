@@ -416,6 +416,10 @@ static void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb)
 {
 	__skb_queue_tail(&other->receive_queue, skb);
 	other->net->cnt.bytes_queued += skb->len;
+	if (other->state != UNIX_LISTEN) {	/* a message, not a connection request */
+		skb->sk->msgs_sent++;
+		other->msgs_received++;
+	}
 	if (skb->cb.fp)
 		__unix_gc_queued(other, skb->cb.fp);
 }
@@ -528,7 +532,6 @@ static struct unix_sock *__unix_create1(struct unix_net *net, int type)
 	sk->peercred.uid = -1;
 	sk->peercred.gid = -1;
 	sk->busy_poll_ns = net->busy_poll_ns;
-	sk->ino = net->next_ino++;
 	INIT_LIST_HEAD(&sk->gc_link);
 	list_add_tail(&sk->link, &net->socks);
 	net->cnt.socks++;
@@ -561,11 +564,28 @@ int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock *
 	}
 	plat_mutex_lock(&net->lock);
 	sk = __unix_create1(net, type);
+	if (sk)
+		sk->ino = net->next_ino++;	/* sock_alloc: the socket's inode */
 	plat_mutex_unlock(&net->lock);
 	if (!sk)
 		return -ENOMEM;
 	*out = sk;
 	return 0;
+}
+
+void unix_graft(struct unix_sock *sk)
+{
+	plat_mutex_lock(&sk->net->lock);
+	if (!sk->ino)
+		sk->ino = sk->net->next_ino++;
+	plat_mutex_unlock(&sk->net->lock);
+}
+
+void unix_set_uid(struct unix_sock *sk, int32_t uid)
+{
+	plat_mutex_lock(&sk->net->lock);
+	sk->uid = uid;
+	plat_mutex_unlock(&sk->net->lock);
 }
 
 /* ------------------------------------------------------------ release --- */
@@ -1125,9 +1145,12 @@ static struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *ms
 	return skb;
 }
 
-static void __unix_account_copy(struct unix_sock *sk, size_t n)
+/* @n payload bytes memcpy'd by @sk's send (@out 0) or receive (@out 1). */
+static void __unix_account_copy(struct unix_sock *sk, size_t n, int out)
 {
 	sk->bytes_copied += (int64_t)n;
+	if (out)
+		sk->bytes_copied_out += (int64_t)n;
 	sk->net->cnt.bytes_copied += (int64_t)n;
 }
 
@@ -1195,7 +1218,7 @@ static int __unix_queue_oob(struct unix_sock *sk, struct unix_sock *other,
 		return err;
 	}
 	msg_copy_from(msg, skb->data, 1);
-	__unix_account_copy(sk, 1);
+	__unix_account_copy(sk, 1, 0);
 	return __unix_stream_queue(sk, other, skb, msg, 1, 1);
 }
 
@@ -1280,7 +1303,7 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		} else {
 			msg_copy_from(msg, skb->data, size);
 		}
-		__unix_account_copy(sk, copy_now);
+		__unix_account_copy(sk, copy_now, 0);
 
 		err = __unix_stream_queue(sk, other, skb, msg, size, 0);
 		if (err)
@@ -1375,7 +1398,7 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		msg_copy_from(msg, skb->data, len);
 	}
 	if (!skb->pages)
-		__unix_account_copy(sk, len);
+		__unix_account_copy(sk, len, 0);
 
 	if (msg->lookup && !named) {
 		msg->held = skb;
@@ -1557,7 +1580,7 @@ static ssize_t unix_stream_recv_urg(struct unix_sock *sk, struct unix_msg *msg)
 	}
 	if (msg_left(msg)) {
 		msg_copy_to(msg, oob->data + oob->cb.consumed, 1);
-		__unix_account_copy(sk, 1);
+		__unix_account_copy(sk, 1, 1);
 	}
 	if (!(msg->flags & MSG_PEEK))
 		oob->cb.consumed++;
@@ -1738,7 +1761,7 @@ again:
 		} else {
 			msg_copy_to(msg, skb->data + skb->cb.consumed + skip, chunk);
 		}
-		__unix_account_copy(sk, chunk);
+		__unix_account_copy(sk, chunk, 1);
 		copied += chunk;
 		size -= chunk;
 
@@ -1893,7 +1916,7 @@ static ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 	} else {
 		msg_copy_to(msg, skb->data + skip, size);
 	}
-	__unix_account_copy(sk, size);
+	__unix_account_copy(sk, size, 1);
 	if (!(flags & MSG_PEEK))
 		__kfree_skb(skb);
 	plat_mutex_unlock(&net->lock);
@@ -2291,6 +2314,28 @@ void unix_get_owner(struct unix_sock *sk, struct unix_fown *out)
 	plat_mutex_unlock(&sk->net->lock);
 }
 
+/*
+ * unix_inq_len: bytes a read would see -- a stream or seqpacket socket's
+ * whole queue, a datagram socket's first message.  Not for a listener.
+ */
+static long __unix_inq_len(struct unix_sock *sk)
+{
+	struct sk_buff *skb;
+	long amount = 0;
+
+	if (sk->type == SOCK_STREAM || sk->type == SOCK_SEQPACKET) {
+		for (skb = skb_peek(&sk->receive_queue); skb;
+		     skb = skb_peek_next(skb, &sk->receive_queue))
+			amount += unix_skb_len(skb);
+		amount += sk->inq_stale;
+	} else {
+		skb = skb_peek(&sk->receive_queue);
+		if (skb)
+			amount = skb->len;
+	}
+	return amount;
+}
+
 #define SIOCINQ_	0x541B
 #define SIOCOUTQ_	0x5411
 #define SIOCATMARK_	0x8905
@@ -2311,16 +2356,7 @@ int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out)
 			err = -EINVAL;
 			break;
 		}
-		if (sk->type == SOCK_STREAM || sk->type == SOCK_SEQPACKET) {
-			for (skb = skb_peek(&sk->receive_queue); skb;
-			     skb = skb_peek_next(skb, &sk->receive_queue))
-				amount += unix_skb_len(skb);
-			amount += sk->inq_stale;
-		} else {
-			skb = skb_peek(&sk->receive_queue);
-			if (skb)
-				amount = skb->len;
-		}
+		amount = __unix_inq_len(sk);
 		break;
 	case SIOCATMARK_:
 		/* At the mark: the OOB byte is next, or nothing is left of the
@@ -2347,31 +2383,94 @@ int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out)
 
 /* ------------------------------------------------------------- listing --- */
 
-int unix_list(struct unix_net *net, struct unix_sock_info *out, int max)
+void unix_set_vfs(struct unix_sock *sk, uint32_t dev, uint64_t ino)
+{
+	plat_mutex_lock(&sk->net->lock);
+	if (sk->addr) {
+		sk->addr->has_vfs = 1;
+		sk->addr->vfs_dev = dev;
+		sk->addr->vfs_ino = ino;
+	}
+	plat_mutex_unlock(&sk->net->lock);
+}
+
+/* sk_diag_fill's view of one socket; the icons go to @icons from *@ni on. */
+static void __unix_sock_info(struct unix_sock *sk, struct unix_sock_info *i,
+			     uint64_t *icons, size_t max_icons, size_t *ni)
+{
+	struct sk_buff *skb;
+
+	i->ino = sk->ino;
+	i->type = sk->type;
+	i->state = sk->state;
+	i->flags = (int)sk->flags;
+	i->refcnt = sk->refcnt;
+	i->listening = sk->state == UNIX_LISTEN;
+	__unix_copy_name(sk->addr, i->path, &i->addr_len);
+	i->has_vfs = sk->addr && sk->addr->has_vfs;
+	i->vfs_dev = i->has_vfs ? sk->addr->vfs_dev : 0;
+	i->vfs_ino = i->has_vfs ? sk->addr->vfs_ino : 0;
+	/* sk_diag_dump_peer: a released peer has no inode left */
+	i->peer_ino = sk->peer && !(sk->peer->flags & UNIX_F_DEAD) ? sk->peer->ino : 0;
+	i->shutdown = sk->shutdown;
+	i->uid = sk->uid;
+	i->icons_off = *ni;
+	i->nicons = 0;
+	if (sk->state == UNIX_LISTEN) {		/* sk_diag_show_rqlen */
+		i->rqueue = sk->receive_queue.qlen;
+		i->wqueue = (unsigned int)sk->max_ack_backlog;
+		for (skb = skb_peek(&sk->receive_queue); skb;	/* sk_diag_dump_icons */
+		     skb = skb_peek_next(skb, &sk->receive_queue)) {
+			struct unix_sock *req = skb->sk;
+
+			if (*ni < max_icons)
+				icons[*ni] = req->peer && !(req->peer->flags & UNIX_F_DEAD) ?
+					     req->peer->ino : 0;
+			(*ni)++;
+			i->nicons++;
+		}
+	} else {
+		i->rqueue = (unsigned int)__unix_inq_len(sk);
+		i->wqueue = (unsigned int)sk->wmem_alloc;
+	}
+	/* sk_get_meminfo: an AF_UNIX socket charges its skbs to the sender
+	 * (SK_MEMINFO_WMEM_ALLOC) and nothing to the receiver. */
+	memset(i->mem, 0, sizeof(i->mem));
+	i->mem[1] = (uint32_t)sk->rcvbuf;
+	i->mem[2] = (uint32_t)sk->wmem_alloc;
+	i->mem[3] = (uint32_t)sk->sndbuf;
+	i->listener_ino = sk->listener ? sk->listener->ino : 0;
+	i->inflight = sk->inflight;
+	i->bytes_copied_in = sk->bytes_copied - sk->bytes_copied_out;
+	i->bytes_copied_out = sk->bytes_copied_out;
+	i->bytes_zerocopy_in = sk->bytes_zerocopy - sk->bytes_zerocopy_out;
+	i->bytes_zerocopy_out = sk->bytes_zerocopy_out;
+	i->msgs_sent = sk->msgs_sent;
+	i->msgs_received = sk->msgs_received;
+}
+
+int unix_list(struct unix_net *net, struct unix_sock_info *out, int max,
+	      uint64_t *icons, size_t max_icons, size_t *n_icons)
 {
 	struct list_head *pos, *n;
+	size_t ni = 0;
 	int count = 0;
 
 	plat_mutex_lock(&net->lock);
 	list_for_each_safe(pos, n, &net->socks) {
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, link);
 
-		if (count < max) {
-			struct unix_sock_info *i = &out[count];
-
-			i->ino = sk->ino;
-			i->type = sk->type;
-			i->state = sk->state;
-			i->flags = (int)sk->flags;
-			i->refcnt = sk->refcnt;
-			i->listening = sk->state == UNIX_LISTEN;
-			__unix_copy_name(sk->addr, i->path, &i->addr_len);
-			i->rqueue = sk->receive_queue.qlen;
-			i->wqueue = (unsigned int)sk->wmem_alloc;
-		}
+		if (sk->flags & (UNIX_F_PIPE | UNIX_F_DEAD))
+			continue;	/* a pipe's buffer, or released and going away */
+		if (count < max)
+			__unix_sock_info(sk, &out[count], icons, max_icons, &ni);
+		else if (sk->state == UNIX_LISTEN)
+			ni += sk->receive_queue.qlen;
 		count++;
 	}
 	plat_mutex_unlock(&net->lock);
+	if (n_icons)
+		*n_icons = ni;
 	return count;
 }
 
@@ -2476,6 +2575,7 @@ static ssize_t __unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg,
 	msg->done = skb->len;
 	ret = (ssize_t)skb->len;
 	sk->bytes_zerocopy += skb->len;
+	sk->bytes_zerocopy_out += skb->len;
 	__kfree_skb(skb);
 	if (wq_active(&sk->peer_wait))
 		__wake_up_all(&sk->peer_wait);

@@ -90,6 +90,12 @@ struct unix_address {
 	int refcnt;			/* under net.lock */
 	unsigned int len;		/* sun_path bytes stored, as Linux's addr_len - 2 */
 	unsigned char path[UNIX_PATH_MAX + 1];
+	/* The file a path name made (unix_sk(sk)->path), as the embedder's VFS
+	 * numbers it: sock_diag's UNIX_DIAG_VFS.  Shared, like the name, by the
+	 * connections accepted on it. */
+	int has_vfs;
+	uint32_t vfs_dev;		/* the kernel's dev_t: major << 20 | minor */
+	uint64_t vfs_ino;
 };
 
 struct unix_sysctl {
@@ -213,8 +219,13 @@ struct unix_sock {
 	struct list_head gc_link;
 	int64_t gc_refs;
 	/* copy accounting */
-	int64_t bytes_copied;
-	int64_t bytes_zerocopy;
+	int64_t bytes_copied;		/* copied in (sends) and out (receives) */
+	int64_t bytes_copied_out;	/* of which copied out by receives */
+	int64_t bytes_zerocopy;		/* handed over as pages, sent and received */
+	int64_t bytes_zerocopy_out;	/* of which received as pages */
+	int64_t msgs_sent;		/* skbs this socket's sends queued on a receiver */
+	int64_t msgs_received;		/* skbs queued on this socket's receive queue */
+	int32_t uid;			/* the socket inode's owner (sock_i_uid) */
 };
 
 /* kernel-internal: resolve msg->held's destination name and call again */
@@ -335,14 +346,46 @@ void __unix_gc_queued(struct unix_sock *receiver, const struct scm_fp_list *fpl)
 void __unix_gc_purge(struct unix_sock *sk);
 void __unix_gc_free(struct unix_sock *sk);
 
-/* listing: fills up to @max records; returns the number of sockets */
+/*
+ * Listing, as /proc/net/unix and sock_diag (net/unix/diag.c) see the sockets:
+ * one record per socket not yet freed (pipe buffers excepted).  @ino is 0 for
+ * an embryo (a connection not yet accepted has no socket inode, so sock_diag
+ * skips it), @rqueue/@wqueue are UNIX_DIAG_RQLEN's: for a listener the
+ * pending connections and the backlog, else what SIOCINQ and SIOCOUTQ
+ * answer.  @mem is SK_MEMINFO_*.  A listener's pending connections' peers
+ * (UNIX_DIAG_ICONS) are @nicons inode numbers at @icons_off in the @icons
+ * array.  Fills up to @max records and @max_icons icons; returns the number
+ * of sockets and sets *@n_icons to the number of icons (call again with
+ * more room when either is short).
+ */
+#define UNIX_MEMINFO_VARS	9
 struct unix_sock_info {
 	uint64_t ino;
 	int type, state, flags, refcnt, listening;
 	unsigned int addr_len;
 	unsigned char path[UNIX_PATH_MAX + 1];
 	unsigned int rqueue, wqueue;
+	uint64_t peer_ino;		/* 0: no peer, or a peer without an inode */
+	int shutdown;
+	int32_t uid;
+	int has_vfs;
+	uint32_t vfs_dev;
+	uint64_t vfs_ino;
+	uint32_t mem[UNIX_MEMINFO_VARS];
+	size_t icons_off, nicons;
+	uint64_t listener_ino;		/* an embryo's listener */
+	int64_t inflight;		/* times its file is in flight (SCM_RIGHTS) */
+	int64_t bytes_copied_in, bytes_copied_out;
+	int64_t bytes_zerocopy_in, bytes_zerocopy_out;
+	int64_t msgs_sent, msgs_received;
 };
-int unix_list(struct unix_net *net, struct unix_sock_info *out, int max);
+int unix_list(struct unix_net *net, struct unix_sock_info *out, int max,
+	      uint64_t *icons, size_t max_icons, size_t *n_icons);
+/* sock_graft: an accepted socket gets its file, and with it an inode number. */
+void unix_graft(struct unix_sock *sk);
+/* The owner of the socket's inode (sock_i_uid): its creator's fsuid. */
+void unix_set_uid(struct unix_sock *sk, int32_t uid);
+/* Record the file a path bind made (see struct unix_address). */
+void unix_set_vfs(struct unix_sock *sk, uint32_t dev, uint64_t ino);
 
 #endif
