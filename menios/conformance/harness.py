@@ -136,6 +136,7 @@ class Trace:
         self._names = {}      # id(process object) -> "p1"
         self._pids = {}       # pid -> "p1"
         self._auto = {}       # autobind name -> "@auto1"
+        self.procs = []       # [("p1", process)] in spawn/fork order
 
     def kernel(self, k):
         """``k`` seen through a proxy that registers spawned/forked processes."""
@@ -146,6 +147,7 @@ class Trace:
         proxy = _ProcessProxy(proc, self)
         self._names[id(proc)] = self._names[id(proxy)] = name
         self._pids[proc.pid] = name
+        self.procs.append((name, proc))
         return proxy
 
     def call(self, fn, *args, **kwargs):
@@ -431,6 +433,7 @@ SCENARIOS = {}
 NEEDS = {
     "root": "the initial user namespace's root: capable() checks",
     "ids": "several uids or gids, or files owned by other ids than the caller's",
+    "ss": "iproute2's ss, run by the host backend in the scenario's network namespace",
 }
 
 

@@ -272,7 +272,9 @@ def best_mode():
 def unmet(needs):
     """Why this machine cannot run a scenario that ``needs`` these (keys of
     ``harness.NEEDS``) on the host backend, or ``None`` if it can."""
-    mode = best_mode() if needs else ROOT
+    if "ss" in needs and shutil.which("ss") is None:
+        return "needs iproute2's ss, which is not installed (apt-get install iproute2)"
+    mode = best_mode() if set(needs) - {"ss"} else ROOT
     if mode == ROOT:
         return None
     if "root" in needs:
