@@ -175,14 +175,15 @@ class Kernel:
             })
         return out
 
-    def ss(self, args=("-xa",), width=None):
+    def ss(self, args=("-xa",)):
         """The text iproute2's ``ss`` prints for this kernel's sockets under
         the command line ``args`` (a list of strings, or one string split as
         a shell does): ``-x -a -l -p -e -m -n``, ``state``/``exclude`` and
-        address filters, with ss's columns and widths (``width``: a
-        terminal's; None, a pipe's).  See :mod:`menios.ss`."""
+        address filters, with ss's columns and widths as ss prints them to a
+        pipe.  Bad options raise ``menios.ss.SsError`` (a ValueError) with
+        ss's message.  See :mod:`menios.ss`."""
         from .ss import ss
-        return ss(self, args, width)
+        return ss(self, args)
 
     def format_unix_sockets(self):
         """The socket table as text, like ``ss -x``/``/proc/net/unix``."""

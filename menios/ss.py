@@ -7,11 +7,11 @@ options (``-x -a -l -p -e -m -n -r -o -H -O``, the families and socket
 tables of ``-f``/``-A`` and the protocol flags), the ``state``/``exclude``
 filters and the address filter expression (``src``/``dst`` patterns,
 ``autobound``, ``and``/``or``/``not``/parentheses).  The layout is ss's: its
-columns, their alignment and widths measured over the whole output as ss
-renders when its output is not a terminal (``width`` gives the terminal's
-width, as ss spreads the columns over it).  Only AF_UNIX sockets exist in a
-menios kernel: other families select nothing, but their options still shape
-the columns as they do in ss.
+columns, their alignment and widths measured over the whole output, as ss
+renders when its output is not a terminal (on one, ss also spreads the
+columns over the terminal's width: that is not done here).  Only AF_UNIX
+sockets exist in a menios kernel: other families select nothing, but their
+options still shape the columns as they do in ss.
 
 ``-p`` lists the holders of a socket as ``users:(("comm",pid=P,fd=F),...)``
 in ss's order: ss scans /proc by ascending pid and fd and prepends each
@@ -408,13 +408,12 @@ _COLUMNS = (("L", "Netid", ""), ("L", "State", " "), ("L", "Recv-Q", " "),
 COL_NETID, COL_STATE, COL_PROC, COL_EXT = 0, 1, 8, 9
 
 
-def render(header, rows, disabled=(), width=None):
+def render(header, rows, disabled=()):
     """The text ss prints for ``rows`` (lists of the 10 column fields, the
     last row's ``Process`` field included, ``Ext`` always empty) under
     ``header`` (True: the column titles), with the columns in ``disabled``
-    left out: ss's render() and render_calc_width().  ``width`` is the
-    terminal's width; None (ss writing to a pipe) measures each column by
-    its content alone."""
+    left out: ss's render() and render_calc_width() for output that is not
+    a terminal, which measure each column by its content alone."""
     cols = [i for i in range(len(_COLUMNS)) if i not in disabled]
     tokens = []                      # (column, text, flushed)
     if header:
@@ -442,13 +441,9 @@ def render(header, rows, disabled=(), width=None):
     widths, first = {}, True
     for c in cols:
         w = max_len[c] + len(_COLUMNS[c][2]) if not first and max_len[c] else max_len[c]
-        if width is not None:
-            w = min(w, width)
         widths[c] = w
         if w:
             first = False
-    if width is not None:
-        _spread(cols, widths, width)
     out = []
     line_started = False
     ci = 0
@@ -480,42 +475,6 @@ def render(header, rows, disabled=(), width=None):
     if line_started:
         out.append("\n")
     return "".join(out)
-
-
-def _spread(cols, widths, screen):
-    """render_calc_width's second pass: break lines and share the spare
-    room of each line among its columns."""
-    length = linecols = 0
-    eol = -1
-    i = 0
-    while i < len(cols):
-        c = cols[i]
-        if not widths[c]:
-            i += 1
-            continue
-        linecols += 1
-        length += widths[c]
-        last = all(not widths[t] for t in cols[i + 1:])
-        if not last and length < screen:
-            i += 1
-            continue
-        if length != screen:
-            if length > screen:
-                length -= widths[c]
-                i -= 1
-                linecols -= 1
-            pad = screen - length
-            spacing, rem = (pad // linecols, pad % linecols) if linecols else (0, 0)
-            for t in range(i, eol, -1):
-                if not widths[cols[t]]:
-                    continue
-                widths[cols[t]] += spacing
-                if rem:
-                    widths[cols[t]] += 1
-                    rem -= 1
-        eol = i
-        length = linecols = 0
-        i += 1
 
 
 # ------------------------------------------------------------ the lines
@@ -574,7 +533,7 @@ def lines(records, o, comms):
     return rows
 
 
-def ss(kernel, args=("-xa",), width=None):
+def ss(kernel, args=("-xa",)):
     """The text iproute2's ss prints for ``kernel``'s sockets under the
     command line ``args`` (see the module doc).  Bad options raise
     :class:`SsError` with ss's message."""
@@ -587,4 +546,4 @@ def ss(kernel, args=("-xa",), width=None):
     with kernel.lock:
         comms = {pid: p.comm for pid, p in kernel.processes.items()}
     rows = lines(kernel.diag(), o, comms)
-    return render(o.show_header, rows, disabled, width)
+    return render(o.show_header, rows, disabled)

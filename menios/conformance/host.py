@@ -1164,16 +1164,14 @@ class HostKernel:
             return True
         return wait_blocked(self, n, timeout)
 
-    def ss(self, args=("-xa",), width=None):
+    def ss(self, args=("-xa",)):
         """The output of iproute2's ``ss`` with ``args`` (a list of strings, or
         one string split as a shell does) run in this kernel's network
         namespace, from the host's root directory so that ``-p`` reads the
         host's /proc.  The served processes' channels live in another
         namespace (see ``_factory``): ss lists the scenario's sockets alone.
         ``unittest.SkipTest`` where ss is missing or there is no private
-        network namespace; ``width`` must be None (ss writes to a pipe)."""
-        if width is not None:
-            raise ValueError("the host's ss writes to a pipe: width must be None")
+        network namespace."""
         if isinstance(args, str):
             args = shlex.split(args)
         path = shutil.which("ss")
