@@ -1,4 +1,4 @@
-"""The ``menios`` command: demo, conform, bench."""
+"""The ``menios`` command: demo, conform, bench, ss."""
 import argparse
 import os
 import sys
@@ -126,6 +126,58 @@ def _conform(args):
     return 0 if agree == ran else 1
 
 
+def _ss(argv):
+    """``menios ss [--watch[=SECONDS]] [SS OPTIONS]``: iproute2's ss for every
+    live menios kernel of the user (``Kernel(monitor=True)``)."""
+    import time
+    from . import monitor
+    from .ss import SsError, parse
+    watch = None
+    args = []
+    for a in argv:
+        if a == "--watch" or a.startswith("--watch="):
+            try:
+                watch = float(a.partition("=")[2] or 2)
+            except ValueError:
+                print("menios ss: --watch takes seconds, not %r" % a, file=sys.stderr)
+                return 2
+        else:
+            args.append(a)
+    if args and args[0] in ("-h", "--help"):
+        print("usage: menios ss [--watch[=SECONDS]] [iproute2 ss options and filters]\n"
+              "Shows the sockets of every live menios kernel of this user\n"
+              "(menios.Kernel(monitor=True)) as iproute2's ss prints them.")
+        return 0
+    try:
+        parse(args)
+    except SsError as e:
+        print(e, file=sys.stderr)
+        return 1
+    while True:
+        paths = monitor.discover()
+        frames = []
+        for path in paths:
+            try:
+                info = monitor.query(path, {"op": "info"})
+                text = monitor.query(path, {"op": "ss", "args": args})
+            except (OSError, RuntimeError, ValueError):
+                continue                 # it closed meanwhile
+            frames.append((info, text))
+        if watch is not None:
+            sys.stdout.write("\x1b[H\x1b[2J")
+        if not frames:
+            print("menios ss: no live menios kernel of uid %d (menios.Kernel(monitor=True) "
+                  "publishes one)" % os.geteuid(), file=sys.stderr)
+        for info, text in frames:
+            if len(frames) > 1:
+                print("# menios kernel of pid %d: %s" % (info["pid"], " ".join(info["argv"])))
+            sys.stdout.write(text)
+        sys.stdout.flush()
+        if watch is None:
+            return 0 if frames else 1
+        time.sleep(watch)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="menios",
@@ -147,11 +199,24 @@ def main(argv=None):
                    help="cut a scenario still running after SECONDS short (a disagreement)")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=_conform)
+    sub.add_parser("ss", add_help=False,
+                   help="the sockets of every live menios kernel of this user "
+                        "(Kernel(monitor=True)) as iproute2's ss prints them; "
+                        "--watch[=SECONDS] refreshes")
     p = sub.add_parser("bench", help="benchmark menios against the host kernel's AF_UNIX and "
                                      "pipes and print a table of throughput, latency and ratios")
     from . import bench as _bench_mod
     _bench_mod.add_arguments(p)
     p.set_defaults(func=_bench_mod.main)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["ss"]:
+        try:
+            return _ss(argv[1:])
+        except KeyboardInterrupt:        # --watch ends with Ctrl-C
+            return 0
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

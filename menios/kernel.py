@@ -34,9 +34,12 @@ class Kernel:
     ``Kernel(sysctl={...})`` overrides Linux's defaults (see DEFAULT_SYSCTL).
     Use as a context manager, or call ``close()``: it fails every blocked call,
     waits for them to leave, and frees every socket and message.
+    ``monitor=True`` publishes the kernel on a host socket of the user's
+    (see :mod:`menios.monitor`) so that ``menios ss`` in another shell shows
+    its sockets, until ``close()``.
     """
 
-    def __init__(self, sysctl=None):
+    def __init__(self, sysctl=None, monitor=False):
         conf = dict(DEFAULT_SYSCTL)
         if sysctl:
             unknown = set(sysctl) - set(DEFAULT_SYSCTL) - {
@@ -61,6 +64,10 @@ class Kernel:
         self._autobind = random.Random().randrange(namespace.AUTOBIND_NAMES)
         self._next_pipe = PIPE_INO_BASE      # the last pipe inode number handed out
         self.closed = False
+        self.monitor = None
+        if monitor:
+            from .monitor import Monitor
+            self.monitor = Monitor(self)
 
     # ---------------------------------------------------------------- api
     def spawn(self, uid=0, gid=0, groups=(), umask=0o022, cwd="/", rlimit_nofile=1024,
@@ -200,6 +207,8 @@ class Kernel:
         if self.closed:
             return
         self.closed = True
+        if self.monitor is not None:
+            self.monitor.close()
         self.net.shutdown()
         with self.lock:
             procs = list(self.processes.values())

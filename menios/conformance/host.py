@@ -51,10 +51,17 @@ Design
   another thread's call.  Request ``(name, args, kwargs)`` and reply
   ``("ok", value)`` / ``("err", errno)`` / ``("exc", type name, message)``
   are length-prefixed pickles.  A newly forked process (``spawn`` or
-  ``fork``) creates its own channels while still single-threaded and sends
-  the parent ends back as ``SCM_RIGHTS`` on the channel the request arrived
-  on, so no process ever allocates an fd below its limit behind the
-  scenario's back.
+  ``fork``) gets its channels while still single-threaded -- socketpairs
+  made by the *channel factory*, a process the zygote leaves in the network
+  namespace it came from, so the scenario's namespace holds the scenario's
+  sockets alone and ``ss`` run there lists nothing else -- moves them above
+  its limit and sends the parent ends back as ``SCM_RIGHTS`` on the channel
+  the request arrived on, so no process ever holds an fd below its limit
+  behind the scenario's back.
+* **ss.**  ``HostKernel.ss(args)`` runs iproute2's ``ss`` in the scenario's
+  network namespace: the zygote forks a child that leaves the chroot for the
+  host's root (a directory fd kept from before the chroot), so that ``-p``
+  reads the host's ``/proc``, and executes ``ss``.
 * **Signals.**  ``SIGPIPE`` and ``SIGURG`` are blocked in served processes;
   before and after each call the serving thread consumes them if pending
   and records them (``SIGURG`` is raised by *another* process's
