@@ -212,3 +212,41 @@ def test_normalise_rejects_a_layout_ss_would_not_print(k):
     assert norm[1][4:8] == ("*", "p1/0", "*", "p1/1")
     bad = text.replace("ESTAB 0      0 ", "ESTAB 0     0  ", 1)
     assert sstext.normalise(bad, ["-xa"], t) == ("unparsed layout", bad)
+
+
+# ------------------------------------------------------- planted divergences
+
+def _run_planted(monkeypatch, name, patch):
+    from menios.conformance.host import unmet
+    import menios.conformance.scenarios  # noqa: F401  (registers the scenarios)
+    fn, _ = harness.SCENARIOS[name]
+    reason = unmet(fn.needs)
+    if reason:
+        pytest.skip(reason)
+    clean = harness.compare(*harness.run_scenario(fn))
+    assert clean == ""
+    patch()
+    return harness.compare(*harness.run_scenario(fn))
+
+
+def test_a_wrong_queue_length_is_caught(monkeypatch):
+    real = ssmod.lines
+
+    def lines(records, o, comms):
+        rows = real(records, o, comms)
+        rows[0][3] = "%-6d" % (int(rows[0][3]) + 1)
+        return rows
+    report = _run_planted(monkeypatch, "ss_stream_queued",
+                          lambda: monkeypatch.setattr(ssmod, "lines", lines))
+    assert "traces differ" in report and "ss -xam" in report
+
+
+def test_a_wrong_layout_is_caught(monkeypatch):
+    real = menios.Kernel.ss
+
+    def ss(self, args=("-xa",)):
+        text = real(self, args)
+        return text.replace("\n", " \n", 1)        # one space too many after the header
+    report = _run_planted(monkeypatch, "ss_empty",
+                          lambda: monkeypatch.setattr(menios.Kernel, "ss", ss))
+    assert "unparsed layout" in report
