@@ -164,11 +164,20 @@ def _slab():
 
 
 # ----------------------------------------------------------------- backends
+#: ``menios bench --monitor``: every kernel the benchmark makes is published
+#: (Kernel(monitor=True)), so ``menios ss`` in another shell shows it.
+_MONITOR = False
+
+
+def _kernel():
+    return Kernel(monitor=_MONITOR)
+
+
 class _MeniosBackend:
     name = "menios"
 
     def __init__(self, nofile=4096):
-        self.k = Kernel()
+        self.k = _kernel()
         self.p = self.k.spawn(uid=0, gid=0, rlimit_nofile=nofile)
 
     def pair(self, type_):
@@ -514,7 +523,7 @@ class DgramBurst:
                      for s in range(nsenders)]
         self.errors = []
         if name == "menios":
-            k = Kernel()
+            k = _kernel()
             p = k.spawn(uid=0, gid=0)
             addr = b"\0menios-bench-dgram"
             rfd = p.socket(AF_UNIX, SOCK_DGRAM)
@@ -630,7 +639,7 @@ def _w_dgram8(name, budget):
 def _connect_accept(name, budget, abstract):
     tag = "%d-%d" % (os.getpid(), threading.get_ident() % 100000)
     if name == "menios":
-        k = Kernel()
+        k = _kernel()
         p = k.spawn(uid=0, gid=0)
         addr = (b"\0menios-bench-ca-" + tag.encode()) if abstract else "/tmp/bench.sock"
         lfd = p.socket(AF_UNIX, SOCK_STREAM)
@@ -696,7 +705,7 @@ def _w_ca_abs(name, budget):
            "send_fds of one fd + recv_fds + close the received fd: fds/s")
 def _w_scm(name, budget):
     if name == "menios":
-        k = Kernel()
+        k = _kernel()
         p = k.spawn(uid=0, gid=0)
         a, b = p.socketpair(AF_UNIX, SOCK_STREAM)
         r, w = p.pipe()
@@ -746,7 +755,7 @@ def _idle_pairs_menios(npairs):
     t0 = time.perf_counter()
     left = npairs
     while left > 0:
-        k = Kernel()
+        k = _kernel()
         kernels.append(k)
         kl = min(per_kernel, left)
         left -= kl
@@ -888,7 +897,7 @@ class _ZcMenios:
         if not hasattr(Kernel, "alloc_pages"):
             raise NotApplicable("n/a (no zero-copy API)")
         self.zc = getattr(menios, "MSG_ZEROCOPY", 0x4000000)
-        self.k = Kernel()
+        self.k = _kernel()
         self.p = self.k.spawn(uid=0, gid=0)
         self.a, self.b = self.p.socketpair(AF_UNIX, SOCK_STREAM)
         self.pool = [self.k.alloc_pages(ZC_PAGES) for _ in range(ring)]
@@ -1436,6 +1445,9 @@ def add_arguments(p):
                    choices=list(WORKLOADS), help="only these workloads (default: all)")
     p.add_argument("--budget", type=float, default=None,
                    help="seconds per workload and backend (overrides --quick's default)")
+    p.add_argument("--monitor", action="store_true",
+                   help="publish each menios kernel while it runs, for `menios ss` in "
+                        "another shell")
     p.add_argument("--zc-ring", type=int, default=ZC_RING, metavar="N",
                    help="rotating 1 MiB buffers of the zero-copy writers in zerocopy_1m "
                         "(default %d)" % ZC_RING)
@@ -1452,6 +1464,8 @@ def main(args):
     if args.zc_ring < 1:
         print("menios bench: --zc-ring must be at least 1", file=sys.stderr)
         return 2
+    global _MONITOR
+    _MONITOR = bool(getattr(args, "monitor", False))
     budget = args.budget if args.budget is not None else (0.4 if args.quick else 2.5)
     t0 = time.perf_counter()
 

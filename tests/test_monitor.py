@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -153,3 +154,28 @@ def test_another_uid_sees_nothing(kernel_process, rundir):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert json.loads(data) == [[], "EACCES"]
+
+
+def test_menios_ss_shows_a_running_bench(rundir):
+    """`menios bench --monitor` in one process, `menios ss` in another: the
+    benchmark's socketpair is listed while it runs."""
+    bench = subprocess.Popen([sys.executable, "-m", "menios.cli", "bench", "--monitor",
+                              "--workload", "send_recv_64_stream", "--budget", "10"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=dict(os.environ))
+    try:
+        text = ""
+        deadline = time.monotonic() + 120
+        while "u_str ESTAB" not in text:
+            assert time.monotonic() < deadline, "the benchmark never showed a socket"
+            assert bench.poll() is None, "the benchmark ended first"
+            for path in monitor.discover():
+                try:
+                    text = monitor.query(path, {"op": "ss", "args": ["-xp"]})
+                except (OSError, RuntimeError):
+                    continue             # that kernel closed meanwhile
+            time.sleep(0.05)
+        assert 'users:(("python3",pid=1,' in text
+    finally:
+        bench.kill()
+        bench.wait(30)
