@@ -229,7 +229,7 @@ def _run_planted(monkeypatch, name, patch):
     return harness.compare(*harness.run_scenario(fn))
 
 
-def test_a_wrong_queue_length_is_caught(monkeypatch):
+def test_planted_wrong_queue_length_is_caught(monkeypatch):
     real = ssmod.lines
 
     def lines(records, o, comms):
@@ -241,7 +241,7 @@ def test_a_wrong_queue_length_is_caught(monkeypatch):
     assert "traces differ" in report and "ss -xam" in report
 
 
-def test_a_wrong_layout_is_caught(monkeypatch):
+def test_planted_wrong_layout_is_caught(monkeypatch):
     real = menios.Kernel.ss
 
     def ss(self, args=("-xa",)):
