@@ -632,6 +632,94 @@ static void test_listen_connect_accept(void)
 	net_done(net);
 }
 
+/* The listing as sock_diag sees it: an embryo has no inode until accepted
+ * (sock_graft), a listener's queues are its pending count and backlog and
+ * its icons the connectors; short buffers still report the totals. */
+static void test_listing(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock_info info[8], *li = NULL, *ci = NULL;
+	struct unix_sock *l, *c[3], *n = NULL, *a, *b;
+	struct wait_ctl ctl;
+	uint64_t icons[4];
+	size_t ni = 99;
+	int i, count, embryos = 0;
+
+	l = mksock(net, SOCK_STREAM);
+	CHECK_EQ(unix_bind(l, "L", 1), 0);
+	CHECK_EQ(unix_listen(l, 3, &CRED), 0);
+	unix_set_vfs(l, (7u << 20) | 9u, 1234);
+	for (i = 0; i < 3; i++) {
+		c[i] = mksock(net, SOCK_STREAM);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_connect(c[i], l, &CRED, MSG_DONTWAIT, &ctl), 0);
+	}
+	CHECK_EQ(send_nb(c[0], "abc", 3, 0), 3);
+	CHECK_EQ(unix_list(net, NULL, 0, NULL, 0, &ni), 7);	/* 4 sockets + 3 embryos */
+	CHECK_EQ(ni, 3);
+	CHECK_EQ(unix_list(net, info, 8, icons, 1, &ni), 7);	/* one icon stored */
+	CHECK_EQ(ni, 3);
+	count = unix_list(net, info, 8, icons, 4, &ni);
+	CHECK_EQ(count, 7);
+	for (i = 0; i < count; i++) {
+		if (info[i].ino == l->ino)
+			li = &info[i];
+		if (info[i].ino == c[0]->ino)
+			ci = &info[i];
+		if (!info[i].ino) {
+			embryos++;
+			CHECK_EQ(info[i].listener_ino, l->ino);
+			CHECK(info[i].has_vfs);		/* the listener's address, shared */
+		}
+	}
+	CHECK_EQ(embryos, 3);
+	CHECK(li && ci);
+	CHECK_EQ(li->rqueue, 3);
+	CHECK_EQ(li->wqueue, 3);
+	CHECK_EQ(li->nicons, 3);
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(icons[li->icons_off + i], c[i]->ino);
+	CHECK(li->has_vfs);
+	CHECK_EQ(li->vfs_dev, (7u << 20) | 9u);
+	CHECK_EQ(li->vfs_ino, 1234);
+	CHECK_EQ(ci->peer_ino, 0);				/* its peer is an embryo */
+	CHECK_EQ(ci->mem[2], ci->wqueue);			/* SK_MEMINFO_WMEM_ALLOC */
+	CHECK_EQ(ci->mem[3], 212992);				/* SK_MEMINFO_SNDBUF */
+	CHECK_EQ(ci->bytes_copied_in, 3);
+	CHECK_EQ(ci->msgs_sent, 1);
+
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_accept(l, &n, 0, &ctl), 0);
+	CHECK_EQ(n->ino, 0);
+	unix_graft(n);
+	CHECK(n->ino > c[2]->ino);
+	count = unix_list(net, info, 8, icons, 4, &ni);
+	CHECK_EQ(ni, 2);
+	for (i = 0; i < count; i++) {
+		if (info[i].ino == n->ino) {
+			CHECK_EQ(info[i].peer_ino, c[0]->ino);
+			CHECK_EQ(info[i].rqueue, 3);		/* unix_inq_len */
+			CHECK_EQ(info[i].msgs_received, 1);
+		}
+		if (info[i].ino == c[0]->ino)
+			CHECK_EQ(info[i].peer_ino, n->ino);
+	}
+
+	/* released sockets and pipe buffers are not listed */
+	mkpair(net, SOCK_STREAM, &a, &b);
+	unix_set_pipe(a);
+	unix_set_pipe(b);
+	CHECK_EQ(unix_list(net, NULL, 0, NULL, 0, &ni), 7);	/* l, 3 + 1 accepted, 2 embryos */
+	unix_release(a);
+	unix_release(b);
+	unix_release(n);
+	for (i = 0; i < 3; i++)
+		unix_release(c[i]);
+	unix_release(l);
+	CHECK_EQ(unix_list(net, NULL, 0, NULL, 0, NULL), 0);
+	net_done(net);
+}
+
 struct connector {
 	struct unix_sock *sk, *l;
 	int result;
@@ -1947,6 +2035,7 @@ static const struct test tests[] = {
 	{ "stream_shutdown_epipe", test_stream_shutdown_epipe },
 	{ "stream_reset", test_stream_reset },
 	{ "listen_connect_accept", test_listen_connect_accept },
+	{ "listing", test_listing },
 	{ "blocking_connect", test_blocking_connect },
 	{ "dgram", test_dgram },
 	{ "dgram_qlen", test_dgram_qlen },
