@@ -1,5 +1,6 @@
 """The simulated kernel: one AF_UNIX family, one VFS, the process table."""
 import errno
+import os
 import random
 import threading
 import time
@@ -168,7 +169,7 @@ class Kernel:
                 vfs = (os.makedev(vfs[0] >> 20, vfs[0] & 0xfffff), vfs[1])
             out.append({
                 "inode": d["ino"], "type": d["type"], "state": d["state"],
-                "name": _decode_name(d["name"]), "raw_name": d["name"], "vfs": vfs,
+                "name": namespace.decode_name(d["name"] or None), "raw_name": d["name"], "vfs": vfs,
                 "peer": d["peer_ino"], "pending": d["icons"],
                 "recv_q": d["rqueue"], "send_q": d["wqueue"], "meminfo": mem,
                 "shutdown": d["shutdown"], "uid": d["uid"],
@@ -279,15 +280,6 @@ def wait_blocked(kernel, n, timeout):
 #: SK_MEMINFO_* in order (linux/sock_diag.h).
 _MEMINFO = ("rmem_alloc", "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc", "wmem_queued",
             "optmem", "backlog", "drops")
-
-
-def _decode_name(raw):
-    """A name as getsockname returns it: None unbound, bytes abstract, str path."""
-    if not raw:
-        return None
-    if raw[:1] == b"\0":
-        return raw
-    return os.fsdecode(raw.split(b"\0", 1)[0])
 
 
 def _format_name(raw):
