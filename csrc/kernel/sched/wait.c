@@ -144,7 +144,7 @@ int __waiter_sleep(struct waiter *w, plat_mutex_t *lock, const struct wait_ctl *
 	}
 	plat_mutex_unlock(lock);
 
-	if (spin_ns > 0) {
+	if (spin_ns > 0 && !ctl->intr) {
 		int64_t end = ctl->deadline - now < spin_ns ? ctl->deadline : now + spin_ns;
 
 		while (!(r = (int)plat_event_reason(&w->ev)) && plat_now_ns() < end)

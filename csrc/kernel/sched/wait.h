@@ -46,7 +46,10 @@
  * halves when it does not, down to zero (no spinning); after a run of sleeps
  * without spinning one short probe spin re-learns.  When the peer is not
  * running -- a loaded machine -- spins stop paying and the budget decays to
- * nothing.  Wakers post only to waiters that exist (the queue is checked
+ * nothing.  An interruptible sleeper never spins: a signal handled while it
+ * spins would not end its futex sleep, so it would go unnoticed until the
+ * next wake-up; without the spin that window is only the few instructions
+ * before the futex call.  Wakers post only to waiters that exist (the queue is checked
  * first) and enter the host kernel only for a waiter really asleep in it.
  *
  * Locking: every wait queue and waiter is protected by the lock its owner
