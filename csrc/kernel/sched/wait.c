@@ -15,7 +15,7 @@ static plat_mutex_t intr_lock = PLAT_MUTEX_INITIALIZER;
 static struct list_head intr_sleepers = { &intr_sleepers, &intr_sleepers };
 
 #define SPIN_MIN_NS	1000	/* a budget below this is no budget */
-#define SPIN_PROBE_EVERY 32	/* sleeps without spinning before a probe spin */
+#define SPIN_PROBE_EVERY 32	/* sleeps with no budget before one probe spin */
 
 void waiter_init(struct waiter *w, struct wait_stats *stats)
 {
@@ -125,10 +125,12 @@ int __waiter_sleep(struct waiter *w, plat_mutex_t *lock, const struct wait_ctl *
 	int r;
 
 	if (spun)
-		*spun = -1;	/* did not spin */
+		*spun = -2;	/* woken before it slept: nothing to wait for */
 	r = (int)plat_event_reason(&w->ev);
 	if (r)
-		goto woken;		/* woken before it slept: nothing to wait for */
+		goto woken;
+	if (spun)
+		*spun = -1;	/* did not spin */
 	now = plat_now_ns();
 	if (ctl->deadline <= now) {
 		if (ctl->deadline != WAIT_NONBLOCK)
@@ -205,21 +207,26 @@ int64_t __wait_spin_budget(struct wait_spin *s, const struct wait_spin_cfg *cfg)
 	return budget > cfg->fixed_ns ? budget : cfg->fixed_ns;
 }
 
+/*
+ * Learn from one sleep that spun (@spun as __waiter_sleep's) and waited
+ * @waited_ns in all: a wake-up caught while spinning grows the budget to
+ * twice what it took and a quarter more; a spin that ran out halves it,
+ * down to nothing.
+ */
 void __wait_spin_result(struct wait_spin *s, const struct wait_spin_cfg *cfg,
-			int64_t spun_ns, int caught)
+			int spun, int64_t waited_ns)
 {
 	int64_t b = s->budget_ns > 0 ? s->budget_ns : 0;
 
-	if (cfg->adaptive_max_ns <= 0)
+	if (cfg->adaptive_max_ns <= 0 || spun < 0)
 		return;
-	if (caught) {
-		/* keep room for twice what this wake-up took */
-		if (b < 2 * spun_ns)
-			b = 2 * spun_ns;
+	if (spun) {
+		if (b < 2 * waited_ns)
+			b = 2 * waited_ns;
 		b += b / 4 + SPIN_MIN_NS;
 		if (b > cfg->adaptive_max_ns)
 			b = cfg->adaptive_max_ns;
-	} else if (spun_ns > 0) {
+	} else {
 		b /= 2;
 		if (b < SPIN_MIN_NS)
 			b = 0;
@@ -239,13 +246,12 @@ int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, const struct wa
 	__wq_add(wq, &e, &w, exclusive);
 	if (spin) {
 		spin_ns = __wait_spin_budget(&wq->spin, spin);
-		if (spin_ns)
-			t0 = plat_now_ns();
+		t0 = plat_now_ns();
 	}
 	r = __waiter_sleep(&w, lock, ctl, spin_ns, &spun);
 	__wq_del(&e);
-	if (spun >= 0)
-		__wait_spin_result(&wq->spin, spin, spun ? plat_now_ns() - t0 : spin_ns, spun);
+	if (spin && spun >= 0)
+		__wait_spin_result(&wq->spin, spin, spun, plat_now_ns() - t0);
 	return r;
 }
 

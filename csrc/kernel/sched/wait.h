@@ -43,14 +43,15 @@
  * microseconds, which then costs no futex sleep or wake.  The bound is the
  * larger of a fixed spin (SO_BUSY_POLL) and an adaptive one: each wait
  * queue keeps a budget that grows when a spin catches its wake-up and
- * halves when it does not, down to zero (no spinning); after a run of sleeps
- * without spinning one short probe spin re-learns.  When the peer is not
- * running -- a loaded machine -- spins stop paying and the budget decays to
- * nothing.  An interruptible sleeper never spins: a signal handled while it
- * spins would not end its futex sleep, so it would go unnoticed until the
- * next wake-up; without the spin that window is only the few instructions
- * before the futex call.  Wakers post only to waiters that exist (the queue is checked
- * first) and enter the host kernel only for a waiter really asleep in it.
+ * halves when it does not, down to zero (no spinning); after a run of
+ * sleeps without spinning one short probe spin re-learns.  When the peer
+ * is not running -- a loaded machine -- spins stop paying and the budget
+ * decays to nothing.  An interruptible sleeper never spins: a signal
+ * handled while it spins would not end its futex sleep, so it would go
+ * unnoticed until the next wake-up; without the spin that window is only
+ * the few instructions before the futex call.  Wakers post only to waiters
+ * that exist (the queue is checked first) and enter the host kernel only
+ * for a waiter really asleep in it.
  *
  * Locking: every wait queue and waiter is protected by the lock its owner
  * names (the unix_net's, see net/unix/unix_socket.h); the functions
@@ -193,15 +194,17 @@ static inline void __wake_up_poll(struct wait_queue_head *wq, unsigned int event
  * ctl->intr) a signal, and take @lock again.  Returns 0 (event or kick),
  * -EAGAIN, -ERESTARTSYS or -EINTR, and in *@spun (if not NULL) 1 if the
  * wake-up came while spinning, 0 if the spin ran out, -1 if it did not
- * spin.  The caller dequeues @w afterwards.
+ * spin, -2 if @w was woken before it could sleep.  The caller dequeues @w
+ * afterwards.
  */
 int __waiter_sleep(struct waiter *w, plat_mutex_t *lock, const struct wait_ctl *ctl,
 		   int64_t spin_ns, int *spun);
 
-/* How long to spin on a queue with adaptive state @s; then report. */
+/* How long to spin on a queue with adaptive state @s; then report how the
+ * sleep went (@spun as __waiter_sleep's, @waited_ns spin included). */
 int64_t __wait_spin_budget(struct wait_spin *s, const struct wait_spin_cfg *cfg);
 void __wait_spin_result(struct wait_spin *s, const struct wait_spin_cfg *cfg,
-			int64_t spun_ns, int caught);
+			int spun, int64_t waited_ns);
 
 /* One sleep on one queue: prepare, __waiter_sleep, finish; same returns. */
 int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, const struct wait_ctl *ctl,

@@ -2052,13 +2052,12 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 		if (ctl->deadline <= plat_now_ns())
 			break;
 		spin_ns = __wait_spin_budget(&net->poll_spin, &spin);
-		t0 = spin_ns ? plat_now_ns() : 0;
+		t0 = plat_now_ns();
 		net->sleepers++;
 		err = __waiter_sleep(&w, &net->lock, ctl, spin_ns, &spun);
 		net->sleepers--;
 		if (spun >= 0)
-			__wait_spin_result(&net->poll_spin, &spin,
-					   spun ? plat_now_ns() - t0 : spin_ns, spun);
+			__wait_spin_result(&net->poll_spin, &spin, spun, plat_now_ns() - t0);
 		for (i = 0; i < pt.n; i++)
 			__wq_del(&pt.entries[i]);
 		pt.n = 0;
