@@ -99,5 +99,8 @@ void plat_free(void *p);
 
 /* Relax the CPU inside a bounded busy-wait. */
 void plat_cpu_relax(void);
+/* Let another runnable thread have this CPU, if there is one (a busy-wait
+ * that must not take the CPU from the thread it waits for). */
+void plat_yield(void);
 
 #endif

@@ -3,11 +3,13 @@
  *
  * Locking: queues, waiters and wait_stats are under the lock of the queue's
  * owner (the caller's), except a waiter's event word, which is atomic (a
- * spinning or sleeping owner reads it without the lock).  intr_lock guards
+ * spinning or sleeping owner reads it without the lock), and the spin
+ * hold-off time, an atomic hint.  intr_lock guards
  * intr_sleepers, the interruptible waiters now asleep; it nests inside a
  * queue lock or is taken alone, and nothing is taken while holding it.
  */
 #include <errno.h>
+#include <stdatomic.h>
 
 #include "wait.h"
 
@@ -16,6 +18,12 @@ static struct list_head intr_sleepers = { &intr_sleepers, &intr_sleepers };
 
 #define SPIN_MIN_NS	1000	/* a budget below this is no budget */
 #define SPIN_PROBE_EVERY 32	/* sleeps with no budget before one probe spin */
+#define SPIN_YIELD_LONG_NS 50000	/* a yield this long with no wake-up, */
+#define SPIN_YIELD_STALL_NS 200000	/* or this long at all: the CPU is contended */
+#define SPIN_HOLDOFF_NS	100000000	/* then no spinning for 100 ms */
+
+/* No spinning before this time (monotonic ns): see wait_spin(). */
+static _Atomic int64_t spin_holdoff_until;
 
 void waiter_init(struct waiter *w, struct wait_stats *stats)
 {
@@ -111,6 +119,39 @@ static void wait_relay_signal(void)
 	plat_mutex_unlock(&intr_lock);
 }
 
+/*
+ * The spin: yield the CPU until @w's event is posted or the clock reaches
+ * @end.  Yielding, not a PAUSE loop: the thread that will post is often
+ * runnable on this very CPU (a futex wake-up puts the woken thread where
+ * its waker ran), and a yield lets it run at once; in a VM a PAUSE loop
+ * also risks the host descheduling the whole vCPU.  A yield that took long
+ * without bringing the wake-up, or very long, means another thread had
+ * this CPU for a while -- a loaded machine, where spinning only takes CPU
+ * from threads that have work (and a yield to a CPU hog costs a time
+ * slice): every spin in the process then stops for SPIN_HOLDOFF_NS.
+ * Returns the reason, or 0.
+ */
+static int wait_spin(struct waiter *w, int64_t end)
+{
+	int64_t t = plat_now_ns(), t1;
+	int r;
+
+	while (!(r = (int)plat_event_reason(&w->ev)) && t < end) {
+		plat_yield();
+		t1 = plat_now_ns();
+		if (t1 - t > SPIN_YIELD_LONG_NS) {
+			r = (int)plat_event_reason(&w->ev);
+			if (!r || t1 - t > SPIN_YIELD_STALL_NS)
+				atomic_store_explicit(&spin_holdoff_until,
+						      t1 + SPIN_HOLDOFF_NS,
+						      memory_order_relaxed);
+			return r;
+		}
+		t = t1;
+	}
+	return r;
+}
+
 /* sock_intr_errno: restart a call with no timeout, else report EINTR. */
 static int wait_intr_errno(const struct wait_ctl *ctl)
 {
@@ -146,11 +187,11 @@ int __waiter_sleep(struct waiter *w, plat_mutex_t *lock, const struct wait_ctl *
 	}
 	plat_mutex_unlock(lock);
 
-	if (spin_ns > 0 && !ctl->intr) {
+	if (spin_ns > 0 && !ctl->intr && now >= atomic_load_explicit(&spin_holdoff_until,
+								       memory_order_relaxed)) {
 		int64_t end = ctl->deadline - now < spin_ns ? ctl->deadline : now + spin_ns;
 
-		while (!(r = (int)plat_event_reason(&w->ev)) && plat_now_ns() < end)
-			plat_cpu_relax();
+		r = wait_spin(w, end);
 		if (spun)
 			*spun = r != 0;
 	}
