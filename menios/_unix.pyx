@@ -533,11 +533,13 @@ cdef class Socket(File):
         m.lookup = resolve is not None
         self._enter()
         try:
-            r = _syscall(&c, (m.flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0,
-                         self, resolve)
-            if m.fp != NULL:
-                self._drop_fp(m.fp)      # not sent: the files were never in flight
-                m.fp = NULL
+            try:
+                r = _syscall(&c, (m.flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0,
+                             self, resolve)
+            finally:
+                if m.fp != NULL:
+                    self._drop_fp(m.fp)  # not sent (or interrupted): never in flight
+                    m.fp = NULL
             if m.urg.pid != 0:
                 self._sigurg(&m.urg)
             if r < 0:

@@ -689,3 +689,32 @@ def test_socket_timeouts_end_by_their_deadline(kernel, opt):
     assert 0.15 <= time.monotonic() - start < JOIN
     assert kernel.counters()["wait_timeouts"] == 1
     assert kernel.counters()["kicks"] == 0
+
+
+def test_an_interrupted_sendmsg_gives_its_files_back(kernel):
+    """Ctrl-C while a datagram with SCM_RIGHTS waits for room: nothing is
+    sent, the files are not in flight, and they close normally."""
+    _main_only()
+    p = kernel.spawn()
+    a, b = p.socketpair(AF_UNIX, menios.SOCK_DGRAM)
+    while True:
+        try:
+            p.send(a, b"fill", menios.MSG_DONTWAIT)
+        except BlockingIOError:
+            break
+    x, y = p.socketpair()
+    handler = _OnceInterrupt()
+    sender = _Signaller(kernel, signal.SIGINT, done=lambda: handler.calls > 0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _with_handler(signal.SIGINT, handler,
+                          lambda: p.sendmsg(a, [b"fds"], [(SOL_SOCKET, menios.SCM_RIGHTS,
+                                                            struct.pack("i", x))]))
+    finally:
+        sender.join()
+    assert kernel.counters()["files_inflight"] == 0
+    p.close(x)
+    p.close(y)
+    p.close(a)
+    p.close(b)
+    assert kernel.counters()["sockets"] == 0
