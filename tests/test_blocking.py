@@ -291,8 +291,8 @@ def test_wait_blocked_times_out_and_checks_its_argument(kernel):
 
 def test_main_thread_sleeps_in_one_piece_until_its_event(kernel):
     """A blocked call in the main thread is asleep all along -- no sample
-    sees it uncounted -- and wakes for its event only: no timed wake-up
-    (SLEEP_S is ten times the time slice an older design woke up for)."""
+    sees it uncounted -- and wakes for its event only: a periodic wake-up
+    every few tens of milliseconds would have shown in the counters."""
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("checks the main thread's sleep")
     p = kernel.spawn()
