@@ -84,7 +84,8 @@ class Kernel:
 
     def counters(self):
         """Debug counters: live sockets, skbs, bytes queued, files in flight,
-        bytes copied and handed off, live pages, collector runs."""
+        bytes copied and handed off, live pages, collector runs, and how
+        sleeps ended (``kicks``, ``wait_timeouts``, ``spin_wakes``)."""
         return self.net.counters()
 
     def blocked(self):

@@ -718,3 +718,24 @@ def test_an_interrupted_sendmsg_gives_its_files_back(kernel):
     p.close(a)
     p.close(b)
     assert kernel.counters()["sockets"] == 0
+
+
+def test_wait_spin_sysctl_bounds_and_disables_the_spin():
+    with pytest.raises(ValueError):
+        menios.Kernel(sysctl={"menios.wait_spin_us": -1})
+    with pytest.raises(TypeError):
+        menios.Kernel(sysctl={"menios.wait_spin_us": 1.5})
+    k = menios.Kernel(sysctl={"menios.wait_spin_us": 0})
+    try:
+        assert k.sysctl["menios.wait_spin_us"] == 0
+        p = k.spawn()
+        a, b = p.socketpair()
+        t, box = _run(lambda: [p.send(b, p.recv(b, 10)) for _ in range(200)])
+        for _ in range(200):
+            p.send(a, b"ping")
+            assert p.recv(a, 10) == b"ping"
+        t.join(JOIN)
+        assert "error" not in box, box
+        assert k.counters()["spin_wakes"] == 0          # it never spun
+    finally:
+        k.close()
