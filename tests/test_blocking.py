@@ -421,12 +421,25 @@ class _OnceInterrupt:
             raise KeyboardInterrupt
 
 
+_SAVED_HANDLERS = {}
+
+
 def _with_handler(sig, handler, fn):
-    old = signal.signal(sig, handler)
-    try:
-        return fn()
-    finally:
+    """Run fn() with ``handler`` installed for ``sig``.  The old handler
+    comes back only when the test ends (_restore_handlers), after every
+    signaller has been joined: a signal sent late must find ``handler``,
+    not the default action (SIGUSR1's kills the process)."""
+    _SAVED_HANDLERS.setdefault(sig, signal.getsignal(sig))
+    signal.signal(sig, handler)
+    return fn()
+
+
+@pytest.fixture(autouse=True)
+def _restore_handlers():
+    yield
+    for sig, old in _SAVED_HANDLERS.items():
         signal.signal(sig, old)
+    _SAVED_HANDLERS.clear()
 
 
 def test_kernel_close_kicks_a_recv_blocked_in_a_thread():
