@@ -20,7 +20,8 @@ signals, passing on to the main thread one that landed on them (see
 csrc/kernel/sched/wait.h).
 """
 
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
+from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE,
+    PyBUF_WRITABLE, PyBUF_FORMAT, PyBUF_ND)
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int64_t, int32_t
@@ -55,6 +56,7 @@ cdef extern from *:
     long menios_pool_live(unix_net *n) nogil
 
 cdef enum:
+    SIGPIPE = 13
     SOL_SOCKET = 1
     SO_PASSCRED = 16
     SO_RCVLOWAT = 18
@@ -89,6 +91,8 @@ cdef Py_ssize_t RECV_CAP = 16 * 1024 * 1024
 # Below this size a MSG_ZEROCOPY send copies: handing pages over costs more
 # than copying a few KiB (pyzmq's COPY_THRESHOLD idea).  Tunable per Net.
 cdef Py_ssize_t ZEROCOPY_THRESHOLD = 16384
+cdef int64_t NSEC_PER_MSEC = 1000000
+cdef int64_t NSEC_PER_USEC = 1000
 # A cap on iovecs, as Linux's UIO_MAXIOV.
 cdef Py_ssize_t IOV_MAX = 1024
 
@@ -310,20 +314,20 @@ cdef class Net:
 
     property busy_poll_us:
         def __get__(self):
-            return self.net.busy_poll_ns // 1000
+            return self.net.busy_poll_ns // NSEC_PER_USEC
         def __set__(self, int us):
             if us < 0:
                 raise ValueError("busy_poll must be >= 0")
-            self.net.busy_poll_ns = <int64_t>us * 1000
+            self.net.busy_poll_ns = <int64_t>us * NSEC_PER_USEC
 
     property wait_spin_us:
         """Bound of the adaptive spin before a sleep (0: never spin)."""
         def __get__(self):
-            return self.net.spin_max_ns // 1000
+            return self.net.spin_max_ns // NSEC_PER_USEC
         def __set__(self, int us):
             if us < 0:
                 raise ValueError("wait_spin_us must be >= 0")
-            self.net.spin_max_ns = <int64_t>us * 1000
+            self.net.spin_max_ns = <int64_t>us * NSEC_PER_USEC
 
 
 cdef class File:
@@ -936,7 +940,7 @@ cdef class Socket(File):
 
     def setsockopt(self, int level, int opt, int64_t value):
         _check(unix_setsockopt(self.sk, level, opt, value))
-        if level == 1 and opt == 16:      # SOL_SOCKET, SO_PASSCRED
+        if level == SOL_SOCKET and opt == SO_PASSCRED:
             self.passcred = value != 0
 
     def peercred(self):
@@ -988,7 +992,7 @@ def poll(Net net, list entries, timeout_ms):
         if timeout_ms is None or timeout_ms < 0:
             c.timeo = -1
         else:
-            c.timeo = <int64_t>timeout_ms * 1000000
+            c.timeo = <int64_t>timeout_ms * NSEC_PER_MSEC
         r = _syscall(&c, c.timeo == 0)
         _check(r)
         return [fds[i].revents for i in range(n)]
@@ -1043,9 +1047,9 @@ cdef class Pages:
         view.len = self.nbytes
         view.readonly = 1 if menios_page_gifted(self.run) else 0
         view.itemsize = 1
-        view.format = _FMT_B if (flags & 0x0004) else NULL    # PyBUF_FORMAT
+        view.format = _FMT_B if (flags & PyBUF_FORMAT) else NULL
         view.ndim = 1
-        view.shape = &self.nbytes if (flags & 0x0008) else NULL   # PyBUF_ND
+        view.shape = &self.nbytes if (flags & PyBUF_ND) else NULL
         view.strides = NULL
         view.suboffsets = NULL
         view.internal = <void *>(1 if not view.readonly else 0)
@@ -1144,9 +1148,9 @@ cdef class PageBuffer:
         view.len = self.nbytes
         view.readonly = 1
         view.itemsize = 1
-        view.format = _FMT_B if (flags & 0x0004) else NULL
+        view.format = _FMT_B if (flags & PyBUF_FORMAT) else NULL
         view.ndim = 1
-        view.shape = &self.nbytes if (flags & 0x0008) else NULL
+        view.shape = &self.nbytes if (flags & PyBUF_ND) else NULL
         view.strides = NULL
         view.suboffsets = NULL
         view.internal = NULL
@@ -1598,7 +1602,7 @@ cdef class ProcessBase:
         try:
             return s.send(data, flags, self._scm)
         except SigPipe:
-            self.pending_signals.add(13)          # SIGPIPE
+            self.pending_signals.add(SIGPIPE)
             raise OSError(EPIPE, os.strerror(EPIPE)) from None
 
     def recv(self, fd, bufsize, int flags=0):
