@@ -21,6 +21,7 @@ cdef extern from "kernel/mm/page.h":
         pass
     void page_run_get(page_run *run) nogil
     void page_run_put(page_run *run) nogil
+    int page_run_wait(page_run *run, int refs, int64_t deadline_ns, int intr) nogil
 
 cdef extern from "kernel/net/unix/unix_socket.h":
     struct unix_cred:

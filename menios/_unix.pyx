@@ -79,6 +79,7 @@ cdef extern from "pythread.h":
 
 cdef extern from "Python.h":
     int _check_signals "PyErr_CheckSignals"()
+    int _run_signal_handlers "PyErr_CheckSignals"() except -1
 
 # Only the main thread runs Python's signal handlers: only its sleeps are
 # interruptible (see _syscall).
@@ -1083,22 +1084,28 @@ cdef class Pages:
             return bool(menios_page_gifted(self.run))
 
     def wait(self, timeout=None):
-        """Block until every receiver has released the pages; True if so."""
-        import time
+        """Block until every receiver has released the pages; True if so,
+        False once ``timeout`` seconds have passed.  Woken by the release
+        itself; a signal in the main thread runs the handlers (PEP 475)."""
+        cdef wait_ctl ctl
+        cdef page_run *run
+        cdef int r
+        cdef bint intr = PyThread_get_thread_ident() == _MAIN_THREAD
         self._check()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        spins = 0
-        delay = 0.00005
-        while menios_page_refs(self.run) > 1:
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            if spins < 1000:
-                spins += 1
-                time.sleep(0)        # yield the GIL: the receiver is usually about to release
-            else:
-                time.sleep(delay)
-                delay = min(delay * 2, 0.002)
-        return True
+        run = self.run
+        ctl.deadline = 0
+        wait_ctl_begin(&ctl, -1 if timeout is None else
+                       max(0, <int64_t>(timeout * 1e9)))
+        page_run_get(run)       # this call's own: a free() meanwhile cannot free the run
+        try:
+            while True:
+                with nogil:
+                    r = page_run_wait(run, 2, ctl.deadline, intr)
+                if r != -EINTR:
+                    return r == 0
+                _run_signal_handlers()      # one that raises ends the wait
+        finally:
+            page_run_put(run)
 
     def reclaim(self):
         """Make handed-off pages writable again; BufferError while in flight."""

@@ -105,11 +105,7 @@ void __wake_up_poll_slow(struct wait_queue_head *wq, unsigned int events)
 	}
 }
 
-/*
- * A signal ended the futex sleep of a thread that does not handle signals:
- * pass it on to every interruptible sleeper, which does.
- */
-static void wait_relay_signal(void)
+void wait_relay_signal(void)
 {
 	struct list_head *pos;
 

@@ -210,6 +210,10 @@ void __wait_spin_result(struct wait_spin *s, const struct wait_spin_cfg *cfg,
 int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, const struct wait_ctl *ctl,
 		 struct wait_stats *stats, const struct wait_spin_cfg *spin, int exclusive);
 
+/* A signal ended a futex sleep of a thread that does not handle signals:
+ * pass it on to every interruptible sleeper.  Call with no lock held. */
+void wait_relay_signal(void);
+
 /* Start (or restart) a blocking call whose timeout is @timeo ns (-1: none). */
 void wait_ctl_begin(struct wait_ctl *ctl, int64_t timeo);
 /* Remaining timeout in ns: 0 when it has expired or the call is non-blocking. */
