@@ -8,10 +8,10 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 cdef extern from "kernel/sched/wait.h":
     struct wait_ctl:
         int64_t deadline
-        int64_t slice
-        int64_t slice_end
-        int64_t *blocked
+        int intr
     int ERESTARTSYS
+    int64_t WAIT_NONBLOCK
+    void wait_ctl_begin(wait_ctl *ctl, int64_t timeo) nogil
 
 cdef extern from "kernel/mm/page.h":
     struct page_run:
@@ -21,6 +21,7 @@ cdef extern from "kernel/mm/page.h":
         pass
     void page_run_get(page_run *run) nogil
     void page_run_put(page_run *run) nogil
+    int page_run_wait(page_run *run, int refs, int64_t deadline_ns, int intr) nogil
 
 cdef extern from "kernel/net/unix/unix_socket.h":
     struct unix_cred:
@@ -51,9 +52,11 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     struct unix_counters:
         int64_t socks, live, skbs, bytes_queued, inflight
         int64_t bytes_copied, bytes_zerocopy, pages, gc_runs, blocked
+        int64_t kicks, wait_timeouts, spin_wakes
 
     struct unix_net:
         int64_t busy_poll_ns
+        int64_t spin_max_ns
 
     struct unix_sock:
         int type
@@ -125,7 +128,6 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     void unix_net_destroy(unix_net *net) nogil
     scm_fp_list *unix_net_take_released(unix_net *net) nogil
     void unix_net_counters(unix_net *net, unix_counters *out) nogil
-    void unix_wait_end(unix_net *net, wait_ctl *ctl) nogil
     void unix_msg_drop_held(unix_sock *sk, unix_msg *msg) nogil
     int EUNIXLOOKUP
 

@@ -2,17 +2,26 @@
 """The Cython bridge to the AF_UNIX C core.
 
 Exactly one place turns the core's ``-errno`` into ``OSError``: ``_raise``.
-Calls that can block first run once with the GIL held and a deadline in the
-past (the common, non-blocking case costs no GIL round trip); only if that
-would block do they run again with the GIL released -- in the main thread in
-slices of at most 50 ms, between which pending signal handlers run (Ctrl-C
-raises ``KeyboardInterrupt`` out of a blocked call); other threads, which
-never run signal handlers, in one piece.  Progress made before a slice ended
-is kept in the message descriptor, so a resumed call continues where it
-stopped, and the call stays counted in ``Kernel.blocked()`` between slices.
+Exactly one place runs a call that may block: ``_syscall``.  It runs the
+call once with the GIL held and a deadline in the past (the common,
+non-blocking case costs no GIL round trip); only if that would block does it
+run the call again with the GIL released, continuing from what the first
+attempt did, until the call completes, times out, the kernel is closed, or a
+signal interrupts it.  Nothing wakes a sleeper periodically.
+
+Signals follow Linux and PEP 475.  In the main thread -- the only one that
+runs Python's signal handlers -- the core's sleep is interruptible: a signal
+makes the call return what it has done so far, if anything (a stream recv
+the bytes it copied, a stream send the bytes it queued), else
+-ERESTARTSYS/-EINTR.  Then the pending handlers run: if one raises (Ctrl-C:
+``KeyboardInterrupt``) the exception propagates; otherwise the call starts
+again from scratch, keeping its deadline.  Other threads sleep through
+signals, passing on to the main thread one that landed on them (see
+csrc/kernel/sched/wait.h).
 """
 
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
+from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE,
+    PyBUF_WRITABLE, PyBUF_FORMAT, PyBUF_ND)
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 from libc.stdint cimport int64_t, int32_t, uint64_t
@@ -30,7 +39,8 @@ cdef extern from "Python.h":
     void Py_XDECREF(PyObject *)
 
 cdef extern from "errno.h":
-    int EAGAIN, EINVAL, EBADF, ENOMEM, EMSGSIZE, ENOBUFS, EMFILE, EBUSY, ESRCH
+    int EAGAIN, EINVAL, EBADF, ENOMEM, EMSGSIZE, ENOBUFS, EMFILE, EBUSY, ESRCH, EINTR
+    int ENOTSOCK, EPIPE
 
 cdef extern from *:
     """
@@ -46,6 +56,14 @@ cdef extern from *:
     long menios_pool_live(unix_net *n) nogil
 
 cdef enum:
+    SIGPIPE = 13
+    SOL_SOCKET = 1
+    SO_PASSCRED = 16
+    SO_RCVLOWAT = 18
+    SOCK_STREAM = 1
+    SOCK_DGRAM = 2
+    SOCK_RAW = 3
+    SOCK_TYPE_MASK = 0xf
     MSG_ZEROCOPY = 0x4000000
     PAGE_SIZE = 4096
     MSG_OOB = 0x1
@@ -61,12 +79,10 @@ cdef extern from "pythread.h":
 
 cdef extern from "Python.h":
     int _check_signals "PyErr_CheckSignals"()
+    int _run_signal_handlers "PyErr_CheckSignals"() except -1
 
-# Longest uninterrupted sleep of the main thread: signal handlers (which
-# only the main thread runs) run at least this often.  Other threads sleep
-# in one piece: a slice would only leave a gap in which they are off every
-# wait queue (Kernel.blocked() would not see a wakeup that lands in it).
-cdef int64_t SLICE_NS = 50 * 1000 * 1000
+# Only the main thread runs Python's signal handlers: only its sleeps are
+# interruptible (see _syscall).
 import threading as _threading
 cdef unsigned long _MAIN_THREAD = _threading.main_thread().ident
 del _threading
@@ -76,6 +92,8 @@ cdef Py_ssize_t RECV_CAP = 16 * 1024 * 1024
 # Below this size a MSG_ZEROCOPY send copies: handing pages over costs more
 # than copying a few KiB (pyzmq's COPY_THRESHOLD idea).  Tunable per Net.
 cdef Py_ssize_t ZEROCOPY_THRESHOLD = 16384
+cdef int64_t NSEC_PER_MSEC = 1000000
+cdef int64_t NSEC_PER_USEC = 1000
 # A cap on iovecs, as Linux's UIO_MAXIOV.
 cdef Py_ssize_t IOV_MAX = 1024
 
@@ -91,27 +109,96 @@ cdef inline int _check(ssize_t r) except -1:
     return 0
 
 
-cdef inline void _ctl_nonblock(wait_ctl *ctl) noexcept nogil:
-    ctl.deadline = 1        # in the past: never sleep
-    ctl.slice = 0
-    ctl.slice_end = 0
-    ctl.blocked = NULL
+# ------------------------------------------------------ blocking calls ---
+# Every call that may sleep is described by a _call and run by _syscall.
+cdef enum:
+    CALL_CONNECT
+    CALL_ACCEPT
+    CALL_SEND
+    CALL_RECV
+    CALL_RECV_PAGES
+    CALL_POLL
+
+cdef struct _call:
+    int op
+    unix_sock *sk
+    unix_sock *other        # connect: the listener; send: the destination or NULL
+    unix_sock *newsk        # accept: the new socket
+    const unix_cred *cred   # connect
+    unix_msg *msg           # send, recv, recv_pages
+    unix_net *net           # poll
+    unix_pollfd *fds        # poll
+    unsigned int nfds       # poll
+    int64_t timeo           # poll: ns, -1 none
+    size_t want             # send: all of it; stream recv: its target (else 0)
+    wait_ctl ctl
 
 
-cdef inline void _ctl_blocking(wait_ctl *ctl) noexcept nogil:
-    ctl.deadline = 0        # computed from the socket's timeout on entry
-    ctl.slice = SLICE_NS if PyThread_get_thread_ident() == _MAIN_THREAD else 0
-    ctl.slice_end = 0
+cdef ssize_t _call_once(_call *c) noexcept nogil:
+    if c.op == CALL_SEND:
+        return unix_sendmsg(c.sk, c.msg, c.other, &c.ctl)
+    if c.op == CALL_RECV:
+        return unix_recvmsg(c.sk, c.msg, &c.ctl)
+    if c.op == CALL_ACCEPT:
+        return unix_accept(c.sk, &c.newsk, 0, &c.ctl)
+    if c.op == CALL_CONNECT:
+        return unix_connect(c.sk, c.other, c.cred, 0, &c.ctl)
+    if c.op == CALL_RECV_PAGES:
+        return unix_recv_pages(c.sk, c.msg, &c.ctl)
+    wait_ctl_begin(&c.ctl, c.timeo)     # poll has no socket timeout to start from
+    return unix_poll_many(c.net, c.fds, c.nfds, &c.ctl)
 
 
-cdef int _between_slices(Net net, wait_ctl *ctl) except -1:
-    """A blocked call's slice ran out (-ERESTARTSYS): run the pending signal
-    handlers.  If one raises (Ctrl-C), the call is abandoned, still counted
-    as blocked: end it (unix_wait_end) before the exception propagates."""
-    if _check_signals() < 0:
-        unix_wait_end(net.net, ctl)
-        return -1
-    return 0
+cdef inline bint _would_block(_call *c, ssize_t r) noexcept:
+    """The non-blocking attempt did not finish what a blocking call must."""
+    if c.op == CALL_POLL:
+        return r == 0
+    if r == -EAGAIN:
+        return True
+    if c.op == CALL_SEND:       # a stream send queues everything
+        return r >= 0 and <size_t>r < c.want and c.msg.sigpipe == 0
+    if c.op == CALL_RECV:       # a stream recv waits for its target
+        return r > 0 and c.msg.done < c.want and c.msg.rfp == NULL
+    return False
+
+
+cdef ssize_t _syscall(_call *c, bint nonblock, Socket sock=None,
+                      object resolve=None) except? -2:
+    """Run the call @c: once with the GIL held, never sleeping; then, unless
+    @nonblock or it is done, with the GIL released until it returns for good.
+    A datagram send to a name (@resolve, see Socket._send) gets its
+    destination from @sock._resolve when the core asks (-EUNIXLOOKUP).
+    A signal (only the main thread's sleep is interruptible) ends the sleep
+    with -ERESTARTSYS/-EINTR when nothing was done: the handlers run; one
+    that raises ends the call with its exception, else the call restarts
+    from scratch -- with the same deadline, the destination looked up again."""
+    cdef ssize_t r
+    cdef unix_sock *dest = c.other
+    cdef Socket target = None
+    c.ctl.deadline = WAIT_NONBLOCK
+    c.ctl.intr = 0
+    r = _call_once(c)
+    if r == -EUNIXLOOKUP:
+        target = sock._resolve(c.msg, resolve)
+        c.other = target.sk
+        r = _call_once(c)
+    if nonblock or not _would_block(c, r):
+        return r
+    c.ctl.deadline = 0          # from the socket's timeout, on entry
+    c.ctl.intr = PyThread_get_thread_ident() == _MAIN_THREAD
+    while True:
+        with nogil:
+            r = _call_once(c)
+        if r == -EUNIXLOOKUP:
+            target = sock._resolve(c.msg, resolve)      # kept alive while it sleeps
+            c.other = target.sk
+            continue
+        if r != -ERESTARTSYS and r != -EINTR:
+            return r
+        if _check_signals() < 0:
+            return -2           # a handler raised: its exception ends the call
+        c.other = dest
+        target = None
 
 
 cdef inline void _msg_init(unix_msg *m, unix_iov *iov, unsigned int n, int flags) noexcept nogil:
@@ -204,7 +291,8 @@ cdef class Net:
         return {"sockets": c.live, "socket_structs": c.socks, "skbs": c.skbs, "bytes_queued": c.bytes_queued,
                 "files_inflight": c.inflight, "bytes_copied": c.bytes_copied,
                 "bytes_zerocopy": c.bytes_zerocopy, "pages": menios_pool_live(self.net),
-                "gc_runs": c.gc_runs, "blocked": c.blocked}
+                "gc_runs": c.gc_runs, "blocked": c.blocked, "kicks": c.kicks,
+                "wait_timeouts": c.wait_timeouts, "spin_wakes": c.spin_wakes}
 
     def list(self):
         """One dict per socket, as sock_diag sees it (see ``unix_list`` in
@@ -258,11 +346,20 @@ cdef class Net:
 
     property busy_poll_us:
         def __get__(self):
-            return self.net.busy_poll_ns // 1000
+            return self.net.busy_poll_ns // NSEC_PER_USEC
         def __set__(self, int us):
             if us < 0:
                 raise ValueError("busy_poll must be >= 0")
-            self.net.busy_poll_ns = <int64_t>us * 1000
+            self.net.busy_poll_ns = <int64_t>us * NSEC_PER_USEC
+
+    property wait_spin_us:
+        """Bound of the adaptive spin before a sleep (0: never spin)."""
+        def __get__(self):
+            return self.net.spin_max_ns // NSEC_PER_USEC
+        def __set__(self, int us):
+            if us < 0:
+                raise ValueError("wait_spin_us must be >= 0")
+            self.net.spin_max_ns = <int64_t>us * NSEC_PER_USEC
 
 
 cdef class File:
@@ -295,7 +392,7 @@ cdef class File:
 
     # Socket calls on a file that is not a socket.
     def _notsock(self, *args, **kwargs):
-        raise OSError(88, os.strerror(88))      # ENOTSOCK
+        raise OSError(ENOTSOCK, os.strerror(ENOTSOCK))
 
     send = sendmsg = recv = recv_into = recvmsg = bind = listen = connect = _notsock
     accept = shutdown = getname = getsockopt = setsockopt = peercred = _notsock
@@ -313,9 +410,9 @@ cdef class Socket(File):
         _check(r)
         unix_sock_hold(self.sk)          # this object's own reference
         unix_file_ref(self.sk, 1)
-        self.type = type & 0xf
-        if self.type == 3:
-            self.type = 2                # SOCK_RAW is SOCK_DGRAM
+        self.type = type & SOCK_TYPE_MASK
+        if self.type == SOCK_RAW:
+            self.type = SOCK_DGRAM       # SOCK_RAW is SOCK_DGRAM
 
     def __dealloc__(self):
         if self.sk != NULL:
@@ -437,24 +534,17 @@ cdef class Socket(File):
         _check(unix_listen(self.sk, backlog, &c))
 
     def connect(self, Socket other, tuple cred):
-        cdef unix_cred c
-        cdef wait_ctl ctl
-        cdef int r
-        cdef unix_sock *o = other.sk if other is not None else NULL
-        cdef int flags = MSG_DONTWAIT if self.f_flags & O_NONBLOCK else 0
-        _set_cred(&c, cred)
+        cdef unix_cred uc
+        cdef _call c
+        cdef ssize_t r
+        _set_cred(&uc, cred)
+        c.op = CALL_CONNECT
+        c.sk = self.sk
+        c.other = other.sk if other is not None else NULL
+        c.cred = &uc
         self._enter()
         try:
-            _ctl_nonblock(&ctl)
-            r = unix_connect(self.sk, o, &c, MSG_DONTWAIT, &ctl)
-            if r == -EAGAIN and not flags:
-                _ctl_blocking(&ctl)
-                while True:
-                    with nogil:
-                        r = unix_connect(self.sk, o, &c, 0, &ctl)
-                    if r != -ERESTARTSYS:
-                        break
-                    _between_slices(self.net, &ctl)
+            r = _syscall(&c, (self.f_flags & O_NONBLOCK) != 0)
             self.net.drain()
             _check(r)
         finally:
@@ -467,33 +557,25 @@ cdef class Socket(File):
 
     def accept(self, int flags=0):
         """Wait for a connection; returns the new Socket."""
-        cdef wait_ctl ctl
-        cdef unix_sock *nsk = NULL
-        cdef int r
-        cdef bint nonblock = (self.f_flags & O_NONBLOCK) != 0
+        cdef _call c
+        cdef unix_sock *nsk
         cdef Socket s
+        c.op = CALL_ACCEPT
+        c.sk = self.sk
+        c.newsk = NULL
         self._enter()
         try:
-            _ctl_nonblock(&ctl)
-            r = unix_accept(self.sk, &nsk, MSG_DONTWAIT, &ctl)
-            if r == -EAGAIN and not nonblock:
-                _ctl_blocking(&ctl)
-                while True:
-                    with nogil:
-                        r = unix_accept(self.sk, &nsk, 0, &ctl)
-                    if r != -ERESTARTSYS:
-                        break
-                    _between_slices(self.net, &ctl)
-            _check(r)
+            _check(_syscall(&c, (self.f_flags & O_NONBLOCK) != 0))
         finally:
             self._leave()
+        nsk = c.newsk
         s = Socket.__new__(Socket, self.net, self.type, 0, True)
         s.sk = nsk                       # the reference accept took is the file's
         unix_sock_hold(nsk)              # and this object's own
         unix_file_ref(nsk, 1)
         unix_graft(nsk)                  # its file's inode number
         s.type = self.type
-        s.passcred = s.getsockopt(1, 16) != 0   # inherited at connect(): SOL_SOCKET, SO_PASSCRED
+        s.passcred = s.getsockopt(SOL_SOCKET, SO_PASSCRED) != 0   # inherited at connect()
         return s
 
     # ----------------------------------------------------------- data ---
@@ -502,37 +584,23 @@ cdef class Socket(File):
         """The send loop.  ``resolve`` (a datagram sendto/sendmsg with a
         name): called for the destination Socket when the core asks for it
         (-EUNIXLOOKUP), after the checks and the copy Linux does first."""
-        cdef wait_ctl ctl
+        cdef _call c
         cdef ssize_t r
-        cdef unix_sock *o = target.sk if target is not None else NULL
-        cdef bint nonblock = (m.flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0
-        cdef int flags = m.flags
+        c.op = CALL_SEND
+        c.sk = self.sk
+        c.other = target.sk if target is not None else NULL
+        c.msg = m
+        c.want = total
         m.lookup = resolve is not None
         self._enter()
         try:
-            _ctl_nonblock(&ctl)
-            m.flags = flags | MSG_DONTWAIT
-            r = unix_sendmsg(self.sk, m, o, &ctl)
-            if r == -EUNIXLOOKUP:
-                target = self._resolve(m, resolve)
-                o = target.sk
-                r = unix_sendmsg(self.sk, m, o, &ctl)
-            m.flags = flags
-            if not nonblock and (r == -EAGAIN or (r >= 0 and <size_t>r < total and m.sigpipe == 0)):
-                _ctl_blocking(&ctl)
-                while True:
-                    with nogil:
-                        r = unix_sendmsg(self.sk, m, o, &ctl)
-                    if r == -EUNIXLOOKUP:
-                        target = self._resolve(m, resolve)      # kept alive across sleeps
-                        o = target.sk
-                        continue
-                    if r != -ERESTARTSYS:
-                        break
-                    _between_slices(self.net, &ctl)
-            if m.fp != NULL:
-                self._drop_fp(m.fp)      # not sent: the files were never in flight
-                m.fp = NULL
+            try:
+                r = _syscall(&c, (m.flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0,
+                             self, resolve)
+            finally:
+                if m.fp != NULL:
+                    self._drop_fp(m.fp)  # not sent (or interrupted): never in flight
+                    m.fp = NULL
             if m.urg.pid != 0:
                 self._sigurg(&m.urg)
             if r < 0:
@@ -694,25 +762,18 @@ cdef class Socket(File):
         """The next message as a read-only PageBuffer: the sender's own pages
         when it was sent zero-copy, else a copy into fresh pages."""
         cdef unix_msg m
-        cdef wait_ctl ctl
+        cdef _call c
         cdef ssize_t r
-        cdef bint nonblock = (flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0
         cdef PageBuffer pb
         if bufsize < 0:
             raise ValueError("negative buffersize in recv_pages")
         _msg_init(&m, NULL, 0, flags)
+        c.op = CALL_RECV_PAGES
+        c.sk = self.sk
+        c.msg = &m
         self._enter()
         try:
-            _ctl_nonblock(&ctl)
-            r = unix_recv_pages(self.sk, &m, &ctl)
-            if r == -EAGAIN and not nonblock:
-                _ctl_blocking(&ctl)
-                while True:
-                    with nogil:
-                        r = unix_recv_pages(self.sk, &m, &ctl)
-                    if r != -ERESTARTSYS:
-                        break
-                    _between_slices(self.net, &ctl)
+            r = _syscall(&c, (flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0)
         finally:
             self._leave()
         if r == -ENOBUFS:
@@ -733,42 +794,31 @@ cdef class Socket(File):
         return pb
 
     cdef ssize_t _recv(self, unix_msg *m) except? -2:
-        cdef wait_ctl ctl
-        cdef ssize_t r
+        cdef _call c
         cdef int flags = m.flags
         cdef bint nonblock = (flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0
         cdef size_t total = 0
-        cdef size_t target = 0
         cdef int64_t lowat = 1
         cdef unsigned int i
-        for i in range(m.iovlen):
-            total += m.iov[i].len
+        c.op = CALL_RECV
+        c.sk = self.sk
+        c.msg = m
+        c.want = 0
+        if not nonblock and self.type == SOCK_STREAM and not flags & MSG_OOB:
+            # A stream read waits for its target: everything with
+            # MSG_WAITALL, else SO_RCVLOWAT bytes (sock_rcvlowat).
+            for i in range(m.iovlen):
+                total += m.iov[i].len
+            if flags & MSG_WAITALL:
+                c.want = total
+            else:
+                unix_getsockopt(self.sk, SOL_SOCKET, SO_RCVLOWAT, &lowat)
+                c.want = <size_t>lowat if <size_t>lowat < total else total
+                if c.want == 0 and total:
+                    c.want = 1
         self._enter()
         try:
-            _ctl_nonblock(&ctl)
-            m.flags = flags | MSG_DONTWAIT
-            r = unix_recvmsg(self.sk, m, &ctl)
-            m.flags = flags | (MSG_DONTWAIT if nonblock else 0)
-            if (not nonblock and r >= 0 and m.done < total and m.rfp == NULL and self.type == 1
-                    and not flags & MSG_OOB):
-                # A stream read waits for its target: everything with
-                # MSG_WAITALL, else SO_RCVLOWAT bytes (sock_rcvlowat).
-                if flags & MSG_WAITALL:
-                    target = total
-                else:
-                    unix_getsockopt(self.sk, 1, 18, &lowat)     # SOL_SOCKET, SO_RCVLOWAT
-                    target = <size_t>lowat if <size_t>lowat < total else total
-                    if target == 0:
-                        target = 1
-            if not nonblock and (r == -EAGAIN or (r > 0 and m.done < target)):
-                _ctl_blocking(&ctl)
-                while True:
-                    with nogil:
-                        r = unix_recvmsg(self.sk, m, &ctl)
-                    if r != -ERESTARTSYS:
-                        break
-                    _between_slices(self.net, &ctl)
-            return r
+            return _syscall(&c, nonblock)
         finally:
             self._leave()
 
@@ -947,7 +997,7 @@ cdef class Socket(File):
 
     def setsockopt(self, int level, int opt, int64_t value):
         _check(unix_setsockopt(self.sk, level, opt, value))
-        if level == 1 and opt == 16:      # SOL_SOCKET, SO_PASSCRED
+        if level == SOL_SOCKET and opt == SO_PASSCRED:
             self.passcred = value != 0
 
     def peercred(self):
@@ -973,10 +1023,9 @@ def poll(Net net, list entries, timeout_ms):
     """entries: [(Socket or None, events, preset revents)] -> list of revents."""
     cdef Py_ssize_t n = len(entries), i
     cdef unix_pollfd *fds = <unix_pollfd *>malloc(sizeof(unix_pollfd) * (n + 1))
-    cdef wait_ctl ctl
-    cdef int r
+    cdef _call c
+    cdef ssize_t r
     cdef Socket s
-    cdef int64_t timeo
     if fds == NULL:
         raise MemoryError()
     keep = []
@@ -993,24 +1042,15 @@ def poll(Net net, list entries, timeout_ms):
                 fds[i].sk = s.sk
                 fds[i].revents = 0
             fds[i].events = events
+        c.op = CALL_POLL
+        c.net = net.net
+        c.fds = fds
+        c.nfds = <unsigned int>n
         if timeout_ms is None or timeout_ms < 0:
-            timeo = -1
+            c.timeo = -1
         else:
-            timeo = <int64_t>timeout_ms * 1000000
-        _ctl_nonblock(&ctl)
-        r = unix_poll_many(net.net, fds, <unsigned int>n, &ctl)
-        if r == 0 and timeo != 0:
-            _ctl_blocking(&ctl)
-            # wait_ctl_begin is not called by poll: compute the deadline here
-            from time import monotonic_ns
-            ctl.deadline = 9223372036854775807 if timeo < 0 else monotonic_ns() + timeo
-            while True:
-                ctl.slice_end = monotonic_ns() + ctl.slice if ctl.slice else ctl.deadline
-                with nogil:
-                    r = unix_poll_many(net.net, fds, <unsigned int>n, &ctl)
-                if r != -ERESTARTSYS:
-                    break
-                _between_slices(net, &ctl)
+            c.timeo = <int64_t>timeout_ms * NSEC_PER_MSEC
+        r = _syscall(&c, c.timeo == 0)
         _check(r)
         return [fds[i].revents for i in range(n)]
     finally:
@@ -1064,9 +1104,9 @@ cdef class Pages:
         view.len = self.nbytes
         view.readonly = 1 if menios_page_gifted(self.run) else 0
         view.itemsize = 1
-        view.format = _FMT_B if (flags & 0x0004) else NULL    # PyBUF_FORMAT
+        view.format = _FMT_B if (flags & PyBUF_FORMAT) else NULL
         view.ndim = 1
-        view.shape = &self.nbytes if (flags & 0x0008) else NULL   # PyBUF_ND
+        view.shape = &self.nbytes if (flags & PyBUF_ND) else NULL
         view.strides = NULL
         view.suboffsets = NULL
         view.internal = <void *>(1 if not view.readonly else 0)
@@ -1100,22 +1140,28 @@ cdef class Pages:
             return bool(menios_page_gifted(self.run))
 
     def wait(self, timeout=None):
-        """Block until every receiver has released the pages; True if so."""
-        import time
+        """Block until every receiver has released the pages; True if so,
+        False once ``timeout`` seconds have passed.  Woken by the release
+        itself; a signal in the main thread runs the handlers (PEP 475)."""
+        cdef wait_ctl ctl
+        cdef page_run *run
+        cdef int r
+        cdef bint intr = PyThread_get_thread_ident() == _MAIN_THREAD
         self._check()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        spins = 0
-        delay = 0.00005
-        while menios_page_refs(self.run) > 1:
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            if spins < 1000:
-                spins += 1
-                time.sleep(0)        # yield the GIL: the receiver is usually about to release
-            else:
-                time.sleep(delay)
-                delay = min(delay * 2, 0.002)
-        return True
+        run = self.run
+        ctl.deadline = 0
+        wait_ctl_begin(&ctl, -1 if timeout is None else
+                       max(0, <int64_t>(timeout * 1e9)))
+        page_run_get(run)       # this call's own: a free() meanwhile cannot free the run
+        try:
+            while True:
+                with nogil:
+                    r = page_run_wait(run, 2, ctl.deadline, intr)
+                if r != -EINTR:
+                    return r == 0
+                _run_signal_handlers()      # one that raises ends the wait
+        finally:
+            page_run_put(run)
 
     def reclaim(self):
         """Make handed-off pages writable again; BufferError while in flight."""
@@ -1165,9 +1211,9 @@ cdef class PageBuffer:
         view.len = self.nbytes
         view.readonly = 1
         view.itemsize = 1
-        view.format = _FMT_B if (flags & 0x0004) else NULL
+        view.format = _FMT_B if (flags & PyBUF_FORMAT) else NULL
         view.ndim = 1
-        view.shape = &self.nbytes if (flags & 0x0008) else NULL
+        view.shape = &self.nbytes if (flags & PyBUF_ND) else NULL
         view.strides = NULL
         view.suboffsets = NULL
         view.internal = NULL
@@ -1200,8 +1246,6 @@ cdef class PageBuffer:
 
 
 import operator as _operator
-
-cdef int _ENOTSOCK = 88, _EPIPE = 32
 
 
 cdef enum:
@@ -1583,7 +1627,7 @@ cdef class ProcessBase:
     cdef Socket _sock_c(self, object fd):
         f = self._file_c(fd)
         if type(f) is not Socket:
-            raise OSError(_ENOTSOCK, os.strerror(_ENOTSOCK))
+            raise OSError(ENOTSOCK, os.strerror(ENOTSOCK))
         return <Socket>f
 
     def _file(self, fd):
@@ -1602,7 +1646,7 @@ cdef class ProcessBase:
         r.f = self.fdtable.fget(fd)
         if sock and type(r.f) is not Socket:
             r.f.fput()
-            raise OSError(_ENOTSOCK, os.strerror(_ENOTSOCK))
+            raise OSError(ENOTSOCK, os.strerror(ENOTSOCK))
         return r
 
     def _hold(self, fd):
@@ -1636,8 +1680,8 @@ cdef class ProcessBase:
         try:
             return s.send(data, flags, self._scm)
         except SigPipe:
-            self.pending_signals.add(13)          # SIGPIPE
-            raise OSError(_EPIPE, os.strerror(_EPIPE)) from None
+            self.pending_signals.add(SIGPIPE)
+            raise OSError(EPIPE, os.strerror(EPIPE)) from None
 
     def recv(self, fd, bufsize, int flags=0):
         """recv(2): the data (b'' at end of stream)."""

@@ -506,6 +506,44 @@ def _w_pingpong(name, budget):
     return _with_backend(name, _pingpong, budget)
 
 
+_WAKE_PAUSE = 0.001     # the sleeper is long asleep (its spin given up) when woken
+
+
+def _wake_latency(be, budget):
+    pr = be.pair(SOCK_STREAM)
+    a_send, a_recv, b_send, b_recv = pr["a_send"], pr["a_recv"], pr["b_send"], pr["b_recv"]
+    woke = []
+    sent = []
+
+    def sleeper():
+        while True:
+            m = b_recv(1)
+            woke.append(_ns())
+            if m != b"w":
+                return
+            b_send(b"k")                # ack: it goes straight back to sleep
+
+    def waker():
+        end = time.perf_counter() + budget
+        while time.perf_counter() < end:
+            time.sleep(_WAKE_PAUSE)
+            sent.append(_ns())
+            a_send(b"w")
+            a_recv(1)
+        a_send(b"q")
+
+    _threads([sleeper, waker], budget + 60)
+    samples = [w - s for s, w in zip(sent, woke)]
+    return _result(len(samples), sum(samples) / 1e9, None, samples)
+
+
+@_workload("wake_latency", "lat", ("menios", "host", "pipe"),
+           "a thread asleep in recv for 1 ms, woken by a 1 B send; time from the "
+           "send's start to the sleeper's return")
+def _w_wake_latency(name, budget):
+    return _with_backend(name, _wake_latency, budget)
+
+
 class DgramBurst:
     """``nsenders`` connected SOCK_DGRAM sender threads and one receiver on
     backend ``name`` ("menios" or "host").  ``burst()`` lets every sender

@@ -22,6 +22,9 @@ DEFAULT_SYSCTL = {
     "net.core.wmem_max": 4194304,
     "net.core.rmem_max": 4194304,
     "net.core.busy_poll": 0,
+    # not Linux's: how long a blocking call may spin for its wake-up before
+    # it sleeps (an adaptive bound, see docs/API.md); 0 never spins
+    "menios.wait_spin_us": 50,
 }
 
 _TYPE_NAMES = {SOCK_STREAM: "STREAM", SOCK_DGRAM: "DGRAM", SOCK_SEQPACKET: "SEQPACKET"}
@@ -56,6 +59,7 @@ class Kernel:
                              conf["net.core.wmem_default"], conf["net.core.rmem_default"],
                              conf["net.core.wmem_max"], conf["net.core.rmem_max"])
         self.net.busy_poll_us = conf["net.core.busy_poll"]
+        self.net.wait_spin_us = conf["menios.wait_spin_us"]
         self.net.sigurg = weakref.WeakMethod(self._send_sigurg)
         self.vfs = VFS(sysctl=conf)
         self.lock = threading.RLock()        # process table, abstract names
@@ -96,7 +100,8 @@ class Kernel:
 
     def counters(self):
         """Debug counters: live sockets, skbs, bytes queued, files in flight,
-        bytes copied and handed off, live pages, collector runs."""
+        bytes copied and handed off, live pages, collector runs, and how
+        sleeps ended (``kicks``, ``wait_timeouts``, ``spin_wakes``)."""
         return self.net.counters()
 
     def blocked(self):

@@ -15,6 +15,7 @@ import menios
 from menios import AF_UNIX, SOCK_STREAM, SOL_SOCKET, SO_RCVTIMEO, SO_SNDTIMEO
 
 JOIN = 30.0
+SLEEP_S = 0.5     # how long a test lets a call sleep before it wakes it
 
 
 def _run(target, *args):
@@ -288,27 +289,32 @@ def test_wait_blocked_times_out_and_checks_its_argument(kernel):
         kernel.wait_blocked(True)
 
 
-def test_blocked_count_holds_across_slices(kernel):
-    """The main thread sleeps in 50 ms slices (between them it runs signal
-    handlers): it is blocked all along, and no sample may see it uncounted."""
+def test_main_thread_sleeps_in_one_piece_until_its_event(kernel):
+    """A blocked call in the main thread is asleep all along -- no sample
+    sees it uncounted -- and wakes for its event only: a periodic wake-up
+    every few tens of milliseconds would have shown in the counters."""
     if threading.current_thread() is not threading.main_thread():
-        pytest.skip("only the main thread sleeps in slices")
+        pytest.skip("checks the main thread's sleep")
     p = kernel.spawn()
     a, b = p.socketpair()
     samples = []
+    before = kernel.counters()
 
     def sampler():
         if kernel.wait_blocked(1, JOIN):
-            deadline = time.monotonic() + 0.4
-            while time.monotonic() < deadline:     # holding the GIL: a slice's
-                samples.append(kernel.blocked())   # end waits for it, in the gap
+            deadline = time.monotonic() + SLEEP_S
+            while time.monotonic() < deadline:
+                samples.append(kernel.blocked())
         p.send(a, b"late")
     t, box = _run(sampler)
     assert p.recv(b, 10) == b"late"
     t.join(JOIN)
     assert "error" not in box, box
     assert len(samples) > 100 and set(samples) == {1}, sorted(set(samples))
+    after = kernel.counters()
     assert kernel.blocked() == 0
+    assert after["wait_timeouts"] == before["wait_timeouts"]
+    assert after["kicks"] == before["kicks"]
 
 
 def _errno_of(fn, *args):
@@ -361,3 +367,388 @@ def test_exit_while_accept_sleeps(kernel):
     t.join(JOIN)
     assert isinstance(box.get("error"), ProcessLookupError)
     q.close(c)
+
+
+# ------------------------------------------------------- kicks and signals
+# A blocked call is woken by its event, its timeout, Kernel.close() or a
+# signal -- never by a timer.  The kernel's counters tell which: "kicks"
+# (teardown or a signal), "wait_timeouts" (a deadline).
+
+def _main_only():
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("only the main thread runs signal handlers")
+
+
+class _Signaller:
+    """Once ``kernel`` has ``n`` calls asleep and SLEEP_S more has passed,
+    sends ``sig`` to thread ``ident`` every 20 ms until ``done()`` is true:
+    a signal that lands before the sleeper is inside its futex sleep only
+    runs the handler; the next one interrupts the sleep."""
+
+    def __init__(self, kernel, sig, ident=None, n=1, done=None):
+        self.kernel, self.sig, self.n = kernel, sig, n
+        self.ident = threading.main_thread().ident if ident is None else ident
+        self.done = done
+        self.stop = threading.Event()
+        self.sent = 0
+        self.thread, self.box = _run(self._body)
+
+    def _body(self):
+        assert self.kernel.wait_blocked(self.n, JOIN), "nothing blocked"
+        time.sleep(SLEEP_S)
+        while not self.stop.is_set() and not (self.done and self.done()):
+            signal.pthread_kill(self.ident, self.sig)
+            self.sent += 1
+            self.stop.wait(0.02)
+
+    def join(self):
+        self.stop.set()
+        self.thread.join(JOIN)
+        assert not self.thread.is_alive()
+        assert "error" not in self.box, self.box
+
+
+class _OnceInterrupt:
+    """A SIGINT handler that raises KeyboardInterrupt the first time only
+    (the signaller may send more than one)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, signum, frame):
+        self.calls += 1
+        if self.calls == 1:
+            raise KeyboardInterrupt
+
+
+_SAVED_HANDLERS = {}
+
+
+def _with_handler(sig, handler, fn):
+    """Run fn() with ``handler`` installed for ``sig``.  The old handler
+    comes back only when the test ends (_restore_handlers), after every
+    signaller has been joined: a signal sent late must find ``handler``,
+    not the default action (SIGUSR1's kills the process)."""
+    _SAVED_HANDLERS.setdefault(sig, signal.getsignal(sig))
+    signal.signal(sig, handler)
+    return fn()
+
+
+@pytest.fixture(autouse=True)
+def _restore_handlers():
+    yield
+    for sig, old in _SAVED_HANDLERS.items():
+        signal.signal(sig, old)
+    _SAVED_HANDLERS.clear()
+
+
+def test_kernel_close_kicks_a_recv_blocked_in_a_thread():
+    k = menios.Kernel()
+    p = k.spawn()
+    a, b = p.socketpair()
+    t, box = _run(p.recv, b, 10)
+    assert k.wait_blocked(1, JOIN)
+    time.sleep(SLEEP_S)
+    assert t.is_alive()
+    before = k.counters()
+    k.close()
+    t.join(JOIN)
+    assert not t.is_alive()
+    err = box.get("error")
+    assert isinstance(err, OSError) and err.errno == errno.ESHUTDOWN, box
+    after = k.counters()
+    assert after["kicks"] == before["kicks"] + 1       # the kick woke it
+    assert after["wait_timeouts"] == 0                 # no timer ever did
+    assert k.blocked() == 0
+
+
+# recv and send have a timeout (a signal makes the core return EINTR), the
+# others none (ERESTARTSYS): the bridge restarts or raises on either.
+_TV_JOIN = struct.pack("qq", int(JOIN), 0)
+
+
+def _block_recv(p):
+    a, b = p.socketpair()
+    p.setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, _TV_JOIN)
+    return lambda: p.recv(b, 10)
+
+
+def _block_accept(p):
+    lst = p.socket()
+    p.bind(lst, "/tmp/kick-acc")
+    p.listen(lst, 1)
+    return lambda: p.accept(lst)
+
+
+def _block_poll(p):
+    a, b = p.socketpair()
+    return lambda: p.poll([(b, menios.POLLIN)], None)
+
+
+def _block_send(p):
+    a, b = p.socketpair()
+    p.setsockopt(a, SOL_SOCKET, SO_SNDTIMEO, _TV_JOIN)
+    return lambda: p.send(a, b"x" * (8 << 20))     # more than fits: partial or EINTR
+
+
+def _block_connect(p):
+    lst = p.socket()
+    p.bind(lst, "/tmp/kick-conn")
+    p.listen(lst, 0)
+    p.connect(p.socket(), "/tmp/kick-conn")        # the backlog is full now
+    c = p.socket()
+    return lambda: p.connect(c, "/tmp/kick-conn")
+
+
+def _block_recv_pages(p):
+    a, b = p.socketpair()
+    return lambda: p.recv_pages(b, 4096)
+
+
+@pytest.mark.parametrize("make", [_block_recv, _block_accept, _block_poll, _block_send,
+                                  _block_connect, _block_recv_pages],
+                         ids=lambda f: f.__name__[7:])
+def test_sigint_kicks_the_main_thread_out_of_a_blocked_call(kernel, make):
+    _main_only()
+    p = kernel.spawn()
+    call = make(p)
+    before = kernel.counters()
+    handler = _OnceInterrupt()
+    sender = _Signaller(kernel, signal.SIGINT, done=lambda: handler.calls > 0)
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _with_handler(signal.SIGINT, handler, call)
+    finally:
+        sender.join()
+    assert SLEEP_S <= time.monotonic() - start < JOIN
+    after = kernel.counters()
+    assert after["kicks"] == before["kicks"] + 1
+    assert after["wait_timeouts"] == before["wait_timeouts"]
+    assert kernel.blocked() == 0
+
+
+def test_default_sigint_handler_raises_keyboardinterrupt_from_poll(kernel):
+    _main_only()
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            p.poll([(b, menios.POLLIN)], 20000)
+    finally:
+        timer.join(JOIN)
+    assert kernel.counters()["kicks"] == 1
+    assert kernel.counters()["wait_timeouts"] == 0
+
+
+def test_a_signal_landing_on_another_sleeper_reaches_the_main_thread(kernel):
+    """Only the main thread runs Python's handlers: a thread asleep in the
+    kernel that gets the signal passes it on and sleeps on."""
+    _main_only()
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    c, d = p.socketpair()
+    t, box = _run(p.recv, b, 10)
+    assert kernel.wait_blocked(1, JOIN)
+    handler = _OnceInterrupt()
+    sender = _Signaller(kernel, signal.SIGINT, ident=t.ident, n=2,
+                        done=lambda: handler.calls > 0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _with_handler(signal.SIGINT, handler, lambda: p.recv(d, 10))
+    finally:
+        sender.join()
+    assert t.is_alive() and kernel.blocked() == 1     # the other thread sleeps on
+    p.send(a, b"still")
+    t.join(JOIN)
+    assert box.get("result") == b"still"
+    assert kernel.counters()["kicks"] == 1            # the main thread's, relayed
+
+
+def test_a_handler_that_returns_restarts_the_call(kernel):
+    """PEP 475: the handler runs, the call starts again and completes."""
+    _main_only()
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    calls = []
+    sender = _Signaller(kernel, signal.SIGUSR1, done=lambda: calls)
+    feeder, fbox = _run(lambda: (sender.thread.join(JOIN), kernel.wait_blocked(1, JOIN),
+                                 p.send(a, b"after")))
+    try:
+        got = _with_handler(signal.SIGUSR1, lambda *args: calls.append(1),
+                            lambda: p.recv(b, 10))
+    finally:
+        sender.join()
+        feeder.join(JOIN)
+    assert got == b"after"
+    assert calls and "error" not in fbox, fbox
+    assert kernel.counters()["kicks"] >= 1
+    assert kernel.counters()["wait_timeouts"] == 0
+
+
+def test_an_interrupted_stream_recv_returns_what_it_copied(kernel):
+    _main_only()
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    calls = []
+    senders = []
+
+    def feed():
+        assert kernel.wait_blocked(1, JOIN)
+        p.send(a, b"abc")                # not enough for MSG_WAITALL: it sleeps on
+        senders.append(_Signaller(kernel, signal.SIGUSR1, done=lambda: calls))
+    feeder, fbox = _run(feed)
+    try:
+        got = _with_handler(signal.SIGUSR1, lambda *args: calls.append(1),
+                            lambda: p.recv(b, 10, menios.MSG_WAITALL))
+    finally:
+        feeder.join(JOIN)
+        for sender in senders:
+            sender.join()
+    assert "error" not in fbox, fbox
+    assert got == b"abc"
+
+
+def test_an_interrupted_stream_send_returns_what_it_queued(kernel):
+    _main_only()
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    payload = os.urandom(8 << 20)
+    calls = []
+    sender = _Signaller(kernel, signal.SIGUSR1, done=lambda: calls)
+    try:
+        n = _with_handler(signal.SIGUSR1, lambda *args: calls.append(1),
+                          lambda: p.send(a, payload))
+    finally:
+        sender.join()
+    assert 0 < n < len(payload)
+    got = bytearray()
+    while len(got) < n:
+        got += p.recv(b, 1 << 20)
+    assert bytes(got) == payload[:n]
+    with pytest.raises(BlockingIOError):
+        p.recv(b, 1, menios.MSG_DONTWAIT)
+
+
+def test_an_interrupted_send_to_a_name_drops_its_datagram(kernel):
+    """A datagram to a full receiver, addressed by name: Ctrl-C drops it
+    (nothing queued, nothing leaked); a handler that returns restarts the
+    send, which completes once the receiver reads."""
+    _main_only()
+    p = kernel.spawn()
+    r = p.socket(AF_UNIX, menios.SOCK_DGRAM)
+    p.bind(r, "/tmp/dgr")
+    s = p.socket(AF_UNIX, menios.SOCK_DGRAM)
+    queued = 0
+    while True:
+        try:
+            p.sendto(s, b"%d" % queued, "/tmp/dgr", menios.MSG_DONTWAIT)
+        except BlockingIOError:
+            break
+        queued += 1
+    skbs = kernel.counters()["skbs"]
+    handler = _OnceInterrupt()
+    sender = _Signaller(kernel, signal.SIGINT, done=lambda: handler.calls > 0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _with_handler(signal.SIGINT, handler,
+                          lambda: p.sendto(s, b"dropped", "/tmp/dgr"))
+    finally:
+        sender.join()
+    assert kernel.counters()["skbs"] == skbs
+    assert kernel.blocked() == 0
+
+    calls = []
+    sender = _Signaller(kernel, signal.SIGUSR1, done=lambda: calls)
+
+    def drain_one():
+        sender.thread.join(JOIN)
+        assert kernel.wait_blocked(1, JOIN)
+        return p.recv(r, 100)
+    reader, rbox = _run(drain_one)
+    try:
+        sent = _with_handler(signal.SIGUSR1, lambda *args: calls.append(1),
+                             lambda: p.sendto(s, b"restarted", "/tmp/dgr"))
+    finally:
+        sender.join()
+        reader.join(JOIN)
+    assert sent == len(b"restarted") and calls
+    assert rbox.get("result") == b"0", rbox
+    got = [p.recv(r, 100) for _ in range(queued)]
+    assert got == [b"%d" % i for i in range(1, queued)] + [b"restarted"]
+
+
+@pytest.mark.parametrize("opt", ["rcv", "snd"])
+def test_socket_timeouts_end_by_their_deadline(kernel, opt):
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    tv = struct.pack("qq", 0, 150000)
+    if opt == "rcv":
+        p.setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, tv)
+        call = lambda: p.recv(b, 10)                      # noqa: E731
+    else:
+        while True:                                       # fill a's buffer first
+            try:
+                p.send(a, b"x" * 65536, menios.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+        p.setsockopt(a, SOL_SOCKET, SO_SNDTIMEO, tv)
+        call = lambda: p.send(a, b"y")                    # noqa: E731
+    start = time.monotonic()
+    with pytest.raises(BlockingIOError):
+        call()
+    assert 0.15 <= time.monotonic() - start < JOIN
+    assert kernel.counters()["wait_timeouts"] == 1
+    assert kernel.counters()["kicks"] == 0
+
+
+def test_an_interrupted_sendmsg_gives_its_files_back(kernel):
+    """Ctrl-C while a datagram with SCM_RIGHTS waits for room: nothing is
+    sent, the files are not in flight, and they close normally."""
+    _main_only()
+    p = kernel.spawn()
+    a, b = p.socketpair(AF_UNIX, menios.SOCK_DGRAM)
+    while True:
+        try:
+            p.send(a, b"fill", menios.MSG_DONTWAIT)
+        except BlockingIOError:
+            break
+    x, y = p.socketpair()
+    handler = _OnceInterrupt()
+    sender = _Signaller(kernel, signal.SIGINT, done=lambda: handler.calls > 0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _with_handler(signal.SIGINT, handler,
+                          lambda: p.sendmsg(a, [b"fds"], [(SOL_SOCKET, menios.SCM_RIGHTS,
+                                                            struct.pack("i", x))]))
+    finally:
+        sender.join()
+    assert kernel.counters()["files_inflight"] == 0
+    p.close(x)
+    p.close(y)
+    p.close(a)
+    p.close(b)
+    assert kernel.counters()["sockets"] == 0
+
+
+def test_wait_spin_sysctl_bounds_and_disables_the_spin():
+    with pytest.raises(ValueError):
+        menios.Kernel(sysctl={"menios.wait_spin_us": -1})
+    with pytest.raises(TypeError):
+        menios.Kernel(sysctl={"menios.wait_spin_us": 1.5})
+    k = menios.Kernel(sysctl={"menios.wait_spin_us": 0})
+    try:
+        assert k.sysctl["menios.wait_spin_us"] == 0
+        p = k.spawn()
+        a, b = p.socketpair()
+        t, box = _run(lambda: [p.send(b, p.recv(b, 10)) for _ in range(200)])
+        for _ in range(200):
+            p.send(a, b"ping")
+            assert p.recv(a, 10) == b"ping"
+        t.join(JOIN)
+        assert "error" not in box, box
+        assert k.counters()["spin_wakes"] == 0          # it never spun
+    finally:
+        k.close()

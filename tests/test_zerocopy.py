@@ -1,6 +1,9 @@
 """Zero-copy page handoff: nothing copied, the same memory on both sides,
 and ownership misuse fails cleanly."""
+import os
+import signal
 import threading
+import time
 
 import pytest
 
@@ -278,3 +281,54 @@ def test_handoff_to_a_name_that_does_not_resolve_gives_the_pages_back(kernel):
     buf = p.recv_pages(r)
     assert bytes(memoryview(buf)[:4]) == b"back"
     buf.release()
+
+
+def test_wait_sleeps_until_the_release_wakes_it(pair):
+    """Pages.wait: False at its timeout, and woken by the receiver's release
+    while it sleeps in another thread."""
+    k, p, a, b = pair
+    pages = k.alloc_pages(8)
+    p.sendmsg(a, [pages], (), MSG_ZEROCOPY)
+    buf = p.recv_pages(b)
+    start = time.monotonic()
+    assert pages.wait(0.1) is False
+    assert time.monotonic() - start >= 0.1
+    assert pages.wait(0) is False
+    box = {}
+    started = threading.Event()
+
+    def waiter():
+        started.set()
+        box["result"] = pages.wait(30)
+        box["at"] = time.monotonic()
+    t = threading.Thread(target=waiter, daemon=True)
+    t.start()
+    started.wait(30)
+    time.sleep(0.2)                        # it is asleep by now
+    assert t.is_alive()
+    released = time.monotonic()
+    buf.release()
+    t.join(30)
+    assert box.get("result") is True
+    assert box["at"] - released < 5        # the release woke it, well before its timeout
+    assert pages.inflight == 0
+    pages.free()
+
+
+def test_ctrl_c_interrupts_pages_wait(pair):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread")
+    k, p, a, b = pair
+    pages = k.alloc_pages(8)
+    p.sendmsg(a, [pages], (), MSG_ZEROCOPY)
+    buf = p.recv_pages(b)
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pages.wait(30)
+    finally:
+        timer.join(30)
+    buf.release()
+    assert pages.wait(5)
+    pages.free()

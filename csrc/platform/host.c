@@ -3,13 +3,27 @@
  */
 #include "host.h"
 
-#include <stdlib.h>
-#include <time.h>
 #include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 void plat_mutex_init(plat_mutex_t *m)
 {
-	pthread_mutex_init(&m->m, NULL);
+	pthread_mutexattr_t attr;
+
+	/* Adaptive: a contended lock spins briefly before it sleeps.  The core
+	 * holds its locks for short stretches and wakes sleepers with the lock
+	 * held, so a woken thread usually finds it free within that spin. */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&m->m, &attr);
+	pthread_mutexattr_destroy(&attr);
 #ifdef MENIOS_DEBUG_LOCKS
 	m->held = 0;
 #endif
@@ -92,6 +106,66 @@ void plat_cond_wait_until(plat_cond_t *c, plat_mutex_t *m, int64_t deadline_ns)
 #endif
 }
 
+void plat_event_arm(plat_event_t *e)
+{
+	atomic_store_explicit(&e->state, 0, memory_order_release);
+}
+
+int plat_event_post(plat_event_t *e, uint32_t reason)
+{
+	uint32_t s = atomic_load_explicit(&e->state, memory_order_relaxed);
+
+	do {
+		if (s & PLAT_EVENT_REASONS)
+			return 0;
+	} while (!atomic_compare_exchange_weak_explicit(&e->state, &s, reason,
+						       memory_order_acq_rel,
+						       memory_order_relaxed));
+	if (s & PLAT_EVENT_SLEEPING)
+		syscall(SYS_futex, &e->state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	return 1;
+}
+
+int plat_event_wait(plat_event_t *e, int64_t deadline_ns)
+{
+	struct timespec ts, *tsp = NULL;
+	uint32_t s;
+
+	if (deadline_ns != PLAT_FOREVER) {
+		ts.tv_sec = (time_t)(deadline_ns / 1000000000);
+		ts.tv_nsec = (long)(deadline_ns % 1000000000);
+		tsp = &ts;
+	}
+	for (;;) {
+		s = atomic_load_explicit(&e->state, memory_order_acquire);
+		if (s & PLAT_EVENT_REASONS)
+			return (int)(s & PLAT_EVENT_REASONS);
+		if (!(s & PLAT_EVENT_SLEEPING)) {
+			if (!atomic_compare_exchange_weak_explicit(&e->state, &s,
+								   s | PLAT_EVENT_SLEEPING,
+								   memory_order_acq_rel,
+								   memory_order_acquire))
+				continue;
+			s |= PLAT_EVENT_SLEEPING;
+		}
+		/* FUTEX_WAIT_BITSET: an absolute CLOCK_MONOTONIC deadline;
+		 * returns at once (EAGAIN) if a post changed the word. */
+		if (syscall(SYS_futex, &e->state, FUTEX_WAIT_BITSET_PRIVATE, s, tsp,
+			    NULL, FUTEX_BITSET_MATCH_ANY) == 0)
+			continue;
+		if (errno == EAGAIN)
+			continue;
+		s = atomic_load_explicit(&e->state, memory_order_acquire);
+		if (s & PLAT_EVENT_REASONS)
+			return (int)(s & PLAT_EVENT_REASONS);
+		if (errno == ETIMEDOUT)
+			return -ETIMEDOUT;
+		if (errno == EINTR)
+			return -EINTR;
+		/* EFAULT/EINVAL cannot happen with a valid word and deadline */
+	}
+}
+
 int64_t plat_now_ns(void)
 {
 	struct timespec ts;
@@ -122,4 +196,9 @@ void plat_cpu_relax(void)
 #elif defined(__aarch64__)
 	__asm__ __volatile__("yield");
 #endif
+}
+
+void plat_yield(void)
+{
+	sched_yield();
 }

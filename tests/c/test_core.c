@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,6 @@
 } while (0)
 
 #define MS 1000000LL
-#define SLICE (50 * MS)
 
 static const struct unix_cred CRED = { 100, 1000, 1000 };
 
@@ -103,13 +103,8 @@ static void mkpair(struct unix_net *net, int type, struct unix_sock **a, struct 
 static void ctl_init(struct wait_ctl *ctl, int blocking)
 {
 	memset(ctl, 0, sizeof(*ctl));
-	if (blocking) {
-		ctl->deadline = 0;	/* computed from the socket's timeout */
-		ctl->slice = SLICE;
-	} else {
-		ctl->deadline = 1;	/* already past: non-blocking */
-		ctl->slice = 0;
-	}
+	/* blocking: computed from the socket's timeout; else already past */
+	ctl->deadline = blocking ? 0 : WAIT_NONBLOCK;
 }
 
 static void msg_init(struct unix_msg *m, struct unix_iov *iov, void *buf, size_t len,
@@ -138,9 +133,7 @@ static ssize_t xsend(struct unix_sock *sk, const void *buf, size_t len, int flag
 	if (fp)
 		m.fp = *fp;
 	ctl_init(&ctl, blocking);
-	do
-		r = unix_sendmsg(sk, &m, to, &ctl);
-	while (blocking && r == -ERESTARTSYS);
+	r = unix_sendmsg(sk, &m, to, &ctl);
 	if (fp)
 		*fp = m.fp;
 	if (sigpipe)
@@ -164,9 +157,7 @@ static ssize_t xrecv(struct unix_sock *sk, void *buf, size_t len, int flags, int
 
 	msg_init(&m, &iov, buf, len, flags);
 	ctl_init(&ctl, blocking);
-	do
-		r = unix_recvmsg(sk, &m, &ctl);
-	while (blocking && r == -ERESTARTSYS);
+	r = unix_recvmsg(sk, &m, &ctl);
 	if (msg_flags)
 		*msg_flags = m.msg_flags;
 	if (peeked)
@@ -186,32 +177,17 @@ static ssize_t recv_nb(struct unix_sock *sk, void *buf, size_t len, int flags)
 
 /*
  * poll: unlike the socket calls, unix_poll_many() does not compute its own
- * deadline (it has no socket timeout to start from): the caller sets an
- * absolute deadline and, per call, the end of the slice.  @timeout_ns < 0
- * waits forever.  Loops over -ERESTARTSYS, counting restarts.
+ * deadline (it has no socket timeout to start from): the caller does, from
+ * @timeout_ns (< 0: forever, 0: do not block).
  */
 static int xpoll(struct unix_net *net, struct unix_pollfd *p, unsigned int n,
-		 int64_t timeout_ns, int *restarts)
+		 int64_t timeout_ns)
 {
 	struct wait_ctl ctl;
-	int r;
 
 	memset(&ctl, 0, sizeof(ctl));
-	if (timeout_ns == 0)
-		ctl.deadline = 1;
-	else if (timeout_ns < 0)
-		ctl.deadline = PLAT_FOREVER;
-	else
-		ctl.deadline = plat_now_ns() + timeout_ns;
-	ctl.slice = SLICE;
-	for (;;) {
-		ctl.slice_end = plat_now_ns() + SLICE;
-		r = unix_poll_many(net, p, n, &ctl);
-		if (r != -ERESTARTSYS)
-			return r;
-		if (restarts)
-			(*restarts)++;
-	}
+	wait_ctl_begin(&ctl, timeout_ns);
+	return unix_poll_many(net, p, n, &ctl);
 }
 
 static void sleep_ms(int ms)
@@ -231,7 +207,9 @@ static int64_t counter(struct unix_net *net, int which)
 	case 1: return c.skbs;
 	case 2: return c.bytes_queued;
 	case 3: return c.inflight;
-	default: return c.blocked;
+	case 4: return c.blocked;
+	case 5: return c.kicks;
+	default: return c.wait_timeouts;
 	}
 }
 #define SOCKS(n)	counter(n, 0)
@@ -239,6 +217,8 @@ static int64_t counter(struct unix_net *net, int which)
 #define QUEUED(n)	counter(n, 2)
 #define INFLIGHT(n)	counter(n, 3)
 #define BLOCKED(n)	counter(n, 4)
+#define KICKS(n)	counter(n, 5)
+#define TIMEOUTS(n)	counter(n, 6)
 
 /* Wait (at most 10 s) until @n calls are asleep in @net; returns BLOCKED(). */
 static int64_t wait_blocked(struct unix_net *net, int64_t n)
@@ -732,9 +712,7 @@ static void *connector_main(void *arg)
 	int r;
 
 	ctl_init(&ctl, 1);
-	do
-		r = unix_connect(c->sk, c->l, &CRED, 0, &ctl);
-	while (r == -ERESTARTSYS);
+	r = unix_connect(c->sk, c->l, &CRED, 0, &ctl);
 	__atomic_store_n(&c->result, r, __ATOMIC_SEQ_CST);
 	return NULL;
 }
@@ -758,8 +736,10 @@ static void test_blocking_connect(void)
 	c.l = l;
 	c.result = 1;
 	CHECK_EQ(pthread_create(&t, NULL, connector_main, &c), 0);
+	CHECK_EQ(wait_blocked(net, 1), 1);
 	sleep_ms(120);
-	CHECK_EQ(__atomic_load_n(&c.result, __ATOMIC_SEQ_CST), 1);		/* still blocked (across two slices) */
+	CHECK_EQ(__atomic_load_n(&c.result, __ATOMIC_SEQ_CST), 1);		/* still blocked */
+	CHECK_EQ(BLOCKED(net), 1);
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_accept(l, &n1, 0, &ctl), 0);
 	CHECK_EQ(pthread_join(t, NULL), 0);
@@ -884,7 +864,6 @@ struct bulk {
 	uint64_t sum;
 	size_t bytes;
 	uint32_t seed;
-	int restarts;
 	int err;
 };
 
@@ -937,12 +916,7 @@ static void *bulk_writer(void *arg)
 			buf[i] = stream_byte(off + i);
 		msg_init(&m, &iov, buf, n, 0);
 		ctl_init(&ctl, 1);
-		for (;;) {
-			r = unix_sendmsg(b->sk, &m, NULL, &ctl);
-			if (r != -ERESTARTSYS)
-				break;
-			b->restarts++;
-		}
+		r = unix_sendmsg(b->sk, &m, NULL, &ctl);
 		if (r != (ssize_t)n) {
 			b->err = (int)r;
 			break;
@@ -974,12 +948,7 @@ static void *bulk_reader(void *arg)
 			n = 1 + n % 64;
 		msg_init(&m, &iov, buf, n, (xorshift(&b->seed) % 8 == 0) ? MSG_WAITALL : 0);
 		ctl_init(&ctl, 1);
-		for (;;) {
-			r = unix_recvmsg(b->sk, &m, &ctl);
-			if (r != -ERESTARTSYS)
-				break;
-			b->restarts++;
-		}
+		r = unix_recvmsg(b->sk, &m, &ctl);
 		unix_msg_release(b->sk, &m);
 		if (r < 0) {
 			b->err = (int)r;
@@ -1026,7 +995,6 @@ static void test_threads_bulk(void)
 	CHECK_EQ(r.err, 0);
 	CHECK_EQ(r.bytes, BULK_BYTES);
 	CHECK(r.sum == w.sum);
-	CHECK(r.restarts >= 1);		/* it did sleep through at least one slice */
 	CHECK_EQ(QUEUED(net), 0);
 	unix_release(a);
 	unix_release(b);
@@ -1093,13 +1061,11 @@ static void *blocked_main(void *arg)
 	} else if (bl->op == 1) {
 		struct unix_sock *n = NULL;
 
-		do
-			r = unix_accept(bl->sk, &n, 0, &ctl);
-		while (r == -ERESTARTSYS);
+		r = unix_accept(bl->sk, &n, 0, &ctl);
 	} else if (bl->op == 2) {
 		struct unix_pollfd p = { bl->sk, POLLIN, 0 };
 
-		r = xpoll(bl->sk->net, &p, 1, -1, NULL);
+		r = xpoll(bl->sk->net, &p, 1, -1);
 	} else {
 		static char big[1 << 20];
 
@@ -1132,7 +1098,7 @@ static void test_net_shutdown_wakes(void)
 		CHECK_EQ(pthread_create(&t[i], NULL, blocked_main, &bl[i]), 0);
 	}
 	CHECK_EQ(wait_blocked(net, 4), 4);
-	sleep_ms(120);			/* over two slices: all still counted */
+	sleep_ms(120);
 	CHECK_EQ(BLOCKED(net), 4);
 	for (i = 0; i < 4; i++) {
 		CHECK(__atomic_load_n(&bl[i].started, __ATOMIC_SEQ_CST));
@@ -1140,6 +1106,8 @@ static void test_net_shutdown_wakes(void)
 	}
 	unix_net_shutdown(net);
 	CHECK_EQ(BLOCKED(net), 0);	/* shutdown returns once all are woken */
+	CHECK_EQ(KICKS(net), 4);	/* by the kick, not an event */
+	CHECK_EQ(TIMEOUTS(net), 0);
 	for (i = 0; i < 4; i++)
 		CHECK_EQ(pthread_join(t[i], NULL), 0);
 	CHECK_EQ(bl[0].result, -ESHUTDOWN);
@@ -1159,7 +1127,7 @@ static void test_net_shutdown_wakes(void)
 /*
  * unix_counters.blocked: dropped by the waking call itself (the count is 0
  * the moment the send returns, before the reader has run), and given up by
- * a call that times out or is abandoned after -ERESTARTSYS.
+ * a call that times out.
  */
 static void test_blocked_count(void)
 {
@@ -1179,34 +1147,273 @@ static void test_blocked_count(void)
 	CHECK_EQ(pthread_join(t, NULL), 0);
 	CHECK_EQ(bl.result, 3);
 
-	/* A slice that runs out keeps the count; unix_wait_end() gives it up. */
-	ctl_init(&ctl, 1);
-	ctl.slice = 20 * MS;
+	/* A timeout gives the count up by itself, and counts as a timeout. */
 	{
 		struct unix_iov iov = { buf, sizeof(buf) };
 		struct unix_msg m;
+		int64_t t0 = plat_now_ns();
 
 		memset(&m, 0, sizeof(m));
 		m.iov = &iov;
 		m.iovlen = 1;
 		m.cur = CRED;
-		CHECK_EQ(unix_recvmsg(b, &m, &ctl), -ERESTARTSYS);
-		CHECK_EQ(BLOCKED(net), 1);
-		unix_wait_end(net, &ctl);
-		CHECK_EQ(BLOCKED(net), 0);
-		unix_wait_end(net, &ctl);	/* idempotent */
-		CHECK_EQ(BLOCKED(net), 0);
-
-		/* A timeout gives it up by itself. */
 		ctl_init(&ctl, 1);
-		ctl.deadline = plat_now_ns() + 30 * MS;
-		ctl.slice = 0;
+		ctl.deadline = t0 + 30 * MS;
 		CHECK_EQ(unix_recvmsg(b, &m, &ctl), -EAGAIN);
+		CHECK(plat_now_ns() - t0 >= 30 * MS);
 		CHECK_EQ(BLOCKED(net), 0);
+		CHECK_EQ(TIMEOUTS(net), 1);
+		CHECK_EQ(KICKS(net), 0);
 	}
 	unix_release(a);
 	unix_release(b);
 	net_done(net);
+}
+
+/* ------------------------------------------------ the wait primitive --- */
+
+/*
+ * sched/wait.h on its own: a lock, one wait queue and a condition, as any
+ * caller uses them.  Every sleep here has a 10 s deadline so a lost wake-up
+ * fails the test (as a timeout) instead of hanging it.
+ */
+struct wring {
+	plat_mutex_t lock;
+	struct wait_queue_head wq;
+	struct wait_stats st;
+	struct wait_spin_cfg spin;
+	int turn;			/* whose turn it is, under lock */
+	int nthreads, rounds;
+};
+
+struct wring_arg {
+	struct wring *r;
+	int id;
+	int err;
+};
+
+static void *wring_main(void *arg)
+{
+	struct wring_arg *a = arg;
+	struct wring *r = a->r;
+	struct wait_ctl ctl = { 0, 0 };
+	int i, err = 0;
+
+	ctl.deadline = plat_now_ns() + 10000 * MS;
+	for (i = 0; i < r->rounds && !err; i++) {
+		plat_mutex_lock(&r->lock);
+		while (r->turn != a->id) {
+			err = __wait_sleep(&r->wq, &r->lock, &ctl, &r->st,
+					   r->spin.adaptive_max_ns || r->spin.fixed_ns ? &r->spin : NULL, 0);
+			if (err)
+				break;
+		}
+		if (!err) {
+			r->turn = (a->id + 1) % r->nthreads;
+			__wake_up_all(&r->wq);
+		}
+		plat_mutex_unlock(&r->lock);
+	}
+	a->err = err;
+	return NULL;
+}
+
+/* A token passed round a ring of threads, each waking all and sleeping
+ * until its turn: any lost wake-up stops the ring. */
+static void wring_run(int nthreads, int rounds, int64_t spin_max)
+{
+	struct wring r;
+	struct wring_arg a[8];
+	pthread_t t[8];
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	plat_mutex_init(&r.lock);
+	wq_init(&r.wq);
+	r.spin.adaptive_max_ns = spin_max;
+	r.nthreads = nthreads;
+	r.rounds = rounds;
+	for (i = 0; i < nthreads; i++) {
+		a[i].r = &r;
+		a[i].id = i;
+		a[i].err = 12345;
+		CHECK_EQ(pthread_create(&t[i], NULL, wring_main, &a[i]), 0);
+	}
+	for (i = 0; i < nthreads; i++) {
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		CHECK_EQ(a[i].err, 0);
+	}
+	CHECK_EQ(r.st.blocked, 0);
+	CHECK_EQ(r.st.timeouts, 0);
+	CHECK_EQ(r.st.kicks, 0);
+	CHECK(!wq_active(&r.wq));
+	plat_mutex_destroy(&r.lock);
+}
+
+static void test_wait_no_lost_wakeup(void)
+{
+	wring_run(2, 20000, 0);		/* futex sleeps only */
+	wring_run(4, 5000, 0);
+	wring_run(3, 10000, 50000);	/* with the adaptive spin */
+}
+
+struct wsleeper {
+	struct wring *r;
+	int intr;
+	int64_t deadline;
+	int started, result;
+	pthread_t self;
+};
+
+static void *wsleeper_main(void *arg)
+{
+	struct wsleeper *w = arg;
+	struct wait_ctl ctl = { w->deadline, w->intr };
+	int err;
+
+	plat_mutex_lock(&w->r->lock);
+	__atomic_store_n(&w->started, 1, __ATOMIC_SEQ_CST);
+	err = __wait_sleep(&w->r->wq, &w->r->lock, &ctl, &w->r->st, NULL, 0);
+	plat_mutex_unlock(&w->r->lock);
+	__atomic_store_n(&w->result, err, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static int64_t wstat(struct wring *r, const int64_t *field)
+{
+	int64_t v;
+
+	plat_mutex_lock(&r->lock);
+	v = *field;
+	plat_mutex_unlock(&r->lock);
+	(void)r;
+	return v;
+}
+
+static void wsleeper_start(struct wsleeper *w, struct wring *r, int intr, int64_t deadline)
+{
+	int64_t before = wstat(r, &r->st.blocked);
+	int i;
+
+	w->r = r;
+	w->intr = intr;
+	w->deadline = deadline;
+	w->started = 0;
+	w->result = 12345;
+	CHECK_EQ(pthread_create(&w->self, NULL, wsleeper_main, w), 0);
+	for (i = 0; i < 10000 && wstat(r, &r->st.blocked) <= before; i++)
+		sleep_ms(1);
+	CHECK_EQ(wstat(r, &r->st.blocked), before + 1);
+}
+
+static int wsleeper_result(struct wsleeper *w)
+{
+	return __atomic_load_n(&w->result, __ATOMIC_SEQ_CST);
+}
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+/* Signal @to until @w's sleep ends (a signal that lands before the thread
+ * is inside its futex sleep is not an interruption), at most 10 s. */
+static void signal_until_done(pthread_t to, struct wsleeper *w)
+{
+	int i;
+
+	for (i = 0; i < 1000 && wsleeper_result(w) == 12345; i++) {
+		CHECK_EQ(pthread_kill(to, SIGUSR1), 0);
+		sleep_ms(10);
+	}
+}
+
+static void test_wait_timeout_kick_signal(void)
+{
+	struct wring r;
+	struct wsleeper a, b;
+	struct sigaction sa, old;
+	int64_t t0;
+
+	memset(&r, 0, sizeof(r));
+	plat_mutex_init(&r.lock);
+	wq_init(&r.wq);
+
+	/* timeout: -EAGAIN at the deadline, not before, counted */
+	t0 = plat_now_ns();
+	wsleeper_start(&a, &r, 0, t0 + 50 * MS);
+	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	CHECK_EQ(a.result, -EAGAIN);
+	CHECK(plat_now_ns() - t0 >= 50 * MS);
+	CHECK_EQ(r.st.timeouts, 1);
+	CHECK_EQ(r.st.blocked, 0);
+
+	/* an event wakes a sleeper with no deadline: 0, nothing else counted */
+	wsleeper_start(&a, &r, 0, PLAT_FOREVER);
+	plat_mutex_lock(&r.lock);
+	__wake_up(&r.wq, 1);
+	CHECK_EQ(r.st.blocked, 0);	/* dropped by the waker */
+	plat_mutex_unlock(&r.lock);
+	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	CHECK_EQ(a.result, 0);
+	CHECK_EQ(r.st.kicks, 0);
+
+	/* a kick (teardown) wakes every sleeper, counted as kicks */
+	wsleeper_start(&a, &r, 0, PLAT_FOREVER);
+	wsleeper_start(&b, &r, 1, PLAT_FOREVER);
+	plat_mutex_lock(&r.lock);
+	__kick_all(&r.wq);
+	plat_mutex_unlock(&r.lock);
+	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	CHECK_EQ(pthread_join(b.self, NULL), 0);
+	CHECK_EQ(a.result, 0);
+	CHECK_EQ(b.result, 0);
+	CHECK_EQ(r.st.kicks, 2);
+	CHECK_EQ(r.st.timeouts, 1);
+
+	/* signals: a handler without SA_RESTART, as CPython installs them */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1;
+	sigemptyset(&sa.sa_mask);
+	CHECK_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+
+	/* an interruptible sleep with no timeout: -ERESTARTSYS */
+	wsleeper_start(&a, &r, 1, PLAT_FOREVER);
+	signal_until_done(a.self, &a);
+	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	CHECK_EQ(a.result, -ERESTARTSYS);
+	CHECK_EQ(r.st.kicks, 3);
+
+	/* with a timeout: -EINTR (sock_intr_errno), long before the deadline */
+	t0 = plat_now_ns();
+	wsleeper_start(&a, &r, 1, t0 + 20000 * MS);
+	signal_until_done(a.self, &a);
+	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	CHECK_EQ(a.result, -EINTR);
+	CHECK(plat_now_ns() - t0 < 15000 * MS);
+	CHECK_EQ(r.st.kicks, 4);
+
+	/* A signal that lands on a sleeper that does not handle signals: it
+	 * sleeps on, and relays the signal to the interruptible sleeper. */
+	wsleeper_start(&a, &r, 1, PLAT_FOREVER);
+	wsleeper_start(&b, &r, 0, PLAT_FOREVER);
+	signal_until_done(b.self, &a);
+	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	CHECK_EQ(a.result, -ERESTARTSYS);
+	sleep_ms(20);
+	CHECK_EQ(wsleeper_result(&b), 12345);	/* still asleep */
+	CHECK_EQ(wstat(&r, &r.st.blocked), 1);
+	plat_mutex_lock(&r.lock);
+	__wake_up_all(&r.wq);
+	plat_mutex_unlock(&r.lock);
+	CHECK_EQ(pthread_join(b.self, NULL), 0);
+	CHECK_EQ(b.result, 0);
+
+	CHECK_EQ(sigaction(SIGUSR1, &old, NULL), 0);
+	CHECK_EQ(r.st.blocked, 0);
+	CHECK_EQ(r.st.timeouts, 1);
+	CHECK(!wq_active(&r.wq));
+	plat_mutex_destroy(&r.lock);
 }
 
 /*
@@ -1335,15 +1542,11 @@ static void test_poll_many(void)
 	CHECK_EQ(p[2].revents, POLLNVAL);
 	CHECK_EQ(p[3].revents, 0);	/* listener: not writable */
 
-	/* timeout (longer than one slice) */
-	{
-		int restarts = 0;
-
-		t0 = plat_now_ns();
-		CHECK_EQ(xpoll(net, p, 1, 80 * MS, &restarts), 0);
-		CHECK(plat_now_ns() - t0 >= 75 * MS);
-		CHECK_EQ(restarts, 1);
-	}
+	/* timeout: one sleep, ended by its deadline */
+	t0 = plat_now_ns();
+	CHECK_EQ(xpoll(net, p, 1, 80 * MS), 0);
+	CHECK(plat_now_ns() - t0 >= 80 * MS);
+	CHECK_EQ(TIMEOUTS(net), 1);
 
 	/* a blocked poll on two sockets is woken by data on the second */
 	p[0] = (struct unix_pollfd){ a, POLLIN, 0 };
@@ -1351,12 +1554,8 @@ static void test_poll_many(void)
 	ds.sk = c;
 	ds.ms = 80;
 	CHECK_EQ(pthread_create(&t, NULL, delayed_send_main, &ds), 0);
-	{
-		int restarts = 0;
-
-		CHECK_EQ(xpoll(net, p, 2, -1, &restarts), 1);
-		CHECK(restarts >= 1);
-	}
+	CHECK_EQ(xpoll(net, p, 2, -1), 1);
+	CHECK_EQ(TIMEOUTS(net), 1);	/* woken by the send, not a timer */
 	CHECK_EQ(pthread_join(t, NULL), 0);
 	CHECK_EQ(p[0].revents, 0);
 	CHECK_EQ(p[1].revents, POLLIN);
@@ -1855,7 +2054,7 @@ static unsigned int revents_of(struct unix_net *net, struct unix_sock *sk)
 {
 	struct unix_pollfd p = { sk, POLLIN | POLLPRI, 0 };
 
-	CHECK(xpoll(net, &p, 1, 0, NULL) >= 0);
+	CHECK(xpoll(net, &p, 1, 0) >= 0);
 	return p.revents;
 }
 
@@ -2046,6 +2245,8 @@ static const struct test tests[] = {
 	{ "dgram_deferred_lookup", test_dgram_deferred_lookup },
 	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
 	{ "poll_many", test_poll_many },
+	{ "wait_no_lost_wakeup", test_wait_no_lost_wakeup },
+	{ "wait_timeout_kick_signal", test_wait_timeout_kick_signal },
 	{ "scm_rights", test_scm_rights },
 	{ "gc_self", test_gc_self },
 	{ "gc_reachable", test_gc_reachable },

@@ -1,6 +1,7 @@
 /*
  * mm/page.c - refcounted page runs.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 	atomic_init(&run->refcnt, 1);
 	atomic_init(&run->gifted, 0);
 	atomic_init(&run->completions, 0);
+	plat_event_arm(&run->released);
 	run->npages = npages;
 	run->live_pages = &pool->live_pages;
 	atomic_fetch_add(&pool->live_pages, (long)npages);
@@ -39,10 +41,33 @@ void page_run_get(struct page_run *run)
 
 void page_run_put(struct page_run *run)
 {
-	if (atomic_fetch_sub(&run->refcnt, 1) == 1) {
+	int was = atomic_fetch_sub(&run->refcnt, 1);
+
+	if (was == 1) {
 		atomic_fetch_sub(run->live_pages, (long)run->npages);
 		free(run->mem);
 		plat_free(run);
+	} else {
+		plat_event_post(&run->released, WAKE_EVENT);	/* see page_run_wait() */
+	}
+}
+
+int page_run_wait(struct page_run *run, int refs, int64_t deadline_ns, int intr)
+{
+	int r;
+
+	for (;;) {
+		plat_event_arm(&run->released);	/* before the check: no post is lost */
+		if (atomic_load(&run->refcnt) <= refs)
+			return 0;
+		r = plat_event_wait(&run->released, deadline_ns);
+		if (r == -ETIMEDOUT)
+			return atomic_load(&run->refcnt) <= refs ? 0 : -EAGAIN;
+		if (r == -EINTR) {
+			if (intr)
+				return -EINTR;
+			wait_relay_signal();
+		}
 	}
 }
 

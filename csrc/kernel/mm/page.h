@@ -7,7 +7,12 @@
  * the last reference frees the memory and never needs the embedder's runtime
  * lock (the GIL): completions are counted, not called back.
  *
- * Locking: refcnt and gifted are atomics; nothing else is mutable.
+ * The owner can sleep until the receivers have let go (page_run_wait):
+ * every put that does not free the run posts the run's event, which lives
+ * in the run itself -- the sleeper's own reference keeps it alive for the
+ * poster -- and costs a system call only when someone sleeps on it.
+ *
+ * Locking: refcnt, gifted and the event are atomics; nothing else is mutable.
  */
 #ifndef MENIOS_PAGE_H
 #define MENIOS_PAGE_H
@@ -16,6 +21,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "../sched/wait.h"
+
 #define PAGE_SIZE_BYTES 4096
 
 struct page_run {
@@ -23,6 +30,7 @@ struct page_run {
 	atomic_int gifted;		/* handed to a socket: the owner may no longer write */
 	atomic_long *live_pages;	/* the allocator's live-page counter */
 	atomic_long completions;	/* the sender's references released by receivers */
+	plat_event_t released;		/* posted by every put that does not free */
 	size_t npages;
 	unsigned char *mem;
 };
@@ -37,5 +45,12 @@ long page_pool_live(struct page_pool *pool);
 void page_run_get(struct page_run *run);
 /* Drop a reference; the last one frees the pages. */
 void page_run_put(struct page_run *run);
+/*
+ * Sleep, holding a reference, until at most @refs references are left, the
+ * monotonic clock reaches @deadline_ns (PLAT_FOREVER: never) or, if @intr,
+ * a signal interrupts the sleep (without @intr a signal is relayed, as
+ * sched/wait.h describes).  Returns 0, -EAGAIN or -EINTR.
+ */
+int page_run_wait(struct page_run *run, int refs, int64_t deadline_ns, int intr);
 
 #endif

@@ -1,20 +1,36 @@
 /*
- * kernel/sched/wait.c - wait queues and wakeups.
+ * kernel/sched/wait.c - wait queues, wakeups and the sleep itself.
  *
- * Locking: all of it runs under the owning unix_net's lock (the caller's).
+ * Locking: queues, waiters and wait_stats are under the lock of the queue's
+ * owner (the caller's), except a waiter's event word, which is atomic (a
+ * spinning or sleeping owner reads it without the lock), and the spin
+ * hold-off time, an atomic hint.  intr_lock guards
+ * intr_sleepers, the interruptible waiters now asleep; it nests inside a
+ * queue lock or is taken alone, and nothing is taken while holding it.
  */
+#include <errno.h>
+#include <stdatomic.h>
+
 #include "wait.h"
 
-void waiter_init(struct waiter *w)
-{
-	plat_cond_init(&w->cond);
-	w->woken = 0;
-	w->ctl = NULL;
-}
+static plat_mutex_t intr_lock = PLAT_MUTEX_INITIALIZER;
+static struct list_head intr_sleepers = { &intr_sleepers, &intr_sleepers };
 
-void waiter_destroy(struct waiter *w)
+#define SPIN_MIN_NS	1000	/* a budget below this is no budget */
+#define SPIN_PROBE_EVERY 32	/* sleeps with no budget before one probe spin */
+#define SPIN_YIELD_LONG_NS 50000	/* a yield this long with no wake-up, */
+#define SPIN_YIELD_STALL_NS 200000	/* or this long at all: the CPU is contended */
+#define SPIN_HOLDOFF_NS	100000000	/* then no spinning for 100 ms */
+
+/* No spinning before this time (monotonic ns): see wait_spin(). */
+static _Atomic int64_t spin_holdoff_until;
+
+void waiter_init(struct waiter *w, struct wait_stats *stats)
 {
-	plat_cond_destroy(&w->cond);
+	plat_event_arm(&w->ev);
+	w->stats = stats;
+	w->counted = 0;
+	INIT_LIST_HEAD(&w->intr_link);
 }
 
 void __wq_add(struct wait_queue_head *wq, struct wait_queue_entry *e,
@@ -34,21 +50,23 @@ void __wq_del(struct wait_queue_entry *e)
 	list_del_init(&e->link);
 }
 
-static void waiter_wake(struct waiter *w)
+static void __waiter_wake(struct waiter *w, uint32_t reason)
 {
-	if (!w->woken) {
-		w->woken = 1;
-		if (w->ctl)
-			__wait_ctl_unblock(w->ctl);
-		plat_cond_signal(&w->cond);
+	if (plat_event_post(&w->ev, reason) && w->counted) {
+		w->stats->blocked--;
+		w->counted = 0;
 	}
 }
 
-void __wake_up(struct wait_queue_head *wq, int nr_exclusive)
+static int waiter_woken(struct waiter *w)
+{
+	return plat_event_reason(&w->ev) != 0;
+}
+
+void __wake_up_slow(struct wait_queue_head *wq, int nr_exclusive)
 {
 	struct list_head *pos, *n;
 
-	wq->wake_seq++;
 	list_for_each_safe(pos, n, &wq->head) {
 		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
 
@@ -56,53 +74,234 @@ void __wake_up(struct wait_queue_head *wq, int nr_exclusive)
 			if (nr_exclusive <= 0)
 				break;
 			/* An exclusive waiter already woken does not count. */
-			if (!e->w->woken)
+			if (!waiter_woken(e->w))
 				nr_exclusive--;
 		}
-		waiter_wake(e->w);
+		__waiter_wake(e->w, WAKE_EVENT);
 	}
 }
 
-void __wake_up_all(struct wait_queue_head *wq)
+void __wake_up_all_slow(struct wait_queue_head *wq, uint32_t reason)
 {
 	struct list_head *pos, *n;
 
-	wq->wake_seq++;
 	list_for_each_safe(pos, n, &wq->head)
-		waiter_wake(list_entry(pos, struct wait_queue_entry, link)->w);
+		__waiter_wake(list_entry(pos, struct wait_queue_entry, link)->w, reason);
 }
 
 /*
- * A wake-up about @events only (as Linux's wake_up_interruptible_poll with a
- * key): a poller waiting for none of them stays asleep, every other waiter
- * is woken.
+ * A poller waiting for none of @events stays asleep (pollwake's key
+ * check); every other waiter is woken.
  */
-void __wake_up_poll(struct wait_queue_head *wq, unsigned int events)
+void __wake_up_poll_slow(struct wait_queue_head *wq, unsigned int events)
 {
 	struct list_head *pos, *n;
 
-	wq->wake_seq++;
 	list_for_each_safe(pos, n, &wq->head) {
 		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
 
 		if (!e->key || (e->key & events))
-			waiter_wake(e->w);
+			__waiter_wake(e->w, WAKE_EVENT);
 	}
+}
+
+void wait_relay_signal(void)
+{
+	struct list_head *pos;
+
+	plat_mutex_lock(&intr_lock);
+	for (pos = intr_sleepers.next; pos != &intr_sleepers; pos = pos->next)
+		plat_event_post(&list_entry(pos, struct waiter, intr_link)->ev, WAKE_SIGNAL);
+	plat_mutex_unlock(&intr_lock);
+}
+
+/*
+ * The spin: yield the CPU until @w's event is posted or the clock reaches
+ * @end.  Yielding, not a PAUSE loop: the thread that will post is often
+ * runnable on this very CPU (a futex wake-up puts the woken thread where
+ * its waker ran), and a yield lets it run at once; in a VM a PAUSE loop
+ * also risks the host descheduling the whole vCPU.  A yield that took long
+ * without bringing the wake-up, or very long, means another thread had
+ * this CPU for a while -- a loaded machine, where spinning only takes CPU
+ * from threads that have work (and a yield to a CPU hog costs a time
+ * slice): every spin in the process then stops for SPIN_HOLDOFF_NS.
+ * Returns the reason, or 0.
+ */
+static int wait_spin(struct waiter *w, int64_t end)
+{
+	int64_t t = plat_now_ns(), t1;
+	int r;
+
+	while (!(r = (int)plat_event_reason(&w->ev)) && t < end) {
+		plat_yield();
+		t1 = plat_now_ns();
+		if (t1 - t > SPIN_YIELD_LONG_NS) {
+			r = (int)plat_event_reason(&w->ev);
+			if (!r || t1 - t > SPIN_YIELD_STALL_NS)
+				atomic_store_explicit(&spin_holdoff_until,
+						      t1 + SPIN_HOLDOFF_NS,
+						      memory_order_relaxed);
+			return r;
+		}
+		t = t1;
+	}
+	return r;
+}
+
+/* sock_intr_errno: restart a call with no timeout, else report EINTR. */
+static int wait_intr_errno(const struct wait_ctl *ctl)
+{
+	return ctl->deadline == PLAT_FOREVER ? -ERESTARTSYS : -EINTR;
+}
+
+int __waiter_sleep(struct waiter *w, plat_mutex_t *lock, const struct wait_ctl *ctl,
+		   int64_t spin_ns, int *spun)
+{
+	struct wait_stats *st = w->stats;
+	int64_t now;
+	int r;
+
+	if (spun)
+		*spun = -2;	/* woken before it slept: nothing to wait for */
+	r = (int)plat_event_reason(&w->ev);
+	if (r)
+		goto woken;
+	if (spun)
+		*spun = -1;	/* did not spin */
+	now = plat_now_ns();
+	if (ctl->deadline <= now) {
+		if (ctl->deadline != WAIT_NONBLOCK)
+			st->timeouts++;
+		return -EAGAIN;
+	}
+	st->blocked++;
+	w->counted = 1;
+	if (ctl->intr) {
+		plat_mutex_lock(&intr_lock);
+		list_add(&w->intr_link, &intr_sleepers);
+		plat_mutex_unlock(&intr_lock);
+	}
+	plat_mutex_unlock(lock);
+
+	if (spin_ns > 0 && !ctl->intr && now >= atomic_load_explicit(&spin_holdoff_until,
+								       memory_order_relaxed)) {
+		int64_t end = ctl->deadline - now < spin_ns ? ctl->deadline : now + spin_ns;
+
+		r = wait_spin(w, end);
+		if (spun)
+			*spun = r != 0;
+	}
+	while (!r) {
+		r = plat_event_wait(&w->ev, ctl->deadline);
+		if (r == -EINTR && !ctl->intr) {
+			wait_relay_signal();
+			r = 0;	/* not ours to handle: sleep on */
+		}
+	}
+
+	if (ctl->intr) {
+		plat_mutex_lock(&intr_lock);
+		list_del_init(&w->intr_link);
+		plat_mutex_unlock(&intr_lock);
+	}
+	plat_mutex_lock(lock);
+	if (w->counted) {
+		st->blocked--;
+		w->counted = 0;
+	}
+woken:
+	switch (r) {
+	case WAKE_EVENT:
+		if (spun && *spun > 0)
+			st->spin_wakes++;
+		return 0;
+	case WAKE_KICK:
+		st->kicks++;
+		return 0;
+	case WAKE_SIGNAL:
+	case -EINTR:
+		st->kicks++;
+		return wait_intr_errno(ctl);
+	default:	/* -ETIMEDOUT */
+		st->timeouts++;
+		return -EAGAIN;
+	}
+}
+
+int64_t __wait_spin_budget(struct wait_spin *s, const struct wait_spin_cfg *cfg)
+{
+	int64_t budget = 0;
+
+	if (cfg->adaptive_max_ns > 0) {
+		if (s->budget_ns < 0 || s->budget_ns > cfg->adaptive_max_ns)
+			s->budget_ns = (int32_t)(cfg->adaptive_max_ns / 2);
+		budget = s->budget_ns;
+		if (!budget && ++s->skipped >= SPIN_PROBE_EVERY) {
+			s->skipped = 0;
+			budget = cfg->adaptive_max_ns / 8;	/* probe */
+		}
+	}
+	return budget > cfg->fixed_ns ? budget : cfg->fixed_ns;
+}
+
+/*
+ * Learn from one sleep that spun (@spun as __waiter_sleep's) and waited
+ * @waited_ns in all: a wake-up caught while spinning grows the budget to
+ * twice what it took and a quarter more; a spin that ran out halves it,
+ * down to nothing.
+ */
+void __wait_spin_result(struct wait_spin *s, const struct wait_spin_cfg *cfg,
+			int spun, int64_t waited_ns)
+{
+	int64_t b = s->budget_ns > 0 ? s->budget_ns : 0;
+
+	if (cfg->adaptive_max_ns <= 0 || spun < 0)
+		return;
+	if (spun) {
+		if (b < 2 * waited_ns)
+			b = 2 * waited_ns;
+		b += b / 4 + SPIN_MIN_NS;
+		if (b > cfg->adaptive_max_ns)
+			b = cfg->adaptive_max_ns;
+	} else {
+		b /= 2;
+		if (b < SPIN_MIN_NS)
+			b = 0;
+	}
+	s->budget_ns = (int32_t)b;
+}
+
+int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, const struct wait_ctl *ctl,
+		 struct wait_stats *stats, const struct wait_spin_cfg *spin, int exclusive)
+{
+	struct wait_queue_entry e;
+	struct waiter w;
+	int64_t spin_ns = 0, t0 = 0;
+	int r, spun;
+
+	waiter_init(&w, stats);
+	__wq_add(wq, &e, &w, exclusive);
+	if (spin) {
+		spin_ns = __wait_spin_budget(&wq->spin, spin);
+		t0 = plat_now_ns();
+	}
+	r = __waiter_sleep(&w, lock, ctl, spin_ns, &spun);
+	__wq_del(&e);
+	if (spin && spun >= 0)
+		__wait_spin_result(&wq->spin, spin, spun, plat_now_ns() - t0);
+	return r;
 }
 
 void wait_ctl_begin(struct wait_ctl *ctl, int64_t timeo)
 {
-	int64_t now = plat_now_ns();
-
 	if (ctl->deadline == 0) {
 		if (timeo < 0)
 			ctl->deadline = PLAT_FOREVER;
 		else if (timeo == 0)
-			ctl->deadline = 1;	/* already in the past: non-blocking */
+			ctl->deadline = WAIT_NONBLOCK;
 		else
-			ctl->deadline = now + timeo;
+			ctl->deadline = plat_now_ns() + timeo;
 	}
-	ctl->slice_end = ctl->slice > 0 ? now + ctl->slice : PLAT_FOREVER;
 }
 
 int64_t wait_ctl_remaining(const struct wait_ctl *ctl)

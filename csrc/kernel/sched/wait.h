@@ -1,29 +1,98 @@
 /*
- * kernel/sched/wait.h - wait queues.
+ * kernel/sched/wait.h - wait queues and the one way a call sleeps.
  *
  * A wait queue is a list of entries, each pointing at a waiter: one thread
- * asleep on its own condition variable.  A thread waiting on several queues at
- * once (poll) adds one entry per queue, all pointing at the same waiter, and is
- * woken by whichever queue fires first.
+ * asleep on its own wake-up event (plat_event_t).  A thread waiting on
+ * several queues at once (poll) adds one entry per queue, all pointing at
+ * the same waiter, and is woken by whichever queue fires first.
  *
- * Locking: every wait queue is protected by the lock of the unix_net that owns
- * it (see net/unix/unix_socket.h); the functions prefixed "__" expect the
- * caller to hold it.  The waiter sleeps with that lock released.
+ * Sleeping follows Linux's prepare_to_wait / check the condition /
+ * schedule / finish_wait: the caller checks its condition with the queue's
+ * lock held, queues its waiter (__wq_add) without dropping the lock, and
+ * only then lets __waiter_sleep() drop it.  A waker changes the state and
+ * wakes under the same lock, so a wake-up between the check and the sleep
+ * is posted on the waiter's event and the sleep returns at once: no wake-up
+ * is lost.  __wait_sleep() is the whole pattern for one queue (the caller
+ * loops on its condition around it, as Linux's wait_event does);
+ * __waiter_sleep() is its core, for a waiter on several queues (poll).
+ *
+ * A sleep ends for one of four reasons, and nothing else -- there is no
+ * periodic wake-up:
+ *   - its event: a waker's __wake_up*() (returns 0; the caller re-checks);
+ *   - a kick: __kick_all(), used by teardown (returns 0; the caller finds
+ *     out what happened, e.g. the net is dead);
+ *   - its deadline (returns -EAGAIN);
+ *   - a signal, if the sleep is interruptible (wait_ctl.intr): -ERESTARTSYS,
+ *     or -EINTR when the call has a timeout (Linux's sock_intr_errno).  The
+ *     caller returns what it has done so far, else that error; the embedder
+ *     runs its signal handlers and restarts the call from scratch.
+ *
+ * Signals reach a sleeper through the host kernel: a handler installed
+ * without SA_RESTART makes the futex sleep of the thread it runs in return
+ * EINTR.  Only interruptible sleepers act on it (in Python only the main
+ * thread runs signal handlers, so the bridge makes only its sleeps
+ * interruptible).  A process-directed signal may land on another thread
+ * asleep here; that thread relays it -- it kicks every interruptible sleeper
+ * (wait.c keeps a list of them) and goes back to sleep -- so a Ctrl-C that
+ * lands on a reader thread still wakes the main thread.  Left open, as in
+ * any blocking system call made from Python: a signal handled in the main
+ * thread just before it starts to sleep is noticed only when the sleep ends.
+ *
+ * Spinning: before it sleeps in the host kernel a waiter may spin (with the
+ * lock dropped, the waiter queued) for a wake-up that comes within
+ * microseconds, which then costs no futex sleep or wake.  The bound is the
+ * larger of a fixed spin (SO_BUSY_POLL) and an adaptive one: each wait
+ * queue keeps a budget that grows when a spin catches its wake-up and
+ * halves when it does not, down to zero (no spinning); after a run of
+ * sleeps without spinning one short probe spin re-learns.  When the peer
+ * is not running -- a loaded machine -- spins stop paying and the budget
+ * decays to nothing.  An interruptible sleeper never spins: a signal
+ * handled while it spins would not end its futex sleep, so it would go
+ * unnoticed until the next wake-up; without the spin that window is only
+ * the few instructions before the futex call.  Wakers post only to waiters
+ * that exist (the queue is checked first) and enter the host kernel only
+ * for a waiter really asleep in it.
+ *
+ * Locking: every wait queue and waiter is protected by the lock its owner
+ * names (the unix_net's, see net/unix/unix_socket.h); the functions
+ * prefixed "__" expect the caller to hold it.  The waiter sleeps with that
+ * lock released.  wait.c's list of interruptible sleepers has its own
+ * process-wide lock, taken with or without a queue lock, never the other
+ * way round; the signal relay takes it with no queue lock held.
  */
 #ifndef MENIOS_WAIT_H
 #define MENIOS_WAIT_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include "../list.h"
 #include "../../platform/host.h"
 
-struct wait_ctl;
+/* Why a waiter's event was posted. */
+enum {
+	WAKE_EVENT = 1,		/* what it waited for may have happened */
+	WAKE_KICK = 2,		/* teardown: stop waiting */
+	WAKE_SIGNAL = 3,	/* a signal was delivered to another thread */
+};
+
+/* What the sleeps of one lock's queues add up to (exported as counters). */
+struct wait_stats {
+	int64_t blocked;	/* asleep and not yet woken */
+	int64_t kicks;		/* sleeps ended by a kick or a signal, not their event */
+	int64_t timeouts;	/* sleeps ended by their deadline */
+	int64_t spin_wakes;	/* sleeps whose wake-up came while still spinning */
+};
+
+/* Adaptive spin budget (see above); -1 until first used. */
+struct wait_spin {
+	int32_t budget_ns;
+	int32_t skipped;	/* sleeps in a row with no budget */
+};
 
 struct waiter {
-	plat_cond_t cond;
-	atomic_int woken;	/* written under the net lock; read lock-free while busy-polling */
-	struct wait_ctl *ctl;	/* the sleeping call's, for the blocked count (below) */
+	plat_event_t ev;
+	struct wait_stats *stats;	/* whose blocked count this sleep holds */
+	int counted;			/* counted in stats->blocked, not yet woken */
+	struct list_head intr_link;	/* on the interruptible list while asleep */
 };
 
 struct wait_queue_entry {
@@ -35,79 +104,117 @@ struct wait_queue_entry {
 
 struct wait_queue_head {
 	struct list_head head;
-	/* bumped by every wake-up, so a sleeper that was off the queue between
-	 * two slices can tell whether it missed one */
-	unsigned long wake_seq;
+	struct wait_spin spin;
 };
 
 /*
- * How long a blocking call may sleep.  @deadline is absolute (monotonic ns):
- * 0 until the call computes it from its timeout on first entry, PLAT_FOREVER
- * for no timeout.  @slice bounds one uninterrupted sleep: when it runs out the
- * call returns -ERESTARTSYS with its progress kept, so the caller can run
- * signal handlers and call again with the same wait_ctl.  0 means no slicing.
+ * How a blocking call may sleep.  @deadline is absolute (monotonic ns):
+ * 0 until the call computes it from its timeout on first entry (a call
+ * restarted after a signal keeps it, so a timeout bounds the whole call),
+ * WAIT_NONBLOCK never to sleep, PLAT_FOREVER for no timeout.  @intr: a
+ * signal ends the sleep.
  */
 struct wait_ctl {
 	int64_t deadline;
-	int64_t slice;
-	int64_t slice_end;	/* private: set by wait_ctl_begin() */
-	int64_t *blocked;	/* private: the count this call holds, or NULL */
+	int intr;
 };
 
-/*
- * Blocked-call accounting (unix_counters.blocked): a call counts from its
- * first sleep until something wakes it -- the waker drops the count, so it
- * is exact the moment the waking call returns -- or until it gives up
- * (timeout, shutdown).  A call that ran out of its slice (-ERESTARTSYS) is
- * still blocked and keeps its count while its caller runs signal handlers;
- * a wakeup that lands in that gap finds no waiter, so the count is dropped
- * when the call ends: whoever drives a blocking call must end it with
- * unix_wait_end() (net/unix/unix_socket.h).  Under the net lock.
- */
-static inline void __wait_ctl_block(struct wait_ctl *ctl, int64_t *counter)
-{
-	if (!ctl->blocked) {
-		ctl->blocked = counter;
-		++*counter;
-	}
-}
+#define WAIT_NONBLOCK 1		/* a deadline already past */
 
-static inline void __wait_ctl_unblock(struct wait_ctl *ctl)
-{
-	if (ctl->blocked) {
-		--*ctl->blocked;
-		ctl->blocked = NULL;
-	}
-}
+/* How long a waiter may spin before it sleeps. */
+struct wait_spin_cfg {
+	int64_t fixed_ns;	/* always spin this long (SO_BUSY_POLL) */
+	int64_t adaptive_max_ns; /* bound of the adaptive spin; 0: none */
+};
 
 #ifndef ERESTARTSYS
 #define ERESTARTSYS 512		/* kernel-internal: the caller restarts the call */
 #endif
 
+static inline void wait_spin_init(struct wait_spin *s)
+{
+	s->budget_ns = -1;
+	s->skipped = 0;
+}
+
 static inline void wq_init(struct wait_queue_head *wq)
 {
 	INIT_LIST_HEAD(&wq->head);
-	wq->wake_seq = 0;
+	wait_spin_init(&wq->spin);
 }
 
+/* Anybody to wake?  (skwq_has_sleeper; the lock makes it exact.) */
 static inline int wq_active(const struct wait_queue_head *wq)
 {
 	return !list_empty(&wq->head);
 }
 
-void waiter_init(struct waiter *w);
-void waiter_destroy(struct waiter *w);
+/* Arm @w for one sleep (or one poll pass); @stats takes its blocked count. */
+void waiter_init(struct waiter *w, struct wait_stats *stats);
 
 void __wq_add(struct wait_queue_head *wq, struct wait_queue_entry *e,
 	      struct waiter *w, int exclusive);
 void __wq_del(struct wait_queue_entry *e);
-/* Wake every non-exclusive waiter and up to @nr_exclusive exclusive ones. */
-void __wake_up(struct wait_queue_head *wq, int nr_exclusive);
-/* Wake everybody: state changes such as close, shutdown or net teardown. */
-void __wake_up_all(struct wait_queue_head *wq);
-void __wake_up_poll(struct wait_queue_head *wq, unsigned int events);
 
-/* Start (or resume) a blocking call whose timeout is @timeo ns (-1: none). */
+void __wake_up_slow(struct wait_queue_head *wq, int nr_exclusive);
+void __wake_up_all_slow(struct wait_queue_head *wq, uint32_t reason);
+void __wake_up_poll_slow(struct wait_queue_head *wq, unsigned int events);
+
+/* Wake every non-exclusive waiter and up to @nr_exclusive exclusive ones. */
+static inline void __wake_up(struct wait_queue_head *wq, int nr_exclusive)
+{
+	if (wq_active(wq))
+		__wake_up_slow(wq, nr_exclusive);
+}
+
+/* Wake everybody: state changes such as close or shutdown. */
+static inline void __wake_up_all(struct wait_queue_head *wq)
+{
+	if (wq_active(wq))
+		__wake_up_all_slow(wq, WAKE_EVENT);
+}
+
+/* Kick everybody: teardown.  Counted as kicks, not as events. */
+static inline void __kick_all(struct wait_queue_head *wq)
+{
+	if (wq_active(wq))
+		__wake_up_all_slow(wq, WAKE_KICK);
+}
+
+/* A wake-up about @events only (wake_up_interruptible_poll with a key). */
+static inline void __wake_up_poll(struct wait_queue_head *wq, unsigned int events)
+{
+	if (wq_active(wq))
+		__wake_up_poll_slow(wq, events);
+}
+
+/*
+ * schedule(): @w is armed and queued on every queue it waits on; drop
+ * @lock, spin up to @spin_ns, sleep until @w's event, the deadline or (if
+ * ctl->intr) a signal, and take @lock again.  Returns 0 (event or kick),
+ * -EAGAIN, -ERESTARTSYS or -EINTR, and in *@spun (if not NULL) 1 if the
+ * wake-up came while spinning, 0 if the spin ran out, -1 if it did not
+ * spin, -2 if @w was woken before it could sleep.  The caller dequeues @w
+ * afterwards.
+ */
+int __waiter_sleep(struct waiter *w, plat_mutex_t *lock, const struct wait_ctl *ctl,
+		   int64_t spin_ns, int *spun);
+
+/* How long to spin on a queue with adaptive state @s; then report how the
+ * sleep went (@spun as __waiter_sleep's, @waited_ns spin included). */
+int64_t __wait_spin_budget(struct wait_spin *s, const struct wait_spin_cfg *cfg);
+void __wait_spin_result(struct wait_spin *s, const struct wait_spin_cfg *cfg,
+			int spun, int64_t waited_ns);
+
+/* One sleep on one queue: prepare, __waiter_sleep, finish; same returns. */
+int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, const struct wait_ctl *ctl,
+		 struct wait_stats *stats, const struct wait_spin_cfg *spin, int exclusive);
+
+/* A signal ended a futex sleep of a thread that does not handle signals:
+ * pass it on to every interruptible sleeper.  Call with no lock held. */
+void wait_relay_signal(void);
+
+/* Start (or restart) a blocking call whose timeout is @timeo ns (-1: none). */
 void wait_ctl_begin(struct wait_ctl *ctl, int64_t timeo);
 /* Remaining timeout in ns: 0 when it has expired or the call is non-blocking. */
 int64_t wait_ctl_remaining(const struct wait_ctl *ctl);

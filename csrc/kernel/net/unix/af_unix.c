@@ -11,6 +11,8 @@
  * Locking: see the contract in unix_socket.h.  In short: one net lock over
  * all socket state and wait queues; a per-socket iolock serialising readers
  * so they can copy with the net lock dropped; order iolock -> net lock.
+ * Every blocking call sleeps in __unix_sleep() (poll in unix_poll_many()),
+ * with the net lock dropped and no iolock held.
  *
  * Known differences from Linux:
  *   [TO FIX]
@@ -60,6 +62,7 @@ struct unix_net *unix_net_create(const struct unix_sysctl *sysctl)
 	plat_cond_init(&net->idle);
 	net->sysctl = *sysctl;
 	INIT_LIST_HEAD(&net->socks);
+	wait_spin_init(&net->poll_spin);
 	net->next_ino = 1;
 	return net;
 }
@@ -77,8 +80,8 @@ void unix_net_shutdown(struct unix_net *net)
 	list_for_each_safe(pos, n, &net->socks) {
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, link);
 
-		__wake_up_all(&sk->wq);
-		__wake_up_all(&sk->peer_wait);
+		__kick_all(&sk->wq);
+		__kick_all(&sk->peer_wait);
 	}
 	while (net->sleepers)
 		plat_cond_wait_until(&net->idle, &net->lock, PLAT_FOREVER);
@@ -127,91 +130,56 @@ void unix_net_counters(struct unix_net *net, struct unix_counters *out)
 {
 	plat_mutex_lock(&net->lock);
 	*out = net->cnt;	/* "socks": structures; "live": not yet released */
+	out->blocked = net->wstats.blocked;
+	out->kicks = net->wstats.kicks;
+	out->wait_timeouts = net->wstats.timeouts;
+	out->spin_wakes = net->wstats.spin_wakes;
 	plat_mutex_unlock(&net->lock);
 }
 
 /* -------------------------------------------------------------- sleep --- */
 
 /*
- * Sleep on @wq until woken.  Caller holds net->lock and re-checks its
- * condition afterwards.  Returns 0, -EAGAIN at the deadline, -ERESTARTSYS at
- * the end of the slice, or -ESHUTDOWN when the net is torn down.
+ * Sleep on @wq until woken: the one sleep of every blocking call (the
+ * pattern is sched/wait.h's).  Caller holds net->lock, has checked its
+ * condition under it, and re-checks it afterwards.  Returns 0, -EAGAIN at
+ * the deadline, -ERESTARTSYS/-EINTR when a signal interrupts the sleep, or
+ * -ESHUTDOWN once the net is torn down.  net->sleepers counts it so that
+ * unix_net_shutdown() can wait for it to leave.
  */
-/*
- * SO_BUSY_POLL / net.core.busy_poll: before sleeping, spin (net lock
- * dropped, the waiter already queued) until woken or @spin_end, so a wakeup
- * that comes within microseconds costs no condition-variable sleep.
- */
-static void __unix_busy_poll(struct unix_net *net, struct waiter *w, int64_t spin_end)
-{
-	plat_mutex_unlock(&net->lock);
-	while (!atomic_load_explicit(&w->woken, memory_order_acquire) &&
-	       plat_now_ns() < spin_end)
-		plat_cpu_relax();
-	plat_mutex_lock(&net->lock);
-}
-
 static int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
 			struct wait_ctl *ctl, int exclusive)
 {
 	struct unix_net *net = sk->net;
-	struct wait_queue_entry e;
-	struct waiter w;
-	int64_t now, until;
+	struct wait_spin_cfg spin = { sk->busy_poll_ns, net->spin_max_ns };
+	int err;
 
-	if (net->dead) {
-		__wait_ctl_unblock(ctl);
+	if (net->dead)
 		return -ESHUTDOWN;
-	}
-	now = plat_now_ns();
-	if (ctl->deadline <= now) {
-		__wait_ctl_unblock(ctl);
-		return -EAGAIN;
-	}
-	if (ctl->slice_end <= now)
-		return -ERESTARTSYS;	/* still blocked: the caller resumes us */
-	until = ctl->deadline < ctl->slice_end ? ctl->deadline : ctl->slice_end;
-
-	waiter_init(&w);
-	__wq_add(wq, &e, &w, exclusive);
 	net->sleepers++;
-	__wait_ctl_block(ctl, &net->cnt.blocked);
-	w.ctl = ctl;
-	if (sk->busy_poll_ns > 0)
-		__unix_busy_poll(net, &w, until - now < sk->busy_poll_ns ? until :
-					   now + sk->busy_poll_ns);
-	if (!atomic_load(&w.woken))
-		plat_cond_wait_until(&w.cond, &net->lock, until);
+	err = __wait_sleep(wq, &net->lock, ctl, &net->wstats, &spin, exclusive);
 	net->sleepers--;
-	__wq_del(&e);
-	waiter_destroy(&w);
 	if (net->dead) {
-		__wait_ctl_unblock(ctl);
 		if (!net->sleepers)
 			plat_cond_broadcast(&net->idle);
 		return -ESHUTDOWN;
 	}
-	return 0;
+	return err;
 }
 
-/* A blocking call's result: unless it is to be resumed, the call is over. */
-static ssize_t __unix_call_end(struct unix_sock *sk, struct wait_ctl *ctl, ssize_t ret)
-{
-	if (ret != -ERESTARTSYS)
-		unix_wait_end(sk->net, ctl);
-	return ret;
-}
-
-void unix_wait_end(struct unix_net *net, struct wait_ctl *ctl)
-{
-	/* No waiter points at @ctl any more (each left its queue under the
-	 * lock), so only this thread writes ctl->blocked now. */
-	if (ctl->blocked) {
-		plat_mutex_lock(&net->lock);
-		__wait_ctl_unblock(ctl);
-		plat_mutex_unlock(&net->lock);
-	}
-}
+/*
+ * wait_event: sleep on @wq until @cond (checked under net->lock) holds.
+ * @err is 0 then, else what ended the wait (see __unix_sleep).
+ */
+#define __unix_wait_event(err, sk, wq, ctl, exclusive, cond)			\
+	do {									\
+		(err) = 0;							\
+		while (!(cond)) {						\
+			(err) = __unix_sleep((sk), (wq), (ctl), (exclusive));	\
+			if (err)						\
+				break;						\
+		}								\
+	} while (0)
 
 /*
  * A reader copying out of an skb still on a receive queue drops net->lock
@@ -828,7 +796,7 @@ out:
 int unix_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 		struct wait_ctl *ctl)
 {
-	return (int)__unix_call_end(sk, ctl, sk->ops->accept(sk, newsk, flags, ctl));
+	return sk->ops->accept(sk, newsk, flags, ctl);
 }
 
 /* ------------------------------------------------------------ connect --- */
@@ -965,7 +933,7 @@ out:
 int unix_connect(struct unix_sock *sk, struct unix_sock *other,
 		 const struct unix_cred *cred, int flags, struct wait_ctl *ctl)
 {
-	return (int)__unix_call_end(sk, ctl, sk->ops->connect(sk, other, cred, flags, ctl));
+	return sk->ops->connect(sk, other, cred, flags, ctl);
 }
 
 int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred)
@@ -1000,48 +968,34 @@ static void __unix_dgram_peer_wake_disconnect(struct unix_sock *sk, struct unix_
 
 /* ---------------------------------------------------------------- send --- */
 
+/* What a stream send that stopped on @err returns: what it queued, if any. */
 static ssize_t unix_no_sendmsg_result(struct unix_msg *msg, int err)
 {
-	if (err == -ERESTARTSYS)
-		return err;
 	return msg->done ? (ssize_t)msg->done : err;
 }
 
 /*
  * sock_alloc_send_pskb's wait for send-buffer space, as Linux's
- * sock_wait_for_wmem: the condition (wmem_alloc < sndbuf) is re-checked only
- * when the socket's wait queue is woken -- and skb frees wake it only once
- * the socket is writable (wmem <= sndbuf / 4, unix_write_space), so a
- * blocked sender stays asleep until the reader has drained three quarters.
- * A slice ending is not a wake-up: msg->wmem_seq remembers the queue's
- * wake_seq when we started sleeping, so a call resumed after -ERESTARTSYS
- * goes back to sleep unless a wake-up happened in between.
- * Caller holds net->lock.
+ * sock_wait_for_wmem: a pending error, SEND_SHUTDOWN, or room
+ * (wmem_alloc < sndbuf), re-checked each time the socket's wait queue is
+ * woken -- and skb frees wake it only once the socket is writable
+ * (wmem <= sndbuf / 4, unix_write_space), so a blocked sender stays asleep
+ * until the reader has drained three quarters.  Caller holds net->lock.
  */
-static int __unix_wait_wmem(struct unix_sock *sk, struct unix_msg *msg,
-			    struct wait_ctl *ctl)
+static int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
 {
 	int err;
 
 	for (;;) {
-		if (!msg->wmem_waiting || msg->wmem_seq != sk->wq.wake_seq) {
-			if (sk->err) {
-				err = -sk->err;
-				sk->err = 0;
-				msg->wmem_waiting = 0;
-				return err;
-			}
-			if (sk->shutdown & SEND_SHUTDOWN) {
-				msg->wmem_waiting = 0;
-				return -EPIPE;
-			}
-			if (sk->wmem_alloc < sk->sndbuf) {
-				msg->wmem_waiting = 0;
-				return 0;
-			}
-			msg->wmem_waiting = 1;
-			msg->wmem_seq = sk->wq.wake_seq;
+		if (sk->err) {
+			err = -sk->err;
+			sk->err = 0;
+			return err;
 		}
+		if (sk->shutdown & SEND_SHUTDOWN)
+			return -EPIPE;
+		if (sk->wmem_alloc < sk->sndbuf)
+			return 0;
 		err = __unix_sleep(sk, &sk->wq, ctl, 0);
 		if (err)
 			return err;
@@ -1206,7 +1160,7 @@ static int __unix_queue_oob(struct unix_sock *sk, struct unix_sock *other,
 	struct sk_buff *skb;
 	int err;
 
-	err = __unix_wait_wmem(sk, msg, ctl);
+	err = __unix_wait_wmem(sk, ctl);
 	if (err)
 		return err;
 	skb = __unix_skb_new(sk, 1, skb_truesize(1, 0));
@@ -1257,7 +1211,7 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->sndtimeo);
 
 	if (msg->pages && msg->done < len) {
-		err = __unix_wait_wmem(sk, msg, ctl);
+		err = __unix_wait_wmem(sk, ctl);
 		if (err)
 			goto out_err;
 		skb = __unix_page_skb(sk, msg, len);
@@ -1280,7 +1234,7 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		data_len = min_sz(size, PAGE_ALIGN(data_len));
 		truesize = skb_truesize(size - data_len, data_len);
 
-		err = __unix_wait_wmem(sk, msg, ctl);
+		err = __unix_wait_wmem(sk, ctl);
 		if (err)
 			goto out_err;
 		skb = __unix_skb_new(sk, size, truesize);
@@ -1367,7 +1321,7 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		data_len = PAGE_ALIGN(data_len);
 	}
 	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->sndtimeo);
-	err = __unix_wait_wmem(sk, msg, ctl);
+	err = __unix_wait_wmem(sk, ctl);
 	if (err)
 		goto out;
 	if (msg->pages) {
@@ -1500,7 +1454,7 @@ static ssize_t unix_seqpacket_sendmsg(struct unix_sock *sk, struct unix_msg *msg
 ssize_t unix_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 		     struct unix_sock *other, struct wait_ctl *ctl)
 {
-	return __unix_call_end(sk, ctl, sk->ops->sendmsg(sk, msg, other, ctl));
+	return sk->ops->sendmsg(sk, msg, other, ctl);
 }
 
 /* ---------------------------------------------------------------- recv --- */
@@ -1675,7 +1629,7 @@ static ssize_t unix_stream_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 	msg->want_creds = !!(sk->flags & UNIX_F_PASSCRED);
 	skip = (flags & MSG_PEEK) && sk->peek_off > 0 ? sk->peek_off : 0;
 	if (msg->got_scm && msg->want_creds)
-		check_creds = 1;	/* resumed after a restart */
+		check_creds = 1;	/* continuing the call's non-blocking attempt */
 
 	do {
 		unsigned int chunk;
@@ -1710,21 +1664,15 @@ again:
 			plat_mutex_unlock(&net->lock);
 			plat_mutex_unlock(&sk->iolock);
 			plat_mutex_lock(&net->lock);
-			for (;;) {
-				struct sk_buff *tail = skb_peek_tail(&sk->receive_queue);
-
-				if (tail != last || (tail && tail->len != last_len) ||
-				    sk->err || (sk->shutdown & RCV_SHUTDOWN) ||
-				    (sk->flags & UNIX_F_DEAD))
-					break;
-				err = __unix_sleep(sk, &sk->wq, ctl, 0);
-				if (err)
-					break;
-			}
+			__unix_wait_event(err, sk, &sk->wq, ctl, 0,
+					  skb_peek_tail(&sk->receive_queue) != last ||
+					  (last && last->len != last_len) ||
+					  sk->err || (sk->shutdown & RCV_SHUTDOWN) ||
+					  (sk->flags & UNIX_F_DEAD));
 			plat_mutex_unlock(&net->lock);
 			if (err) {
 				msg->done = copied;
-				return err == -ERESTARTSYS ? err : (copied ? (ssize_t)copied : err);
+				return copied ? (ssize_t)copied : err;
 			}
 			plat_mutex_lock(&sk->iolock);
 			plat_mutex_lock(&net->lock);
@@ -1860,11 +1808,9 @@ static ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 		plat_mutex_unlock(&net->lock);
 		plat_mutex_unlock(&sk->iolock);
 		plat_mutex_lock(&net->lock);
-		if (skb_queue_empty(&sk->receive_queue) && !sk->err &&
-		    !(sk->shutdown & RCV_SHUTDOWN))
-			err = __unix_sleep(sk, &sk->wq, ctl, 0);
-		else
-			err = 0;
+		__unix_wait_event(err, sk, &sk->wq, ctl, 0,
+				  !skb_queue_empty(&sk->receive_queue) || sk->err ||
+				  (sk->shutdown & RCV_SHUTDOWN));
 		plat_mutex_unlock(&net->lock);
 		if (err && err != -EAGAIN)
 			return err;
@@ -1939,7 +1885,7 @@ static ssize_t unix_seqpacket_recvmsg(struct unix_sock *sk, struct unix_msg *msg
 
 ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
 {
-	return __unix_call_end(sk, ctl, sk->ops->recvmsg(sk, msg, ctl));
+	return sk->ops->recvmsg(sk, msg, ctl);
 }
 
 /*
@@ -2077,24 +2023,32 @@ static unsigned int __unix_dgram_poll(struct unix_sock *sk, struct poll_table *p
 	return mask;
 }
 
+/*
+ * do_poll: one pass over the sockets with the waiter queued on every queue
+ * that may change their readiness, then one sleep until any of them fires,
+ * the deadline (ctl->deadline, set by the caller) or a signal; repeat.
+ * Returns the number of ready entries, 0 at the deadline, or -errno.
+ */
 int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n,
 		   struct wait_ctl *ctl)
 {
+	struct wait_spin_cfg spin = { net->busy_poll_ns, net->spin_max_ns };
 	struct poll_table pt;
 	struct waiter w;
 	unsigned int i;
-	int ready, err = 0;
+	int ready, err = 0, timed_out = 0;
 
 	pt.entries = plat_alloc(sizeof(*pt.entries) * (n ? 2 * n : 1));
 	if (!pt.entries)
 		return -ENOMEM;
 	pt.max = 2 * n;
 	pt.w = &w;
-	waiter_init(&w);
 	plat_mutex_lock(&net->lock);
 	for (;;) {
-		int64_t now, until;
+		int64_t spin_ns, t0;
+		int spun;
 
+		waiter_init(&w, &net->wstats);
 		pt.n = 0;
 		ready = 0;
 		for (i = 0; i < n; i++) {
@@ -2112,39 +2066,36 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 			if (fds[i].revents)
 				ready++;
 		}
-		if (ready)
+		if (ready || timed_out)
 			break;
 		if (net->dead) {
 			err = -ESHUTDOWN;
 			break;
 		}
-		now = plat_now_ns();
-		if (ctl->deadline <= now)
+		if (ctl->deadline <= plat_now_ns())
 			break;
-		if (ctl->slice_end <= now) {
-			err = -ERESTARTSYS;
-			break;
-		}
-		until = ctl->deadline < ctl->slice_end ? ctl->deadline : ctl->slice_end;
+		spin_ns = __wait_spin_budget(&net->poll_spin, &spin);
+		t0 = plat_now_ns();
 		net->sleepers++;
-		__wait_ctl_block(ctl, &net->cnt.blocked);
-		w.ctl = ctl;
-		if (!w.woken)
-			plat_cond_wait_until(&w.cond, &net->lock, until);
-		w.ctl = NULL;
+		err = __waiter_sleep(&w, &net->lock, ctl, spin_ns, &spun);
 		net->sleepers--;
-		w.woken = 0;
+		if (spun >= 0)
+			__wait_spin_result(&net->poll_spin, &spin, spun, plat_now_ns() - t0);
 		for (i = 0; i < pt.n; i++)
 			__wq_del(&pt.entries[i]);
+		pt.n = 0;
 		if (net->dead && !net->sleepers)
 			plat_cond_broadcast(&net->idle);
+		if (err == -EAGAIN) {
+			err = 0;	/* timed out: one last pass, as do_poll */
+			timed_out = 1;
+		} else if (err) {
+			break;
+		}
 	}
 	for (i = 0; i < pt.n; i++)
 		__wq_del(&pt.entries[i]);
-	if (err != -ERESTARTSYS)
-		__wait_ctl_unblock(ctl);
 	plat_mutex_unlock(&net->lock);
-	waiter_destroy(&w);
 	plat_free(pt.entries);
 	return err ? err : ready;
 }
@@ -2515,16 +2466,7 @@ static const struct unix_proto_ops unix_seqpacket_ops = {
  * -ENOBUFS when the next message is ordinary data (the caller copies it with
  * unix_recvmsg), or -errno.  Ancillary data cannot travel with pages.
  */
-static ssize_t __unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg,
-				 struct wait_ctl *ctl);
-
 ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
-{
-	return __unix_call_end(sk, ctl, __unix_recv_pages(sk, msg, ctl));
-}
-
-static ssize_t __unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg,
-				 struct wait_ctl *ctl)
 {
 	struct unix_net *net = sk->net;
 	struct sk_buff *skb;
@@ -2554,10 +2496,9 @@ static ssize_t __unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg,
 		plat_mutex_unlock(&net->lock);
 		plat_mutex_unlock(&sk->iolock);
 		plat_mutex_lock(&net->lock);
-		err = 0;
-		if (skb_queue_empty(&sk->receive_queue) && !sk->err &&
-		    !(sk->shutdown & RCV_SHUTDOWN))
-			err = __unix_sleep(sk, &sk->wq, ctl, 0);
+		__unix_wait_event(err, sk, &sk->wq, ctl, 0,
+				  !skb_queue_empty(&sk->receive_queue) || sk->err ||
+				  (sk->shutdown & RCV_SHUTDOWN));
 		plat_mutex_unlock(&net->lock);
 		if (err)
 			return err;

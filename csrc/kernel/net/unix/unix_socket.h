@@ -21,6 +21,13 @@
  *
  *   Functions named __unix_*() expect the caller to hold net.lock.
  *
+ *   Sleeping: a blocking call sleeps in __unix_sleep() (or poll's
+ *   equivalent), queued on a wait queue under net.lock; the sleep drops
+ *   net.lock (and the caller drops its iolock before it) and takes it again
+ *   before returning, as sched/wait.h describes.  Wakers post under
+ *   net.lock.  The one lock taken inside net.lock is sched/wait.c's list of
+ *   interruptible sleepers.
+ *
  *   The collector (garbage.c) runs its whole pass under net.lock.  A release
  *   never runs it itself: the pass must see the file references the release
  *   let go of, which the embedder puts only after the call returns, so
@@ -138,7 +145,11 @@ struct unix_counters {
 	int64_t bytes_zerocopy;		/* payload bytes handed over as pages */
 	int64_t pages;			/* live pages */
 	int64_t gc_runs;		/* collector passes run */
+	/* from the net's wait_stats (sched/wait.h) */
 	int64_t blocked;		/* threads asleep in a blocking call, not yet woken */
+	int64_t kicks;			/* sleeps ended by teardown or a signal, not their event */
+	int64_t wait_timeouts;		/* sleeps ended by their deadline */
+	int64_t spin_wakes;		/* sleeps whose wake-up came while spinning */
 };
 
 struct unix_net {
@@ -150,7 +161,10 @@ struct unix_net {
 	int dead;			/* unix_net_shutdown() ran: every sleeper fails */
 	int sleepers;			/* threads asleep in this net */
 	plat_cond_t idle;		/* signalled when sleepers drops to 0 after shutdown */
-	int64_t busy_poll_ns;		/* net.core.busy_poll */
+	struct wait_stats wstats;	/* every sleep in this net */
+	int64_t busy_poll_ns;		/* net.core.busy_poll: poll's fixed spin, a new socket's SO_BUSY_POLL */
+	int64_t spin_max_ns;		/* bound of the adaptive spin before a sleep; 0: none */
+	struct wait_spin poll_spin;	/* poll's adaptive spin budget */
 	uint64_t next_ino;
 	int gc_in_progress;
 	/* A cycle of sockets in flight may exist: set when a message carrying
@@ -231,7 +245,12 @@ struct unix_sock {
 /* kernel-internal: resolve msg->held's destination name and call again */
 #define EUNIXLOOKUP 600
 
-/* Message descriptor for sendmsg/recvmsg; progress survives -ERESTARTSYS. */
+/*
+ * Message descriptor for sendmsg/recvmsg.  @done carries one call's
+ * progress from its first, non-blocking attempt into the blocking one; a
+ * call interrupted by a signal returns that progress if there is any, else
+ * -ERESTARTSYS/-EINTR with nothing done, and is then restarted from scratch.
+ */
 struct unix_iov {
 	void *base;
 	size_t len;
@@ -247,10 +266,6 @@ struct unix_msg {
 	int msg_flags;			/* MSG_* returned (recv) */
 	int sigpipe;			/* out: the call would raise SIGPIPE */
 	struct unix_fown urg;		/* out (send): SIGURG to this owner (pid 0: none) */
-	/* send: sleeping for send-buffer space since wake_seq wmem_seq of
-	 * the socket's wq (kept across slices; see __unix_dgram_wait_wmem) */
-	int wmem_waiting;
-	unsigned long wmem_seq;
 	/* send: the sender's credentials now, and explicit SCM_CREDENTIALS */
 	struct unix_cred cur;
 	const struct unix_cred *creds;
@@ -283,14 +298,6 @@ void unix_net_shutdown(struct unix_net *net);
 void unix_net_destroy(struct unix_net *net);
 struct scm_fp_list *unix_net_take_released(struct unix_net *net);
 void unix_net_counters(struct unix_net *net, struct unix_counters *out);
-/*
- * A blocking call counts in unix_counters.blocked from its first sleep until
- * it is woken or returns (see wait.h).  One that returned -ERESTARTSYS is
- * still blocked; a caller that abandons it instead of calling again (a
- * signal handler raised) ends it with unix_wait_end().  Takes net->lock
- * only if the call still holds a count.
- */
-void unix_wait_end(struct unix_net *net, struct wait_ctl *ctl);
 
 /* lifetime */
 int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock **out);
