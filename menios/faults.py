@@ -268,12 +268,15 @@ class Faults:
         chosen = None
         with self._lock:
             for f in list(fs):
-                if f.active and f._matches(proc.pid, fd, sock) and f._chooses() and chosen is None:
+                if not (f.active and f._matches(proc.pid, fd, sock)):
+                    continue
+                if f._chooses() and chosen is None:
                     chosen = f
                     f.hits += 1
-                    if f.nth is not None or (f.count is not None and f.hits >= f.count):
-                        f.active = False
-                        fs.remove(f)
+                if ((f.nth is not None and f.calls >= f.nth)
+                        or (f.count is not None and f.hits >= f.count)):
+                    f.active = False         # spent
+                    fs.remove(f)
             if not fs:
                 self._table.pop(call, None)
                 self._disarm()

@@ -442,11 +442,16 @@ def test_first_armed_fault_wins(kernel, proc):
     a, b = pair(proc)
     f = kernel.faults.inject("send", errno=errno.EAGAIN, count=1)
     g = kernel.faults.inject("send", errno=errno.EINTR, count=1)
+    h = kernel.faults.inject("send", errno=errno.ENOBUFS, nth=1)
     with pytest.raises(BlockingIOError):
-        proc.send(a, b"x")
+        proc.send(a, b"x")                       # f acts; g and h count the call
+    assert not h.active                          # its one call went by: spent
     with pytest.raises(InterruptedError):
         proc.send(a, b"x")
-    assert (f.hits, g.hits) == (1, 1)
+    assert proc.send(a, b"x") == 1
+    assert (f.hits, g.hits, h.hits) == (1, 1, 0)
+    assert (f.calls, g.calls, h.calls) == (1, 2, 1)
+    assert type(proc) is Process                 # all spent: disarmed
 
 
 def test_faults_hit_menios_socket_objects(kernel):
@@ -521,3 +526,65 @@ def test_effects_checked_against_the_socket_they_are_narrowed_to(kernel, proc):
     assert not kernel.faults.armed
     kernel.faults.inject("send", drop=True, pid=proc.pid, fd=c)
     kernel.faults.inject("recv", max_bytes=3, pid=proc.pid, fd=b)
+
+
+# --------------------------------------------------------------- in bulk
+def test_random_faults_never_corrupt_a_stream_or_lose_a_counted_datagram(kernel, proc):
+    """Seeded faults of every kind on a stream and a datagram pair: the
+    stream delivers exactly the bytes the sends said they sent, in order;
+    the datagrams arrive except those dropped, in order; nothing is left."""
+    faults = kernel.faults
+    others = [faults.inject("send", errno=errno.EAGAIN, probability=0.2, seed=1),
+              faults.inject("send", max_bytes=7, probability=0.3, seed=2)]
+    drops = [faults.inject("send", drop=True, probability=0.3, seed=3),
+             faults.inject("sendmsg", drop=True, probability=0.3, seed=4)]
+    others += [faults.inject("recv", errno=errno.EINTR, probability=0.2, seed=5),
+               faults.inject("recv", max_bytes=5, probability=0.3, seed=6)]
+    a, b = proc.socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK)
+    c, d = proc.socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK)
+    x, y = pair(proc)
+    sent, got = bytearray(), bytearray()
+    datagrams, arrived, sends = [], [], 0
+    for i in range(300):
+        chunk = bytes([i % 251]) * (1 + i % 40)
+        try:
+            sent += chunk[:proc.send(a, chunk)]
+        except BlockingIOError:
+            pass
+        try:
+            got += proc.recv(b, 64)
+        except (BlockingIOError, InterruptedError):
+            pass
+        msg = b"d%d" % i
+        try:
+            if i % 3:
+                proc.send(c, msg)
+            else:
+                proc.send_fds(c, [msg], [x])
+            datagrams.append(msg)
+            sends += 1
+        except BlockingIOError:
+            pass                                 # the receiver's queue is full
+        while True:
+            try:
+                m, fds, _, _ = proc.recv_fds(d, 64, 1)
+            except BlockingIOError:
+                break
+            arrived.append(m)
+            for fd in fds:
+                proc.close(fd)
+    faults.clear()
+    while True:
+        try:
+            got += proc.recv(b, 4096)
+        except BlockingIOError:
+            break
+    assert all(f.hits for f in others)           # every kind struck
+    assert len(sent) > 1000 and bytes(got) == bytes(sent)
+    lost = sum(f.hits for f in drops)
+    assert lost > 0
+    assert len(arrived) == sends - lost          # every other datagram arrived...
+    order = [datagrams.index(m) for m in arrived]
+    assert order == sorted(order)                # ...in order
+    c0 = kernel.counters()
+    assert (c0["skbs"], c0["bytes_queued"], c0["files_inflight"]) == (0, 0, 0)
