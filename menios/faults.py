@@ -38,8 +38,9 @@ from .constants import AF_UNIX, MSG_NOSIGNAL, SOCK_DGRAM, SOCK_STREAM, SOMAXCONN
 from .namespace import passcred_autobind
 from .process import Process
 
-#: The calls a fault may name, and what they accept: whether the call has
-#: an fd to narrow by, and the effects beyond ``errno``/``delay_ms``.
+#: The calls a fault may name, each with whether it takes an fd to narrow
+#: by.  Any may fail or wait; the sends may be cut short or lose their
+#: datagram, the receives cut short.
 _SENDS = ("send", "sendto", "sendmsg")
 _RECVS = ("recv", "recvfrom", "recvmsg")
 CALLS = {

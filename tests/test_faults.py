@@ -304,6 +304,18 @@ def test_dropped_datagram_with_fds_puts_nothing_in_flight(kernel, proc):
         proc.send(y, b"x", MSG_NOSIGNAL)
 
 
+def test_dropped_zerocopy_datagram_gives_its_pages_back(kernel, proc):
+    c, d = pair(proc, SOCK_DGRAM)
+    pages = kernel.alloc_pages(8)
+    f = kernel.faults.inject("sendmsg", drop=True, count=1)
+    assert proc.sendmsg(c, [pages], (), menios.MSG_ZEROCOPY) == len(pages)
+    assert f.hits == 1
+    assert pages.wait(timeout=30)                # the handoff is over: nobody has them
+    assert kernel.counters()["skbs"] == 0
+    pages.free()
+    assert kernel.counters()["pages"] == 0
+
+
 def test_dropped_sendto_still_looks_the_name_up(kernel, proc):
     s = proc.socket(AF_UNIX, SOCK_DGRAM)
     r = proc.socket(AF_UNIX, SOCK_DGRAM)
