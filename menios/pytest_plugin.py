@@ -1,34 +1,28 @@
 """The pytest plugin (entry point ``pytest11``): the ``menios_kernel``
 fixture, a fresh ``Kernel`` per test, closed after it; the test fails if
-the kernel leaked anything (see ``leaks``)."""
+the kernel leaked anything (see ``check_and_close``)."""
 import gc
 
 import pytest
 
+from .conformance import harness
 from .kernel import Kernel
 
 #: The counters that must be zero once every process has exited and the
-#: in-flight collector has run (a socket, a queued message or byte, a file
-#: inside an SCM_RIGHTS message, a page left is held from outside the
-#: kernel's processes: a leak), and again once the kernel is closed.
-LEAK_COUNTERS = ("sockets", "skbs", "bytes_queued", "files_inflight", "pages")
-
-
-def leaks(kernel):
-    """``{counter: value}`` of each of ``LEAK_COUNTERS`` not zero in
-    ``kernel.counters()``."""
-    c = kernel.counters()
-    return {name: c[name] for name in LEAK_COUNTERS if c[name]}
+#: in-flight collector has run, and again once the kernel is closed: a
+#: socket, a queued message or byte, a file inside an SCM_RIGHTS message or
+#: a page then left is held from outside the kernel's processes, a leak.
+LEAK_COUNTERS = harness.LEAK_COUNTERS + ("pages",)
 
 
 def _settled_leaks(kernel):
-    """``leaks`` once Python's own collector had its chance (a cycle of
-    Python objects may be what holds a socket or a page)."""
-    left = leaks(kernel)
+    """``harness.leaks`` of ``LEAK_COUNTERS``, once Python's own collector
+    had its chance (a cycle of Python objects may hold a socket or a page)."""
+    left = harness.leaks(kernel, LEAK_COUNTERS)
     if left:
         gc.collect()
         kernel.gc()
-        left = leaks(kernel)
+        left = harness.leaks(kernel, LEAK_COUNTERS)
     return left
 
 
@@ -52,6 +46,9 @@ def check_and_close(kernel):
     return left
 
 
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Remember whether the test itself failed: its traceback then holds
@@ -59,7 +56,7 @@ def pytest_runtest_makereport(item, call):
     would only repeat the failure."""
     outcome = yield
     if call.when == "call":
-        item._menios_failed = outcome.get_result().failed
+        item.stash[_FAILED] = outcome.get_result().failed
 
 
 @pytest.fixture
@@ -69,6 +66,6 @@ def menios_kernel(request):
     k = Kernel()
     yield k
     left = check_and_close(k)
-    if left and not getattr(request.node, "_menios_failed", False):
+    if left and not request.node.stash.get(_FAILED, False):
         pytest.fail("menios kernel leaked: %s" % ", ".join(
             "%s=%d" % kv for kv in sorted(left.items())), pytrace=False)
