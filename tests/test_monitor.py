@@ -6,6 +6,7 @@ import select
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -30,6 +31,12 @@ KERNEL = textwrap.dedent("""
 """)
 
 
+# Child interpreters start outside the source tree: "-c" and "-m" put their
+# working directory first on sys.path, and the checkout's menios/ (without
+# its compiled extension) would shadow the installed package.
+_OUTSIDE = tempfile.gettempdir()
+
+
 @pytest.fixture
 def rundir(tmp_path, monkeypatch):
     d = tmp_path / "rt"
@@ -48,7 +55,8 @@ def kernel_process(rundir):
 
     def start(*args):
         proc = subprocess.Popen([sys.executable, "-c", KERNEL, *args], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+                                stdout=subprocess.PIPE, text=True, env=dict(os.environ),
+                                cwd=_OUTSIDE)
         procs.append(proc)
         return proc, json.loads(_readline(proc))
     yield start
@@ -88,7 +96,7 @@ def test_two_kernels_each_under_a_heading(kernel_process, capsys):
 def test_watch_refreshes(kernel_process, rundir):
     kernel_process("-xa")
     watcher = subprocess.Popen([sys.executable, "-m", "menios.cli", "ss", "--watch=0.05", "-xa"],
-                               stdout=subprocess.PIPE, env=dict(os.environ))
+                               stdout=subprocess.PIPE, env=dict(os.environ), cwd=_OUTSIDE)
     try:
         seen = b""
         while seen.count(b"\x1b[H\x1b[2J") < 3:
@@ -162,7 +170,7 @@ def test_menios_ss_shows_a_running_bench(rundir):
     bench = subprocess.Popen([sys.executable, "-m", "menios.cli", "bench", "--monitor",
                               "--workload", "send_recv_64_stream", "--budget", "10"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=dict(os.environ))
+                             env=dict(os.environ), cwd=_OUTSIDE)
     try:
         text = ""
         deadline = time.monotonic() + 120
