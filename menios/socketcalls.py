@@ -3,25 +3,25 @@ socketpair, bind, listen, connect, accept, shutdown, the names, and the
 send and receive calls that take addresses or control messages.
 
 Each function takes the calling process first, converts its arguments as
-the stdlib does, holds the socket for the call (``proc._hold_sock``) and
-leaves the AF_UNIX semantics to the C core (``_unix.Socket``), the names
-to ``namespace`` and the control messages to ``scm``.  Plain send, recv
+the stdlib does (addresses: ``namespace``), holds the socket for the call
+(``proc._hold_sock``) and leaves the AF_UNIX semantics -- names, autobind,
+lookups, control messages, in Linux's order -- to the C core
+(``_unix.Socket``); ``scm`` builds the control messages a receive returns.  Plain send, recv
 and recv_into are the Cython fast path (``_unix.ProcessBase``).
 Failures raise ``OSError`` with Linux's errno.
 """
 import errno
 from array import array
 
-from . import _unix, namespace, scm
+from . import _unix
 from .args import as_int, err
 from .constants import (
     AF_UNIX, INT_MAX, INT_MIN, NPROTO, O_NONBLOCK, O_RDWR, SCM_RIGHTS, SIZEOF_CMSGHDR,
-    SIZEOF_INT, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_MAX, SOCK_NONBLOCK, SOCK_SEQPACKET,
-    SOCK_STREAM, SOCK_TYPE_MASK, SOL_SOCKET)
+    SIZEOF_INT, SOCK_CLOEXEC, SOCK_MAX, SOCK_NONBLOCK, SOCK_STREAM, SOCK_TYPE_MASK,
+    SOL_SOCKET)
 from .fdcalls import install, install_two, reserve_two
-from .namespace import (
-    decode_name, dest, destination, find_other, maybe_autobind, passcred_autobind, sockaddr)
-from .scm import scm_recv, scm_send
+from .namespace import decode_name, dest, sockaddr
+from .scm import scm_recv
 
 _Socket = _unix.Socket
 _SigPipe = _unix.SigPipe
@@ -50,9 +50,8 @@ def check_sock_create(family, type_):
 
 def setup_socket(proc, s, flags):
     """A new socket's file: read-write, non-blocking with SOCK_NONBLOCK,
-    its name released with it, its inode owned by the caller's fsuid."""
+    its inode owned by the caller's fsuid."""
     s.f_flags = O_RDWR | (O_NONBLOCK if flags & SOCK_NONBLOCK else 0)
-    s.on_release = proc.kernel._on_socket_release
     s.sock_uid = proc.cred.fsuid
 
 
@@ -102,11 +101,13 @@ def socketpair(proc, family=AF_UNIX, type=SOCK_STREAM, proto=0):
 
 # ---------------------------------------------------------- names, connection
 def bind(proc, fd, addr):
-    """bind(2) to a path, an abstract name (a leading NUL) or, with an
-    empty address, an autobound abstract name: see ``namespace.bind``.
-    EINVAL for an address longer than sun_path."""
+    """bind(2) to a path (an ``S_IFSOCK`` inode made with the process's
+    umask: the VFS's errnos, EADDRINUSE if the path exists), an abstract
+    name (a leading NUL: EADDRINUSE if taken) or, with an empty address,
+    an autobound abstract name.  EINVAL for an address longer than
+    sun_path or a socket already bound."""
     with proc._hold_sock(fd) as s:
-        namespace.bind(proc, s, sockaddr(addr))
+        s.bind(proc, sockaddr(addr))
 
 
 def listen(proc, fd, backlog):
@@ -122,19 +123,11 @@ def listen(proc, fd, backlog):
 def connect(proc, fd, addr):
     """connect(2); ``addr=None`` is AF_UNSPEC, which dissolves a datagram
     association (EINVAL on other types).  EINVAL for an empty address;
-    the lookup's errnos (``namespace.find_other``); then the socket's."""
+    the lookup's errnos (a path: the VFS's, ECONNREFUSED when nothing is
+    bound there, EPROTOTYPE for another type; an abstract name:
+    ECONNREFUSED); then the socket's."""
     with proc._hold_sock(fd) as s:
-        if addr is None:
-            if s.type != SOCK_DGRAM:
-                raise err(errno.EINVAL)
-            s.connect(None, proc._peer)
-            return
-        raw = sockaddr(addr)
-        if not raw:
-            raise err(errno.EINVAL)
-        maybe_autobind(proc.kernel, s)
-        other = find_other(proc, raw, s.type)
-        s.connect(other, proc._peer)
+        s.connect(proc, None if addr is None else sockaddr(addr), proc._peer)
 
 
 def accept(proc, fd, flags=0):
@@ -186,10 +179,7 @@ def sendto(proc, fd, data, addr, flags=0):
         memoryview(data).release()          # TypeError before any other check
         raw = dest(addr)
         try:
-            if s.type == SOCK_SEQPACKET:
-                passcred_autobind(proc, s, flags)
-                return s.send(data, flags, proc._scm, None)
-            return s.send(data, flags, proc._scm, *destination(proc, s, raw, flags))
+            return s.send(data, flags, proc._scm, raw, proc)
         except _SigPipe:
             proc._raise_sigpipe()
             raise err(errno.EPIPE) from None
@@ -199,33 +189,23 @@ def sendmsg(proc, fd, buffers, ancdata=(), flags=0, address=None):
     """sendmsg(2): bytes sent.  With MSG_ZEROCOPY and a single ``Pages``
     buffer of at least 16 KiB, the pages themselves are handed to the
     receiver; smaller or ordinary buffers are copied.  The control
-    messages are parsed as ``scm.scm_send``; ETOOMANYREFS when the user
-    has too many files in flight (``scm.too_many_unix_fds``)."""
+    messages are parsed by the core as Linux's __scm_send: EINVAL for more
+    than SCM_MAX_FD fds, a malformed ucred, an unknown SOL_SOCKET type or
+    an id of -1; EBADF for a bad fd; EPERM for credentials the sender may
+    not claim, ESRCH for a pid naming no process; ETOOMANYREFS, where the
+    files are attached, when the sender's user has more files in flight
+    than its RLIMIT_NOFILE (too_many_unix_fds)."""
     with proc._hold_sock(fd) as s:
         bufs = list(buffers)
         for b in bufs:                      # TypeError before any other check
             if type(b) is not _Pages:
                 memoryview(b).release()
         raw = dest(address)
-        if s.type == SOCK_SEQPACKET:
-            s.seqpacket_precheck()          # sk_err and ENOTCONN before scm_send
-        files = []
         try:
-            creds = scm_send(proc, ancdata, files)
-            refused = bool(files) and scm.too_many_unix_fds(proc)
-            target = resolve = None
-            if raw is not None and s.type != SOCK_SEQPACKET:
-                target, resolve = destination(proc, s, raw, flags)
-            else:
-                passcred_autobind(proc, s, flags)
-            return s.sendmsg(bufs, flags, proc._scm, creds, files, target, refused, resolve)
+            return s.sendmsg(bufs, flags, proc._scm, ancdata, raw, proc)
         except _SigPipe:
             proc._raise_sigpipe()
             raise err(errno.EPIPE) from None
-        finally:
-            # scm_destroy: the message took references of its own.
-            for f in files:
-                f.fput()
 
 
 def send_fds(proc, fd, buffers, fds, flags=0, address=None):
