@@ -41,6 +41,7 @@ from cpython.pythread cimport (PyThread_allocate_lock, PyThread_free_lock,
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memset, memcpy
 
+import array as _array
 import os
 import struct as _struct
 
@@ -72,6 +73,7 @@ cdef extern from *:
 cdef enum:
     SIGPIPE = 13
     SOL_SOCKET = 1
+    SCM_RIGHTS = 1
     SO_RCVLOWAT = 18
     S_IFMT = 0o170000
     S_IFSOCK = 0o140000
@@ -282,7 +284,7 @@ _HOST_OPS.cred = _host_cred
 _HOST_OPS.pid_exists = _host_pid_exists
 
 
-cdef object _cmsg_buffer(object ancdata):
+def cmsg_buffer(object ancdata):
     """sendmsg's control messages, ``[(level, type, data)]``, as a 64-bit
     Linux msg_control buffer for the core's scm_send (each cmsghdr and its
     data, 8-byte aligned).  Converted as the syscall layer converts them:
@@ -303,6 +305,14 @@ cdef object _cmsg_buffer(object ancdata):
         out += data
         out += bytes(-cmsg_len & 7)
     return bytes(out)
+
+
+def rights_cmsg(fds):
+    """``cmsg_buffer([(SOL_SOCKET, SCM_RIGHTS, array("i", fds))])``, made
+    directly: send_fds's control message."""
+    data = _array.array("i", fds).tobytes()
+    cmsg_len = CMSG_HDR_LEN + len(data)
+    return _CMSGHDR.pack(cmsg_len, SOL_SOCKET, SCM_RIGHTS) + data + bytes(-cmsg_len & 7)
 
 
 # ------------------------------------------------------ blocking calls ---
@@ -842,11 +852,12 @@ cdef class Socket(File):
         finally:
             PyBuffer_Release(&view)
 
-    def sendmsg(self, buffers, int flags, tuple cur, ancdata=(), bytes name=None,
+    def sendmsg(self, buffers, int flags, tuple cur, bytes control=None, bytes name=None,
                 proc=None):
-        """sendmsg: ``ancdata`` the control messages, ``[(level, type,
-        data)]``, which the core parses (scm_send) for the process ``proc``:
-        its fds, its credentials.  ``name``/``proc``: as for ``send``."""
+        """sendmsg: ``control`` the control messages as a msg_control buffer
+        (``cmsg_buffer``), which the core parses (scm_send) for the process
+        ``proc``: its fds, its credentials.  ``name``/``proc``: as for
+        ``send``."""
         cdef Py_ssize_t n, i
         cdef unix_iov *iov = NULL
         cdef Py_buffer *views = NULL
@@ -855,7 +866,6 @@ cdef class Socket(File):
         cdef size_t total = 0
         bufs = list(buffers)
         n = len(bufs)
-        control = _cmsg_buffer(ancdata) if ancdata else None
         if flags & MSG_ZEROCOPY:
             flags &= ~MSG_ZEROCOPY
             if n == 1 and type(bufs[0]) is Pages and (<Pages>bufs[0]).nbytes >= ZEROCOPY_THRESHOLD:

@@ -24,6 +24,8 @@ from .namespace import decode_name, dest, sockaddr
 from .scm import scm_recv
 
 _Socket = _unix.Socket
+_cmsg_buffer = _unix.cmsg_buffer
+_rights_cmsg = _unix.rights_cmsg
 _SigPipe = _unix.SigPipe
 _Pages = _unix.Pages
 
@@ -195,23 +197,33 @@ def sendmsg(proc, fd, buffers, ancdata=(), flags=0, address=None):
     not claim, ESRCH for a pid naming no process; ETOOMANYREFS, where the
     files are attached, when the sender's user has more files in flight
     than its RLIMIT_NOFILE (too_many_unix_fds)."""
+    return _sendmsg(proc, fd, buffers, ancdata, None, flags, address)
+
+
+def send_fds(proc, fd, buffers, fds, flags=0, address=None):
+    """sendmsg with one SCM_RIGHTS message passing ``fds``."""
+    return _sendmsg(proc, fd, buffers, (), fds, flags, address)
+
+
+def _sendmsg(proc, fd, buffers, ancdata, fds, flags, address):
+    """sendmsg, its control messages given as ``ancdata`` or, for
+    send_fds, as the list ``fds``; converted after the buffers and the
+    address, as the stdlib converts them, into a msg_control buffer."""
     with proc._hold_sock(fd) as s:
         bufs = list(buffers)
         for b in bufs:                      # TypeError before any other check
             if type(b) is not _Pages:
                 memoryview(b).release()
         raw = dest(address)
+        if fds is not None:
+            control = _rights_cmsg(fds)
+        else:
+            control = _cmsg_buffer(ancdata) if ancdata else None
         try:
-            return s.sendmsg(bufs, flags, proc._scm, ancdata, raw, proc)
+            return s.sendmsg(bufs, flags, proc._scm, control, raw, proc)
         except _SigPipe:
             proc._raise_sigpipe()
             raise err(errno.EPIPE) from None
-
-
-def send_fds(proc, fd, buffers, fds, flags=0, address=None):
-    """sendmsg with one SCM_RIGHTS message passing ``fds``."""
-    return sendmsg(proc, fd, buffers, [(SOL_SOCKET, SCM_RIGHTS, array("i", fds))],
-                   flags, address)
 
 
 # -------------------------------------------------------------------- receive

@@ -6,11 +6,13 @@
  * the same order, the same errnos, the same truesize accounting (so back-
  * pressure hits at the same byte counts), the same wakeup rules.  Each
  * entry (unix_bind, unix_connect, unix_sendmsg...) is the whole syscall:
- * names, autobind and lookups included.  The abstract namespace and the
- * table of path-bound sockets are here (unix_find_socket_byname/byinode);
- * the embedder's VFS is asked through the host ops (unix_host.h) where
- * Linux calls into the VFS -- unix_find_bsd's walk, unix_bind_bsd's mknod
- * -- with no lock held.
+ * names, autobind and lookups, control messages (__scm_send), files in
+ * flight per user (too_many_unix_fds) included.  The abstract namespace
+ * and the table of path-bound sockets are here
+ * (unix_find_socket_byname/byinode); the rest of the kernel is asked
+ * through the host ops (unix_host.h) where Linux calls into the VFS and
+ * the fd table -- unix_find_bsd's walk, unix_bind_bsd's mknod,
+ * scm_fp_copy's fget_raw, current_cred() -- with no lock held.
  *
  * Locking: see the contract in unix_socket.h.  In short: one net lock over
  * all socket state and wait queues; a per-socket iolock serialising readers
@@ -1323,14 +1325,47 @@ static int scm_check_creds(const struct unix_cred *c, const struct unix_task_cre
 	return -EPERM;
 }
 
+/* Walking a control buffer: where the next message starts, what is left. */
+struct cmsg_iter {
+	const unsigned char *p;
+	size_t left;
+};
+
 /*
- * scm_fp_copy: the @num fds at @fds join @msg->fp, each a reference the
- * embedder takes (fget_raw).  EINVAL past SCM_MAX_FD in all; EBADF for a
- * negative fd or one not open (the files taken so far stay in @msg->fp,
- * for unix_scm_destroy).
+ * The next control message: 1 with its header in @h and its data at
+ * *@data (*@dlen bytes), 0 at the end, -EINVAL for a malformed header
+ * (CMSG_OK).  Trailing bytes shorter than a header end the buffer.
+ */
+static int cmsg_next(struct cmsg_iter *it, struct unix_cmsghdr *h,
+		     const unsigned char **data, size_t *dlen)
+{
+	size_t step;
+
+	if (it->left < sizeof(*h))
+		return 0;
+	memcpy(h, it->p, sizeof(*h));
+	if (h->cmsg_len < sizeof(*h) || h->cmsg_len > it->left)
+		return -EINVAL;
+	*data = it->p + sizeof(*h);
+	*dlen = h->cmsg_len - sizeof(*h);
+	step = UNIX_CMSG_ALIGN(h->cmsg_len);
+	if (step >= it->left) {
+		it->left = 0;
+	} else {
+		it->p += step;
+		it->left -= step;
+	}
+	return 1;
+}
+
+/*
+ * scm_fp_copy: the @num fds at @fds join @msg->fp (room for @room files),
+ * each a reference the embedder takes (fget_raw).  EINVAL past
+ * SCM_MAX_FD in all; EBADF for a negative fd or one not open (the files
+ * taken so far stay in @msg->fp, for unix_scm_destroy).
  */
 static int scm_fp_copy(void *task, const struct unix_host_ops *host, struct unix_msg *msg,
-		       const unsigned char *fds, int num)
+		       const unsigned char *fds, int num, int room)
 {
 	struct scm_fp_list *fpl = msg->fp;
 	int i, err;
@@ -1340,7 +1375,7 @@ static int scm_fp_copy(void *task, const struct unix_host_ops *host, struct unix
 	if (num > SCM_MAX_FD)
 		return -EINVAL;
 	if (!fpl) {
-		fpl = scm_fp_alloc(SCM_MAX_FD);
+		fpl = scm_fp_alloc(room);
 		if (!fpl)
 			return -ENOMEM;
 		fpl->count = 0;
@@ -1375,57 +1410,55 @@ static int scm_fp_copy(void *task, const struct unix_host_ops *host, struct unix
 static int __scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
 {
 	const struct unix_host_ops *host = net->host;
-	const unsigned char *p = msg->control;
-	size_t left = msg->controllen;
+	struct cmsg_iter it = { msg->control, msg->controllen };
+	struct unix_cmsghdr h;
+	const unsigned char *data;
 	struct unix_task_cred me;
-	int have_me = 0, err = 0;
+	size_t dlen;
+	int have_me = 0, room = 0, err;
 
+	/* the files to make room for: at most SCM_MAX_FD, else EINVAL below */
+	while (cmsg_next(&it, &h, &data, &dlen) > 0)
+		if (h.cmsg_level == SOL_SOCKET && h.cmsg_type == SCM_RIGHTS)
+			room += (int)min_sz(dlen / sizeof(int32_t), SCM_MAX_FD);
+	room = room < SCM_MAX_FD ? room : SCM_MAX_FD;
+
+	it.p = msg->control;
+	it.left = msg->controllen;
 	msg->control = NULL;
 	msg->controllen = 0;
-	while (left >= sizeof(struct unix_cmsghdr)) {
-		struct unix_cmsghdr h;
-		size_t step;
-
-		memcpy(&h, p, sizeof(h));
-		if (h.cmsg_len < sizeof(h) || h.cmsg_len > left)
-			return -EINVAL;		/* CMSG_OK */
-		if (h.cmsg_level == SOL_SOCKET) {
-			const unsigned char *data = p + sizeof(h);
-			size_t dlen = h.cmsg_len - sizeof(h);
-
-			if (!host)
-				return -EINVAL;
-			if (!have_me && (h.cmsg_type == SCM_RIGHTS || h.cmsg_type == SCM_CREDENTIALS)) {
-				err = host->cred(task, &me);
-				if (err)
-					return err;
-				have_me = 1;
-			}
-			switch (h.cmsg_type) {
-			case SCM_RIGHTS:
-				err = scm_fp_copy(task, host, msg, data, (int)(dlen / sizeof(int32_t)));
-				break;
-			case SCM_CREDENTIALS:
-				if (dlen != sizeof(struct unix_cred))
-					return -EINVAL;
-				memcpy(&msg->creds, data, sizeof(msg->creds));
-				err = scm_check_creds(&msg->creds, &me);
-				if (!err && msg->creds.pid != me.pid && !host->pid_exists(task, msg->creds.pid))
-					err = -ESRCH;
-				msg->has_creds = !err;
-				break;
-			default:
-				err = -EINVAL;
-			}
+	while ((err = cmsg_next(&it, &h, &data, &dlen)) > 0) {
+		if (h.cmsg_level != SOL_SOCKET)
+			continue;
+		if (!host)
+			return -EINVAL;
+		if (!have_me && (h.cmsg_type == SCM_RIGHTS || h.cmsg_type == SCM_CREDENTIALS)) {
+			err = host->cred(task, &me);
 			if (err)
 				return err;
+			have_me = 1;
 		}
-		step = UNIX_CMSG_ALIGN(h.cmsg_len);
-		if (step >= left)
+		switch (h.cmsg_type) {
+		case SCM_RIGHTS:
+			err = scm_fp_copy(task, host, msg, data, (int)(dlen / sizeof(int32_t)), room);
 			break;
-		p += step;
-		left -= step;
+		case SCM_CREDENTIALS:
+			if (dlen != sizeof(struct unix_cred))
+				return -EINVAL;
+			memcpy(&msg->creds, data, sizeof(msg->creds));
+			err = scm_check_creds(&msg->creds, &me);
+			if (!err && msg->creds.pid != me.pid && !host->pid_exists(task, msg->creds.pid))
+				err = -ESRCH;
+			msg->has_creds = !err;
+			break;
+		default:
+			err = -EINVAL;
+		}
+		if (err)
+			return err;
 	}
+	if (err)
+		return err;		/* a malformed header */
 	if (msg->fp && !msg->fp->count) {
 		scm_fp_free(msg->fp);
 		msg->fp = NULL;
