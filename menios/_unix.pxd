@@ -23,6 +23,24 @@ cdef extern from "kernel/mm/page.h":
     void page_run_put(page_run *run) nogil
     int page_run_wait(page_run *run, int refs, int64_t deadline_ns, int intr) nogil
 
+cdef extern from "kernel/net/unix/unix_host.h":
+    struct unix_task_cred:
+        int32_t pid
+        int32_t uid, euid, suid
+        int32_t gid, egid, sgid
+        unsigned int caps
+        int64_t rlimit_nofile
+    unsigned int UNIX_CAP_SYS_ADMIN, UNIX_CAP_SETUID, UNIX_CAP_SETGID, UNIX_CAP_SYS_RESOURCE
+    struct unix_sock
+    struct unix_host_ops:
+        int (*find_bsd)(void *task, const char *path, uint32_t *dev, uint64_t *ino) noexcept
+        int (*mknod_bsd)(void *task, const char *path, uint32_t *dev, uint64_t *ino) noexcept
+        void (*unlink_bsd)(void *task, const char *path) noexcept
+        int (*fget)(void *task, int fd, void **file, unix_sock **usk) noexcept
+        void (*fput)(void *file) noexcept
+        int (*cred)(void *task, unix_task_cred *out) noexcept
+        int (*pid_exists)(void *task, int32_t pid) noexcept
+
 cdef extern from "kernel/net/unix/unix_socket.h":
     struct unix_cred:
         int32_t pid
@@ -82,13 +100,16 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         int msg_flags
         int sigpipe
         unix_fown urg
+        const void *control
+        size_t controllen
         unix_cred cur
-        const unix_cred *creds
+        int has_creds
+        unix_cred creds
         scm_fp_list *fp
-        int fp_refused
         page_run *pages
-        int lookup
-        void *held
+        const unsigned char *name
+        unsigned int namelen
+        int drop
         unix_address *addr
         int want_creds
         int got_scm
@@ -128,8 +149,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     void unix_net_destroy(unix_net *net) nogil
     scm_fp_list *unix_net_take_released(unix_net *net) nogil
     void unix_net_counters(unix_net *net, unix_counters *out) nogil
-    void unix_msg_drop_held(unix_sock *sk, unix_msg *msg) nogil
-    int EUNIXLOOKUP
+    void unix_net_set_host(unix_net *net, const unix_host_ops *ops) nogil
 
     int unix_create(unix_net *net, int type, int protocol, unix_sock **out) nogil
     void unix_sock_hold(unix_sock *sk) nogil
@@ -137,16 +157,15 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     int unix_release(unix_sock *sk) nogil
     void unix_set_pipe(unix_sock *sk) nogil
 
-    int unix_bind(unix_sock *sk, const void *path, unsigned int len) nogil
+    int unix_bind(void *task, unix_sock *sk, const void *path, unsigned int len) nogil
     int unix_socketpair(unix_sock *a, unix_sock *b, const unix_cred *cred) nogil
     int unix_listen(unix_sock *sk, int backlog, const unix_cred *cred) nogil
-    int unix_connect(unix_sock *sk, unix_sock *other, const unix_cred *cred, int flags,
-                     wait_ctl *ctl) nogil
+    int unix_connect(void *task, unix_sock *sk, const void *path, unsigned int len,
+                     const unix_cred *cred, int flags, wait_ctl *ctl) nogil
     int unix_accept(unix_sock *sk, unix_sock **newsk, int flags, wait_ctl *ctl) nogil
-    ssize_t unix_sendmsg(unix_sock *sk, unix_msg *msg, unix_sock *other, wait_ctl *ctl) nogil
+    ssize_t unix_sendmsg(void *task, unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     ssize_t unix_recvmsg(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     int unix_shutdown(unix_sock *sk, int how) nogil
-    int unix_seqpacket_send_precheck(unix_sock *sk) nogil
     int unix_getname(unix_sock *sk, int peer, unsigned char *path, unsigned int *len) nogil
     int unix_getsockopt(unix_sock *sk, int level, int optname, int64_t *val) nogil
     int unix_setsockopt(unix_sock *sk, int level, int optname, int64_t val) nogil
@@ -155,6 +174,8 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     void unix_get_owner(unix_sock *sk, unix_fown *out) nogil
     int unix_ioctl(unix_sock *sk, unsigned long cmd, int *out) nogil
     void unix_msg_release(unix_sock *sk, unix_msg *msg) nogil
+    void unix_scm_destroy(unix_net *net, unix_msg *msg)
+    int unix_users_inflight(unix_net *net, int32_t *uids, int64_t *counts, int max) nogil
     int unix_poll_many(unix_net *net, unix_pollfd *fds, unsigned int n, wait_ctl *ctl) nogil
     scm_fp_list *scm_fp_alloc(int count) nogil
     void scm_fp_free(scm_fp_list *fpl) nogil
@@ -165,7 +186,6 @@ cdef extern from "kernel/net/unix/unix_socket.h":
                   uint64_t *icons, size_t max_icons, size_t *n_icons) nogil
     void unix_graft(unix_sock *sk) nogil
     void unix_set_uid(unix_sock *sk, int32_t uid) nogil
-    void unix_set_vfs(unix_sock *sk, uint32_t dev, uint64_t ino) nogil
     ssize_t unix_recv_pages(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     page_run *unix_alloc_pages(unix_net *net, size_t npages, int zero) nogil
 
@@ -173,7 +193,6 @@ cdef extern from "kernel/net/unix/unix_socket.h":
 cdef class Net:
     cdef unix_net *net
     cdef object __weakref__
-    cdef public dict user_inflight     # uid -> files in flight it sent (too_many_unix_fds)
     cdef public object sigurg          # weakref.WeakMethod: sigurg(owner pid, uid, euid)
     cdef void drain(self)
 
@@ -193,17 +212,11 @@ cdef class Socket(File):
     cdef int busy
     cdef int deferred_puts
     cdef bint released
-    cdef object _inode
-    cdef public object name_key
     cdef public object on_release
-    cdef public bint passcred         # SO_PASSCRED, cached for the send fast path
     cdef void _enter(self)
     cdef void _leave(self)
-    cdef ssize_t _send(self, unix_msg *m, Socket target, size_t total,
-                       object resolve=*) except? -2
-    cdef Socket _resolve(self, unix_msg *m, object resolve)
+    cdef ssize_t _send(self, unix_msg *m, size_t total, object proc) except? -2
     cdef void _sigurg(self, unix_fown *o)
-    cdef void _drop_fp(self, scm_fp_list *fpl)
     cdef ssize_t _recv(self, unix_msg *m) except? -2
     cdef object _take_files(self, unix_msg *m)
     cdef object _finish(self, unix_msg *m, bint want_files)

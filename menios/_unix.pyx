@@ -18,6 +18,17 @@ the bytes it copied, a stream send the bytes it queued), else
 again from scratch, keeping its deadline.  Other threads sleep through
 signals, passing on to the main thread one that landed on them (see
 csrc/kernel/sched/wait.h).
+
+The core asks the rest of the kernel -- the VFS, the fd table, the
+caller's credentials -- through its host ops
+(csrc/kernel/net/unix/unix_host.h), which this module fills with trampolines
+into the calling process.  A call that may reach them passes a
+``_task``: the process, and a slot for an exception.  A trampoline turns an
+``OSError`` into ``-errno`` for the core; any other exception (a bug, a
+``KeyboardInterrupt`` raised by a signal handler inside the VFS) is stashed
+in the ``_task``, the core is told ``-EINTR`` so that it unwinds with
+nothing done, and the bridge raises the stashed exception once the core has
+returned (``_syscall``, ``_task_done``).
 """
 
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE,
@@ -30,7 +41,11 @@ from cpython.pythread cimport (PyThread_allocate_lock, PyThread_free_lock,
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memset, memcpy
 
+import array as _array
 import os
+import struct as _struct
+
+from .args import as_int as _as_int
 
 cdef extern from "Python.h":
     int _PyBytes_Resize(PyObject **, Py_ssize_t) except -1
@@ -40,7 +55,7 @@ cdef extern from "Python.h":
 
 cdef extern from "errno.h":
     int EAGAIN, EINVAL, EBADF, ENOMEM, EMSGSIZE, ENOBUFS, EMFILE, EBUSY, ESRCH, EINTR
-    int ENOTSOCK, EPIPE
+    int ENOTSOCK, EPIPE, ECONNREFUSED
 
 cdef extern from *:
     """
@@ -58,8 +73,11 @@ cdef extern from *:
 cdef enum:
     SIGPIPE = 13
     SOL_SOCKET = 1
-    SO_PASSCRED = 16
+    SCM_RIGHTS = 1
     SO_RCVLOWAT = 18
+    S_IFMT = 0o170000
+    S_IFSOCK = 0o140000
+    S_IRWXUGO = 0o777
     SOCK_STREAM = 1
     SOCK_DGRAM = 2
     SOCK_RAW = 3
@@ -92,6 +110,11 @@ cdef Py_ssize_t RECV_CAP = 16 * 1024 * 1024
 # Below this size a MSG_ZEROCOPY send copies: handing pages over costs more
 # than copying a few KiB (pyzmq's COPY_THRESHOLD idea).  Tunable per Net.
 cdef Py_ssize_t ZEROCOPY_THRESHOLD = 16384
+# struct cmsghdr on 64-bit Linux: cmsg_len (size_t), cmsg_level, cmsg_type.
+_CMSGHDR = _struct.Struct("=Qii")
+cdef Py_ssize_t CMSG_HDR_LEN = 16
+INT_MAX = 0x7fffffff
+INT_MIN = -0x80000000
 cdef int64_t NSEC_PER_MSEC = 1000000
 cdef int64_t NSEC_PER_USEC = 1000
 # A cap on iovecs, as Linux's UIO_MAXIOV.
@@ -109,6 +132,189 @@ cdef inline int _check(ssize_t r) except -1:
     return 0
 
 
+# ---------------------------------------------------------- host ops ---
+# The calling process, for the core's host ops (see the module docstring).
+cdef struct _task:
+    PyObject *proc          # borrowed: the caller holds the process
+    PyObject *exc           # owned: an exception an op raised, not an errno
+
+
+cdef inline void _task_init(_task *t, object proc) noexcept:
+    t.proc = <PyObject *>proc
+    t.exc = NULL
+
+
+cdef int _task_done(_task *t) except -1:
+    """Raise the exception an op stashed during the call, if any."""
+    cdef object exc
+    if t.exc != NULL:
+        exc = <object>t.exc
+        Py_DECREF(exc)          # `exc` holds it now
+        t.exc = NULL
+        raise exc
+    return 0
+
+
+cdef int _host_error(_task *t, object e) noexcept:
+    """An op's exception as the core sees it: an OSError's -errno; anything
+    else is stashed for _task_done and the core unwinds on -EINTR."""
+    if isinstance(e, OSError):
+        code = (<object>e).errno
+        if type(code) is int and 0 < code < 4096:
+            return -<int>code
+    if t.exc == NULL:
+        Py_INCREF(e)
+        t.exc = <PyObject *>e
+    return -EINTR
+
+
+cdef inline void _inode_id(object inode, uint32_t *dev, uint64_t *ino):
+    """An inode's identity as the core keys it: the kernel's dev_t, ino."""
+    d = inode.dev
+    dev[0] = ((os.major(d) & 0xfff) << 20) | (os.minor(d) & 0xfffff)
+    ino[0] = inode.ino
+
+
+cdef int _host_find_bsd(void *task, const char *path, uint32_t *dev,
+                        uint64_t *ino) noexcept with gil:
+    """unix_find_bsd's walk: the socket inode at @path, writable by the caller."""
+    cdef _task *t = <_task *>task
+    try:
+        proc = <object>t.proc
+        inode = proc.kernel.vfs.open_socket_inode(proc.cred, proc._cwd, <bytes>path)
+        if inode.mode & S_IFMT != S_IFSOCK:
+            return -ECONNREFUSED
+        _inode_id(inode, dev, ino)
+        return 0
+    except BaseException as e:
+        return _host_error(t, e)
+
+
+cdef int _host_mknod_bsd(void *task, const char *path, uint32_t *dev,
+                         uint64_t *ino) noexcept with gil:
+    """unix_bind_bsd's mknod: a socket inode with the caller's umask."""
+    cdef _task *t = <_task *>task
+    try:
+        proc = <object>t.proc
+        inode = proc.kernel.vfs.mknod_socket(proc.cred, proc._cwd, <bytes>path,
+                                             S_IRWXUGO & ~proc.umask)
+        _inode_id(inode, dev, ino)
+        return 0
+    except BaseException as e:
+        return _host_error(t, e)
+
+
+cdef void _host_unlink_bsd(void *task, const char *path) noexcept with gil:
+    """unix_bind_bsd's undo: the node made for a socket found bound goes."""
+    cdef _task *t = <_task *>task
+    try:
+        proc = <object>t.proc
+        proc.kernel.vfs.unlink(proc.cred, proc._cwd, <bytes>path)
+    except OSError:
+        pass
+    except BaseException as e:
+        _host_error(t, e)
+
+
+cdef int _host_fget(void *task, int fd, void **file, unix_sock **usk) noexcept with gil:
+    """scm_fp_copy's fget_raw: the message's own reference to the file at @fd."""
+    cdef _task *t = <_task *>task
+    try:
+        f = (<object>t.proc).fdtable.fget(fd)
+        Py_INCREF(f)            # the reference is the message's, until _host_fput or drain
+        file[0] = <void *>f
+        usk[0] = (<Socket>f).sk if isinstance(f, Socket) else NULL
+        return 0
+    except BaseException as e:
+        return _host_error(t, e)
+
+
+cdef void _host_fput(void *file) noexcept with gil:
+    """Drop a reference _host_fget took: the file of a message not sent."""
+    _put_file(<object>file)
+
+
+cdef inline void _put_file(object f) noexcept:
+    """Drop a message's reference to the file @f (fput, then the Python
+    reference the core held).  A release never fails the syscall that
+    caused it."""
+    Py_DECREF(f)
+    try:
+        f.fput()
+    except Exception:
+        pass
+
+
+cdef int _host_cred(void *task, unix_task_cred *out) noexcept with gil:
+    """current_cred(): the caller's pid, ids, capabilities, RLIMIT_NOFILE."""
+    cdef _task *t = <_task *>task
+    try:
+        proc = <object>t.proc
+        c = proc.cred
+        out.pid = proc.pid
+        out.uid, out.euid, out.suid = c.uid, c.euid, c.suid
+        out.gid, out.egid, out.sgid = c.gid, c.egid, c.sgid
+        out.caps = ((UNIX_CAP_SYS_ADMIN if c.capable("CAP_SYS_ADMIN") else 0)
+                    | (UNIX_CAP_SETUID if c.capable("CAP_SETUID") else 0)
+                    | (UNIX_CAP_SETGID if c.capable("CAP_SETGID") else 0)
+                    | (UNIX_CAP_SYS_RESOURCE if c.capable("CAP_SYS_RESOURCE") else 0))
+        out.rlimit_nofile = proc.rlimit_nofile
+        return 0
+    except BaseException as e:
+        return _host_error(t, e)
+
+
+cdef int _host_pid_exists(void *task, int32_t pid) noexcept with gil:
+    """find_get_pid: a live process has this pid."""
+    cdef _task *t = <_task *>task
+    try:
+        return pid in (<object>t.proc).kernel.processes
+    except BaseException as e:
+        _host_error(t, e)
+        return 1                # the stashed exception ends the call
+
+
+cdef unix_host_ops _HOST_OPS
+_HOST_OPS.find_bsd = _host_find_bsd
+_HOST_OPS.mknod_bsd = _host_mknod_bsd
+_HOST_OPS.unlink_bsd = _host_unlink_bsd
+_HOST_OPS.fget = _host_fget
+_HOST_OPS.fput = _host_fput
+_HOST_OPS.cred = _host_cred
+_HOST_OPS.pid_exists = _host_pid_exists
+
+
+def cmsg_buffer(object ancdata):
+    """sendmsg's control messages, ``[(level, type, data)]``, as a 64-bit
+    Linux msg_control buffer for the core's scm_send (each cmsghdr and its
+    data, 8-byte aligned).  Converted as the syscall layer converts them:
+    TypeError for a non-integer level or type or non-buffer data.  A level
+    beyond a C int cannot be SOL_SOCKET and is left out; a type beyond one
+    is sent as -1, a type no level knows."""
+    out = bytearray()
+    for item in ancdata:
+        level, type_, data = item
+        level, type_ = _as_int(level), _as_int(type_)
+        data = bytes(memoryview(data))
+        if not INT_MIN <= level <= INT_MAX:
+            continue
+        if not INT_MIN <= type_ <= INT_MAX:
+            type_ = -1
+        cmsg_len = CMSG_HDR_LEN + len(data)
+        out += _CMSGHDR.pack(cmsg_len, level, type_)
+        out += data
+        out += bytes(-cmsg_len & 7)
+    return bytes(out)
+
+
+def rights_cmsg(fds):
+    """``cmsg_buffer([(SOL_SOCKET, SCM_RIGHTS, array("i", fds))])``, made
+    directly: send_fds's control message."""
+    data = _array.array("i", fds).tobytes()
+    cmsg_len = CMSG_HDR_LEN + len(data)
+    return _CMSGHDR.pack(cmsg_len, SOL_SOCKET, SCM_RIGHTS) + data + bytes(-cmsg_len & 7)
+
+
 # ------------------------------------------------------ blocking calls ---
 # Every call that may sleep is described by a _call and run by _syscall.
 cdef enum:
@@ -121,8 +327,10 @@ cdef enum:
 
 cdef struct _call:
     int op
+    _task *task             # connect, send: the caller, for the host ops (or NULL)
     unix_sock *sk
-    unix_sock *other        # connect: the listener; send: the destination or NULL
+    const unsigned char *name   # connect: sun_path bytes, NULL for AF_UNSPEC
+    unsigned int namelen
     unix_sock *newsk        # accept: the new socket
     const unix_cred *cred   # connect
     unix_msg *msg           # send, recv, recv_pages
@@ -136,13 +344,13 @@ cdef struct _call:
 
 cdef ssize_t _call_once(_call *c) noexcept nogil:
     if c.op == CALL_SEND:
-        return unix_sendmsg(c.sk, c.msg, c.other, &c.ctl)
+        return unix_sendmsg(c.task, c.sk, c.msg, &c.ctl)
     if c.op == CALL_RECV:
         return unix_recvmsg(c.sk, c.msg, &c.ctl)
     if c.op == CALL_ACCEPT:
         return unix_accept(c.sk, &c.newsk, 0, &c.ctl)
     if c.op == CALL_CONNECT:
-        return unix_connect(c.sk, c.other, c.cred, 0, &c.ctl)
+        return unix_connect(c.task, c.sk, c.name, c.namelen, c.cred, 0, &c.ctl)
     if c.op == CALL_RECV_PAGES:
         return unix_recv_pages(c.sk, c.msg, &c.ctl)
     wait_ctl_begin(&c.ctl, c.timeo)     # poll has no socket timeout to start from
@@ -162,26 +370,21 @@ cdef inline bint _would_block(_call *c, ssize_t r) noexcept:
     return False
 
 
-cdef ssize_t _syscall(_call *c, bint nonblock, Socket sock=None,
-                      object resolve=None) except? -2:
+cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
     """Run the call @c: once with the GIL held, never sleeping; then, unless
     @nonblock or it is done, with the GIL released until it returns for good.
-    A datagram send to a name (@resolve, see Socket._send) gets its
-    destination from @sock._resolve when the core asks (-EUNIXLOOKUP).
+    An exception a host op stashed ends the call with that exception.
     A signal (only the main thread's sleep is interruptible) ends the sleep
     with -ERESTARTSYS/-EINTR when nothing was done: the handlers run; one
     that raises ends the call with its exception, else the call restarts
-    from scratch -- with the same deadline, the destination looked up again."""
+    from scratch -- with the same deadline, a destination name looked up
+    again."""
     cdef ssize_t r
-    cdef unix_sock *dest = c.other
-    cdef Socket target = None
     c.ctl.deadline = WAIT_NONBLOCK
     c.ctl.intr = 0
     r = _call_once(c)
-    if r == -EUNIXLOOKUP:
-        target = sock._resolve(c.msg, resolve)
-        c.other = target.sk
-        r = _call_once(c)
+    if c.task != NULL:
+        _task_done(c.task)
     if nonblock or not _would_block(c, r):
         return r
     c.ctl.deadline = 0          # from the socket's timeout, on entry
@@ -189,16 +392,12 @@ cdef ssize_t _syscall(_call *c, bint nonblock, Socket sock=None,
     while True:
         with nogil:
             r = _call_once(c)
-        if r == -EUNIXLOOKUP:
-            target = sock._resolve(c.msg, resolve)      # kept alive while it sleeps
-            c.other = target.sk
-            continue
+        if c.task != NULL:
+            _task_done(c.task)
         if r != -ERESTARTSYS and r != -EINTR:
             return r
         if _check_signals() < 0:
             return -2           # a handler raised: its exception ends the call
-        c.other = dest
-        target = None
 
 
 cdef inline void _msg_init(unix_msg *m, unix_iov *iov, unsigned int n, int flags) noexcept nogil:
@@ -208,21 +407,25 @@ cdef inline void _msg_init(unix_msg *m, unix_iov *iov, unsigned int n, int flags
     m.flags = flags
 
 
+cdef inline void _msg_name(unix_msg *m, bytes name) noexcept:
+    """A send's destination: sun_path bytes, or None for none."""
+    if name is not None:
+        m.name = <const unsigned char *>PyBytes_AS_STRING(name)
+        m.namelen = <unsigned int>PyBytes_GET_SIZE(name)
+
+
+cdef inline void _msg_control(unix_msg *m, bytes control) noexcept:
+    """A send's control messages: a msg_control buffer, or None for none."""
+    if control is not None:
+        m.control = PyBytes_AS_STRING(control)
+        m.controllen = <size_t>PyBytes_GET_SIZE(control)
+
+
 cdef inline int _set_cred(unix_cred *c, tuple t) except -1:
     c.pid = <int32_t>t[0]
     c.uid = <int32_t>t[1]
     c.gid = <int32_t>t[2]
     return 0
-
-
-cdef inline void _uncharge(Net net, scm_fp_list *fpl):
-    """The files of @fpl leave flight: no longer charged to the sending user."""
-    cdef dict d = net.user_inflight
-    n = d.get(fpl.user, 0) - fpl.count
-    if n > 0:
-        d[fpl.user] = n
-    else:
-        d.pop(fpl.user, None)
 
 
 cdef class Net:
@@ -240,7 +443,7 @@ cdef class Net:
         self.net = unix_net_create(&s)
         if self.net == NULL:
             raise MemoryError()
-        self.user_inflight = {}
+        unix_net_set_host(self.net, &_HOST_OPS)
 
     def __dealloc__(self):
         if self.net != NULL:
@@ -259,14 +462,8 @@ cdef class Net:
                 return
             while l != NULL:
                 nxt = l.next
-                _uncharge(self, l)
                 for i in range(l.count):
-                    f = <object>l.files[i].file
-                    Py_DECREF(f)        # the reference the message held
-                    try:
-                        f.fput()
-                    except Exception:   # a release never fails a syscall
-                        pass
+                    _put_file(<object>l.files[i].file)
                 scm_fp_free(l)
                 l = nxt
 
@@ -284,6 +481,17 @@ cdef class Net:
             n = unix_gc(self.net)
         self.drain()
         return n
+
+    property user_inflight:
+        """``{uid: files}`` for each user with files in flight, as
+        too_many_unix_fds counts them (Linux's user_struct.unix_inflight)."""
+        def __get__(self):
+            cdef int32_t uids[64]
+            cdef int64_t counts[64]
+            cdef int n = unix_users_inflight(self.net, uids, counts, 64), i
+            if n > 64:
+                raise RuntimeError("more than 64 users with files in flight")
+            return {uids[i]: counts[i] for i in range(n)}
 
     def counters(self):
         cdef unix_counters c
@@ -503,22 +711,17 @@ cdef class Socket(File):
         def __set__(self, int uid):
             unix_set_uid(self.sk, uid)
 
-    property inode:
-        """The VFS inode a path bind made (None when unbound or abstract).
-        Setting it also gives the core the file's numbers, which sock_diag
-        reports (UNIX_DIAG_VFS) for this socket and the ones accepted on it."""
-        def __get__(self):
-            return self._inode
-        def __set__(self, value):
-            self._inode = value
-            if value is not None:
-                d = value.dev
-                unix_set_vfs(self.sk, ((os.major(d) & 0xfff) << 20) | (os.minor(d) & 0xfffff),
-                             value.ino)
-
     # --------------------------------------------------------- names ---
-    def bind(self, bytes path):
-        _check(unix_bind(self.sk, <char *>path, <unsigned int>len(path)))
+    def bind(self, proc, bytes path):
+        """bind(2) for the process ``proc`` to the sun_path bytes ``path``
+        (see unix_bind in af_unix.c): b'' autobinds, a leading NUL is an
+        abstract name, anything else a path made in proc's VFS."""
+        cdef _task t
+        cdef int r
+        _task_init(&t, proc)
+        r = unix_bind(&t, self.sk, <char *>path, <unsigned int>len(path))
+        _task_done(&t)
+        _check(r)
 
     def getname(self, bint peer):
         """Raw stored name: b'' when unnamed."""
@@ -533,14 +736,20 @@ cdef class Socket(File):
         _set_cred(&c, cred)
         _check(unix_listen(self.sk, backlog, &c))
 
-    def connect(self, Socket other, tuple cred):
+    def connect(self, proc, bytes path, tuple cred):
+        """connect(2) for the process ``proc`` to the sun_path bytes
+        ``path`` (None: AF_UNSPEC); ``cred`` are its SO_PEERCRED."""
         cdef unix_cred uc
         cdef _call c
+        cdef _task t
         cdef ssize_t r
         _set_cred(&uc, cred)
+        _task_init(&t, proc)
         c.op = CALL_CONNECT
+        c.task = &t
         c.sk = self.sk
-        c.other = other.sk if other is not None else NULL
+        c.name = <const unsigned char *><char *>path if path is not None else NULL
+        c.namelen = <unsigned int>len(path) if path is not None else 0
         c.cred = &uc
         self._enter()
         try:
@@ -561,6 +770,7 @@ cdef class Socket(File):
         cdef unix_sock *nsk
         cdef Socket s
         c.op = CALL_ACCEPT
+        c.task = NULL
         c.sk = self.sk
         c.newsk = NULL
         self._enter()
@@ -575,32 +785,30 @@ cdef class Socket(File):
         unix_file_ref(nsk, 1)
         unix_graft(nsk)                  # its file's inode number
         s.type = self.type
-        s.passcred = s.getsockopt(SOL_SOCKET, SO_PASSCRED) != 0   # inherited at connect()
         return s
 
     # ----------------------------------------------------------- data ---
-    cdef ssize_t _send(self, unix_msg *m, Socket target, size_t total,
-                       object resolve=None) except? -2:
-        """The send loop.  ``resolve`` (a datagram sendto/sendmsg with a
-        name): called for the destination Socket when the core asks for it
-        (-EUNIXLOOKUP), after the checks and the copy Linux does first."""
+    cdef ssize_t _send(self, unix_msg *m, size_t total, object proc) except? -2:
+        """The send: ``proc`` is the caller, for a destination path's lookup
+        (None when the message names no destination)."""
         cdef _call c
+        cdef _task t
         cdef ssize_t r
         c.op = CALL_SEND
+        c.task = NULL
+        if proc is not None:
+            _task_init(&t, proc)
+            c.task = &t
         c.sk = self.sk
-        c.other = target.sk if target is not None else NULL
         c.msg = m
         c.want = total
-        m.lookup = resolve is not None
         self._enter()
         try:
             try:
-                r = _syscall(&c, (m.flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0,
-                             self, resolve)
+                r = _syscall(&c, (m.flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0)
             finally:
                 if m.fp != NULL:
-                    self._drop_fp(m.fp)  # not sent (or interrupted): never in flight
-                    m.fp = NULL
+                    unix_scm_destroy(self.net.net, m)   # not sent: never in flight
             if m.urg.pid != 0:
                 self._sigurg(&m.urg)
             if r < 0:
@@ -611,21 +819,6 @@ cdef class Socket(File):
         finally:
             self._leave()
 
-    cdef Socket _resolve(self, unix_msg *m, object resolve):
-        """The destination of a held datagram; if the name does not resolve,
-        the datagram is dropped (its files were never in flight)."""
-        try:
-            target = resolve()
-            if type(target) is not Socket:
-                raise TypeError("a send's resolver must return a Socket")
-            return <Socket>target
-        except BaseException:
-            unix_msg_drop_held(self.sk, m)
-            if m.fp != NULL:
-                self._drop_fp(m.fp)
-                m.fp = NULL
-            raise
-
     cdef void _sigurg(self, unix_fown *o):
         """sk_send_sigurg: an out-of-band byte reached a socket whose file
         has an owner; the kernel delivers SIGURG."""
@@ -634,20 +827,11 @@ cdef class Socket(File):
         if deliver is not None:
             deliver(o.pid, o.uid, o.euid)
 
-    cdef void _drop_fp(self, scm_fp_list *fpl):
-        cdef int i
-        cdef object f
-        _uncharge(self.net, fpl)
-        for i in range(fpl.count):
-            f = <object>fpl.files[i].file
-            Py_DECREF(f)
-            f.fput()
-        scm_fp_free(fpl)
-
-    def send(self, data, int flags, tuple cur, Socket target=None, resolve=None):
-        """send/sendto: returns bytes sent.  ``target``: a destination
-        already known; ``resolve``: a datagram destination name's resolver
-        (see ``_send``)."""
+    def send(self, data, int flags, tuple cur, bytes name=None, proc=None, bint drop=False):
+        """send/sendto: returns bytes sent.  ``name``: the destination's
+        sun_path bytes (None: none), looked up for the process ``proc``.
+        ``drop`` (a datagram, fault injection): the datagram is lost after
+        every check, the copy and the lookup (``unix_msg.drop``)."""
         cdef unix_iov iov
         cdef unix_msg m
         cdef Py_buffer view
@@ -657,40 +841,39 @@ cdef class Socket(File):
             iov.len = <size_t>PyBytes_GET_SIZE(data)
             _msg_init(&m, &iov, 1, flags)
             _set_cred(&m.cur, cur)
-            return self._send(&m, target, iov.len, resolve)
+            _msg_name(&m, name)
+            m.drop = drop
+            return self._send(&m, iov.len, proc)
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         try:
             iov.base = view.buf
             iov.len = <size_t>view.len
             _msg_init(&m, &iov, 1, flags)
             _set_cred(&m.cur, cur)
-            return self._send(&m, target, iov.len, resolve)
+            _msg_name(&m, name)
+            m.drop = drop
+            return self._send(&m, iov.len, proc)
         finally:
             PyBuffer_Release(&view)
 
-    def sendmsg(self, buffers, int flags, tuple cur, tuple creds, list files,
-                Socket target=None, bint fds_refused=False, resolve=None):
-        """sendmsg: ``creds`` is an explicit (pid, uid, gid) or None; ``files``
-        are File objects to pass (the caller has checked them); with
-        ``fds_refused`` (too_many_unix_fds) they fail ETOOMANYREFS where the
-        core attaches them.  ``target``/``resolve``: as for ``send``."""
+    def sendmsg(self, buffers, int flags, tuple cur, bytes control=None, bytes name=None,
+                proc=None, bint drop=False):
+        """sendmsg: ``control`` the control messages as a msg_control buffer
+        (``cmsg_buffer``), which the core parses (scm_send) for the process
+        ``proc``: its fds, its credentials.  ``name``/``proc``/``drop``: as
+        for ``send``."""
         cdef Py_ssize_t n, i
         cdef unix_iov *iov = NULL
         cdef Py_buffer *views = NULL
         cdef Py_ssize_t got = 0
         cdef unix_msg m
-        cdef unix_cred ec
         cdef size_t total = 0
-        cdef scm_fp_list *fpl = NULL
-        cdef Socket s
         bufs = list(buffers)
         n = len(bufs)
         if flags & MSG_ZEROCOPY:
             flags &= ~MSG_ZEROCOPY
             if n == 1 and type(bufs[0]) is Pages and (<Pages>bufs[0]).nbytes >= ZEROCOPY_THRESHOLD:
-                if files or creds is not None:
-                    raise OSError(EINVAL, os.strerror(EINVAL))
-                return self._send_pages(<Pages>bufs[0], flags, cur, target, resolve)
+                return self._send_pages(<Pages>bufs[0], flags, cur, name, proc, control, drop)
         if n > IOV_MAX:
             raise OSError(EMSGSIZE, os.strerror(EMSGSIZE))
         iov = <unix_iov *>malloc(sizeof(unix_iov) * (n + 1))
@@ -707,38 +890,18 @@ cdef class Socket(File):
                 total += iov[i].len
             _msg_init(&m, iov, <unsigned int>n, flags)
             _set_cred(&m.cur, cur)
-            if creds is not None:
-                _set_cred(&ec, creds)
-                m.creds = &ec
-            if files:
-                fpl = scm_fp_alloc(len(files))
-                if fpl == NULL:
-                    raise MemoryError()
-                # Charged to the sender's real uid until they leave flight
-                # (received, dropped, or not sent after all: _drop_fp).
-                fpl.user = <int>cur[1]
-                self.net.user_inflight[fpl.user] = \
-                    self.net.user_inflight.get(fpl.user, 0) + fpl.count
-                for i in range(len(files)):
-                    f = files[i]
-                    f.fget()                 # the message's reference
-                    Py_INCREF(f)
-                    fpl.files[i].file = <void *>f
-                    if isinstance(f, Socket):
-                        s = <Socket>f
-                        fpl.files[i].usk = s.sk
-                    else:
-                        fpl.files[i].usk = NULL
-                m.fp = fpl
-                m.fp_refused = fds_refused
-            return self._send(&m, target, total, resolve)
+            _msg_name(&m, name)
+            _msg_control(&m, control)
+            m.drop = drop
+            return self._send(&m, total, proc)
         finally:
             for i in range(got):
                 PyBuffer_Release(&views[i])
             free(iov)
             free(views)
 
-    def _send_pages(self, Pages pages, int flags, tuple cur, Socket target, resolve=None):
+    def _send_pages(self, Pages pages, int flags, tuple cur, bytes name, proc, bytes control,
+                    bint drop=False):
         """Hand the pages themselves to the receiver: no copy."""
         cdef unix_iov iov
         cdef unix_msg m
@@ -749,10 +912,13 @@ cdef class Socket(File):
         iov.len = <size_t>pages.nbytes
         _msg_init(&m, &iov, 1, flags)
         _set_cred(&m.cur, cur)
+        _msg_name(&m, name)
+        _msg_control(&m, control)
+        m.drop = drop
         m.pages = pages.run
         menios_page_set_gifted(pages.run, 1)
         try:
-            return self._send(&m, target, iov.len, resolve)
+            return self._send(&m, iov.len, proc)
         except BaseException:
             if menios_page_refs(pages.run) == 1:
                 menios_page_set_gifted(pages.run, 0)     # nothing was handed over
@@ -769,6 +935,7 @@ cdef class Socket(File):
             raise ValueError("negative buffersize in recv_pages")
         _msg_init(&m, NULL, 0, flags)
         c.op = CALL_RECV_PAGES
+        c.task = NULL
         c.sk = self.sk
         c.msg = &m
         self._enter()
@@ -801,6 +968,7 @@ cdef class Socket(File):
         cdef int64_t lowat = 1
         cdef unsigned int i
         c.op = CALL_RECV
+        c.task = NULL
         c.sk = self.sk
         c.msg = m
         c.want = 0
@@ -831,8 +999,6 @@ cdef class Socket(File):
         if fpl == NULL:
             return out
         m.rfp = NULL
-        if not m.rfp_peeked:
-            _uncharge(self.net, fpl)
         for i in range(fpl.count):
             f = <object>fpl.files[i].file
             if m.rfp_peeked:
@@ -982,11 +1148,6 @@ cdef class Socket(File):
         return bytes(buf[:min(r, cap)]), mflags, addr, cred, files
 
     # -------------------------------------------------------- control ---
-    def seqpacket_precheck(self):
-        """A seqpacket sendmsg's pending error and ENOTCONN, which Linux
-        reports before parsing the control data."""
-        _check(unix_seqpacket_send_precheck(self.sk))
-
     def shutdown(self, int how):
         _check(unix_shutdown(self.sk, how))
 
@@ -997,8 +1158,6 @@ cdef class Socket(File):
 
     def setsockopt(self, int level, int opt, int64_t value):
         _check(unix_setsockopt(self.sk, level, opt, value))
-        if level == SOL_SOCKET and opt == SO_PASSCRED:
-            self.passcred = value != 0
 
     def peercred(self):
         cdef unix_cred c
@@ -1043,6 +1202,7 @@ def poll(Net net, list entries, timeout_ms):
                 fds[i].revents = 0
             fds[i].events = events
         c.op = CALL_POLL
+        c.task = NULL
         c.net = net.net
         c.fds = fds
         c.nfds = <unsigned int>n
@@ -1663,18 +1823,7 @@ cdef class ProcessBase:
     def send(self, fd, data, int flags=0):
         """send(2): bytes sent.  EPIPE (and SIGPIPE pending unless
         MSG_NOSIGNAL) when the peer is gone or shut down."""
-        cdef Socket s = self._sock_c(fd)
-        if s.type != 1 and s.passcred:
-            # _passcred_autobind runs Python code, so another thread may
-            # close fd meanwhile: hold the socket.  No Python code ran since
-            # the lookup, so it is still the file at fd.
-            s.fget()
-            try:
-                self._passcred_autobind(s, flags)
-                return self._send_c(s, data, flags)
-            finally:
-                s.fput()
-        return self._send_c(s, data, flags)
+        return self._send_c(self._sock_c(fd), data, flags)
 
     cdef object _send_c(self, Socket s, object data, int flags):
         try:

@@ -1,7 +1,6 @@
 """The simulated kernel: one AF_UNIX family, one VFS, the process table."""
 import errno
 import os
-import random
 import threading
 import time
 import weakref
@@ -34,7 +33,8 @@ _STATE_NAMES = {TCP_ESTABLISHED: "ESTABLISHED", TCP_CLOSE: "UNCONNECTED",
 
 
 class Kernel:
-    """A fresh simulated kernel with its own VFS, abstract namespace and pids.
+    """A fresh simulated kernel with its own AF_UNIX family (names included),
+    VFS and pids.
 
     ``Kernel(sysctl={...})`` overrides Linux's defaults (see DEFAULT_SYSCTL).
     Use as a context manager, or call ``close()``: it fails every blocked call,
@@ -63,11 +63,9 @@ class Kernel:
         self.net.wait_spin_us = conf["menios.wait_spin_us"]
         self.net.sigurg = weakref.WeakMethod(self._send_sigurg)
         self.vfs = VFS(sysctl=conf)
-        self.lock = threading.RLock()        # process table, abstract names
-        self.abstract = {}                   # (name bytes, type) -> Socket
+        self.lock = threading.RLock()        # process table
         self.processes = {}                  # pid -> Process
         self._next_pid = 1
-        self._autobind = random.Random().randrange(namespace.AUTOBIND_NAMES)
         self._next_pipe = PIPE_INO_BASE      # the last pipe inode number handed out
         self.closed = False
         self.monitor = None
@@ -256,10 +254,6 @@ class Kernel:
             ids = (p.cred.uid, p.cred.suid)
             if p.alive and (euid == 0 or euid in ids or uid in ids):
                 p.pending_signals.add(SIGURG)
-
-    def _on_socket_release(self, sock):
-        """A socket is gone: its inode and abstract name let go of it."""
-        namespace.forget(self, sock)
 
 
 #: wait_blocked looks at the count this often: first after 0.2 ms, backing

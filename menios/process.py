@@ -3,14 +3,14 @@ syscall as a method.  Failures raise ``OSError(errno, strerror)``.
 
 ``Process`` is the syscall surface; the calls themselves live in modules
 named for what they hold: ``fdcalls`` (close, dup, fcntl, ioctl),
-``socketcalls`` (the socket syscalls), ``sockopt``, ``namespace`` (names,
-autobind), ``scm`` (control messages), ``poll`` and ``filecalls`` (files,
+``socketcalls`` (the socket syscalls), ``sockopt``, ``namespace``
+(addresses as the syscalls copy them in), ``scm`` (control messages), ``poll`` and ``filecalls`` (files,
 pipes and the VFS path calls).  send, recv and recv_into are the Cython
 fast path of ``_unix.ProcessBase``.
 """
 import errno
 
-from . import _unix, fdcalls, filecalls, namespace, socketcalls, sockopt
+from . import _unix, fdcalls, filecalls, socketcalls, sockopt
 from .args import as_int, err
 from .constants import AF_UNIX, SIGPIPE, SOCK_STREAM, SOMAXCONN, S_IRWXUGO
 from .cred import Cred
@@ -205,10 +205,6 @@ class Process(_unix.ProcessBase):
 
     def setsockopt(self, fd, level, optname, value):
         sockopt.setsockopt(self, fd, level, optname, value)
-
-    # The SO_PASSCRED autobind of a datagram or seqpacket send, called by
-    # ProcessBase.send on its fast path.
-    _passcred_autobind = namespace.passcred_autobind
 
     # --------------------------------------------------------------- files
     def open(self, path, flags, mode=0o666):

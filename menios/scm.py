@@ -1,88 +1,21 @@
-"""Control messages: SCM_RIGHTS and SCM_CREDENTIALS parsed on send and
-built on receive, with the control-buffer sizes of 64-bit Linux (Linux's
-net/core/scm.c: __scm_send, scm_check_creds, scm_recv, scm_detach_fds).
+"""Control messages built on receive, with the control-buffer sizes of
+64-bit Linux (Linux's net/core/scm.c: scm_recv, scm_detach_fds).  The
+send side -- __scm_send, scm_check_creds, too_many_unix_fds -- is the C
+core's (af_unix.c).
 
 Ancillary data is a list of ``(level, type, data)`` as the stdlib's
-sendmsg/recvmsg take and return it; an SCM_RIGHTS payload is an array of
-C ints, an SCM_CREDENTIALS payload a ``struct ucred``.
+recvmsg returns it; an SCM_RIGHTS payload is an array of C ints, an
+SCM_CREDENTIALS payload a ``struct ucred``.
 """
 import array
-import errno
 import struct
 
-from .args import as_int, err
 from .constants import (
     CMSG_SPACE, MSG_CMSG_CLOEXEC, MSG_CTRUNC, OVERFLOWGID, OVERFLOWUID, SCM_CREDENTIALS,
-    SCM_MAX_FD, SCM_RIGHTS, SIZEOF_CMSGHDR, SIZEOF_INT, SOL_SOCKET)
+    SCM_RIGHTS, SIZEOF_CMSGHDR, SIZEOF_INT, SOL_SOCKET)
 
 #: struct ucred: pid, uid, gid.
 UCRED = struct.Struct("3i")
-
-
-# ----------------------------------------------------------------------- send
-def scm_send(proc, ancdata, files):
-    """Parse control messages as Linux's __scm_send; return the
-    credentials to send, or None.  Each SCM_RIGHTS file is appended to
-    ``files`` with a reference taken under the fd table's lock
-    (scm_fp_copy's fget_raw), so a close racing the send cannot release
-    it; the caller drops them, also on error.
-
-    EINVAL: more than SCM_MAX_FD fds, a malformed ucred, an unknown
-    SOL_SOCKET type, an id of -1.  EBADF: a bad fd.  EPERM: credentials the
-    sender may not claim.  ESRCH: no process with the pid claimed.
-    Messages at other levels are skipped."""
-    creds = None
-    for item in ancdata:
-        level, type_, data = item
-        level, type_ = as_int(level), as_int(type_)
-        data = bytes(memoryview(data))
-        if level != SOL_SOCKET:
-            continue
-        if type_ == SCM_RIGHTS:
-            n = len(data) // SIZEOF_INT
-            if n <= 0:
-                continue
-            if n > SCM_MAX_FD or len(files) + n > SCM_MAX_FD:
-                raise err(errno.EINVAL)
-            for fd in array.array("i", data[:n * SIZEOF_INT]):
-                if fd < 0:
-                    raise err(errno.EBADF)
-                files.append(proc.fdtable.fget(fd))
-        elif type_ == SCM_CREDENTIALS:
-            if len(data) != UCRED.size:
-                raise err(errno.EINVAL)
-            pid, uid, gid = UCRED.unpack(data)
-            _check_creds(proc, pid, uid, gid)
-            creds = (pid, uid, gid)
-        else:
-            raise err(errno.EINVAL)
-    return creds
-
-
-def _check_creds(proc, pid, uid, gid):
-    """scm_check_creds: invalid ids first (EINVAL), then the permission
-    check (EPERM); then __scm_send looks the pid up (ESRCH)."""
-    c = proc.cred
-    if uid == -1 or gid == -1:
-        raise err(errno.EINVAL)
-    admin = c.capable("CAP_SYS_ADMIN")
-    if not ((pid == proc.pid or admin)
-            and (uid in (c.uid, c.euid, c.suid) or c.capable("CAP_SETUID"))
-            and (gid in (c.gid, c.egid, c.sgid) or c.capable("CAP_SETGID"))):
-        raise err(errno.EPERM)
-    if pid != proc.pid and pid not in proc.kernel.processes:
-        raise err(errno.ESRCH)
-
-
-def too_many_unix_fds(proc):
-    """Linux's too_many_unix_fds: the files this user (its real uid)
-    already has in flight exceed the sender's RLIMIT_NOFILE and it has
-    neither CAP_SYS_RESOURCE nor CAP_SYS_ADMIN.  The message's own files
-    are not counted yet.  The send fails ETOOMANYREFS where Linux
-    attaches the files (unix_attach_fds), not while parsing them."""
-    inflight = proc.kernel.net.user_inflight.get(proc.cred.uid, 0)
-    return inflight > proc.rlimit_nofile and not (
-        proc.cred.capable("CAP_SYS_RESOURCE") or proc.cred.capable("CAP_SYS_ADMIN"))
 
 
 # -------------------------------------------------------------------- receive

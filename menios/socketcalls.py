@@ -3,27 +3,29 @@ socketpair, bind, listen, connect, accept, shutdown, the names, and the
 send and receive calls that take addresses or control messages.
 
 Each function takes the calling process first, converts its arguments as
-the stdlib does, holds the socket for the call (``proc._hold_sock``) and
-leaves the AF_UNIX semantics to the C core (``_unix.Socket``), the names
-to ``namespace`` and the control messages to ``scm``.  Plain send, recv
+the stdlib does (addresses: ``namespace``), holds the socket for the call
+(``proc._hold_sock``) and leaves the AF_UNIX semantics -- names, autobind,
+lookups, control messages, in Linux's order -- to the C core
+(``_unix.Socket``); ``scm`` builds the control messages a receive returns.  Plain send, recv
 and recv_into are the Cython fast path (``_unix.ProcessBase``).
 Failures raise ``OSError`` with Linux's errno.
 """
 import errno
 from array import array
 
-from . import _unix, namespace, scm
+from . import _unix
 from .args import as_int, err
 from .constants import (
     AF_UNIX, INT_MAX, INT_MIN, NPROTO, O_NONBLOCK, O_RDWR, SCM_RIGHTS, SIZEOF_CMSGHDR,
-    SIZEOF_INT, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_MAX, SOCK_NONBLOCK, SOCK_SEQPACKET,
-    SOCK_STREAM, SOCK_TYPE_MASK, SOL_SOCKET)
+    SIZEOF_INT, SOCK_CLOEXEC, SOCK_MAX, SOCK_NONBLOCK, SOCK_STREAM, SOCK_TYPE_MASK,
+    SOL_SOCKET)
 from .fdcalls import install, install_two, reserve_two
-from .namespace import (
-    decode_name, dest, destination, find_other, maybe_autobind, passcred_autobind, sockaddr)
-from .scm import scm_recv, scm_send
+from .namespace import decode_name, dest, sockaddr
+from .scm import scm_recv
 
 _Socket = _unix.Socket
+_cmsg_buffer = _unix.cmsg_buffer
+_rights_cmsg = _unix.rights_cmsg
 _SigPipe = _unix.SigPipe
 _Pages = _unix.Pages
 
@@ -50,9 +52,8 @@ def check_sock_create(family, type_):
 
 def setup_socket(proc, s, flags):
     """A new socket's file: read-write, non-blocking with SOCK_NONBLOCK,
-    its name released with it, its inode owned by the caller's fsuid."""
+    its inode owned by the caller's fsuid."""
     s.f_flags = O_RDWR | (O_NONBLOCK if flags & SOCK_NONBLOCK else 0)
-    s.on_release = proc.kernel._on_socket_release
     s.sock_uid = proc.cred.fsuid
 
 
@@ -102,11 +103,13 @@ def socketpair(proc, family=AF_UNIX, type=SOCK_STREAM, proto=0):
 
 # ---------------------------------------------------------- names, connection
 def bind(proc, fd, addr):
-    """bind(2) to a path, an abstract name (a leading NUL) or, with an
-    empty address, an autobound abstract name: see ``namespace.bind``.
-    EINVAL for an address longer than sun_path."""
+    """bind(2) to a path (an ``S_IFSOCK`` inode made with the process's
+    umask: the VFS's errnos, EADDRINUSE if the path exists), an abstract
+    name (a leading NUL: EADDRINUSE if taken) or, with an empty address,
+    an autobound abstract name.  EINVAL for an address longer than
+    sun_path or a socket already bound."""
     with proc._hold_sock(fd) as s:
-        namespace.bind(proc, s, sockaddr(addr))
+        s.bind(proc, sockaddr(addr))
 
 
 def listen(proc, fd, backlog):
@@ -122,19 +125,11 @@ def listen(proc, fd, backlog):
 def connect(proc, fd, addr):
     """connect(2); ``addr=None`` is AF_UNSPEC, which dissolves a datagram
     association (EINVAL on other types).  EINVAL for an empty address;
-    the lookup's errnos (``namespace.find_other``); then the socket's."""
+    the lookup's errnos (a path: the VFS's, ECONNREFUSED when nothing is
+    bound there, EPROTOTYPE for another type; an abstract name:
+    ECONNREFUSED); then the socket's."""
     with proc._hold_sock(fd) as s:
-        if addr is None:
-            if s.type != SOCK_DGRAM:
-                raise err(errno.EINVAL)
-            s.connect(None, proc._peer)
-            return
-        raw = sockaddr(addr)
-        if not raw:
-            raise err(errno.EINVAL)
-        maybe_autobind(proc.kernel, s)
-        other = find_other(proc, raw, s.type)
-        s.connect(other, proc._peer)
+        s.connect(proc, None if addr is None else sockaddr(addr), proc._peer)
 
 
 def accept(proc, fd, flags=0):
@@ -182,18 +177,13 @@ def sendto(proc, fd, data, addr, flags=0, *, _lost=False):
     stream socket refuses one (EISCONN/EOPNOTSUPP); a datagram socket
     sends to the socket it names.  EPIPE (and SIGPIPE pending unless
     MSG_NOSIGNAL) when the peer is gone or shut down.  ``_lost`` (a drop
-    fault, datagram sockets only): see ``lose``."""
+    fault, datagram sockets only): the datagram is lost on its way, after
+    every check, the copy and the lookup (the core's ``unix_msg.drop``)."""
     with proc._hold_sock(fd) as s:
         memoryview(data).release()          # TypeError before any other check
         raw = dest(addr)
         try:
-            if s.type == SOCK_SEQPACKET:
-                passcred_autobind(proc, s, flags)
-                return s.send(data, flags, proc._scm, None)
-            if _lost:
-                return s.send(data, flags, proc._scm, None,
-                              lose(s, destination(proc, s, raw, flags)[1]))
-            return s.send(data, flags, proc._scm, *destination(proc, s, raw, flags))
+            return s.send(data, flags, proc._scm, raw, proc, _lost)
         except _SigPipe:
             proc._raise_sigpipe()
             raise err(errno.EPIPE) from None
@@ -203,62 +193,40 @@ def sendmsg(proc, fd, buffers, ancdata=(), flags=0, address=None, *, _lost=False
     """sendmsg(2): bytes sent.  With MSG_ZEROCOPY and a single ``Pages``
     buffer of at least 16 KiB, the pages themselves are handed to the
     receiver; smaller or ordinary buffers are copied.  The control
-    messages are parsed as ``scm.scm_send``; ETOOMANYREFS when the user
-    has too many files in flight (``scm.too_many_unix_fds``).  ``_lost``
-    (a drop fault, datagram sockets only): see ``lose``."""
+    messages are parsed by the core as Linux's __scm_send: EINVAL for more
+    than SCM_MAX_FD fds, a malformed ucred, an unknown SOL_SOCKET type or
+    an id of -1; EBADF for a bad fd; EPERM for credentials the sender may
+    not claim, ESRCH for a pid naming no process; ETOOMANYREFS, where the
+    files are attached, when the sender's user has more files in flight
+    than its RLIMIT_NOFILE (too_many_unix_fds).  ``_lost``: as for
+    ``sendto``."""
+    return _sendmsg(proc, fd, buffers, ancdata, None, flags, address, _lost)
+
+
+def send_fds(proc, fd, buffers, fds, flags=0, address=None, *, _lost=False):
+    """sendmsg with one SCM_RIGHTS message passing ``fds``."""
+    return _sendmsg(proc, fd, buffers, (), fds, flags, address, _lost)
+
+
+def _sendmsg(proc, fd, buffers, ancdata, fds, flags, address, lost=False):
+    """sendmsg, its control messages given as ``ancdata`` or, for
+    send_fds, as the list ``fds``; converted after the buffers and the
+    address, as the stdlib converts them, into a msg_control buffer."""
     with proc._hold_sock(fd) as s:
         bufs = list(buffers)
         for b in bufs:                      # TypeError before any other check
             if type(b) is not _Pages:
                 memoryview(b).release()
         raw = dest(address)
-        if s.type == SOCK_SEQPACKET:
-            s.seqpacket_precheck()          # sk_err and ENOTCONN before scm_send
-        files = []
+        if fds is not None:
+            control = _rights_cmsg(fds)
+        else:
+            control = _cmsg_buffer(ancdata) if ancdata else None
         try:
-            creds = scm_send(proc, ancdata, files)
-            refused = bool(files) and scm.too_many_unix_fds(proc)
-            target = resolve = None
-            if raw is not None and s.type != SOCK_SEQPACKET:
-                target, resolve = destination(proc, s, raw, flags)
-            else:
-                passcred_autobind(proc, s, flags)
-            if _lost:
-                target, resolve = None, lose(s, resolve)
-            return s.sendmsg(bufs, flags, proc._scm, creds, files, target, refused, resolve)
+            return s.sendmsg(bufs, flags, proc._scm, control, raw, proc, lost)
         except _SigPipe:
             proc._raise_sigpipe()
             raise err(errno.EPIPE) from None
-        finally:
-            # scm_destroy: the message took references of its own.
-            for f in files:
-                f.fput()
-
-
-def send_fds(proc, fd, buffers, fds, flags=0, address=None, *, _lost=False):
-    """sendmsg with one SCM_RIGHTS message passing ``fds``."""
-    return sendmsg(proc, fd, buffers, [(SOL_SOCKET, SCM_RIGHTS, array("i", fds))],
-                   flags, address, _lost=_lost)
-
-
-class Lost(Exception):
-    """A datagram that a drop fault lost on its way (see ``lose``)."""
-
-
-def lose(s, resolve):
-    """The resolver of a datagram send that a drop fault loses.  The core
-    asks for it after every check the sender makes and after the copy
-    (unix_dgram_sendmsg's order); it looks the destination up as the send
-    would -- the name (``resolve``), else the peer (ENOTCONN without one)
-    -- and raises ``Lost``, so the core frees the held datagram and the
-    files it carries, which were never in flight."""
-    def lost():
-        if resolve is not None:
-            resolve()
-        else:
-            s.getname(True)
-        raise Lost
-    return lost
 
 
 # -------------------------------------------------------------------- receive

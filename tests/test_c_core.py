@@ -114,7 +114,7 @@ int unix_release(struct unix_sock *sk);
 void unix_sock_hold(struct unix_sock *sk);
 void unix_sock_put(struct unix_sock *sk);
 int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred);
-int unix_bind(struct unix_sock *sk, const void *path, unsigned int len);
+int unix_bind(void *task, struct unix_sock *sk, const void *path, unsigned int len);
 int unix_listen(struct unix_sock *sk, int backlog, const struct unix_cred *cred);
 int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val);
 int unix_gc(struct unix_net *net);
@@ -222,7 +222,7 @@ def test_create_release_cycles(core, net):
             assert counters(core, net)[0] == 0
     # a listener with a name, held by an extra reference across its release
     r, s = create(core, net, SOCK_STREAM)
-    assert lib.unix_bind(s, b"\0name", 5) == 0
+    assert lib.unix_bind(core[0].NULL, s, b"\0name", 5) == 0
     assert lib.unix_listen(s, 0, cred) == 0
     assert lib.unix_getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, val) == 0 and val[0] == 1
     lib.unix_sock_hold(s)

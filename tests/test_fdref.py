@@ -9,15 +9,17 @@ kernel gives exactly these two outcomes.
 The deterministic tests close the fd from another thread at a point
 between the lookup and the socket call, through a hook on a method the call
 makes there."""
+import array
 import errno
+import struct
 import threading
 
 import pytest
 
 import menios
-from menios import scm, socketcalls
-from menios import (AF_UNIX, MSG_DONTWAIT, SO_PASSCRED, SOCK_DGRAM, SOCK_STREAM,
-                    SOL_SOCKET)
+from menios import socketcalls
+from menios import (AF_UNIX, MSG_DONTWAIT, SCM_CREDENTIALS, SCM_RIGHTS, SO_PASSCRED,
+                    SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET)
 
 JOIN_TIMEOUT = 10                # seconds
 
@@ -47,21 +49,35 @@ def _assert_live_pair(p, fd, peer):
     assert p.recv(fd, 10, MSG_DONTWAIT) == b"pong"
 
 
+class _ClosingProcesses(dict):
+    """A process table whose pid lookup first closes an fd from another
+    thread: the core looks a pid up (SCM_CREDENTIALS' ESRCH check) after
+    it took its references to the SCM_RIGHTS files before it."""
+
+    def __init__(self, table, proc, fd):
+        super().__init__(table)
+        self.proc, self.fd = proc, fd
+
+    def __contains__(self, pid):
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            _close_in_thread(self.proc, fd)
+        return super().__contains__(pid)
+
+
 def test_fd_closed_while_attached_arrives_alive(monkeypatch):
-    """The close comes after scm_send looked x up and before the message
-    takes its reference: the receiver gets x's socket, alive."""
+    """The close comes after scm_send took x's reference and before the
+    message is queued: the receiver gets x's socket, alive."""
     with menios.Kernel() as k:
         p = k.spawn()
+        other = k.spawn()
         s, r = p.socketpair(AF_UNIX, SOCK_DGRAM)
         x, y = p.socketpair(AF_UNIX, SOCK_STREAM)
-        too_many_fds = scm.too_many_unix_fds
-
-        def hook(proc):
-            _close_in_thread(proc, x)
-            return too_many_fds(proc)
-
-        monkeypatch.setattr(scm, "too_many_unix_fds", hook)
-        assert p.send_fds(s, [b"m"], [x]) == 1
+        monkeypatch.setattr(k, "processes", _ClosingProcesses(k.processes, p, x))
+        creds = struct.pack("3i", other.pid, 0, 0)     # root may claim another pid
+        anc = [(SOL_SOCKET, SCM_RIGHTS, array.array("i", [x])),
+               (SOL_SOCKET, SCM_CREDENTIALS, creds)]
+        assert p.sendmsg(s, [b"m"], anc) == 1
         monkeypatch.undo()
         with pytest.raises(OSError) as e:
             p.fcntl(x, menios.F_GETFD)
@@ -114,23 +130,66 @@ def test_sender_closed_during_sendmsg_still_sends(monkeypatch):
         assert p.recv(b, 10, MSG_DONTWAIT) == b""
 
 
-def test_passcred_sender_closed_during_send_still_sends():
-    """send() on a datagram socket with SO_PASSCRED runs the autobind
-    before the send: a close then does not stop the send."""
+def test_sender_closed_during_path_lookup_still_sends(monkeypatch):
+    """sendto() a path: the core asks the VFS for the name (Python code,
+    run with no socket lock held) after the copy; a close of the sender's
+    fd meanwhile does not stop the send."""
     with menios.Kernel() as k:
         p = k.spawn()
-        a, b = p.socketpair(AF_UNIX, SOCK_DGRAM)
+        a = p.socket(AF_UNIX, SOCK_DGRAM)
+        b = p.socket(AF_UNIX, SOCK_DGRAM)
+        p.bind(b, "/tmp/rcv")
         p.setsockopt(a, SOL_SOCKET, SO_PASSCRED, 1)
-        autobind = p._passcred_autobind
+        lookup = k.vfs.open_socket_inode
 
-        def hook(s, flags=0):
+        def hook(*args):
             _close_in_thread(p, a)
-            return autobind(s, flags)
+            return lookup(*args)
 
-        p._passcred_autobind = hook
-        assert p.send(a, b"dgram") == 5
-        del p._passcred_autobind
-        assert p.recv(b, 10, MSG_DONTWAIT) == b"dgram"
+        monkeypatch.setattr(k.vfs, "open_socket_inode", hook)
+        assert p.sendto(a, b"dgram", "/tmp/rcv") == 5
+        monkeypatch.undo()
+        data, addr = p.recvfrom(b, 10, MSG_DONTWAIT)
+        assert data == b"dgram" and addr.startswith(b"\0")   # autobound
+
+
+class _VfsBug(Exception):
+    pass
+
+
+def test_vfs_exception_propagates_and_sends_nothing(monkeypatch):
+    """An exception other than OSError raised by the VFS during the core's
+    lookup is not swallowed: the call raises it, nothing is sent, and the
+    files the message carried go back (no reference leaks)."""
+    with menios.Kernel() as k:
+        p = k.spawn()
+        a = p.socket(AF_UNIX, SOCK_DGRAM)
+        b = p.socket(AF_UNIX, SOCK_DGRAM)
+        p.bind(b, "/tmp/rcv")
+        x, _ = p.socketpair(AF_UNIX, SOCK_STREAM)
+        sock = p._sock(x)
+
+        def boom(*args):
+            raise _VfsBug("lookup")
+
+        monkeypatch.setattr(k.vfs, "open_socket_inode", boom)
+        with pytest.raises(_VfsBug):
+            p.sendto(a, b"dgram", "/tmp/rcv")
+        with pytest.raises(_VfsBug):
+            p.send_fds(a, [b"m"], [x], 0, "/tmp/rcv")
+        with pytest.raises(_VfsBug):
+            p.connect(a, "/tmp/rcv")
+        monkeypatch.setattr(k.vfs, "mknod_socket", boom)
+        with pytest.raises(_VfsBug):
+            p.bind(a, "/tmp/other")
+        monkeypatch.undo()
+        assert sock.f_count == 1
+        assert p.getsockname(a) == ""          # still unnamed
+        with pytest.raises(BlockingIOError):
+            p.recv(b, 10, MSG_DONTWAIT)
+        assert p.sendto(a, b"ok", "/tmp/rcv") == 2
+        assert p.recv(b, 10, MSG_DONTWAIT) == b"ok"
+        assert k.counters()["files_inflight"] == 0
 
 
 def test_close_racing_send_fds_threads():

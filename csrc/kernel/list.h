@@ -52,6 +52,9 @@ static inline void list_del_init(struct list_head *e)
 
 #define list_entry(ptr, type, member) container_of(ptr, type, member)
 
+#define list_for_each(pos, head) \
+	for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
+
 #define list_for_each_safe(pos, n, head) \
 	for (pos = (head)->next, n = pos->next; pos != (head); pos = n, n = pos->next)
 

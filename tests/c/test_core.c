@@ -46,6 +46,94 @@
 
 static const struct unix_cred CRED = { 100, 1000, 1000 };
 
+/* -------------------------------------------------- the test embedder --- */
+
+/*
+ * The host ops of a tiny embedder: a flat table of path names, each a
+ * socket inode numbered from TVFS_INO0 on device TVFS_DEV.  No directories
+ * and no permissions: a missing path is ENOENT, an existing one EADDRINUSE
+ * for mknod.  Its lock stands for the VFS's own; the core calls it with no
+ * lock of its own held.
+ */
+#define TVFS_DEV	((7u << 20) | 9u)
+#define TVFS_INO0	1000
+#define TVFS_MAX	64
+
+static struct {
+	char path[UNIX_PATH_MAX + 1];
+	uint64_t ino;			/* 0: free slot */
+} tvfs_names[TVFS_MAX];
+static uint64_t tvfs_next_ino = TVFS_INO0;
+static int tvfs_unlinks;		/* unlink_bsd calls, for the bind undo */
+static pthread_mutex_t tvfs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int tvfs_slot(const char *path)
+{
+	int i;
+
+	for (i = 0; i < TVFS_MAX; i++)
+		if (tvfs_names[i].ino && !strcmp(tvfs_names[i].path, path))
+			return i;
+	return -1;
+}
+
+static int tvfs_find_bsd(void *task, const char *path, uint32_t *dev, uint64_t *ino)
+{
+	int i, err = 0;
+
+	CHECK(task == NULL);
+	pthread_mutex_lock(&tvfs_lock);
+	i = tvfs_slot(path);
+	if (i < 0) {
+		err = -ENOENT;
+	} else {
+		*dev = TVFS_DEV;
+		*ino = tvfs_names[i].ino;
+	}
+	pthread_mutex_unlock(&tvfs_lock);
+	return err;
+}
+
+static int tvfs_mknod_bsd(void *task, const char *path, uint32_t *dev, uint64_t *ino)
+{
+	int i, err = -ENOSPC;
+
+	CHECK(task == NULL);
+	pthread_mutex_lock(&tvfs_lock);
+	if (tvfs_slot(path) >= 0) {
+		err = -EADDRINUSE;
+	} else {
+		for (i = 0; i < TVFS_MAX; i++) {
+			if (tvfs_names[i].ino)
+				continue;
+			snprintf(tvfs_names[i].path, sizeof(tvfs_names[i].path), "%s", path);
+			tvfs_names[i].ino = tvfs_next_ino++;
+			*dev = TVFS_DEV;
+			*ino = tvfs_names[i].ino;
+			err = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&tvfs_lock);
+	return err;
+}
+
+static void tvfs_unlink_bsd(void *task, const char *path)
+{
+	int i;
+
+	CHECK(task == NULL);
+	pthread_mutex_lock(&tvfs_lock);
+	i = tvfs_slot(path);
+	if (i >= 0)
+		tvfs_names[i].ino = 0;
+	tvfs_unlinks++;
+	pthread_mutex_unlock(&tvfs_lock);
+}
+
+/* defined after struct tfile: the embedder's fd table holds those */
+static const struct unix_host_ops tvfs_ops;
+
 /* ------------------------------------------------------------ helpers --- */
 
 static struct unix_net *net_new(void)
@@ -61,7 +149,26 @@ static struct unix_net *net_new(void)
 	struct unix_net *net = unix_net_create(&s);
 
 	CHECK(net);
+	unix_net_set_host(net, &tvfs_ops);
+	memset(tvfs_names, 0, sizeof(tvfs_names));	/* each test, a fresh VFS */
 	return net;
+}
+
+/* bind(2) to sun_path bytes (@len counts them, NULs included). */
+static int xbind(struct unix_sock *sk, const char *path, unsigned int len)
+{
+	return unix_bind(NULL, sk, path, len);
+}
+
+/* connect(2) to the name @other is bound to (an empty address if none). */
+static int xconnect(struct unix_sock *sk, struct unix_sock *other,
+		    const struct unix_cred *cred, int flags, struct wait_ctl *ctl)
+{
+	unsigned char name[UNIX_PATH_MAX + 1];
+	unsigned int len = 0;
+
+	CHECK_EQ(unix_getname(other, 0, name, &len), 0);
+	return unix_connect(NULL, sk, name, len, cred, flags, ctl);
 }
 
 static void check_zero(struct unix_net *net)
@@ -129,11 +236,20 @@ static ssize_t xsend(struct unix_sock *sk, const void *buf, size_t len, int flag
 	struct wait_ctl ctl;
 	ssize_t r;
 
+	unsigned char name[UNIX_PATH_MAX + 1];
+	unsigned int namelen = 0;
+
 	msg_init(&m, &iov, (void *)buf, len, flags);
 	if (fp)
 		m.fp = *fp;
+	if (to) {
+		/* sendto the name @to is bound to (an empty address if none) */
+		CHECK_EQ(unix_getname(to, 0, name, &namelen), 0);
+		m.name = name;
+		m.namelen = namelen;
+	}
 	ctl_init(&ctl, blocking);
-	r = unix_sendmsg(sk, &m, to, &ctl);
+	r = unix_sendmsg(NULL, sk, &m, &ctl);
 	if (fp)
 		*fp = m.fp;
 	if (sigpipe)
@@ -268,6 +384,60 @@ static void tfile_put(struct tfile *f)
 	}
 }
 
+/*
+ * The test embedder's fd table and task: fds index tvfs_fds; the caller is
+ * TCRED's pid, uid and gid with the capabilities in tvfs_caps and
+ * RLIMIT_NOFILE tvfs_nofile; pids 100 and 200 exist.
+ */
+#define TVFS_FDS	8
+static struct tfile *tvfs_fds[TVFS_FDS];
+static unsigned int tvfs_caps;
+static int64_t tvfs_nofile = 1024;
+
+static int tvfs_fget(void *task, int fd, void **file, struct unix_sock **usk)
+{
+	CHECK(task == NULL);
+	if (fd < 0 || fd >= TVFS_FDS || !tvfs_fds[fd])
+		return -EBADF;
+	tfile_get(tvfs_fds[fd]);
+	*file = tvfs_fds[fd];
+	*usk = tvfs_fds[fd]->sk;
+	return 0;
+}
+
+static void tvfs_fput(void *file)
+{
+	tfile_put(file);
+}
+
+static int tvfs_cred(void *task, struct unix_task_cred *out)
+{
+	CHECK(task == NULL);
+	memset(out, 0, sizeof(*out));
+	out->pid = CRED.pid;
+	out->uid = out->euid = out->suid = CRED.uid;
+	out->gid = out->egid = out->sgid = CRED.gid;
+	out->caps = tvfs_caps;
+	out->rlimit_nofile = tvfs_nofile;
+	return 0;
+}
+
+static int tvfs_pid_exists(void *task, int32_t pid)
+{
+	CHECK(task == NULL);
+	return pid == 100 || pid == 200;
+}
+
+static const struct unix_host_ops tvfs_ops = {
+	.find_bsd = tvfs_find_bsd,
+	.mknod_bsd = tvfs_mknod_bsd,
+	.unlink_bsd = tvfs_unlink_bsd,
+	.fget = tvfs_fget,
+	.fput = tvfs_fput,
+	.cred = tvfs_cred,
+	.pid_exists = tvfs_pid_exists,
+};
+
 /* An fp list carrying @n files; each gets the message's reference. */
 static struct scm_fp_list *fp_of(struct tfile **files, int n)
 {
@@ -276,6 +446,8 @@ static struct scm_fp_list *fp_of(struct tfile **files, int n)
 
 	CHECK(fpl);
 	CHECK_EQ(fpl->count, n);
+	fpl->user = CRED.uid;
+	fpl->user_nofile = 1 << 30;		/* no limit to speak of */
 	for (i = 0; i < n; i++) {
 		tfile_get(files[i]);
 		fpl->files[i].file = files[i];
@@ -526,7 +698,10 @@ static void test_listen_connect_accept(void)
 	unsigned int len = 0;
 	char buf[16];
 	int64_t v;
+	uint32_t dev;
+	uint64_t ino;
 
+	tvfs_unlinks = 0;
 	l = mksock(net, SOCK_STREAM);
 	c1 = mksock(net, SOCK_STREAM);
 	c2 = mksock(net, SOCK_STREAM);
@@ -535,9 +710,14 @@ static void test_listen_connect_accept(void)
 
 	CHECK_EQ(unix_listen(l, 1, &CRED), -EINVAL);		/* unbound */
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_connect(c1, l, &CRED, 0, &ctl), -ECONNREFUSED);	/* not listening */
-	CHECK_EQ(unix_bind(l, "/tmp/l", 6), 0);
-	CHECK_EQ(unix_bind(l, "/tmp/m", 6), -EINVAL);		/* rebind */
+	CHECK_EQ(xconnect(c1, l, &CRED, 0, &ctl), -EINVAL);	/* no name to reach it by */
+	CHECK_EQ(xbind(l, "/tmp/l", 6), 0);
+	CHECK_EQ(xconnect(c1, l, &CRED, 0, &ctl), -ECONNREFUSED);	/* not listening */
+	CHECK_EQ(tvfs_unlinks, 0);
+	CHECK_EQ(xbind(l, "/tmp/m", 6), -EINVAL);		/* rebind */
+	CHECK_EQ(tvfs_unlinks, 1);				/* its inode made and removed */
+	CHECK_EQ(tvfs_find_bsd(NULL, "/tmp/m", &dev, &ino), -ENOENT);
+	CHECK_EQ(unix_connect(NULL, c1, "/tmp/none", 9, &CRED, 0, &ctl), -ENOENT);
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_accept(l, &x, 0, &ctl), -EINVAL);		/* not listening */
 	CHECK_EQ(unix_listen(l, 1, &CRED), 0);
@@ -548,13 +728,13 @@ static void test_listen_connect_accept(void)
 
 	/* backlog 1 takes two connections; the third would block */
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_connect(c1, l, &CRED, MSG_DONTWAIT, &ctl), 0);
+	CHECK_EQ(xconnect(c1, l, &CRED, MSG_DONTWAIT, &ctl), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_connect(c1, l, &CRED, MSG_DONTWAIT, &ctl), -EISCONN);
+	CHECK_EQ(xconnect(c1, l, &CRED, MSG_DONTWAIT, &ctl), -EISCONN);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_connect(c2, l, &CRED, MSG_DONTWAIT, &ctl), 0);
+	CHECK_EQ(xconnect(c2, l, &CRED, MSG_DONTWAIT, &ctl), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_connect(c3, l, &CRED, MSG_DONTWAIT, &ctl), -EAGAIN);
+	CHECK_EQ(xconnect(c3, l, &CRED, MSG_DONTWAIT, &ctl), -EAGAIN);
 	CHECK_EQ(SOCKS(net), 7);	/* 5 + 2 embryos */
 
 	/* connect finishes before accept: data can flow at once */
@@ -565,10 +745,10 @@ static void test_listen_connect_accept(void)
 	CHECK_EQ(recv_nb(n1, buf, sizeof(buf), 0), 5);
 	CHECK(memcmp(buf, "early", 5) == 0);
 	CHECK_EQ(unix_getname(n1, 0, name, &len), 0);
-	CHECK_EQ(len, 6);
-	CHECK(memcmp(name, "/tmp/l", 6) == 0);
+	CHECK_EQ(len, 7);					/* with its NUL */
+	CHECK(memcmp(name, "/tmp/l", 7) == 0);
 	CHECK_EQ(unix_getname(c1, 1, name, &len), 0);
-	CHECK_EQ(len, 6);
+	CHECK_EQ(len, 7);
 	CHECK_EQ(unix_getname(c1, 0, name, &len), 0);
 	CHECK_EQ(len, 0);
 	{
@@ -580,17 +760,17 @@ static void test_listen_connect_accept(void)
 
 	/* room again for the third */
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_connect(c3, l, &CRED, MSG_DONTWAIT, &ctl), 0);
+	CHECK_EQ(xconnect(c3, l, &CRED, MSG_DONTWAIT, &ctl), 0);
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_accept(l, &n2, 0, &ctl), 0);
 
 	/* a connect blocked on the full backlog is woken by an accept */
 	/* (exercised in test_threads_blocking_connect) */
 
-	/* type mismatch */
+	/* type mismatch: a path reaches the socket, of another type */
 	x = mksock(net, SOCK_SEQPACKET);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_connect(x, l, &CRED, 0, &ctl), -ECONNREFUSED);
+	CHECK_EQ(xconnect(x, l, &CRED, 0, &ctl), -EPROTOTYPE);
 	unix_release(x);
 
 	/* listener closes with c3 never accepted: ECONNRESET for c3 */
@@ -600,7 +780,7 @@ static void test_listen_connect_accept(void)
 	CHECK_EQ(recv_nb(c3, buf, sizeof(buf), 0), -ECONNRESET);
 	CHECK_EQ(recv_nb(c3, buf, sizeof(buf), 0), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_connect(c4, l, &CRED, 0, &ctl), -ECONNREFUSED);	/* released */
+	CHECK_EQ(xconnect(c4, l, &CRED, 0, &ctl), -ECONNREFUSED);	/* released */
 	unix_sock_put(l);
 
 	unix_release(c1);
@@ -626,13 +806,12 @@ static void test_listing(void)
 	int i, count, embryos = 0;
 
 	l = mksock(net, SOCK_STREAM);
-	CHECK_EQ(unix_bind(l, "L", 1), 0);
+	CHECK_EQ(xbind(l, "L", 1), 0);
 	CHECK_EQ(unix_listen(l, 3, &CRED), 0);
-	unix_set_vfs(l, (7u << 20) | 9u, 1234);
 	for (i = 0; i < 3; i++) {
 		c[i] = mksock(net, SOCK_STREAM);
 		ctl_init(&ctl, 0);
-		CHECK_EQ(unix_connect(c[i], l, &CRED, MSG_DONTWAIT, &ctl), 0);
+		CHECK_EQ(xconnect(c[i], l, &CRED, MSG_DONTWAIT, &ctl), 0);
 	}
 	CHECK_EQ(send_nb(c[0], "abc", 3, 0), 3);
 	CHECK_EQ(unix_list(net, NULL, 0, NULL, 0, &ni), 7);	/* 4 sockets + 3 embryos */
@@ -660,8 +839,8 @@ static void test_listing(void)
 	for (i = 0; i < 3; i++)
 		CHECK_EQ(icons[li->icons_off + i], c[i]->ino);
 	CHECK(li->has_vfs);
-	CHECK_EQ(li->vfs_dev, (7u << 20) | 9u);
-	CHECK_EQ(li->vfs_ino, 1234);
+	CHECK_EQ(li->vfs_dev, TVFS_DEV);			/* the inode bind made */
+	CHECK(li->vfs_ino >= TVFS_INO0);
 	CHECK_EQ(ci->peer_ino, 0);				/* its peer is an embryo */
 	CHECK_EQ(ci->mem[2], ci->wqueue);			/* SK_MEMINFO_WMEM_ALLOC */
 	CHECK_EQ(ci->mem[3], 212992);				/* SK_MEMINFO_SNDBUF */
@@ -712,7 +891,7 @@ static void *connector_main(void *arg)
 	int r;
 
 	ctl_init(&ctl, 1);
-	r = unix_connect(c->sk, c->l, &CRED, 0, &ctl);
+	r = xconnect(c->sk, c->l, &CRED, 0, &ctl);
 	__atomic_store_n(&c->result, r, __ATOMIC_SEQ_CST);
 	return NULL;
 }
@@ -728,10 +907,10 @@ static void test_blocking_connect(void)
 	l = mksock(net, SOCK_STREAM);
 	c1 = mksock(net, SOCK_STREAM);
 	c2 = mksock(net, SOCK_STREAM);
-	CHECK_EQ(unix_bind(l, "\0abstract", 9), 0);
+	CHECK_EQ(xbind(l, "\0abstract", 9), 0);
 	CHECK_EQ(unix_listen(l, 0, &CRED), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_connect(c1, l, &CRED, 0, &ctl), 0);
+	CHECK_EQ(xconnect(c1, l, &CRED, 0, &ctl), 0);
 	c.sk = c2;
 	c.l = l;
 	c.result = 1;
@@ -817,8 +996,8 @@ static void test_dgram_qlen(void)
 	r = mksock(net, SOCK_DGRAM);
 	s = mksock(net, SOCK_DGRAM);
 	s2 = mksock(net, SOCK_DGRAM);
-	CHECK_EQ(unix_bind(r, "r", 1), 0);
-	CHECK_EQ(unix_bind(s, "s", 1), 0);
+	CHECK_EQ(xbind(r, "r", 1), 0);
+	CHECK_EQ(xbind(s, "s", 1), 0);
 	CHECK_EQ(send_nb(s, "x", 1, 0), -ENOTCONN);
 	for (i = 0; i < 100; i++) {
 		ret = xsend(s, "m", 1, 0, r, 0, NULL, NULL);
@@ -837,7 +1016,7 @@ static void test_dgram_qlen(void)
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_recvmsg(r, &m, &ctl), 1);
 	CHECK(m.addr != NULL);
-	CHECK_EQ(m.addr->len, 1);
+	CHECK_EQ(m.addr->len, 2);			/* "s" and its NUL */
 	CHECK_EQ(m.addr->path[0], 's');
 	unix_msg_release(r, &m);
 	CHECK(m.addr == NULL);
@@ -916,7 +1095,7 @@ static void *bulk_writer(void *arg)
 			buf[i] = stream_byte(off + i);
 		msg_init(&m, &iov, buf, n, 0);
 		ctl_init(&ctl, 1);
-		r = unix_sendmsg(b->sk, &m, NULL, &ctl);
+		r = unix_sendmsg(NULL, b->sk, &m, &ctl);
 		if (r != (ssize_t)n) {
 			b->err = (int)r;
 			break;
@@ -1086,7 +1265,7 @@ static void test_net_shutdown_wakes(void)
 	mkpair(net, SOCK_STREAM, &a, &b);
 	mkpair(net, SOCK_STREAM, &c, &d);
 	l = mksock(net, SOCK_STREAM);
-	CHECK_EQ(unix_bind(l, "L", 1), 0);
+	CHECK_EQ(xbind(l, "L", 1), 0);
 	CHECK_EQ(unix_listen(l, 5, &CRED), 0);
 	bl[0].sk = b; bl[0].op = 0;
 	bl[1].sk = l; bl[1].op = 1;
@@ -1527,7 +1706,7 @@ static void test_poll_many(void)
 	mkpair(net, SOCK_STREAM, &a, &b);
 	mkpair(net, SOCK_DGRAM, &c, &d);
 	l = mksock(net, SOCK_STREAM);
-	CHECK_EQ(unix_bind(l, "P", 1), 0);
+	CHECK_EQ(xbind(l, "P", 1), 0);
 	CHECK_EQ(unix_listen(l, 5, &CRED), 0);
 
 	/* nothing readable; everything writable */
@@ -1566,7 +1745,7 @@ static void test_poll_many(void)
 		struct unix_sock *cc = mksock(net, SOCK_STREAM), *n;
 
 		ctl_init(&ctl, 0);
-		CHECK_EQ(unix_connect(cc, l, &CRED, 0, &ctl), 0);
+		CHECK_EQ(xconnect(cc, l, &CRED, 0, &ctl), 0);
 		p[0] = (struct unix_pollfd){ l, POLLIN, 0 };
 		ctl_init(&ctl, 0);
 		CHECK_EQ(unix_poll_many(net, p, 1, &ctl), 1);
@@ -1607,65 +1786,272 @@ static void test_poll_many(void)
 }
 
 /*
- * A datagram to a name the embedder resolves (msg->lookup): the core does
- * what Linux does before unix_find_other -- the files, the copy -- holds
- * the skb and asks (-EUNIXLOOKUP); called again with the socket it sends,
- * or unix_msg_drop_held() gives everything back.
+ * A datagram sent to a name: the core does what Linux does before
+ * unix_find_other -- the files, the copy -- then looks the name up with no
+ * lock held; a name that does not resolve sends nothing and gives the
+ * files back to the message.
  */
-static void test_dgram_deferred_lookup(void)
+static void test_dgram_sendto_lookup(void)
 {
 	struct unix_net *net = net_new();
 	struct unix_sock *s = mksock(net, SOCK_DGRAM), *r = mksock(net, SOCK_DGRAM);
+	struct unix_sock *q = mksock(net, SOCK_SEQPACKET), *o = mksock(net, SOCK_DGRAM);
 	struct tfile f, *files[1] = { &f };
-	struct scm_fp_list *rfp;
-	struct unix_iov iov;
-	struct unix_msg m;
-	struct wait_ctl ctl;
+	struct scm_fp_list *rfp, *fp;
 	char buf[16];
 
 	tfile_open(&f, NULL);
-	msg_init(&m, &iov, "named", 5, 0);
-	m.lookup = 1;
-	m.fp = fp_of(files, 1);
-	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_sendmsg(s, &m, NULL, &ctl), -EUNIXLOOKUP);
-	CHECK(m.held != NULL && m.fp == NULL);
-	CHECK_EQ(SKBS(net), 1);
-	CHECK_EQ(INFLIGHT(net), 1);
-	CHECK_EQ(unix_sendmsg(s, &m, r, &ctl), 5);	/* resolved: sent */
-	CHECK(m.held == NULL && m.fp == NULL);
+	CHECK_EQ(xbind(r, "/r", 2), 0);
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(s, "named", 5, 0, r, 0, &fp, NULL), 5);
+	CHECK(fp == NULL);
 	CHECK_EQ(xrecv(r, buf, sizeof(buf), 0, 0, NULL, &rfp, NULL), 5);
 	CHECK_EQ(memcmp(buf, "named", 5), 0);
 	CHECK(rfp != NULL && rfp->count == 1 && rfp->files[0].file == &f);
 	CHECK_EQ(fp_put_all(rfp), 1);
 
-	/* the lookup failed: nothing sent, the files come back */
-	msg_init(&m, &iov, "lost", 4, 0);
-	m.lookup = 1;
-	m.fp = fp_of(files, 1);
-	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_sendmsg(s, &m, NULL, &ctl), -EUNIXLOOKUP);
-	unix_msg_drop_held(s, &m);
-	CHECK(m.held == NULL && m.fp != NULL);
-	CHECK_EQ(m.done, 0);
+	/* names that do not resolve: nothing sent, the files come back */
+	CHECK_EQ(xbind(q, "/q", 2), 0);
+	CHECK_EQ(xbind(o, "\0o", 2), 0);
+	unix_release(o);			/* its name goes with it */
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(s, "lost", 4, 0, q, 0, &fp, NULL), -EPROTOTYPE);
+	CHECK(fp != NULL);
 	CHECK_EQ(SKBS(net), 0);
 	CHECK_EQ(INFLIGHT(net), 0);
-	CHECK_EQ(fp_put_all(m.fp), 1);
-	unix_msg_drop_held(s, &m);			/* nothing held: no-op */
+	{
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl ctl;
 
-	/* resumed without a destination: refused, never sent to the peer */
-	CHECK_EQ(unix_connect(s, r, &CRED, 0, &ctl), 0);
-	msg_init(&m, &iov, "stray", 5, 0);
-	m.lookup = 1;
-	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_sendmsg(s, &m, NULL, &ctl), -EUNIXLOOKUP);
-	CHECK_EQ(unix_sendmsg(s, &m, NULL, &ctl), -EDESTADDRREQ);
-	CHECK(m.held == NULL && m.done == 0);
+		msg_init(&m, &iov, "lost", 4, 0);
+		m.fp = fp;
+		m.name = (const unsigned char *)"/none";
+		m.namelen = 5;
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_sendmsg(NULL, s, &m, &ctl), -ENOENT);
+		m.name = (const unsigned char *)"\0o";
+		m.namelen = 2;
+		CHECK_EQ(unix_sendmsg(NULL, s, &m, &ctl), -ECONNREFUSED);
+		m.namelen = 0;
+		CHECK_EQ(unix_sendmsg(NULL, s, &m, &ctl), -EINVAL);
+		CHECK_EQ(m.done, 0);
+		fp = m.fp;
+	}
 	CHECK_EQ(SKBS(net), 0);
+	CHECK_EQ(INFLIGHT(net), 0);
+	CHECK_EQ(fp_put_all(fp), 1);
 	CHECK_EQ(f.f_count, 1);
 	tfile_put(&f);
+	unix_release(q);
 	unix_release(s);
 	unix_release(r);
+	net_done(net);
+}
+
+/* A control buffer of one message: @len data bytes at @data. */
+static size_t cmsg_put(unsigned char *buf, int level, int type, const void *data, size_t len)
+{
+	struct unix_cmsghdr h = { UNIX_CMSG_LEN(len), level, type };
+
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), data, len);
+	return UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(len));
+}
+
+/* sendmsg with control messages: the call's result; the files not sent go back. */
+static ssize_t send_control(struct unix_sock *sk, const void *control, size_t len, int flags)
+{
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+	ssize_t r;
+
+	msg_init(&m, &iov, "c", 1, flags);
+	m.control = control;
+	m.controllen = len;
+	ctl_init(&ctl, 0);
+	r = unix_sendmsg(NULL, sk, &m, &ctl);
+	unix_scm_destroy(sk->net, &m);
+	return r;
+}
+
+/*
+ * Control messages parsed by the core as __scm_send: SCM_RIGHTS through the
+ * embedder's fget (EBADF, SCM_MAX_FD), SCM_CREDENTIALS checked against the
+ * caller's credentials (EINVAL, EPERM, ESRCH), other levels skipped,
+ * unknown types EINVAL; the files charged to the sender's user and refused
+ * past its RLIMIT_NOFILE (ETOOMANYREFS) unless CAP_SYS_RESOURCE.
+ */
+static void test_scm_send(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *q = mksock(net, SOCK_SEQPACKET);
+	struct tfile f0, f1;
+	unsigned char buf[2048];
+	struct scm_fp_list *rfp;
+	struct unix_cred c, got;
+	int32_t fds[SCM_MAX_FD + 1], uid;
+	int64_t count;
+	char data[4];
+	size_t n;
+	int i;
+
+	mkpair(net, SOCK_DGRAM, &a, &b);
+	tfile_open(&f0, NULL);
+	tfile_open(&f1, NULL);
+	memset(tvfs_fds, 0, sizeof(tvfs_fds));
+	tvfs_fds[3] = &f0;
+	tvfs_fds[4] = &f1;
+	tvfs_caps = 0;
+	tvfs_nofile = 1024;
+
+	/* two fds in one message, one in another level's skipped around them */
+	fds[0] = 3;
+	fds[1] = 4;
+	n = cmsg_put(buf, 99, 1, "skip", 4);
+	n += cmsg_put(buf + n, SOL_SOCKET, SCM_RIGHTS, fds, 2 * sizeof(int32_t));
+	CHECK_EQ(send_control(a, buf, n, 0), 1);
+	CHECK_EQ(f0.f_count, 2);
+	CHECK_EQ(unix_users_inflight(net, &uid, &count, 1), 1);
+	CHECK_EQ(uid, CRED.uid);
+	CHECK_EQ(count, 2);
+	CHECK_EQ(xrecv(b, data, sizeof(data), 0, 0, NULL, &rfp, NULL), 1);
+	CHECK(rfp && rfp->count == 2 && rfp->files[0].file == &f0 && rfp->files[1].file == &f1);
+	CHECK_EQ(fp_put_all(rfp), 2);
+	CHECK_EQ(unix_users_inflight(net, &uid, &count, 1), 0);
+
+	/* a bad fd after a good one: EBADF, the good one's reference given back */
+	fds[1] = 5;
+	n = cmsg_put(buf, SOL_SOCKET, SCM_RIGHTS, fds, 2 * sizeof(int32_t));
+	CHECK_EQ(send_control(a, buf, n, 0), -EBADF);
+	fds[1] = -1;
+	CHECK_EQ(send_control(a, buf, n, 0), -EBADF);
+	CHECK_EQ(f0.f_count, 1);
+	for (i = 0; i <= SCM_MAX_FD; i++)
+		fds[i] = 3;
+	n = cmsg_put(buf, SOL_SOCKET, SCM_RIGHTS, fds, (SCM_MAX_FD + 1) * sizeof(int32_t));
+	CHECK_EQ(send_control(a, buf, n, 0), -EINVAL);	/* past SCM_MAX_FD */
+	n = cmsg_put(buf, SOL_SOCKET, SCM_RIGHTS, fds, 200 * sizeof(int32_t));
+	n += cmsg_put(buf + n, SOL_SOCKET, SCM_RIGHTS, fds, 60 * sizeof(int32_t));
+	CHECK_EQ(send_control(a, buf, n, 0), -EINVAL);	/* past it in all */
+	CHECK_EQ(f0.f_count, 1);
+	n = cmsg_put(buf, SOL_SOCKET, 77, fds, 4);
+	CHECK_EQ(send_control(a, buf, n, 0), -EINVAL);	/* unknown type */
+	CHECK_EQ(send_control(a, buf, 8, 0), 1);		/* shorter than a header: none */
+	CHECK_EQ(xrecv(b, data, sizeof(data), 0, 0, NULL, NULL, NULL), 1);
+
+	/* credentials */
+	c = CRED;
+	n = cmsg_put(buf, SOL_SOCKET, SCM_CREDENTIALS, &c, sizeof(c));
+	CHECK_EQ(send_control(a, buf, n, 0), 1);
+	{
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl ctl;
+
+		msg_init(&m, &iov, data, sizeof(data), 0);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_recvmsg(b, &m, &ctl), 1);
+		got = m.cred;
+		unix_msg_release(b, &m);
+	}
+	CHECK_EQ(got.pid, CRED.pid);
+	CHECK_EQ(got.uid, CRED.uid);
+	c.pid = 200;
+	n = cmsg_put(buf, SOL_SOCKET, SCM_CREDENTIALS, &c, sizeof(c));
+	CHECK_EQ(send_control(a, buf, n, 0), -EPERM);
+	tvfs_caps = UNIX_CAP_SYS_ADMIN;
+	CHECK_EQ(send_control(a, buf, n, 0), 1);
+	c.pid = 300;
+	n = cmsg_put(buf, SOL_SOCKET, SCM_CREDENTIALS, &c, sizeof(c));
+	CHECK_EQ(send_control(a, buf, n, 0), -ESRCH);
+	c.pid = CRED.pid;
+	c.uid = -1;
+	n = cmsg_put(buf, SOL_SOCKET, SCM_CREDENTIALS, &c, sizeof(c));
+	CHECK_EQ(send_control(a, buf, n, 0), -EINVAL);
+	n = cmsg_put(buf, SOL_SOCKET, SCM_CREDENTIALS, &c, sizeof(c) - 1);
+	CHECK_EQ(send_control(a, buf, n, 0), -EINVAL);
+	CHECK_EQ(xrecv(b, data, sizeof(data), 0, 0, NULL, NULL, NULL), 1);
+	tvfs_caps = 0;
+
+	/* too_many_unix_fds: more in flight than RLIMIT_NOFILE refuses the next */
+	tvfs_nofile = 1;
+	fds[0] = 3;
+	fds[1] = 4;
+	n = cmsg_put(buf, SOL_SOCKET, SCM_RIGHTS, fds, 2 * sizeof(int32_t));
+	CHECK_EQ(send_control(a, buf, n, 0), 1);		/* none in flight yet */
+	CHECK_EQ(send_control(a, buf, n, 0), -ETOOMANYREFS);
+	tvfs_caps = UNIX_CAP_SYS_RESOURCE;
+	CHECK_EQ(send_control(a, buf, n, 0), 1);
+	CHECK_EQ(unix_users_inflight(net, &uid, &count, 1), 1);
+	CHECK_EQ(count, 4);
+	tvfs_caps = 0;
+	tvfs_nofile = 1024;
+
+	/* seqpacket: its own checks come before the control messages */
+	n = cmsg_put(buf, SOL_SOCKET, 77, fds, 4);
+	CHECK_EQ(send_control(q, buf, n, 0), -ENOTCONN);
+
+	unix_release(q);
+	unix_release(a);
+	unix_sock_hold(b);
+	unix_release(b);			/* its queue's files go to the release list */
+	CHECK_EQ(fp_put_all(unix_net_take_released(net)), 4);
+	unix_sock_put(b);
+	CHECK_EQ(unix_users_inflight(net, &uid, &count, 1), 0);
+	CHECK_EQ(f0.f_count, 1);
+	CHECK_EQ(f1.f_count, 1);
+	tfile_put(&f0);
+	tfile_put(&f1);
+	memset(tvfs_fds, 0, sizeof(tvfs_fds));
+	net_done(net);
+}
+
+/*
+ * The names: abstract ones keyed by name and type, freed with the socket;
+ * autobind's five hex digits, once; SO_PASSCRED autobinds a connect.
+ */
+static void test_names(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a = mksock(net, SOCK_STREAM), *b = mksock(net, SOCK_DGRAM);
+	struct unix_sock *c = mksock(net, SOCK_STREAM), *d = mksock(net, SOCK_DGRAM);
+	unsigned char name[UNIX_PATH_MAX + 1], name2[UNIX_PATH_MAX + 1];
+	unsigned int len = 0, len2 = 0, i;
+	struct wait_ctl ctl;
+
+	CHECK_EQ(xbind(a, "\0n", 2), 0);
+	CHECK_EQ(xbind(b, "\0n", 2), 0);		/* another type: another name */
+	CHECK_EQ(xbind(c, "\0n", 2), -EADDRINUSE);
+	CHECK_EQ(xbind(a, "\0m", 2), -EINVAL);		/* bound */
+	CHECK_EQ(xbind(a, "", 0), 0);			/* autobind when bound: nothing */
+	CHECK_EQ(unix_bind(NULL, a, "x", UNIX_PATH_MAX + 1), -EINVAL);
+	unix_release(a);
+	a = mksock(net, SOCK_STREAM);
+	CHECK_EQ(xbind(c, "\0n", 2), 0);		/* released with its socket */
+
+	CHECK_EQ(xbind(a, "", 0), 0);
+	CHECK_EQ(unix_getname(a, 0, name, &len), 0);
+	CHECK_EQ(len, 6);
+	CHECK_EQ(name[0], 0);
+	for (i = 1; i < 6; i++)
+		CHECK(strchr("0123456789abcdef", name[i]) != NULL);
+	CHECK_EQ(xbind(a, "", 0), 0);
+	CHECK_EQ(unix_getname(a, 0, name2, &len2), 0);
+	CHECK(len2 == len && !memcmp(name, name2, len));	/* still the same */
+
+	/* SO_PASSCRED: an unnamed socket autobinds on connect, even one that fails */
+	CHECK_EQ(unix_setsockopt(d, SOL_SOCKET, SO_PASSCRED, 1), 0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_connect(NULL, d, "\0zz", 3, &CRED, 0, &ctl), -ECONNREFUSED);
+	CHECK_EQ(unix_getname(d, 0, name, &len), 0);
+	CHECK_EQ(len, 6);
+
+	unix_release(a);
+	unix_release(b);
+	unix_release(c);
+	unix_release(d);
 	net_done(net);
 }
 
@@ -1875,10 +2261,10 @@ static void test_gc_listener(void)
 	c = mksock(net, SOCK_STREAM);
 	tfile_open(&fl, l);
 	tfile_open(&fc, c);
-	CHECK_EQ(unix_bind(l, "gc", 2), 0);
+	CHECK_EQ(xbind(l, "gc", 2), 0);
 	CHECK_EQ(unix_listen(l, 5, &CRED), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_connect(c, l, &CRED, 0, &ctl), 0);
+	CHECK_EQ(xconnect(c, l, &CRED, 0, &ctl), 0);
 	fp = fp_of(fl_, 1);
 	CHECK_EQ(xsend(c, "L", 1, 0, NULL, 0, &fp, NULL), 1);	/* to the embryo */
 	tfile_put(&fl);
@@ -2170,14 +2556,14 @@ static void test_stream_oob_owner_files(void)
 
 	msg_init(&m, &iov, "z", 1, MSG_OOB);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_sendmsg(a, &m, NULL, &ctl), 1);
+	CHECK_EQ(unix_sendmsg(NULL, a, &m, &ctl), 1);
 	CHECK_EQ(m.urg.pid, 42);
 	CHECK_EQ(m.urg.uid, 1000);
 	msg_init(&m, &iov, "plain", 5, 0);
-	CHECK_EQ(unix_sendmsg(a, &m, NULL, &ctl), 5);
+	CHECK_EQ(unix_sendmsg(NULL, a, &m, &ctl), 5);
 	CHECK_EQ(m.urg.pid, 0);
 	msg_init(&m, &iov, "", 0, MSG_OOB);
-	CHECK_EQ(unix_sendmsg(a, &m, NULL, &ctl), -EOPNOTSUPP);
+	CHECK_EQ(unix_sendmsg(NULL, a, &m, &ctl), -EOPNOTSUPP);
 	CHECK_EQ(m.urg.pid, 0);
 	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 5);	/* "z" dropped, "plain" read */
 
@@ -2242,7 +2628,9 @@ static const struct test tests[] = {
 	{ "threads_duplex", test_threads_duplex },
 	{ "net_shutdown_wakes", test_net_shutdown_wakes },
 	{ "blocked_count", test_blocked_count },
-	{ "dgram_deferred_lookup", test_dgram_deferred_lookup },
+	{ "dgram_sendto_lookup", test_dgram_sendto_lookup },
+	{ "names", test_names },
+	{ "scm_send", test_scm_send },
 	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
 	{ "poll_many", test_poll_many },
 	{ "wait_no_lost_wakeup", test_wait_no_lost_wakeup },

@@ -4,9 +4,15 @@
  *
  * Written against Linux's net/unix/af_unix.c semantics: the same checks in
  * the same order, the same errnos, the same truesize accounting (so back-
- * pressure hits at the same byte counts), the same wakeup rules.  Names are
- * resolved by the embedder (the VFS for filesystem names, a table for
- * abstract ones) and handed to connect/sendmsg as the target socket.
+ * pressure hits at the same byte counts), the same wakeup rules.  Each
+ * entry (unix_bind, unix_connect, unix_sendmsg...) is the whole syscall:
+ * names, autobind and lookups, control messages (__scm_send), files in
+ * flight per user (too_many_unix_fds) included.  The abstract namespace
+ * and the table of path-bound sockets are here
+ * (unix_find_socket_byname/byinode); the rest of the kernel is asked
+ * through the host ops (unix_host.h) where Linux calls into the VFS and
+ * the fd table -- unix_find_bsd's walk, unix_bind_bsd's mknod,
+ * scm_fp_copy's fget_raw, current_cred() -- with no lock held.
  *
  * Locking: see the contract in unix_socket.h.  In short: one net lock over
  * all socket state and wait queues; a per-socket iolock serialising readers
@@ -20,6 +26,10 @@
  *       senders to different sockets serialise on queueing.
  *   [NOT TO FIX]
  *     - No BPF, LSM, sockmap, splice or SO_PASSPIDFD/SO_PASSSEC.
+ *     - A connect blocked on a full backlog keeps the listener it looked up
+ *       instead of looking the name up again after each wake-up: a
+ *       listener released meanwhile is ECONNREFUSED, as a new lookup
+ *       would find.
  *     - A call blocked when the net is torn down fails with ESHUTDOWN.
  */
 #include <errno.h>
@@ -55,6 +65,7 @@ static void msg_copy_to(struct unix_msg *m, const unsigned char *src, size_t n);
 struct unix_net *unix_net_create(const struct unix_sysctl *sysctl)
 {
 	struct unix_net *net = plat_zalloc(sizeof(*net));
+	int i;
 
 	if (!net)
 		return NULL;
@@ -64,7 +75,19 @@ struct unix_net *unix_net_create(const struct unix_sysctl *sysctl)
 	INIT_LIST_HEAD(&net->socks);
 	wait_spin_init(&net->poll_spin);
 	net->next_ino = 1;
+	for (i = 0; i < UNIX_HASH_SIZE; i++) {
+		INIT_LIST_HEAD(&net->abstract_names[i]);
+		INIT_LIST_HEAD(&net->bsd_names[i]);
+		INIT_LIST_HEAD(&net->users[i]);
+	}
+	/* autobind's starting point, as Linux's get_random_u32() there */
+	net->autobind_seed = (uint32_t)plat_now_ns() ^ (uint32_t)(uintptr_t)net;
 	return net;
+}
+
+void unix_net_set_host(struct unix_net *net, const struct unix_host_ops *ops)
+{
+	net->host = ops;
 }
 
 /*
@@ -211,6 +234,7 @@ static void __unix_destroy(struct unix_sock *sk)
 	struct unix_net *net = sk->net;
 
 	list_del_init(&sk->link);
+	list_del_init(&sk->bind_link);	/* a collected socket was never released */
 	unix_addr_put(sk->addr);
 	net->cnt.socks--;
 	if (!(sk->flags & UNIX_F_DEAD))
@@ -292,12 +316,45 @@ void scm_fp_free(struct scm_fp_list *fpl)
 	plat_free(fpl);
 }
 
-/* Files of @fpl enter flight (attached to an skb). */
-static void __unix_inflight(struct unix_net *net, struct scm_fp_list *fpl)
+/* The user table entry of @uid, made if @create; NULL if none (or no memory). */
+static struct unix_user *__unix_user(struct unix_net *net, int32_t uid, int create)
+{
+	struct list_head *head = &net->users[(uint32_t)uid % UNIX_HASH_SIZE];
+	struct list_head *pos;
+	struct unix_user *u;
+
+	list_for_each(pos, head) {
+		u = list_entry(pos, struct unix_user, link);
+		if (u->uid == uid)
+			return u;
+	}
+	if (!create || !(u = plat_zalloc(sizeof(*u))))
+		return NULL;
+	u->uid = uid;
+	list_add_tail(&u->link, head);
+	return u;
+}
+
+/*
+ * too_many_unix_fds: the sender's user already has more files in flight
+ * than its RLIMIT_NOFILE, and no CAP_SYS_RESOURCE or CAP_SYS_ADMIN.  The
+ * message's own files are not counted.
+ */
+static int __too_many_unix_fds(struct unix_net *net, const struct scm_fp_list *fpl)
+{
+	struct unix_user *u = __unix_user(net, fpl->user, 0);
+
+	return u && u->inflight > fpl->user_nofile && !fpl->user_unlimited;
+}
+
+/* Files of @fpl enter flight (attached to an skb), charged to @u. */
+static void __unix_inflight(struct unix_net *net, struct scm_fp_list *fpl, struct unix_user *u)
 {
 	int i;
 
 	net->cnt.inflight += fpl->count;
+	fpl->charged = u;
+	u->inflight += fpl->count;
 	for (i = 0; i < fpl->count; i++) {
 		if (fpl->files[i].usk) {
 			fpl->files[i].usk->inflight++;
@@ -309,15 +366,43 @@ static void __unix_inflight(struct unix_net *net, struct scm_fp_list *fpl)
 /* Files of @fpl leave flight (received, or their skb freed). */
 static void __unix_notinflight(struct unix_net *net, struct scm_fp_list *fpl)
 {
+	struct unix_user *u = fpl->charged;
 	int i;
 
 	net->cnt.inflight -= fpl->count;
+	fpl->charged = NULL;
+	u->inflight -= fpl->count;
+	if (!u->inflight) {
+		list_del_init(&u->link);
+		plat_free(u);
+	}
 	for (i = 0; i < fpl->count; i++) {
 		if (fpl->files[i].usk) {
 			fpl->files[i].usk->inflight--;
 			net->unix_tot_inflight--;
 		}
 	}
+}
+
+int unix_users_inflight(struct unix_net *net, int32_t *uids, int64_t *counts, int max)
+{
+	struct list_head *pos;
+	int i, n = 0;
+
+	plat_mutex_lock(&net->lock);
+	for (i = 0; i < UNIX_HASH_SIZE; i++) {
+		list_for_each(pos, &net->users[i]) {
+			struct unix_user *u = list_entry(pos, struct unix_user, link);
+
+			if (n < max) {
+				uids[n] = u->uid;
+				counts[n] = u->inflight;
+			}
+			n++;
+		}
+	}
+	plat_mutex_unlock(&net->lock);
+	return n;
 }
 
 /* Hand the files of @fpl back to the embedder to drop after unlocking. */
@@ -501,6 +586,7 @@ static struct unix_sock *__unix_create1(struct unix_net *net, int type)
 	sk->peercred.gid = -1;
 	sk->busy_poll_ns = net->busy_poll_ns;
 	INIT_LIST_HEAD(&sk->gc_link);
+	INIT_LIST_HEAD(&sk->bind_link);
 	list_add_tail(&sk->link, &net->socks);
 	net->cnt.socks++;
 	net->cnt.live++;
@@ -599,6 +685,7 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo)
 
 	if (!(sk->flags & UNIX_F_DEAD))
 		sk->net->cnt.live--;
+	list_del_init(&sk->bind_link);	/* unix_remove_socket: the name is free */
 	sk->flags |= UNIX_F_DEAD;
 	sk->shutdown = SHUTDOWN_MASK;
 	state = sk->state;
@@ -645,30 +732,259 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo)
 
 /* ---------------------------------------------------------- bind/name --- */
 
-int unix_bind(struct unix_sock *sk, const void *path, unsigned int len)
+static unsigned int unix_abstract_hash(const unsigned char *name, unsigned int len, int type)
 {
-	struct unix_address *addr;
-	int err = 0;
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	unsigned int i;
 
-	/* A filesystem name is stored with its NUL, as Linux does: a
-	 * 108-byte path takes 109 bytes. */
-	if (len > UNIX_PATH_MAX + 1)
-		return -EINVAL;
-	addr = plat_zalloc(sizeof(*addr));
+	for (i = 0; i < len; i++)
+		h = (h ^ name[i]) * 16777619u;
+	return (h ^ (uint32_t)type) % UNIX_HASH_SIZE;
+}
+
+static unsigned int unix_bsd_hash(uint32_t dev, uint64_t ino)
+{
+	return (unsigned int)((ino ^ (ino >> 32) ^ dev) % UNIX_HASH_SIZE);
+}
+
+/* unix_find_socket_byname: the socket bound to the abstract @name of @type. */
+static struct unix_sock *__unix_find_abstract(struct unix_net *net, const unsigned char *name,
+					      unsigned int len, int type)
+{
+	struct list_head *head = &net->abstract_names[unix_abstract_hash(name, len, type)];
+	struct list_head *pos;
+
+	list_for_each(pos, head) {
+		struct unix_sock *sk = list_entry(pos, struct unix_sock, bind_link);
+
+		if (sk->type == type && sk->addr->len == len && !memcmp(sk->addr->path, name, len))
+			return sk;
+	}
+	return NULL;
+}
+
+/* unix_find_socket_byinode: the socket bound to the inode (@dev, @ino). */
+static struct unix_sock *__unix_find_bsd(struct unix_net *net, uint32_t dev, uint64_t ino)
+{
+	struct list_head *pos;
+
+	list_for_each(pos, &net->bsd_names[unix_bsd_hash(dev, ino)]) {
+		struct unix_sock *sk = list_entry(pos, struct unix_sock, bind_link);
+
+		if (sk->addr->vfs_dev == dev && sk->addr->vfs_ino == ino)
+			return sk;
+	}
+	return NULL;
+}
+
+static struct unix_address *unix_create_addr(const void *path, unsigned int len)
+{
+	struct unix_address *addr = plat_zalloc(sizeof(*addr));
+
 	if (!addr)
-		return -ENOMEM;
+		return NULL;
 	addr->refcnt = 1;
 	addr->len = len;
 	memcpy(addr->path, path, len);
+	return addr;
+}
+
+/* Bind @sk to the abstract @addr; caller holds net->lock and saw @sk unnamed. */
+static void __unix_bind_abstract_name(struct unix_sock *sk, struct unix_address *addr)
+{
+	sk->addr = addr;
+	list_add_tail(&sk->bind_link, &sk->net->abstract_names[
+		unix_abstract_hash(addr->path, addr->len, sk->type)]);
+}
+
+/*
+ * unix_autobind: a free abstract name of five hex digits, tried from a
+ * random start on; -ENOSPC when every one is taken.  Nothing to do when
+ * already bound.
+ */
+static int __unix_autobind(struct unix_sock *sk)
+{
+	struct unix_net *net = sk->net;
+	struct unix_address *addr;
+	uint32_t ordernum, lastnum;
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	if (sk->addr)
+		return 0;
+	addr = unix_create_addr("\0", 1);	/* NUL + 5 hex digits */
+	if (!addr)
+		return -ENOMEM;
+	addr->len = 1 + UNIX_AUTOBIND_DIGITS;
+	/* xorshift: each autobind starts somewhere new */
+	net->autobind_seed ^= net->autobind_seed << 13;
+	net->autobind_seed ^= net->autobind_seed >> 17;
+	net->autobind_seed ^= net->autobind_seed << 5;
+	ordernum = net->autobind_seed & UNIX_AUTOBIND_MASK;
+	lastnum = ordernum;
+	for (;;) {
+		ordernum = (ordernum + 1) & UNIX_AUTOBIND_MASK;
+		for (i = 0; i < UNIX_AUTOBIND_DIGITS; i++)
+			addr->path[UNIX_AUTOBIND_DIGITS - i] = (unsigned char)hex[(ordernum >> (4 * i)) & 0xf];
+		if (!__unix_find_abstract(net, addr->path, addr->len, sk->type))
+			break;
+		if (ordernum == lastnum) {
+			plat_free(addr);
+			return -ENOSPC;
+		}
+	}
+	__unix_bind_abstract_name(sk, addr);
+	return 0;
+}
+
+/* An unnamed socket with SO_PASSCRED autobinds before it connects or sends. */
+static int unix_passcred_autobind(struct unix_sock *sk)
+{
+	int err = 0;
+
+	plat_mutex_lock(&sk->net->lock);
+	if ((sk->flags & UNIX_F_PASSCRED) && !sk->addr)
+		err = __unix_autobind(sk);
+	plat_mutex_unlock(&sk->net->lock);
+	return err;
+}
+
+/* unix_bind_abstract: EINVAL when bound, EADDRINUSE when the name is taken. */
+static int unix_bind_abstract(struct unix_sock *sk, const void *path, unsigned int len)
+{
+	struct unix_address *addr = unix_create_addr(path, len);
+	int err = 0;
+
+	if (!addr)
+		return -ENOMEM;
 	plat_mutex_lock(&sk->net->lock);
 	if (sk->addr)
 		err = -EINVAL;
+	else if (__unix_find_abstract(sk->net, addr->path, len, sk->type))
+		err = -EADDRINUSE;
 	else
-		sk->addr = addr;
+		__unix_bind_abstract_name(sk, addr);
 	plat_mutex_unlock(&sk->net->lock);
 	if (err)
 		plat_free(addr);
 	return err;
+}
+
+/*
+ * unix_bind_bsd: the socket inode is made first (the VFS's errnos:
+ * EADDRINUSE, ENOENT, EACCES...); a socket found bound meanwhile gets
+ * EINVAL and the inode is removed again.  The name is stored up to its
+ * first NUL and with it, as unix_mkname_bsd: a 108-byte path takes 109.
+ */
+static int unix_bind_bsd(void *task, struct unix_sock *sk, const unsigned char *path,
+			 unsigned int len)
+{
+	const struct unix_host_ops *host = sk->net->host;
+	struct unix_address *addr;
+	unsigned int plen = 0;
+	uint32_t dev;
+	uint64_t ino;
+	int err;
+
+	while (plen < len && path[plen])
+		plen++;
+	addr = unix_create_addr(path, plen);	/* zeroed: the NUL follows */
+	if (!addr)
+		return -ENOMEM;
+	addr->len = plen + 1;
+	if (!host) {
+		err = -EOPNOTSUPP;		/* an embedder without a VFS */
+		goto out;
+	}
+	err = host->mknod_bsd(task, (const char *)addr->path, &dev, &ino);
+	if (err)
+		goto out;
+	plat_mutex_lock(&sk->net->lock);
+	if (sk->addr) {
+		plat_mutex_unlock(&sk->net->lock);
+		host->unlink_bsd(task, (const char *)addr->path);
+		err = -EINVAL;
+		goto out;
+	}
+	addr->has_vfs = 1;
+	addr->vfs_dev = dev;
+	addr->vfs_ino = ino;
+	sk->addr = addr;
+	list_add_tail(&sk->bind_link, &sk->net->bsd_names[unix_bsd_hash(dev, ino)]);
+	plat_mutex_unlock(&sk->net->lock);
+	return 0;
+out:
+	plat_free(addr);
+	return err;
+}
+
+/* bind(2): an empty address autobinds, a leading NUL is abstract, else a path. */
+int unix_bind(void *task, struct unix_sock *sk, const void *path, unsigned int len)
+{
+	int err;
+
+	if (len == 0) {
+		plat_mutex_lock(&sk->net->lock);
+		err = __unix_autobind(sk);
+		plat_mutex_unlock(&sk->net->lock);
+		return err;
+	}
+	if (len > UNIX_PATH_MAX)
+		return -EINVAL;		/* unix_validate_addr */
+	if (((const unsigned char *)path)[0])
+		return unix_bind_bsd(task, sk, path, len);
+	return unix_bind_abstract(sk, path, len);
+}
+
+/*
+ * unix_find_other: the socket a name reaches, with a reference.  An
+ * abstract name: ECONNREFUSED when nothing of @type is bound to it.  A
+ * path: the VFS's errnos (host->find_bsd, called unlocked), ECONNREFUSED
+ * when nothing is bound to the inode, EPROTOTYPE for another type.
+ */
+static int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
+			   unsigned int len, int type, struct unix_sock **out)
+{
+	struct unix_sock *other;
+	char path[UNIX_PATH_MAX + 1];
+	unsigned int plen = 0;
+	uint32_t dev;
+	uint64_t ino;
+	int err;
+
+	if (!name[0]) {
+		plat_mutex_lock(&net->lock);
+		other = __unix_find_abstract(net, name, len, type);
+		if (other)
+			__sock_hold(other);
+		plat_mutex_unlock(&net->lock);
+		if (!other)
+			return -ECONNREFUSED;
+		*out = other;
+		return 0;
+	}
+	if (!net->host)
+		return -ECONNREFUSED;
+	while (plen < len && name[plen])
+		plen++;
+	memcpy(path, name, plen);
+	path[plen] = '\0';
+	err = net->host->find_bsd(task, path, &dev, &ino);
+	if (err)
+		return err;
+	plat_mutex_lock(&net->lock);
+	other = __unix_find_bsd(net, dev, ino);
+	if (!other)
+		err = -ECONNREFUSED;
+	else if (other->type != type)
+		err = -EPROTOTYPE;
+	else
+		__sock_hold(other);
+	plat_mutex_unlock(&net->lock);
+	if (err)
+		return err;
+	*out = other;
+	return 0;
 }
 
 static void __unix_copy_name(const struct unix_address *addr, unsigned char *path,
@@ -930,10 +1246,33 @@ out:
 	return err;
 }
 
-int unix_connect(struct unix_sock *sk, struct unix_sock *other,
+/*
+ * connect(2), as unix_stream_connect / unix_dgram_connect begin: AF_UNSPEC
+ * (@path NULL) goes to the type's connect, which dissolves a datagram
+ * association and is EINVAL elsewhere; an empty address is EINVAL
+ * (unix_validate_addr); an unnamed socket with SO_PASSCRED autobinds; the
+ * name is looked up (unix_find_other) with no lock held; then the type's
+ * connect makes the rest of the checks.
+ */
+int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned int len,
 		 const struct unix_cred *cred, int flags, struct wait_ctl *ctl)
 {
-	return sk->ops->connect(sk, other, cred, flags, ctl);
+	struct unix_sock *other;
+	int err;
+
+	if (!path)
+		return sk->ops->connect(sk, NULL, cred, flags, ctl);
+	if (len == 0 || len > UNIX_PATH_MAX)
+		return -EINVAL;
+	err = unix_passcred_autobind(sk);
+	if (err)
+		return err;
+	err = unix_find_other(task, sk->net, path, len, sk->type, &other);
+	if (err)
+		return err;
+	err = sk->ops->connect(sk, other, cred, flags, ctl);
+	unix_sock_put(other);
+	return err;
 }
 
 int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred)
@@ -967,6 +1306,199 @@ static void __unix_dgram_peer_wake_disconnect(struct unix_sock *sk, struct unix_
 }
 
 /* ---------------------------------------------------------------- send --- */
+
+/*
+ * scm_check_creds: SCM_CREDENTIALS may claim the sender's own pid (any pid
+ * with CAP_SYS_ADMIN), one of its uids (any with CAP_SETUID) and one of its
+ * gids (any with CAP_SETGID); an id of -1 is EINVAL, the rest EPERM.
+ */
+static int scm_check_creds(const struct unix_cred *c, const struct unix_task_cred *me)
+{
+	if (c->uid == -1 || c->gid == -1)
+		return -EINVAL;
+	if ((c->pid == me->pid || (me->caps & UNIX_CAP_SYS_ADMIN)) &&
+	    (c->uid == me->uid || c->uid == me->euid || c->uid == me->suid ||
+	     (me->caps & UNIX_CAP_SETUID)) &&
+	    (c->gid == me->gid || c->gid == me->egid || c->gid == me->sgid ||
+	     (me->caps & UNIX_CAP_SETGID)))
+		return 0;
+	return -EPERM;
+}
+
+/* Walking a control buffer: where the next message starts, what is left. */
+struct cmsg_iter {
+	const unsigned char *p;
+	size_t left;
+};
+
+/*
+ * The next control message: 1 with its header in @h and its data at
+ * *@data (*@dlen bytes), 0 at the end, -EINVAL for a malformed header
+ * (CMSG_OK).  Trailing bytes shorter than a header end the buffer.
+ */
+static int cmsg_next(struct cmsg_iter *it, struct unix_cmsghdr *h,
+		     const unsigned char **data, size_t *dlen)
+{
+	size_t step;
+
+	if (it->left < sizeof(*h))
+		return 0;
+	memcpy(h, it->p, sizeof(*h));
+	if (h->cmsg_len < sizeof(*h) || h->cmsg_len > it->left)
+		return -EINVAL;
+	*data = it->p + sizeof(*h);
+	*dlen = h->cmsg_len - sizeof(*h);
+	step = UNIX_CMSG_ALIGN(h->cmsg_len);
+	if (step >= it->left) {
+		it->left = 0;
+	} else {
+		it->p += step;
+		it->left -= step;
+	}
+	return 1;
+}
+
+/*
+ * scm_fp_copy: the @num fds at @fds join @msg->fp (room for @room files),
+ * each a reference the embedder takes (fget_raw).  EINVAL past
+ * SCM_MAX_FD in all; EBADF for a negative fd or one not open (the files
+ * taken so far stay in @msg->fp, for unix_scm_destroy).
+ */
+static int scm_fp_copy(void *task, const struct unix_host_ops *host, struct unix_msg *msg,
+		       const unsigned char *fds, int num, int room)
+{
+	struct scm_fp_list *fpl = msg->fp;
+	int i, err;
+
+	if (num <= 0)
+		return 0;
+	if (num > SCM_MAX_FD)
+		return -EINVAL;
+	if (!fpl) {
+		fpl = scm_fp_alloc(room);
+		if (!fpl)
+			return -ENOMEM;
+		fpl->count = 0;
+		msg->fp = fpl;
+	}
+	if (fpl->count + num > SCM_MAX_FD)
+		return -EINVAL;
+	for (i = 0; i < num; i++) {
+		int32_t fd;
+		struct scm_file *f = &fpl->files[fpl->count];
+
+		memcpy(&fd, fds + (size_t)i * sizeof(fd), sizeof(fd));
+		if (fd < 0)
+			return -EBADF;
+		err = host->fget(task, fd, &f->file, &f->usk);
+		if (err)
+			return err;
+		fpl->count++;
+	}
+	return 0;
+}
+
+/*
+ * __scm_send: parse the control messages, once per call (the first attempt
+ * consumes msg->control).  A malformed header, an unknown SOL_SOCKET type
+ * or a malformed ucred is EINVAL; other levels are skipped.  SCM_RIGHTS
+ * takes references to the files (scm_fp_copy); SCM_CREDENTIALS is checked
+ * (scm_check_creds, then ESRCH for a pid naming no process).  The files
+ * are charged to the caller's real uid, and its limit noted for
+ * too_many_unix_fds.  Called with no lock held.
+ */
+static int __scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
+{
+	const struct unix_host_ops *host = net->host;
+	struct cmsg_iter it = { msg->control, msg->controllen };
+	struct unix_cmsghdr h;
+	const unsigned char *data;
+	struct unix_task_cred me;
+	size_t dlen;
+	int have_me = 0, room = 0, err;
+
+	/* the files to make room for: at most SCM_MAX_FD, else EINVAL below */
+	while (cmsg_next(&it, &h, &data, &dlen) > 0)
+		if (h.cmsg_level == SOL_SOCKET && h.cmsg_type == SCM_RIGHTS)
+			room += (int)min_sz(dlen / sizeof(int32_t), SCM_MAX_FD);
+	room = room < SCM_MAX_FD ? room : SCM_MAX_FD;
+
+	it.p = msg->control;
+	it.left = msg->controllen;
+	msg->control = NULL;
+	msg->controllen = 0;
+	while ((err = cmsg_next(&it, &h, &data, &dlen)) > 0) {
+		if (h.cmsg_level != SOL_SOCKET)
+			continue;
+		if (!host)
+			return -EINVAL;
+		if (!have_me && (h.cmsg_type == SCM_RIGHTS || h.cmsg_type == SCM_CREDENTIALS)) {
+			err = host->cred(task, &me);
+			if (err)
+				return err;
+			have_me = 1;
+		}
+		switch (h.cmsg_type) {
+		case SCM_RIGHTS:
+			err = scm_fp_copy(task, host, msg, data, (int)(dlen / sizeof(int32_t)), room);
+			break;
+		case SCM_CREDENTIALS:
+			if (dlen != sizeof(struct unix_cred))
+				return -EINVAL;
+			memcpy(&msg->creds, data, sizeof(msg->creds));
+			err = scm_check_creds(&msg->creds, &me);
+			if (!err && msg->creds.pid != me.pid && !host->pid_exists(task, msg->creds.pid))
+				err = -ESRCH;
+			msg->has_creds = !err;
+			break;
+		default:
+			err = -EINVAL;
+		}
+		if (err)
+			return err;
+	}
+	if (err)
+		return err;		/* a malformed header */
+	if (msg->fp && !msg->fp->count) {
+		scm_fp_free(msg->fp);
+		msg->fp = NULL;
+	}
+	if (msg->fp) {
+		msg->fp->user = me.uid;
+		msg->fp->user_nofile = me.rlimit_nofile;
+		msg->fp->user_unlimited = !!(me.caps & (UNIX_CAP_SYS_RESOURCE | UNIX_CAP_SYS_ADMIN));
+	}
+	return 0;
+}
+
+/* A send's scm_send, first thing; a zero-copy send carries no control data. */
+static int unix_scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
+{
+	int err;
+
+	if (msg->control) {
+		err = __scm_send(task, net, msg);
+		if (err)
+			return err;
+	}
+	if (msg->pages && (msg->fp || msg->has_creds))
+		return -EINVAL;
+	return 0;
+}
+
+/* scm_destroy: the files of a message that was not sent go back, unlocked. */
+void unix_scm_destroy(struct unix_net *net, struct unix_msg *msg)
+{
+	struct scm_fp_list *fpl = msg->fp;
+	int i;
+
+	if (!fpl)
+		return;
+	msg->fp = NULL;
+	for (i = 0; i < fpl->count; i++)
+		net->host->fput(fpl->files[i].file);
+	scm_fp_free(fpl);
+}
 
 /* What a stream send that stopped on @err returns: what it queued, if any. */
 static ssize_t unix_no_sendmsg_result(struct unix_msg *msg, int err)
@@ -1006,8 +1538,8 @@ static int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
 static void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,
 			     const struct unix_sock *sk, const struct unix_sock *other)
 {
-	if (msg->creds) {
-		skb->cb.cred = *msg->creds;
+	if (msg->has_creds) {
+		skb->cb.cred = msg->creds;
 		return;
 	}
 	if ((sk->flags & UNIX_F_PASSCRED) || (other->flags & UNIX_F_PASSCRED) ||
@@ -1016,18 +1548,23 @@ static void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,
 }
 
 /*
- * unix_attach_fds: the files go on @skb -- or, when the embedder found the
- * sender's user over its limit of files in flight (too_many_unix_fds),
- * ETOOMANYREFS, at this point of the send as in Linux.
+ * unix_attach_fds: the files go on @skb, charged to the sender's user --
+ * or ETOOMANYREFS when that user is over its limit (too_many_unix_fds).
  */
 static int __unix_attach_fds(struct sk_buff *skb, struct unix_msg *msg)
 {
+	struct unix_net *net = skb->sk->net;
+	struct unix_user *u;
+
 	if (msg->fp) {
-		if (msg->fp_refused)
+		if (__too_many_unix_fds(net, msg->fp))
 			return -ETOOMANYREFS;
+		u = __unix_user(net, msg->fp->user, 1);
+		if (!u)
+			return -ENOMEM;
 		skb->cb.fp = msg->fp;
 		msg->fp = NULL;
-		__unix_inflight(skb->sk->net, skb->cb.fp);
+		__unix_inflight(net, skb->cb.fp, u);
 	}
 	return 0;
 }
@@ -1176,8 +1713,8 @@ static int __unix_queue_oob(struct unix_sock *sk, struct unix_sock *other,
 	return __unix_stream_queue(sk, other, skb, msg, 1, 1);
 }
 
-static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
-				   struct unix_sock *named, struct wait_ctl *ctl)
+static ssize_t unix_stream_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
+				   struct wait_ctl *ctl)
 {
 	struct unix_net *net = sk->net;
 	struct unix_sock *other;
@@ -1186,6 +1723,9 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 	int oob = msg->flags & MSG_OOB;
 	int err;
 
+	err = unix_scm_send(task, net, msg);
+	if (err)
+		return err;
 	if (oob) {
 		if (!len)
 			return -EOPNOTSUPP;
@@ -1193,7 +1733,7 @@ static ssize_t unix_stream_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 	}
 
 	plat_mutex_lock(&net->lock);
-	if (named) {
+	if (msg->name) {
 		err = sk->state == UNIX_ESTABLISHED ? -EISCONN : -EOPNOTSUPP;
 		goto out_err;
 	}
@@ -1278,40 +1818,39 @@ out_err:
 
 
 /*
- * Datagram and seqpacket send.  @named is the resolved destination of a
- * sendto(), or NULL to use the peer.
+ * Datagram and seqpacket send, to msg->name (a sendto()) or to the peer.
  */
-static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
-				  struct unix_sock *named, struct wait_ctl *ctl)
+static ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
+				  struct wait_ctl *ctl)
 {
 	struct unix_net *net = sk->net;
-	struct unix_sock *other = NULL;
+	struct unix_sock *other = NULL, *named = NULL;
 	struct sk_buff *skb = NULL;
 	size_t len = msg_total(msg), data_len = 0;
 	int err;
 
+	err = unix_scm_send(task, net, msg);
+	if (err)
+		return err;
 	if (msg->flags & MSG_OOB)
 		return -EOPNOTSUPP;
+	if (msg->name && (!msg->namelen || msg->namelen > UNIX_PATH_MAX))
+		return -EINVAL;		/* unix_validate_addr */
 
 	/*
-	 * Linux's order: the size; then sock_alloc_send_pskb's pending error,
-	 * SEND_SHUTDOWN (EPIPE) and wait for room (__unix_wait_wmem); the
-	 * files (ETOOMANYREFS) and the copy; only then the destination -- the
-	 * peer (ENOTCONN), or the name, which the embedder resolves between
-	 * two calls (msg->lookup, -EUNIXLOOKUP).
+	 * Linux's order: autobind (SO_PASSCRED, unnamed, and somewhere to
+	 * send: a name or a peer); the size; then sock_alloc_send_pskb's
+	 * pending error, SEND_SHUTDOWN (EPIPE) and wait for room
+	 * (__unix_wait_wmem); the files (ETOOMANYREFS) and the copy; only then
+	 * the destination -- the peer (ENOTCONN), or the name, looked up with
+	 * the lock dropped (unix_find_other).
 	 */
-	if (msg->held) {
-		skb = msg->held;	/* resumed: the embedder resolved the name */
-		msg->held = NULL;
-		plat_mutex_lock(&net->lock);
-		if (!named) {
-			/* a datagram addressed by name never goes to the peer */
-			err = -EDESTADDRREQ;
-			goto out_free;
-		}
-		goto resolved;
-	}
 	plat_mutex_lock(&net->lock);
+	if ((sk->flags & UNIX_F_PASSCRED) && !sk->addr && (msg->name || sk->peer)) {
+		err = __unix_autobind(sk);
+		if (err)
+			goto out;
+	}
 	if (len > (size_t)(sk->sndbuf - 32)) {
 		err = -EMSGSIZE;
 		goto out;
@@ -1354,17 +1893,24 @@ static ssize_t unix_dgram_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
 	if (!skb->pages)
 		__unix_account_copy(sk, len, 0);
 
-	if (msg->lookup && !named) {
-		msg->held = skb;
+	if (msg->name) {
 		plat_mutex_unlock(&net->lock);
-		return -EUNIXLOOKUP;
-	}
-resolved:
-	if (named) {
-		other = named;	/* the caller holds a reference across sleeps */
+		err = unix_find_other(task, net, msg->name, msg->namelen, sk->type, &named);
+		plat_mutex_lock(&net->lock);
+		if (err)
+			goto out_free;
+		other = named;	/* our reference keeps it across sleeps */
 	} else if (!(other = sk->peer)) {
 		err = -ENOTCONN;
 		goto out_free;
+	}
+	if (msg->drop) {
+		/* lost on the way (fault injection): its files never reach a
+		 * queue, so they go back to the caller to release */
+		__unix_unattach_fds(skb, msg);
+		__kfree_skb(skb);
+		err = (int)len;
+		goto out;
 	}
 restart:
 	if (!other) {
@@ -1417,24 +1963,26 @@ restart:
 	__unix_skb_creds(skb, msg, sk, other);
 	__unix_queue_skb(other, skb);
 	__wake_up_all(&other->wq);
-	plat_mutex_unlock(&net->lock);
-	return (ssize_t)len;
+	err = (int)len;
+	goto out;
 
 out_free:
 	msg_rewind(msg, len);
 	__unix_unattach_fds(skb, msg);
 	__kfree_skb(skb);
 out:
+	if (named)
+		__sock_put(named);
 	plat_mutex_unlock(&net->lock);
 	return err;
 }
 
-static ssize_t unix_seqpacket_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
-				      struct unix_sock *named, struct wait_ctl *ctl)
+static ssize_t unix_seqpacket_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
+				      struct wait_ctl *ctl)
 {
 	int err;
 
-	(void)named;		/* an address is ignored on a seqpacket socket */
+	msg->name = NULL;	/* an address is ignored on a seqpacket socket */
 	plat_mutex_lock(&sk->net->lock);
 	err = sk->err;
 	sk->err = 0;
@@ -1448,13 +1996,13 @@ static ssize_t unix_seqpacket_sendmsg(struct unix_sock *sk, struct unix_msg *msg
 	 * shut down) comes from sock_alloc_send_pskb/unix_dgram_sendmsg and,
 	 * unlike stream's, raises no SIGPIPE.
 	 */
-	return unix_dgram_sendmsg(sk, msg, NULL, ctl);
+	return unix_dgram_sendmsg(task, sk, msg, ctl);
 }
 
-ssize_t unix_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
-		     struct unix_sock *other, struct wait_ctl *ctl)
+ssize_t unix_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
+		     struct wait_ctl *ctl)
 {
-	return sk->ops->sendmsg(sk, msg, other, ctl);
+	return sk->ops->sendmsg(task, sk, msg, ctl);
 }
 
 /* ---------------------------------------------------------------- recv --- */
@@ -1888,25 +2436,6 @@ ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl
 	return sk->ops->recvmsg(sk, msg, ctl);
 }
 
-/*
- * The destination name of a send that returned -EUNIXLOOKUP did not
- * resolve: nothing is sent.  The held skb is freed and its files go back
- * to msg->fp, as after any failed send.
- */
-void unix_msg_drop_held(struct unix_sock *sk, struct unix_msg *msg)
-{
-	struct sk_buff *skb = msg->held;
-
-	if (!skb)
-		return;
-	msg->held = NULL;
-	plat_mutex_lock(&sk->net->lock);
-	msg_rewind(msg, msg->done);
-	__unix_unattach_fds(skb, msg);
-	__kfree_skb(skb);
-	plat_mutex_unlock(&sk->net->lock);
-}
-
 /* Release what a recvmsg left in @msg that the caller did not take. */
 void unix_msg_release(struct unix_sock *sk, struct unix_msg *msg)
 {
@@ -2334,17 +2863,6 @@ int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out)
 
 /* ------------------------------------------------------------- listing --- */
 
-void unix_set_vfs(struct unix_sock *sk, uint32_t dev, uint64_t ino)
-{
-	plat_mutex_lock(&sk->net->lock);
-	if (sk->addr) {
-		sk->addr->has_vfs = 1;
-		sk->addr->vfs_dev = dev;
-		sk->addr->vfs_ino = ino;
-	}
-	plat_mutex_unlock(&sk->net->lock);
-}
-
 /* sk_diag_fill's view of one socket; the icons go to @icons from *@ni on. */
 static void __unix_sock_info(struct unix_sock *sk, struct unix_sock_info *i,
 			     uint64_t *icons, size_t max_icons, size_t *ni)
@@ -2529,26 +3047,5 @@ out:
 struct page_run *unix_alloc_pages(struct unix_net *net, size_t npages, int zero)
 {
 	return page_run_alloc(&net->pool, npages, zero);
-}
-
-/*
- * The checks sock_alloc_send_pskb makes before unix_dgram_sendmsg looks a
- * destination name up: a pending error (reported once), then SEND_SHUTDOWN.
- * The embedder resolves names itself, so it asks first.
- */
-int unix_seqpacket_send_precheck(struct unix_sock *sk)
-{
-	int err = 0;
-
-	/* unix_seqpacket_sendmsg: these come before scm_send parses control data */
-	plat_mutex_lock(&sk->net->lock);
-	if (sk->err) {
-		err = -sk->err;
-		sk->err = 0;
-	} else if (sk->state != UNIX_ESTABLISHED) {
-		err = -ENOTCONN;
-	}
-	plat_mutex_unlock(&sk->net->lock);
-	return err;
 }
 

@@ -15,9 +15,16 @@
  *                   garbage collector (which only frees unreachable sockets).
  *
  *   Order: iolock -> net.lock.  Never take an iolock while holding net.lock,
- *   and never call back into the embedding runtime (Python) with net.lock
- *   held: files dropped under the lock go on the net's release list instead,
- *   and the caller drains it after the call returns.
+ *   and never call back into the embedder with net.lock or an iolock held:
+ *   the host ops (unix_host.h: path lookup, mknod, fget/fput, credentials)
+ *   are called with no core lock held, as Linux calls into the VFS and the
+ *   fd table with no socket lock held; files dropped under the lock go on
+ *   the net's release list instead, and the caller drains it after the call
+ *   returns.
+ *
+ *   The names -- the abstract namespace and the table of path-bound sockets,
+ *   both hashed in struct unix_net -- and the per-user counts of files in
+ *   flight (struct unix_user) are under net.lock.
  *
  *   Functions named __unix_*() expect the caller to hold net.lock.
  *
@@ -50,6 +57,7 @@
 #include "../../sched/wait.h"
 #include "../skbuff.h"
 #include "../../mm/page.h"
+#include "unix_host.h"
 
 /* sk_state, as Linux names them for AF_UNIX */
 enum {
@@ -92,6 +100,10 @@ enum {
 #define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_PASSSEC | UNIX_F_NOPASSRIGHTS)
 
 #define UNIX_ADDR_MAX		(2 + UNIX_PATH_MAX)
+#define UNIX_HASH_SIZE		256	/* buckets of each name table */
+/* unix_autobind's names: NUL and five hex digits, 2^20 of them */
+#define UNIX_AUTOBIND_DIGITS	5
+#define UNIX_AUTOBIND_MASK	0xFFFFF
 
 struct unix_address {
 	int refcnt;			/* under net.lock */
@@ -128,12 +140,39 @@ struct scm_file {
 	struct unix_sock *usk;		/* the AF_UNIX socket behind it, or NULL */
 };
 
+/*
+ * A user's files in flight (Linux's user_struct.unix_inflight), on the
+ * net's user table under net.lock while it has any.
+ */
+struct unix_user {
+	struct list_head link;
+	int32_t uid;
+	int64_t inflight;
+};
+
 struct scm_fp_list {
 	struct scm_fp_list *next;	/* on the net's release list */
 	int count;
-	int user;			/* uid charged for the files in flight */
+	int user;			/* the sender's real uid, charged while in flight */
+	/* too_many_unix_fds, as of scm_send: the sender's RLIMIT_NOFILE, and
+	 * whether CAP_SYS_RESOURCE or CAP_SYS_ADMIN lifts it */
+	int64_t user_nofile;
+	int user_unlimited;
+	struct unix_user *charged;	/* the user entry charged, while in flight */
 	struct scm_file files[];
 };
+
+/*
+ * A control message as sendmsg's msg_control holds it on 64-bit Linux:
+ * struct cmsghdr, then the data; each message starts at an 8-byte boundary.
+ */
+struct unix_cmsghdr {
+	uint64_t cmsg_len;		/* header and data */
+	int32_t cmsg_level;
+	int32_t cmsg_type;
+};
+#define UNIX_CMSG_ALIGN(len)	(((len) + 7) & ~(size_t)7)
+#define UNIX_CMSG_LEN(len)	(sizeof(struct unix_cmsghdr) + (len))
 
 struct unix_counters {
 	int64_t socks;			/* unix_sock structures not yet freed */
@@ -175,6 +214,13 @@ struct unix_net {
 	struct page_pool pool;		/* zero-copy pages allocated in this net */
 	int64_t unix_tot_inflight;	/* sockets in flight: a release schedules a
 					 * collector pass only while > 0 */
+	const struct unix_host_ops *host;	/* the embedder's VFS (unix_host.h) */
+	/* Bound sockets, as Linux's unix_socket_table: abstract names hashed
+	 * by name and type, path names by their inode (dev, ino). */
+	struct list_head abstract_names[UNIX_HASH_SIZE];
+	struct list_head bsd_names[UNIX_HASH_SIZE];
+	uint32_t autobind_seed;		/* where the next autobind starts looking */
+	struct list_head users[UNIX_HASH_SIZE];	/* struct unix_user, by uid */
 };
 
 struct unix_sock;
@@ -186,11 +232,12 @@ struct unix_proto_ops {
 	int type;
 	int (*connect)(struct unix_sock *sk, struct unix_sock *other,
 		       const struct unix_cred *cred, int flags, struct wait_ctl *ctl);
+	/* @task: the caller, for the host ops a name lookup needs */
 	int (*listen)(struct unix_sock *sk, int backlog, const struct unix_cred *cred);
 	int (*accept)(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 		      struct wait_ctl *ctl);
-	ssize_t (*sendmsg)(struct unix_sock *sk, struct unix_msg *msg,
-			   struct unix_sock *other, struct wait_ctl *ctl);
+	ssize_t (*sendmsg)(void *task, struct unix_sock *sk, struct unix_msg *msg,
+			   struct wait_ctl *ctl);
 	ssize_t (*recvmsg)(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
 	unsigned int (*poll)(struct unix_sock *sk, struct poll_table *pt, unsigned int events);
 };
@@ -224,6 +271,8 @@ struct unix_sock {
 	int64_t busy_poll_ns;		/* SO_BUSY_POLL */
 	uint64_t ino;			/* socket inode number (sockfs), for listings */
 	struct list_head link;		/* on net->socks */
+	struct list_head bind_link;	/* on a name table while bound (not an
+					 * accepted socket sharing its listener's name) */
 	/* embryo: the listener whose queue holds it, until accepted or dropped
 	 * (no reference: the listener frees its queue before itself) */
 	struct unix_sock *listener;
@@ -241,9 +290,6 @@ struct unix_sock {
 	int64_t msgs_received;		/* skbs queued on this socket's receive queue */
 	int32_t uid;			/* the socket inode's owner (sock_i_uid) */
 };
-
-/* kernel-internal: resolve msg->held's destination name and call again */
-#define EUNIXLOOKUP 600
 
 /*
  * Message descriptor for sendmsg/recvmsg.  @done carries one call's
@@ -266,21 +312,24 @@ struct unix_msg {
 	int msg_flags;			/* MSG_* returned (recv) */
 	int sigpipe;			/* out: the call would raise SIGPIPE */
 	struct unix_fown urg;		/* out (send): SIGURG to this owner (pid 0: none) */
+	/* send: the control messages (msg_control), parsed by the first
+	 * attempt's scm_send into @fp and @creds and consumed (set to NULL) */
+	const void *control;
+	size_t controllen;
 	/* send: the sender's credentials now, and explicit SCM_CREDENTIALS */
 	struct unix_cred cur;
-	const struct unix_cred *creds;
+	int has_creds;
+	struct unix_cred creds;
 	struct scm_fp_list *fp;		/* send: files to pass (consumed on success) */
-	int fp_refused;			/* send: the sender's user is over its limit of
-					 * files in flight: ETOOMANYREFS when attaching */
 	struct page_run *pages;		/* send: zero-copy pages */
-	/* send (datagram): the destination is a name only the embedder can
-	 * resolve.  Linux looks it up after the copy (unix_find_other in
-	 * unix_dgram_sendmsg), so the core gets that far, keeps the copied skb
-	 * in @held and returns -EUNIXLOOKUP; the embedder resolves the name and
-	 * calls again with the socket as @other -- or, when the lookup fails,
-	 * gives the skb back with unix_msg_drop_held(). */
-	int lookup;
-	struct sk_buff *held;
+	/* send: the destination's sun_path bytes (msg_name), or NULL for none;
+	 * @namelen may be 0 (an address of sun_family alone) */
+	const unsigned char *name;
+	unsigned int namelen;
+	/* send (datagram), fault injection: lose the datagram on its way --
+	 * after every check the sender makes, the copy and the destination's
+	 * lookup it is freed instead of queued, and the call reports it sent */
+	int drop;
 	/* recv results */
 	struct unix_address *addr;	/* sender's address (a reference) or NULL */
 	int want_creds;			/* the receiver had SO_PASSCRED */
@@ -306,18 +355,25 @@ void unix_sock_put(struct unix_sock *sk);
 int unix_release(struct unix_sock *sk);
 void unix_set_pipe(struct unix_sock *sk);
 
-/* calls */
-int unix_bind(struct unix_sock *sk, const void *path, unsigned int len);
+/* The embedder's host ops; set once, before any call that names a path. */
+void unix_net_set_host(struct unix_net *net, const struct unix_host_ops *ops);
+
+/*
+ * calls: each is the whole syscall.  @task is the caller (unix_host.h);
+ * names are sun_path bytes: @len 0 is an address of sun_family alone, a
+ * leading NUL an abstract name, anything else a path up to its first NUL.
+ * unix_connect's @path NULL is AF_UNSPEC.
+ */
+int unix_bind(void *task, struct unix_sock *sk, const void *path, unsigned int len);
 int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred);
 int unix_listen(struct unix_sock *sk, int backlog, const struct unix_cred *cred);
-int unix_connect(struct unix_sock *sk, struct unix_sock *other,
+int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned int len,
 		 const struct unix_cred *cred, int flags, struct wait_ctl *ctl);
 int unix_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 		struct wait_ctl *ctl);
-ssize_t unix_sendmsg(struct unix_sock *sk, struct unix_msg *msg,
-		     struct unix_sock *other, struct wait_ctl *ctl);
+ssize_t unix_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
+		     struct wait_ctl *ctl);
 ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
-int unix_seqpacket_send_precheck(struct unix_sock *sk);
 int unix_shutdown(struct unix_sock *sk, int how);
 int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned int *len);
 int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val);
@@ -327,7 +383,8 @@ void unix_set_owner(struct unix_sock *sk, const struct unix_fown *owner);
 void unix_get_owner(struct unix_sock *sk, struct unix_fown *out);
 int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out);
 void unix_msg_release(struct unix_sock *sk, struct unix_msg *msg);
-void unix_msg_drop_held(struct unix_sock *sk, struct unix_msg *msg);
+/* scm_destroy: drop the files of a message that was not sent (host fput). */
+void unix_scm_destroy(struct unix_net *net, struct unix_msg *msg);
 
 /* poll over many sockets; see af_unix.c */
 struct unix_pollfd {
@@ -344,6 +401,9 @@ struct page_run *unix_alloc_pages(struct unix_net *net, size_t npages, int zero)
 
 /* in-flight files */
 struct scm_fp_list *scm_fp_alloc(int count);
+/* The users with files in flight: up to @max (uid, count) pairs; returns
+ * how many there are. */
+int unix_users_inflight(struct unix_net *net, int32_t *uids, int64_t *counts, int max);
 void scm_fp_free(struct scm_fp_list *fpl);
 void unix_file_ref(struct unix_sock *sk, int delta);
 int unix_gc(struct unix_net *net);
@@ -392,7 +452,5 @@ int unix_list(struct unix_net *net, struct unix_sock_info *out, int max,
 void unix_graft(struct unix_sock *sk);
 /* The owner of the socket's inode (sock_i_uid): its creator's fsuid. */
 void unix_set_uid(struct unix_sock *sk, int32_t uid);
-/* Record the file a path bind made (see struct unix_address). */
-void unix_set_vfs(struct unix_sock *sk, uint32_t dev, uint64_t ino);
 
 #endif
