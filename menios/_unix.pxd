@@ -129,6 +129,13 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     scm_fp_list *unix_net_take_released(unix_net *net) nogil
     void unix_net_counters(unix_net *net, unix_counters *out) nogil
     void unix_msg_drop_held(unix_sock *sk, unix_msg *msg) nogil
+
+    struct unix_ready:
+        pass
+    int unix_ready_arm(unix_sock *sk, unix_ready **out) nogil
+    int unix_ready_fd(const unix_ready *r) nogil
+    void unix_ready_disarm(unix_ready *r) nogil
+    void unix_ready_refresh(unix_sock *sk) nogil
     int EUNIXLOOKUP
 
     int unix_create(unix_net *net, int type, int protocol, unix_sock **out) nogil

@@ -6,7 +6,7 @@ import threading
 import time
 import weakref
 
-from . import _unix, namespace
+from . import _unix, namespace, readiness
 from .args import err
 from .constants import (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SIGURG, TCP_ESTABLISHED,
                         TCP_CLOSE, TCP_LISTEN)
@@ -256,8 +256,10 @@ class Kernel:
                 p.pending_signals.add(SIGURG)
 
     def _on_socket_release(self, sock):
-        """A socket is gone: its inode and abstract name let go of it."""
+        """A socket is gone: its inode and abstract name let go of it, and
+        its readiness fds close."""
         namespace.forget(self, sock)
+        readiness.forget_file(sock)
 
 
 #: wait_blocked looks at the count this often: first after 0.2 ms, backing

@@ -240,6 +240,7 @@ struct unix_sock {
 	int64_t msgs_sent;		/* skbs this socket's sends queued on a receiver */
 	int64_t msgs_received;		/* skbs queued on this socket's receive queue */
 	int32_t uid;			/* the socket inode's owner (sock_i_uid) */
+	struct unix_ready *ready;	/* readiness fds armed on it (ready.c) */
 };
 
 /* kernel-internal: resolve msg->held's destination name and call again */
@@ -394,5 +395,25 @@ void unix_graft(struct unix_sock *sk);
 void unix_set_uid(struct unix_sock *sk, int32_t uid);
 /* Record the file a path bind made (see struct unix_address). */
 void unix_set_vfs(struct unix_sock *sk, uint32_t dev, uint64_t ino);
+
+/*
+ * Readiness fds (ready.c): a host fd kept readable/writable exactly while
+ * the socket polls so, for host event loops.  Becoming ready comes with a
+ * wake-up of a queue the socket polls, which runs the record's callback;
+ * becoming unready only comes from the socket's own calls (its recv empties
+ * the queue, its send fills its buffer), after which the caller runs
+ * unix_ready_refresh().  Both recompute the mask and update the host fd
+ * under net.lock.
+ */
+struct unix_ready;
+int unix_ready_arm(struct unix_sock *sk, struct unix_ready **out);
+int unix_ready_fd(const struct unix_ready *r);
+void unix_ready_disarm(struct unix_ready *r);
+void unix_ready_refresh_slow(struct unix_sock *sk);
+static inline void unix_ready_refresh(struct unix_sock *sk)
+{
+	if (__atomic_load_n(&sk->ready, __ATOMIC_RELAXED))
+		unix_ready_refresh_slow(sk);
+}
 
 #endif
