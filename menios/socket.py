@@ -196,10 +196,11 @@ def _process(process):
     return process
 
 
-def _rights_out(proc, data):
+def _rights_out(proc, data, temps):
     """SCM_RIGHTS data as given to ``sendmsg``: readiness fds become the
     simulated fds they stand for, other numbers are the process's own fds
-    (or, inside ``menios.patch``, host fds; see menios.patch)."""
+    (or, inside ``menios.patch``, host fds, installed for the call as
+    temporary fds listed in ``temps``; see menios.patch)."""
     fds = _array.array("i")
     fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
     changed = False
@@ -209,10 +210,9 @@ def _rights_out(proc, data):
             fds[i] = found[1]
             changed = True
         elif _host_rights_out is not None:
-            new = _host_rights_out(proc, fd)
-            if new is not None:
-                fds[i] = new
-                changed = True
+            fds[i] = _host_rights_out(proc, fd)
+            temps.append(fds[i])
+            changed = True
     if not changed:
         return data
     return memoryview(fds.tobytes() + bytes(data[len(fds) * fds.itemsize:]))
@@ -256,9 +256,11 @@ class _SimFd(int):
     __slots__ = ()
 
 
-# Set by menios.patch while a patch is active: host fds in SCM_RIGHTS.
+# Set by menios.patch while a patch is active: host fds in SCM_RIGHTS, and
+# the directories a bind needs.
 _host_rights_out = None
 _host_rights_in = None
+_bind_hook = None
 
 
 # ------------------------------------------------------------------ the class
@@ -487,7 +489,10 @@ class socket:
 
     # --------------------------------------------------------- addresses
     def bind(self, address):
-        self._proc.bind(self._fd, _address(address))
+        raw = _address(address)
+        if _bind_hook is not None:
+            _bind_hook(self._proc, raw)
+        self._proc.bind(self._fd, raw)
 
     def listen(self, backlog=_LISTEN_DEFAULT):
         self._proc.listen(self._fd, max(_c_int(backlog), 0))
@@ -620,16 +625,21 @@ class socket:
         except TypeError:
             raise TypeError("sendmsg() argument 2 must be an iterable") from None
         anc = []
-        for item in items:
-            level, kind, data = _ancillary_item(item)
-            if level == SOL_SOCKET and kind == SCM_RIGHTS:
-                data = _rights_out(self._proc, data)
-            anc.append((level, kind, data))
-        flags = _c_int(flags)
-        raw = None if address is None else _address(address)
-        if self._timeout:
-            return self._wait(POLLOUT, self._proc.sendmsg, buffers, anc, flags, raw)
-        return self._proc.sendmsg(self._fd, buffers, anc, flags, raw)
+        temps = []
+        try:
+            for item in items:
+                level, kind, data = _ancillary_item(item)
+                if level == SOL_SOCKET and kind == SCM_RIGHTS:
+                    data = _rights_out(self._proc, data, temps)
+                anc.append((level, kind, data))
+            flags = _c_int(flags)
+            raw = None if address is None else _address(address)
+            if self._timeout:
+                return self._wait(POLLOUT, self._proc.sendmsg, buffers, anc, flags, raw)
+            return self._proc.sendmsg(self._fd, buffers, anc, flags, raw)
+        finally:
+            for fd in temps:
+                self._proc.close(fd)
 
     def sendfile(self, file, offset=0, count=None):
         """Send a binary file object's data from ``offset`` (``count`` bytes,
