@@ -55,3 +55,10 @@ def test_readme_socket_objects_example(capsys):
     assert re.fullmatch(r"<menios\.socket\.socket fd=\d+, family=1, type=1, proto=0, "
                         r"raddr=/tmp/echo>", lines[0])
     assert lines[1:] == ["b'HELLO\\n'", "timed out", "0"]
+
+
+def test_readme_patch_example(capsys):
+    block = next(b for b in BLOCKS if "menios.patch()" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == [
+        "[b'HELLO ALICE\\n', b'HELLO BOB\\n']", "True []", "True", "False"]
