@@ -10,6 +10,7 @@ from . import _unix, namespace, readiness
 from .args import err
 from .constants import (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SIGURG, TCP_ESTABLISHED,
                         TCP_CLOSE, TCP_LISTEN)
+from .faults import Faults
 from .files import PIPE_INO_BASE
 from .vfs import VFS
 
@@ -73,6 +74,7 @@ class Kernel:
         if monitor:
             from .monitor import Monitor
             self.monitor = Monitor(self)
+        self.faults = Faults(self)           # armed faults (menios.faults)
 
     # ---------------------------------------------------------------- api
     def spawn(self, uid=0, gid=0, groups=(), umask=0o022, cwd="/", rlimit_nofile=1024,

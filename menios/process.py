@@ -59,6 +59,7 @@ class Process(_unix.ProcessBase):
         self._update_creds()
         if _parent is None and cwd not in ("/", b"/"):
             self.chdir(cwd)
+        kernel.faults.adopt(self)
 
     # -------------------------------------------------------------- ids
     def _update_creds(self):

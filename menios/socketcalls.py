@@ -177,11 +177,12 @@ def getpeername(proc, fd):
 
 
 # ----------------------------------------------------------------------- send
-def sendto(proc, fd, data, addr, flags=0):
+def sendto(proc, fd, data, addr, flags=0, *, _lost=False):
     """sendto(2): bytes sent.  A seqpacket socket ignores the address; a
     stream socket refuses one (EISCONN/EOPNOTSUPP); a datagram socket
     sends to the socket it names.  EPIPE (and SIGPIPE pending unless
-    MSG_NOSIGNAL) when the peer is gone or shut down."""
+    MSG_NOSIGNAL) when the peer is gone or shut down.  ``_lost`` (a drop
+    fault, datagram sockets only): see ``lose``."""
     with proc._hold_sock(fd) as s:
         memoryview(data).release()          # TypeError before any other check
         raw = dest(addr)
@@ -189,18 +190,22 @@ def sendto(proc, fd, data, addr, flags=0):
             if s.type == SOCK_SEQPACKET:
                 passcred_autobind(proc, s, flags)
                 return s.send(data, flags, proc._scm, None)
+            if _lost:
+                return s.send(data, flags, proc._scm, None,
+                              lose(s, destination(proc, s, raw, flags)[1]))
             return s.send(data, flags, proc._scm, *destination(proc, s, raw, flags))
         except _SigPipe:
             proc._raise_sigpipe()
             raise err(errno.EPIPE) from None
 
 
-def sendmsg(proc, fd, buffers, ancdata=(), flags=0, address=None):
+def sendmsg(proc, fd, buffers, ancdata=(), flags=0, address=None, *, _lost=False):
     """sendmsg(2): bytes sent.  With MSG_ZEROCOPY and a single ``Pages``
     buffer of at least 16 KiB, the pages themselves are handed to the
     receiver; smaller or ordinary buffers are copied.  The control
     messages are parsed as ``scm.scm_send``; ETOOMANYREFS when the user
-    has too many files in flight (``scm.too_many_unix_fds``)."""
+    has too many files in flight (``scm.too_many_unix_fds``).  ``_lost``
+    (a drop fault, datagram sockets only): see ``lose``."""
     with proc._hold_sock(fd) as s:
         bufs = list(buffers)
         for b in bufs:                      # TypeError before any other check
@@ -218,6 +223,8 @@ def sendmsg(proc, fd, buffers, ancdata=(), flags=0, address=None):
                 target, resolve = destination(proc, s, raw, flags)
             else:
                 passcred_autobind(proc, s, flags)
+            if _lost:
+                target, resolve = None, lose(s, resolve)
             return s.sendmsg(bufs, flags, proc._scm, creds, files, target, refused, resolve)
         except _SigPipe:
             proc._raise_sigpipe()
@@ -228,10 +235,30 @@ def sendmsg(proc, fd, buffers, ancdata=(), flags=0, address=None):
                 f.fput()
 
 
-def send_fds(proc, fd, buffers, fds, flags=0, address=None):
+def send_fds(proc, fd, buffers, fds, flags=0, address=None, *, _lost=False):
     """sendmsg with one SCM_RIGHTS message passing ``fds``."""
     return sendmsg(proc, fd, buffers, [(SOL_SOCKET, SCM_RIGHTS, array("i", fds))],
-                   flags, address)
+                   flags, address, _lost=_lost)
+
+
+class Lost(Exception):
+    """A datagram that a drop fault lost on its way (see ``lose``)."""
+
+
+def lose(s, resolve):
+    """The resolver of a datagram send that a drop fault loses.  The core
+    asks for it after every check the sender makes and after the copy
+    (unix_dgram_sendmsg's order); it looks the destination up as the send
+    would -- the name (``resolve``), else the peer (ENOTCONN without one)
+    -- and raises ``Lost``, so the core frees the held datagram and the
+    files it carries, which were never in flight."""
+    def lost():
+        if resolve is not None:
+            resolve()
+        else:
+            s.getname(True)
+        raise Lost
+    return lost
 
 
 # -------------------------------------------------------------------- receive

@@ -62,3 +62,9 @@ def test_readme_patch_example(capsys):
     exec(compile(block, "README.md", "exec"), {})
     assert capsys.readouterr().out.splitlines() == [
         "[b'HELLO ALICE\\n', b'HELLO BOB\\n']", "True []", "True", "False"]
+
+
+def test_readme_fault_injection_example(capsys):
+    block = next(b for b in BLOCKS if "k.faults.inject" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == ["4", "1 2", "b'hello, world'", "0"]

@@ -324,14 +324,15 @@ def _run_one(fn, factory, params, timeout):
 LEAK_COUNTERS = ("sockets", "skbs", "bytes_queued", "files_inflight")
 
 
-def leaks(kernel):
-    """``{counter: value}`` for each of :data:`LEAK_COUNTERS` that is not zero
-    in ``kernel.counters()``; ``{}`` for a kernel without counters (the host)."""
+def leaks(kernel, names=LEAK_COUNTERS):
+    """``{counter: value}`` for each of ``names`` (default
+    :data:`LEAK_COUNTERS`) that is not zero in ``kernel.counters()``; ``{}``
+    for a kernel without counters (the host)."""
     counters = getattr(kernel, "counters", None)
     if counters is None:
         return {}
     c = counters()
-    return {name: c[name] for name in LEAK_COUNTERS if c[name]}
+    return {name: c[name] for name in names if c[name]}
 
 
 def run_scenario(fn, backends=None, params=None, timeout=30.0):
