@@ -694,21 +694,18 @@ class socket:
         return self._proc.recvfrom_into(self._fd, buffer, nbytes, flags)
 
     def recvmsg(self, bufsize, ancbufsize=0, flags=0, /):
-        flags = _c_int(flags)
-        if self._timeout:
-            r = self._wait(POLLIN, self._proc.recvmsg, bufsize, ancbufsize, flags)
-        else:
-            r = self._proc.recvmsg(self._fd, bufsize, ancbufsize, flags)
-        if r[1]:
-            r = (r[0], _rights_in(self._proc, r[1])) + r[2:]
-        return r
+        return self._recvmsg(self._proc.recvmsg, bufsize, ancbufsize, _c_int(flags))
 
     def recvmsg_into(self, buffers, ancbufsize=0, flags=0, /):
-        flags = _c_int(flags)
+        return self._recvmsg(self._proc.recvmsg_into, buffers, ancbufsize, _c_int(flags))
+
+    def _recvmsg(self, call, *args):
+        """``call(fd, *args)`` (recvmsg or recvmsg_into) under the timeout,
+        with the fds received shown as user code sees them (_rights_in)."""
         if self._timeout:
-            r = self._wait(POLLIN, self._proc.recvmsg_into, buffers, ancbufsize, flags)
+            r = self._wait(POLLIN, call, *args)
         else:
-            r = self._proc.recvmsg_into(self._fd, buffers, ancbufsize, flags)
+            r = call(self._fd, *args)
         if r[1]:
             r = (r[0], _rights_in(self._proc, r[1])) + r[2:]
         return r
