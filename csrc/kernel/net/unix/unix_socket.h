@@ -26,7 +26,10 @@
  *   net.lock (and the caller drops its iolock before it) and takes it again
  *   before returning, as sched/wait.h describes.  Wakers post under
  *   net.lock.  The one lock taken inside net.lock is sched/wait.c's list of
- *   interruptible sleepers.
+ *   interruptible sleepers.  A wake-up also runs the callback entries of
+ *   readiness fds (ready.c) under net.lock; they recompute a poll mask and
+ *   may make non-blocking host syscalls on the readiness fd, never sleep,
+ *   take a lock or call the embedder.
  *
  *   The collector (garbage.c) runs its whole pass under net.lock.  A release
  *   never runs it itself: the pass must see the file references the release
