@@ -2,7 +2,8 @@
 
 Inside ``with menios.patch() as k:`` (or under ``@menios.patch()``):
 
-* ``socket.socket(AF_UNIX, ...)``, ``socket.socketpair()`` and
+* ``socket.socket(AF_UNIX, ...)``, ``socket.socketpair()`` (except an
+  asyncio loop's self-pipe, which ``signal.set_wakeup_fd`` writes into) and
   ``socket.fromfd``/``socket.socket(fileno=...)`` of a menios socket's
   ``fileno()`` make ``menios.socket`` objects of the patch's process;
   ``socket.send_fds``/``recv_fds`` (which call ``sendmsg``/``recvmsg``)
@@ -107,9 +108,20 @@ class _PatchedSocket(_std_socket, metaclass=_SocketMeta):
 
 
 def _socketpair(family=None, type=_std.SOCK_STREAM, proto=0):
-    if family is None or family == _std.AF_UNIX:
+    if (family is None or family == _std.AF_UNIX) and not _is_loop_self_pipe():
         return msocket.socketpair(family, type, proto)
     return _orig_socketpair(family, type, proto)
+
+
+def _is_loop_self_pipe():
+    """Called from an asyncio loop making its self-pipe?  That stays the
+    host's: signal.set_wakeup_fd writes into it from C, below any socket
+    object, and it is the loop's own plumbing, not the code under test."""
+    mod = sys.modules.get("asyncio.selector_events")
+    if mod is None:
+        return False
+    code = mod.BaseSelectorEventLoop._make_self_pipe.__code__
+    return sys._getframe(2).f_code is code
 
 
 def _fromfd(fd, family, type, proto=0):

@@ -369,3 +369,21 @@ def test_patch_as_decorator_gives_a_fresh_kernel_each_call():
     body()
     assert len(kernels) == 2 and kernels[0] is not kernels[1]
     assert all(k.closed for k in kernels)
+
+
+def test_asyncio_signal_handlers_inside_a_patch():
+    """The loop's self-pipe stays the host's: signal.set_wakeup_fd writes
+    into it from C."""
+    import signal
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        got = loop.create_future()
+        loop.add_signal_handler(signal.SIGUSR1, got.set_result, "signalled")
+        try:
+            os.kill(os.getpid(), signal.SIGUSR1)
+            return await asyncio.wait_for(got, JOIN)
+        finally:
+            loop.remove_signal_handler(signal.SIGUSR1)
+    with menios.patch():
+        assert asyncio.run(main()) == "signalled"
