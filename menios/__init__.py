@@ -11,6 +11,7 @@ from .kernel import Kernel
 from .process import Process
 from .current import as_process, current_process
 from . import socket
+from .patching import patch
 
 __version__ = "0.1.0"
-__all__ = ["Kernel", "Process", "as_process", "current_process", "__version__"] + list(_const_all)
+__all__ = ["Kernel", "Process", "as_process", "current_process", "patch", "__version__"] + list(_const_all)

@@ -151,6 +151,13 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     void unix_net_counters(unix_net *net, unix_counters *out) nogil
     void unix_net_set_host(unix_net *net, const unix_host_ops *ops) nogil
 
+    struct unix_ready:
+        pass
+    int unix_ready_arm(unix_sock *sk, unix_ready **out) nogil
+    int unix_ready_fd(const unix_ready *r) nogil
+    void unix_ready_disarm(unix_ready *r) nogil
+    void unix_ready_refresh(unix_sock *sk) nogil
+
     int unix_create(unix_net *net, int type, int protocol, unix_sock **out) nogil
     void unix_sock_hold(unix_sock *sk) nogil
     void unix_sock_put(unix_sock *sk) nogil

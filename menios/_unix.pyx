@@ -343,18 +343,22 @@ cdef struct _call:
 
 
 cdef ssize_t _call_once(_call *c) noexcept nogil:
+    cdef ssize_t r
+    if c.op == CALL_POLL:
+        wait_ctl_begin(&c.ctl, c.timeo)     # poll has no socket timeout to start from
+        return unix_poll_many(c.net, c.fds, c.nfds, &c.ctl)
     if c.op == CALL_SEND:
-        return unix_sendmsg(c.task, c.sk, c.msg, &c.ctl)
-    if c.op == CALL_RECV:
-        return unix_recvmsg(c.sk, c.msg, &c.ctl)
-    if c.op == CALL_ACCEPT:
-        return unix_accept(c.sk, &c.newsk, 0, &c.ctl)
-    if c.op == CALL_CONNECT:
-        return unix_connect(c.task, c.sk, c.name, c.namelen, c.cred, 0, &c.ctl)
-    if c.op == CALL_RECV_PAGES:
-        return unix_recv_pages(c.sk, c.msg, &c.ctl)
-    wait_ctl_begin(&c.ctl, c.timeo)     # poll has no socket timeout to start from
-    return unix_poll_many(c.net, c.fds, c.nfds, &c.ctl)
+        r = unix_sendmsg(c.task, c.sk, c.msg, &c.ctl)
+    elif c.op == CALL_RECV:
+        r = unix_recvmsg(c.sk, c.msg, &c.ctl)
+    elif c.op == CALL_ACCEPT:
+        r = unix_accept(c.sk, &c.newsk, 0, &c.ctl)
+    elif c.op == CALL_CONNECT:
+        r = unix_connect(c.task, c.sk, c.name, c.namelen, c.cred, 0, &c.ctl)
+    else:
+        r = unix_recv_pages(c.sk, c.msg, &c.ctl)
+    unix_ready_refresh(c.sk)    # what the call took away (ready.c)
+    return r
 
 
 cdef inline bint _would_block(_call *c, ssize_t r) noexcept:
@@ -735,6 +739,7 @@ cdef class Socket(File):
         cdef unix_cred c
         _set_cred(&c, cred)
         _check(unix_listen(self.sk, backlog, &c))
+        unix_ready_refresh(self.sk)     # a listener is never writable
 
     def connect(self, proc, bytes path, tuple cred):
         """connect(2) for the process ``proc`` to the sun_path bytes
@@ -1158,6 +1163,7 @@ cdef class Socket(File):
 
     def setsockopt(self, int level, int opt, int64_t value):
         _check(unix_setsockopt(self.sk, level, opt, value))
+        unix_ready_refresh(self.sk)
 
     def peercred(self):
         cdef unix_cred c
@@ -1220,6 +1226,36 @@ def poll(Net net, list entries, timeout_ms):
 
 
 cdef char *_FMT_B = "B"
+
+
+cdef class ReadyFd:
+    """A readiness fd armed on a socket (csrc/kernel/net/unix/ready.c): a
+    host fd that select/poll/epoll report readable and writable exactly when
+    the socket polls so.  ``close()`` (or dropping the object) disarms it and
+    closes the host fd."""
+    cdef unix_ready *r
+    cdef Net net
+    cdef readonly int fd
+
+    def __cinit__(self, Socket sock):
+        cdef int err
+        with nogil:
+            err = unix_ready_arm(sock.sk, &self.r)
+        _check(err)
+        self.net = sock.net
+        self.fd = unix_ready_fd(self.r)
+
+    def close(self):
+        if self.r != NULL:
+            with nogil:
+                unix_ready_disarm(self.r)
+            self.r = NULL
+            self.fd = -1
+
+    def __dealloc__(self):
+        if self.r != NULL:
+            unix_ready_disarm(self.r)
+            self.r = NULL
 
 
 cdef class Pages:

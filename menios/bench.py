@@ -56,6 +56,7 @@ def _workload(name, primary, backends, desc):
 TARGETS = {
     "send_recv_64_stream": ("ratio_ge", 5.0, ">=5x"),
     "send_recv_64_dgram": ("ratio_ge", 5.0, ">=5x"),
+    "socket_objects_64": ("ratio_ge", 3.0, ">=3x"),
     "stream_4k": ("ratio_ge", 2.0, ">=2x"),
     "stream_64k": ("ratio_ge", 2.0, ">=2x"),
     "stream_1m": ("ratio_ge", 1.5, ">=1.5x"),
@@ -283,6 +284,59 @@ def _w_send_recv_64_stream(name, budget):
            "single thread: send 64 B then recv it (SOCK_DGRAM)")
 def _w_send_recv_64_dgram(name, budget):
     return _with_backend(name, _send_recv_64, budget, SOCK_DGRAM)
+
+
+def _socket_objects_64(name, budget):
+    """send 64 B then recv it on socket objects: menios.socket's (with or
+    without a selector registered on both ends, which arms their readiness
+    fds) or the stdlib's."""
+    import selectors
+    import menios.socket as msocket
+    k = sel = None
+    if name == "host":
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    else:
+        k = _kernel()
+        a, b = msocket.socketpair(process=k.spawn())
+        if name == "menios_armed":
+            sel = selectors.DefaultSelector()
+            sel.register(a, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            sel.register(b, selectors.EVENT_READ | selectors.EVENT_WRITE)
+    try:
+        send, recv = a.send, b.recv
+        data = b"x" * 64
+
+        def body(n):
+            for _ in range(n):
+                send(data)
+                if len(recv(64)) != 64:
+                    raise VerificationError("short read")
+        body(200)
+        ops, elapsed = _timed_loop(body, budget * 0.7, 1000)
+
+        def one():
+            send(data)
+            recv(64)
+        samples = _sampled_loop(one, budget * 0.3)
+        if sel is not None:
+            ready = dict((key.fileobj, ev) for key, ev in sel.select(0))
+            if ready.get(b) != selectors.EVENT_WRITE:      # nothing left to read
+                raise VerificationError("readiness fd out of step: %r" % ready)
+        return _result(ops, elapsed, ops * 64, samples)
+    finally:
+        if sel is not None:
+            sel.close()
+        a.close()
+        b.close()
+        if k is not None:
+            k.close()
+
+
+@_workload("socket_objects_64", "ops", ("menios", "menios_armed", "host"),
+           "single thread: send 64 B then recv it on socket objects "
+           "(menios.socket vs the stdlib's; menios_armed: a selector registered on both)")
+def _w_socket_objects_64(name, budget):
+    return _socket_objects_64(name, budget)
 
 
 # A stream's bytes follow a pattern of this period (a prime, so no power-of-2

@@ -2,21 +2,33 @@
 
 ``menios.socket`` objects made without ``process=`` belong to the current
 process: the one set by the innermost ``as_process(p)`` of the running
-context.  The value lives in a ``contextvars.ContextVar``, so it follows the
-code that set it: a thread starts without one (run it as a process with
-``as_process`` inside the thread, or start it with
-``contextvars.copy_context().run``), and an asyncio task keeps the one that
-was current when it was created.
+context, else the process of the active ``menios.patch``.  The value lives
+in a ``contextvars.ContextVar``, so it follows the code that set it: a
+thread starts without one (run it as a process with ``as_process`` inside
+the thread, or start it with ``contextvars.copy_context().run``) and so runs
+as the patch's process, if any; an asyncio task keeps the one that was
+current when it was created.
 """
 import contextlib
 import contextvars
 
 _current = contextvars.ContextVar("menios_current_process", default=None)
+_fallback = None        # the active menios.patch's process
 
 
 def current_process():
-    """The process that ``as_process`` made current here, or ``None``."""
-    return _current.get()
+    """The process that ``as_process`` made current here, else the active
+    ``menios.patch``'s, else ``None``."""
+    p = _current.get()
+    return _fallback if p is None else p
+
+
+def set_fallback(process):
+    """Make ``process`` current wherever ``as_process`` says nothing (the
+    patch does this); ``None`` undoes it.  Returns the previous one."""
+    global _fallback
+    old, _fallback = _fallback, process
+    return old
 
 
 @contextlib.contextmanager

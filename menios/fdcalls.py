@@ -10,7 +10,7 @@ Linux's take ``current``; failures raise ``OSError`` with Linux's errno.
 import errno
 import stat
 
-from . import _unix
+from . import _unix, readiness
 from .args import as_cint, as_int, err
 from .constants import (
     F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETOWN, F_SETFD, F_SETFL, F_SETOWN,
@@ -63,7 +63,10 @@ def install_two(proc, fd1, f1, fd2, f2):
 def close(proc, fd):
     """close(2).  The open file goes when its last reference does.  EBADF."""
     proc._file(fd)
-    proc.fdtable.close(as_int(fd))
+    fd = as_int(fd)
+    if readiness._by_fd:
+        readiness.forget_fd(proc, fd)
+    proc.fdtable.close(fd)
 
 
 def dup(proc, fd):

@@ -5,7 +5,7 @@ import threading
 import time
 import weakref
 
-from . import _unix, namespace
+from . import _unix, namespace, readiness
 from .args import err
 from .constants import (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SIGURG, TCP_ESTABLISHED,
                         TCP_CLOSE, TCP_LISTEN)
@@ -254,6 +254,10 @@ class Kernel:
             ids = (p.cred.uid, p.cred.suid)
             if p.alive and (euid == 0 or euid in ids or uid in ids):
                 p.pending_signals.add(SIGURG)
+
+    def _on_socket_release(self, sock):
+        """A socket is gone: its readiness fds close."""
+        readiness.forget_file(sock)
 
 
 #: wait_blocked looks at the count this often: first after 0.2 ms, backing

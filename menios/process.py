@@ -10,7 +10,7 @@ fast path of ``_unix.ProcessBase``.
 """
 import errno
 
-from . import _unix, fdcalls, filecalls, socketcalls, sockopt
+from . import _unix, fdcalls, filecalls, readiness, socketcalls, sockopt
 from .args import as_int, err
 from .constants import AF_UNIX, SIGPIPE, SOCK_STREAM, SOMAXCONN, S_IRWXUGO
 from .cred import Cred
@@ -110,6 +110,7 @@ class Process(_unix.ProcessBase):
         if not self.alive:
             return
         self.alive = False
+        readiness.forget_process(self)
         self.fdtable.close_all()
         with self.kernel.lock:
             self.kernel.processes.pop(self.pid, None)

@@ -1,6 +1,7 @@
 """The pytest plugin (entry point ``pytest11``): the ``menios_kernel``
 fixture, a fresh ``Kernel`` per test, closed after it; the test fails if
-the kernel leaked anything (see ``check_and_close``)."""
+the kernel leaked anything (see ``check_and_close``).  ``menios_patch``
+runs the test inside ``menios.patch()`` on that kernel."""
 import gc
 
 import pytest
@@ -69,3 +70,13 @@ def menios_kernel(request):
     if left and not request.node.stash.get(_FAILED, False):
         pytest.fail("menios kernel leaked: %s" % ", ".join(
             "%s=%d" % kv for kv in sorted(left.items())), pytrace=False)
+
+
+@pytest.fixture
+def menios_patch(menios_kernel):
+    """The test body runs inside ``menios.patch(menios_kernel)``: the
+    stdlib's AF_UNIX sockets are menios's; yields the kernel, which is
+    checked for leaks as ``menios_kernel`` is once the patch is undone."""
+    from .patching import patch
+    with patch(menios_kernel):
+        yield menios_kernel

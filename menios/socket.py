@@ -8,9 +8,14 @@ the system call -- argument types, the ``AF_UNIX path too long`` length
 check, a negative ``listen`` backlog -- is checked here the same way; what
 the kernel checks, the process's syscall answers.
 
-``fileno()`` is the simulated fd number in that process, not a host fd, so
-host ``select``/``poll``/``selectors`` cannot wait on it.
+``fileno()`` is a host fd (a readiness fd, see :mod:`menios.readiness`)
+that host ``select``/``poll``/``epoll``/``selectors`` and asyncio report
+readable and writable exactly when the menios socket is; it stands for the
+simulated fd, so ``socket(fileno=...)``, ``fromfd`` and ``SCM_RIGHTS`` data
+given it reach the same socket.  It is made on the first ``fileno()``: a
+socket nobody asks for one pays nothing.
 """
+import array as _array
 import errno as _errno
 import io as _io
 import math as _math
@@ -26,9 +31,11 @@ from .constants import __all__ as _const_all
 from .constants import (
     AF_UNIX, SOCK_STREAM, SOCK_NONBLOCK, SOCK_CLOEXEC, SOL_SOCKET, SO_TYPE,
     SO_DOMAIN, SO_PROTOCOL, O_NONBLOCK, F_GETFL, F_SETFL, F_GETFD, F_SETFD,
-    FD_CLOEXEC, F_DUPFD_CLOEXEC, POLLIN, POLLOUT, UNIX_PATH_MAX)
+    FD_CLOEXEC, F_DUPFD_CLOEXEC, POLLIN, POLLOUT, SCM_RIGHTS, UNIX_PATH_MAX)
 from .current import current_process, as_process  # noqa: F401 (re-exported)
 from .process import Process
+from . import _unix
+from . import readiness as _readiness
 
 # The stdlib's own exception aliases, timeout default and enums: one
 # default timeout serves both modules, and an exception caught as
@@ -189,6 +196,73 @@ def _process(process):
     return process
 
 
+def _rights_out(proc, data, temps):
+    """SCM_RIGHTS data as given to ``sendmsg``: readiness fds become the
+    simulated fds they stand for, other numbers are the process's own fds
+    (or, inside ``menios.patch``, host fds, installed for the call as
+    temporary fds listed in ``temps``; see menios.patch)."""
+    fds = _array.array("i")
+    fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+    changed = False
+    for i, fd in enumerate(fds):
+        found = _readiness.lookup(fd)
+        if found is not None and found[0] is proc:
+            fds[i] = found[1]
+            changed = True
+        elif _host_rights_out is not None:
+            fds[i] = _host_rights_out(proc, fd)
+            temps.append(fds[i])
+            changed = True
+    if not changed:
+        return data
+    return memoryview(fds.tobytes() + bytes(data[len(fds) * fds.itemsize:]))
+
+
+def _rights_in(proc, ancdata):
+    """``recvmsg``'s ancillary data with each received socket fd shown as
+    its readiness fd (inside ``menios.patch`` a passed host file arrives as
+    a new host fd)."""
+    out = []
+    for level, kind, data in ancdata:
+        if level == SOL_SOCKET and kind == SCM_RIGHTS:
+            fds = _array.array("i")
+            fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+            for i, fd in enumerate(fds):
+                fds[i] = _fd_in(proc, fd)
+            data = fds.tobytes() + data[len(fds) * fds.itemsize:]
+        out.append((level, kind, data))
+    return out
+
+
+def _fd_in(proc, fd):
+    """The number user code gets for ``fd``, just installed in ``proc``."""
+    f = proc.fdtable.fget(fd)
+    try:
+        is_sock = isinstance(f, _unix.Socket)
+    finally:
+        f.fput()
+    if is_sock:
+        return _readiness.host_fd(proc, fd)
+    if _host_rights_in is not None:
+        new = _host_rights_in(proc, fd)
+        if new is not None:
+            return new
+    return fd
+
+
+class _SimFd(int):
+    """An fd the socket layer itself got from the process (accept, dup,
+    socketpair): never a readiness fd, whatever its number."""
+    __slots__ = ()
+
+
+# Set by menios.patch while a patch is active: host fds in SCM_RIGHTS, and
+# the directories a bind needs.
+_host_rights_out = None
+_host_rights_in = None
+_bind_hook = None
+
+
 # ------------------------------------------------------------------ the class
 class socket:
     """A menios AF_UNIX socket with the interface of ``socket.socket``.
@@ -203,15 +277,24 @@ class socket:
     process's ``socket`` call does: ``OSError(EAFNOSUPPORT)``.
     """
 
-    __slots__ = ("_proc", "_fd", "_family", "_type", "_proto", "_timeout",
+    __slots__ = ("_proc", "_fd", "_host", "_family", "_type", "_proto", "_timeout",
                  "_closed", "_io_refs", "__weakref__")
 
     def __init__(self, family=-1, type=-1, proto=-1, fileno=None, *, process=None):
         self._fd = -1
+        self._host = -1
         self._closed = False
         self._io_refs = 0
         self._timeout = None
         family, type, proto = _clinic_int(family), _clinic_int(type), _clinic_int(proto)
+        if fileno.__class__ is _SimFd:
+            fileno = int(fileno)
+        elif fileno is not None:
+            fileno = _clinic_int(fileno)
+            found = _readiness.lookup(fileno)
+            if found is not None and (process is None or process is found[0]):
+                process = found[0]
+                self._host, fileno = fileno, found[1]
         p = self._proc = _process(process)
         if fileno is None:
             if family == -1:
@@ -222,7 +305,7 @@ class socket:
                 proto = 0
             fd = p.socket(family, type | SOCK_CLOEXEC, proto)
         else:
-            fd = _clinic_int(fileno)
+            fd = fileno
             if fd < 0:
                 raise ValueError("negative file descriptor")
             if family == -1:
@@ -263,13 +346,19 @@ class socket:
         return self._proc
 
     def fileno(self):
-        """The fd in the simulated process; -1 once closed or detached."""
-        return self._fd
+        """A host fd that event loops can wait on (see the module's
+        docstring), standing for the socket's fd in its process; -1 once
+        closed or detached."""
+        if self._host < 0:
+            if self._fd < 0:
+                return -1
+            self._host = _readiness.host_fd(self._proc, self._fd)
+        return self._host
 
     def __repr__(self):
         text = "<%s.%s%s fd=%i, family=%s, type=%s, proto=%i" % (
             type(self).__module__, type(self).__qualname__,
-            " [closed]" if self._closed else "", self._fd,
+            " [closed]" if self._closed else "", self.fileno(),
             self.family, self.type, self._proto)
         if not self._closed:
             for label, get in (("laddr", self.getsockname), ("raddr", self.getpeername)):
@@ -314,23 +403,25 @@ class socket:
         fd = self._fd
         if fd == -1:
             return
-        self._fd = -1
+        self._fd = self._host = -1
         try:
             self._proc.close(fd)
         except ProcessLookupError:
             pass
 
     def detach(self):
-        """Mark the object closed and return its fd, which stays open."""
+        """Mark the object closed and return its fd (``fileno()``'s), which
+        stays open."""
+        fd = self.fileno()
         self._closed = True
-        fd, self._fd = self._fd, -1
+        self._fd = self._host = -1
         return fd
 
     def dup(self):
         """A new socket object on a duplicate (close-on-exec) fd, with the
         same timeout."""
         fd = self._proc.fcntl(self._fd, F_DUPFD_CLOEXEC, 0)
-        sock = type(self)(self._family, self._type, self._proto, fileno=fd,
+        sock = type(self)(self._family, self._type, self._proto, fileno=_SimFd(fd),
                           process=self._proc)
         sock.settimeout(self.gettimeout())
         return sock
@@ -398,7 +489,10 @@ class socket:
 
     # --------------------------------------------------------- addresses
     def bind(self, address):
-        self._proc.bind(self._fd, _address(address))
+        raw = _address(address)
+        if _bind_hook is not None:
+            _bind_hook(self._proc, raw)
+        self._proc.bind(self._fd, raw)
 
     def listen(self, backlog=_LISTEN_DEFAULT):
         self._proc.listen(self._fd, max(_c_int(backlog), 0))
@@ -424,7 +518,7 @@ class socket:
         """``(socket, address)`` for the next connection.  The new socket
         is blocking unless a default timeout is set (``setdefaulttimeout``)."""
         fd, addr = self._accept()
-        sock = type(self)(self._family, self._type, self._proto, fileno=fd,
+        sock = type(self)(self._family, self._type, self._proto, fileno=_SimFd(fd),
                           process=self._proc)
         if getdefaulttimeout() is None and self._timeout:
             sock.setblocking(True)
@@ -531,13 +625,21 @@ class socket:
         except TypeError:
             raise TypeError("sendmsg() argument 2 must be an iterable") from None
         anc = []
-        for item in items:
-            anc.append(_ancillary_item(item))
-        flags = _c_int(flags)
-        raw = None if address is None else _address(address)
-        if self._timeout:
-            return self._wait(POLLOUT, self._proc.sendmsg, buffers, anc, flags, raw)
-        return self._proc.sendmsg(self._fd, buffers, anc, flags, raw)
+        temps = []
+        try:
+            for item in items:
+                level, kind, data = _ancillary_item(item)
+                if level == SOL_SOCKET and kind == SCM_RIGHTS:
+                    data = _rights_out(self._proc, data, temps)
+                anc.append((level, kind, data))
+            flags = _c_int(flags)
+            raw = None if address is None else _address(address)
+            if self._timeout:
+                return self._wait(POLLOUT, self._proc.sendmsg, buffers, anc, flags, raw)
+            return self._proc.sendmsg(self._fd, buffers, anc, flags, raw)
+        finally:
+            for fd in temps:
+                self._proc.close(fd)
 
     def sendfile(self, file, offset=0, count=None):
         """Send a binary file object's data from ``offset`` (``count`` bytes,
@@ -592,16 +694,21 @@ class socket:
         return self._proc.recvfrom_into(self._fd, buffer, nbytes, flags)
 
     def recvmsg(self, bufsize, ancbufsize=0, flags=0, /):
-        flags = _c_int(flags)
-        if self._timeout:
-            return self._wait(POLLIN, self._proc.recvmsg, bufsize, ancbufsize, flags)
-        return self._proc.recvmsg(self._fd, bufsize, ancbufsize, flags)
+        return self._recvmsg(self._proc.recvmsg, bufsize, ancbufsize, _c_int(flags))
 
     def recvmsg_into(self, buffers, ancbufsize=0, flags=0, /):
-        flags = _c_int(flags)
+        return self._recvmsg(self._proc.recvmsg_into, buffers, ancbufsize, _c_int(flags))
+
+    def _recvmsg(self, call, *args):
+        """``call(fd, *args)`` (recvmsg or recvmsg_into) under the timeout,
+        with the fds received shown as user code sees them (_rights_in)."""
         if self._timeout:
-            return self._wait(POLLIN, self._proc.recvmsg_into, buffers, ancbufsize, flags)
-        return self._proc.recvmsg_into(self._fd, buffers, ancbufsize, flags)
+            r = self._wait(POLLIN, call, *args)
+        else:
+            r = call(self._fd, *args)
+        if r[1]:
+            r = (r[0], _rights_in(self._proc, r[1])) + r[2:]
+        return r
 
     # ------------------------------------------------------------- files
     # The stdlib's makefile builds a SocketIO over this object; SocketIO
@@ -623,8 +730,8 @@ def socketpair(family=None, type=SOCK_STREAM, proto=0, *, process=None):
     p = _process(process)
     a, b = p.socketpair(family, type | SOCK_CLOEXEC, proto)
     try:
-        return (socket(family, type, proto, a, process=p),
-                socket(family, type, proto, b, process=p))
+        return (socket(family, type, proto, _SimFd(a), process=p),
+                socket(family, type, proto, _SimFd(b), process=p))
     except BaseException:
         p.close(a)
         p.close(b)
@@ -632,11 +739,16 @@ def socketpair(family=None, type=SOCK_STREAM, proto=0, *, process=None):
 
 
 def fromfd(fd, family, type, proto=0, *, process=None):
-    """A socket object on a duplicate (close-on-exec) of ``fd``."""
+    """A socket object on a duplicate (close-on-exec) of ``fd`` (a readiness
+    fd, or an fd of the process)."""
+    fd = _c_int(fd)
+    found = _readiness.lookup(fd)
+    if found is not None and (process is None or process is found[0]):
+        process, fd = found
     p = _process(process)
-    nfd = p.fcntl(_c_int(fd), F_DUPFD_CLOEXEC, 0)
+    nfd = p.fcntl(fd, F_DUPFD_CLOEXEC, 0)
     try:
-        return socket(family, type, proto, nfd, process=p)
+        return socket(family, type, proto, _SimFd(nfd), process=p)
     except BaseException:
         p.close(nfd)
         raise

@@ -52,8 +52,10 @@ def check_sock_create(family, type_):
 
 def setup_socket(proc, s, flags):
     """A new socket's file: read-write, non-blocking with SOCK_NONBLOCK,
-    its inode owned by the caller's fsuid."""
+    its readiness fds closed with it, its inode owned by the caller's
+    fsuid."""
     s.f_flags = O_RDWR | (O_NONBLOCK if flags & SOCK_NONBLOCK else 0)
+    s.on_release = proc.kernel._on_socket_release
     s.sock_uid = proc.cred.fsuid
 
 

@@ -108,3 +108,37 @@ def test_check_and_close_finds_nothing_after_ordinary_use():
     p.send_fds(a, [b"x"], [a, b])               # a cycle in flight: the collector's
     assert pytest_plugin.check_and_close(k) == {}
     assert k.closed
+
+
+def test_menios_patch_runs_the_body_inside_a_patch(pytester):
+    pytester.makepyfile("""
+        import socket
+        import menios
+
+        def test_patched(menios_patch):
+            assert isinstance(menios_patch, menios.Kernel)
+            a, b = socket.socketpair()
+            assert isinstance(a, menios.socket.socket)
+            with a, b:
+                a.sendall(b"in the patch")
+                assert b.recv(100) == b"in the patch"
+
+        HELD = []
+
+        def test_leak_fails(menios_patch):
+            a, b = socket.socketpair()
+            p = menios.current_process()
+            s = p._sock(menios.readiness.lookup(a.fileno())[1])
+            s.fget()                    # a file reference never put back
+            HELD.append(s)
+            a.close()
+            b.close()
+
+        def test_unpatched_after():
+            with socket.socket(socket.AF_UNIX) as s:
+                assert type(s).__module__ == "socket"
+    """)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=1)   # the leak fails at teardown
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_leak_fails*",
+                                 "*menios kernel leaked: sockets=1*"])

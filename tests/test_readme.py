@@ -57,6 +57,13 @@ def test_readme_socket_objects_example(capsys):
     assert lines[1:] == ["b'HELLO\\n'", "timed out", "0"]
 
 
+def test_readme_patch_example(capsys):
+    block = next(b for b in BLOCKS if "menios.patch()" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == [
+        "[b'HELLO ALICE\\n', b'HELLO BOB\\n']", "True []", "True", "False"]
+
+
 def test_readme_fault_injection_example(capsys):
     block = next(b for b in BLOCKS if "k.faults.inject" in b)
     exec(compile(block, "README.md", "exec"), {})

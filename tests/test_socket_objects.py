@@ -26,6 +26,7 @@ import pytest
 
 import menios
 import menios.socket as msocket
+from menios import readiness
 from menios.conformance import harness
 from menios.conformance import host as hostbackend
 
@@ -119,33 +120,46 @@ class MeniosEnv(Env):
         finally:
             root.exit()
 
+    def sim(self, fd):
+        """The simulated fd that ``fd`` names: a socket object's fileno()
+        is a readiness fd standing for one."""
+        found = readiness.lookup(fd)
+        return found[1] if found is not None else fd
+
     def pipe(self):
         return self.p.pipe()
 
     def read(self, fd, n):
-        return self.p.read(fd, n)
+        return self.p.read(self.sim(fd), n)
 
     def write(self, fd, data):
-        return self.p.write(fd, data)
+        return self.p.write(self.sim(fd), data)
 
     def close_fd(self, fd):
-        self.p.close(fd)
+        self.p.close(self.sim(fd))
 
     def touch(self, path):
         self.p.close(self.p.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
 
     def is_open(self, fd):
         try:
-            self.p.fstat(fd)
+            self.p.fstat(self.sim(fd))
         except OSError:
             return False
         return True
 
     def nonblocking(self, fd):
-        return bool(self.p.fcntl(fd, menios.F_GETFL) & os.O_NONBLOCK)
+        return bool(self.p.fcntl(self.sim(fd), menios.F_GETFL) & os.O_NONBLOCK)
 
     def fds(self):
-        return set(fd for fd in range(256) if self.is_open(fd))
+        """The simulated process's open fds."""
+        def is_open(fd):
+            try:
+                self.p.fstat(fd)
+            except OSError:
+                return False
+            return True
+        return set(fd for fd in range(256) if is_open(fd))
 
     def wait_blocked(self, n=1, timeout=JOIN):
         return self.kernel.wait_blocked(n, timeout)
@@ -960,8 +974,9 @@ def test_process_selection(kernel):
         th.join(JOIN)
         assert seen == [None]                   # a new thread starts with no process
     assert (s.process, t.process, u.process) == (p, q, p)
-    assert stat.S_ISSOCK(p.fstat(s.fileno()).st_mode) and stat.S_ISSOCK(q.fstat(t.fileno()).st_mode)
-    assert s.fileno() == 0 and t.fileno() == 0 and u.fileno() == 1   # simulated fds
+    sim = [readiness.lookup(x.fileno()) for x in (s, t, u)]
+    assert sim == [(p, 0), (q, 0), (p, 1)]            # readiness fds stand for these
+    assert stat.S_ISSOCK(p.fstat(0).st_mode) and stat.S_ISSOCK(q.fstat(0).st_mode)
     a, b = msocket.socketpair(process=q)
     assert a.getsockopt(menios.SOL_SOCKET, menios.SO_PEERCRED, 12) == struct.pack(
         "3i", q.pid, 1001, 1001)

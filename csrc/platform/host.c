@@ -9,6 +9,7 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -201,4 +202,48 @@ void plat_cpu_relax(void)
 void plat_yield(void)
 {
 	sched_yield();
+}
+
+/* What fds[0] sends to fds[1] to make itself unwritable: with the minimum
+ * SO_SNDBUF (4608) an AF_UNIX socket stops polling writable once its queued
+ * truesize passes a quarter of it, which one 1024-byte skb does. */
+#define READYFD_BLOCK 1024
+
+int plat_readyfd_open(int fds[2])
+{
+	int zero = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+		return -errno;
+	if (setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &zero, sizeof(zero)) < 0) {
+		int err = -errno;
+
+		plat_readyfd_close(fds);
+		return err;
+	}
+	return 0;
+}
+
+void plat_readyfd_close(const int fds[2])
+{
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* Turn each direction on or off.  A failure (the user closed fds[0]) leaves
+ * it as it was: nothing else can be done about it here. */
+void plat_readyfd_set(const int fds[2], int readable, int writable)
+{
+	static const char block[READYFD_BLOCK];
+	char buf[READYFD_BLOCK * 4];
+
+	if (readable == 1)
+		(void)send(fds[1], "r", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	else if (readable == 0)
+		(void)recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT);
+	if (writable == 0)
+		(void)send(fds[0], block, sizeof(block), MSG_DONTWAIT | MSG_NOSIGNAL);
+	else if (writable == 1)
+		while (recv(fds[1], buf, sizeof(buf), MSG_DONTWAIT) == (ssize_t)sizeof(buf))
+			;
 }

@@ -103,4 +103,19 @@ void plat_cpu_relax(void);
  * that must not take the CPU from the thread it waits for). */
 void plat_yield(void);
 
+/*
+ * A readiness fd: a host object whose readability and writability the core
+ * sets, for host event loops to wait on.  It is a host AF_UNIX stream
+ * socketpair: fds[0] is handed out, fds[1] stays with the core.  fds[0] is
+ * readable while a byte sent from fds[1] is queued on it, and unwritable
+ * while a block it sent to fds[1] is queued there (its SO_SNDBUF is set to
+ * the minimum, so one block puts its send queue over the poll limit).
+ * Both start readable-off and writable-on.  plat_readyfd_set turns each
+ * direction on (1) or off (0), or leaves it (-1); it must only be asked for
+ * a transition.  plat_readyfd_open returns 0 or -errno.
+ */
+int plat_readyfd_open(int fds[2]);
+void plat_readyfd_close(const int fds[2]);
+void plat_readyfd_set(const int fds[2], int readable, int writable);
+
 #endif

@@ -15,6 +15,7 @@
  * check prints file:line and exits non-zero at once.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -2608,6 +2609,56 @@ static void test_stream_oob_owner_files(void)
 
 /* ---------------------------------------------------------------- main --- */
 
+/* What the host's poll(2) says of a readiness fd right now. */
+static int host_events(const struct unix_ready *r)
+{
+	struct pollfd p = { unix_ready_fd(r), POLLIN | POLLOUT, 0 };
+
+	CHECK(poll(&p, 1, 0) >= 0);
+	return p.revents;
+}
+
+static void test_ready(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct unix_ready *r, *r2;
+	char buf[8];
+	int i;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(unix_ready_arm(b, &r), 0);
+	CHECK_EQ(unix_ready_arm(b, &r2), 0);		/* one per fd: several on a socket */
+	CHECK(unix_ready_fd(r) != unix_ready_fd(r2));
+	CHECK_EQ(host_events(r), POLLOUT);
+	/* becoming readable comes with a wake-up: the callback sets it */
+	CHECK_EQ(send_nb(a, "xy", 2, 0), 2);
+	CHECK_EQ(host_events(r), POLLIN | POLLOUT);
+	CHECK_EQ(host_events(r2), POLLIN | POLLOUT);
+	/* the socket's own call takes it away; the refresh after it shows it */
+	CHECK_EQ(recv_nb(b, buf, 1, 0), 1);
+	unix_ready_refresh(b);
+	CHECK_EQ(host_events(r), POLLIN | POLLOUT);	/* a byte is still queued */
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 1);
+	unix_ready_refresh(b);
+	CHECK_EQ(host_events(r), POLLOUT);
+	unix_ready_disarm(r2);
+	/* a full send buffer: unwritable, then writable again once drained */
+	for (i = 0; i < 1000 && send_nb(b, "0123456789abcdef", 16, 0) == 16; i++)
+		;
+	unix_ready_refresh(b);
+	CHECK_EQ(host_events(r), 0);
+	while (recv_nb(a, buf, sizeof(buf), 0) > 0)
+		;
+	CHECK_EQ(host_events(r), POLLOUT);
+	/* the peer goes: EOF and hang-up show as readable */
+	unix_release(a);
+	CHECK_EQ(host_events(r), POLLIN | POLLOUT);
+	unix_ready_disarm(r);
+	unix_release(b);
+	net_done(net);
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -2644,6 +2695,7 @@ static const struct test tests[] = {
 	{ "sockopts", test_sockopts },
 	{ "stream_oob", test_stream_oob },
 	{ "stream_oob_owner_files", test_stream_oob_owner_files },
+	{ "ready", test_ready },
 };
 
 int main(int argc, char **argv)

@@ -2,7 +2,7 @@
  * kernel/sched/wait.c - wait queues, wakeups and the sleep itself.
  *
  * Locking: queues, waiters and wait_stats are under the lock of the queue's
- * owner (the caller's), except a waiter's event word, which is atomic (a
+ * owner (the caller's); a callback entry's function runs with it held.  Except a waiter's event word, which is atomic (a
  * spinning or sleeping owner reads it without the lock), and the spin
  * hold-off time, an atomic hint.  intr_lock guards
  * intr_sleepers, the interruptible waiters now asleep; it nests inside a
@@ -37,6 +37,7 @@ void __wq_add(struct wait_queue_head *wq, struct wait_queue_entry *e,
 	      struct waiter *w, int exclusive)
 {
 	e->w = w;
+	e->func = NULL;
 	e->exclusive = exclusive;
 	e->key = 0;
 	if (exclusive)
@@ -48,6 +49,16 @@ void __wq_add(struct wait_queue_head *wq, struct wait_queue_entry *e,
 void __wq_del(struct wait_queue_entry *e)
 {
 	list_del_init(&e->link);
+}
+
+void __wq_add_callback(struct wait_queue_head *wq, struct wait_queue_entry *e,
+		       wait_func_t func)
+{
+	e->w = NULL;
+	e->func = func;
+	e->exclusive = 0;
+	e->key = 0;
+	list_add(&e->link, &wq->head);
 }
 
 static void __waiter_wake(struct waiter *w, uint32_t reason)
@@ -70,6 +81,10 @@ void __wake_up_slow(struct wait_queue_head *wq, int nr_exclusive)
 	list_for_each_safe(pos, n, &wq->head) {
 		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
 
+		if (e->func) {
+			e->func(e, ~0u);
+			continue;
+		}
 		if (e->exclusive) {
 			if (nr_exclusive <= 0)
 				break;
@@ -85,8 +100,14 @@ void __wake_up_all_slow(struct wait_queue_head *wq, uint32_t reason)
 {
 	struct list_head *pos, *n;
 
-	list_for_each_safe(pos, n, &wq->head)
-		__waiter_wake(list_entry(pos, struct wait_queue_entry, link)->w, reason);
+	list_for_each_safe(pos, n, &wq->head) {
+		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
+
+		if (e->func)
+			e->func(e, ~0u);
+		else
+			__waiter_wake(e->w, reason);
+	}
 }
 
 /*
@@ -100,7 +121,9 @@ void __wake_up_poll_slow(struct wait_queue_head *wq, unsigned int events)
 	list_for_each_safe(pos, n, &wq->head) {
 		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
 
-		if (!e->key || (e->key & events))
+		if (e->func)
+			e->func(e, events);
+		else if (!e->key || (e->key & events))
 			__waiter_wake(e->w, WAKE_EVENT);
 	}
 }

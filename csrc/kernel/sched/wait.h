@@ -95,9 +95,17 @@ struct waiter {
 	struct list_head intr_link;	/* on the interruptible list while asleep */
 };
 
+struct wait_queue_entry;
+/* A callback entry's function: runs under the queue's lock at each wake-up
+ * (@events: the poll key, ~0 for an unkeyed wake-up or a kick).  It may
+ * add or remove its owner's entries on other queues and remove this one,
+ * and must not touch other entries of the queue being woken. */
+typedef void (*wait_func_t)(struct wait_queue_entry *e, unsigned int events);
+
 struct wait_queue_entry {
 	struct list_head link;
-	struct waiter *w;
+	struct waiter *w;	/* the sleeper to wake, or NULL for a callback entry */
+	wait_func_t func;	/* callback entry (Linux's wait_queue_entry.func) */
 	int exclusive;		/* woken one at a time (accept), after all non-exclusive ones */
 	unsigned int key;	/* poll events it waits for; 0: any wake-up */
 };
@@ -155,6 +163,10 @@ void waiter_init(struct waiter *w, struct wait_stats *stats);
 void __wq_add(struct wait_queue_head *wq, struct wait_queue_entry *e,
 	      struct waiter *w, int exclusive);
 void __wq_del(struct wait_queue_entry *e);
+/* Queue a callback entry (never exclusive): every wake-up of @wq calls @func
+ * instead of posting a waiter (epoll's ep_poll_callback). */
+void __wq_add_callback(struct wait_queue_head *wq, struct wait_queue_entry *e,
+		       wait_func_t func);
 
 void __wake_up_slow(struct wait_queue_head *wq, int nr_exclusive);
 void __wake_up_all_slow(struct wait_queue_head *wq, uint32_t reason);

@@ -33,7 +33,10 @@
  *   net.lock (and the caller drops its iolock before it) and takes it again
  *   before returning, as sched/wait.h describes.  Wakers post under
  *   net.lock.  The one lock taken inside net.lock is sched/wait.c's list of
- *   interruptible sleepers.
+ *   interruptible sleepers.  A wake-up also runs the callback entries of
+ *   readiness fds (ready.c) under net.lock; they recompute a poll mask and
+ *   may make non-blocking host syscalls on the readiness fd, never sleep,
+ *   take a lock or call the embedder.
  *
  *   The collector (garbage.c) runs its whole pass under net.lock.  A release
  *   never runs it itself: the pass must see the file references the release
@@ -289,6 +292,7 @@ struct unix_sock {
 	int64_t msgs_sent;		/* skbs this socket's sends queued on a receiver */
 	int64_t msgs_received;		/* skbs queued on this socket's receive queue */
 	int32_t uid;			/* the socket inode's owner (sock_i_uid) */
+	struct unix_ready *ready;	/* readiness fds armed on it (ready.c) */
 };
 
 /*
@@ -452,5 +456,25 @@ int unix_list(struct unix_net *net, struct unix_sock_info *out, int max,
 void unix_graft(struct unix_sock *sk);
 /* The owner of the socket's inode (sock_i_uid): its creator's fsuid. */
 void unix_set_uid(struct unix_sock *sk, int32_t uid);
+
+/*
+ * Readiness fds (ready.c): a host fd kept readable/writable exactly while
+ * the socket polls so, for host event loops.  Becoming ready comes with a
+ * wake-up of a queue the socket polls, which runs the record's callback;
+ * becoming unready only comes from the socket's own calls (its recv empties
+ * the queue, its send fills its buffer), after which the caller runs
+ * unix_ready_refresh().  Both recompute the mask and update the host fd
+ * under net.lock.
+ */
+struct unix_ready;
+int unix_ready_arm(struct unix_sock *sk, struct unix_ready **out);
+int unix_ready_fd(const struct unix_ready *r);
+void unix_ready_disarm(struct unix_ready *r);
+void unix_ready_refresh_slow(struct unix_sock *sk);
+static inline void unix_ready_refresh(struct unix_sock *sk)
+{
+	if (__atomic_load_n(&sk->ready, __ATOMIC_RELAXED))
+		unix_ready_refresh_slow(sk);
+}
 
 #endif
