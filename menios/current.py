@@ -8,19 +8,27 @@ code that set it: a thread starts without one (run it as a process with
 ``contextvars.copy_context().run``), and an asyncio task keeps the one that
 was current when it was created.
 """
+from __future__ import annotations
+
 import contextlib
 import contextvars
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-_current = contextvars.ContextVar("menios_current_process", default=None)
+if TYPE_CHECKING:
+    from .process import Process
+
+_current: contextvars.ContextVar[Process | None] = contextvars.ContextVar(
+    "menios_current_process", default=None)
 
 
-def current_process():
+def current_process() -> Process | None:
     """The process that ``as_process`` made current here, or ``None``."""
     return _current.get()
 
 
 @contextlib.contextmanager
-def as_process(process):
+def as_process(process: Process) -> Iterator[Process]:
     """``with as_process(p):`` -- inside the block, socket objects made
     without ``process=`` belong to ``p``.  Nests; also a decorator.  A
     ``TypeError`` for anything that is not a ``menios.Process``."""
