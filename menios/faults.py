@@ -166,7 +166,7 @@ class Faults:
     def __init__(self, kernel: Kernel) -> None:
         self._kernel = kernel
         self._lock = threading.Lock()
-        self._table = {}                     # call name -> [Fault], in order armed
+        self._table: dict[str, list[Fault]] = {}    # call name -> [Fault], in order armed
         self.armed = False
 
     def inject(self, call: str, *, errno: int | None = None, nth: int | None = None,

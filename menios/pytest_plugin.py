@@ -1,6 +1,8 @@
 """The pytest plugin (entry point ``pytest11``): the ``menios_kernel``
 fixture, a fresh ``Kernel`` per test, closed after it; the test fails if
 the kernel leaked anything (see ``check_and_close``)."""
+from __future__ import annotations
+
 import gc
 
 import pytest
@@ -26,7 +28,7 @@ def _settled_leaks(kernel):
     return left
 
 
-def check_and_close(kernel):
+def check_and_close(kernel: Kernel) -> dict[str, int]:
     """Close ``kernel`` as the fixture does and return what it leaked.
 
     With no call blocked, every process exits first (closing its fds, as
@@ -35,7 +37,7 @@ def check_and_close(kernel):
     leak -- ``close`` wakes it, and a test may count on that -- but what it
     holds cannot be told apart, so that check is skipped.  After ``close``,
     which frees every socket, pages may still be left."""
-    left = {}
+    left: dict[str, int] = {}
     if not kernel.closed and kernel.blocked() == 0:
         for p in list(kernel.processes.values()):
             p.exit()

@@ -83,6 +83,22 @@ def test_typed_usage_runs():
     assert r.stdout.splitlines()[-1] == menios.__version__
 
 
+#: The modules whose annotations (inline, or a stub beside them) are the
+#: public surface.
+TYPED = ("menios", "menios.constants", "menios.kernel", "menios.process", "menios.socket",
+         "menios.faults", "menios.current", "menios.cred", "menios.ss", "menios.monitor",
+         "menios.pytest_plugin", "menios._unix", "menios._floor")
+
+
+def test_annotations_agree_with_the_code(tmp_path):
+    """The annotated functions' bodies type-check against their own
+    annotations (mypy's default checks: an unannotated function's body is
+    not looked at)."""
+    r = _run(tmp_path, "mypy", "--no-incremental", "--cache-dir", str(tmp_path / "cache"),
+             *[arg for module in TYPED for arg in ("-m", module)])
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_stubs_match_the_modules(tmp_path):
     """stubtest compares each stub with the module it describes (the built
     extension included): a method added, removed or renamed on either side

@@ -15,7 +15,9 @@ import menios
 import menios.socket as msocket
 from menios import (AF_UNIX, MSG_ZEROCOPY, POLLIN, POLLOUT, SCM_RIGHTS, SOCK_DGRAM,
                     SOCK_STREAM, SOL_SOCKET, SO_PEERCRED, Kernel, Process)
+from menios.cred import Cred
 from menios.faults import Fault
+from menios.pytest_plugin import check_and_close
 from menios.ss import SsError
 
 
@@ -180,6 +182,28 @@ def watching(k: Kernel) -> None:
     assert k.gc() == 0 and k.blocked() == 0 and k.wait_blocked(0, timeout=1.0)
 
 
+def files_and_creds(k: Kernel) -> None:
+    p = k.spawn()
+    p.mkdir("/run", 0o755)
+    fd = p.open("/run/state", menios.O_CREAT | menios.O_RDWR, 0o600)
+    assert p.write(fd, b"ok") == 2 and p.lseek(fd, 0, menios.SEEK_SET) == 0
+    assert p.read(fd, 10) == b"ok" and p.fstat(fd).st_size == 2
+    p.symlink("state", "/run/link")
+    target: str = p.readlink("/run/link")
+    names: list[bytes] = p.listdir(b"/run")
+    assert target == "state" and sorted(names) == [b"link", b"state"]
+    assert p.fcntl(fd, menios.F_GETFD) == 0 and p.stat("/run").st_mode & 0o777 == 0o755
+    r, w = p.pipe()
+    p.write(w, b"|")
+    assert p.ioctl(r, menios.FIONREAD) == 1
+    cred: Cred = p.cred
+    assert cred.capable("CAP_CHOWN") and p.euid == 0 and p.groups == ()
+    p.setresuid(1000, 1000, 1000)
+    assert not p.cred.capable() and p.cred.getresuid() == (1000, 1000, 1000)
+    old: int = p.set_umask(0o077)
+    assert old == 0o022 and p.getcwd() == "/"
+
+
 def main() -> None:
     with menios.Kernel(sysctl={"net.unix.max_dgram_qlen": 10}) as k:
         syscalls(k)
@@ -187,7 +211,12 @@ def main() -> None:
         socket_objects(k)
         faults(k)
         watching(k)
+        files_and_creds(k)
     assert k.closed
+    with menios.Kernel() as k2:
+        k2.spawn().socketpair()
+        left: dict[str, int] = check_and_close(k2)
+        assert left == {}
     print(menios.__version__)
 
 
