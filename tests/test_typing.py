@@ -1,6 +1,6 @@
 """The public API is typed: ``mypy --strict`` accepts the way README.md and
-docs/API.md use it (tests/typing/usage_ok.py), rejects wrong uses
-(tests/typing/usage_wrong.py, each marked with the error it must raise),
+docs/API.md use it (tests/typecheck/usage_ok.py), rejects wrong uses
+(tests/typecheck/usage_wrong.py, each marked with the error it must raise),
 and stubtest finds the stubs (menios/*.pyi) true to the modules."""
 import ast
 import os
@@ -18,7 +18,7 @@ from menios import constants
 
 mypy = pytest.importorskip("mypy", reason="mypy is not installed (pip install '.[test]')")
 
-HERE = Path(__file__).parent / "typing"
+HERE = Path(__file__).parent / "typecheck"
 PKG_ROOT = Path(menios.__file__).resolve().parent.parent
 #: The modules that have stubs rather than inline annotations.
 STUBBED = ("menios._unix", "menios._floor", "menios.process", "menios.socket")
@@ -102,7 +102,7 @@ def test_annotations_agree_with_the_code(tmp_path):
 def test_stubs_match_the_modules(tmp_path):
     """stubtest compares each stub with the module it describes (the built
     extension included): a method added, removed or renamed on either side
-    fails here.  tests/typing/stubtest-allowlist.txt says what it may skip
+    fails here.  tests/typecheck/stubtest-allowlist.txt says what it may skip
     and why."""
     r = _run(tmp_path, "mypy.stubtest", "--concise", "--ignore-unused-allowlist",
              "--allowlist", str(HERE / "stubtest-allowlist.txt"), *STUBBED)
