@@ -6,7 +6,7 @@ import io
 import socket as _std
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal, Protocol, overload
 
 from _typeshed import ReadableBuffer, WriteableBuffer
 
@@ -28,6 +28,11 @@ _Address = str | ReadableBuffer
 _RetAddress = Any
 _CMSG = tuple[int, int, bytes]
 _CMSGArg = tuple[int, int, ReadableBuffer]
+
+class _SendableFile(Protocol):
+    # what sendfile reads: a binary file object (fileno() is used when it has one)
+    def read(self, size: int, /) -> bytes: ...
+    def seek(self, offset: int, /) -> object: ...
 
 class socket:
     def __init__(self, family: int = -1, type: int = -1, proto: int = -1,
@@ -80,7 +85,7 @@ class socket:
     def sendto(self, data: ReadableBuffer, flags: int, address: _Address, /) -> int: ...
     def sendmsg(self, buffers: Iterable[ReadableBuffer], ancdata: Iterable[_CMSGArg] = (),
                 flags: int = 0, address: _Address | None = None, /) -> int: ...
-    def sendfile(self, file: io.BufferedReader | io.BytesIO | io.RawIOBase, offset: int = 0,
+    def sendfile(self, file: _SendableFile, offset: int = 0,
                  count: int | None = None) -> int: ...
     def recv(self, bufsize: int, flags: int = 0, /) -> bytes: ...
     def recv_into(self, buffer: WriteableBuffer, nbytes: int = 0, flags: int = 0, /) -> int: ...

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import errno
+import io
 import struct
 import threading
 
@@ -119,6 +120,7 @@ def socket_objects(k: Kernel) -> None:
         server.close()
 
     a, b = msocket.socketpair(process=p)
+    assert a.sendfile(io.BytesIO(b"file data")) == 9 and b.recv(100) == b"file data"
     r_fd, w_fd = p.pipe()
     msocket.send_fds(a, [b"fd"], [r_fd])
     data, fds, _, _ = msocket.recv_fds(b, 10, 1)
