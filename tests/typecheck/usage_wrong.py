@@ -19,6 +19,10 @@ def wrong(k: menios.Kernel) -> None:
     fault: Fault = k.faults.inject("send", errno="EAGAIN")  # E: arg-type
     s, _ = msocket.socketpair(process=k)  # E: arg-type
     fds: list[str] = msocket.recv_fds(s, 10, 1)[1]  # E: assignment
+    s.settimeout("5s")  # E: arg-type
+    s.connect(5)  # E: arg-type
+    buf = p.recv_pages(b)
+    buf.tobytes().encode()  # E: attr-defined
     p.splice_everything(a)  # E: attr-defined
     k.ss(["-x"]).decode()  # E: attr-defined
     del text, fault, fds
