@@ -1,7 +1,9 @@
 """The public API is typed: ``mypy --strict`` accepts the way README.md and
 docs/API.md use it (tests/typecheck/usage_ok.py), rejects wrong uses
 (tests/typecheck/usage_wrong.py, each marked with the error it must raise),
-and stubtest finds the stubs (menios/*.pyi) true to the modules."""
+README.md's examples agree with the types, the annotated modules agree with
+their own annotations, and stubtest finds the stubs (menios/*.pyi) true to
+the modules."""
 import ast
 import os
 import re
@@ -55,6 +57,23 @@ def test_public_api_passes_mypy_strict(tmp_path):
     r = _mypy(tmp_path, HERE / "usage_ok.py")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Success: no issues found" in r.stdout
+
+
+def test_readme_examples_type_check(tmp_path):
+    """README.md's examples, as written, agree with the types (mypy's
+    default checks plus the bodies of unannotated functions; an empty list
+    whose item type mypy cannot infer is not the README's business)."""
+    blocks = re.findall(r"```python\n(.*?)```", (HERE.parent.parent / "README.md").read_text(),
+                        re.S)
+    assert blocks
+    files = []
+    for i, code in enumerate(blocks):
+        files.append(tmp_path / ("readme_%02d.py" % i))
+        files[-1].write_text(code)
+    r = _run(tmp_path, "mypy", "--no-incremental", "--cache-dir", str(tmp_path / "cache"),
+             "--check-untyped-defs", "--disable-error-code", "var-annotated",
+             "--disable-error-code", "has-type", *map(str, files))
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_wrong_uses_are_rejected(tmp_path):
