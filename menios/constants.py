@@ -125,7 +125,30 @@ SIGURG = 23
 CMSG_LEN = _s.CMSG_LEN
 CMSG_SPACE = _s.CMSG_SPACE
 
-__all__ = [n for n in dir() if n.isupper() and not n.startswith("_")]
+# Every name above, spelled out so that type checkers see the exports
+# (tests/test_typing.py checks that the list and the names agree).
+__all__ = [
+    "AF_UNSPEC", "AF_UNIX", "AF_LOCAL", "PF_UNIX", "SOCK_STREAM", "SOCK_DGRAM",
+    "SOCK_RAW", "SOCK_SEQPACKET", "SOCK_NONBLOCK", "SOCK_CLOEXEC", "SOL_SOCKET",
+    "SCM_RIGHTS", "SCM_CREDENTIALS", "SCM_MAX_FD", "UNIX_PATH_MAX", "SOMAXCONN",
+    "SO_DEBUG", "SO_REUSEADDR", "SO_TYPE", "SO_ERROR", "SO_DONTROUTE", "SO_BROADCAST",
+    "SO_SNDBUF", "SO_RCVBUF", "SO_KEEPALIVE", "SO_OOBINLINE", "SO_NO_CHECK",
+    "SO_PASSCRED", "SO_PEERCRED", "SO_RCVLOWAT", "SO_SNDLOWAT", "SO_RCVTIMEO",
+    "SO_SNDTIMEO", "SO_ACCEPTCONN", "SO_SNDBUFFORCE", "SO_RCVBUFFORCE", "SO_PASSSEC",
+    "SO_PROTOCOL", "SO_DOMAIN", "SO_RXQ_OVFL", "SO_WIFI_STATUS", "SO_PEEK_OFF",
+    "SO_NOFCS", "SO_LOCK_FILTER", "SO_SELECT_ERR_QUEUE", "SO_BUSY_POLL", "SO_RCVMARK",
+    "SO_RCVPRIORITY", "SO_PASSRIGHTS", "MSG_OOB", "MSG_PEEK", "MSG_DONTROUTE",
+    "MSG_CTRUNC", "MSG_TRUNC", "MSG_DONTWAIT", "MSG_EOR", "MSG_WAITALL", "MSG_NOSIGNAL",
+    "MSG_MORE", "MSG_ZEROCOPY", "MSG_CMSG_CLOEXEC", "SHUT_RD", "SHUT_WR", "SHUT_RDWR",
+    "POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL", "POLLRDNORM",
+    "POLLRDBAND", "POLLWRNORM", "POLLWRBAND", "POLLRDHUP", "FIONREAD", "SIOCINQ",
+    "SIOCOUTQ", "SIOCATMARK", "FIOSETOWN", "SIOCSPGRP", "FIOGETOWN", "SIOCGPGRP",
+    "O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE", "O_CREAT", "O_EXCL", "O_NOCTTY",
+    "O_TRUNC", "O_APPEND", "O_NONBLOCK", "O_DIRECTORY", "O_NOFOLLOW", "O_CLOEXEC",
+    "F_DUPFD", "F_GETFD", "F_SETFD", "F_GETFL", "F_SETFL", "F_SETOWN", "F_GETOWN",
+    "F_DUPFD_CLOEXEC", "FD_CLOEXEC", "SEEK_SET", "SEEK_CUR", "SEEK_END", "SIGPIPE",
+    "SIGURG", "CMSG_LEN", "CMSG_SPACE",
+]
 
 # Values the simulated kernel uses internally, under Linux's names; not
 # exported by ``menios`` (they are defined after ``__all__``).

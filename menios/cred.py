@@ -15,7 +15,10 @@ is not an id raises ``TypeError`` or ``OverflowError`` as the stdlib's
 ``os.setresuid`` does.
 """
 
+from __future__ import annotations
+
 import errno
+from collections.abc import Iterable
 
 from .args import err
 
@@ -66,8 +69,17 @@ class Cred:
 
     __slots__ = ("uid", "gid", "euid", "egid", "suid", "sgid",
                  "fsuid", "fsgid", "groups")
+    uid: int
+    gid: int
+    euid: int
+    egid: int
+    suid: int
+    sgid: int
+    fsuid: int
+    fsgid: int
+    groups: tuple[int, ...]
 
-    def __init__(self, uid=0, gid=0, groups=()):
+    def __init__(self, uid: int = 0, gid: int = 0, groups: Iterable[int] = ()) -> None:
         uid = _check_id(uid)
         gid = _check_id(gid)
         if uid == -1 or gid == -1:
@@ -78,7 +90,7 @@ class Cred:
 
     # -- queries ---------------------------------------------------------
 
-    def capable(self, cap=None):
+    def capable(self, cap: str | None = None) -> bool:
         """True when the credential has capability *cap* (any cap: euid 0).
 
         *cap* is a name such as ``"CAP_DAC_OVERRIDE"``; ``ValueError`` for
@@ -88,34 +100,34 @@ class Cred:
             raise ValueError("unknown capability %r" % (cap,))
         return self.euid == 0
 
-    def in_group_p(self, gid):
+    def in_group_p(self, gid: int) -> bool:
         """True when *gid* is the fsgid or a supplementary group."""
         return gid == self.fsgid or gid in self.groups
 
-    def in_egroup_p(self, gid):
+    def in_egroup_p(self, gid: int) -> bool:
         """True when *gid* is the egid or a supplementary group."""
         return gid == self.egid or gid in self.groups
 
-    def copy(self):
+    def copy(self) -> Cred:
         """Return an independent copy (what ``fork`` gives the child)."""
         new = Cred.__new__(Cred)
         for name in Cred.__slots__:
             setattr(new, name, getattr(self, name))
         return new
 
-    def getresuid(self):
+    def getresuid(self) -> tuple[int, int, int]:
         """Return ``(uid, euid, suid)``."""
         return (self.uid, self.euid, self.suid)
 
-    def getresgid(self):
+    def getresgid(self) -> tuple[int, int, int]:
         """Return ``(gid, egid, sgid)``."""
         return (self.gid, self.egid, self.sgid)
 
-    def getgroups(self):
+    def getgroups(self) -> list[int]:
         """Return the supplementary groups, sorted, as a list."""
         return list(self.groups)
 
-    def access_cred(self):
+    def access_cred(self) -> Cred:
         """Return the credential ``access(2)`` checks with.
 
         Linux overrides fsuid/fsgid with the real ids, and the effective
@@ -129,7 +141,7 @@ class Cred:
 
     # -- set*id ----------------------------------------------------------
 
-    def setuid(self, uid):
+    def setuid(self, uid: int) -> None:
         """Set the uid as ``setuid(2)``.
 
         With CAP_SETUID every uid becomes *uid*; otherwise only the euid and
@@ -144,7 +156,7 @@ class Cred:
             raise err(errno.EPERM)
         self.euid = self.fsuid = uid
 
-    def setgid(self, gid):
+    def setgid(self, gid: int) -> None:
         """Set the gid as ``setgid(2)``; EINVAL for -1, EPERM."""
         gid = _check_id(gid)
         if gid == -1:
@@ -155,7 +167,7 @@ class Cred:
             raise err(errno.EPERM)
         self.egid = self.fsgid = gid
 
-    def setreuid(self, ruid, euid):
+    def setreuid(self, ruid: int, euid: int) -> None:
         """Set real and effective uids as ``setreuid(2)`` (-1: unchanged).
 
         Without CAP_SETUID the real uid may become the real or effective
@@ -180,7 +192,7 @@ class Cred:
         self.uid, self.euid = new_r, new_e
         self.fsuid = new_e
 
-    def setregid(self, rgid, egid):
+    def setregid(self, rgid: int, egid: int) -> None:
         """Set real and effective gids as ``setregid(2)``; EPERM."""
         rgid = _check_id(rgid)
         egid = _check_id(egid)
@@ -199,7 +211,7 @@ class Cred:
         self.gid, self.egid = new_r, new_e
         self.fsgid = new_e
 
-    def setresuid(self, ruid, euid, suid):
+    def setresuid(self, ruid: int, euid: int, suid: int) -> None:
         """Set real, effective and saved uids as ``setresuid(2)``.
 
         -1 leaves an id unchanged.  Without CAP_SETUID each new id must be
@@ -216,7 +228,7 @@ class Cred:
             o if n == -1 else n for n, o in zip(ids, old))
         self.fsuid = self.euid
 
-    def setresgid(self, rgid, egid, sgid):
+    def setresgid(self, rgid: int, egid: int, sgid: int) -> None:
         """Set real, effective and saved gids as ``setresgid(2)``; EPERM."""
         ids = (_check_id(rgid), _check_id(egid), _check_id(sgid))
         old = (self.gid, self.egid, self.sgid)
@@ -228,19 +240,19 @@ class Cred:
             o if n == -1 else n for n, o in zip(ids, old))
         self.fsgid = self.egid
 
-    def seteuid(self, euid):
+    def seteuid(self, euid: int) -> None:
         """Set the euid as glibc's ``seteuid``: setresuid(-1, euid, -1)."""
         if _check_id(euid) == -1:
             raise err(errno.EINVAL)
         self.setresuid(-1, euid, -1)
 
-    def setegid(self, egid):
+    def setegid(self, egid: int) -> None:
         """Set the egid as glibc's ``setegid``: setresgid(-1, egid, -1)."""
         if _check_id(egid) == -1:
             raise err(errno.EINVAL)
         self.setresgid(-1, egid, -1)
 
-    def setgroups(self, groups):
+    def setgroups(self, groups: Iterable[int]) -> None:
         """Replace the supplementary groups as ``setgroups(2)``.
 
         EPERM without CAP_SETGID, EINVAL for more than NGROUPS_MAX groups.
@@ -270,7 +282,7 @@ class Cred:
         return all(getattr(self, n) == getattr(other, n)
                    for n in Cred.__slots__)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]   # mutable: unhashable
 
     def __repr__(self):
         return ("Cred(uid=%d, euid=%d, suid=%d, fsuid=%d, gid=%d, egid=%d, "

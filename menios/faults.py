@@ -26,16 +26,22 @@ kernel's processes to ``FaultProcess``, whose methods look the call up in
 the armed table before running the ordinary ones; when the last fault
 goes, they switch back.
 """
+from __future__ import annotations
+
 import errno as _errno
 import operator
 import os
 import random
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from . import socketcalls
 from .constants import AF_UNIX, MSG_NOSIGNAL, SOCK_DGRAM, SOCK_STREAM, SOMAXCONN
 from .process import Process
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
 
 #: The calls a fault may name, each with whether it takes an fd to narrow
 #: by.  Any may fail or wait; the sends may be cut short or lose their
@@ -82,6 +88,24 @@ class Fault:
     False once ``remove()`` was called or ``count`` hits were reached.
     """
 
+    # the arguments it was armed with
+    call: str
+    errno: int | None
+    nth: int | None
+    every: int | None
+    probability: float | None
+    seed: int
+    pid: int | None
+    fd: int | None
+    max_bytes: int | None
+    delay_ms: float | None
+    drop: bool
+    count: int | None
+    # what it did
+    hits: int
+    calls: int
+    active: bool
+
     def __init__(self, faults, call, errno, nth, every, probability, seed, pid, fd,
                  max_bytes, delay_ms, drop, count):
         self._faults = faults
@@ -105,7 +129,7 @@ class Fault:
         # a byte stream, a lost message only on a datagram socket.
         self._needs = SOCK_STREAM if max_bytes is not None else SOCK_DGRAM if drop else None
 
-    def remove(self):
+    def remove(self) -> None:
         """Disarm this fault.  Idempotent."""
         self._faults._remove(self)
 
@@ -138,14 +162,17 @@ class Fault:
 class Faults:
     """The faults armed on one kernel: ``k.faults``."""
 
-    def __init__(self, kernel):
+    def __init__(self, kernel: Kernel) -> None:
         self._kernel = kernel
         self._lock = threading.Lock()
-        self._table = {}                     # call name -> [Fault], in order armed
+        self._table: dict[str, list[Fault]] = {}    # call name -> [Fault], in order armed
         self.armed = False
 
-    def inject(self, call, *, errno=None, nth=None, every=None, probability=None, seed=0,
-               pid=None, fd=None, max_bytes=None, delay_ms=None, drop=False, count=None):
+    def inject(self, call: str, *, errno: int | None = None, nth: int | None = None,
+               every: int | None = None, probability: float | None = None, seed: int = 0,
+               pid: int | None = None, fd: int | None = None, max_bytes: int | None = None,
+               delay_ms: float | None = None, drop: bool = False,
+               count: int | None = None) -> Fault:
         """Arm a fault on the syscall ``call`` (one of ``CALLS``) and return
         it (a ``Fault``).  See the module's docstring and docs/API.md."""
         if not isinstance(call, str):
@@ -208,12 +235,12 @@ class Faults:
             raise ValueError("%s needs a %s socket; fd %d of pid %d is not one"
                              % (effect, _TYPE_NAMES[needs], fd, pid))
 
-    def faults(self):
+    def faults(self) -> list[Fault]:
         """The armed faults, in the order they were armed."""
         with self._lock:
             return [f for fs in self._table.values() for f in fs]
 
-    def clear(self):
+    def clear(self) -> None:
         """Disarm every fault."""
         with self._lock:
             for fs in self._table.values():

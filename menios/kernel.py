@@ -1,9 +1,14 @@
 """The simulated kernel: one AF_UNIX family, one VFS, the process table."""
+from __future__ import annotations
+
 import errno
 import os
 import threading
 import time
 import weakref
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from . import _unix, namespace, readiness
 from .args import err
@@ -12,6 +17,10 @@ from .constants import (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SIGURG, TCP_EST
 from .faults import Faults
 from .files import PIPE_INO_BASE
 from .vfs import VFS
+
+if TYPE_CHECKING:
+    from .monitor import Monitor
+    from .process import Process
 
 #: Linux's defaults (net.core.*mem_max as Linux 6.18 ships them).
 DEFAULT_SYSCTL = {
@@ -44,7 +53,7 @@ class Kernel:
     its sockets, until ``close()``.
     """
 
-    def __init__(self, sysctl=None, monitor=False):
+    def __init__(self, sysctl: Mapping[str, int] | None = None, monitor: bool = False) -> None:
         conf = dict(DEFAULT_SYSCTL)
         if sysctl:
             unknown = set(sysctl) - set(DEFAULT_SYSCTL) - {
@@ -55,7 +64,7 @@ class Kernel:
         for key, value in conf.items():
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError("sysctl %s must be an int" % key)
-        self.sysctl = conf
+        self.sysctl: dict[str, int] = conf
         self.net = _unix.Net(conf["net.unix.max_dgram_qlen"], conf["net.core.somaxconn"],
                              conf["net.core.wmem_default"], conf["net.core.rmem_default"],
                              conf["net.core.wmem_max"], conf["net.core.rmem_max"])
@@ -64,19 +73,20 @@ class Kernel:
         self.net.sigurg = weakref.WeakMethod(self._send_sigurg)
         self.vfs = VFS(sysctl=conf)
         self.lock = threading.RLock()        # process table
-        self.processes = {}                  # pid -> Process
+        self.processes: dict[int, Process] = {}                     # pid -> Process
         self._next_pid = 1
         self._next_pipe = PIPE_INO_BASE      # the last pipe inode number handed out
         self.closed = False
-        self.monitor = None
+        self.monitor: Monitor | None = None
         if monitor:
             from .monitor import Monitor
             self.monitor = Monitor(self)
         self.faults = Faults(self)           # armed faults (menios.faults)
 
     # ---------------------------------------------------------------- api
-    def spawn(self, uid=0, gid=0, groups=(), umask=0o022, cwd="/", rlimit_nofile=1024,
-              comm=None):
+    def spawn(self, uid: int = 0, gid: int = 0, groups: Iterable[int] = (), umask: int = 0o022,
+              cwd: str | bytes = "/", rlimit_nofile: int = 1024,
+              comm: str | None = None) -> Process:
         """A new process with no fds open.  ``comm`` is its command name (at
         most 15 bytes kept, as Linux's PR_SET_NAME; default ``"python3"``),
         what ``ss -p`` shows; ``fork`` passes it on."""
@@ -87,41 +97,41 @@ class Kernel:
                        rlimit_nofile=rlimit_nofile,
                        comm=DEFAULT_COMM if comm is None else comm)
 
-    def alloc_pages(self, n):
+    def alloc_pages(self, n: int) -> _unix.Pages:
         """``n`` zero-filled, page-aligned pages (a ``Pages`` buffer) for
         zero-copy sends: ``p.sendmsg(fd, [pages], (), MSG_ZEROCOPY)`` hands
         the memory itself to the receiver (``p.recv_pages``).  See
         ``menios._unix.Pages`` for the ownership rules."""
         return _unix.Pages(self.net, n)
 
-    def gc(self):
+    def gc(self) -> int:
         """Force a pass of the in-flight fd collector; returns sockets collected."""
         return self.net.gc()
 
-    def counters(self):
+    def counters(self) -> dict[str, int]:
         """Debug counters: live sockets, skbs, bytes queued, files in flight,
         bytes copied and handed off, live pages, collector runs, and how
         sleeps ended (``kicks``, ``wait_timeouts``, ``spin_wakes``)."""
         return self.net.counters()
 
-    def blocked(self):
+    def blocked(self) -> int:
         """How many threads are asleep in a blocking call of this kernel
         (accept, connect, send, recv, poll, a pipe read...) that nothing has
         woken yet.  The count drops inside the call that wakes them, so it is
         exact the moment that call returns."""
         return self.net.counters()["blocked"]
 
-    def wait_blocked(self, n=1, timeout=5.0):
+    def wait_blocked(self, n: int = 1, timeout: float | None = 5.0) -> bool:
         """Wait until at least ``n`` threads are blocked (see ``blocked``):
         the deterministic way for a test to know that a call it started in
         another thread is really asleep, not merely slow to start.  Returns
         ``True``, or ``False`` after ``timeout`` seconds (``None``: forever)."""
         return wait_blocked(self, n, timeout)
 
-    def unix_sockets(self):
+    def unix_sockets(self) -> list[dict[str, Any]]:
         """The live AF_UNIX sockets, one dict per socket, like /proc/net/unix
         (an embryo -- a connection not yet accepted -- has inode 0 there)."""
-        out = []
+        out: list[dict[str, Any]] = []
         for d in self.net.list():
             out.append({
                 "inode": d["ino"], "type": _TYPE_NAMES.get(d["type"], d["type"]),
@@ -132,7 +142,7 @@ class Kernel:
             })
         return out
 
-    def diag(self):
+    def diag(self) -> list[dict[str, Any]]:
         """One dict per socket with what Linux's sock_diag reports for it
         (net/unix/diag.c), plus who holds it and menios's counters.
 
@@ -159,14 +169,14 @@ class Kernel:
         (bytes handed over as pages by its sends / taken by ``recv_pages``),
         ``msgs_sent`` / ``msgs_received`` (sk_buffs its sends queued on a
         receiver / queued on its own receive queue)."""
-        holders = {}
+        holders: dict[int, list[tuple[int, int]]] = {}
         with self.lock:
             procs = list(self.processes.values())
         for p in procs:
             for fd, f in p.fdtable.open_files():
                 if type(f) is _unix.Socket:
                     holders.setdefault(f.ino, []).append((p.pid, fd))
-        out = []
+        out: list[dict[str, Any]] = []
         for d in self.net.list():
             mem = dict(zip(_MEMINFO, d["meminfo"]))
             vfs = d["vfs"]
@@ -188,7 +198,7 @@ class Kernel:
             })
         return out
 
-    def ss(self, args=("-xa",)):
+    def ss(self, args: str | Iterable[str] = ("-xa",)) -> str:
         """The text iproute2's ``ss`` prints for this kernel's sockets under
         the command line ``args`` (a list of strings, or one string split as
         a shell does): ``-x -a -l -p -e -m -n``, ``state``/``exclude`` and
@@ -198,7 +208,7 @@ class Kernel:
         from .ss import ss
         return ss(self, args)
 
-    def format_unix_sockets(self):
+    def format_unix_sockets(self) -> str:
         """The socket table as text, like ``ss -x``/``/proc/net/unix``."""
         rows = ["%-8s %-10s %-12s %-4s %6s %6s  %s" % (
             "Inode", "Type", "State", "Flag", "Recv-Q", "Send-Q", "Path")]
@@ -208,7 +218,7 @@ class Kernel:
                 s["send_q"], s["path"]))
         return "\n".join(rows)
 
-    def close(self):
+    def close(self) -> None:
         """Tear down: wake (and fail) every blocked call, then free everything."""
         if self.closed:
             return
@@ -222,10 +232,11 @@ class Kernel:
             p.exit()
         self.net.shutdown()
 
-    def __enter__(self):
+    def __enter__(self) -> Kernel:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self.close()
 
     # ------------------------------------------------------------ helpers
@@ -267,7 +278,7 @@ _WAIT_BLOCKED_FIRST = 0.0002
 _WAIT_BLOCKED_MAX = 0.005
 
 
-def wait_blocked(kernel, n, timeout):
+def wait_blocked(kernel: Any, n: int, timeout: float | None) -> bool:
     """``kernel.wait_blocked(n, timeout)`` for any kernel with ``blocked()``
     (the conformance harness's host kernel too)."""
     if not isinstance(n, int) or isinstance(n, bool):
@@ -287,7 +298,7 @@ _MEMINFO = ("rmem_alloc", "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc", "wmem_q
             "optmem", "backlog", "drops")
 
 
-def _format_name(raw):
+def _format_name(raw: bytes | None) -> str:
     if not raw:
         return ""
     if raw[:1] == b"\0":

@@ -13,6 +13,8 @@ The protocol: the client sends one JSON object and a newline
 one JSON object and a newline (``{"ok": ...}`` or ``{"err": message}``) and
 closes the connection.
 """
+from __future__ import annotations
+
 import itertools
 import json
 import os
@@ -23,6 +25,10 @@ import struct
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
 
 __all__ = ["Monitor", "runtime_dir", "discover", "query"]
 
@@ -30,7 +36,7 @@ _REQUEST_MAX = 1 << 16
 _counter = itertools.count(1)
 
 
-def runtime_dir(create=False):
+def runtime_dir(create: bool = False) -> str:
     """The calling user's menios runtime directory: ``$MENIOS_RUNTIME_DIR``,
     else ``$XDG_RUNTIME_DIR/menios``, else ``/tmp/menios-UID``.  With
     ``create`` it is made (mode 0700).  PermissionError if it exists but is
@@ -58,7 +64,7 @@ def runtime_dir(create=False):
 class Monitor:
     """Serves one kernel's ``ss`` on a host socket (see the module doc)."""
 
-    def __init__(self, kernel):
+    def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         directory = runtime_dir(create=True)
         self.path = os.path.join(directory, "%d-%d.sock" % (os.getpid(), next(_counter)))
@@ -74,7 +80,7 @@ class Monitor:
         self._thread = threading.Thread(target=self._serve, name="menios-monitor", daemon=True)
         self._thread.start()
 
-    def close(self):
+    def close(self) -> None:
         """Stop serving and remove the socket file.  Idempotent."""
         if self._wake_w < 0:
             return
@@ -137,7 +143,7 @@ class Monitor:
         raise ValueError("unknown op %r" % (op,))
 
 
-def discover():
+def discover() -> list[str]:
     """The socket paths of the calling user's live kernels, oldest first;
     files whose server is gone are removed."""
     try:
@@ -170,7 +176,7 @@ def discover():
     return [path for _, path in sorted(found)]
 
 
-def query(path, request, timeout=10.0):
+def query(path: str, request: dict[str, Any], timeout: float = 10.0) -> Any:
     """Send ``request`` to the kernel serving ``path``; its answer, or
     RuntimeError with the server's message."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:

@@ -2,6 +2,8 @@
 fixture, a fresh ``Kernel`` per test, closed after it; the test fails if
 the kernel leaked anything (see ``check_and_close``).  ``menios_patch``
 runs the test inside ``menios.patch()`` on that kernel."""
+from __future__ import annotations
+
 import gc
 
 import pytest
@@ -27,7 +29,7 @@ def _settled_leaks(kernel):
     return left
 
 
-def check_and_close(kernel):
+def check_and_close(kernel: Kernel) -> dict[str, int]:
     """Close ``kernel`` as the fixture does and return what it leaked.
 
     With no call blocked, every process exits first (closing its fds, as
@@ -36,7 +38,7 @@ def check_and_close(kernel):
     leak -- ``close`` wakes it, and a test may count on that -- but what it
     holds cannot be told apart, so that check is skipped.  After ``close``,
     which frees every socket, pages may still be left."""
-    left = {}
+    left: dict[str, int] = {}
     if not kernel.closed and kernel.blocked() == 0:
         for p in list(kernel.processes.values()):
             p.exit()

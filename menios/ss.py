@@ -17,9 +17,16 @@ options still shape the columns as they do in ss.
 in ss's order: ss scans /proc by ascending pid and fd and prepends each
 find, so the last found comes first.
 """
+from __future__ import annotations
+
 import fnmatch
 import os
 import shlex
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
 
 __all__ = ["ss", "parse", "render", "SsError", "STATE_NAMES"]
 
@@ -533,7 +540,7 @@ def lines(records, o, comms):
     return rows
 
 
-def ss(kernel, args=("-xa",)):
+def ss(kernel: Kernel, args: str | Iterable[str] = ("-xa",)) -> str:
     """The text iproute2's ss prints for ``kernel``'s sockets under the
     command line ``args`` (see the module doc).  Bad options raise
     :class:`SsError` with ss's message."""
