@@ -17,6 +17,7 @@ C_SOURCES = [
     "csrc/kernel/mm/page.c",
     "csrc/kernel/net/unix/af_unix.c",
     "csrc/kernel/net/unix/garbage.c",
+    "csrc/kernel/fs/pipe.c",
 ]
 
 # The benchmark floors (menios._floor): plain C with pthreads, not the core.

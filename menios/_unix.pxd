@@ -23,6 +23,10 @@ cdef extern from "kernel/mm/page.h":
     void page_run_put(page_run *run) nogil
     int page_run_wait(page_run *run, int refs, int64_t deadline_ns, int intr) nogil
 
+cdef extern from "kernel/fs/pipe.h":
+    struct pipe_inode_info:
+        pass
+
 cdef extern from "kernel/net/unix/unix_socket.h":
     struct unix_cred:
         int32_t pid
@@ -102,6 +106,9 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         unix_sock *sk
         unsigned int events
         unsigned int revents
+        pipe_inode_info *pipe
+        int pipe_fmode
+        unsigned int pipe_version
 
     struct unix_sock_info:
         uint64_t ino

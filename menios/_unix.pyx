@@ -1032,6 +1032,7 @@ def poll(Net net, list entries, timeout_ms):
     try:
         for i in range(n):
             sock, events, pre = entries[i]
+            fds[i].pipe = NULL
             if sock is None:
                 fds[i].sk = NULL
                 fds[i].revents = pre

@@ -156,6 +156,7 @@ struct unix_net {
 	plat_mutex_t lock;
 	struct unix_sysctl sysctl;
 	struct list_head socks;		/* every socket not yet freed */
+	struct list_head pipes;		/* every pipe not yet freed (fs/pipe.h) */
 	struct scm_fp_list *released;	/* files dropped under the lock, for the embedder to release */
 	struct unix_counters cnt;
 	int dead;			/* unix_net_shutdown() ran: every sleeper fails */
@@ -298,6 +299,15 @@ void unix_net_shutdown(struct unix_net *net);
 void unix_net_destroy(struct unix_net *net);
 struct scm_fp_list *unix_net_take_released(struct unix_net *net);
 void unix_net_counters(struct unix_net *net, struct unix_counters *out);
+/* Destroyed by the embedder and no socket or pipe left (caller holds the lock). */
+static inline int __unix_net_unused(struct unix_net *net)
+{
+	return net->orphaned && list_empty(&net->socks) && list_empty(&net->pipes);
+}
+void unix_net_free(struct unix_net *net);
+/* The one sleep of the net's blocking calls (see af_unix.c). */
+int __unix_net_sleep(struct unix_net *net, struct wait_queue_head *wq,
+		     struct wait_ctl *ctl, int64_t busy_poll_ns, int exclusive);
 
 /* lifetime */
 int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock **out);
@@ -330,10 +340,14 @@ void unix_msg_release(struct unix_sock *sk, struct unix_msg *msg);
 void unix_msg_drop_held(struct unix_sock *sk, struct unix_msg *msg);
 
 /* poll over many sockets; see af_unix.c */
+struct pipe_inode_info;
 struct unix_pollfd {
 	struct unix_sock *sk;		/* NULL: not a socket, revents preset by the caller */
 	unsigned int events;
 	unsigned int revents;
+	struct pipe_inode_info *pipe;	/* or a pipe file (sk NULL): fs/pipe.h */
+	int pipe_fmode;			/* PIPE_FMODE_* of the pipe file */
+	unsigned int pipe_version;	/* the file's w_counter at open */
 };
 int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n,
 		   struct wait_ctl *ctl);

@@ -1,0 +1,530 @@
+/*
+ * fs/pipe.c - pipes, after Linux's fs/pipe.c: a ring of page buffers,
+ * PIPE_BUF-atomic writes, small writes merged into the last page, O_DIRECT
+ * packets, F_SETPIPE_SZ, pipe_poll's bits.
+ *
+ * Locking: see the contract in pipe.h.  In short: pipe.mutex serialises the
+ * pipe's readers and writers and is held across copies; the net lock guards
+ * the wait queues and the state poll reads (head, tail, max_usage, readers,
+ * writers), which change with both held.  Order pipe.mutex -> net.lock.
+ *
+ * Known differences from Linux:
+ *   [TO FIX]
+ *     - No per-user pipe-buffer accounting (pipe-user-pages-soft/hard): a
+ *       new pipe always gets 16 slots and only pipe-max-size bounds growth.
+ *   [NOT TO FIX]
+ *     - No notification pipes (O_NOTIFICATION_PIPE is ENOPKG, as a kernel
+ *       built without CONFIG_WATCH_QUEUE answers).
+ *     - A call blocked when the net is torn down fails with ESHUTDOWN.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "pipe.h"
+#include "../net/unix/unix_socket.h"
+
+static inline unsigned int pipe_occupancy(unsigned int head, unsigned int tail)
+{
+	return head - tail;
+}
+
+static inline int pipe_empty(unsigned int head, unsigned int tail)
+{
+	return head == tail;
+}
+
+static inline int pipe_full(unsigned int head, unsigned int tail, unsigned int limit)
+{
+	return pipe_occupancy(head, tail) >= limit;
+}
+
+static inline struct pipe_buffer *pipe_buf(struct pipe_inode_info *pipe, unsigned int i)
+{
+	return &pipe->bufs[i & (pipe->ring_size - 1)];
+}
+
+/* ------------------------------------------------------------ lifetime --- */
+
+struct pipe_inode_info *pipe_alloc(struct unix_net *net)
+{
+	struct pipe_inode_info *pipe = plat_zalloc(sizeof(*pipe));
+
+	if (!pipe)
+		return NULL;
+	pipe->bufs = plat_zalloc(PIPE_DEF_BUFFERS * sizeof(*pipe->bufs));
+	if (!pipe->bufs) {
+		plat_free(pipe);
+		return NULL;
+	}
+	plat_mutex_init(&pipe->mutex);
+	pipe->net = net;
+	pipe->ring_size = pipe->max_usage = PIPE_DEF_BUFFERS;
+	pipe->refcnt = 1;
+	wq_init(&pipe->rd_wait);
+	wq_init(&pipe->wr_wait);
+	plat_mutex_lock(&net->lock);
+	list_add(&pipe->link, &net->pipes);
+	plat_mutex_unlock(&net->lock);
+	return pipe;
+}
+
+struct pipe_inode_info *pipe_create(struct unix_net *net)
+{
+	struct pipe_inode_info *pipe = pipe_alloc(net);
+
+	if (!pipe)
+		return NULL;
+	/* get_pipe_inode: one reader and one writer, each counted as an open */
+	pipe->readers = pipe->writers = 1;
+	pipe->r_counter = pipe->w_counter = 1;
+	return pipe;
+}
+
+void pipe_get(struct pipe_inode_info *pipe)
+{
+	plat_mutex_lock(&pipe->net->lock);
+	pipe->refcnt++;
+	plat_mutex_unlock(&pipe->net->lock);
+}
+
+static void pipe_buf_release(struct pipe_inode_info *pipe, struct pipe_buffer *buf);
+
+void pipe_put(struct pipe_inode_info *pipe)
+{
+	struct unix_net *net = pipe->net;
+	unsigned int i;
+	int last, free_net;
+
+	plat_mutex_lock(&net->lock);
+	last = --pipe->refcnt == 0;
+	if (last)
+		list_del_init(&pipe->link);
+	free_net = last && __unix_net_unused(net);
+	plat_mutex_unlock(&net->lock);
+	if (!last)
+		return;
+	/* free_pipe_info: nobody can reach the pipe any more */
+	for (i = pipe->tail; i != pipe->head; i++)
+		pipe_buf_release(pipe, pipe_buf(pipe, i));
+	if (pipe->tmp_page)
+		page_run_put(pipe->tmp_page);
+	plat_free(pipe->bufs);
+	plat_mutex_destroy(&pipe->mutex);
+	plat_free(pipe);
+	if (free_net)
+		unix_net_free(net);
+}
+
+void pipe_open_end(struct pipe_inode_info *pipe, int fmode)
+{
+	struct unix_net *net = pipe->net;
+
+	plat_mutex_lock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	if (fmode & PIPE_FMODE_READ) {
+		pipe->readers++;
+		pipe->r_counter++;
+	}
+	if (fmode & PIPE_FMODE_WRITE) {
+		pipe->writers++;
+		pipe->w_counter++;
+	}
+	__wake_up_all(&pipe->rd_wait);
+	__wake_up_all(&pipe->wr_wait);
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&pipe->mutex);
+}
+
+/* pipe_release: when one side is gone, wake the other (EOF, EPIPE). */
+void pipe_release(struct pipe_inode_info *pipe, int fmode)
+{
+	struct unix_net *net = pipe->net;
+
+	plat_mutex_lock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	if (fmode & PIPE_FMODE_READ)
+		pipe->readers--;
+	if (fmode & PIPE_FMODE_WRITE)
+		pipe->writers--;
+	if (!pipe->readers != !pipe->writers) {
+		__wake_up_all(&pipe->rd_wait);
+		__wake_up_all(&pipe->wr_wait);
+	}
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&pipe->mutex);
+}
+
+void __pipe_kick_all(struct unix_net *net)
+{
+	struct list_head *pos, *n;
+
+	list_for_each_safe(pos, n, &net->pipes) {
+		struct pipe_inode_info *pipe = list_entry(pos, struct pipe_inode_info, link);
+
+		__kick_all(&pipe->rd_wait);
+		__kick_all(&pipe->wr_wait);
+	}
+}
+
+/* ------------------------------------------------------------- buffers --- */
+
+/* anon_pipe_buf_release: keep one page the pipe alone holds for the next write. */
+static void pipe_buf_release(struct pipe_inode_info *pipe, struct pipe_buffer *buf)
+{
+	struct page_run *page = buf->page;
+
+	buf->page = NULL;
+	if (!page)
+		return;
+	if (!pipe->tmp_page && atomic_load(&page->refcnt) == 1)
+		pipe->tmp_page = page;
+	else
+		page_run_put(page);
+}
+
+static size_t pipe_io_total(const struct pipe_io *io)
+{
+	size_t total = 0;
+	unsigned int i;
+
+	for (i = 0; i < io->iovlen; i++)
+		total += io->iov[i].len;
+	return total;
+}
+
+/* Copy @n bytes between the user's buffers (from the cursor on) and @mem. */
+static void pipe_io_copy(struct pipe_io *io, unsigned char *mem, size_t n, int to_user)
+{
+	while (n) {
+		struct pipe_iov *v = &io->iov[io->iov_idx];
+		size_t c = v->len - io->iov_off;
+
+		if (c > n)
+			c = n;
+		if (to_user)
+			memcpy((unsigned char *)v->base + io->iov_off, mem, c);
+		else
+			memcpy(mem, (unsigned char *)v->base + io->iov_off, c);
+		mem += c;
+		n -= c;
+		io->done += c;
+		io->iov_off += c;
+		if (io->iov_off == v->len) {
+			io->iov_idx++;
+			io->iov_off = 0;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- read --- */
+
+static int __pipe_readable(const struct pipe_inode_info *pipe)
+{
+	return !pipe_empty(pipe->head, pipe->tail) || !pipe->writers;
+}
+
+static int __pipe_writable(const struct pipe_inode_info *pipe)
+{
+	return !pipe_full(pipe->head, pipe->tail, pipe->max_usage) || !pipe->readers;
+}
+
+/*
+ * Sleep until @cond (checked under net.lock) holds; 0 or what ended the
+ * sleep (-EAGAIN non-blocking, -ERESTARTSYS/-EINTR, -ESHUTDOWN).
+ */
+#define __pipe_wait_event(err, net, wq, ctl, cond)				\
+	do {									\
+		(err) = 0;							\
+		while (!(cond)) {						\
+			(err) = __unix_net_sleep((net), (wq), (ctl), 0, 1);	\
+			if (err)						\
+				break;						\
+		}								\
+	} while (0)
+
+ssize_t pipe_read(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_ctl *ctl)
+{
+	struct unix_net *net = pipe->net;
+	size_t total_len = pipe_io_total(io) - io->done;
+	ssize_t ret = 0;
+	int was_full, wake_next_reader = 0, err;
+
+	if (total_len == 0)
+		return 0;	/* a null read succeeds at once */
+	plat_mutex_lock(&pipe->mutex);
+	was_full = pipe_full(pipe->head, pipe->tail, pipe->max_usage);
+	for (;;) {
+		unsigned int tail = pipe->tail;
+
+		if (!pipe_empty(pipe->head, tail)) {
+			struct pipe_buffer *buf = pipe_buf(pipe, tail);
+			size_t chars = buf->len;
+
+			if (chars > total_len)
+				chars = total_len;
+			pipe_io_copy(io, buf->page->mem + buf->offset, chars, 1);
+			ret += (ssize_t)chars;
+			buf->offset += (unsigned int)chars;
+			buf->len -= (unsigned int)chars;
+			if (buf->flags & PIPE_BUF_FLAG_PACKET) {
+				total_len = chars;	/* a packet is read whole; the rest goes */
+				buf->len = 0;
+			}
+			if (!buf->len) {
+				pipe_buf_release(pipe, buf);
+				plat_mutex_lock(&net->lock);
+				pipe->tail = ++tail;
+				net->cnt.bytes_copied += (int64_t)chars;
+				plat_mutex_unlock(&net->lock);
+			} else {
+				plat_mutex_lock(&net->lock);
+				net->cnt.bytes_copied += (int64_t)chars;
+				plat_mutex_unlock(&net->lock);
+			}
+			pipe->bytes_copied += (int64_t)chars;
+			total_len -= chars;
+			if (!total_len)
+				break;
+			if (!pipe_empty(pipe->head, tail))
+				continue;
+		}
+		if (!pipe->writers)
+			break;
+		if (ret)
+			break;
+		plat_mutex_unlock(&pipe->mutex);
+		plat_mutex_lock(&net->lock);
+		if (was_full)
+			__wake_up(&pipe->wr_wait, 1);
+		__pipe_wait_event(err, net, &pipe->rd_wait, ctl, __pipe_readable(pipe));
+		plat_mutex_unlock(&net->lock);
+		if (err)
+			return err;
+		plat_mutex_lock(&pipe->mutex);
+		was_full = pipe_full(pipe->head, pipe->tail, pipe->max_usage);
+		wake_next_reader = 1;
+	}
+	if (pipe_empty(pipe->head, pipe->tail))
+		wake_next_reader = 0;
+	plat_mutex_unlock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	if (was_full)
+		__wake_up(&pipe->wr_wait, 1);
+	if (wake_next_reader)
+		__wake_up(&pipe->rd_wait, 1);
+	plat_mutex_unlock(&net->lock);
+	return ret;
+}
+
+/* --------------------------------------------------------------- write --- */
+
+/* Put a page with @len bytes at the head (with net.lock: poll sees it). */
+static void pipe_push(struct pipe_inode_info *pipe, struct page_run *page,
+		      unsigned int len, unsigned int flags)
+{
+	struct unix_net *net = pipe->net;
+	struct pipe_buffer *buf = pipe_buf(pipe, pipe->head);
+
+	buf->page = page;
+	buf->offset = 0;
+	buf->len = len;
+	buf->flags = flags;
+	plat_mutex_lock(&net->lock);
+	pipe->head++;
+	net->cnt.bytes_copied += len;
+	plat_mutex_unlock(&net->lock);
+	pipe->bytes_copied += len;
+}
+
+ssize_t pipe_write(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_ctl *ctl)
+{
+	struct unix_net *net = pipe->net;
+	size_t total_len = pipe_io_total(io) - io->done, chars;
+	size_t start = io->done;
+	int was_empty, wake_next_writer = 0, err = 0;
+
+	if (total_len == 0)
+		return (ssize_t)io->done;	/* a null write succeeds, reader or not */
+	plat_mutex_lock(&pipe->mutex);
+	if (!pipe->readers) {
+		io->sigpipe = 1;
+		err = -EPIPE;
+		goto out;
+	}
+	was_empty = pipe_empty(pipe->head, pipe->tail);
+	/*
+	 * The odd bytes of a write (all of a small one) may go into the last
+	 * page if they fit there whole: that is what keeps writes of up to
+	 * PIPE_BUF bytes atomic while small writes share pages.  Only at the
+	 * start of a call (a call continued after its non-blocking attempt is
+	 * the same write).
+	 */
+	chars = total_len & (PAGE_SIZE_BYTES - 1);
+	if (chars && !was_empty && io->done == 0) {
+		struct pipe_buffer *buf = pipe_buf(pipe, pipe->head - 1);
+		size_t offset = buf->offset + buf->len;
+
+		if ((buf->flags & PIPE_BUF_FLAG_CAN_MERGE) && offset + chars <= PAGE_SIZE_BYTES) {
+			pipe_io_copy(io, buf->page->mem + offset, chars, 0);
+			plat_mutex_lock(&net->lock);
+			buf->len += (unsigned int)chars;
+			net->cnt.bytes_copied += (int64_t)chars;
+			plat_mutex_unlock(&net->lock);
+			pipe->bytes_copied += (int64_t)chars;
+			total_len -= chars;
+			if (!total_len)
+				goto out;
+		}
+	}
+	for (;;) {
+		if (!pipe->readers) {
+			io->sigpipe = 1;
+			err = -EPIPE;
+			break;
+		}
+		if (!pipe_full(pipe->head, pipe->tail, pipe->max_usage)) {
+			struct page_run *page = pipe->tmp_page;
+			size_t copied = total_len < PAGE_SIZE_BYTES ? total_len : PAGE_SIZE_BYTES;
+
+			if (!page) {
+				page = page_run_alloc(&net->pool, 1, 0);
+				if (!page) {
+					err = -ENOMEM;
+					break;
+				}
+			}
+			pipe->tmp_page = NULL;
+			pipe_io_copy(io, page->mem, copied, 0);
+			pipe_push(pipe, page, (unsigned int)copied,
+				  io->packet ? PIPE_BUF_FLAG_PACKET : PIPE_BUF_FLAG_CAN_MERGE);
+			total_len -= copied;
+			if (!total_len)
+				break;
+			continue;
+		}
+		/* Full: wait for a reader to make room. */
+		plat_mutex_unlock(&pipe->mutex);
+		plat_mutex_lock(&net->lock);
+		if (was_empty || io->done > start)
+			__wake_up(&pipe->rd_wait, 1);
+		__pipe_wait_event(err, net, &pipe->wr_wait, ctl, __pipe_writable(pipe));
+		plat_mutex_unlock(&net->lock);
+		plat_mutex_lock(&pipe->mutex);
+		if (err)
+			break;
+		was_empty = pipe_empty(pipe->head, pipe->tail);
+		wake_next_writer = 1;
+	}
+out:
+	if (pipe_full(pipe->head, pipe->tail, pipe->max_usage))
+		wake_next_writer = 0;
+	plat_mutex_unlock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	if (io->done > start)
+		__wake_up(&pipe->rd_wait, 1);
+	if (wake_next_writer)
+		__wake_up(&pipe->wr_wait, 1);
+	plat_mutex_unlock(&net->lock);
+	return io->done ? (ssize_t)io->done : err;
+}
+
+/* ------------------------------------------------------------- control --- */
+
+long pipe_get_size(struct pipe_inode_info *pipe)
+{
+	long size;
+
+	plat_mutex_lock(&pipe->mutex);
+	size = (long)pipe->max_usage * PAGE_SIZE_BYTES;
+	plat_mutex_unlock(&pipe->mutex);
+	return size;
+}
+
+/* round_pipe_size: whole pages, a power of two of them; 0 when too big. */
+static unsigned int round_pipe_size(unsigned int size)
+{
+	unsigned int r = PAGE_SIZE_BYTES;
+
+	if (size > (1U << 31))
+		return 0;
+	while (r < size)
+		r <<= 1;
+	return r;
+}
+
+/* pipe_resize_ring: move the buffers in use to a ring of @nr_slots. */
+static int pipe_resize_ring(struct pipe_inode_info *pipe, unsigned int nr_slots)
+{
+	struct unix_net *net = pipe->net;
+	struct pipe_buffer *bufs;
+	unsigned int n = pipe_occupancy(pipe->head, pipe->tail), i;
+
+	if (nr_slots < n)
+		return -EBUSY;
+	bufs = plat_zalloc((size_t)nr_slots * sizeof(*bufs));
+	if (!bufs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		bufs[i] = *pipe_buf(pipe, pipe->tail + i);
+	plat_mutex_lock(&net->lock);
+	plat_free(pipe->bufs);
+	pipe->bufs = bufs;
+	pipe->tail = 0;
+	pipe->head = n;
+	pipe->ring_size = pipe->max_usage = nr_slots;
+	__wake_up_all(&pipe->wr_wait);	/* growing may have made room */
+	plat_mutex_unlock(&net->lock);
+	return 0;
+}
+
+long pipe_set_size(struct pipe_inode_info *pipe, unsigned int arg,
+		   unsigned int max_size, int privileged)
+{
+	unsigned int size = round_pipe_size(arg), nr_slots = size / PAGE_SIZE_BYTES;
+	long ret;
+
+	if (!nr_slots)
+		return -EINVAL;
+	plat_mutex_lock(&pipe->mutex);
+	if (nr_slots > pipe->max_usage && size > max_size && !privileged) {
+		ret = -EPERM;
+		goto out;
+	}
+	ret = pipe_resize_ring(pipe, nr_slots);
+	if (!ret)
+		ret = (long)pipe->max_usage * PAGE_SIZE_BYTES;
+out:
+	plat_mutex_unlock(&pipe->mutex);
+	return ret;
+}
+
+int pipe_nread(struct pipe_inode_info *pipe)
+{
+	unsigned int i;
+	int count = 0;
+
+	plat_mutex_lock(&pipe->mutex);
+	for (i = pipe->tail; i != pipe->head; i++)
+		count += (int)pipe_buf(pipe, i)->len;
+	plat_mutex_unlock(&pipe->mutex);
+	return count;
+}
+
+unsigned int __pipe_poll(struct pipe_inode_info *pipe, int fmode, unsigned int version)
+{
+	unsigned int mask = 0;
+
+	if (fmode & PIPE_FMODE_READ) {
+		if (!pipe_empty(pipe->head, pipe->tail))
+			mask |= POLLIN | POLLRDNORM;
+		if (!pipe->writers && version != pipe->w_counter)
+			mask |= POLLHUP;
+	}
+	if (fmode & PIPE_FMODE_WRITE) {
+		if (!pipe_full(pipe->head, pipe->tail, pipe->max_usage))
+			mask |= POLLOUT | POLLWRNORM;
+		if (!pipe->readers)
+			mask |= POLLERR;
+	}
+	return mask;
+}
