@@ -23,10 +23,6 @@ cdef extern from "kernel/mm/page.h":
     void page_run_put(page_run *run) nogil
     int page_run_wait(page_run *run, int refs, int64_t deadline_ns, int intr) nogil
 
-cdef extern from "kernel/fs/pipe.h":
-    struct pipe_inode_info:
-        pass
-
 cdef extern from "kernel/net/unix/unix_socket.h":
     struct unix_cred:
         int32_t pid
@@ -142,7 +138,6 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     void unix_sock_hold(unix_sock *sk) nogil
     void unix_sock_put(unix_sock *sk) nogil
     int unix_release(unix_sock *sk) nogil
-    void unix_set_pipe(unix_sock *sk) nogil
 
     int unix_bind(unix_sock *sk, const void *path, unsigned int len) nogil
     int unix_socketpair(unix_sock *a, unix_sock *b, const unix_cred *cred) nogil
@@ -176,6 +171,34 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     ssize_t unix_recv_pages(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     page_run *unix_alloc_pages(unix_net *net, size_t npages, int zero) nogil
 
+
+cdef extern from "kernel/fs/pipe.h":
+    struct pipe_inode_info:
+        pass
+    struct pipe_iov:
+        void *base
+        size_t len
+    struct pipe_io:
+        pipe_iov *iov
+        unsigned int iovlen
+        unsigned int iov_idx
+        size_t iov_off
+        size_t done
+        int packet
+        int sigpipe
+    int PIPE_FMODE_READ, PIPE_FMODE_WRITE, PIPE_BUF_SIZE
+    pipe_inode_info *pipe_create(unix_net *net) nogil
+    pipe_inode_info *pipe_alloc(unix_net *net) nogil
+    void pipe_get(pipe_inode_info *pipe) nogil
+    void pipe_put(pipe_inode_info *pipe) nogil
+    void pipe_open_end(pipe_inode_info *pipe, int fmode) nogil
+    void pipe_release(pipe_inode_info *pipe, int fmode) nogil
+    ssize_t pipe_read(pipe_inode_info *pipe, pipe_io *io, wait_ctl *ctl) nogil
+    ssize_t pipe_write(pipe_inode_info *pipe, pipe_io *io, wait_ctl *ctl) nogil
+    long pipe_get_size(pipe_inode_info *pipe) nogil
+    long pipe_set_size(pipe_inode_info *pipe, unsigned int size, unsigned int max_size,
+                       int privileged) nogil
+    int pipe_nread(pipe_inode_info *pipe) nogil
 
 cdef class Net:
     cdef unix_net *net
@@ -214,6 +237,15 @@ cdef class Socket(File):
     cdef ssize_t _recv(self, unix_msg *m) except? -2
     cdef object _take_files(self, unix_msg *m)
     cdef object _finish(self, unix_msg *m, bint want_files)
+
+
+cdef class PipeFile(File):
+    """An open file on a pipe: one end of pipe(), or a FIFO opened."""
+    cdef pipe_inode_info *pipe
+    cdef readonly Net net             # the pipe's net outlives it
+    cdef readonly int fmode           # PIPE_FMODE_READ / PIPE_FMODE_WRITE bits
+    cdef readonly unsigned int version  # w_counter at open (pipe_poll's f_version)
+    cdef bint released
 
 
 cdef class Pages:

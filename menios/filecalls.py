@@ -83,12 +83,14 @@ def fstat(proc, fd):
         return f.fstat()
 
 
-def pipe(proc):
-    """pipe(2): (read end, write end).  EMFILE."""
+def pipe(proc, flags=0):
+    """pipe2(2): (read end, write end); ``flags`` O_NONBLOCK, O_CLOEXEC,
+    O_DIRECT (packet mode).  EINVAL for another flag, EMFILE."""
     proc._check_alive()
-    r, w = make_pipe(proc.kernel, proc._peer)
+    flags = as_int(flags)
+    r, w = make_pipe(proc.kernel, proc.cred, flags)
     try:
-        rfd, wfd = reserve_two(proc)
+        rfd, wfd = reserve_two(proc, flags & O_CLOEXEC)
     except BaseException:
         r.fput()
         w.fput()

@@ -228,6 +228,9 @@ class Process(_unix.ProcessBase):
     def pipe(self):
         return filecalls.pipe(self)
 
+    def pipe2(self, flags):
+        return filecalls.pipe(self, flags)
+
     def mkdir(self, path, mode=0o777):
         filecalls.mkdir(self, path, mode)
 

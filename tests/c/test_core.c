@@ -621,6 +621,7 @@ static void test_listing(void)
 	struct unix_net *net = net_new();
 	struct unix_sock_info info[8], *li = NULL, *ci = NULL;
 	struct unix_sock *l, *c[3], *n = NULL, *a, *b;
+	struct pipe_inode_info *pp;
 	struct wait_ctl ctl;
 	uint64_t icons[4];
 	size_t ni = 99;
@@ -686,13 +687,14 @@ static void test_listing(void)
 			CHECK_EQ(info[i].peer_ino, n->ino);
 	}
 
-	/* released sockets and pipe buffers are not listed */
+	/* released sockets and pipes are not listed */
 	mkpair(net, SOCK_STREAM, &a, &b);
-	unix_set_pipe(a);
-	unix_set_pipe(b);
-	CHECK_EQ(unix_list(net, NULL, 0, NULL, 0, &ni), 7);	/* l, 3 + 1 accepted, 2 embryos */
+	pp = pipe_create(net);
 	unix_release(a);
 	unix_release(b);
+	CHECK_EQ(unix_list(net, NULL, 0, NULL, 0, &ni), 7);	/* l, 3 + 1 accepted, 2 embryos */
+	pipe_release(pp, PIPE_FMODE_READ | PIPE_FMODE_WRITE);
+	pipe_put(pp);
 	unix_release(n);
 	for (i = 0; i < 3; i++)
 		unix_release(c[i]);
@@ -2481,14 +2483,17 @@ static void test_pipe_wakeups(void)
 	char buf[8];
 	int i;
 
-	/* A reader and a poller wake on a write; a writer on a read. */
-	CHECK_EQ(pthread_create(&t[0], NULL, pipe_blocked_main, &b[0]), 0);
+	/* A poller wakes on a write, then a reader. */
 	CHECK_EQ(pthread_create(&t[2], NULL, pipe_blocked_main, &b[2]), 0);
-	CHECK_EQ(wait_blocked(net, 2), 2);
+	CHECK_EQ(wait_blocked(net, 1), 1);
 	CHECK_EQ(PWRITE(p, "wake", 4), 4);
 	CHECK_EQ(pthread_join(t[2], NULL), 0);
 	CHECK_EQ(b[2].result, 1);
 	CHECK_EQ(b[2].revents, POLLIN);
+	CHECK_EQ(PREAD(p, buf, sizeof(buf)), 4);
+	CHECK_EQ(pthread_create(&t[0], NULL, pipe_blocked_main, &b[0]), 0);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+	CHECK_EQ(PWRITE(p, "wake", 4), 4);
 	CHECK_EQ(pthread_join(t[0], NULL), 0);
 	CHECK_EQ(b[0].result, 4);
 

@@ -251,6 +251,7 @@ ssize_t pipe_read(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_
 
 	if (total_len == 0)
 		return 0;	/* a null read succeeds at once */
+	wait_ctl_begin(ctl, -1);	/* a pipe has no timeout */
 	plat_mutex_lock(&pipe->mutex);
 	was_full = pipe_full(pipe->head, pipe->tail, pipe->max_usage);
 	for (;;) {
@@ -345,6 +346,7 @@ ssize_t pipe_write(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait
 
 	if (total_len == 0)
 		return (ssize_t)io->done;	/* a null write succeeds, reader or not */
+	wait_ctl_begin(ctl, -1);
 	plat_mutex_lock(&pipe->mutex);
 	if (!pipe->readers) {
 		io->sigpipe = 1;

@@ -582,22 +582,13 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo);
 int unix_release(struct unix_sock *sk)
 {
 	struct unix_net *net = sk->net;
-	int pipe, gc;
+	int gc;
 
 	plat_mutex_lock(&net->lock);
-	pipe = sk->flags & UNIX_F_PIPE;	/* the release may free @sk */
 	__unix_release_sock(sk, 0);
-	gc = !pipe && __unix_gc_due(net);
+	gc = __unix_gc_due(net);
 	plat_mutex_unlock(&net->lock);
 	return gc;
-}
-
-/* @sk carries a pipe, not a socket file (see UNIX_F_PIPE). */
-void unix_set_pipe(struct unix_sock *sk)
-{
-	plat_mutex_lock(&sk->net->lock);
-	sk->flags |= UNIX_F_PIPE;
-	plat_mutex_unlock(&sk->net->lock);
 }
 
 static void __unix_release_sock(struct unix_sock *sk, int embryo)
@@ -2434,8 +2425,8 @@ int unix_list(struct unix_net *net, struct unix_sock_info *out, int max,
 	list_for_each_safe(pos, n, &net->socks) {
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, link);
 
-		if (sk->flags & (UNIX_F_PIPE | UNIX_F_DEAD))
-			continue;	/* a pipe's buffer, or released and going away */
+		if (sk->flags & UNIX_F_DEAD)
+			continue;	/* released and going away */
 		if (count < max)
 			__unix_sock_info(sk, &out[count], icons, max_icons, &ni);
 		else if (sk->state == UNIX_LISTEN)

@@ -84,9 +84,6 @@ enum {
 #define UNIX_F_SELECT_ERR_QUEUE	0x10000	/* SO_SELECT_ERR_QUEUE */
 #define UNIX_F_RCVMARK		0x20000	/* SO_RCVMARK */
 #define UNIX_F_RCVPRIORITY	0x40000	/* SO_RCVPRIORITY */
-/* The buffer of a pipe the embedder builds on a stream pair: no socket file,
- * so its release is not a socket's and schedules no collector pass. */
-#define UNIX_F_PIPE		0x80000
 
 /* What a new connection's socket copies from its listener at connect() time. */
 #define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_PASSSEC | UNIX_F_NOPASSRIGHTS)
@@ -314,7 +311,6 @@ int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock *
 void unix_sock_hold(struct unix_sock *sk);
 void unix_sock_put(struct unix_sock *sk);
 int unix_release(struct unix_sock *sk);
-void unix_set_pipe(struct unix_sock *sk);
 
 /* calls */
 int unix_bind(struct unix_sock *sk, const void *path, unsigned int len);
@@ -369,7 +365,7 @@ void __unix_gc_free(struct unix_sock *sk);
 
 /*
  * Listing, as /proc/net/unix and sock_diag (net/unix/diag.c) see the sockets:
- * one record per socket not yet freed (pipe buffers excepted).  @ino is 0 for
+ * one record per socket not yet freed.  @ino is 0 for
  * an embryo (a connection not yet accepted has no socket inode, so sock_diag
  * skips it), @rqueue/@wqueue are UNIX_DIAG_RQLEN's: for a listener the
  * pending connections and the backlog, else what SIOCINQ and SIOCOUTQ
