@@ -93,8 +93,8 @@ PIPE2_FLAGS = O_CLOEXEC | O_NONBLOCK | O_DIRECT
 
 def make_pipe(kernel, cred, flags=0):
     """(read end, write end) of a new pipe, as create_pipe_files: both
-    ends carry ``flags``' O_NONBLOCK and O_DIRECT, the inode the caller's
-    fsuid/fsgid.  EINVAL for other flags; ENOPKG for O_NOTIFICATION_PIPE,
+    ends carry ``flags``' O_NONBLOCK, the write end its O_DIRECT; the inode
+    is the caller's fsuid/fsgid's.  EINVAL for other flags; ENOPKG for O_NOTIFICATION_PIPE,
     as a kernel without watch queues."""
     if flags & ~PIPE2_FLAGS:
         raise err(errno.ENOPKG if flags & ~PIPE2_FLAGS == O_EXCL else errno.EINVAL)
@@ -102,9 +102,8 @@ def make_pipe(kernel, cred, flags=0):
     with kernel.lock:
         kernel._next_pipe += 1
         ino = kernel._next_pipe
-    status = flags & (O_NONBLOCK | O_DIRECT)
-    r.f_flags = O_RDONLY | status
-    w.f_flags = O_WRONLY | status
+    r.f_flags = O_RDONLY | (flags & O_NONBLOCK)          # O_DIRECT is the writer's
+    w.f_flags = O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT))
     for end in (r, w):
         end.ino = ino
         end.uid, end.gid = cred.fsuid, cred.fsgid

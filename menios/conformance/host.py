@@ -515,6 +515,12 @@ class _Ops:
     def pipe(self):
         return os.pipe2(0)
 
+    def pipe2(self, flags):
+        return os.pipe2(flags)
+
+    def fstat(self, fd):
+        return os.fstat(self._fd(fd))
+
     def dup(self, fd):
         return fcntl.fcntl(self._fd(fd), fcntl.F_DUPFD, 0)
 
@@ -1365,7 +1371,7 @@ def _make_attr(name):
 
 for _name in ("socket socketpair bind listen accept connect send sendto sendmsg send_fds "
               "recv recvfrom recvmsg recv_fds shutdown close getsockname getpeername "
-              "getsockopt setsockopt poll ioctl open read write lseek pipe dup dup2 fcntl "
+              "getsockopt setsockopt poll ioctl open read write lseek pipe pipe2 fstat dup dup2 fcntl "
               "execve mkdir rmdir unlink rename link symlink readlink chmod stat lstat "
               "listdir chdir getcwd socket_inodes").split():
     setattr(HostProcess, _name, _make_syscall(_name))
