@@ -191,7 +191,8 @@ cdef extern from "kernel/fs/pipe.h":
     pipe_inode_info *pipe_alloc(unix_net *net) nogil
     void pipe_get(pipe_inode_info *pipe) nogil
     void pipe_put(pipe_inode_info *pipe) nogil
-    void pipe_open_end(pipe_inode_info *pipe, int fmode) nogil
+    int pipe_fifo_open(pipe_inode_info *pipe, int fmode, int nonblock, wait_ctl *ctl,
+                       unsigned int *version) nogil
     void pipe_release(pipe_inode_info *pipe, int fmode) nogil
     ssize_t pipe_read(pipe_inode_info *pipe, pipe_io *io, wait_ctl *ctl) nogil
     ssize_t pipe_write(pipe_inode_info *pipe, pipe_io *io, wait_ctl *ctl) nogil
@@ -237,6 +238,12 @@ cdef class Socket(File):
     cdef ssize_t _recv(self, unix_msg *m) except? -2
     cdef object _take_files(self, unix_msg *m)
     cdef object _finish(self, unix_msg *m, bint want_files)
+
+
+cdef class Pipe:
+    """A FIFO's pipe, kept by its inode while files are open on it."""
+    cdef pipe_inode_info *pipe
+    cdef readonly Net net
 
 
 cdef class PipeFile(File):

@@ -120,6 +120,7 @@ cdef enum:
     CALL_POLL
     CALL_PIPE_READ
     CALL_PIPE_WRITE
+    CALL_FIFO_OPEN
 
 cdef struct _call:
     int op
@@ -135,6 +136,8 @@ cdef struct _call:
     size_t want             # send, pipe write: all of it; stream recv: its target (else 0)
     pipe_inode_info *pipe   # pipe read, write
     pipe_io *pio            # pipe read, write
+    int fmode               # fifo open: PIPE_FMODE_*
+    unsigned int version    # fifo open: out, the file's w_counter
     wait_ctl ctl
 
 
@@ -153,6 +156,8 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
         return pipe_read(c.pipe, c.pio, &c.ctl)
     if c.op == CALL_PIPE_WRITE:
         return pipe_write(c.pipe, c.pio, &c.ctl)
+    if c.op == CALL_FIFO_OPEN:
+        return pipe_fifo_open(c.pipe, c.fmode, c.want != 0, &c.ctl, &c.version)
     wait_ctl_begin(&c.ctl, c.timeo)     # poll has no socket timeout to start from
     return unix_poll_many(c.net, c.fds, c.nfds, &c.ctl)
 
@@ -1076,6 +1081,10 @@ def poll(Net net, list entries, timeout_ms):
 cdef enum:
     O_DIRECT = 0o40000
 
+# A pipe file's modes (FMODE_READ / FMODE_WRITE), for the Python layer.
+FMODE_READ = PIPE_FMODE_READ
+FMODE_WRITE = PIPE_FMODE_WRITE
+
 
 cdef class PipeFile(File):
     """An open file on a pipe (fs/pipe.h): one end of ``pipe()``, or a FIFO
@@ -1204,6 +1213,41 @@ cdef class PipeFile(File):
     def nread(self):
         """FIONREAD: bytes in the pipe."""
         return pipe_nread(self.pipe)
+
+
+cdef class Pipe:
+    """A FIFO's pipe (fifo_open's inode->i_pipe): made at the first open,
+    dropped by its inode when the last file on it is released."""
+
+    def __cinit__(self, Net net not None):
+        self.net = net
+        self.pipe = pipe_alloc(net.net)
+        if self.pipe == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.pipe != NULL:
+            pipe_put(self.pipe)
+            self.pipe = NULL
+
+    def open(self, int fmode, bint nonblock, cls=None):
+        """fifo_open: a new file (an instance of ``cls``, a PipeFile
+        subclass) on this pipe with ``fmode``.  Blocks for the other side
+        unless ``nonblock``; ENXIO for a non-blocking writer without a
+        reader; EINVAL for no access mode."""
+        cdef _call c
+        cdef PipeFile f
+        c.op = CALL_FIFO_OPEN
+        c.pipe = self.pipe
+        c.fmode = fmode
+        c.want = nonblock
+        c.version = 0
+        _check(_syscall(&c, False))
+        f = (PipeFile if cls is None else cls)(self.net, fmode, True)
+        pipe_get(self.pipe)
+        f.pipe = self.pipe
+        f.version = c.version
+        return f
 
 
 cdef char *_FMT_B = "B"

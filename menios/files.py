@@ -5,8 +5,9 @@ import stat
 
 from . import _unix
 from .args import err
-from .constants import (O_CLOEXEC, O_DIRECT, O_EXCL, O_LARGEFILE, O_NONBLOCK, O_RDONLY,
-                        O_WRONLY, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, FIONREAD)
+from .constants import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_DIRECT, O_EXCL, O_LARGEFILE,
+                        O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT, POLLRDNORM,
+                        POLLWRNORM, FIONREAD)
 
 #: What poll reports for a file that is always ready (Linux's DEFAULT_POLLMASK).
 DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
@@ -56,6 +57,8 @@ class PipeEnd(_unix.PipeFile):
     def __init__(self, net, fmode, _new=False):
         self.ino = 0
         self.uid = self.gid = 0
+        self.fifo = None        # a FIFO's inode, whose pipe this file is on
+        self.fifo_lock = None   # the lock of its pipe and count (Kernel.lock)
 
     def read(self, proc, n):
         return _unix.PipeFile.read(self, n)
@@ -82,9 +85,50 @@ class PipeEnd(_unix.PipeFile):
         raise err(errno.ENOTTY)
 
     def fstat(self):
-        """A pipefs inode, owned by the creator's fsuid/fsgid."""
+        """A pipefs inode owned by the creator's fsuid/fsgid; a FIFO's
+        own inode."""
+        if self.fifo is not None:
+            return self.fifo.stat_result()
         return os.stat_result((PIPE_MODE, self.ino, PIPEFS_DEV, 1, self.uid, self.gid,
                                0, 0, 0, 0))
+
+    def release(self):
+        """pipe_release; the last file on a FIFO drops its pipe."""
+        _unix.PipeFile.release(self)
+        inode = self.fifo
+        if inode is not None:
+            with self.fifo_lock:
+                inode.fifo_files -= 1
+                if not inode.fifo_files:
+                    inode.fifo = None           # put_pipe_info: unread data goes
+
+
+#: open(2)'s access mode -> the pipe file's mode (O_ACCMODE itself: none).
+_FIFO_FMODE = {O_RDONLY: _unix.FMODE_READ, O_WRONLY: _unix.FMODE_WRITE,
+               O_RDWR: _unix.FMODE_READ | _unix.FMODE_WRITE, O_ACCMODE: 0}
+
+
+def fifo_open(kernel, inode, flags):
+    """fifo_open: a PipeEnd on the FIFO ``inode``'s pipe, made at its first
+    open.  Blocks for the other side (see ``_unix.Pipe.open``); ENXIO for a
+    non-blocking writer without a reader."""
+    lock = kernel.lock
+    with lock:
+        if inode.fifo is None:
+            inode.fifo = _unix.Pipe(kernel.net)
+        pipe = inode.fifo
+        inode.fifo_files += 1               # pipe->files: kept while we wait
+    try:
+        f = pipe.open(_FIFO_FMODE[flags & O_ACCMODE], bool(flags & O_NONBLOCK), PipeEnd)
+    except BaseException:
+        with lock:
+            inode.fifo_files -= 1
+            if not inode.fifo_files and inode.fifo is pipe:
+                inode.fifo = None
+        raise
+    f.f_flags = flags & (O_ACCMODE | O_NONBLOCK | O_DIRECT | O_APPEND) | O_LARGEFILE
+    f.fifo, f.fifo_lock = inode, lock
+    return f
 
 
 #: pipe2's accepted flags (O_NOTIFICATION_PIPE is O_EXCL: no watch queues).

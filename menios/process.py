@@ -234,6 +234,12 @@ class Process(_unix.ProcessBase):
     def mkdir(self, path, mode=0o777):
         filecalls.mkdir(self, path, mode)
 
+    def mknod(self, path, mode=0o600, device=0):
+        filecalls.mknod(self, path, mode, device)
+
+    def mkfifo(self, path, mode=0o666):
+        filecalls.mkfifo(self, path, mode)
+
     def rmdir(self, path):
         filecalls.rmdir(self, path)
 

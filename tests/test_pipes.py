@@ -3,6 +3,7 @@ threads (nothing lost, PIPE_BUF writes never interleaved), the GIL
 released while blocked, Ctrl-C and Kernel.close() waking sleepers, the
 copy counters.  Everything that the host kernel can answer too is a
 conformance scenario (menios/conformance/scenarios/pipes.py)."""
+import errno
 import hashlib
 import os
 import random
@@ -191,3 +192,52 @@ def test_pipe_max_size_sysctl_and_capability():
             user.close(fd)
         for fd in (r2, w2):
             root.close(fd)
+
+
+# ------------------------------------------------------------------ FIFOs
+@pytest.mark.parametrize("first", [os.O_RDONLY, os.O_WRONLY])
+def test_fifo_open_waits_for_the_other_side(kernel, first):
+    p = kernel.spawn()
+    p.mkfifo("/tmp/f")
+    t, box = _run(p.open, "/tmp/f", first)
+    assert kernel.wait_blocked(1, JOIN)
+    assert "result" not in box
+    other = p.open("/tmp/f", os.O_WRONLY if first == os.O_RDONLY else os.O_RDONLY)
+    t.join(JOIN)
+    assert "error" not in box, box
+    r, w = (box["result"], other) if first == os.O_RDONLY else (other, box["result"])
+    p.write(w, b"fifo")
+    assert p.read(r, 10) == b"fifo"
+    p.close(w)
+    assert p.read(r, 10) == b""
+
+
+def test_ctrl_c_interrupts_blocked_fifo_open(kernel):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread")
+    p = kernel.spawn()
+    p.mkfifo("/tmp/f")
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        p.open("/tmp/f", os.O_WRONLY)
+    timer.join(JOIN)
+    assert kernel.blocked() == 0
+    # The abandoned open left no writer behind: a reader sees EOF.
+    r = p.open("/tmp/f", os.O_RDONLY | os.O_NONBLOCK)
+    assert p.read(r, 10) == b""
+    p.close(r)
+    with pytest.raises(OSError) as e:  # and no reader was left either
+        p.open("/tmp/f", os.O_WRONLY | os.O_NONBLOCK)
+    assert e.value.errno == errno.ENXIO
+
+
+def test_kernel_close_wakes_fifo_open():
+    k = menios.Kernel()
+    p = k.spawn()
+    p.mkfifo("/tmp/f")
+    t, box = _run(p.open, "/tmp/f", os.O_RDONLY)
+    assert k.wait_blocked(1, JOIN)
+    k.close()
+    t.join(JOIN)
+    assert isinstance(box.get("error"), OSError)

@@ -521,6 +521,12 @@ class _Ops:
     def fstat(self, fd):
         return os.fstat(self._fd(fd))
 
+    def mkfifo(self, path, mode=0o666):
+        os.mkfifo(path, mode)
+
+    def mknod(self, path, mode=0o600, device=0):
+        os.mknod(path, mode, device)
+
     def dup(self, fd):
         return fcntl.fcntl(self._fd(fd), fcntl.F_DUPFD, 0)
 
@@ -1372,7 +1378,7 @@ def _make_attr(name):
 for _name in ("socket socketpair bind listen accept connect send sendto sendmsg send_fds "
               "recv recvfrom recvmsg recv_fds shutdown close getsockname getpeername "
               "getsockopt setsockopt poll ioctl open read write lseek pipe pipe2 fstat dup dup2 fcntl "
-              "execve mkdir rmdir unlink rename link symlink readlink chmod stat lstat "
+              "execve mkdir mkfifo mknod rmdir unlink rename link symlink readlink chmod stat lstat "
               "listdir chdir getcwd socket_inodes").split():
     setattr(HostProcess, _name, _make_syscall(_name))
 for _name in "uid gid euid egid suid sgid groups umask cwd pending_signals".split():

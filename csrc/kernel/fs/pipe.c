@@ -115,24 +115,95 @@ void pipe_put(struct pipe_inode_info *pipe)
 		unix_net_free(net);
 }
 
-void pipe_open_end(struct pipe_inode_info *pipe, int fmode)
+/*
+ * wait_for_partner: sleep until *@cnt moves on from @cur.  Called and
+ * returns with both locks held; sleeps with neither.
+ */
+static int __pipe_wait_for_partner(struct pipe_inode_info *pipe, unsigned int *cnt,
+				   unsigned int cur, struct wait_ctl *ctl)
 {
 	struct unix_net *net = pipe->net;
+	int err;
 
-	plat_mutex_lock(&pipe->mutex);
-	plat_mutex_lock(&net->lock);
-	if (fmode & PIPE_FMODE_READ) {
-		pipe->readers++;
-		pipe->r_counter++;
-	}
-	if (fmode & PIPE_FMODE_WRITE) {
-		pipe->writers++;
-		pipe->w_counter++;
-	}
-	__wake_up_all(&pipe->rd_wait);
-	__wake_up_all(&pipe->wr_wait);
 	plat_mutex_unlock(&net->lock);
 	plat_mutex_unlock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	err = 0;
+	while (*cnt == cur) {
+		err = __unix_net_sleep(net, &pipe->rd_wait, ctl, 0, 0);
+		if (err)
+			break;
+	}
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_lock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	return *cnt == cur ? err : 0;
+}
+
+int pipe_fifo_open(struct pipe_inode_info *pipe, int fmode, int nonblock,
+		   struct wait_ctl *ctl, unsigned int *version)
+{
+	struct unix_net *net = pipe->net;
+	int err = 0, trying;
+
+	wait_ctl_begin(ctl, -1);
+	trying = ctl->deadline == WAIT_NONBLOCK;
+	*version = 0;
+	plat_mutex_lock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	switch (fmode) {
+	case PIPE_FMODE_READ:
+		if (trying && !nonblock && !pipe->writers) {
+			err = -EAGAIN;
+			break;
+		}
+		pipe->r_counter++;
+		if (pipe->readers++ == 0)
+			__wake_up_all(&pipe->rd_wait);	/* wake_up_partner */
+		if (!pipe->writers) {
+			if (nonblock) {
+				*version = pipe->w_counter;
+			} else {
+				err = __pipe_wait_for_partner(pipe, &pipe->w_counter,
+							      pipe->w_counter, ctl);
+				if (err && !--pipe->readers)
+					__wake_up(&pipe->wr_wait, 1);
+			}
+		}
+		break;
+	case PIPE_FMODE_WRITE:
+		if (nonblock && !pipe->readers) {
+			err = -ENXIO;
+			break;
+		}
+		if (trying && !pipe->readers) {
+			err = -EAGAIN;
+			break;
+		}
+		pipe->w_counter++;
+		if (!pipe->writers++)
+			__wake_up_all(&pipe->rd_wait);
+		if (!pipe->readers) {
+			err = __pipe_wait_for_partner(pipe, &pipe->r_counter,
+						      pipe->r_counter, ctl);
+			if (err && !--pipe->writers)
+				__wake_up_all(&pipe->rd_wait);
+		}
+		break;
+	case PIPE_FMODE_READ | PIPE_FMODE_WRITE:
+		pipe->readers++;
+		pipe->writers++;
+		pipe->r_counter++;
+		pipe->w_counter++;
+		if (pipe->readers == 1 || pipe->writers == 1)
+			__wake_up_all(&pipe->rd_wait);
+		break;
+	default:
+		err = -EINVAL;
+	}
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&pipe->mutex);
+	return err;
 }
 
 /* pipe_release: when one side is gone, wake the other (EOF, EPIPE). */

@@ -108,8 +108,18 @@ struct pipe_inode_info *pipe_alloc(struct unix_net *net);
 void pipe_get(struct pipe_inode_info *pipe);
 void pipe_put(struct pipe_inode_info *pipe);
 
-/* A file on the pipe opened / released with @fmode (PIPE_FMODE_*). */
-void pipe_open_end(struct pipe_inode_info *pipe, int fmode);
+/*
+ * fifo_open: open a FIFO's pipe with @fmode.  A reader waits for a writer
+ * and a writer for a reader unless @nonblock (O_NONBLOCK): then a reader
+ * succeeds at once (*@version set so that POLLHUP waits for a writer to
+ * come and go) and a writer without a reader fails -ENXIO; O_RDWR never
+ * waits.  While @ctl is non-blocking (a first attempt) a call that would
+ * wait changes nothing and returns -EAGAIN.  -ERESTARTSYS/-EINTR on a
+ * signal, -ESHUTDOWN at teardown: the open is undone.
+ */
+int pipe_fifo_open(struct pipe_inode_info *pipe, int fmode, int nonblock,
+		   struct wait_ctl *ctl, unsigned int *version);
+/* A file on the pipe opened with @fmode (PIPE_FMODE_*) is released. */
 void pipe_release(struct pipe_inode_info *pipe, int fmode);
 
 /*

@@ -1,12 +1,14 @@
-"""Pipes as pipe(7) and Linux's fs/pipe.c define them: poll bits in every
-state, EOF and EPIPE, O_NONBLOCK, the capacity a non-blocking writer gets
-in (pages, not bytes: small writes share a page, others do not),
-PIPE_BUF atomicity at the boundary, packet mode (O_DIRECT), FIONREAD,
-F_GETPIPE_SZ / F_SETPIPE_SZ with their rounding and errnos, pipe2's
-flags, and a pipe end passed with SCM_RIGHTS then polled.
+"""Pipes and FIFOs as pipe(7), fifo(7) and Linux's fs/pipe.c define them:
+poll bits in every state, EOF and EPIPE, O_NONBLOCK, the capacity a
+non-blocking writer gets in (pages, not bytes: small writes share a page,
+others do not), PIPE_BUF atomicity at the boundary, packet mode
+(O_DIRECT), FIONREAD, F_GETPIPE_SZ / F_SETPIPE_SZ with their rounding and
+errnos, pipe2's flags, a pipe end passed with SCM_RIGHTS then polled;
+mkfifo/mknod and fifo_open's non-blocking rules.
 
-Named ``pipe_<behaviour>``.  Nothing here blocks: every pipe a scenario
-fills or drains is non-blocking, or the call returns at once.
+Named ``pipe_<behaviour>`` and ``fifo_<behaviour>``.  Nothing here blocks:
+every pipe a scenario fills or drains is non-blocking, or the call returns
+at once.
 """
 import fcntl
 import os
@@ -584,3 +586,173 @@ def pipe_errno_order(k, t):
     t.call(p.write, 42, b"x")
     t.call(p.fcntl, 42, F_GETPIPE_SZ)
     t.call(p.ioctl, 42, FIONREAD)
+
+
+# ------------------------------------------------------------------ FIFOs
+FIFO = "/tmp/fifo"
+
+
+def _mode_of(p, path):
+    return oct(p.stat(path).st_mode)
+
+
+@scenario("fifo_mkfifo")
+def fifo_mkfifo(k, t):
+    """mkfifo makes an S_IFIFO inode, masked by the umask; EEXIST, ENOENT,
+    ENOTDIR as for any name."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, 0o666)
+    t.step("mode", _mode_of, p, FIFO)
+    t.step("nlink size", lambda: (p.stat(FIFO).st_nlink, p.stat(FIFO).st_size))
+    t.call(p.mkfifo, FIFO, 0o600)
+    t.call(p.mkfifo, "/tmp/missing/fifo", 0o600)
+    t.call(p.mkfifo, FIFO + "/x", 0o600)
+
+
+@scenario("fifo_mknod_types", params={"mode": (0o010644, 0o000644, 0o100644, 0o140644,
+                                               0o020644, 0o060644, 0o040755, 0o170644)})
+def fifo_mknod_types(k, t, mode):
+    """mknod: FIFOs, regular files (type 0 too) and sockets for anyone;
+    device nodes EPERM without CAP_MKNOD, but for a 0:0 character device (a
+    whiteout); a directory EPERM; a bad type EINVAL.  No device node opens."""
+    p = _proc(k)
+    t.call(p.mknod, "/tmp/node", mode, 0)
+    t.step("mode", lambda: _mode_of(p, "/tmp/node"))
+    t.call(p.mknod, "/tmp/node2", mode, 0x0103)
+    t.step("mode", lambda: _mode_of(p, "/tmp/node2"))
+
+
+@scenario("fifo_mknod_checks_order")
+def fifo_mknod_checks_order(k, t):
+    """The type is checked before the name: EINVAL/EPERM even where the
+    name exists or its directory is missing."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, 0o600)
+    t.call(p.mknod, FIFO, 0o170644, 0)
+    t.call(p.mknod, "/tmp/missing/x", 0o040755, 0)
+    t.call(p.mknod, "/tmp/missing/x", 0o020644, 0)
+    t.call(p.mknod, FIFO, 0o020644, 0)
+
+
+@scenario("fifo_nonblock_writer_needs_reader")
+def fifo_nonblock_writer_needs_reader(k, t):
+    """O_WRONLY|O_NONBLOCK without a reader: ENXIO; with one it opens."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, 0o600)
+    t.call(p.open, FIFO, os.O_WRONLY | os.O_NONBLOCK)
+    r = t.call(p.open, FIFO, os.O_RDONLY | os.O_NONBLOCK)
+    w = t.call(p.open, FIFO, os.O_WRONLY | os.O_NONBLOCK)
+    t.call(p.write, w, b"through")
+    t.call(p.read, r, 100)
+
+
+@scenario("fifo_nonblock_reader_alone")
+def fifo_nonblock_reader_alone(k, t):
+    """A non-blocking reader opens alone: reads are EOF, and poll shows no
+    POLLHUP until a writer has come and gone."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, 0o600)
+    r = t.call(p.open, FIFO, os.O_RDONLY | os.O_NONBLOCK)
+    t.call(p.read, r, 10)
+    _poll(t, p, r)
+    w = t.call(p.open, FIFO, os.O_WRONLY | os.O_NONBLOCK)
+    _poll(t, p, r)
+    t.call(p.write, w, b"x")
+    t.call(p.close, w)
+    _poll(t, p, r)
+    t.call(p.read, r, 10)
+    _poll(t, p, r)
+
+
+@scenario("fifo_rdwr")
+def fifo_rdwr(k, t):
+    """O_RDWR never waits: one fd is both ends."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, 0o600)
+    fd = t.call(p.open, FIFO, os.O_RDWR)
+    _poll(t, p, fd)
+    t.call(p.write, fd, b"loop")
+    _poll(t, p, fd)
+    t.call(p.ioctl, fd, FIONREAD)
+    t.call(p.read, fd, 10)
+    t.call(p.fcntl, fd, F_GETPIPE_SZ)
+
+
+@scenario("fifo_data_dropped_on_last_close")
+def fifo_data_dropped_on_last_close(k, t):
+    """Unread data goes with the last file on the FIFO."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, 0o600)
+    fd = t.call(p.open, FIFO, os.O_RDWR | os.O_NONBLOCK)
+    t.call(p.write, fd, b"lost")
+    t.call(p.close, fd)
+    fd = t.call(p.open, FIFO, os.O_RDWR | os.O_NONBLOCK)
+    t.call(p.read, fd, 10)
+    t.call(p.ioctl, fd, FIONREAD)
+
+
+@scenario("fifo_data_kept_while_open")
+def fifo_data_kept_while_open(k, t):
+    """While one file stays open, data written through another stays."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, 0o600)
+    keep = t.call(p.open, FIFO, os.O_RDWR | os.O_NONBLOCK)
+    w = t.call(p.open, FIFO, os.O_WRONLY | os.O_NONBLOCK)
+    t.call(p.write, w, b"kept")
+    t.call(p.close, w)
+    r = t.call(p.open, FIFO, os.O_RDONLY | os.O_NONBLOCK)
+    t.call(p.read, r, 10)
+    t.call(p.close, keep)
+
+
+@scenario("fifo_permissions", params={"mode": (0o200, 0o400, 0o000)})
+def fifo_permissions(k, t, mode):
+    """Opening checks the FIFO's permission bits: EACCES for the missing one."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, mode)
+    t.call(p.open, FIFO, os.O_RDONLY | os.O_NONBLOCK)
+    t.call(p.open, FIFO, os.O_RDWR | os.O_NONBLOCK)
+
+
+@scenario("fifo_accmode_invalid")
+def fifo_accmode_invalid(k, t):
+    """O_ACCMODE (3) as the access mode: EINVAL from fifo_open."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, 0o600)
+    t.call(p.open, FIFO, os.O_ACCMODE | os.O_NONBLOCK)
+
+
+@scenario("fifo_fstat_and_flags")
+def fifo_fstat_and_flags(k, t):
+    """An open FIFO's fstat is its inode's; its status flags as open set them."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, 0o640)
+    fd = t.call(p.open, FIFO, os.O_RDWR | os.O_NONBLOCK | os.O_APPEND)
+    st = p.fstat(fd)
+    t.note("fstat", (oct(st.st_mode), st.st_nlink, st.st_uid, st.st_gid,
+                     st.st_ino == p.stat(FIFO).st_ino))
+    t.call(p.fcntl, fd, fcntl.F_GETFL)
+    t.call(p.lseek, fd, 0, os.SEEK_SET)
+
+
+@scenario("fifo_creat_existing")
+def fifo_creat_existing(k, t):
+    """O_CREAT (without O_EXCL) and O_TRUNC open an existing FIFO as a FIFO."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, 0o600)
+    fd = t.call(p.open, FIFO, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK, 0o600)
+    t.call(p.write, fd, b"x")
+    t.call(p.read, fd, 10)
+    t.call(p.open, FIFO, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+
+
+@scenario("fifo_unlinked_while_open")
+def fifo_unlinked_while_open(k, t):
+    """Unlinking the name leaves the open pipe working."""
+    p = _proc(k)
+    t.call(p.mkfifo, FIFO, 0o600)
+    fd = t.call(p.open, FIFO, os.O_RDWR | os.O_NONBLOCK)
+    t.call(p.unlink, FIFO)
+    t.call(p.write, fd, b"still")
+    t.call(p.read, fd, 10)
+    t.call(p.stat, FIFO)
