@@ -2521,6 +2521,75 @@ static void test_pipe_wakeups(void)
 	pipe_put(q);
 }
 
+
+struct fifo_opener {
+	struct pipe_inode_info *p;
+	int fmode;
+	int result;
+	unsigned int version;
+};
+
+static void *fifo_open_main(void *arg)
+{
+	struct fifo_opener *o = arg;
+	struct wait_ctl ctl;
+	int r;
+
+	ctl_init(&ctl, 1);
+	r = pipe_fifo_open(o->p, o->fmode, 0, &ctl, &o->version);
+	__atomic_store_n(&o->result, r, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void test_pipe_fifo_open(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *p = pipe_alloc(net);
+	struct fifo_opener o = { p, RD, 12345, 99 };
+	struct wait_ctl ctl;
+	unsigned int v = 7;
+	pthread_t t;
+
+	/* Non-blocking: a writer without a reader is ENXIO, a reader opens
+	 * and remembers w_counter; a first attempt that would wait is EAGAIN
+	 * and changes nothing. */
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_fifo_open(p, WR, 1, &ctl, &v), -ENXIO);
+	CHECK_EQ(pipe_fifo_open(p, WR, 0, &ctl, &v), -EAGAIN);
+	CHECK_EQ(pipe_fifo_open(p, RD, 0, &ctl, &v), -EAGAIN);
+	CHECK_EQ(p->readers + p->writers, 0);
+	CHECK_EQ(pipe_fifo_open(p, RD | WR | 4, 0, &ctl, &v), -EINVAL);
+	CHECK_EQ(pipe_fifo_open(p, RD, 1, &ctl, &v), 0);
+	CHECK_EQ(v, p->w_counter);
+	CHECK_EQ(ppoll1(p, RD), 0);			/* no writer has come and gone */
+
+	/* A blocking writer opens at once now; a blocking reader waits for a writer. */
+	pipe_release(p, RD);
+	CHECK_EQ(pthread_create(&t, NULL, fifo_open_main, &o), 0);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+	CHECK_EQ(__atomic_load_n(&o.result, __ATOMIC_SEQ_CST), 12345);
+	ctl_init(&ctl, 1);
+	CHECK_EQ(pipe_fifo_open(p, WR, 0, &ctl, &v), 0);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(o.result, 0);
+	CHECK_EQ(PWRITE(p, "fifo", 4), 4);
+	pipe_release(p, WR);
+	CHECK_EQ(ppoll1(p, RD), POLLIN | POLLRDNORM | POLLHUP);
+	pipe_release(p, RD);
+
+	/* Teardown kicks a waiting opener, which undoes its open. */
+	o.fmode = WR;
+	o.result = 12345;
+	CHECK_EQ(pthread_create(&t, NULL, fifo_open_main, &o), 0);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+	unix_net_shutdown(net);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(o.result, -ESHUTDOWN);
+	CHECK_EQ(p->readers + p->writers, 0);
+	unix_net_destroy(net);
+	pipe_put(p);
+}
+
 /* ---------------------------------------------------------------- main --- */
 
 struct test {
@@ -2562,6 +2631,7 @@ static const struct test tests[] = {
 	{ "pipe_packets", test_pipe_packets },
 	{ "pipe_threads", test_pipe_threads },
 	{ "pipe_wakeups", test_pipe_wakeups },
+	{ "pipe_fifo_open", test_pipe_fifo_open },
 };
 
 int main(int argc, char **argv)
