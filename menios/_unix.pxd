@@ -200,6 +200,10 @@ cdef extern from "kernel/fs/pipe.h":
     long pipe_set_size(pipe_inode_info *pipe, unsigned int size, unsigned int max_size,
                        int privileged) nogil
     int pipe_nread(pipe_inode_info *pipe) nogil
+    ssize_t pipe_splice(pipe_inode_info *ipipe, pipe_inode_info *opipe, size_t len,
+                        wait_ctl *ctl, int *sigpipe) nogil
+    ssize_t pipe_tee(pipe_inode_info *ipipe, pipe_inode_info *opipe, size_t len,
+                     wait_ctl *ctl, int *sigpipe) nogil
 
 cdef class Net:
     cdef unix_net *net

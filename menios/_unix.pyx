@@ -121,6 +121,8 @@ cdef enum:
     CALL_PIPE_READ
     CALL_PIPE_WRITE
     CALL_FIFO_OPEN
+    CALL_SPLICE
+    CALL_TEE
 
 cdef struct _call:
     int op
@@ -138,6 +140,8 @@ cdef struct _call:
     pipe_io *pio            # pipe read, write
     int fmode               # fifo open: PIPE_FMODE_*
     unsigned int version    # fifo open: out, the file's w_counter
+    pipe_inode_info *opipe  # splice, tee: the output pipe
+    int sigpipe             # splice, tee: out, no reader on the output
     wait_ctl ctl
 
 
@@ -156,6 +160,10 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
         return pipe_read(c.pipe, c.pio, &c.ctl)
     if c.op == CALL_PIPE_WRITE:
         return pipe_write(c.pipe, c.pio, &c.ctl)
+    if c.op == CALL_SPLICE:
+        return pipe_splice(c.pipe, c.opipe, c.want, &c.ctl, &c.sigpipe)
+    if c.op == CALL_TEE:
+        return pipe_tee(c.pipe, c.opipe, c.want, &c.ctl, &c.sigpipe)
     if c.op == CALL_FIFO_OPEN:
         return pipe_fifo_open(c.pipe, c.fmode, c.want != 0, &c.ctl, &c.version)
     wait_ctl_begin(&c.ctl, c.timeo)     # poll has no socket timeout to start from
@@ -1198,6 +1206,25 @@ cdef class PipeFile(File):
                 raise SigPipe(-r, os.strerror(<int>-r))
             _raise(r)
         return r, io.sigpipe != 0
+
+    def splice_to(self, PipeFile out not None, size_t count, bint nonblock, bint tee=False):
+        """splice (or, with ``tee``, tee) up to ``count`` bytes from this
+        pipe into ``out``'s, moving page references: (bytes moved, SIGPIPE
+        due).  EAGAIN when ``nonblock``, EPIPE (SIGPIPE due) with no
+        reader on ``out``, EINVAL for the same pipe."""
+        cdef _call c
+        cdef ssize_t r
+        c.op = CALL_TEE if tee else CALL_SPLICE
+        c.pipe = self.pipe
+        c.opipe = out.pipe
+        c.want = count
+        c.sigpipe = 0
+        r = _syscall(&c, nonblock)
+        if r < 0:
+            if c.sigpipe:
+                raise SigPipe(-r, os.strerror(<int>-r))
+            _raise(r)
+        return r, c.sigpipe != 0
 
     def get_size(self):
         """F_GETPIPE_SZ: the capacity in bytes."""

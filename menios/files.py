@@ -48,6 +48,19 @@ class VfsFile(_unix.File):
         self.of.release()
 
 
+def signalling_pipe_call(proc, call, *args):
+    """Run a pipe call that returns (count, SIGPIPE due): the count; SIGPIPE
+    marked pending on ``proc`` when due, with EPIPE when nothing moved."""
+    try:
+        n, sigpipe = call(*args)
+    except _unix.SigPipe:
+        proc._raise_sigpipe()
+        raise err(errno.EPIPE) from None
+    if sigpipe:
+        proc._raise_sigpipe()
+    return n
+
+
 class PipeEnd(_unix.PipeFile):
     """An open file on a pipe (fs/pipe.h in the C core): an end of
     ``pipe()``.  Reads, writes, FIONREAD, F_GETPIPE_SZ/F_SETPIPE_SZ and
@@ -66,14 +79,7 @@ class PipeEnd(_unix.PipeFile):
     def write(self, proc, data):
         """pipe_write: bytes written.  EPIPE with SIGPIPE pending when no
         reader is left (SIGPIPE too when a partial write ends that way)."""
-        try:
-            n, sigpipe = _unix.PipeFile.write(self, data)
-        except _unix.SigPipe:
-            proc._raise_sigpipe()
-            raise err(errno.EPIPE) from None
-        if sigpipe:
-            proc._raise_sigpipe()
-        return n
+        return signalling_pipe_call(proc, _unix.PipeFile.write, self, data)
 
     def lseek(self, offset, whence):
         raise err(errno.ESPIPE)

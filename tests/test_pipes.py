@@ -15,21 +15,7 @@ import pytest
 
 import menios
 from menios import F_GETPIPE_SZ, F_SETPIPE_SZ, PIPE_BUF
-
-JOIN = 30.0
-
-
-def _run(target, *args):
-    box = {}
-
-    def body():
-        try:
-            box["result"] = target(*args)
-        except BaseException as e:       # reported to the test thread
-            box["error"] = e
-    t = threading.Thread(target=body, daemon=True)
-    t.start()
-    return t, box
+from test_blocking import JOIN, _run
 
 
 def test_blocking_stream_random_sizes(kernel):
@@ -241,3 +227,42 @@ def test_kernel_close_wakes_fifo_open():
     k.close()
     t.join(JOIN)
     assert isinstance(box.get("error"), OSError)
+
+
+# ---------------------------------------------------------- splice and tee
+def test_splice_and_tee_move_pages_not_bytes(kernel):
+    """Pipe to pipe, splice and tee copy nothing: the copy counter stays,
+    the zero-copy counter grows by what moved."""
+    p = kernel.spawn()
+    r1, w1 = p.pipe()
+    r2, w2 = p.pipe()
+    r3, w3 = p.pipe()
+    data = bytes(range(256)) * 40
+    p.write(w1, data)
+    copied, moved = kernel.counters()["bytes_copied"], kernel.counters()["bytes_zerocopy"]
+    assert p.tee(r1, w3, len(data)) == len(data)
+    assert p.splice(r1, w2, len(data)) == len(data)
+    c = kernel.counters()
+    assert c["bytes_copied"] == copied
+    assert c["bytes_zerocopy"] - moved == 2 * len(data)
+    assert p.read(r2, 100000) == data
+    assert p.read(r3, 100000) == data
+
+
+def test_blocked_splice_waits_for_input_and_room(kernel):
+    p = kernel.spawn()
+    r1, w1 = p.pipe()
+    r2, w2 = p.pipe()
+    t, box = _run(p.splice, r1, w2, 100)
+    assert kernel.wait_blocked(1, JOIN)
+    p.write(w1, b"late")
+    t.join(JOIN)
+    assert box.get("result") == 4
+    p.fcntl(w2, F_SETPIPE_SZ, 4096)             # one page, and it is used
+    p.write(w1, b"more")
+    t, box = _run(p.splice, r1, w2, 100)
+    assert kernel.wait_blocked(1, JOIN)
+    assert p.read(r2, 10) == b"late"
+    t.join(JOIN)
+    assert box.get("result") == 4
+    assert p.read(r2, 10) == b"more"

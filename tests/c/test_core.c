@@ -2590,6 +2590,44 @@ static void test_pipe_fifo_open(void)
 	pipe_put(p);
 }
 
+static void test_pipe_splice_tee(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *a = pipe_create(net), *b = pipe_create(net);
+	struct wait_ctl ctl;
+	static char big[8192];
+	int sigpipe = 0;
+	long pages;
+
+	memset(big, 'k', sizeof(big));
+	CHECK_EQ(PWRITE(a, big, 5000), 5000);		/* 4096 + 904 */
+	pages = PAGES(net);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_splice(a, a, 10, &ctl, &sigpipe), -EINVAL);
+	CHECK_EQ(pipe_tee(a, b, 100000, &ctl, &sigpipe), 5000);
+	CHECK_EQ(PAGES(net), pages);			/* shared, not copied */
+	CHECK_EQ(pipe_splice(a, b, 4100, &ctl, &sigpipe), 4100);	/* a page and 4 bytes */
+	CHECK_EQ(pipe_nread(a), 900);
+	CHECK_EQ(pipe_nread(b), 9100);
+	CHECK_EQ(PAGES(net), pages);
+	CHECK_EQ(PREAD(b, big, sizeof(big)), 8192);
+	CHECK_EQ(PREAD(b, big, sizeof(big)), 908);
+	CHECK_EQ(PREAD(a, big, sizeof(big)), 900);
+	CHECK_EQ(pipe_splice(a, b, 10, &ctl, &sigpipe), -EAGAIN);
+	pipe_release(a, WR);
+	CHECK_EQ(pipe_splice(a, b, 10, &ctl, &sigpipe), 0);	/* EOF */
+	CHECK_EQ(PWRITE(b, "z", 1), 1);
+	pipe_release(b, RD);
+	CHECK_EQ(pipe_tee(b, b, 1, &ctl, &sigpipe), -EINVAL);
+	pipe_release(a, RD);
+	pipe_put(a);
+	pipe_release(b, WR);
+	pipe_put(b);
+	CHECK_EQ(PAGES(net), 0);
+	CHECK_EQ(sigpipe, 0);
+	net_done(net);
+}
+
 /* ---------------------------------------------------------------- main --- */
 
 struct test {
@@ -2632,6 +2670,7 @@ static const struct test tests[] = {
 	{ "pipe_threads", test_pipe_threads },
 	{ "pipe_wakeups", test_pipe_wakeups },
 	{ "pipe_fifo_open", test_pipe_fifo_open },
+	{ "pipe_splice_tee", test_pipe_splice_tee },
 };
 
 int main(int argc, char **argv)

@@ -501,6 +501,190 @@ out:
 	return io->done ? (ssize_t)io->done : err;
 }
 
+/* -------------------------------------------------------------- splice --- */
+
+/* ipipe_prep: wait (net.lock held) until @pipe has data or no writer. */
+static int __pipe_ipipe_prep(struct pipe_inode_info *pipe, struct wait_ctl *ctl)
+{
+	int err = 0;
+
+	while (pipe_empty(pipe->head, pipe->tail) && pipe->writers) {
+		err = __unix_net_sleep(pipe->net, &pipe->rd_wait, ctl, 0, 0);
+		if (err)
+			break;
+	}
+	return err;
+}
+
+/* opipe_prep: wait (net.lock held) until @pipe has room; -EPIPE without reader. */
+static int __pipe_opipe_prep(struct pipe_inode_info *pipe, struct wait_ctl *ctl,
+			     int *sigpipe)
+{
+	int err = 0;
+
+	while (pipe_full(pipe->head, pipe->tail, pipe->max_usage)) {
+		if (!pipe->readers) {
+			*sigpipe = 1;
+			return -EPIPE;
+		}
+		err = __unix_net_sleep(pipe->net, &pipe->wr_wait, ctl, 0, 0);
+		if (err)
+			break;
+	}
+	return err;
+}
+
+/* pipe_double_lock: the two mutexes in address order, then net.lock. */
+static void pipe_double_lock(struct pipe_inode_info *a, struct pipe_inode_info *b)
+{
+	if (a > b) {
+		struct pipe_inode_info *t = a;
+
+		a = b;
+		b = t;
+	}
+	plat_mutex_lock(&a->mutex);
+	plat_mutex_lock(&b->mutex);
+	plat_mutex_lock(&a->net->lock);
+}
+
+static void pipe_double_unlock(struct pipe_inode_info *a, struct pipe_inode_info *b)
+{
+	plat_mutex_unlock(&a->net->lock);
+	plat_mutex_unlock(&a->mutex);
+	plat_mutex_unlock(&b->mutex);
+}
+
+/* Both preps, with the net lock only (they read what poll reads). */
+static int pipe_splice_prep(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
+			    struct wait_ctl *ctl, int *sigpipe)
+{
+	struct unix_net *net = ipipe->net;
+	int err;
+
+	plat_mutex_lock(&net->lock);
+	err = __pipe_ipipe_prep(ipipe, ctl);
+	if (!err)
+		err = __pipe_opipe_prep(opipe, ctl, sigpipe);
+	plat_mutex_unlock(&net->lock);
+	return err;
+}
+
+ssize_t pipe_splice(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
+		    size_t len, struct wait_ctl *ctl, int *sigpipe)
+{
+	struct unix_net *net = ipipe->net;
+	int input_wakeup = 0, nonblock, err;
+	ssize_t ret;
+
+	if (ipipe == opipe)
+		return -EINVAL;
+	wait_ctl_begin(ctl, -1);
+	nonblock = ctl->deadline == WAIT_NONBLOCK;
+retry:
+	err = pipe_splice_prep(ipipe, opipe, ctl, sigpipe);
+	if (err)
+		return err;
+	ret = 0;
+	pipe_double_lock(ipipe, opipe);
+	do {
+		struct pipe_buffer *ibuf, *obuf;
+		size_t o_len;
+
+		if (!opipe->readers) {
+			*sigpipe = 1;
+			if (!ret)
+				ret = -EPIPE;
+			break;
+		}
+		if (pipe_empty(ipipe->head, ipipe->tail) && !ipipe->writers)
+			break;
+		if (pipe_empty(ipipe->head, ipipe->tail) ||
+		    pipe_full(opipe->head, opipe->tail, opipe->max_usage)) {
+			if (ret)
+				break;
+			if (nonblock) {
+				ret = -EAGAIN;
+				break;
+			}
+			pipe_double_unlock(ipipe, opipe);
+			goto retry;	/* raced with another reader or writer */
+		}
+		ibuf = pipe_buf(ipipe, ipipe->tail);
+		obuf = pipe_buf(opipe, opipe->head);
+		if (len >= ibuf->len) {
+			*obuf = *ibuf;		/* the whole buffer moves, page and all */
+			ibuf->page = NULL;
+			ipipe->tail++;
+			input_wakeup = 1;
+		} else {
+			page_run_get(ibuf->page);	/* the page is shared */
+			*obuf = *ibuf;
+			obuf->flags &= ~PIPE_BUF_FLAG_CAN_MERGE;
+			obuf->len = (unsigned int)len;
+			ibuf->offset += (unsigned int)len;
+			ibuf->len -= (unsigned int)len;
+		}
+		o_len = obuf->len;
+		opipe->head++;
+		net->cnt.bytes_zerocopy += (int64_t)o_len;
+		ret += (ssize_t)o_len;
+		len -= o_len;
+	} while (len);
+	if (ret > 0)
+		__wake_up(&opipe->rd_wait, 1);
+	if (input_wakeup)
+		__wake_up(&ipipe->wr_wait, 1);
+	pipe_double_unlock(ipipe, opipe);
+	return ret;
+}
+
+ssize_t pipe_tee(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
+		 size_t len, struct wait_ctl *ctl, int *sigpipe)
+{
+	struct unix_net *net = ipipe->net;
+	unsigned int i_tail;
+	ssize_t ret = 0;
+	int err;
+
+	if (ipipe == opipe)
+		return -EINVAL;
+	wait_ctl_begin(ctl, -1);
+	err = pipe_splice_prep(ipipe, opipe, ctl, sigpipe);
+	if (err)
+		return err;
+	pipe_double_lock(ipipe, opipe);
+	i_tail = ipipe->tail;
+	do {
+		struct pipe_buffer *ibuf, *obuf;
+
+		if (!opipe->readers) {
+			*sigpipe = 1;
+			if (!ret)
+				ret = -EPIPE;
+			break;
+		}
+		if (i_tail == ipipe->head || pipe_full(opipe->head, opipe->tail, opipe->max_usage))
+			break;
+		ibuf = pipe_buf(ipipe, i_tail);
+		obuf = pipe_buf(opipe, opipe->head);
+		page_run_get(ibuf->page);
+		*obuf = *ibuf;
+		obuf->flags &= ~PIPE_BUF_FLAG_CAN_MERGE;
+		if (obuf->len > len)
+			obuf->len = (unsigned int)len;
+		ret += obuf->len;
+		len -= obuf->len;
+		net->cnt.bytes_zerocopy += obuf->len;
+		opipe->head++;
+		i_tail++;
+	} while (len);
+	if (ret > 0)
+		__wake_up(&opipe->rd_wait, 1);
+	pipe_double_unlock(ipipe, opipe);
+	return ret;
+}
+
 /* ------------------------------------------------------------- control --- */
 
 long pipe_get_size(struct pipe_inode_info *pipe)

@@ -25,7 +25,9 @@
  *                   open counters.  These are written with BOTH locks held
  *                   and read with either, so poll needs only net.lock.
  *
- *   Order: pipe.mutex -> net.lock.  A sleeper drops pipe.mutex before it
+ *   Order: pipe.mutex -> net.lock; splice and tee between two pipes take
+ *   both mutexes in address order (pipe_double_lock), then net.lock.
+ *   A sleeper drops pipe.mutex before it
  *   sleeps on a wait queue under net.lock (pipe_read/pipe_write's
  *   wait_event_interruptible_exclusive); the sleep drops net.lock.
  *   Functions named __pipe_*() expect the caller to hold net.lock.
@@ -132,6 +134,20 @@ void pipe_release(struct pipe_inode_info *pipe, int fmode);
  */
 ssize_t pipe_read(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_ctl *ctl);
 ssize_t pipe_write(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_ctl *ctl);
+
+/*
+ * splice between two pipes (splice_pipe_to_pipe): move up to @len bytes
+ * from @ipipe to @opipe, whole buffers by moving their page references, a
+ * part of one by sharing its page.  tee (link_pipe): the same without
+ * consuming @ipipe.  Both wait for input and for room unless @ctl is
+ * non-blocking (SPLICE_F_NONBLOCK, O_NONBLOCK on either file: -EAGAIN);
+ * return the bytes moved, 0 at EOF on @ipipe, -EPIPE (*@sigpipe set) when
+ * @opipe has no reader, -EINVAL for one pipe on both sides.
+ */
+ssize_t pipe_splice(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
+		    size_t len, struct wait_ctl *ctl, int *sigpipe);
+ssize_t pipe_tee(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
+		 size_t len, struct wait_ctl *ctl, int *sigpipe);
 
 /* F_GETPIPE_SZ: the capacity in bytes. */
 long pipe_get_size(struct pipe_inode_info *pipe);

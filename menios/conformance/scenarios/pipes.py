@@ -4,9 +4,10 @@ non-blocking writer gets in (pages, not bytes: small writes share a page,
 others do not), PIPE_BUF atomicity at the boundary, packet mode
 (O_DIRECT), FIONREAD, F_GETPIPE_SZ / F_SETPIPE_SZ with their rounding and
 errnos, pipe2's flags, a pipe end passed with SCM_RIGHTS then polled;
-mkfifo/mknod and fifo_open's non-blocking rules.
+mkfifo/mknod and fifo_open's non-blocking rules; splice and tee between
+pipes.
 
-Named ``pipe_<behaviour>`` and ``fifo_<behaviour>``.  Nothing here blocks:
+Named ``pipe_``, ``fifo_``, ``splice_`` and ``tee_<behaviour>``.  Nothing here blocks:
 every pipe a scenario fills or drains is non-blocking, or the call returns
 at once.
 """
@@ -756,3 +757,139 @@ def fifo_unlinked_while_open(k, t):
     t.call(p.write, fd, b"still")
     t.call(p.read, fd, 10)
     t.call(p.stat, FIFO)
+
+
+# ------------------------------------------------------- splice and tee
+SPLICE_F_NONBLOCK = 2
+
+
+@scenario("splice_pipe_to_pipe", params={"count": (1, 100, 4096, 5000, 10000, 100000)})
+def splice_pipe_to_pipe(k, t, count):
+    """splice between pipes moves at most ``count`` bytes, whole pages and
+    a part of one, in order; what is left stays in the input."""
+    p = _proc(k)
+    r1, w1 = _pipe(t, p)
+    r2, w2 = _pipe(t, p)
+    t.call(p.write, w1, b"a" * 4096)
+    t.call(p.write, w1, b"b" * 3000)
+    t.call(p.splice, r1, w2, count)
+    t.call(p.ioctl, r1, FIONREAD)
+    t.call(p.ioctl, r2, FIONREAD)
+    t.call(p.read, r2, 100000)
+    t.call(p.read, r1, 100000)
+
+
+@scenario("splice_empty_and_eof")
+def splice_empty_and_eof(k, t):
+    """An empty input: EAGAIN when non-blocking, 0 once no writer is left."""
+    p = _proc(k)
+    r1, w1 = _pipe(t, p)
+    r2, w2 = _pipe(t, p, 0)
+    t.call(p.splice, r1, w2, 10)
+    t.call(p.splice, r1, w2, 10, flags=SPLICE_F_NONBLOCK)
+    t.call(p.close, w1)
+    t.call(p.splice, r1, w2, 10)
+
+
+@scenario("splice_output_full")
+def splice_output_full(k, t):
+    """A full output pipe: EAGAIN; the input keeps its data."""
+    p = _proc(k)
+    r1, w1 = _pipe(t, p)
+    r2, w2 = _pipe(t, p)
+    t.step("fill", _fill, p, w2, PAGE)
+    t.call(p.write, w1, b"waiting")
+    t.call(p.splice, r1, w2, 100)
+    t.call(p.ioctl, r1, FIONREAD)
+
+
+@scenario("splice_epipe")
+def splice_epipe(k, t):
+    """No reader on the output: EPIPE and SIGPIPE."""
+    p = _proc(k)
+    r1, w1 = _pipe(t, p)
+    r2, w2 = _pipe(t, p)
+    t.call(p.write, w1, b"x")
+    t.call(p.close, r2)
+    t.call(p.splice, r1, w2, 10)
+    _pending(t, p)
+    t.call(p.ioctl, r1, FIONREAD)
+
+
+@scenario("splice_args")
+def splice_args(k, t):
+    """The checks in order: count 0, flags, fds, offsets on pipes (ESPIPE),
+    the wrong ends (EBADF), the same pipe, no pipe at all (EINVAL)."""
+    p = _proc(k)
+    r, w = _pipe(t, p)
+    r2, w2 = _pipe(t, p)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, socket.SOCK_STREAM)
+    t.call(p.write, w, b"data")
+    t.call(p.splice, 99, 98, 0)
+    t.call(p.splice, r, w2, 10, flags=0x10)
+    t.call(p.splice, 99, w2, 10, flags=0x10)
+    t.call(p.splice, 99, w2, 10)
+    t.call(p.splice, r, 98, 10)
+    t.call(p.splice, r, w2, 10, 0)
+    t.call(p.splice, r, w2, 10, None, 0)
+    t.call(p.splice, w, w2, 10, 0)
+    t.call(p.splice, w, w2, 10)
+    t.call(p.splice, r, r2, 10)
+    t.call(p.splice, r, w, 10)
+    t.call(p.splice, a, b, 10)
+    t.call(p.ioctl, r, FIONREAD)
+
+
+@scenario("splice_then_write_no_merge")
+def splice_then_write_no_merge(k, t):
+    """A part of a page spliced over is shared, so a later small write to
+    the output takes a page of its own: a two-page pipe is then full."""
+    p = _proc(k)
+    r1, w1 = _pipe(t, p)
+    r2, w2 = _pipe(t, p)
+    t.call(p.write, w1, b"s" * 100)
+    t.call(p.splice, r1, w2, 50)
+    t.call(p.fcntl, w2, F_SETPIPE_SZ, 2 * PAGE)
+    t.call(p.write, w2, b"m" * 10)
+    t.call(p.write, w2, b"n" * 10)
+    t.call(p.write, w2, b"o" * 10)
+    t.call(p.write, w2, b"p" * PAGE)
+    t.call(p.read, r2, 1000)
+
+
+@scenario("tee_duplicates", params={"count": (1, 4096, 5000, 100000)})
+def tee_duplicates(k, t, count):
+    """tee copies up to ``count`` bytes into another pipe and leaves the
+    input as it was."""
+    p = _proc(k)
+    r1, w1 = _pipe(t, p)
+    r2, w2 = _pipe(t, p)
+    t.call(p.write, w1, b"t" * 4096)
+    t.call(p.write, w1, b"u" * 1000)
+    t.call(p.tee, r1, w2, count)
+    t.call(p.ioctl, r1, FIONREAD)
+    t.call(p.ioctl, r2, FIONREAD)
+    t.call(p.read, r2, 100000)
+    t.call(p.read, r1, 100000)
+
+
+@scenario("tee_args")
+def tee_args(k, t):
+    """tee's checks: flags before a count of 0, EBADF, EINVAL for the same
+    pipe or a non-pipe, EAGAIN when empty, EPIPE without a reader."""
+    p = _proc(k)
+    r, w = _pipe(t, p)
+    r2, w2 = _pipe(t, p)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, socket.SOCK_STREAM)
+    t.call(p.tee, 99, 98, 0, 0x10)
+    t.call(p.tee, 99, 98, 0)
+    t.call(p.tee, 99, w2, 10)
+    t.call(p.tee, w, w2, 10)
+    t.call(p.tee, r, r2, 10)
+    t.call(p.tee, r, w, 10)
+    t.call(p.tee, r, a, 10)
+    t.call(p.tee, r, w2, 10)
+    t.call(p.write, w, b"x")
+    t.call(p.close, r2)
+    t.call(p.tee, r, w2, 10)
+    _pending(t, p)
