@@ -18,6 +18,7 @@ C_SOURCES = [
     "csrc/kernel/net/unix/af_unix.c",
     "csrc/kernel/net/unix/garbage.c",
     "csrc/kernel/net/unix/ready.c",
+    "csrc/kernel/fs/pipe.c",
 ]
 
 # The benchmark floors (menios._floor): plain C with pthreads, not the core.

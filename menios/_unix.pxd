@@ -123,6 +123,9 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         unix_sock *sk
         unsigned int events
         unsigned int revents
+        pipe_inode_info *pipe
+        int pipe_fmode
+        unsigned int pipe_version
 
     struct unix_sock_info:
         uint64_t ino
@@ -162,7 +165,6 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     void unix_sock_hold(unix_sock *sk) nogil
     void unix_sock_put(unix_sock *sk) nogil
     int unix_release(unix_sock *sk) nogil
-    void unix_set_pipe(unix_sock *sk) nogil
 
     int unix_bind(void *task, unix_sock *sk, const void *path, unsigned int len) nogil
     int unix_socketpair(unix_sock *a, unix_sock *b, const unix_cred *cred) nogil
@@ -197,6 +199,39 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     page_run *unix_alloc_pages(unix_net *net, size_t npages, int zero) nogil
 
 
+cdef extern from "kernel/fs/pipe.h":
+    struct pipe_inode_info:
+        pass
+    struct pipe_iov:
+        void *base
+        size_t len
+    struct pipe_io:
+        pipe_iov *iov
+        unsigned int iovlen
+        unsigned int iov_idx
+        size_t iov_off
+        size_t done
+        int packet
+        int sigpipe
+    int PIPE_FMODE_READ, PIPE_FMODE_WRITE, PIPE_BUF_SIZE
+    pipe_inode_info *pipe_create(unix_net *net) nogil
+    pipe_inode_info *pipe_alloc(unix_net *net) nogil
+    void pipe_get(pipe_inode_info *pipe) nogil
+    void pipe_put(pipe_inode_info *pipe) nogil
+    int pipe_fifo_open(pipe_inode_info *pipe, int fmode, int nonblock, wait_ctl *ctl,
+                       unsigned int *version) nogil
+    void pipe_release(pipe_inode_info *pipe, int fmode) nogil
+    ssize_t pipe_read(pipe_inode_info *pipe, pipe_io *io, wait_ctl *ctl) nogil
+    ssize_t pipe_write(pipe_inode_info *pipe, pipe_io *io, wait_ctl *ctl) nogil
+    long pipe_get_size(pipe_inode_info *pipe) nogil
+    long pipe_set_size(pipe_inode_info *pipe, unsigned int size, unsigned int max_size,
+                       int privileged) nogil
+    int pipe_nread(pipe_inode_info *pipe) nogil
+    ssize_t pipe_splice(pipe_inode_info *ipipe, pipe_inode_info *opipe, size_t len,
+                        wait_ctl *ctl, int *sigpipe) nogil
+    ssize_t pipe_tee(pipe_inode_info *ipipe, pipe_inode_info *opipe, size_t len,
+                     wait_ctl *ctl, int *sigpipe) nogil
+
 cdef class Net:
     cdef unix_net *net
     cdef object __weakref__
@@ -227,6 +262,21 @@ cdef class Socket(File):
     cdef ssize_t _recv(self, unix_msg *m) except? -2
     cdef object _take_files(self, unix_msg *m)
     cdef object _finish(self, unix_msg *m, bint want_files)
+
+
+cdef class Pipe:
+    """A FIFO's pipe, kept by its inode while files are open on it."""
+    cdef pipe_inode_info *pipe
+    cdef readonly Net net
+
+
+cdef class PipeFile(File):
+    """An open file on a pipe: one end of pipe(), or a FIFO opened."""
+    cdef pipe_inode_info *pipe
+    cdef readonly Net net             # the pipe's net outlives it
+    cdef readonly int fmode           # PIPE_FMODE_READ / PIPE_FMODE_WRITE bits
+    cdef readonly unsigned int version  # w_counter at open (pipe_poll's f_version)
+    cdef bint released
 
 
 cdef class Pages:

@@ -324,6 +324,11 @@ cdef enum:
     CALL_RECV
     CALL_RECV_PAGES
     CALL_POLL
+    CALL_PIPE_READ
+    CALL_PIPE_WRITE
+    CALL_FIFO_OPEN
+    CALL_SPLICE
+    CALL_TEE
 
 cdef struct _call:
     int op
@@ -338,7 +343,13 @@ cdef struct _call:
     unix_pollfd *fds        # poll
     unsigned int nfds       # poll
     int64_t timeo           # poll: ns, -1 none
-    size_t want             # send: all of it; stream recv: its target (else 0)
+    size_t want             # send, pipe write: all of it; stream recv: its target (else 0)
+    pipe_inode_info *pipe   # pipe read, write
+    pipe_io *pio            # pipe read, write
+    int fmode               # fifo open: PIPE_FMODE_*
+    unsigned int version    # fifo open: out, the file's w_counter
+    pipe_inode_info *opipe  # splice, tee: the output pipe
+    int sigpipe             # splice, tee: out, no reader on the output
     wait_ctl ctl
 
 
@@ -355,8 +366,18 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
         r = unix_accept(c.sk, &c.newsk, 0, &c.ctl)
     elif c.op == CALL_CONNECT:
         r = unix_connect(c.task, c.sk, c.name, c.namelen, c.cred, 0, &c.ctl)
-    else:
+    elif c.op == CALL_RECV_PAGES:
         r = unix_recv_pages(c.sk, c.msg, &c.ctl)
+    elif c.op == CALL_PIPE_READ:
+        return pipe_read(c.pipe, c.pio, &c.ctl)
+    elif c.op == CALL_PIPE_WRITE:
+        return pipe_write(c.pipe, c.pio, &c.ctl)
+    elif c.op == CALL_SPLICE:
+        return pipe_splice(c.pipe, c.opipe, c.want, &c.ctl, &c.sigpipe)
+    elif c.op == CALL_TEE:
+        return pipe_tee(c.pipe, c.opipe, c.want, &c.ctl, &c.sigpipe)
+    else:
+        return pipe_fifo_open(c.pipe, c.fmode, c.want != 0, &c.ctl, &c.version)
     unix_ready_refresh(c.sk)    # what the call took away (ready.c)
     return r
 
@@ -369,6 +390,8 @@ cdef inline bint _would_block(_call *c, ssize_t r) noexcept:
         return True
     if c.op == CALL_SEND:       # a stream send queues everything
         return r >= 0 and <size_t>r < c.want and c.msg.sigpipe == 0
+    if c.op == CALL_PIPE_WRITE:  # a blocking pipe write writes everything
+        return r >= 0 and <size_t>r < c.want and c.pio.sigpipe == 0
     if c.op == CALL_RECV:       # a stream recv waits for its target
         return r > 0 and c.msg.done < c.want and c.msg.rfp == NULL
     return False
@@ -694,11 +717,6 @@ cdef class Socket(File):
         cdef unix_fown o
         unix_get_owner(self.sk, &o)
         return o.pid
-
-    def set_pipe(self):
-        """This socket is the buffer of a pipe: its release is not a
-        socket's, so it never runs the in-flight collector."""
-        unix_set_pipe(self.sk)
 
     property inflight_sock:
         def __get__(self):
@@ -1185,7 +1203,8 @@ class SigPipe(BrokenPipeError):
 
 
 def poll(Net net, list entries, timeout_ms):
-    """entries: [(Socket or None, events, preset revents)] -> list of revents."""
+    """entries: [(Socket, PipeFile or None, events, preset revents)] -> list
+    of revents.  The caller holds the files until the call returns."""
     cdef Py_ssize_t n = len(entries), i
     cdef unix_pollfd *fds = <unix_pollfd *>malloc(sizeof(unix_pollfd) * (n + 1))
     cdef _call c
@@ -1197,9 +1216,16 @@ def poll(Net net, list entries, timeout_ms):
     try:
         for i in range(n):
             sock, events, pre = entries[i]
+            fds[i].pipe = NULL
             if sock is None:
                 fds[i].sk = NULL
                 fds[i].revents = pre
+            elif isinstance(sock, PipeFile):
+                fds[i].sk = NULL
+                fds[i].revents = 0
+                fds[i].pipe = (<PipeFile>sock).pipe
+                fds[i].pipe_fmode = (<PipeFile>sock).fmode
+                fds[i].pipe_version = (<PipeFile>sock).version
             else:
                 s = <Socket>sock
                 s._enter()
@@ -1223,6 +1249,202 @@ def poll(Net net, list entries, timeout_ms):
         for s in keep:
             s._leave()
         free(fds)
+
+
+# ---------------------------------------------------------------- pipes ---
+cdef enum:
+    O_DIRECT = 0o40000
+
+# A pipe file's modes (FMODE_READ / FMODE_WRITE), for the Python layer.
+FMODE_READ = PIPE_FMODE_READ
+FMODE_WRITE = PIPE_FMODE_WRITE
+
+
+cdef class PipeFile(File):
+    """An open file on a pipe (fs/pipe.h): one end of ``pipe()``, or a FIFO
+    opened for reading, writing or both (``fmode``).  ``f_flags`` carries
+    O_NONBLOCK (EAGAIN instead of sleeping) and O_DIRECT (packet writes).
+    Reads and writes block through ``_syscall``: with the GIL released, woken
+    by the other side, interrupted by signals in the main thread (PEP 475)."""
+
+    def __cinit__(self, Net net not None, int fmode, bint _new=False):
+        self.net = net
+        self.fmode = fmode
+        if _new:
+            return
+        self.pipe = pipe_create(net.net)
+        if self.pipe == NULL:
+            raise MemoryError()
+
+    @staticmethod
+    def pair(Net net not None, cls=None):
+        """(read end, write end) of a new pipe (create_pipe_files), as
+        instances of ``cls`` (a subclass; default PipeFile)."""
+        cdef PipeFile r, w
+        if cls is None:
+            cls = PipeFile
+        r = cls(net, PIPE_FMODE_READ)
+        w = cls(net, PIPE_FMODE_WRITE, True)
+        pipe_get(r.pipe)
+        w.pipe = r.pipe
+        return r, w
+
+    def __dealloc__(self):
+        if self.pipe != NULL:
+            if not self.released:
+                pipe_release(self.pipe, self.fmode)
+            pipe_put(self.pipe)
+            self.pipe = NULL
+
+    def release(self):
+        """The last reference to the open file went (pipe_release)."""
+        if not self.released:
+            self.released = True
+            pipe_release(self.pipe, self.fmode)
+
+    def read(self, Py_ssize_t n):
+        """Up to ``n`` bytes; b'' at EOF.  EAGAIN (O_NONBLOCK), EBADF on
+        the write end."""
+        cdef pipe_iov iov
+        cdef pipe_io io
+        cdef _call c
+        cdef ssize_t r
+        cdef Py_ssize_t cap
+        cdef PyObject *p
+        if not self.fmode & PIPE_FMODE_READ:
+            raise OSError(EBADF, os.strerror(EBADF))
+        if n < 0:
+            raise ValueError("negative read length")
+        cap = n if n < RECV_CAP else RECV_CAP
+        p = _bytes_new(NULL, cap)
+        if p == NULL:
+            raise MemoryError()
+        try:
+            iov.base = _bytes_data(p)
+            iov.len = <size_t>cap
+            memset(&io, 0, sizeof(pipe_io))
+            io.iov = &iov
+            io.iovlen = 1
+            c.op = CALL_PIPE_READ
+            c.task = NULL
+            c.pipe = self.pipe
+            c.pio = &io
+            c.want = 0
+            r = _syscall(&c, (self.f_flags & O_NONBLOCK) != 0)
+            _check(r)
+        except BaseException:
+            Py_XDECREF(p)
+            raise
+        if r != cap:
+            _PyBytes_Resize(&p, r)
+        buf = <object>p
+        Py_XDECREF(p)
+        return buf
+
+    def write(self, data):
+        """Write ``data``: (bytes written, SIGPIPE due).  Up to PIPE_BUF
+        bytes go in whole; a blocking write returns once all is in, a
+        non-blocking one with what fitted (EAGAIN if nothing did).  EPIPE
+        (SIGPIPE due) with no reader left; EBADF on the read end."""
+        cdef Py_buffer view
+        cdef pipe_iov iov
+        cdef pipe_io io
+        cdef _call c
+        cdef ssize_t r
+        if not self.fmode & PIPE_FMODE_WRITE:
+            raise OSError(EBADF, os.strerror(EBADF))
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            iov.base = view.buf
+            iov.len = <size_t>view.len
+            memset(&io, 0, sizeof(pipe_io))
+            io.iov = &iov
+            io.iovlen = 1
+            io.packet = (self.f_flags & O_DIRECT) != 0
+            c.op = CALL_PIPE_WRITE
+            c.task = NULL
+            c.pipe = self.pipe
+            c.pio = &io
+            c.want = iov.len
+            r = _syscall(&c, (self.f_flags & O_NONBLOCK) != 0)
+        finally:
+            PyBuffer_Release(&view)
+        if r < 0:
+            if io.sigpipe:
+                raise SigPipe(-r, os.strerror(<int>-r))
+            _raise(r)
+        return r, io.sigpipe != 0
+
+    def splice_to(self, PipeFile out not None, size_t count, bint nonblock, bint tee=False):
+        """splice (or, with ``tee``, tee) up to ``count`` bytes from this
+        pipe into ``out``'s, moving page references: (bytes moved, SIGPIPE
+        due).  EAGAIN when ``nonblock``, EPIPE (SIGPIPE due) with no
+        reader on ``out``, EINVAL for the same pipe."""
+        cdef _call c
+        cdef ssize_t r
+        c.op = CALL_TEE if tee else CALL_SPLICE
+        c.task = NULL
+        c.pipe = self.pipe
+        c.opipe = out.pipe
+        c.want = count
+        c.sigpipe = 0
+        r = _syscall(&c, nonblock)
+        if r < 0:
+            if c.sigpipe:
+                raise SigPipe(-r, os.strerror(<int>-r))
+            _raise(r)
+        return r, c.sigpipe != 0
+
+    def get_size(self):
+        """F_GETPIPE_SZ: the capacity in bytes."""
+        return pipe_get_size(self.pipe)
+
+    def set_size(self, unsigned int size, unsigned int max_size, bint privileged):
+        """F_SETPIPE_SZ: the new capacity.  EINVAL, EPERM, EBUSY (see
+        pipe_set_size in fs/pipe.h)."""
+        cdef long r = pipe_set_size(self.pipe, size, max_size, privileged)
+        _check(r)
+        return r
+
+    def nread(self):
+        """FIONREAD: bytes in the pipe."""
+        return pipe_nread(self.pipe)
+
+
+cdef class Pipe:
+    """A FIFO's pipe (fifo_open's inode->i_pipe): made at the first open,
+    dropped by its inode when the last file on it is released."""
+
+    def __cinit__(self, Net net not None):
+        self.net = net
+        self.pipe = pipe_alloc(net.net)
+        if self.pipe == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.pipe != NULL:
+            pipe_put(self.pipe)
+            self.pipe = NULL
+
+    def open(self, int fmode, bint nonblock, cls=None):
+        """fifo_open: a new file (an instance of ``cls``, a PipeFile
+        subclass) on this pipe with ``fmode``.  Blocks for the other side
+        unless ``nonblock``; ENXIO for a non-blocking writer without a
+        reader; EINVAL for no access mode."""
+        cdef _call c
+        cdef PipeFile f
+        c.op = CALL_FIFO_OPEN
+        c.task = NULL
+        c.pipe = self.pipe
+        c.fmode = fmode
+        c.want = nonblock
+        c.version = 0
+        _check(_syscall(&c, False))
+        f = (PipeFile if cls is None else cls)(self.net, fmode, True)
+        pipe_get(self.pipe)
+        f.pipe = self.pipe
+        f.version = c.version
+        return f
 
 
 cdef char *_FMT_B = "B"

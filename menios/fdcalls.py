@@ -13,15 +13,17 @@ import stat
 from . import _unix, readiness
 from .args import as_cint, as_int, err
 from .constants import (
-    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETOWN, F_SETFD, F_SETFL, F_SETOWN,
-    FD_CLOEXEC, FIOGETOWN, FIONREAD, FIOSETOWN, INT_MIN, O_APPEND, O_NONBLOCK,
-    SIOCGPGRP, SIOCSPGRP)
+    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETOWN, F_GETPIPE_SZ, F_SETFD, F_SETFL,
+    F_SETOWN, F_SETPIPE_SZ, FD_CLOEXEC, FIOGETOWN, FIONREAD, FIOSETOWN, INT_MIN, O_APPEND,
+    O_DIRECT, O_NONBLOCK, SIOCGPGRP, SIOCSPGRP, U32_MAX)
 from .files import PipeEnd, VfsFile
 
 _Socket = _unix.Socket
 
 #: The file status flags F_SETFL may change (Linux's SETFL_MASK, as modelled).
 SETFL_MASK = O_NONBLOCK | O_APPEND
+#: ... and on a pipe, which also takes O_DIRECT (packet mode).
+PIPE_SETFL_MASK = SETFL_MASK | O_DIRECT
 
 
 # ------------------------------------------------------------ reserve / install
@@ -87,9 +89,11 @@ def dup2(proc, fd, fd2):
 
 def fcntl(proc, fd, cmd, arg=0):
     """fcntl(2) with an int argument: F_GETFD/F_SETFD, F_GETFL/F_SETFL
-    (O_NONBLOCK and O_APPEND), F_DUPFD(_CLOEXEC), F_SETOWN/F_GETOWN.
-    EBADF; EINVAL for another command or a dup base out of range; ESRCH
-    for an owner that does not exist."""
+    (O_NONBLOCK and O_APPEND; on a pipe O_DIRECT too), F_DUPFD(_CLOEXEC),
+    F_SETOWN/F_GETOWN, F_GETPIPE_SZ/F_SETPIPE_SZ.  EBADF (also a pipe
+    command on a file that is not a pipe); EINVAL for another command or a
+    dup base out of range; ESRCH for an owner that does not exist; the
+    pipe's EINVAL, EPERM and EBUSY for F_SETPIPE_SZ."""
     with proc._hold(fd) as f:
         fd = as_int(fd)
         if cmd == F_GETFD:
@@ -100,8 +104,11 @@ def fcntl(proc, fd, cmd, arg=0):
         if cmd == F_GETFL:
             return f.f_flags
         if cmd == F_SETFL:
-            f.f_flags = (f.f_flags & ~SETFL_MASK) | (arg & SETFL_MASK)
+            mask = PIPE_SETFL_MASK if isinstance(f, PipeEnd) else SETFL_MASK
+            f.f_flags = (f.f_flags & ~mask) | (arg & mask)
             return 0
+        if cmd in (F_GETPIPE_SZ, F_SETPIPE_SZ):
+            return pipe_fcntl(proc, f, cmd, arg)
         if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
             if arg < 0 or arg >= proc.rlimit_nofile:
                 raise err(errno.EINVAL)
@@ -112,6 +119,18 @@ def fcntl(proc, fd, cmd, arg=0):
         if cmd == F_GETOWN:
             return f.getown()
         raise err(errno.EINVAL)
+
+
+def pipe_fcntl(proc, f, cmd, arg):
+    """pipe_fcntl: EBADF unless ``f`` is a pipe.  F_SETPIPE_SZ takes the
+    argument as an unsigned int and grows past fs.pipe-max-size only with
+    CAP_SYS_RESOURCE."""
+    if not isinstance(f, PipeEnd):
+        raise err(errno.EBADF)
+    if cmd == F_GETPIPE_SZ:
+        return f.get_size()
+    return f.set_size(as_int(arg) & U32_MAX, proc.kernel.sysctl["fs.pipe-max-size"],
+                      proc.cred.capable("CAP_SYS_RESOURCE"))
 
 
 def setown(proc, f, who):

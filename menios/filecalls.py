@@ -9,13 +9,13 @@ Each function takes the calling process first; failures raise
 """
 import errno
 import os
-from stat import S_IFSOCK
+from stat import S_IFIFO, S_IFSOCK, S_ISFIFO
 
 from . import _unix
 from .args import as_int, err
 from .constants import O_CLOEXEC, S_IRWXUGO
 from .fdcalls import install, install_two, reserve_two
-from .files import VfsFile, make_pipe
+from .files import VfsFile, fifo_open, make_pipe
 
 _Socket = _unix.Socket
 
@@ -27,17 +27,20 @@ SOCKFS_DEV = 0x8
 # ----------------------------------------------------------------- fd calls
 def open(proc, path, flags, mode):
     """open(2): a new fd for a VFS file.  The VFS's errnos (ENOENT,
-    EACCES, EEXIST, EISDIR, ENXIO for a socket...); EMFILE."""
+    EACCES, EEXIST, EISDIR, ENXIO for a socket...); EMFILE.  A FIFO's
+    open waits for the other side as fifo_open does (ENXIO for a
+    non-blocking writer without a reader)."""
     proc._check_alive()
     flags = as_int(flags)
     fdt = proc.fdtable
     fd = fdt.reserve(proc.rlimit_nofile, 0, flags & O_CLOEXEC)
     try:
         of = proc.kernel.vfs.open(proc.cred, proc._cwd, path, flags, mode, proc.umask)
+        f = fifo_open(proc.kernel, of.inode, flags) if S_ISFIFO(of.inode.mode) else VfsFile(of)
     except BaseException:
         fdt.unreserve(fd)
         raise
-    install(proc, fd, VfsFile(of))
+    install(proc, fd, f)
     return fd
 
 
@@ -83,12 +86,14 @@ def fstat(proc, fd):
         return f.fstat()
 
 
-def pipe(proc):
-    """pipe(2): (read end, write end).  EMFILE."""
+def pipe(proc, flags=0):
+    """pipe2(2): (read end, write end); ``flags`` O_NONBLOCK, O_CLOEXEC,
+    O_DIRECT (packet mode).  EINVAL for another flag, EMFILE."""
     proc._check_alive()
-    r, w = make_pipe(proc.kernel, proc._peer)
+    flags = as_int(flags)
+    r, w = make_pipe(proc.kernel, proc.cred, flags)
     try:
-        rfd, wfd = reserve_two(proc)
+        rfd, wfd = reserve_two(proc, flags & O_CLOEXEC)
     except BaseException:
         r.fput()
         w.fput()
@@ -127,6 +132,17 @@ def vfs(proc):
 
 def mkdir(proc, path, mode):
     vfs(proc).mkdir(proc.cred, proc._cwd, path, mode, proc.umask)
+
+
+def mknod(proc, path, mode, device):
+    """mknod(2): a FIFO, regular file, socket or (with CAP_MKNOD) device
+    node; the VFS's errnos."""
+    vfs(proc).mknod(proc.cred, proc._cwd, path, as_int(mode), as_int(device), proc.umask)
+
+
+def mkfifo(proc, path, mode):
+    """mkfifo(3): mknod(path, mode | S_IFIFO, 0), as glibc does."""
+    mknod(proc, path, S_IFIFO | as_int(mode), 0)
 
 
 def rmdir(proc, path):

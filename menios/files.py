@@ -5,9 +5,9 @@ import stat
 
 from . import _unix
 from .args import err
-from .constants import (O_LARGEFILE, O_NONBLOCK, O_RDONLY, O_WRONLY, MSG_NOSIGNAL,
-                        SHUT_RD, SHUT_WR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, POLLHUP,
-                        POLLERR, POLLRDHUP, FIONREAD, SOCK_STREAM)
+from .constants import (O_ACCMODE, O_APPEND, O_CLOEXEC, O_DIRECT, O_EXCL, O_LARGEFILE,
+                        O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT, POLLRDNORM,
+                        POLLWRNORM, FIONREAD)
 
 #: What poll reports for a file that is always ready (Linux's DEFAULT_POLLMASK).
 DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
@@ -48,38 +48,38 @@ class VfsFile(_unix.File):
         self.of.release()
 
 
-class PipeEnd(_unix.File):
-    """One end of a pipe.  The pipe is a one-way stream pair in the C core,
-    so reads and writes block, wake and poll with the same machinery."""
+def signalling_pipe_call(proc, call, *args):
+    """Run a pipe call that returns (count, SIGPIPE due): the count; SIGPIPE
+    marked pending on ``proc`` when due, with EPIPE when nothing moved."""
+    try:
+        n, sigpipe = call(*args)
+    except _unix.SigPipe:
+        proc._raise_sigpipe()
+        raise err(errno.EPIPE) from None
+    if sigpipe:
+        proc._raise_sigpipe()
+    return n
 
-    def __init__(self, sock, readable, pipe_id):
-        self.sock = sock
-        self.readable = readable
-        self.f_flags = O_RDONLY if readable else O_WRONLY
-        self.ino = pipe_id
 
-    def _sync_flags(self):
-        self.sock.f_flags = self.f_flags & O_NONBLOCK
+class PipeEnd(_unix.PipeFile):
+    """An open file on a pipe (fs/pipe.h in the C core): an end of
+    ``pipe()``.  Reads, writes, FIONREAD, F_GETPIPE_SZ/F_SETPIPE_SZ and
+    poll are the pipe's own (pipe_read, pipe_write, pipe_ioctl,
+    pipe_fcntl, pipe_poll)."""
+
+    def __init__(self, net, fmode, _new=False):
+        self.ino = 0
+        self.uid = self.gid = 0
+        self.fifo = None        # a FIFO's inode, whose pipe this file is on
+        self.fifo_lock = None   # the lock of its pipe and count (Kernel.lock)
 
     def read(self, proc, n):
-        if not self.readable:
-            raise err(errno.EBADF)
-        if n == 0:
-            return b""                  # pipe_read: a null read succeeds at once
-        self._sync_flags()
-        return self.sock.recv(n, 0)
+        return _unix.PipeFile.read(self, n)
 
     def write(self, proc, data):
-        if self.readable:
-            raise err(errno.EBADF)
-        if not memoryview(data).nbytes:
-            return 0                    # pipe_write: a null write succeeds at once
-        self._sync_flags()
-        try:
-            return self.sock.send(data, MSG_NOSIGNAL, proc._scm)
-        except BrokenPipeError:
-            proc._raise_sigpipe()
-            raise err(errno.EPIPE) from None
+        """pipe_write: bytes written.  EPIPE with SIGPIPE pending when no
+        reader is left (SIGPIPE too when a partial write ends that way)."""
+        return signalling_pipe_call(proc, _unix.PipeFile.write, self, data)
 
     def lseek(self, offset, whence):
         raise err(errno.ESPIPE)
@@ -87,46 +87,74 @@ class PipeEnd(_unix.File):
     def pipe_ioctl(self, request):
         """FIONREAD: bytes in the pipe (either end), as pipe_ioctl."""
         if request == FIONREAD:
-            return self.reader.ioctl(request)
+            return self.nread()
         raise err(errno.ENOTTY)
 
     def fstat(self):
-        return os.stat_result((PIPE_MODE, self.ino, PIPEFS_DEV, 1, 0, 0, 0, 0, 0, 0))
-
-    def poll_mask(self):
-        return None     # polled through the socket underneath, see menios.poll
-
-    def socket_events(self, events):
-        """What to ask of the socket underneath for these pipe events."""
-        return (POLLIN | POLLRDNORM | POLLRDHUP) if self.readable else (POLLOUT | POLLWRNORM)
-
-    def translate_poll(self, mask):
-        if self.readable:
-            out = mask & (POLLIN | POLLRDNORM)
-            if mask & (POLLHUP | POLLRDHUP):              # writer gone
-                out |= POLLHUP
-            return out
-        out = mask & (POLLOUT | POLLWRNORM)
-        if mask & POLLHUP:
-            out |= POLLERR                               # reader gone
-        return out
+        """A pipefs inode owned by the creator's fsuid/fsgid; a FIFO's
+        own inode."""
+        if self.fifo is not None:
+            return self.fifo.stat_result()
+        return os.stat_result((PIPE_MODE, self.ino, PIPEFS_DEV, 1, self.uid, self.gid,
+                               0, 0, 0, 0))
 
     def release(self):
-        self.sock.fput()
+        """pipe_release; the last file on a FIFO drops its pipe."""
+        _unix.PipeFile.release(self)
+        inode = self.fifo
+        if inode is not None:
+            with self.fifo_lock:
+                inode.fifo_files -= 1
+                if not inode.fifo_files:
+                    inode.fifo = None           # put_pipe_info: unread data goes
 
 
-def make_pipe(kernel, cred_tuple):
-    """(read end, write end): a stream socketpair used one way."""
-    r = _unix.Socket(kernel.net, SOCK_STREAM)
-    w = _unix.Socket(kernel.net, SOCK_STREAM)
-    r.socketpair_with(w, cred_tuple)
-    r.set_pipe()
-    w.set_pipe()
-    r.shutdown(SHUT_WR)
-    w.shutdown(SHUT_RD)
+#: open(2)'s access mode -> the pipe file's mode (O_ACCMODE itself: none).
+_FIFO_FMODE = {O_RDONLY: _unix.FMODE_READ, O_WRONLY: _unix.FMODE_WRITE,
+               O_RDWR: _unix.FMODE_READ | _unix.FMODE_WRITE, O_ACCMODE: 0}
+
+
+def fifo_open(kernel, inode, flags):
+    """fifo_open: a PipeEnd on the FIFO ``inode``'s pipe, made at its first
+    open.  Blocks for the other side (see ``_unix.Pipe.open``); ENXIO for a
+    non-blocking writer without a reader."""
+    lock = kernel.lock
+    with lock:
+        if inode.fifo is None:
+            inode.fifo = _unix.Pipe(kernel.net)
+        pipe = inode.fifo
+        inode.fifo_files += 1               # pipe->files: kept while we wait
+    try:
+        f = pipe.open(_FIFO_FMODE[flags & O_ACCMODE], bool(flags & O_NONBLOCK), PipeEnd)
+    except BaseException:
+        with lock:
+            inode.fifo_files -= 1
+            if not inode.fifo_files and inode.fifo is pipe:
+                inode.fifo = None
+        raise
+    f.f_flags = flags & (O_ACCMODE | O_NONBLOCK | O_DIRECT | O_APPEND) | O_LARGEFILE
+    f.fifo, f.fifo_lock = inode, lock
+    return f
+
+
+#: pipe2's accepted flags (O_NOTIFICATION_PIPE is O_EXCL: no watch queues).
+PIPE2_FLAGS = O_CLOEXEC | O_NONBLOCK | O_DIRECT
+
+
+def make_pipe(kernel, cred, flags=0):
+    """(read end, write end) of a new pipe, as create_pipe_files: both
+    ends carry ``flags``' O_NONBLOCK, the write end its O_DIRECT; the inode
+    is the caller's fsuid/fsgid's.  EINVAL for other flags; ENOPKG for O_NOTIFICATION_PIPE,
+    as a kernel without watch queues."""
+    if flags & ~PIPE2_FLAGS:
+        raise err(errno.ENOPKG if flags & ~PIPE2_FLAGS == O_EXCL else errno.EINVAL)
+    r, w = _unix.PipeFile.pair(kernel.net, PipeEnd)
     with kernel.lock:
         kernel._next_pipe += 1
         ino = kernel._next_pipe
-    rend, wend = PipeEnd(r, True, ino), PipeEnd(w, False, ino)
-    rend.reader = wend.reader = r      # FIONREAD on either end counts the pipe's bytes
-    return rend, wend
+    r.f_flags = O_RDONLY | (flags & O_NONBLOCK)          # O_DIRECT is the writer's
+    w.f_flags = O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT))
+    for end in (r, w):
+        end.ino = ino
+        end.uid, end.gid = cred.fsuid, cred.fsgid
+    return r, w

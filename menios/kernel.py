@@ -34,6 +34,9 @@ DEFAULT_SYSCTL = {
     # not Linux's: how long a blocking call may spin for its wake-up before
     # it sleeps (an adaptive bound, see docs/API.md); 0 never spins
     "menios.wait_spin_us": 50,
+    # /proc/sys/fs/pipe-max-size: the most F_SETPIPE_SZ grants without
+    # CAP_SYS_RESOURCE
+    "fs.pipe-max-size": 1048576,
 }
 
 _TYPE_NAMES = {SOCK_STREAM: "STREAM", SOCK_DGRAM: "DGRAM", SOCK_SEQPACKET: "SEQPACKET"}

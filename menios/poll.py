@@ -1,7 +1,7 @@
 """poll(2) over a process's fds: each fd's file is held for the whole call
-and translated to what the C core polls (a socket as it is, a pipe end as
-the socket underneath it, any other file by its fixed mask); the core
-waits on all of them at once (``_unix.poll``).
+and handed to the C core as what it polls (a socket or a pipe file as it
+is, any other file by its fixed mask); the core waits on all of them at
+once (``_unix.poll``).
 """
 import contextlib
 import errno
@@ -9,9 +9,9 @@ import errno
 from . import _unix
 from .args import as_int
 from .constants import POLLERR, POLLHUP, POLLNVAL
-from .files import PipeEnd
 
 _Socket = _unix.Socket
+_PipeFile = _unix.PipeFile
 
 #: pollfd.events is a short: higher bits are not passed in.
 EVENTS_MASK = 0xffff
@@ -25,7 +25,6 @@ def poll(proc, fds, timeout_ms=None):
     ``timeout_ms`` None or negative waits forever, 0 returns at once.
     ESRCH once the process exited."""
     entries = []
-    pipes = []
     # Each file is held until the poll ends, as Linux's __pollwait holds
     # the files it waits on, so a close by another thread cannot release
     # a socket being polled.
@@ -35,7 +34,6 @@ def poll(proc, fds, timeout_ms=None):
             fd, events = as_int(fd), as_int(events) & EVENTS_MASK
             if fd < 0:
                 entries.append((None, events, 0))
-                pipes.append(None)
                 continue
             try:
                 f = held.enter_context(proc._hold(fd))
@@ -43,24 +41,16 @@ def poll(proc, fds, timeout_ms=None):
                 if e.errno == errno.ESRCH:
                     raise
                 entries.append((None, events, POLLNVAL))
-                pipes.append(None)
                 continue
-            if type(f) is _Socket:
+            if type(f) is _Socket or isinstance(f, _PipeFile):
                 entries.append((f, events, 0))
-                pipes.append(None)
-            elif isinstance(f, PipeEnd):
-                entries.append((f.sock, f.socket_events(events), 0))
-                pipes.append((f, events))
             else:
                 entries.append((None, events, f.poll_mask() & (events | ALWAYS)))
-                pipes.append(None)
         if timeout_ms is not None:
             timeout_ms = as_int(timeout_ms)
         revents = _unix.poll(proc.kernel.net, entries, timeout_ms)
     out = []
-    for item, pipe, rev in zip(fds, pipes, revents):
-        if pipe is not None:
-            rev = pipe[0].translate_poll(rev) & (pipe[1] | ALWAYS)
+    for item, rev in zip(fds, revents):
         if rev:
             out.append((as_int(item[0]), rev))
     return out

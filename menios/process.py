@@ -11,6 +11,7 @@ fast path of ``_unix.ProcessBase``.
 import errno
 
 from . import _unix, fdcalls, filecalls, readiness, socketcalls, sockopt
+from . import splice as splicecalls
 from .args import as_int, err
 from .constants import AF_UNIX, SIGPIPE, SOCK_STREAM, SOMAXCONN, S_IRWXUGO
 from .cred import Cred
@@ -226,8 +227,23 @@ class Process(_unix.ProcessBase):
     def pipe(self):
         return filecalls.pipe(self)
 
+    def pipe2(self, flags):
+        return filecalls.pipe(self, flags)
+
+    def splice(self, src, dst, count, offset_src=None, offset_dst=None, flags=0):
+        return splicecalls.splice(self, src, dst, count, offset_src, offset_dst, flags)
+
+    def tee(self, src, dst, count, flags=0):
+        return splicecalls.tee(self, src, dst, count, flags)
+
     def mkdir(self, path, mode=0o777):
         filecalls.mkdir(self, path, mode)
+
+    def mknod(self, path, mode=0o600, device=0):
+        filecalls.mknod(self, path, mode, device)
+
+    def mkfifo(self, path, mode=0o666):
+        filecalls.mkfifo(self, path, mode)
 
     def rmdir(self, path):
         filecalls.rmdir(self, path)

@@ -17,8 +17,8 @@ everything in memory and has no size limits.
 Differences from Linux, *not to fix*: one filesystem, so no mounts, EXDEV,
 EROFS or EBUSY for mount points; no ACLs, xattrs, file capabilities,
 immutable/append-only flags, idmapped mounts or user namespaces.
-*To fix*: FIFOs and device nodes are not modelled; atime is only updated
-by ``read`` (relatime rules).
+*To fix*: device nodes can be made but no driver answers their open
+(ENXIO); atime is only updated by ``read`` (relatime rules).
 """
 
 import contextlib
@@ -28,7 +28,7 @@ import os
 import stat
 import threading
 import time
-from stat import (S_IFDIR, S_IFREG, S_IFLNK, S_IFSOCK, S_IFIFO,
+from stat import (S_IFDIR, S_IFREG, S_IFLNK, S_IFSOCK, S_IFIFO, S_IFCHR, S_IFBLK,
                   S_ISUID, S_ISGID, S_ISVTX, S_ISDIR, S_ISREG, S_ISLNK,
                   S_ISFIFO)
 
@@ -140,6 +140,8 @@ class Inode:
         self.data = None
         self.target = None
         self.sock = None
+        self.fifo = None                # a FIFO's pipe while files are open on it
+        self.fifo_files = 0             # those files, and opens waiting (pipe->files)
         self.dev = DEFAULT_DEV
         kind = mode & S_IFMT
         if kind == S_IFDIR:
@@ -724,6 +726,33 @@ class VFS:
         return self._create(cred, dir, last, S_IFSOCK | (mode & _S_IALLUGO))
 
     @_locked
+    def mknod(self, cred, cwd, path, mode, dev=0, umask=0o022):
+        """mknod(2): create a FIFO, regular file, socket or device inode;
+        return it.  Checked as do_mknodat/vfs_mknod: EPERM for a directory
+        type, EINVAL for an unknown one (both before the walk); then
+        EEXIST, ENOENT, ENOTDIR, EACCES (write and search on the parent);
+        EPERM for a device node without CAP_MKNOD (a 0:0 character device,
+        a whiteout, excepted).  A type of 0 means a
+        regular file; the permission bits are masked by *umask*."""
+        kind = mode & S_IFMT
+        if kind == 0:
+            mode |= S_IFREG
+        elif kind == S_IFDIR:
+            raise err(errno.EPERM)
+        elif kind not in (S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK):
+            raise err(errno.EINVAL)
+        nd = _Nameidata(cred)
+        dir, last = self._create_at(nd, cwd, _getname(path), want_dir=False)
+        self._may_create(cred, dir)
+        whiteout = kind == S_IFCHR and dev == 0     # overlayfs's 0:0 whiteout
+        if kind in (S_IFCHR, S_IFBLK) and not whiteout and not cred.capable("CAP_MKNOD"):
+            raise err(errno.EPERM)
+        inode = self._create(cred, dir, last, mode & (S_IFMT | _S_IALLUGO), umask)
+        if kind in (S_IFCHR, S_IFBLK):
+            inode.rdev = dev
+        return inode
+
+    @_locked
     def open_socket_inode(self, cred, cwd, path):
         """Return the inode ``connect``/``sendto`` reach at *path*.
 
@@ -960,7 +989,9 @@ class VFS:
         O_TRUNC, O_APPEND, O_DIRECTORY (ENOTDIR), O_NOFOLLOW (ELOOP on a
         symlink) and the access mode.  EINVAL for O_CREAT|O_DIRECTORY,
         EISDIR for a directory opened for writing or with O_CREAT, ENXIO
-        for a socket, EACCES, ENOENT.  O_CLOEXEC is the caller's business.
+        for a socket or device node, EACCES, ENOENT.  A FIFO opens like a
+        file here; the caller turns it into its pipe (fifo_open).
+        O_CLOEXEC is the caller's business.
         """
         if flags & os.O_CREAT and flags & os.O_DIRECTORY:
             raise err(errno.EINVAL)
@@ -1022,8 +1053,8 @@ class VFS:
         if kind == S_IFDIR and acc & MAY_WRITE:
             raise err(errno.EISDIR)
         self.permission(cred, inode, acc)
-        if kind in (S_IFSOCK, S_IFIFO):
-            raise err(errno.ENXIO)
+        if kind in (S_IFSOCK, S_IFCHR, S_IFBLK):
+            raise err(errno.ENXIO)      # no socket open(2); no device drivers
         if flags & os.O_TRUNC and kind == S_IFREG and not created:
             inode.data.clear()
             if not cred.capable("CAP_FSETID"):

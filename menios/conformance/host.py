@@ -160,7 +160,8 @@ for _name, _restype, _argtypes in (
         ("accept4", _int, [_int, _ptr, _ptr, _int]),
         ("ioctl", _int, [_int, _ulong, _ptr]),
         ("capset", _int, [_ptr, _ptr]),
-        ("prctl", _int, [_int, _ulong, _ulong, _ulong, _ulong])):
+        ("prctl", _int, [_int, _ulong, _ulong, _ulong, _ulong]),
+        ("tee", ctypes.c_ssize_t, [_int, _int, ctypes.c_size_t, _uint])):
     getattr(_libc, _name).restype = _restype
     getattr(_libc, _name).argtypes = _argtypes
 
@@ -514,6 +515,28 @@ class _Ops:
 
     def pipe(self):
         return os.pipe2(0)
+
+    def pipe2(self, flags):
+        return os.pipe2(flags)
+
+    def fstat(self, fd):
+        return os.fstat(self._fd(fd))
+
+    def splice(self, src, dst, count, offset_src=None, offset_dst=None, flags=0):
+        return os.splice(self._fd(src), self._fd(dst), count, offset_src, offset_dst, flags)
+
+    def tee(self, src, dst, count, flags=0):
+        count = operator.index(count)
+        if count < 0:
+            raise ValueError("negative value for 'count' not allowed")
+        return _check(_libc.tee(_cint(self._fd(src)), _cint(self._fd(dst)), count,
+                                operator.index(flags) & 0xFFFFFFFF))
+
+    def mkfifo(self, path, mode=0o666):
+        os.mkfifo(path, mode)
+
+    def mknod(self, path, mode=0o600, device=0):
+        os.mknod(path, mode, device)
 
     def dup(self, fd):
         return fcntl.fcntl(self._fd(fd), fcntl.F_DUPFD, 0)
@@ -1365,8 +1388,8 @@ def _make_attr(name):
 
 for _name in ("socket socketpair bind listen accept connect send sendto sendmsg send_fds "
               "recv recvfrom recvmsg recv_fds shutdown close getsockname getpeername "
-              "getsockopt setsockopt poll ioctl open read write lseek pipe dup dup2 fcntl "
-              "execve mkdir rmdir unlink rename link symlink readlink chmod stat lstat "
+              "getsockopt setsockopt poll ioctl open read write lseek pipe pipe2 fstat dup dup2 fcntl "
+              "execve splice tee mkdir mkfifo mknod rmdir unlink rename link symlink readlink chmod stat lstat "
               "listdir chdir getcwd socket_inodes").split():
     setattr(HostProcess, _name, _make_syscall(_name))
 for _name in "uid gid euid egid suid sgid groups umask cwd pending_signals".split():

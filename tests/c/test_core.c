@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "kernel/net/unix/unix_socket.h"
+#include "kernel/fs/pipe.h"
 
 #define CHECK(cond) do {						\
 	if (!(cond)) {							\
@@ -621,7 +622,7 @@ static void test_stream_shutdown_epipe(void)
 	struct unix_sock *a, *b, *c;
 	char buf[16];
 	int sigpipe = -1;
-	struct unix_pollfd p;
+	struct unix_pollfd p = { .sk = NULL };
 	struct wait_ctl ctl;
 
 	mkpair(net, SOCK_STREAM, &a, &b);
@@ -801,6 +802,7 @@ static void test_listing(void)
 	struct unix_net *net = net_new();
 	struct unix_sock_info info[8], *li = NULL, *ci = NULL;
 	struct unix_sock *l, *c[3], *n = NULL, *a, *b;
+	struct pipe_inode_info *pp;
 	struct wait_ctl ctl;
 	uint64_t icons[4];
 	size_t ni = 99;
@@ -865,13 +867,14 @@ static void test_listing(void)
 			CHECK_EQ(info[i].peer_ino, n->ino);
 	}
 
-	/* released sockets and pipe buffers are not listed */
+	/* released sockets and pipes are not listed */
 	mkpair(net, SOCK_STREAM, &a, &b);
-	unix_set_pipe(a);
-	unix_set_pipe(b);
-	CHECK_EQ(unix_list(net, NULL, 0, NULL, 0, &ni), 7);	/* l, 3 + 1 accepted, 2 embryos */
+	pp = pipe_create(net);
 	unix_release(a);
 	unix_release(b);
+	CHECK_EQ(unix_list(net, NULL, 0, NULL, 0, &ni), 7);	/* l, 3 + 1 accepted, 2 embryos */
+	pipe_release(pp, PIPE_FMODE_READ | PIPE_FMODE_WRITE);
+	pipe_put(pp);
 	unix_release(n);
 	for (i = 0; i < 3; i++)
 		unix_release(c[i]);
@@ -1243,7 +1246,7 @@ static void *blocked_main(void *arg)
 
 		r = unix_accept(bl->sk, &n, 0, &ctl);
 	} else if (bl->op == 2) {
-		struct unix_pollfd p = { bl->sk, POLLIN, 0 };
+		struct unix_pollfd p = { .sk = bl->sk, .events = POLLIN, .revents = 0 };
 
 		r = xpoll(bl->sk->net, &p, 1, -1);
 	} else {
@@ -1711,10 +1714,10 @@ static void test_poll_many(void)
 	CHECK_EQ(unix_listen(l, 5, &CRED), 0);
 
 	/* nothing readable; everything writable */
-	p[0] = (struct unix_pollfd){ a, POLLIN, 0 };
-	p[1] = (struct unix_pollfd){ b, POLLIN | POLLOUT, 0 };
-	p[2] = (struct unix_pollfd){ NULL, POLLIN, POLLNVAL };	/* not a socket */
-	p[3] = (struct unix_pollfd){ l, POLLIN | POLLOUT, 0 };
+	p[0] = (struct unix_pollfd){ .sk = a, .events = POLLIN, .revents = 0 };
+	p[1] = (struct unix_pollfd){ .sk = b, .events = POLLIN | POLLOUT, .revents = 0 };
+	p[2] = (struct unix_pollfd){ .sk = NULL, .events = POLLIN, .revents = POLLNVAL };	/* not a socket */
+	p[3] = (struct unix_pollfd){ .sk = l, .events = POLLIN | POLLOUT, .revents = 0 };
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_poll_many(net, p, 4, &ctl), 2);
 	CHECK_EQ(p[0].revents, 0);
@@ -1729,8 +1732,8 @@ static void test_poll_many(void)
 	CHECK_EQ(TIMEOUTS(net), 1);
 
 	/* a blocked poll on two sockets is woken by data on the second */
-	p[0] = (struct unix_pollfd){ a, POLLIN, 0 };
-	p[1] = (struct unix_pollfd){ d, POLLIN, 0 };
+	p[0] = (struct unix_pollfd){ .sk = a, .events = POLLIN, .revents = 0 };
+	p[1] = (struct unix_pollfd){ .sk = d, .events = POLLIN, .revents = 0 };
 	ds.sk = c;
 	ds.ms = 80;
 	CHECK_EQ(pthread_create(&t, NULL, delayed_send_main, &ds), 0);
@@ -1747,7 +1750,7 @@ static void test_poll_many(void)
 
 		ctl_init(&ctl, 0);
 		CHECK_EQ(xconnect(cc, l, &CRED, 0, &ctl), 0);
-		p[0] = (struct unix_pollfd){ l, POLLIN, 0 };
+		p[0] = (struct unix_pollfd){ .sk = l, .events = POLLIN, .revents = 0 };
 		ctl_init(&ctl, 0);
 		CHECK_EQ(unix_poll_many(net, p, 1, &ctl), 1);
 		CHECK_EQ(p[0].revents, POLLIN);
@@ -1759,7 +1762,7 @@ static void test_poll_many(void)
 
 	/* peer shutdown and close */
 	CHECK_EQ(unix_shutdown(b, SHUT_WR), 0);
-	p[0] = (struct unix_pollfd){ a, POLLIN | POLLOUT | POLLRDHUP, 0 };
+	p[0] = (struct unix_pollfd){ .sk = a, .events = POLLIN | POLLOUT | POLLRDHUP, .revents = 0 };
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_poll_many(net, p, 1, &ctl), 1);
 	CHECK_EQ(p[0].revents, POLLIN | POLLOUT | POLLRDHUP);
@@ -1772,7 +1775,7 @@ static void test_poll_many(void)
 	{
 		struct unix_sock *u = mksock(net, SOCK_STREAM);
 
-		p[0] = (struct unix_pollfd){ u, POLLIN | POLLOUT, 0 };
+		p[0] = (struct unix_pollfd){ .sk = u, .events = POLLIN | POLLOUT, .revents = 0 };
 		ctl_init(&ctl, 0);
 		CHECK_EQ(unix_poll_many(net, p, 1, &ctl), 1);
 		CHECK_EQ(p[0].revents, POLLOUT | POLLHUP);
@@ -2439,7 +2442,7 @@ static int ioctl_of(struct unix_sock *sk, unsigned long cmd)
 
 static unsigned int revents_of(struct unix_net *net, struct unix_sock *sk)
 {
-	struct unix_pollfd p = { sk, POLLIN | POLLPRI, 0 };
+	struct unix_pollfd p = { .sk = sk, .events = POLLIN | POLLPRI, .revents = 0 };
 
 	CHECK(xpoll(net, &p, 1, 0) >= 0);
 	return p.revents;
@@ -2607,6 +2610,411 @@ static void test_stream_oob_owner_files(void)
 	net_done(net);
 }
 
+/* -------------------------------------------------------------- pipes --- */
+
+static ssize_t pxfer(struct pipe_inode_info *pipe, void *buf, size_t n, int blocking,
+		     int write, int packet, int *sigpipe)
+{
+	struct pipe_iov iov = { buf, n };
+	struct pipe_io io;
+	struct wait_ctl ctl;
+	ssize_t r;
+
+	memset(&io, 0, sizeof(io));
+	io.iov = &iov;
+	io.iovlen = 1;
+	io.packet = packet;
+	ctl_init(&ctl, blocking);
+	wait_ctl_begin(&ctl, -1);
+	r = write ? pipe_write(pipe, &io, &ctl) : pipe_read(pipe, &io, &ctl);
+	if (sigpipe)
+		*sigpipe = io.sigpipe;
+	return r;
+}
+
+#define PWRITE(p, s, n) pxfer((p), (void *)(s), (n), 0, 1, 0, NULL)
+#define PREAD(p, b, n) pxfer((p), (b), (n), 0, 0, 0, NULL)
+#define RD PIPE_FMODE_READ
+#define PAGES(n) page_pool_live(&(n)->pool)
+#define WR PIPE_FMODE_WRITE
+
+static unsigned int ppoll1(struct pipe_inode_info *pipe, int fmode)
+{
+	struct unix_pollfd p = { .sk = NULL };
+
+	memset(&p, 0, sizeof(p));
+	p.pipe = pipe;
+	p.pipe_fmode = fmode;
+	p.events = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+	CHECK(xpoll(pipe->net, &p, 1, 0) >= 0);
+	return p.revents;
+}
+
+static void test_pipe_basic(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *p = pipe_create(net);
+	char buf[64];
+	int sigpipe = 0;
+
+	CHECK(p);
+	CHECK_EQ(ppoll1(p, RD), 0);
+	CHECK_EQ(ppoll1(p, WR), POLLOUT | POLLWRNORM);
+	CHECK_EQ(PREAD(p, buf, 0), 0);			/* a null read returns at once */
+	CHECK_EQ(PREAD(p, buf, 10), -EAGAIN);
+	CHECK_EQ(PWRITE(p, "hello", 5), 5);
+	CHECK_EQ(PWRITE(p, " world", 6), 6);
+	CHECK_EQ(p->head - p->tail, 1);			/* merged into one page */
+	CHECK_EQ(pipe_nread(p), 11);
+	CHECK_EQ(ppoll1(p, RD), POLLIN | POLLRDNORM);
+	CHECK_EQ(PREAD(p, buf, 3), 3);
+	CHECK(memcmp(buf, "hel", 3) == 0);
+	CHECK_EQ(PREAD(p, buf, sizeof(buf)), 8);
+	CHECK(memcmp(buf, "lo world", 8) == 0);
+	CHECK_EQ(p->head, p->tail);
+	CHECK(p->tmp_page != NULL);			/* the page is kept for the next write */
+	CHECK_EQ(PAGES(net), 1);
+
+	/* The writer goes: data, then EOF; POLLHUP with, then without POLLIN. */
+	CHECK_EQ(PWRITE(p, "x", 1), 1);
+	pipe_release(p, WR);
+	CHECK_EQ(ppoll1(p, RD), POLLIN | POLLRDNORM | POLLHUP);
+	CHECK_EQ(PREAD(p, buf, 10), 1);
+	CHECK_EQ(ppoll1(p, RD), POLLHUP);
+	CHECK_EQ(PREAD(p, buf, 10), 0);
+	CHECK_EQ(pxfer(p, buf, 10, 1, 0, 0, NULL), 0);	/* blocking: EOF too */
+	pipe_put(p);
+
+	/* The reader goes: EPIPE with SIGPIPE, POLLERR; a null write is 0. */
+	p = pipe_create(net);
+	pipe_release(p, RD);
+	CHECK_EQ(ppoll1(p, WR), POLLOUT | POLLWRNORM | POLLERR);
+	CHECK_EQ(pxfer(p, "a", 1, 1, 1, 0, &sigpipe), -EPIPE);
+	CHECK_EQ(sigpipe, 1);
+	CHECK_EQ(pxfer(p, "", 0, 1, 1, 0, &sigpipe), 0);
+	CHECK_EQ(sigpipe, 0);
+	pipe_release(p, WR);
+	pipe_put(p);
+	CHECK_EQ(PAGES(net), 0);
+	net_done(net);
+}
+
+static void test_pipe_capacity(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *p = pipe_create(net);
+	static char big[1 << 17];
+	ssize_t r, total = 0;
+
+	memset(big, 'z', sizeof(big));
+	CHECK_EQ(pipe_get_size(p), 65536);
+	/* 4000-byte writes never share a page: 16 of them fill the pipe. */
+	while ((r = PWRITE(p, big, 4000)) > 0)
+		total += r;
+	CHECK_EQ(r, -EAGAIN);
+	CHECK_EQ(total, 16 * 4000);
+	CHECK_EQ(ppoll1(p, WR), 0);
+	CHECK_EQ(PWRITE(p, big, 96), 96);		/* but the odd bytes merge */
+	CHECK_EQ(PWRITE(p, big, 1), -EAGAIN);
+	CHECK_EQ(pipe_nread(p), 64096);
+
+	/* F_SETPIPE_SZ: rounding, EBUSY below the slots in use, EPERM, EINVAL. */
+	CHECK_EQ(pipe_set_size(p, 4096, PIPE_MAX_SIZE_DEFAULT, 0), -EBUSY);
+	CHECK_EQ(pipe_set_size(p, 65537, PIPE_MAX_SIZE_DEFAULT, 0), 131072);
+	CHECK_EQ(ppoll1(p, WR), POLLOUT | POLLWRNORM);
+	CHECK_EQ(pipe_set_size(p, 2097152, PIPE_MAX_SIZE_DEFAULT, 0), -EPERM);
+	CHECK_EQ(pipe_set_size(p, 2097152, PIPE_MAX_SIZE_DEFAULT, 1), 2097152);
+	CHECK_EQ(pipe_set_size(p, (1U << 31) + 1, PIPE_MAX_SIZE_DEFAULT, 1), -EINVAL);
+	CHECK_EQ(pipe_set_size(p, 100000, PIPE_MAX_SIZE_DEFAULT, 0), 131072); /* shrinking */
+	CHECK_EQ(pipe_nread(p), 64096);
+	total = 0;
+	while ((r = PREAD(p, big, sizeof(big))) > 0)
+		total += r;
+	CHECK_EQ(total, 64096);
+	CHECK_EQ(pipe_set_size(p, 0, PIPE_MAX_SIZE_DEFAULT, 0), 4096);	/* one page */
+	CHECK_EQ(PWRITE(p, big, 10000), 4096);		/* a big write may be split */
+	CHECK_EQ(PWRITE(p, big, 5), -EAGAIN);
+	pipe_release(p, RD);
+	pipe_release(p, WR);
+	pipe_put(p);
+	CHECK_EQ(PAGES(net), 0);
+	net_done(net);
+}
+
+static void test_pipe_packets(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *p = pipe_create(net);
+	static char big[5000];
+	char buf[16];
+
+	memset(big, 'q', sizeof(big));
+	CHECK_EQ(pxfer(p, "abc", 3, 0, 1, 1, NULL), 3);
+	CHECK_EQ(pxfer(p, "defg", 4, 0, 1, 1, NULL), 4);
+	CHECK_EQ(p->head - p->tail, 2);			/* packets never merge */
+	CHECK_EQ(PREAD(p, buf, 2), 2);			/* the rest of the packet goes */
+	CHECK_EQ(PREAD(p, buf, sizeof(buf)), 4);
+	CHECK(memcmp(buf, "defg", 4) == 0);
+	CHECK_EQ(pxfer(p, big, 5000, 0, 1, 1, NULL), 5000);	/* split into 4096 + 904 */
+	CHECK_EQ(PREAD(p, big, sizeof(big)), 4096);
+	CHECK_EQ(PREAD(p, big, sizeof(big)), 904);
+	pipe_release(p, RD);
+	pipe_release(p, WR);
+	pipe_put(p);
+	net_done(net);
+}
+
+struct pipe_thread {
+	struct pipe_inode_info *p;
+	size_t total;
+	ssize_t result;
+	uint32_t seed;
+};
+
+static void *pipe_writer_main(void *arg)
+{
+	struct pipe_thread *t = arg;
+	static unsigned char chunk[70000];
+	size_t sent = 0;
+	uint32_t s = t->seed;
+
+	while (sent < t->total) {
+		size_t n = xorshift(&s) % sizeof(chunk) + 1, i;
+		ssize_t r;
+
+		if (n > t->total - sent)
+			n = t->total - sent;
+		for (i = 0; i < n; i++)
+			chunk[i] = (unsigned char)((sent + i) * 7);
+		r = pxfer(t->p, chunk, n, 1, 1, 0, NULL);
+		if (r != (ssize_t)n) {		/* a blocking write writes it all */
+			t->result = r < 0 ? r : -1;
+			return NULL;
+		}
+		sent += n;
+	}
+	pipe_release(t->p, WR);
+	t->result = (ssize_t)sent;
+	return NULL;
+}
+
+static void test_pipe_threads(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *p = pipe_create(net);
+	struct pipe_thread w = { p, 4 << 20, 0, 12345 };
+	static unsigned char buf[9000];
+	uint32_t s = 777;
+	size_t got = 0;
+	pthread_t t;
+	ssize_t r;
+
+	CHECK_EQ(pthread_create(&t, NULL, pipe_writer_main, &w), 0);
+	for (;;) {
+		size_t n = xorshift(&s) % sizeof(buf) + 1, i;
+
+		r = pxfer(p, buf, n, 1, 0, 0, NULL);
+		CHECK(r >= 0);
+		if (r == 0)
+			break;
+		for (i = 0; i < (size_t)r; i++)
+			CHECK_EQ(buf[i], (unsigned char)((got + i) * 7));
+		got += (size_t)r;
+	}
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(w.result, 4 << 20);
+	CHECK_EQ(got, 4 << 20);
+	pipe_release(p, RD);
+	pipe_put(p);
+	CHECK_EQ(PAGES(net), 0);
+	net_done(net);
+}
+
+struct pipe_blocked {
+	struct pipe_inode_info *p;
+	int op;				/* 0 read, 1 write, 2 poll for reading */
+	ssize_t result;
+	unsigned int revents;
+};
+
+static void *pipe_blocked_main(void *arg)
+{
+	struct pipe_blocked *b = arg;
+	static char big[70000];
+	char buf[8];
+	ssize_t r;
+
+	if (b->op == 2) {
+		struct unix_pollfd pf;
+
+		memset(&pf, 0, sizeof(pf));
+		pf.pipe = b->p;
+		pf.pipe_fmode = RD;
+		pf.events = POLLIN;
+		r = xpoll(b->p->net, &pf, 1, -1);
+		b->revents = pf.revents;
+	} else {
+		r = b->op ? pxfer(b->p, big, sizeof(big), 1, 1, 0, NULL)
+			  : pxfer(b->p, buf, sizeof(buf), 1, 0, 0, NULL);
+	}
+	__atomic_store_n(&b->result, r, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void test_pipe_wakeups(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *p = pipe_create(net), *q = pipe_create(net);
+	struct pipe_blocked b[3] = { { p, 0, 12345, 0 }, { q, 1, 12345, 0 }, { p, 2, 12345, 0 } };
+	pthread_t t[3];
+	char buf[8];
+	int i;
+
+	/* A poller wakes on a write, then a reader. */
+	CHECK_EQ(pthread_create(&t[2], NULL, pipe_blocked_main, &b[2]), 0);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+	CHECK_EQ(PWRITE(p, "wake", 4), 4);
+	CHECK_EQ(pthread_join(t[2], NULL), 0);
+	CHECK_EQ(b[2].result, 1);
+	CHECK_EQ(b[2].revents, POLLIN);
+	CHECK_EQ(PREAD(p, buf, sizeof(buf)), 4);
+	CHECK_EQ(pthread_create(&t[0], NULL, pipe_blocked_main, &b[0]), 0);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+	CHECK_EQ(PWRITE(p, "wake", 4), 4);
+	CHECK_EQ(pthread_join(t[0], NULL), 0);
+	CHECK_EQ(b[0].result, 4);
+
+	/* Teardown: a blocked writer returns what it wrote, a reader ESHUTDOWN. */
+	b[0].result = 12345;
+	CHECK_EQ(pthread_create(&t[0], NULL, pipe_blocked_main, &b[0]), 0);
+	CHECK_EQ(pthread_create(&t[1], NULL, pipe_blocked_main, &b[1]), 0);
+	CHECK_EQ(wait_blocked(net, 2), 2);
+	unix_net_shutdown(net);
+	CHECK_EQ(BLOCKED(net), 0);
+	for (i = 0; i < 2; i++)
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+	CHECK_EQ(b[0].result, -ESHUTDOWN);
+	CHECK_EQ(b[1].result, 65536);
+	CHECK_EQ(PREAD(q, buf, 1), 1);			/* data stays readable */
+	for (i = 0; i < 2; i++) {
+		struct pipe_inode_info *x = i ? q : p;
+
+		pipe_release(x, RD);
+		pipe_release(x, WR);
+	}
+	/* The embedder may let go of the net first: the last pipe frees it. */
+	unix_net_destroy(net);
+	pipe_put(p);
+	pipe_put(q);
+}
+
+
+struct fifo_opener {
+	struct pipe_inode_info *p;
+	int fmode;
+	int result;
+	unsigned int version;
+};
+
+static void *fifo_open_main(void *arg)
+{
+	struct fifo_opener *o = arg;
+	struct wait_ctl ctl;
+	int r;
+
+	ctl_init(&ctl, 1);
+	r = pipe_fifo_open(o->p, o->fmode, 0, &ctl, &o->version);
+	__atomic_store_n(&o->result, r, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void test_pipe_fifo_open(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *p = pipe_alloc(net);
+	struct fifo_opener o = { p, RD, 12345, 99 };
+	struct wait_ctl ctl;
+	unsigned int v = 7;
+	pthread_t t;
+
+	/* Non-blocking: a writer without a reader is ENXIO, a reader opens
+	 * and remembers w_counter; a first attempt that would wait is EAGAIN
+	 * and changes nothing. */
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_fifo_open(p, WR, 1, &ctl, &v), -ENXIO);
+	CHECK_EQ(pipe_fifo_open(p, WR, 0, &ctl, &v), -EAGAIN);
+	CHECK_EQ(pipe_fifo_open(p, RD, 0, &ctl, &v), -EAGAIN);
+	CHECK_EQ(p->readers + p->writers, 0);
+	CHECK_EQ(pipe_fifo_open(p, RD | WR | 4, 0, &ctl, &v), -EINVAL);
+	CHECK_EQ(pipe_fifo_open(p, RD, 1, &ctl, &v), 0);
+	CHECK_EQ(v, p->w_counter);
+	CHECK_EQ(ppoll1(p, RD), 0);			/* no writer has come and gone */
+
+	/* A blocking writer opens at once now; a blocking reader waits for a writer. */
+	pipe_release(p, RD);
+	CHECK_EQ(pthread_create(&t, NULL, fifo_open_main, &o), 0);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+	CHECK_EQ(__atomic_load_n(&o.result, __ATOMIC_SEQ_CST), 12345);
+	ctl_init(&ctl, 1);
+	CHECK_EQ(pipe_fifo_open(p, WR, 0, &ctl, &v), 0);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(o.result, 0);
+	CHECK_EQ(PWRITE(p, "fifo", 4), 4);
+	pipe_release(p, WR);
+	CHECK_EQ(ppoll1(p, RD), POLLIN | POLLRDNORM | POLLHUP);
+	pipe_release(p, RD);
+
+	/* Teardown kicks a waiting opener, which undoes its open. */
+	o.fmode = WR;
+	o.result = 12345;
+	CHECK_EQ(pthread_create(&t, NULL, fifo_open_main, &o), 0);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+	unix_net_shutdown(net);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(o.result, -ESHUTDOWN);
+	CHECK_EQ(p->readers + p->writers, 0);
+	unix_net_destroy(net);
+	pipe_put(p);
+}
+
+static void test_pipe_splice_tee(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *a = pipe_create(net), *b = pipe_create(net);
+	struct wait_ctl ctl;
+	static char big[8192];
+	int sigpipe = 0;
+	long pages;
+
+	memset(big, 'k', sizeof(big));
+	CHECK_EQ(PWRITE(a, big, 5000), 5000);		/* 4096 + 904 */
+	pages = PAGES(net);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_splice(a, a, 10, &ctl, &sigpipe), -EINVAL);
+	CHECK_EQ(pipe_tee(a, b, 100000, &ctl, &sigpipe), 5000);
+	CHECK_EQ(PAGES(net), pages);			/* shared, not copied */
+	CHECK_EQ(pipe_splice(a, b, 4100, &ctl, &sigpipe), 4100);	/* a page and 4 bytes */
+	CHECK_EQ(pipe_nread(a), 900);
+	CHECK_EQ(pipe_nread(b), 9100);
+	CHECK_EQ(PAGES(net), pages);
+	CHECK_EQ(PREAD(b, big, sizeof(big)), 8192);
+	CHECK_EQ(PREAD(b, big, sizeof(big)), 908);
+	CHECK_EQ(PREAD(a, big, sizeof(big)), 900);
+	CHECK_EQ(pipe_splice(a, b, 10, &ctl, &sigpipe), -EAGAIN);
+	pipe_release(a, WR);
+	CHECK_EQ(pipe_splice(a, b, 10, &ctl, &sigpipe), 0);	/* EOF */
+	CHECK_EQ(PWRITE(b, "z", 1), 1);
+	pipe_release(b, RD);
+	CHECK_EQ(pipe_tee(b, b, 1, &ctl, &sigpipe), -EINVAL);
+	pipe_release(a, RD);
+	pipe_put(a);
+	pipe_release(b, WR);
+	pipe_put(b);
+	CHECK_EQ(PAGES(net), 0);
+	CHECK_EQ(sigpipe, 0);
+	net_done(net);
+}
+
 /* ---------------------------------------------------------------- main --- */
 
 /* What the host's poll(2) says of a readiness fd right now. */
@@ -2696,6 +3104,13 @@ static const struct test tests[] = {
 	{ "stream_oob", test_stream_oob },
 	{ "stream_oob_owner_files", test_stream_oob_owner_files },
 	{ "ready", test_ready },
+	{ "pipe_basic", test_pipe_basic },
+	{ "pipe_capacity", test_pipe_capacity },
+	{ "pipe_packets", test_pipe_packets },
+	{ "pipe_threads", test_pipe_threads },
+	{ "pipe_wakeups", test_pipe_wakeups },
+	{ "pipe_fifo_open", test_pipe_fifo_open },
+	{ "pipe_splice_tee", test_pipe_splice_tee },
 };
 
 int main(int argc, char **argv)

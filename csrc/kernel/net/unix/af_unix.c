@@ -37,6 +37,7 @@
 
 #include "unix_socket.h"
 #include "../../mm/page.h"
+#include "../../fs/pipe.h"
 
 #define SKB_MAX_HEAD0		(4096 - 320)	/* SKB_MAX_HEAD(0) */
 #define UNIX_SKB_FRAGS_SZ	32768
@@ -73,6 +74,7 @@ struct unix_net *unix_net_create(const struct unix_sysctl *sysctl)
 	plat_cond_init(&net->idle);
 	net->sysctl = *sysctl;
 	INIT_LIST_HEAD(&net->socks);
+	INIT_LIST_HEAD(&net->pipes);
 	wait_spin_init(&net->poll_spin);
 	net->next_ino = 1;
 	for (i = 0; i < UNIX_HASH_SIZE; i++) {
@@ -106,6 +108,7 @@ void unix_net_shutdown(struct unix_net *net)
 		__kick_all(&sk->wq);
 		__kick_all(&sk->peer_wait);
 	}
+	__pipe_kick_all(net);
 	while (net->sleepers)
 		plat_cond_wait_until(&net->idle, &net->lock, PLAT_FOREVER);
 	/* Nobody can read any more: drop every queued message, so files in
@@ -115,7 +118,7 @@ void unix_net_shutdown(struct unix_net *net)
 	plat_mutex_unlock(&net->lock);
 }
 
-static void __unix_net_free(struct unix_net *net)
+void unix_net_free(struct unix_net *net)
 {
 	plat_cond_destroy(&net->idle);
 	plat_mutex_destroy(&net->lock);
@@ -132,10 +135,10 @@ void unix_net_destroy(struct unix_net *net)
 
 	plat_mutex_lock(&net->lock);
 	net->orphaned = 1;
-	free_now = list_empty(&net->socks);
+	free_now = __unix_net_unused(net);
 	plat_mutex_unlock(&net->lock);
 	if (free_now)
-		__unix_net_free(net);
+		unix_net_free(net);
 }
 
 struct scm_fp_list *unix_net_take_released(struct unix_net *net)
@@ -163,18 +166,18 @@ void unix_net_counters(struct unix_net *net, struct unix_counters *out)
 /* -------------------------------------------------------------- sleep --- */
 
 /*
- * Sleep on @wq until woken: the one sleep of every blocking call (the
- * pattern is sched/wait.h's).  Caller holds net->lock, has checked its
- * condition under it, and re-checks it afterwards.  Returns 0, -EAGAIN at
- * the deadline, -ERESTARTSYS/-EINTR when a signal interrupts the sleep, or
- * -ESHUTDOWN once the net is torn down.  net->sleepers counts it so that
- * unix_net_shutdown() can wait for it to leave.
+ * Sleep on @wq until woken: the one sleep of every blocking call of the net,
+ * sockets' and pipes' (the pattern is sched/wait.h's).  Caller holds
+ * net->lock, has checked its condition under it, and re-checks it
+ * afterwards.  Returns 0, -EAGAIN at the deadline, -ERESTARTSYS/-EINTR when
+ * a signal interrupts the sleep, or -ESHUTDOWN once the net is torn down.
+ * net->sleepers counts it so that unix_net_shutdown() can wait for it to
+ * leave.  @busy_poll_ns: the fixed spin (SO_BUSY_POLL).
  */
-static int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
-			struct wait_ctl *ctl, int exclusive)
+int __unix_net_sleep(struct unix_net *net, struct wait_queue_head *wq,
+		     struct wait_ctl *ctl, int64_t busy_poll_ns, int exclusive)
 {
-	struct unix_net *net = sk->net;
-	struct wait_spin_cfg spin = { sk->busy_poll_ns, net->spin_max_ns };
+	struct wait_spin_cfg spin = { busy_poll_ns, net->spin_max_ns };
 	int err;
 
 	if (net->dead)
@@ -188,6 +191,12 @@ static int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
 		return -ESHUTDOWN;
 	}
 	return err;
+}
+
+static int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
+			struct wait_ctl *ctl, int exclusive)
+{
+	return __unix_net_sleep(sk->net, wq, ctl, sk->busy_poll_ns, exclusive);
 }
 
 /*
@@ -293,10 +302,10 @@ void unix_sock_put(struct unix_sock *sk)
 
 	plat_mutex_lock(&net->lock);
 	__sock_put(sk);
-	free_net = net->orphaned && list_empty(&net->socks);
+	free_net = __unix_net_unused(net);
 	plat_mutex_unlock(&net->lock);
 	if (free_net)
-		__unix_net_free(net);
+		unix_net_free(net);
 }
 
 /* ---------------------------------------------------------------- scm --- */
@@ -659,22 +668,13 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo);
 int unix_release(struct unix_sock *sk)
 {
 	struct unix_net *net = sk->net;
-	int pipe, gc;
+	int gc;
 
 	plat_mutex_lock(&net->lock);
-	pipe = sk->flags & UNIX_F_PIPE;	/* the release may free @sk */
 	__unix_release_sock(sk, 0);
-	gc = !pipe && __unix_gc_due(net);
+	gc = __unix_gc_due(net);
 	plat_mutex_unlock(&net->lock);
 	return gc;
-}
-
-/* @sk carries a pipe, not a socket file (see UNIX_F_PIPE). */
-void unix_set_pipe(struct unix_sock *sk)
-{
-	plat_mutex_lock(&sk->net->lock);
-	sk->flags |= UNIX_F_PIPE;
-	plat_mutex_unlock(&sk->net->lock);
 }
 
 static void __unix_release_sock(struct unix_sock *sk, int embryo)
@@ -2584,6 +2584,20 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 			struct unix_sock *sk = fds[i].sk;
 			unsigned int mask;
 
+			if (fds[i].pipe) {
+				struct pipe_inode_info *pipe = fds[i].pipe;
+
+				pt.key = fds[i].events | POLLERR | POLLHUP;
+				if (fds[i].pipe_fmode & PIPE_FMODE_READ)
+					__poll_wait(&pt, &pipe->rd_wait);
+				if (fds[i].pipe_fmode & PIPE_FMODE_WRITE)
+					__poll_wait(&pt, &pipe->wr_wait);
+				mask = __pipe_poll(pipe, fds[i].pipe_fmode, fds[i].pipe_version);
+				fds[i].revents = mask & (fds[i].events | POLLERR | POLLHUP);
+				if (fds[i].revents)
+					ready++;
+				continue;
+			}
 			if (!sk) {
 				if (fds[i].revents)
 					ready++;
@@ -2929,8 +2943,8 @@ int unix_list(struct unix_net *net, struct unix_sock_info *out, int max,
 	list_for_each_safe(pos, n, &net->socks) {
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, link);
 
-		if (sk->flags & (UNIX_F_PIPE | UNIX_F_DEAD))
-			continue;	/* a pipe's buffer, or released and going away */
+		if (sk->flags & UNIX_F_DEAD)
+			continue;	/* released and going away */
 		if (count < max)
 			__unix_sock_info(sk, &out[count], icons, max_icons, &ni);
 		else if (sk->state == UNIX_LISTEN)

@@ -95,9 +95,6 @@ enum {
 #define UNIX_F_SELECT_ERR_QUEUE	0x10000	/* SO_SELECT_ERR_QUEUE */
 #define UNIX_F_RCVMARK		0x20000	/* SO_RCVMARK */
 #define UNIX_F_RCVPRIORITY	0x40000	/* SO_RCVPRIORITY */
-/* The buffer of a pipe the embedder builds on a stream pair: no socket file,
- * so its release is not a socket's and schedules no collector pass. */
-#define UNIX_F_PIPE		0x80000
 
 /* What a new connection's socket copies from its listener at connect() time. */
 #define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_PASSSEC | UNIX_F_NOPASSRIGHTS)
@@ -198,6 +195,7 @@ struct unix_net {
 	plat_mutex_t lock;
 	struct unix_sysctl sysctl;
 	struct list_head socks;		/* every socket not yet freed */
+	struct list_head pipes;		/* every pipe not yet freed (fs/pipe.h) */
 	struct scm_fp_list *released;	/* files dropped under the lock, for the embedder to release */
 	struct unix_counters cnt;
 	int dead;			/* unix_net_shutdown() ran: every sleeper fails */
@@ -351,13 +349,21 @@ void unix_net_shutdown(struct unix_net *net);
 void unix_net_destroy(struct unix_net *net);
 struct scm_fp_list *unix_net_take_released(struct unix_net *net);
 void unix_net_counters(struct unix_net *net, struct unix_counters *out);
+/* Destroyed by the embedder and no socket or pipe left (caller holds the lock). */
+static inline int __unix_net_unused(struct unix_net *net)
+{
+	return net->orphaned && list_empty(&net->socks) && list_empty(&net->pipes);
+}
+void unix_net_free(struct unix_net *net);
+/* The one sleep of the net's blocking calls (see af_unix.c). */
+int __unix_net_sleep(struct unix_net *net, struct wait_queue_head *wq,
+		     struct wait_ctl *ctl, int64_t busy_poll_ns, int exclusive);
 
 /* lifetime */
 int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock **out);
 void unix_sock_hold(struct unix_sock *sk);
 void unix_sock_put(struct unix_sock *sk);
 int unix_release(struct unix_sock *sk);
-void unix_set_pipe(struct unix_sock *sk);
 
 /* The embedder's host ops; set once, before any call that names a path. */
 void unix_net_set_host(struct unix_net *net, const struct unix_host_ops *ops);
@@ -391,10 +397,14 @@ void unix_msg_release(struct unix_sock *sk, struct unix_msg *msg);
 void unix_scm_destroy(struct unix_net *net, struct unix_msg *msg);
 
 /* poll over many sockets; see af_unix.c */
+struct pipe_inode_info;
 struct unix_pollfd {
 	struct unix_sock *sk;		/* NULL: not a socket, revents preset by the caller */
 	unsigned int events;
 	unsigned int revents;
+	struct pipe_inode_info *pipe;	/* or a pipe file (sk NULL): fs/pipe.h */
+	int pipe_fmode;			/* PIPE_FMODE_* of the pipe file */
+	unsigned int pipe_version;	/* the file's w_counter at open */
 };
 int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n,
 		   struct wait_ctl *ctl);
@@ -419,7 +429,7 @@ void __unix_gc_free(struct unix_sock *sk);
 
 /*
  * Listing, as /proc/net/unix and sock_diag (net/unix/diag.c) see the sockets:
- * one record per socket not yet freed (pipe buffers excepted).  @ino is 0 for
+ * one record per socket not yet freed.  @ino is 0 for
  * an embryo (a connection not yet accepted has no socket inode, so sock_diag
  * skips it), @rqueue/@wqueue are UNIX_DIAG_RQLEN's: for a listener the
  * pending connections and the backlog, else what SIOCINQ and SIOCOUTQ

@@ -1,0 +1,787 @@
+/*
+ * fs/pipe.c - pipes, after Linux's fs/pipe.c: a ring of page buffers,
+ * PIPE_BUF-atomic writes, small writes merged into the last page, O_DIRECT
+ * packets, F_SETPIPE_SZ, pipe_poll's bits.
+ *
+ * Locking: see the contract in pipe.h.  In short: pipe.mutex serialises the
+ * pipe's readers and writers and is held across copies; the net lock guards
+ * the wait queues and the state poll reads (head, tail, max_usage, readers,
+ * writers), which change with both held.  Order pipe.mutex -> net.lock.
+ *
+ * Known differences from Linux:
+ *   [TO FIX]
+ *     - No per-user pipe-buffer accounting (pipe-user-pages-soft/hard): a
+ *       new pipe always gets 16 slots and only pipe-max-size bounds growth.
+ *   [NOT TO FIX]
+ *     - No notification pipes (O_NOTIFICATION_PIPE is ENOPKG, as a kernel
+ *       built without CONFIG_WATCH_QUEUE answers).
+ *     - A call blocked when the net is torn down fails with ESHUTDOWN.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "pipe.h"
+#include "../net/unix/unix_socket.h"
+
+static inline unsigned int pipe_occupancy(unsigned int head, unsigned int tail)
+{
+	return head - tail;
+}
+
+static inline int pipe_empty(unsigned int head, unsigned int tail)
+{
+	return head == tail;
+}
+
+static inline int pipe_full(unsigned int head, unsigned int tail, unsigned int limit)
+{
+	return pipe_occupancy(head, tail) >= limit;
+}
+
+static inline struct pipe_buffer *pipe_buf(struct pipe_inode_info *pipe, unsigned int i)
+{
+	return &pipe->bufs[i & (pipe->ring_size - 1)];
+}
+
+/* ------------------------------------------------------------ lifetime --- */
+
+struct pipe_inode_info *pipe_alloc(struct unix_net *net)
+{
+	struct pipe_inode_info *pipe = plat_zalloc(sizeof(*pipe));
+
+	if (!pipe)
+		return NULL;
+	pipe->bufs = plat_zalloc(PIPE_DEF_BUFFERS * sizeof(*pipe->bufs));
+	if (!pipe->bufs) {
+		plat_free(pipe);
+		return NULL;
+	}
+	plat_mutex_init(&pipe->mutex);
+	pipe->net = net;
+	pipe->ring_size = pipe->max_usage = PIPE_DEF_BUFFERS;
+	pipe->refcnt = 1;
+	wq_init(&pipe->rd_wait);
+	wq_init(&pipe->wr_wait);
+	plat_mutex_lock(&net->lock);
+	list_add(&pipe->link, &net->pipes);
+	plat_mutex_unlock(&net->lock);
+	return pipe;
+}
+
+struct pipe_inode_info *pipe_create(struct unix_net *net)
+{
+	struct pipe_inode_info *pipe = pipe_alloc(net);
+
+	if (!pipe)
+		return NULL;
+	/* get_pipe_inode: one reader and one writer, each counted as an open */
+	pipe->readers = pipe->writers = 1;
+	pipe->r_counter = pipe->w_counter = 1;
+	return pipe;
+}
+
+void pipe_get(struct pipe_inode_info *pipe)
+{
+	plat_mutex_lock(&pipe->net->lock);
+	pipe->refcnt++;
+	plat_mutex_unlock(&pipe->net->lock);
+}
+
+static void pipe_buf_release(struct pipe_inode_info *pipe, struct pipe_buffer *buf);
+
+void pipe_put(struct pipe_inode_info *pipe)
+{
+	struct unix_net *net = pipe->net;
+	unsigned int i;
+	int last, free_net;
+
+	plat_mutex_lock(&net->lock);
+	last = --pipe->refcnt == 0;
+	if (last)
+		list_del_init(&pipe->link);
+	free_net = last && __unix_net_unused(net);
+	plat_mutex_unlock(&net->lock);
+	if (!last)
+		return;
+	/* free_pipe_info: nobody can reach the pipe any more */
+	for (i = pipe->tail; i != pipe->head; i++)
+		pipe_buf_release(pipe, pipe_buf(pipe, i));
+	if (pipe->tmp_page)
+		page_run_put(pipe->tmp_page);
+	plat_free(pipe->bufs);
+	plat_mutex_destroy(&pipe->mutex);
+	plat_free(pipe);
+	if (free_net)
+		unix_net_free(net);
+}
+
+/*
+ * wait_for_partner: sleep until *@cnt moves on from @cur.  Called and
+ * returns with both locks held; sleeps with neither.
+ */
+static int __pipe_wait_for_partner(struct pipe_inode_info *pipe, unsigned int *cnt,
+				   unsigned int cur, struct wait_ctl *ctl)
+{
+	struct unix_net *net = pipe->net;
+	int err;
+
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	err = 0;
+	while (*cnt == cur) {
+		err = __unix_net_sleep(net, &pipe->rd_wait, ctl, 0, 0);
+		if (err)
+			break;
+	}
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_lock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	return *cnt == cur ? err : 0;
+}
+
+int pipe_fifo_open(struct pipe_inode_info *pipe, int fmode, int nonblock,
+		   struct wait_ctl *ctl, unsigned int *version)
+{
+	struct unix_net *net = pipe->net;
+	int err = 0, trying;
+
+	wait_ctl_begin(ctl, -1);
+	trying = ctl->deadline == WAIT_NONBLOCK;
+	*version = 0;
+	plat_mutex_lock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	switch (fmode) {
+	case PIPE_FMODE_READ:
+		if (trying && !nonblock && !pipe->writers) {
+			err = -EAGAIN;
+			break;
+		}
+		pipe->r_counter++;
+		if (pipe->readers++ == 0)
+			__wake_up_all(&pipe->rd_wait);	/* wake_up_partner */
+		if (!pipe->writers) {
+			if (nonblock) {
+				*version = pipe->w_counter;
+			} else {
+				err = __pipe_wait_for_partner(pipe, &pipe->w_counter,
+							      pipe->w_counter, ctl);
+				if (err && !--pipe->readers)
+					__wake_up(&pipe->wr_wait, 1);
+			}
+		}
+		break;
+	case PIPE_FMODE_WRITE:
+		if (nonblock && !pipe->readers) {
+			err = -ENXIO;
+			break;
+		}
+		if (trying && !pipe->readers) {
+			err = -EAGAIN;
+			break;
+		}
+		pipe->w_counter++;
+		if (!pipe->writers++)
+			__wake_up_all(&pipe->rd_wait);
+		if (!pipe->readers) {
+			err = __pipe_wait_for_partner(pipe, &pipe->r_counter,
+						      pipe->r_counter, ctl);
+			if (err && !--pipe->writers)
+				__wake_up_all(&pipe->rd_wait);
+		}
+		break;
+	case PIPE_FMODE_READ | PIPE_FMODE_WRITE:
+		pipe->readers++;
+		pipe->writers++;
+		pipe->r_counter++;
+		pipe->w_counter++;
+		if (pipe->readers == 1 || pipe->writers == 1)
+			__wake_up_all(&pipe->rd_wait);
+		break;
+	default:
+		err = -EINVAL;
+	}
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&pipe->mutex);
+	return err;
+}
+
+/* pipe_release: when one side is gone, wake the other (EOF, EPIPE). */
+void pipe_release(struct pipe_inode_info *pipe, int fmode)
+{
+	struct unix_net *net = pipe->net;
+
+	plat_mutex_lock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	if (fmode & PIPE_FMODE_READ)
+		pipe->readers--;
+	if (fmode & PIPE_FMODE_WRITE)
+		pipe->writers--;
+	if (!pipe->readers != !pipe->writers) {
+		__wake_up_all(&pipe->rd_wait);
+		__wake_up_all(&pipe->wr_wait);
+	}
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&pipe->mutex);
+}
+
+void __pipe_kick_all(struct unix_net *net)
+{
+	struct list_head *pos, *n;
+
+	list_for_each_safe(pos, n, &net->pipes) {
+		struct pipe_inode_info *pipe = list_entry(pos, struct pipe_inode_info, link);
+
+		__kick_all(&pipe->rd_wait);
+		__kick_all(&pipe->wr_wait);
+	}
+}
+
+/* ------------------------------------------------------------- buffers --- */
+
+/* anon_pipe_buf_release: keep one page the pipe alone holds for the next write. */
+static void pipe_buf_release(struct pipe_inode_info *pipe, struct pipe_buffer *buf)
+{
+	struct page_run *page = buf->page;
+
+	buf->page = NULL;
+	if (!page)
+		return;
+	if (!pipe->tmp_page && atomic_load(&page->refcnt) == 1)
+		pipe->tmp_page = page;
+	else
+		page_run_put(page);
+}
+
+static size_t pipe_io_total(const struct pipe_io *io)
+{
+	size_t total = 0;
+	unsigned int i;
+
+	for (i = 0; i < io->iovlen; i++)
+		total += io->iov[i].len;
+	return total;
+}
+
+/* Copy @n bytes between the user's buffers (from the cursor on) and @mem. */
+static void pipe_io_copy(struct pipe_io *io, unsigned char *mem, size_t n, int to_user)
+{
+	while (n) {
+		struct pipe_iov *v = &io->iov[io->iov_idx];
+		size_t c = v->len - io->iov_off;
+
+		if (c > n)
+			c = n;
+		if (to_user)
+			memcpy((unsigned char *)v->base + io->iov_off, mem, c);
+		else
+			memcpy(mem, (unsigned char *)v->base + io->iov_off, c);
+		mem += c;
+		n -= c;
+		io->done += c;
+		io->iov_off += c;
+		if (io->iov_off == v->len) {
+			io->iov_idx++;
+			io->iov_off = 0;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- read --- */
+
+static int __pipe_readable(const struct pipe_inode_info *pipe)
+{
+	return !pipe_empty(pipe->head, pipe->tail) || !pipe->writers;
+}
+
+static int __pipe_writable(const struct pipe_inode_info *pipe)
+{
+	return !pipe_full(pipe->head, pipe->tail, pipe->max_usage) || !pipe->readers;
+}
+
+/*
+ * Sleep until @cond (checked under net.lock) holds; 0 or what ended the
+ * sleep (-EAGAIN non-blocking, -ERESTARTSYS/-EINTR, -ESHUTDOWN).
+ */
+#define __pipe_wait_event(err, net, wq, ctl, cond)				\
+	do {									\
+		(err) = 0;							\
+		while (!(cond)) {						\
+			(err) = __unix_net_sleep((net), (wq), (ctl), 0, 1);	\
+			if (err)						\
+				break;						\
+		}								\
+	} while (0)
+
+ssize_t pipe_read(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_ctl *ctl)
+{
+	struct unix_net *net = pipe->net;
+	size_t total_len = pipe_io_total(io) - io->done;
+	ssize_t ret = 0;
+	int was_full, wake_next_reader = 0, err;
+
+	if (total_len == 0)
+		return 0;	/* a null read succeeds at once */
+	wait_ctl_begin(ctl, -1);	/* a pipe has no timeout */
+	plat_mutex_lock(&pipe->mutex);
+	was_full = pipe_full(pipe->head, pipe->tail, pipe->max_usage);
+	for (;;) {
+		unsigned int tail = pipe->tail;
+
+		if (!pipe_empty(pipe->head, tail)) {
+			struct pipe_buffer *buf = pipe_buf(pipe, tail);
+			size_t chars = buf->len;
+
+			if (chars > total_len)
+				chars = total_len;
+			pipe_io_copy(io, buf->page->mem + buf->offset, chars, 1);
+			ret += (ssize_t)chars;
+			buf->offset += (unsigned int)chars;
+			buf->len -= (unsigned int)chars;
+			if (buf->flags & PIPE_BUF_FLAG_PACKET) {
+				total_len = chars;	/* a packet is read whole; the rest goes */
+				buf->len = 0;
+			}
+			if (!buf->len) {
+				pipe_buf_release(pipe, buf);
+				plat_mutex_lock(&net->lock);
+				pipe->tail = ++tail;
+				net->cnt.bytes_copied += (int64_t)chars;
+				plat_mutex_unlock(&net->lock);
+			} else {
+				plat_mutex_lock(&net->lock);
+				net->cnt.bytes_copied += (int64_t)chars;
+				plat_mutex_unlock(&net->lock);
+			}
+			pipe->bytes_copied += (int64_t)chars;
+			total_len -= chars;
+			if (!total_len)
+				break;
+			if (!pipe_empty(pipe->head, tail))
+				continue;
+		}
+		if (!pipe->writers)
+			break;
+		if (ret)
+			break;
+		plat_mutex_unlock(&pipe->mutex);
+		plat_mutex_lock(&net->lock);
+		if (was_full)
+			__wake_up(&pipe->wr_wait, 1);
+		__pipe_wait_event(err, net, &pipe->rd_wait, ctl, __pipe_readable(pipe));
+		plat_mutex_unlock(&net->lock);
+		if (err)
+			return err;
+		plat_mutex_lock(&pipe->mutex);
+		was_full = pipe_full(pipe->head, pipe->tail, pipe->max_usage);
+		wake_next_reader = 1;
+	}
+	if (pipe_empty(pipe->head, pipe->tail))
+		wake_next_reader = 0;
+	plat_mutex_unlock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	if (was_full)
+		__wake_up(&pipe->wr_wait, 1);
+	if (wake_next_reader)
+		__wake_up(&pipe->rd_wait, 1);
+	plat_mutex_unlock(&net->lock);
+	return ret;
+}
+
+/* --------------------------------------------------------------- write --- */
+
+/* Put a page with @len bytes at the head (with net.lock: poll sees it). */
+static void pipe_push(struct pipe_inode_info *pipe, struct page_run *page,
+		      unsigned int len, unsigned int flags)
+{
+	struct unix_net *net = pipe->net;
+	struct pipe_buffer *buf = pipe_buf(pipe, pipe->head);
+
+	buf->page = page;
+	buf->offset = 0;
+	buf->len = len;
+	buf->flags = flags;
+	plat_mutex_lock(&net->lock);
+	pipe->head++;
+	net->cnt.bytes_copied += len;
+	plat_mutex_unlock(&net->lock);
+	pipe->bytes_copied += len;
+}
+
+ssize_t pipe_write(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_ctl *ctl)
+{
+	struct unix_net *net = pipe->net;
+	size_t total_len = pipe_io_total(io) - io->done, chars;
+	size_t start = io->done;
+	int was_empty, wake_next_writer = 0, err = 0;
+
+	if (total_len == 0)
+		return (ssize_t)io->done;	/* a null write succeeds, reader or not */
+	wait_ctl_begin(ctl, -1);
+	plat_mutex_lock(&pipe->mutex);
+	if (!pipe->readers) {
+		io->sigpipe = 1;
+		err = -EPIPE;
+		goto out;
+	}
+	was_empty = pipe_empty(pipe->head, pipe->tail);
+	/*
+	 * The odd bytes of a write (all of a small one) may go into the last
+	 * page if they fit there whole: that is what keeps writes of up to
+	 * PIPE_BUF bytes atomic while small writes share pages.  Only at the
+	 * start of a call (a call continued after its non-blocking attempt is
+	 * the same write).
+	 */
+	chars = total_len & (PAGE_SIZE_BYTES - 1);
+	if (chars && !was_empty && io->done == 0) {
+		struct pipe_buffer *buf = pipe_buf(pipe, pipe->head - 1);
+		size_t offset = buf->offset + buf->len;
+
+		if ((buf->flags & PIPE_BUF_FLAG_CAN_MERGE) && offset + chars <= PAGE_SIZE_BYTES) {
+			pipe_io_copy(io, buf->page->mem + offset, chars, 0);
+			plat_mutex_lock(&net->lock);
+			buf->len += (unsigned int)chars;
+			net->cnt.bytes_copied += (int64_t)chars;
+			plat_mutex_unlock(&net->lock);
+			pipe->bytes_copied += (int64_t)chars;
+			total_len -= chars;
+			if (!total_len)
+				goto out;
+		}
+	}
+	for (;;) {
+		if (!pipe->readers) {
+			io->sigpipe = 1;
+			err = -EPIPE;
+			break;
+		}
+		if (!pipe_full(pipe->head, pipe->tail, pipe->max_usage)) {
+			struct page_run *page = pipe->tmp_page;
+			size_t copied = total_len < PAGE_SIZE_BYTES ? total_len : PAGE_SIZE_BYTES;
+
+			if (!page) {
+				page = page_run_alloc(&net->pool, 1, 0);
+				if (!page) {
+					err = -ENOMEM;
+					break;
+				}
+			}
+			pipe->tmp_page = NULL;
+			pipe_io_copy(io, page->mem, copied, 0);
+			pipe_push(pipe, page, (unsigned int)copied,
+				  io->packet ? PIPE_BUF_FLAG_PACKET : PIPE_BUF_FLAG_CAN_MERGE);
+			total_len -= copied;
+			if (!total_len)
+				break;
+			continue;
+		}
+		/* Full: wait for a reader to make room. */
+		plat_mutex_unlock(&pipe->mutex);
+		plat_mutex_lock(&net->lock);
+		if (was_empty || io->done > start)
+			__wake_up(&pipe->rd_wait, 1);
+		__pipe_wait_event(err, net, &pipe->wr_wait, ctl, __pipe_writable(pipe));
+		plat_mutex_unlock(&net->lock);
+		plat_mutex_lock(&pipe->mutex);
+		if (err)
+			break;
+		was_empty = pipe_empty(pipe->head, pipe->tail);
+		wake_next_writer = 1;
+	}
+out:
+	if (pipe_full(pipe->head, pipe->tail, pipe->max_usage))
+		wake_next_writer = 0;
+	plat_mutex_unlock(&pipe->mutex);
+	plat_mutex_lock(&net->lock);
+	if (io->done > start)
+		__wake_up(&pipe->rd_wait, 1);
+	if (wake_next_writer)
+		__wake_up(&pipe->wr_wait, 1);
+	plat_mutex_unlock(&net->lock);
+	return io->done ? (ssize_t)io->done : err;
+}
+
+/* -------------------------------------------------------------- splice --- */
+
+/* ipipe_prep: wait (net.lock held) until @pipe has data or no writer. */
+static int __pipe_ipipe_prep(struct pipe_inode_info *pipe, struct wait_ctl *ctl)
+{
+	int err = 0;
+
+	while (pipe_empty(pipe->head, pipe->tail) && pipe->writers) {
+		err = __unix_net_sleep(pipe->net, &pipe->rd_wait, ctl, 0, 0);
+		if (err)
+			break;
+	}
+	return err;
+}
+
+/* opipe_prep: wait (net.lock held) until @pipe has room; -EPIPE without reader. */
+static int __pipe_opipe_prep(struct pipe_inode_info *pipe, struct wait_ctl *ctl,
+			     int *sigpipe)
+{
+	int err = 0;
+
+	while (pipe_full(pipe->head, pipe->tail, pipe->max_usage)) {
+		if (!pipe->readers) {
+			*sigpipe = 1;
+			return -EPIPE;
+		}
+		err = __unix_net_sleep(pipe->net, &pipe->wr_wait, ctl, 0, 0);
+		if (err)
+			break;
+	}
+	return err;
+}
+
+/* pipe_double_lock: the two mutexes in address order, then net.lock. */
+static void pipe_double_lock(struct pipe_inode_info *a, struct pipe_inode_info *b)
+{
+	if (a > b) {
+		struct pipe_inode_info *t = a;
+
+		a = b;
+		b = t;
+	}
+	plat_mutex_lock(&a->mutex);
+	plat_mutex_lock(&b->mutex);
+	plat_mutex_lock(&a->net->lock);
+}
+
+static void pipe_double_unlock(struct pipe_inode_info *a, struct pipe_inode_info *b)
+{
+	plat_mutex_unlock(&a->net->lock);
+	plat_mutex_unlock(&a->mutex);
+	plat_mutex_unlock(&b->mutex);
+}
+
+/* Both preps, with the net lock only (they read what poll reads). */
+static int pipe_splice_prep(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
+			    struct wait_ctl *ctl, int *sigpipe)
+{
+	struct unix_net *net = ipipe->net;
+	int err;
+
+	plat_mutex_lock(&net->lock);
+	err = __pipe_ipipe_prep(ipipe, ctl);
+	if (!err)
+		err = __pipe_opipe_prep(opipe, ctl, sigpipe);
+	plat_mutex_unlock(&net->lock);
+	return err;
+}
+
+ssize_t pipe_splice(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
+		    size_t len, struct wait_ctl *ctl, int *sigpipe)
+{
+	struct unix_net *net = ipipe->net;
+	int input_wakeup = 0, nonblock, err;
+	ssize_t ret;
+
+	if (ipipe == opipe)
+		return -EINVAL;
+	wait_ctl_begin(ctl, -1);
+	nonblock = ctl->deadline == WAIT_NONBLOCK;
+retry:
+	err = pipe_splice_prep(ipipe, opipe, ctl, sigpipe);
+	if (err)
+		return err;
+	ret = 0;
+	pipe_double_lock(ipipe, opipe);
+	do {
+		struct pipe_buffer *ibuf, *obuf;
+		size_t o_len;
+
+		if (!opipe->readers) {
+			*sigpipe = 1;
+			if (!ret)
+				ret = -EPIPE;
+			break;
+		}
+		if (pipe_empty(ipipe->head, ipipe->tail) && !ipipe->writers)
+			break;
+		if (pipe_empty(ipipe->head, ipipe->tail) ||
+		    pipe_full(opipe->head, opipe->tail, opipe->max_usage)) {
+			if (ret)
+				break;
+			if (nonblock) {
+				ret = -EAGAIN;
+				break;
+			}
+			pipe_double_unlock(ipipe, opipe);
+			goto retry;	/* raced with another reader or writer */
+		}
+		ibuf = pipe_buf(ipipe, ipipe->tail);
+		obuf = pipe_buf(opipe, opipe->head);
+		if (len >= ibuf->len) {
+			*obuf = *ibuf;		/* the whole buffer moves, page and all */
+			ibuf->page = NULL;
+			ipipe->tail++;
+			input_wakeup = 1;
+		} else {
+			page_run_get(ibuf->page);	/* the page is shared */
+			*obuf = *ibuf;
+			obuf->flags &= ~PIPE_BUF_FLAG_CAN_MERGE;
+			obuf->len = (unsigned int)len;
+			ibuf->offset += (unsigned int)len;
+			ibuf->len -= (unsigned int)len;
+		}
+		o_len = obuf->len;
+		opipe->head++;
+		net->cnt.bytes_zerocopy += (int64_t)o_len;
+		ret += (ssize_t)o_len;
+		len -= o_len;
+	} while (len);
+	if (ret > 0)
+		__wake_up(&opipe->rd_wait, 1);
+	if (input_wakeup)
+		__wake_up(&ipipe->wr_wait, 1);
+	pipe_double_unlock(ipipe, opipe);
+	return ret;
+}
+
+ssize_t pipe_tee(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
+		 size_t len, struct wait_ctl *ctl, int *sigpipe)
+{
+	struct unix_net *net = ipipe->net;
+	unsigned int i_tail;
+	ssize_t ret = 0;
+	int err;
+
+	if (ipipe == opipe)
+		return -EINVAL;
+	wait_ctl_begin(ctl, -1);
+	err = pipe_splice_prep(ipipe, opipe, ctl, sigpipe);
+	if (err)
+		return err;
+	pipe_double_lock(ipipe, opipe);
+	i_tail = ipipe->tail;
+	do {
+		struct pipe_buffer *ibuf, *obuf;
+
+		if (!opipe->readers) {
+			*sigpipe = 1;
+			if (!ret)
+				ret = -EPIPE;
+			break;
+		}
+		if (i_tail == ipipe->head || pipe_full(opipe->head, opipe->tail, opipe->max_usage))
+			break;
+		ibuf = pipe_buf(ipipe, i_tail);
+		obuf = pipe_buf(opipe, opipe->head);
+		page_run_get(ibuf->page);
+		*obuf = *ibuf;
+		obuf->flags &= ~PIPE_BUF_FLAG_CAN_MERGE;
+		if (obuf->len > len)
+			obuf->len = (unsigned int)len;
+		ret += obuf->len;
+		len -= obuf->len;
+		net->cnt.bytes_zerocopy += obuf->len;
+		opipe->head++;
+		i_tail++;
+	} while (len);
+	if (ret > 0)
+		__wake_up(&opipe->rd_wait, 1);
+	pipe_double_unlock(ipipe, opipe);
+	return ret;
+}
+
+/* ------------------------------------------------------------- control --- */
+
+long pipe_get_size(struct pipe_inode_info *pipe)
+{
+	long size;
+
+	plat_mutex_lock(&pipe->mutex);
+	size = (long)pipe->max_usage * PAGE_SIZE_BYTES;
+	plat_mutex_unlock(&pipe->mutex);
+	return size;
+}
+
+/* round_pipe_size: whole pages, a power of two of them; 0 when too big. */
+static unsigned int round_pipe_size(unsigned int size)
+{
+	unsigned int r = PAGE_SIZE_BYTES;
+
+	if (size > (1U << 31))
+		return 0;
+	while (r < size)
+		r <<= 1;
+	return r;
+}
+
+/* pipe_resize_ring: move the buffers in use to a ring of @nr_slots. */
+static int pipe_resize_ring(struct pipe_inode_info *pipe, unsigned int nr_slots)
+{
+	struct unix_net *net = pipe->net;
+	struct pipe_buffer *bufs;
+	unsigned int n = pipe_occupancy(pipe->head, pipe->tail), i;
+
+	if (nr_slots < n)
+		return -EBUSY;
+	bufs = plat_zalloc((size_t)nr_slots * sizeof(*bufs));
+	if (!bufs)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		bufs[i] = *pipe_buf(pipe, pipe->tail + i);
+	plat_mutex_lock(&net->lock);
+	plat_free(pipe->bufs);
+	pipe->bufs = bufs;
+	pipe->tail = 0;
+	pipe->head = n;
+	pipe->ring_size = pipe->max_usage = nr_slots;
+	__wake_up_all(&pipe->wr_wait);	/* growing may have made room */
+	plat_mutex_unlock(&net->lock);
+	return 0;
+}
+
+long pipe_set_size(struct pipe_inode_info *pipe, unsigned int arg,
+		   unsigned int max_size, int privileged)
+{
+	unsigned int size = round_pipe_size(arg), nr_slots = size / PAGE_SIZE_BYTES;
+	long ret;
+
+	if (!nr_slots)
+		return -EINVAL;
+	plat_mutex_lock(&pipe->mutex);
+	if (nr_slots > pipe->max_usage && size > max_size && !privileged) {
+		ret = -EPERM;
+		goto out;
+	}
+	ret = pipe_resize_ring(pipe, nr_slots);
+	if (!ret)
+		ret = (long)pipe->max_usage * PAGE_SIZE_BYTES;
+out:
+	plat_mutex_unlock(&pipe->mutex);
+	return ret;
+}
+
+int pipe_nread(struct pipe_inode_info *pipe)
+{
+	unsigned int i;
+	int count = 0;
+
+	plat_mutex_lock(&pipe->mutex);
+	for (i = pipe->tail; i != pipe->head; i++)
+		count += (int)pipe_buf(pipe, i)->len;
+	plat_mutex_unlock(&pipe->mutex);
+	return count;
+}
+
+unsigned int __pipe_poll(struct pipe_inode_info *pipe, int fmode, unsigned int version)
+{
+	unsigned int mask = 0;
+
+	if (fmode & PIPE_FMODE_READ) {
+		if (!pipe_empty(pipe->head, pipe->tail))
+			mask |= POLLIN | POLLRDNORM;
+		if (!pipe->writers && version != pipe->w_counter)
+			mask |= POLLHUP;
+	}
+	if (fmode & PIPE_FMODE_WRITE) {
+		if (!pipe_full(pipe->head, pipe->tail, pipe->max_usage))
+			mask |= POLLOUT | POLLWRNORM;
+		if (!pipe->readers)
+			mask |= POLLERR;
+	}
+	return mask;
+}
