@@ -433,6 +433,20 @@ for _size, _nm in ((64, "stream_64"), (4096, "stream_4k"), (65536, "stream_64k")
               )(_mk(_size))
 
 
+def _sample_rounds(round_trip, budget, samples):
+    """Time ``round_trip()`` calls, 50 at a time, into ``samples`` (ns)
+    until ``budget`` seconds have passed."""
+    app = samples.append
+    end = time.perf_counter() + budget
+    while True:
+        for _ in range(50):
+            t = _ns()
+            round_trip()
+            app(_ns() - t)
+        if time.perf_counter() >= end:
+            return
+
+
 def _pingpong(be, budget):
     pr = be.pair(SOCK_STREAM)
     a_send, a_recv, b_send, b_recv = pr["a_send"], pr["a_recv"], pr["b_send"], pr["b_recv"]
@@ -449,19 +463,14 @@ def _pingpong(be, budget):
             if m == stop:
                 return
 
+    def round_trip():
+        a_send(data)
+        m = a_recv(64)
+        while len(m) < 64:
+            m += a_recv(64 - len(m))
+
     def client():
-        app = samples.append
-        end = time.perf_counter() + budget
-        while True:
-            for _ in range(50):
-                t = _ns()
-                a_send(data)
-                m = a_recv(64)
-                while len(m) < 64:
-                    m += a_recv(64 - len(m))
-                app(_ns() - t)
-            if time.perf_counter() >= end:
-                break
+        _sample_rounds(round_trip, budget, samples)
         a_send(stop)
         a_recv(64)
 
@@ -487,17 +496,12 @@ def _gil_pingpong(budget):
             if stop:
                 return
 
+    def round_trip():
+        to_server.release()
+        to_client.acquire()
+
     def client():
-        app = samples.append
-        end = time.perf_counter() + budget
-        while True:
-            for _ in range(50):
-                t = _ns()
-                to_server.release()
-                to_client.acquire()
-                app(_ns() - t)
-            if time.perf_counter() >= end:
-                break
+        _sample_rounds(round_trip, budget, samples)
         stop.append(True)
         to_server.release()
         to_client.acquire()
@@ -529,16 +533,8 @@ def _spin_pingpong(budget):
             baton.pass_wait(1)          # the echo: back to the client, wait for its next hop
 
     def client():
-        app = samples.append
         ready.wait()
-        end = time.perf_counter() + budget
-        while True:
-            for _ in range(50):
-                t = _ns()
-                baton.pass_wait(0)
-                app(_ns() - t)
-            if time.perf_counter() >= end:
-                break
+        _sample_rounds(functools.partial(baton.pass_wait, 0), budget, samples)
         stop.append(True)
         baton.pass_wait(0)
 
