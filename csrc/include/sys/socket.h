@@ -87,4 +87,82 @@
 #define POLLWRBAND	0x200
 #define POLLRDHUP	0x2000
 
+/*
+ * Addresses and messages, laid out as 64-bit Linux's.  These names are the
+ * ones a C library's <sys/socket.h> and <sys/uio.h> also declare: include
+ * this header instead of those, not beside them.  <stdio.h>, <string.h>,
+ * <stdlib.h>, <pthread.h> and <unistd.h> declare none of them, except
+ * socklen_t (<unistd.h>), which is typedef'd to the same type here (a C11
+ * redefinition), and struct iovec, which some C library headers reach
+ * (glibc's <fcntl.h>) and which is declared only when glibc's own
+ * declaration (__iovec_defined) is not in scope.
+ */
+typedef unsigned int socklen_t;
+typedef unsigned short sa_family_t;
+
+struct sockaddr {
+	sa_family_t sa_family;
+	char sa_data[14];
+};
+
+#ifndef __iovec_defined
+#define __iovec_defined 1
+struct iovec {
+	void *iov_base;
+	__SIZE_TYPE__ iov_len;
+};
+#endif
+
+struct msghdr {
+	void *msg_name;			/* sendto/recvfrom address, or NULL */
+	socklen_t msg_namelen;
+	struct iovec *msg_iov;
+	__SIZE_TYPE__ msg_iovlen;
+	void *msg_control;		/* ancillary data: struct cmsghdr, each aligned */
+	__SIZE_TYPE__ msg_controllen;
+	int msg_flags;			/* recvmsg: MSG_TRUNC, MSG_CTRUNC, ... */
+};
+
+struct cmsghdr {
+	__SIZE_TYPE__ cmsg_len;		/* header and data, unaligned */
+	int cmsg_level;			/* SOL_SOCKET */
+	int cmsg_type;			/* SCM_RIGHTS, SCM_CREDENTIALS */
+};
+
+/* Control message walking, as Linux's include/linux/socket.h defines it:
+ * every header starts at a sizeof(long) boundary. */
+#define CMSG_ALIGN(len) \
+	(((len) + sizeof(long) - 1) & ~(__SIZE_TYPE__)(sizeof(long) - 1))
+#define CMSG_DATA(cmsg) \
+	((unsigned char *)(cmsg) + CMSG_ALIGN(sizeof(struct cmsghdr)))
+#define CMSG_SPACE(len)	(CMSG_ALIGN(sizeof(struct cmsghdr)) + CMSG_ALIGN(len))
+#define CMSG_LEN(len)	(CMSG_ALIGN(sizeof(struct cmsghdr)) + (len))
+#define CMSG_FIRSTHDR(msg) \
+	((msg)->msg_controllen >= sizeof(struct cmsghdr) ? \
+	 (struct cmsghdr *)(msg)->msg_control : (struct cmsghdr *)0)
+#define CMSG_NXTHDR(msg, cmsg)	__menios_cmsg_nxthdr((msg), (cmsg))
+
+static inline struct cmsghdr *__menios_cmsg_nxthdr(const struct msghdr *msg,
+						     const struct cmsghdr *cmsg)
+{
+	unsigned char *end = (unsigned char *)msg->msg_control + msg->msg_controllen;
+	unsigned char *next;
+
+	if (cmsg->cmsg_len < sizeof(struct cmsghdr))
+		return (struct cmsghdr *)0;
+	next = (unsigned char *)cmsg + CMSG_ALIGN(cmsg->cmsg_len);
+	if ((__SIZE_TYPE__)(end - next) < sizeof(struct cmsghdr) || next > end)
+		return (struct cmsghdr *)0;
+	if (CMSG_ALIGN(((struct cmsghdr *)next)->cmsg_len) > (__SIZE_TYPE__)(end - next))
+		return (struct cmsghdr *)0;
+	return (struct cmsghdr *)next;
+}
+
+/* SCM_CREDENTIALS' payload */
+struct ucred {
+	int pid;
+	unsigned int uid;
+	unsigned int gid;
+};
+
 #endif
