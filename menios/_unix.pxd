@@ -165,6 +165,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     int unix_accept(unix_sock *sk, unix_sock **newsk, int flags, wait_ctl *ctl) nogil
     ssize_t unix_sendmsg(void *task, unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     ssize_t unix_recvmsg(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
+    size_t unix_recv_hint(const unix_sock *sk) nogil
     int unix_shutdown(unix_sock *sk, int how) nogil
     int unix_getname(unix_sock *sk, int peer, unsigned char *path, unsigned int *len) nogil
     int unix_getsockopt(unix_sock *sk, int level, int optname, int64_t *val) nogil
@@ -194,6 +195,7 @@ cdef class Net:
     cdef unix_net *net
     cdef object __weakref__
     cdef public object sigurg          # weakref.WeakMethod: sigurg(owner pid, uid, euid)
+    cdef Py_ssize_t nogil_copy_min     # menios.nogil_copy_min: see Socket._send
     cdef void drain(self)
 
 

@@ -25,6 +25,9 @@ DEFAULT_SYSCTL = {
     # not Linux's: how long a blocking call may spin for its wake-up before
     # it sleeps (an adaptive bound, see docs/API.md); 0 never spins
     "menios.wait_spin_us": 50,
+    # not Linux's: a send or recv copying at least this many bytes releases
+    # the GIL for the copy even when it does not block
+    "menios.nogil_copy_min": _unix.NOGIL_COPY_MIN,
 }
 
 _TYPE_NAMES = {SOCK_STREAM: "STREAM", SOCK_DGRAM: "DGRAM", SOCK_SEQPACKET: "SEQPACKET"}
@@ -61,6 +64,7 @@ class Kernel:
                              conf["net.core.wmem_max"], conf["net.core.rmem_max"])
         self.net.busy_poll_us = conf["net.core.busy_poll"]
         self.net.wait_spin_us = conf["menios.wait_spin_us"]
+        self.net.nogil_copy_min = conf["menios.nogil_copy_min"]
         self.net.sigurg = weakref.WeakMethod(self._send_sigurg)
         self.vfs = VFS(sysctl=conf)
         self.lock = threading.RLock()        # process table
