@@ -270,6 +270,7 @@ cdef class ProcessBase:
     """The hot path of a Process: its fd table and send/recv dispatch."""
     cdef readonly FdTable fdtable
     cdef public tuple _scm
+    cdef public unsigned int _caps     # UNIX_CAP_* the credentials hold (_update_creds)
     cdef public object pending_signals
     cdef public bint alive
     cdef object _fd_c(self, object fd)

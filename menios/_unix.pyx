@@ -254,8 +254,18 @@ cdef inline void _put_file(object f) noexcept:
         pass
 
 
+def unix_caps(cred):
+    """The capabilities the core asks about (UNIX_CAP_*) that ``cred``
+    holds: what ProcessBase._caps caches per credential change."""
+    return ((UNIX_CAP_SYS_ADMIN if cred.capable("CAP_SYS_ADMIN") else 0)
+            | (UNIX_CAP_SETUID if cred.capable("CAP_SETUID") else 0)
+            | (UNIX_CAP_SETGID if cred.capable("CAP_SETGID") else 0)
+            | (UNIX_CAP_SYS_RESOURCE if cred.capable("CAP_SYS_RESOURCE") else 0))
+
+
 cdef int _host_cred(void *task, unix_task_cred *out) noexcept with gil:
-    """current_cred(): the caller's pid, ids, capabilities, RLIMIT_NOFILE."""
+    """current_cred(): the caller's pid, ids, capabilities (computed once
+    per credential change: ProcessBase._caps), RLIMIT_NOFILE."""
     cdef _task *t = <_task *>task
     try:
         proc = <object>t.proc
@@ -263,10 +273,7 @@ cdef int _host_cred(void *task, unix_task_cred *out) noexcept with gil:
         out.pid = proc.pid
         out.uid, out.euid, out.suid = c.uid, c.euid, c.suid
         out.gid, out.egid, out.sgid = c.gid, c.egid, c.sgid
-        out.caps = ((UNIX_CAP_SYS_ADMIN if c.capable("CAP_SYS_ADMIN") else 0)
-                    | (UNIX_CAP_SETUID if c.capable("CAP_SETUID") else 0)
-                    | (UNIX_CAP_SETGID if c.capable("CAP_SETGID") else 0)
-                    | (UNIX_CAP_SYS_RESOURCE if c.capable("CAP_SYS_RESOURCE") else 0))
+        out.caps = (<ProcessBase?>proc)._caps
         out.rlimit_nofile = proc.rlimit_nofile
         return 0
     except BaseException as e:
