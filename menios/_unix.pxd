@@ -174,6 +174,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     int unix_accept(unix_sock *sk, unix_sock **newsk, int flags, wait_ctl *ctl) nogil
     ssize_t unix_sendmsg(void *task, unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     ssize_t unix_recvmsg(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
+    size_t unix_recv_hint(const unix_sock *sk) nogil
     int unix_shutdown(unix_sock *sk, int how) nogil
     int unix_getname(unix_sock *sk, int peer, unsigned char *path, unsigned int *len) nogil
     int unix_getsockopt(unix_sock *sk, int level, int optname, int64_t *val) nogil
@@ -236,6 +237,7 @@ cdef class Net:
     cdef unix_net *net
     cdef object __weakref__
     cdef public object sigurg          # weakref.WeakMethod: sigurg(owner pid, uid, euid)
+    cdef Py_ssize_t nogil_copy_min     # menios.nogil_copy_min: see Socket._send
     cdef void drain(self)
 
 
@@ -325,6 +327,7 @@ cdef class ProcessBase:
     """The hot path of a Process: its fd table and send/recv dispatch."""
     cdef readonly FdTable fdtable
     cdef public tuple _scm
+    cdef public unsigned int _caps     # UNIX_CAP_* the credentials hold (_update_creds)
     cdef public object pending_signals
     cdef public bint alive
     cdef object _fd_c(self, object fd)

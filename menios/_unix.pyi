@@ -19,6 +19,7 @@ def __getattr__(name: str) -> Any: ...
 class Net:
     busy_poll_us: int
     wait_spin_us: int
+    nogil_copy_min: int
     sigurg: Any
     user_inflight: dict[int, int]
     def __new__(cls, max_dgram_qlen: int, somaxconn: int, wmem_default: int,

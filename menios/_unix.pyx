@@ -3,11 +3,13 @@
 
 Exactly one place turns the core's ``-errno`` into ``OSError``: ``_raise``.
 Exactly one place runs a call that may block: ``_syscall``.  It runs the
-call once with the GIL held and a deadline in the past (the common,
-non-blocking case costs no GIL round trip); only if that would block does it
-run the call again with the GIL released, continuing from what the first
-attempt did, until the call completes, times out, the kernel is closed, or a
-signal interrupts it.  Nothing wakes a sleeper periodically.
+call once with a deadline in the past -- with the GIL held, so the common,
+non-blocking case costs no GIL round trip, unless the call copies at least
+``NOGIL_COPY_MIN`` bytes, when two threads copying at once pay for the
+round trip; only if that would block does it run the call again with the
+GIL released, continuing from what the first attempt did, until the call
+completes, times out, the kernel is closed, or a signal interrupts it.
+Nothing wakes a sleeper periodically.
 
 Signals follow Linux and PEP 475.  In the main thread -- the only one that
 runs Python's signal handlers -- the core's sleep is interruptible: a signal
@@ -107,6 +109,13 @@ del _threading
 # Most a single recv allocates: no queue can hold more than a sender's
 # sndbuf, which is at most 2 * wmem_max (8 MiB by default).
 cdef Py_ssize_t RECV_CAP = 16 * 1024 * 1024
+# A send or recv that copies at least this many bytes makes even its first,
+# non-blocking attempt with the GIL released, so that a sender and a
+# receiver in two threads copy at the same time; a smaller one keeps the GIL
+# (releasing and taking it back costs more than a small copy, and lets the
+# other thread take the GIL first).  Measured in benchmarks/README.md
+# ("Copying without the GIL").  Tunable per Net (menios.nogil_copy_min).
+NOGIL_COPY_MIN = 65536
 # Below this size a MSG_ZEROCOPY send copies: handing pages over costs more
 # than copying a few KiB (pyzmq's COPY_THRESHOLD idea).  Tunable per Net.
 cdef Py_ssize_t ZEROCOPY_THRESHOLD = 16384
@@ -245,8 +254,18 @@ cdef inline void _put_file(object f) noexcept:
         pass
 
 
+def unix_caps(cred):
+    """The capabilities the core asks about (UNIX_CAP_*) that ``cred``
+    holds: what ProcessBase._caps caches per credential change."""
+    return ((UNIX_CAP_SYS_ADMIN if cred.capable("CAP_SYS_ADMIN") else 0)
+            | (UNIX_CAP_SETUID if cred.capable("CAP_SETUID") else 0)
+            | (UNIX_CAP_SETGID if cred.capable("CAP_SETGID") else 0)
+            | (UNIX_CAP_SYS_RESOURCE if cred.capable("CAP_SYS_RESOURCE") else 0))
+
+
 cdef int _host_cred(void *task, unix_task_cred *out) noexcept with gil:
-    """current_cred(): the caller's pid, ids, capabilities, RLIMIT_NOFILE."""
+    """current_cred(): the caller's pid, ids, capabilities (computed once
+    per credential change: ProcessBase._caps), RLIMIT_NOFILE."""
     cdef _task *t = <_task *>task
     try:
         proc = <object>t.proc
@@ -254,10 +273,7 @@ cdef int _host_cred(void *task, unix_task_cred *out) noexcept with gil:
         out.pid = proc.pid
         out.uid, out.euid, out.suid = c.uid, c.euid, c.suid
         out.gid, out.egid, out.sgid = c.gid, c.egid, c.sgid
-        out.caps = ((UNIX_CAP_SYS_ADMIN if c.capable("CAP_SYS_ADMIN") else 0)
-                    | (UNIX_CAP_SETUID if c.capable("CAP_SETUID") else 0)
-                    | (UNIX_CAP_SETGID if c.capable("CAP_SETGID") else 0)
-                    | (UNIX_CAP_SYS_RESOURCE if c.capable("CAP_SYS_RESOURCE") else 0))
+        out.caps = (<ProcessBase?>proc)._caps
         out.rlimit_nofile = proc.rlimit_nofile
         return 0
     except BaseException as e:
@@ -350,6 +366,7 @@ cdef struct _call:
     unsigned int version    # fifo open: out, the file's w_counter
     pipe_inode_info *opipe  # splice, tee: the output pipe
     int sigpipe             # splice, tee: out, no reader on the output
+    bint nogil              # the first attempt too runs with the GIL released
     wait_ctl ctl
 
 
@@ -398,8 +415,9 @@ cdef inline bint _would_block(_call *c, ssize_t r) noexcept:
 
 
 cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
-    """Run the call @c: once with the GIL held, never sleeping; then, unless
-    @nonblock or it is done, with the GIL released until it returns for good.
+    """Run the call @c: once never sleeping, with the GIL held unless
+    @c.nogil; then, unless @nonblock or it is done, with the GIL released
+    until it returns for good.
     An exception a host op stashed ends the call with that exception.
     A signal (only the main thread's sleep is interruptible) ends the sleep
     with -ERESTARTSYS/-EINTR when nothing was done: the handlers run; one
@@ -409,7 +427,11 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
     cdef ssize_t r
     c.ctl.deadline = WAIT_NONBLOCK
     c.ctl.intr = 0
-    r = _call_once(c)
+    if c.nogil:
+        with nogil:
+            r = _call_once(c)
+    else:
+        r = _call_once(c)
     if c.task != NULL:
         _task_done(c.task)
     if nonblock or not _would_block(c, r):
@@ -471,6 +493,7 @@ cdef class Net:
         if self.net == NULL:
             raise MemoryError()
         unix_net_set_host(self.net, &_HOST_OPS)
+        self.nogil_copy_min = NOGIL_COPY_MIN
 
     def __dealloc__(self):
         if self.net != NULL:
@@ -586,6 +609,16 @@ cdef class Net:
             if us < 0:
                 raise ValueError("busy_poll must be >= 0")
             self.net.busy_poll_ns = <int64_t>us * NSEC_PER_USEC
+
+    property nogil_copy_min:
+        """Bytes from which a send or recv copies with the GIL released
+        even when it does not block (see NOGIL_COPY_MIN)."""
+        def __get__(self):
+            return self.nogil_copy_min
+        def __set__(self, Py_ssize_t n):
+            if n < 0:
+                raise ValueError("nogil_copy_min must be >= 0")
+            self.nogil_copy_min = n
 
     property wait_spin_us:
         """Bound of the adaptive spin before a sleep (0: never spin)."""
@@ -770,6 +803,7 @@ cdef class Socket(File):
         _task_init(&t, proc)
         c.op = CALL_CONNECT
         c.task = &t
+        c.nogil = False
         c.sk = self.sk
         c.name = <const unsigned char *><char *>path if path is not None else NULL
         c.namelen = <unsigned int>len(path) if path is not None else 0
@@ -794,6 +828,7 @@ cdef class Socket(File):
         cdef Socket s
         c.op = CALL_ACCEPT
         c.task = NULL
+        c.nogil = False
         c.sk = self.sk
         c.newsk = NULL
         self._enter()
@@ -825,6 +860,7 @@ cdef class Socket(File):
         c.sk = self.sk
         c.msg = m
         c.want = total
+        c.nogil = m.pages == NULL and <Py_ssize_t>total >= self.net.nogil_copy_min
         self._enter()
         try:
             try:
@@ -959,6 +995,7 @@ cdef class Socket(File):
         _msg_init(&m, NULL, 0, flags)
         c.op = CALL_RECV_PAGES
         c.task = NULL
+        c.nogil = False
         c.sk = self.sk
         c.msg = &m
         self._enter()
@@ -995,11 +1032,15 @@ cdef class Socket(File):
         c.sk = self.sk
         c.msg = m
         c.want = 0
+        for i in range(m.iovlen):
+            total += m.iov[i].len
+        # What the queue holds decides, not the buffer: a recv into a large
+        # buffer of what turns out to be a few bytes keeps the GIL.
+        c.nogil = (<Py_ssize_t>total >= self.net.nogil_copy_min
+                   and <Py_ssize_t>unix_recv_hint(self.sk) >= self.net.nogil_copy_min)
         if not nonblock and self.type == SOCK_STREAM and not flags & MSG_OOB:
             # A stream read waits for its target: everything with
             # MSG_WAITALL, else SO_RCVLOWAT bytes (sock_rcvlowat).
-            for i in range(m.iovlen):
-                total += m.iov[i].len
             if flags & MSG_WAITALL:
                 c.want = total
             else:
@@ -1235,6 +1276,7 @@ def poll(Net net, list entries, timeout_ms):
             fds[i].events = events
         c.op = CALL_POLL
         c.task = NULL
+        c.nogil = False
         c.net = net.net
         c.fds = fds
         c.nfds = <unsigned int>n
@@ -1327,6 +1369,7 @@ cdef class PipeFile(File):
             io.iovlen = 1
             c.op = CALL_PIPE_READ
             c.task = NULL
+            c.nogil = False
             c.pipe = self.pipe
             c.pio = &io
             c.want = 0
@@ -1363,6 +1406,7 @@ cdef class PipeFile(File):
             io.packet = (self.f_flags & O_DIRECT) != 0
             c.op = CALL_PIPE_WRITE
             c.task = NULL
+            c.nogil = False
             c.pipe = self.pipe
             c.pio = &io
             c.want = iov.len
@@ -1384,6 +1428,7 @@ cdef class PipeFile(File):
         cdef ssize_t r
         c.op = CALL_TEE if tee else CALL_SPLICE
         c.task = NULL
+        c.nogil = False
         c.pipe = self.pipe
         c.opipe = out.pipe
         c.want = count
@@ -1435,6 +1480,7 @@ cdef class Pipe:
         cdef PipeFile f
         c.op = CALL_FIFO_OPEN
         c.task = NULL
+        c.nogil = False
         c.pipe = self.pipe
         c.fmode = fmode
         c.want = nonblock

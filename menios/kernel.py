@@ -37,6 +37,9 @@ DEFAULT_SYSCTL = {
     # /proc/sys/fs/pipe-max-size: the most F_SETPIPE_SZ grants without
     # CAP_SYS_RESOURCE
     "fs.pipe-max-size": 1048576,
+    # not Linux's: a send or recv copying at least this many bytes releases
+    # the GIL for the copy even when it does not block
+    "menios.nogil_copy_min": _unix.NOGIL_COPY_MIN,
 }
 
 _TYPE_NAMES = {SOCK_STREAM: "STREAM", SOCK_DGRAM: "DGRAM", SOCK_SEQPACKET: "SEQPACKET"}
@@ -73,6 +76,7 @@ class Kernel:
                              conf["net.core.wmem_max"], conf["net.core.rmem_max"])
         self.net.busy_poll_us = conf["net.core.busy_poll"]
         self.net.wait_spin_us = conf["menios.wait_spin_us"]
+        self.net.nogil_copy_min = conf["menios.nogil_copy_min"]
         self.net.sigurg = weakref.WeakMethod(self._send_sigurg)
         self.vfs = VFS(sysctl=conf)
         self.lock = threading.RLock()        # process table

@@ -67,6 +67,7 @@ class Process(_unix.ProcessBase):
         c = self.cred
         self._scm = (self.pid, c.uid, c.gid)          # SCM_CREDENTIALS default
         self._peer = (self.pid, c.euid, c.egid)       # SO_PEERCRED
+        self._caps = _unix.unix_caps(c)               # what the C core's checks ask
 
     uid = property(lambda self: self.cred.uid)
     gid = property(lambda self: self.cred.gid)

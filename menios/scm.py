@@ -26,15 +26,23 @@ def scm_recv(proc, ancbufsize, flags, mflags, cred, files):
     (MSG_CMSG_CLOEXEC marks them close-on-exec).  What does not fit, or
     finds no free fd, is dropped and sets MSG_CTRUNC.  Returns
     ``(ancdata, msg_flags)``."""
+    anc, mflags, _ = scm_recv_fds(proc, ancbufsize, flags, mflags, cred, files)
+    return anc, mflags
+
+
+def scm_recv_fds(proc, ancbufsize, flags, mflags, cred, files):
+    """``scm_recv``, also returning the fds it installed (the payload of its
+    SCM_RIGHTS message, for recv_fds): ``(ancdata, msg_flags, [fd])``."""
     mflags |= flags & MSG_CMSG_CLOEXEC
     anc = []
+    got = []
     room = ancbufsize
     if room <= 0:
         if cred is not None or files:
             mflags |= MSG_CTRUNC
         for f in files:
             f.fput()
-        return anc, mflags
+        return anc, mflags, got
     if cred is not None:
         pid, uid, gid = cred
         if uid == -1:
@@ -54,7 +62,6 @@ def scm_recv(proc, ancbufsize, flags, mflags, cred, files):
     if files:
         fdmax = (room - SIZEOF_CMSGHDR) // SIZEOF_INT if room > SIZEOF_CMSGHDR else 0
         fdmax = min(fdmax, len(files))
-        got = []
         for f in files[:fdmax]:
             try:
                 got.append(proc.fdtable.alloc(f, proc.rlimit_nofile, 0,
@@ -67,4 +74,4 @@ def scm_recv(proc, ancbufsize, flags, mflags, cred, files):
             anc.append((SOL_SOCKET, SCM_RIGHTS, array.array("i", got).tobytes()))
         if len(got) < len(files):
             mflags |= MSG_CTRUNC
-    return anc, mflags
+    return anc, mflags, got

@@ -11,17 +11,15 @@ and recv_into are the Cython fast path (``_unix.ProcessBase``).
 Failures raise ``OSError`` with Linux's errno.
 """
 import errno
-from array import array
 
 from . import _unix
 from .args import as_int, err
 from .constants import (
-    AF_UNIX, INT_MAX, INT_MIN, NPROTO, O_NONBLOCK, O_RDWR, SCM_RIGHTS, SIZEOF_CMSGHDR,
-    SIZEOF_INT, SOCK_CLOEXEC, SOCK_MAX, SOCK_NONBLOCK, SOCK_STREAM, SOCK_TYPE_MASK,
-    SOL_SOCKET)
+    AF_UNIX, INT_MAX, INT_MIN, NPROTO, O_NONBLOCK, O_RDWR, SIZEOF_CMSGHDR,
+    SIZEOF_INT, SOCK_CLOEXEC, SOCK_MAX, SOCK_NONBLOCK, SOCK_STREAM, SOCK_TYPE_MASK)
 from .fdcalls import install, install_two, reserve_two
 from .namespace import decode_name, dest, sockaddr
-from .scm import scm_recv
+from .scm import scm_recv, scm_recv_fds
 
 _Socket = _unix.Socket
 _cmsg_buffer = _unix.cmsg_buffer
@@ -267,14 +265,13 @@ def recvmsg_into(proc, fd, buffers, ancbufsize=0, flags=0):
 def recv_fds(proc, fd, bufsize, maxfds, flags=0):
     """recvmsg with room for one SCM_RIGHTS message of ``maxfds`` fds
     (CMSG_LEN, without the stdlib's range checks): (data, [fd],
-    msg_flags, sender's name)."""
-    msg, anc, mflags, addr = recvmsg(proc, fd, bufsize,
-                                     SIZEOF_CMSGHDR + maxfds * SIZEOF_INT, flags)
-    fds = array("i")
-    for level, type_, data in anc:
-        if level == SOL_SOCKET and type_ == SCM_RIGHTS:
-            fds.frombytes(data[:len(data) - (len(data) % SIZEOF_INT)])
-    return msg, list(fds), mflags, addr
+    msg_flags, sender's name).  The fds are those ``scm_recv_fds``
+    installed, not parsed back out of the ancillary data."""
+    ancbufsize = SIZEOF_CMSGHDR + maxfds * SIZEOF_INT
+    with proc._hold_sock(fd) as s:
+        data, mflags, raw, cred, files = s.recvmsg(as_int(bufsize), flags, ancbufsize)
+        _, mflags, fds = scm_recv_fds(proc, ancbufsize, flags, mflags, cred, files)
+        return data, fds, mflags, decode_name(raw)
 
 
 def recv_pages(proc, fd, bufsize, flags=0):

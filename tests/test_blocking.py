@@ -752,3 +752,47 @@ def test_wait_spin_sysctl_bounds_and_disables_the_spin():
         assert k.counters()["spin_wakes"] == 0          # it never spun
     finally:
         k.close()
+
+
+@pytest.mark.parametrize("nogil_min", [0, 4096, 1 << 40])
+def test_copies_without_the_gil_keep_the_stream_and_datagrams_whole(nogil_min):
+    """menios.nogil_copy_min: sends and recvs at or above it make their
+    first attempt with the GIL released; the bytes arrive whole and in
+    order whichever way each call ran (chunks below, at and above it)."""
+    with pytest.raises(ValueError):
+        menios.Kernel(sysctl={"menios.nogil_copy_min": -1})
+    k = menios.Kernel(sysctl={"menios.nogil_copy_min": nogil_min})
+    try:
+        assert k.net.nogil_copy_min == nogil_min
+        p = k.spawn()
+        a, b = p.socketpair()
+        rng = random.Random(nogil_min)
+        data = bytes(rng.getrandbits(8) for _ in range(1 << 16)) * 8
+        sizes = [100, 4095, 4096, 70000, 1 << 17]
+
+        def writer():
+            off = 0
+            try:
+                while off < len(data):
+                    off += p.send(a, data[off:off + sizes[off % len(sizes)]])
+            finally:
+                p.shutdown(a, menios.SHUT_WR)      # the reader never hangs
+
+        t, box = _run(writer)
+        got = bytearray()
+        buf = bytearray(1 << 17)
+        while True:
+            n = p.recv_into(b, buf, sizes[len(got) % len(sizes)])
+            if not n:
+                break
+            got += buf[:n]
+        t.join(JOIN)
+        assert "error" not in box, box
+        assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+        x, y = p.socketpair(AF_UNIX, menios.SOCK_DGRAM)
+        for n in (10, 4096, 65536, 100000):
+            p.send(x, data[:n])
+            assert p.recv(y, 1 << 17) == data[:n]
+    finally:
+        k.close()
+    assert k.counters()["sockets"] == 0

@@ -73,8 +73,7 @@ void __skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb)
 	skb->prev = last;
 	last->next = skb;
 	q->prev = skb;
-	q->qlen++;
-	q->bytes += skb->len;
+	skb_queue_set_len(q, q->qlen + 1, q->bytes + skb->len);
 }
 
 void __skb_unlink(struct sk_buff *skb, struct sk_buff_head *q)
@@ -82,8 +81,7 @@ void __skb_unlink(struct sk_buff *skb, struct sk_buff_head *q)
 	skb->prev->next = skb->next;
 	skb->next->prev = skb->prev;
 	skb->next = skb->prev = NULL;
-	q->qlen--;
-	q->bytes -= skb->len;
+	skb_queue_set_len(q, q->qlen - 1, q->bytes - skb->len);
 }
 
 struct sk_buff *__skb_dequeue(struct sk_buff_head *q)

@@ -7,7 +7,10 @@
  * that back-pressure hits at the same byte counts as on Linux.
  *
  * Locking: a queue is protected by its socket's net lock; an skb on a queue is
- * owned by the queue, an skb off every queue by whoever unlinked it.
+ * owned by the queue, an skb off every queue by whoever unlinked it.  A
+ * queue's length and byte count are also read without the lock, as hints
+ * (Linux's skb_queue_len_lockless): written with relaxed atomic stores under
+ * the lock, read with relaxed atomic loads.
  */
 #ifndef MENIOS_SKBUFF_H
 #define MENIOS_SKBUFF_H
@@ -48,11 +51,28 @@ struct sk_buff_head {
 	size_t bytes;			/* sum of len over the queue */
 };
 
+/* Under the queue's lock: set its length and byte count for lockless readers. */
+static inline void skb_queue_set_len(struct sk_buff_head *q, unsigned int qlen, size_t bytes)
+{
+	__atomic_store_n(&q->qlen, qlen, __ATOMIC_RELAXED);
+	__atomic_store_n(&q->bytes, bytes, __ATOMIC_RELAXED);
+}
+
+/* Without the lock: the queue's length and byte count a moment ago. */
+static inline unsigned int skb_queue_len_lockless(const struct sk_buff_head *q)
+{
+	return __atomic_load_n(&q->qlen, __ATOMIC_RELAXED);
+}
+
+static inline size_t skb_queue_bytes_lockless(const struct sk_buff_head *q)
+{
+	return __atomic_load_n(&q->bytes, __ATOMIC_RELAXED);
+}
+
 static inline void skb_queue_head_init(struct sk_buff_head *q)
 {
 	q->next = q->prev = (struct sk_buff *)q;
-	q->qlen = 0;
-	q->bytes = 0;
+	skb_queue_set_len(q, 0, 0);
 }
 
 static inline int skb_queue_empty(const struct sk_buff_head *q)

@@ -2436,6 +2436,23 @@ ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl
 	return sk->ops->recvmsg(sk, msg, ctl);
 }
 
+/*
+ * About how many bytes a recv on @sk would copy now, read without the net
+ * lock as Linux's unix_recvq_full_lockless reads a queue: a stream's queued
+ * bytes, else the mean queued datagram.  A hint (the embedder's choice of
+ * how to run the copy), never a promise: the queue may change at once.
+ */
+size_t unix_recv_hint(const struct unix_sock *sk)
+{
+	size_t bytes = skb_queue_bytes_lockless(&sk->receive_queue);
+	unsigned int qlen;
+
+	if (sk->type == SOCK_STREAM)
+		return bytes;
+	qlen = skb_queue_len_lockless(&sk->receive_queue);
+	return qlen ? bytes / qlen : 0;
+}
+
 /* Release what a recvmsg left in @msg that the caller did not take. */
 void unix_msg_release(struct unix_sock *sk, struct unix_msg *msg)
 {

@@ -27,6 +27,8 @@
  *   flight (struct unix_user) are under net.lock.
  *
  *   Functions named __unix_*() expect the caller to hold net.lock.
+ *   One read takes no lock: unix_recv_hint() reads a receive queue's length
+ *   and byte count with relaxed atomic loads (skbuff.h), for a hint only.
  *
  *   Sleeping: a blocking call sleeps in __unix_sleep() (or poll's
  *   equivalent), queued on a wait queue under net.lock; the sleep drops
@@ -384,6 +386,7 @@ int unix_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 ssize_t unix_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 		     struct wait_ctl *ctl);
 ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
+size_t unix_recv_hint(const struct unix_sock *sk);	/* lockless: a hint */
 int unix_shutdown(struct unix_sock *sk, int how);
 int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned int *len);
 int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val);
