@@ -460,28 +460,38 @@ int mk_connect(int fd, const struct sockaddr *addr, socklen_t len)
 /* The iovecs of a user msghdr, as the core's. */
 #define MK_IOV_MAX	16
 
+/* The core's message for a user msghdr's iovecs; -EMSGSIZE for too many. */
+static int msg_init(struct unix_msg *m, struct unix_iov *iov, const struct msghdr *msg,
+		    int flags)
+{
+	size_t i;
+
+	if (msg->msg_iovlen > MK_IOV_MAX)
+		return -EMSGSIZE;
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < msg->msg_iovlen; i++) {
+		iov[i].base = msg->msg_iov[i].iov_base;
+		iov[i].len = msg->msg_iov[i].iov_len;
+	}
+	m->iov = iov;
+	m->iovlen = (unsigned int)msg->msg_iovlen;
+	m->flags = flags;
+	m->cur = mk_cred;
+	return 0;
+}
+
 ssize_t mk_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct unix_iov iov[MK_IOV_MAX];
 	struct unix_msg m;
 	struct wait_ctl ctl;
 	ssize_t r;
-	size_t i;
 	WITH_FILE(fd, f);
 
-	if (msg->msg_iovlen > MK_IOV_MAX) {
+	if (msg_init(&m, iov, msg, flags)) {
 		file_put(f);
 		return fail(-EMSGSIZE);
 	}
-	memset(&m, 0, sizeof(m));
-	for (i = 0; i < msg->msg_iovlen; i++) {
-		iov[i].base = msg->msg_iov[i].iov_base;
-		iov[i].len = msg->msg_iov[i].iov_len;
-	}
-	m.iov = iov;
-	m.iovlen = (unsigned int)msg->msg_iovlen;
-	m.flags = flags;
-	m.cur = mk_cred;
 	m.control = msg->msg_controllen ? msg->msg_control : NULL;
 	m.controllen = msg->msg_controllen;
 	r = 0;
@@ -572,22 +582,12 @@ ssize_t mk_recvmsg(int fd, struct msghdr *msg, int flags)
 	struct unix_msg m;
 	struct wait_ctl ctl;
 	ssize_t r;
-	size_t i;
 	WITH_FILE(fd, f);
 
-	if (msg->msg_iovlen > MK_IOV_MAX) {
+	if (msg_init(&m, iov, msg, flags)) {
 		file_put(f);
 		return fail(-EMSGSIZE);
 	}
-	memset(&m, 0, sizeof(m));
-	for (i = 0; i < msg->msg_iovlen; i++) {
-		iov[i].base = msg->msg_iov[i].iov_base;
-		iov[i].len = msg->msg_iov[i].iov_len;
-	}
-	m.iov = iov;
-	m.iovlen = (unsigned int)msg->msg_iovlen;
-	m.flags = flags;
-	m.cur = mk_cred;
 	ctl_blocking(&ctl, flags);
 	r = unix_recvmsg(f->sk, &m, &ctl);
 	msg->msg_flags = 0;
