@@ -1221,6 +1221,55 @@ static void test_threads_duplex(void)
 	net_done(net);
 }
 
+/*
+ * A datagram sender asleep on its peer's full queue holds the peer: a
+ * connect() elsewhere drops the peer link, and the peer's close() then
+ * frees nothing the sleeper still stands on; the sender wakes to
+ * ECONNRESET (ASan reports the use after free otherwise).
+ */
+struct dgram_sleeper {
+	struct unix_sock *sk;
+	ssize_t result;
+};
+
+static void *dgram_sleeper_main(void *arg)
+{
+	struct dgram_sleeper *d = arg;
+
+	d->result = xsend(d->sk, "m", 1, 0, NULL, 1, NULL, NULL);
+	return NULL;
+}
+
+static void test_dgram_sleeper_peer_gone(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *s, *p;
+	struct dgram_sleeper d;
+	struct wait_ctl ctl;
+	pthread_t t;
+	int i;
+
+	s = mksock(net, SOCK_DGRAM);
+	p = mksock(net, SOCK_DGRAM);
+	CHECK_EQ(xbind(p, "p", 1), 0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(xconnect(s, p, &CRED, 0, &ctl), 0);
+	for (i = 0; i < 100 && send_nb(s, "m", 1, 0) == 1; i++)
+		;
+	CHECK_EQ(send_nb(s, "m", 1, 0), -EAGAIN);
+	d.sk = s;
+	d.result = 12345;
+	CHECK_EQ(pthread_create(&t, NULL, dgram_sleeper_main, &d), 0);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+	CHECK_EQ(unix_connect(NULL, s, NULL, 0, &CRED, 0, &ctl), 0);	/* AF_UNSPEC */
+	unix_release(p);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(d.result, -ECONNRESET);
+	CHECK_EQ(SKBS(net), 0);
+	unix_release(s);
+	net_done(net);
+}
+
 /* ------------------------------------------------ net shutdown wakeup --- */
 
 struct blocked {
@@ -3083,6 +3132,7 @@ static const struct test tests[] = {
 	{ "blocking_connect", test_blocking_connect },
 	{ "dgram", test_dgram },
 	{ "dgram_qlen", test_dgram_qlen },
+	{ "dgram_sleeper_peer_gone", test_dgram_sleeper_peer_gone },
 	{ "threads_bulk", test_threads_bulk },
 	{ "threads_duplex", test_threads_duplex },
 	{ "net_shutdown_wakes", test_net_shutdown_wakes },

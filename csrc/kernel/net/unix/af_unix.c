@@ -1824,7 +1824,7 @@ static ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_
 				  struct wait_ctl *ctl)
 {
 	struct unix_net *net = sk->net;
-	struct unix_sock *other = NULL, *named = NULL;
+	struct unix_sock *other = NULL;
 	struct sk_buff *skb = NULL;
 	size_t len = msg_total(msg), data_len = 0;
 	int err;
@@ -1893,16 +1893,23 @@ static ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_
 	if (!skb->pages)
 		__unix_account_copy(sk, len, 0);
 
+	/*
+	 * @other is held (unix_find_other's reference, or unix_peer_get's)
+	 * until the call returns: a sleep below queues us on its peer_wait,
+	 * and the peer link alone may go -- a connect() elsewhere then a
+	 * close() of the peer -- before we wake and leave that queue.
+	 */
 	if (msg->name) {
 		plat_mutex_unlock(&net->lock);
-		err = unix_find_other(task, net, msg->name, msg->namelen, sk->type, &named);
+		err = unix_find_other(task, net, msg->name, msg->namelen, sk->type, &other);
 		plat_mutex_lock(&net->lock);
 		if (err)
 			goto out_free;
-		other = named;	/* our reference keeps it across sleeps */
 	} else if (!(other = sk->peer)) {
 		err = -ENOTCONN;
 		goto out_free;
+	} else {
+		__sock_hold(other);
 	}
 	if (msg->drop) {
 		/* lost on the way (fault injection): its files never reach a
@@ -1953,10 +1960,12 @@ restart:
 		err = __unix_sleep(other, &other->peer_wait, ctl, 1);
 		if (err)
 			goto out_free;
-		if (!named && other != sk->peer) {
-			/* our association changed while we slept: only the
-			 * peer reference kept @other alive, use the new peer */
+		if (!msg->name && other != sk->peer) {
+			/* our association changed while we slept: use the new peer */
+			__sock_put(other);
 			other = sk->peer;
+			if (other)
+				__sock_hold(other);
 		}
 		goto restart;
 	}
@@ -1971,8 +1980,8 @@ out_free:
 	__unix_unattach_fds(skb, msg);
 	__kfree_skb(skb);
 out:
-	if (named)
-		__sock_put(named);
+	if (other)
+		__sock_put(other);
 	plat_mutex_unlock(&net->lock);
 	return err;
 }
