@@ -1270,6 +1270,62 @@ static void test_dgram_sleeper_peer_gone(void)
 	net_done(net);
 }
 
+/*
+ * poll(POLLOUT) on a datagram socket whose peer's queue is full waits on
+ * the peer's peer_wait too, and holds the peer while it does: a connect()
+ * elsewhere and the peer's close() may both run before the woken poller
+ * takes its entries off the peer's queue.  Each round races the poller's
+ * wake-up against the close, which usually wins (ASan then reports the
+ * use after free of an unheld peer).
+ */
+struct peer_poller {
+	struct unix_sock *sk;
+	int result;
+	unsigned int revents;
+};
+
+static void *peer_poller_main(void *arg)
+{
+	struct peer_poller *pp = arg;
+	struct unix_pollfd pfd = { .sk = pp->sk, .events = POLLOUT, .revents = 0 };
+
+	pp->result = xpoll(pp->sk->net, &pfd, 1, -1);
+	pp->revents = pfd.revents;
+	return NULL;
+}
+
+static void test_dgram_poller_peer_gone(void)
+{
+	struct unix_net *net = net_new();
+	int round;
+
+	for (round = 0; round < 20; round++) {
+		struct unix_sock *s = mksock(net, SOCK_DGRAM), *p = mksock(net, SOCK_DGRAM);
+		struct peer_poller pp = { s, 12345, 0 };
+		char name[2] = { '\0', (char)('a' + round) };	/* abstract: gone with p */
+		struct wait_ctl ctl;
+		pthread_t t;
+		int i;
+
+		CHECK_EQ(xbind(p, name, 2), 0);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(xconnect(s, p, &CRED, 0, &ctl), 0);
+		for (i = 0; i < 100 && send_nb(s, "m", 1, 0) == 1; i++)
+			;
+		CHECK_EQ(send_nb(s, "m", 1, 0), -EAGAIN);
+		CHECK_EQ(pthread_create(&t, NULL, peer_poller_main, &pp), 0);
+		CHECK_EQ(wait_blocked(net, 1), 1);
+		CHECK_EQ(unix_connect(NULL, s, NULL, 0, &CRED, 0, &ctl), 0);	/* AF_UNSPEC */
+		unix_release(p);
+		CHECK_EQ(pthread_join(t, NULL), 0);
+		CHECK_EQ(pp.result, 1);
+		CHECK(pp.revents & POLLOUT);	/* no peer: nothing holds it back */
+		unix_release(s);
+		CHECK_EQ(SKBS(net), 0);
+	}
+	net_done(net);
+}
+
 /* ------------------------------------------------ net shutdown wakeup --- */
 
 struct blocked {
@@ -3133,6 +3189,7 @@ static const struct test tests[] = {
 	{ "dgram", test_dgram },
 	{ "dgram_qlen", test_dgram_qlen },
 	{ "dgram_sleeper_peer_gone", test_dgram_sleeper_peer_gone },
+	{ "dgram_poller_peer_gone", test_dgram_poller_peer_gone },
 	{ "threads_bulk", test_threads_bulk },
 	{ "threads_duplex", test_threads_duplex },
 	{ "net_shutdown_wakes", test_net_shutdown_wakes },

@@ -2503,19 +2503,48 @@ int unix_shutdown(struct unix_sock *sk, int how)
 
 /* ---------------------------------------------------------------- poll --- */
 
+/* A poller's entry on a wait queue, and the socket it holds, if any. */
+struct poll_entry {
+	struct wait_queue_entry e;
+	struct unix_sock *held;
+};
+
 struct poll_table {
 	struct waiter *w;
-	struct wait_queue_entry *entries;
+	struct poll_entry *entries;
 	unsigned int n, max;
 	unsigned int key;	/* the events of the fd being polled, as pollwake's */
 };
 
-static void __poll_wait(struct poll_table *pt, struct wait_queue_head *wq)
+/*
+ * Queue the poller on @wq.  @owner, when not NULL, is held until the entry
+ * is taken off again (__poll_unwait): a wait queue of another socket than
+ * the one polled (a peer's peer_wait) must outlive the sleep.
+ */
+static void __poll_wait(struct poll_table *pt, struct wait_queue_head *wq,
+			struct unix_sock *owner)
 {
 	if (pt && pt->n < pt->max) {
-		__wq_add(wq, &pt->entries[pt->n], pt->w, 0);
-		pt->entries[pt->n++].key = pt->key;
+		struct poll_entry *pe = &pt->entries[pt->n++];
+
+		__wq_add(wq, &pe->e, pt->w, 0);
+		pe->e.key = pt->key;
+		pe->held = owner;
+		if (owner)
+			__sock_hold(owner);
 	}
+}
+
+static void __poll_unwait(struct poll_table *pt)
+{
+	unsigned int i;
+
+	for (i = 0; i < pt->n; i++) {
+		__wq_del(&pt->entries[i].e);
+		if (pt->entries[i].held)
+			__sock_put(pt->entries[i].held);
+	}
+	pt->n = 0;
 }
 
 static unsigned int __unix_poll(struct unix_sock *sk, struct poll_table *pt,
@@ -2525,7 +2554,7 @@ static unsigned int __unix_poll(struct unix_sock *sk, struct poll_table *pt,
 	int shutdown = sk->shutdown, state = sk->state;
 
 	(void)events;
-	__poll_wait(pt, &sk->wq);
+	__poll_wait(pt, &sk->wq, NULL);
 	if (sk->err)
 		mask |= POLLERR;
 	if (shutdown == SHUTDOWN_MASK)
@@ -2550,7 +2579,7 @@ static unsigned int __unix_dgram_poll(struct unix_sock *sk, struct poll_table *p
 	int shutdown = sk->shutdown, state = sk->state, writable;
 	struct unix_sock *other;
 
-	__poll_wait(pt, &sk->wq);
+	__poll_wait(pt, &sk->wq, NULL);
 	if (sk->err)
 		mask |= POLLERR;
 	if (shutdown & RCV_SHUTDOWN)
@@ -2569,7 +2598,7 @@ static unsigned int __unix_dgram_poll(struct unix_sock *sk, struct poll_table *p
 		if (other && other->peer != sk && unix_recvq_full(other) &&
 		    !(other->flags & UNIX_F_DEAD)) {
 			/* the peer-wake relay: a reader of other wakes us */
-			__poll_wait(pt, &other->peer_wait);
+			__poll_wait(pt, &other->peer_wait, other);
 			writable = 0;
 		}
 	}
@@ -2615,9 +2644,9 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 
 				pt.key = fds[i].events | POLLERR | POLLHUP;
 				if (fds[i].pipe_fmode & PIPE_FMODE_READ)
-					__poll_wait(&pt, &pipe->rd_wait);
+					__poll_wait(&pt, &pipe->rd_wait, NULL);
 				if (fds[i].pipe_fmode & PIPE_FMODE_WRITE)
-					__poll_wait(&pt, &pipe->wr_wait);
+					__poll_wait(&pt, &pipe->wr_wait, NULL);
 				mask = __pipe_poll(pipe, fds[i].pipe_fmode, fds[i].pipe_version);
 				fds[i].revents = mask & (fds[i].events | POLLERR | POLLHUP);
 				if (fds[i].revents)
@@ -2650,9 +2679,7 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 		net->sleepers--;
 		if (spun >= 0)
 			__wait_spin_result(&net->poll_spin, &spin, spun, plat_now_ns() - t0);
-		for (i = 0; i < pt.n; i++)
-			__wq_del(&pt.entries[i]);
-		pt.n = 0;
+		__poll_unwait(&pt);
 		if (net->dead && !net->sleepers)
 			plat_cond_broadcast(&net->idle);
 		if (err == -EAGAIN) {
@@ -2662,8 +2689,7 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 			break;
 		}
 	}
-	for (i = 0; i < pt.n; i++)
-		__wq_del(&pt.entries[i]);
+	__poll_unwait(&pt);
 	plat_mutex_unlock(&net->lock);
 	plat_free(pt.entries);
 	return err ? err : ready;
