@@ -3095,6 +3095,11 @@ static void test_pipe_splice_tee(void)
 	CHECK_EQ(PWRITE(a, big, 5000), 5000);		/* 4096 + 904 */
 	pages = PAGES(net);
 	ctl_init(&ctl, 0);
+	/* a length of 0 moves nothing: no empty buffer lands in @b */
+	CHECK_EQ(pipe_splice(a, b, 0, &ctl, &sigpipe), 0);
+	CHECK_EQ(pipe_tee(a, b, 0, &ctl, &sigpipe), 0);
+	CHECK_EQ(b->head, b->tail);
+	CHECK_EQ(a->head - a->tail, 2);
 	CHECK_EQ(pipe_splice(a, a, 10, &ctl, &sigpipe), -EINVAL);
 	CHECK_EQ(pipe_tee(a, b, 100000, &ctl, &sigpipe), 5000);
 	CHECK_EQ(PAGES(net), pages);			/* shared, not copied */

@@ -577,6 +577,8 @@ ssize_t pipe_splice(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe
 	int input_wakeup = 0, nonblock, err;
 	ssize_t ret;
 
+	if (!len)
+		return 0;	/* sys_splice: before any check or wait */
 	if (ipipe == opipe)
 		return -EINVAL;
 	wait_ctl_begin(ctl, -1);
@@ -647,6 +649,8 @@ ssize_t pipe_tee(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
 	ssize_t ret = 0;
 	int err;
 
+	if (!len)
+		return 0;	/* sys_tee: before any check or wait */
 	if (ipipe == opipe)
 		return -EINVAL;
 	wait_ctl_begin(ctl, -1);

@@ -141,8 +141,9 @@ ssize_t pipe_write(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait
  * part of one by sharing its page.  tee (link_pipe): the same without
  * consuming @ipipe.  Both wait for input and for room unless @ctl is
  * non-blocking (SPLICE_F_NONBLOCK, O_NONBLOCK on either file: -EAGAIN);
- * return the bytes moved, 0 at EOF on @ipipe, -EPIPE (*@sigpipe set) when
- * @opipe has no reader, -EINVAL for one pipe on both sides.
+ * return the bytes moved, 0 at EOF on @ipipe or at once for a @len of 0,
+ * -EPIPE (*@sigpipe set) when @opipe has no reader, -EINVAL for one pipe
+ * on both sides.
  */
 ssize_t pipe_splice(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
 		    size_t len, struct wait_ctl *ctl, int *sigpipe);
