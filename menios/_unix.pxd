@@ -263,7 +263,8 @@ cdef class Socket(File):
     cdef void _sigurg(self, unix_fown *o)
     cdef ssize_t _recv(self, unix_msg *m) except? -2
     cdef object _take_files(self, unix_msg *m)
-    cdef object _finish(self, unix_msg *m, bint want_files)
+    cdef object _finish(self, unix_msg *m)
+    cdef object _finish_data(self, unix_msg *m, bint want_addr)
 
 
 cdef class Pipe:

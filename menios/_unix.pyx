@@ -1073,8 +1073,8 @@ cdef class Socket(File):
         scm_fp_free(fpl)
         return out
 
-    cdef object _finish(self, unix_msg *m, bint want_files):
-        """Collect (addr, cred, files) from a finished recv and release the rest."""
+    cdef object _finish(self, unix_msg *m):
+        """Collect (addr, cred, files) from a finished recvmsg and release the rest."""
         cdef object addr = None
         cdef object cred = None
         if m.addr != NULL:
@@ -1083,11 +1083,21 @@ cdef class Socket(File):
             cred = (m.cred.pid, m.cred.uid, m.cred.gid)
         files = self._take_files(m)
         unix_msg_release(self.sk, m)
-        if files and not want_files:
-            for f in files:
-                f.fput()                 # read()/recv() without control space closes them
-            files = []
         return addr, cred, files
+
+    cdef object _finish_data(self, unix_msg *m, bint want_addr):
+        """Finish a recv that takes no control data: the sender's address
+        if @want_addr (else None); the files a message carried are closed,
+        as read()/recv() without control space closes them.  Builds nothing
+        for the common message that carries neither."""
+        cdef object addr = None
+        if want_addr and m.addr != NULL:
+            addr = (<char *>m.addr.path)[:m.addr.len]
+        if m.rfp != NULL:
+            for f in self._take_files(m):
+                f.fput()
+        unix_msg_release(self.sk, m)
+        return addr
 
     def recv(self, Py_ssize_t bufsize, int flags, bint want_addr=False):
         """recv/recvfrom: returns data, or (data, raw addr) with want_addr."""
@@ -1107,7 +1117,7 @@ cdef class Socket(File):
             iov.len = <size_t>cap
             _msg_init(&m, &iov, 1, flags)
             r = self._recv(&m)
-            addr, cred, files = self._finish(&m, False)
+            addr = self._finish_data(&m, want_addr)
             _check(r)
         except BaseException:
             Py_XDECREF(p)
@@ -1147,7 +1157,7 @@ cdef class Socket(File):
             iov.len = <size_t>nbytes
             _msg_init(&m, &iov, 1, flags)
             r = self._recv(&m)
-            addr, cred, files = self._finish(&m, False)
+            addr = self._finish_data(&m, want_addr)
             _check(r)
             if want_addr:
                 return r, addr
@@ -1189,7 +1199,7 @@ cdef class Socket(File):
                 raise OSError(EMSGSIZE, os.strerror(EMSGSIZE))
             _msg_init(&m, iov, <unsigned int>n, flags)
             r = self._recv(&m)
-            addr, cred, files = self._finish(&m, True)
+            addr, cred, files = self._finish(&m)
             if r < 0:
                 for f in files:
                     f.fput()
