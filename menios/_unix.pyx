@@ -891,6 +891,10 @@ cdef class Socket(File):
         sun_path bytes (None: none), looked up for the process ``proc``.
         ``drop`` (a datagram, fault injection): the datagram is lost after
         every check, the copy and the lookup (``unix_msg.drop``)."""
+        return self._send_data(data, flags, cur, name, proc, drop)
+
+    cdef object _send_data(self, object data, int flags, tuple cur, bytes name,
+                           object proc, bint drop):
         cdef unix_iov iov
         cdef unix_msg m
         cdef Py_buffer view
@@ -1101,6 +1105,9 @@ cdef class Socket(File):
 
     def recv(self, Py_ssize_t bufsize, int flags, bint want_addr=False):
         """recv/recvfrom: returns data, or (data, raw addr) with want_addr."""
+        return self._recv_data(bufsize, flags, want_addr)
+
+    cdef object _recv_data(self, Py_ssize_t bufsize, int flags, bint want_addr):
         cdef unix_iov iov
         cdef unix_msg m
         cdef ssize_t r
@@ -1134,6 +1141,10 @@ cdef class Socket(File):
         return buf
 
     def recv_into(self, buffer, Py_ssize_t nbytes, int flags, bint want_addr=False):
+        return self._recv_into_data(buffer, nbytes, flags, want_addr)
+
+    cdef object _recv_into_data(self, object buffer, Py_ssize_t nbytes, int flags,
+                                bint want_addr):
         cdef Py_buffer view
         cdef unix_iov iov
         cdef unix_msg m
@@ -2141,7 +2152,7 @@ cdef class ProcessBase:
 
     cdef object _send_c(self, Socket s, object data, int flags):
         try:
-            return s.send(data, flags, self._scm)
+            return s._send_data(data, flags, self._scm, None, None, False)
         except SigPipe:
             self.pending_signals.add(SIGPIPE)
             raise OSError(EPIPE, os.strerror(EPIPE)) from None
@@ -2153,11 +2164,11 @@ cdef class ProcessBase:
             bufsize = _operator.index(bufsize)
         if bufsize == 0:
             return b""            # the stdlib's recv(0) returns at once
-        return s.recv(bufsize, flags)
+        return s._recv_data(bufsize, flags, False)
 
     def recv_into(self, fd, buffer, nbytes=0, int flags=0):
         """recv(2) into a writable buffer: the count received."""
         cdef Socket s = self._sock_c(fd)
         if type(nbytes) is not int:
             nbytes = _operator.index(nbytes)
-        return s.recv_into(buffer, nbytes, flags)
+        return s._recv_into_data(buffer, nbytes, flags, False)
