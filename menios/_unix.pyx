@@ -477,6 +477,14 @@ cdef inline int _set_cred(unix_cred *c, tuple t) except -1:
     return 0
 
 
+cdef int64_t _ns_from_us(str what, int us) except? -1:
+    """A microsecond setting of the Net as the core keeps it: ns; ValueError
+    when negative."""
+    if us < 0:
+        raise ValueError("%s must be >= 0" % what)
+    return <int64_t>us * NSEC_PER_USEC
+
+
 cdef class Net:
     """One simulated kernel's AF_UNIX family (``struct unix_net``)."""
 
@@ -606,9 +614,7 @@ cdef class Net:
         def __get__(self):
             return self.net.busy_poll_ns // NSEC_PER_USEC
         def __set__(self, int us):
-            if us < 0:
-                raise ValueError("busy_poll must be >= 0")
-            self.net.busy_poll_ns = <int64_t>us * NSEC_PER_USEC
+            self.net.busy_poll_ns = _ns_from_us("busy_poll", us)
 
     property nogil_copy_min:
         """Bytes from which a send or recv copies with the GIL released
@@ -625,9 +631,7 @@ cdef class Net:
         def __get__(self):
             return self.net.spin_max_ns // NSEC_PER_USEC
         def __set__(self, int us):
-            if us < 0:
-                raise ValueError("wait_spin_us must be >= 0")
-            self.net.spin_max_ns = <int64_t>us * NSEC_PER_USEC
+            self.net.spin_max_ns = _ns_from_us("wait_spin_us", us)
 
 
 cdef class File:
