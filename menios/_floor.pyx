@@ -77,23 +77,25 @@ cdef class Baton:
     def pass_wait(self, int me, double timeout=10.0):
         """Give the turn to the other side, then spin (GIL released) until
         it comes back to side ``me``."""
-        cdef int r
-        cdef int64_t t = <int64_t>(timeout * 1e9)
-        _side(me)
-        with nogil:
-            r = baton_pass_wait(self.turn, me, t)
-        if r < 0:
-            raise TimeoutError("the turn did not come back")
+        self._spin(me, timeout, True)
 
     def wait(self, int me, double timeout=10.0):
         """Spin (GIL released) until side ``me`` has the turn."""
+        self._spin(me, timeout, False)
+
+    cdef int _spin(self, int me, double timeout, bint give) except -1:
+        """Spin until side @me has the turn, handing it over first if @give."""
         cdef int r
         cdef int64_t t = <int64_t>(timeout * 1e9)
         _side(me)
         with nogil:
-            r = baton_wait(self.turn, me, t)
+            if give:
+                r = baton_pass_wait(self.turn, me, t)
+            else:
+                r = baton_wait(self.turn, me, t)
         if r < 0:
-            raise TimeoutError("the turn did not come")
+            raise TimeoutError("the turn did not come back" if give else "the turn did not come")
+        return 0
 
     def give(self, int to):
         """Hand the turn to side ``to`` without waiting."""

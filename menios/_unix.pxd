@@ -261,9 +261,15 @@ cdef class Socket(File):
     cdef void _leave(self)
     cdef ssize_t _send(self, unix_msg *m, size_t total, object proc) except? -2
     cdef void _sigurg(self, unix_fown *o)
+    cdef object _send_data(self, object data, int flags, tuple cur, bytes name,
+                           object proc, bint drop)
     cdef ssize_t _recv(self, unix_msg *m) except? -2
+    cdef object _recv_data(self, Py_ssize_t bufsize, int flags, bint want_addr)
+    cdef object _recv_into_data(self, object buffer, Py_ssize_t nbytes, int flags,
+                                bint want_addr)
     cdef object _take_files(self, unix_msg *m)
-    cdef object _finish(self, unix_msg *m, bint want_files)
+    cdef object _finish(self, unix_msg *m)
+    cdef object _finish_data(self, unix_msg *m, bint want_addr)
 
 
 cdef class Pipe:

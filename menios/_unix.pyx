@@ -477,6 +477,14 @@ cdef inline int _set_cred(unix_cred *c, tuple t) except -1:
     return 0
 
 
+cdef int64_t _ns_from_us(str what, int us) except? -1:
+    """A microsecond setting of the Net as the core keeps it: ns; ValueError
+    when negative."""
+    if us < 0:
+        raise ValueError("%s must be >= 0" % what)
+    return <int64_t>us * NSEC_PER_USEC
+
+
 cdef class Net:
     """One simulated kernel's AF_UNIX family (``struct unix_net``)."""
 
@@ -606,9 +614,7 @@ cdef class Net:
         def __get__(self):
             return self.net.busy_poll_ns // NSEC_PER_USEC
         def __set__(self, int us):
-            if us < 0:
-                raise ValueError("busy_poll must be >= 0")
-            self.net.busy_poll_ns = <int64_t>us * NSEC_PER_USEC
+            self.net.busy_poll_ns = _ns_from_us("busy_poll", us)
 
     property nogil_copy_min:
         """Bytes from which a send or recv copies with the GIL released
@@ -625,9 +631,7 @@ cdef class Net:
         def __get__(self):
             return self.net.spin_max_ns // NSEC_PER_USEC
         def __set__(self, int us):
-            if us < 0:
-                raise ValueError("wait_spin_us must be >= 0")
-            self.net.spin_max_ns = <int64_t>us * NSEC_PER_USEC
+            self.net.spin_max_ns = _ns_from_us("wait_spin_us", us)
 
 
 cdef class File:
@@ -891,6 +895,10 @@ cdef class Socket(File):
         sun_path bytes (None: none), looked up for the process ``proc``.
         ``drop`` (a datagram, fault injection): the datagram is lost after
         every check, the copy and the lookup (``unix_msg.drop``)."""
+        return self._send_data(data, flags, cur, name, proc, drop)
+
+    cdef object _send_data(self, object data, int flags, tuple cur, bytes name,
+                           object proc, bint drop):
         cdef unix_iov iov
         cdef unix_msg m
         cdef Py_buffer view
@@ -1073,8 +1081,8 @@ cdef class Socket(File):
         scm_fp_free(fpl)
         return out
 
-    cdef object _finish(self, unix_msg *m, bint want_files):
-        """Collect (addr, cred, files) from a finished recv and release the rest."""
+    cdef object _finish(self, unix_msg *m):
+        """Collect (addr, cred, files) from a finished recvmsg and release the rest."""
         cdef object addr = None
         cdef object cred = None
         if m.addr != NULL:
@@ -1083,14 +1091,27 @@ cdef class Socket(File):
             cred = (m.cred.pid, m.cred.uid, m.cred.gid)
         files = self._take_files(m)
         unix_msg_release(self.sk, m)
-        if files and not want_files:
-            for f in files:
-                f.fput()                 # read()/recv() without control space closes them
-            files = []
         return addr, cred, files
+
+    cdef object _finish_data(self, unix_msg *m, bint want_addr):
+        """Finish a recv that takes no control data: the sender's address
+        if @want_addr (else None); the files a message carried are closed,
+        as read()/recv() without control space closes them.  Builds nothing
+        for the common message that carries neither."""
+        cdef object addr = None
+        if want_addr and m.addr != NULL:
+            addr = (<char *>m.addr.path)[:m.addr.len]
+        if m.rfp != NULL:
+            for f in self._take_files(m):
+                f.fput()
+        unix_msg_release(self.sk, m)
+        return addr
 
     def recv(self, Py_ssize_t bufsize, int flags, bint want_addr=False):
         """recv/recvfrom: returns data, or (data, raw addr) with want_addr."""
+        return self._recv_data(bufsize, flags, want_addr)
+
+    cdef object _recv_data(self, Py_ssize_t bufsize, int flags, bint want_addr):
         cdef unix_iov iov
         cdef unix_msg m
         cdef ssize_t r
@@ -1107,7 +1128,7 @@ cdef class Socket(File):
             iov.len = <size_t>cap
             _msg_init(&m, &iov, 1, flags)
             r = self._recv(&m)
-            addr, cred, files = self._finish(&m, False)
+            addr = self._finish_data(&m, want_addr)
             _check(r)
         except BaseException:
             Py_XDECREF(p)
@@ -1124,6 +1145,10 @@ cdef class Socket(File):
         return buf
 
     def recv_into(self, buffer, Py_ssize_t nbytes, int flags, bint want_addr=False):
+        return self._recv_into_data(buffer, nbytes, flags, want_addr)
+
+    cdef object _recv_into_data(self, object buffer, Py_ssize_t nbytes, int flags,
+                                bint want_addr):
         cdef Py_buffer view
         cdef unix_iov iov
         cdef unix_msg m
@@ -1147,7 +1172,7 @@ cdef class Socket(File):
             iov.len = <size_t>nbytes
             _msg_init(&m, &iov, 1, flags)
             r = self._recv(&m)
-            addr, cred, files = self._finish(&m, False)
+            addr = self._finish_data(&m, want_addr)
             _check(r)
             if want_addr:
                 return r, addr
@@ -1189,7 +1214,7 @@ cdef class Socket(File):
                 raise OSError(EMSGSIZE, os.strerror(EMSGSIZE))
             _msg_init(&m, iov, <unsigned int>n, flags)
             r = self._recv(&m)
-            addr, cred, files = self._finish(&m, True)
+            addr, cred, files = self._finish(&m)
             if r < 0:
                 for f in files:
                     f.fput()
@@ -2131,7 +2156,7 @@ cdef class ProcessBase:
 
     cdef object _send_c(self, Socket s, object data, int flags):
         try:
-            return s.send(data, flags, self._scm)
+            return s._send_data(data, flags, self._scm, None, None, False)
         except SigPipe:
             self.pending_signals.add(SIGPIPE)
             raise OSError(EPIPE, os.strerror(EPIPE)) from None
@@ -2143,11 +2168,11 @@ cdef class ProcessBase:
             bufsize = _operator.index(bufsize)
         if bufsize == 0:
             return b""            # the stdlib's recv(0) returns at once
-        return s.recv(bufsize, flags)
+        return s._recv_data(bufsize, flags, False)
 
     def recv_into(self, fd, buffer, nbytes=0, int flags=0):
         """recv(2) into a writable buffer: the count received."""
         cdef Socket s = self._sock_c(fd)
         if type(nbytes) is not int:
             nbytes = _operator.index(nbytes)
-        return s.recv_into(buffer, nbytes, flags)
+        return s._recv_into_data(buffer, nbytes, flags, False)

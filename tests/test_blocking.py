@@ -1,5 +1,6 @@
 """Blocking calls: data integrity across threads, the GIL released while
 blocked, Ctrl-C, Kernel.close() waking sleepers, timeouts."""
+import contextlib
 import errno
 import hashlib
 import os
@@ -93,17 +94,13 @@ def test_gil_released_while_blocked(kernel):
 
 
 def test_ctrl_c_interrupts_blocked_recv(kernel):
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signals are delivered to the main thread")
     p = kernel.spawn()
     a, b = p.socketpair()
-    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    start = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        p.recv(b, 10)
-    assert time.monotonic() - start < 5
-    timer.join(JOIN)
+    with _ctrl_c():
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            p.recv(b, 10)
+        assert time.monotonic() - start < 5
     assert kernel.blocked() == 0            # the abandoned call gave up its count
     # The socket still works afterwards.
     p.send(a, b"ok")
@@ -111,17 +108,12 @@ def test_ctrl_c_interrupts_blocked_recv(kernel):
 
 
 def test_ctrl_c_interrupts_blocked_accept(kernel):
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signals are delivered to the main thread")
     p = kernel.spawn()
     l = p.socket()
     p.bind(l, "/tmp/acc")
     p.listen(l, 1)
-    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
+    with _ctrl_c(), pytest.raises(KeyboardInterrupt):
         p.accept(l)
-    timer.join(JOIN)
 
 
 def test_kernel_close_fails_every_blocked_call():
@@ -379,6 +371,20 @@ def _main_only():
         pytest.skip("only the main thread runs signal handlers")
 
 
+@contextlib.contextmanager
+def _ctrl_c():
+    """A SIGINT to this process 0.2 s into the block, as Ctrl-C sends it
+    (the test is skipped off the main thread, the only one that runs
+    signal handlers); the timer is joined when the block ends."""
+    _main_only()
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.join(JOIN)
+
+
 class _Signaller:
     """Once ``kernel`` has ``n`` calls asleep and SLEEP_S more has passed,
     sends ``sig`` to thread ``ident`` every 20 ms until ``done()`` is true:
@@ -529,16 +535,10 @@ def test_sigint_kicks_the_main_thread_out_of_a_blocked_call(kernel, make):
 
 
 def test_default_sigint_handler_raises_keyboardinterrupt_from_poll(kernel):
-    _main_only()
     p = kernel.spawn()
     a, b = p.socketpair()
-    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            p.poll([(b, menios.POLLIN)], 20000)
-    finally:
-        timer.join(JOIN)
+    with _ctrl_c(), pytest.raises(KeyboardInterrupt):
+        p.poll([(b, menios.POLLIN)], 20000)
     assert kernel.counters()["kicks"] == 1
     assert kernel.counters()["wait_timeouts"] == 0
 

@@ -7,15 +7,13 @@ import errno
 import hashlib
 import os
 import random
-import signal
-import threading
 import time
 
 import pytest
 
 import menios
 from menios import F_GETPIPE_SZ, F_SETPIPE_SZ, PIPE_BUF
-from test_blocking import JOIN, _run
+from test_blocking import JOIN, _ctrl_c, _run
 
 
 def test_blocking_stream_random_sizes(kernel):
@@ -120,15 +118,10 @@ def test_writer_blocked_then_reader_gone_gets_progress_and_sigpipe(kernel):
 
 
 def test_ctrl_c_interrupts_blocked_pipe_read(kernel):
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signals are delivered to the main thread")
     p = kernel.spawn()
     r, w = p.pipe()
-    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
+    with _ctrl_c(), pytest.raises(KeyboardInterrupt):
         p.read(r, 10)
-    timer.join(JOIN)
     assert kernel.blocked() == 0
     p.write(w, b"ok")
     assert p.read(r, 10) == b"ok"
@@ -199,15 +192,10 @@ def test_fifo_open_waits_for_the_other_side(kernel, first):
 
 
 def test_ctrl_c_interrupts_blocked_fifo_open(kernel):
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signals are delivered to the main thread")
     p = kernel.spawn()
     p.mkfifo("/tmp/f")
-    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
+    with _ctrl_c(), pytest.raises(KeyboardInterrupt):
         p.open("/tmp/f", os.O_WRONLY)
-    timer.join(JOIN)
     assert kernel.blocked() == 0
     # The abandoned open left no writer behind: a reader sees EOF.
     r = p.open("/tmp/f", os.O_RDONLY | os.O_NONBLOCK)
