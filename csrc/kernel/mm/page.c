@@ -1,12 +1,12 @@
 /*
  * mm/page.c - refcounted page runs.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
+#include "../errno.h"
+#include "../lib/string.h"
 #include "page.h"
-#include "../../platform/host.h"
+#include "../../platform/platform.h"
+
+_Static_assert(PAGE_SIZE_BYTES == PLAT_PAGE_SIZE, "a page run is made of platform pages");
 
 struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 {
@@ -17,7 +17,7 @@ struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 	run = plat_zalloc(sizeof(*run));
 	if (!run)
 		return NULL;
-	run->mem = aligned_alloc(PAGE_SIZE_BYTES, npages * PAGE_SIZE_BYTES);
+	run->mem = plat_page_alloc(npages);
 	if (!run->mem) {
 		plat_free(run);
 		return NULL;
@@ -45,7 +45,7 @@ void page_run_put(struct page_run *run)
 
 	if (was == 1) {
 		atomic_fetch_sub(run->live_pages, (long)run->npages);
-		free(run->mem);
+		plat_page_free(run->mem, run->npages);
 		plat_free(run);
 	} else {
 		plat_event_post(&run->released, WAKE_EVENT);	/* see page_run_wait() */

@@ -2,7 +2,7 @@
  * kernel/net/skbuff.c - socket buffers.
  */
 #include "skbuff.h"
-#include "../../platform/host.h"
+#include "../../platform/platform.h"
 
 #define SMP_CACHE_BYTES		64
 #define SKB_DATA_ALIGN(x)	(((x) + SMP_CACHE_BYTES - 1) & ~(size_t)(SMP_CACHE_BYTES - 1))

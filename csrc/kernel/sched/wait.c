@@ -8,9 +8,9 @@
  * intr_sleepers, the interruptible waiters now asleep; it nests inside a
  * queue lock or is taken alone, and nothing is taken while holding it.
  */
-#include <errno.h>
 #include <stdatomic.h>
 
+#include "../errno.h"
 #include "wait.h"
 
 static plat_mutex_t intr_lock = PLAT_MUTEX_INITIALIZER;

@@ -64,8 +64,9 @@
 #define MENIOS_WAIT_H
 
 #include <stdint.h>
+#include "../errno.h"
 #include "../list.h"
-#include "../../platform/host.h"
+#include "../../platform/platform.h"
 
 /* Why a waiter's event was posted. */
 enum {
@@ -134,10 +135,6 @@ struct wait_spin_cfg {
 	int64_t fixed_ns;	/* always spin this long (SO_BUSY_POLL) */
 	int64_t adaptive_max_ns; /* bound of the adaptive spin; 0: none */
 };
-
-#ifndef ERESTARTSYS
-#define ERESTARTSYS 512		/* kernel-internal: the caller restarts the call */
-#endif
 
 static inline void wait_spin_init(struct wait_spin *s)
 {

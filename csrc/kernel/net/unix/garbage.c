@@ -24,7 +24,6 @@
  *
  * Locking: runs entirely under net->lock (see unix_socket.h).
  */
-#include <errno.h>
 
 #include "unix_socket.h"
 

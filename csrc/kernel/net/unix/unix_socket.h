@@ -53,11 +53,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "../../../include/sys/socket.h"
 #include "../../../include/sys/un.h"
-#include "../../../platform/host.h"
+#include "../../../platform/platform.h"
+#include "../../errno.h"
+#include "../../types.h"
 #include "../../list.h"
 #include "../../sched/wait.h"
 #include "../skbuff.h"
