@@ -1,8 +1,12 @@
 """C-level tests of the AF_UNIX core (csrc/), without the Cython bridge.
 
 * ``tests/c/test_core.c`` is a plain C test program.  It is compiled twice
-  from setup.py's C_SOURCES -- once under AddressSanitizer + UBSan, once
-  plain -O2 -- and must print ``N passed, 0 failed`` and exit 0 both times.
+  from setup.py's C_SOURCES on the host platform -- once under
+  AddressSanitizer + UBSan, once plain -O2 -- and once more on the
+  deterministic platform (csrc/platform/det.c in place of host.c, the
+  core's own kernel/lib/string.c in place of the C library's, UBSan), where
+  it runs under several schedules; it must print ``N passed, 0 failed`` and
+  exit 0 every time.
 * A few checks drive the core through cffi (``ffi.dlopen`` of a shared
   library built from the same sources): Linux's truesize values and
   create/release cycles with the debug counters back at zero.
@@ -73,6 +77,20 @@ def run_test_program(exe, extra_env=None):
     return r.stdout
 
 
+DET_FLAGS = ["-std=c11", "-D_GNU_SOURCE", *WARN, "-O1", "-g", "-fsanitize=undefined",
+             "-fno-sanitize-recover=all", "-DMENIOS_TEST_DET"]
+HOST_PLATFORM = os.path.join(CSRC, "platform", "host.c")
+DET_PLATFORM = os.path.join(CSRC, "platform", "det.c")
+LIB_STRING = os.path.join(CSRC, "kernel", "lib", "string.c")
+
+
+def det_sources():
+    """C_SOURCES on the deterministic platform: det.c for host.c."""
+    srcs = c_sources()
+    assert HOST_PLATFORM in srcs
+    return [DET_PLATFORM if p == HOST_PLATFORM else p for p in srcs]
+
+
 def test_sources_listed_once():
     srcs = c_sources()
     assert srcs and len(srcs) == len(set(srcs))
@@ -90,6 +108,55 @@ def test_c_core_plain_O2(tmp_path):
     exe = build_test_program(tmp_path, PLAIN_FLAGS, "test_core")
     out = run_test_program(exe)
     print(out)
+
+
+# ------------------------------------------------ deterministic platform ---
+
+DET_DECISIONS = re.compile(r"^det: (\d+) scheduling decisions$", re.M)
+
+
+@pytest.fixture(scope="module")
+def det_program(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cdet")
+    # kernel/lib/string.c is built as a kernel would build it: freestanding,
+    # so gcc cannot turn its loops back into calls to the C library.
+    lib_o = os.path.join(str(out), "string.o")
+    gcc(["-std=c11", "-ffreestanding", *WARN, "-O2", "-g", "-fsanitize=undefined",
+         "-c", LIB_STRING, "-o", lib_o], cwd=ROOT)
+    exe = os.path.join(str(out), "test_core_det")
+    gcc([*DET_FLAGS, "-I", CSRC, TEST_C, *det_sources(), lib_o, "-o", exe], cwd=ROOT)
+    return exe
+
+
+def run_det(exe, seed):
+    out = run_test_program(exe, {"MENIOS_DET_SEED": str(seed),
+                                 "UBSAN_OPTIONS": SANITIZER_ENV["UBSAN_OPTIONS"]})
+    m = DET_DECISIONS.search(out)
+    assert m, out
+    assert "det_race_schedule" in out, out
+    return out, int(m.group(1))
+
+
+def test_c_core_det_schedules(det_program):
+    """The C tests on det, under several schedules: every one passes, a
+    seed replays its schedule exactly, and the seeds differ."""
+    decisions = {}
+    for seed in (1, 2, 3, 12345):
+        out, decisions[seed] = run_det(det_program, seed)
+        print("seed %d: %s" % (seed, out.splitlines()[-2]))
+    assert run_det(det_program, 1)[1] == decisions[1]
+    assert len(set(decisions.values())) > 1, decisions
+
+
+def test_det_links_no_pthreads(det_program):
+    """The deterministic platform runs the core on one host thread: the
+    program it builds calls no pthread function."""
+    nm = shutil.which("nm")
+    if nm is None:
+        pytest.skip("nm is not installed")
+    r = subprocess.run([nm, "-u", det_program], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert not [l for l in r.stdout.split() if l.startswith("pthread_")], r.stdout
 
 
 # ------------------------------------------------------------------ cffi ---

@@ -11,12 +11,17 @@
  *       -fno-sanitize-recover=all -pthread -Icsrc tests/c/test_core.c \
  *       <C_SOURCES from setup.py> -o /tmp/test_core && /tmp/test_core
  *
+ * The same program runs on the deterministic platform (platform/det.h):
+ * built with -DMENIOS_TEST_DET and platform/det.c in place of host.c, its
+ * threads are det's and each seed (MENIOS_DET_SEED) is one interleaving of
+ * them; the "threads", sleeps and signals below go through the few
+ * test_thread_* helpers that pick the platform's.
+ *
  * Prints one line per test and finally "N passed, 0 failed".  Any failed
  * check prints file:line and exits non-zero at once.
  */
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +31,11 @@
 
 #include "kernel/net/unix/unix_socket.h"
 #include "kernel/fs/pipe.h"
+#ifdef MENIOS_TEST_DET
+#include "platform/det.h"
+#else
+#include <pthread.h>
+#endif
 
 #define CHECK(cond) do {						\
 	if (!(cond)) {							\
@@ -67,7 +77,7 @@ static struct {
 } tvfs_names[TVFS_MAX];
 static uint64_t tvfs_next_ino = TVFS_INO0;
 static int tvfs_unlinks;		/* unlink_bsd calls, for the bind undo */
-static pthread_mutex_t tvfs_lock = PTHREAD_MUTEX_INITIALIZER;
+static plat_mutex_t tvfs_lock = PLAT_MUTEX_INITIALIZER;
 
 static int tvfs_slot(const char *path)
 {
@@ -84,7 +94,7 @@ static int tvfs_find_bsd(void *task, const char *path, uint32_t *dev, uint64_t *
 	int i, err = 0;
 
 	CHECK(task == NULL);
-	pthread_mutex_lock(&tvfs_lock);
+	plat_mutex_lock(&tvfs_lock);
 	i = tvfs_slot(path);
 	if (i < 0) {
 		err = -ENOENT;
@@ -92,7 +102,7 @@ static int tvfs_find_bsd(void *task, const char *path, uint32_t *dev, uint64_t *
 		*dev = TVFS_DEV;
 		*ino = tvfs_names[i].ino;
 	}
-	pthread_mutex_unlock(&tvfs_lock);
+	plat_mutex_unlock(&tvfs_lock);
 	return err;
 }
 
@@ -101,7 +111,7 @@ static int tvfs_mknod_bsd(void *task, const char *path, uint32_t *dev, uint64_t 
 	int i, err = -ENOSPC;
 
 	CHECK(task == NULL);
-	pthread_mutex_lock(&tvfs_lock);
+	plat_mutex_lock(&tvfs_lock);
 	if (tvfs_slot(path) >= 0) {
 		err = -EADDRINUSE;
 	} else {
@@ -116,7 +126,7 @@ static int tvfs_mknod_bsd(void *task, const char *path, uint32_t *dev, uint64_t 
 			break;
 		}
 	}
-	pthread_mutex_unlock(&tvfs_lock);
+	plat_mutex_unlock(&tvfs_lock);
 	return err;
 }
 
@@ -125,12 +135,12 @@ static void tvfs_unlink_bsd(void *task, const char *path)
 	int i;
 
 	CHECK(task == NULL);
-	pthread_mutex_lock(&tvfs_lock);
+	plat_mutex_lock(&tvfs_lock);
 	i = tvfs_slot(path);
 	if (i >= 0)
 		tvfs_names[i].ino = 0;
 	tvfs_unlinks++;
-	pthread_mutex_unlock(&tvfs_lock);
+	plat_mutex_unlock(&tvfs_lock);
 }
 
 /* defined after struct tfile: the embedder's fd table holds those */
@@ -308,12 +318,77 @@ static int xpoll(struct unix_net *net, struct unix_pollfd *p, unsigned int n,
 	return unix_poll_many(net, p, n, &ctl);
 }
 
+/*
+ * Threads, sleeps and signals, on the platform the program is built for:
+ * host threads, real time and SIGUSR1, or det's threads, virtual time and
+ * det_thread_signal.
+ */
+#ifdef MENIOS_TEST_DET
+typedef struct det_thread *test_thread_t;
+
+static void test_thread_start(test_thread_t *t, void *(*fn)(void *), void *arg)
+{
+	*t = det_thread_create(fn, arg);
+	CHECK(*t != NULL);
+}
+
+static void test_thread_join(test_thread_t t)
+{
+	det_thread_join(t);
+}
+
+static void test_thread_signal(test_thread_t t)
+{
+	det_thread_signal(t);
+}
+
+static void sleep_ms(int ms)
+{
+	det_sleep_ns(ms * MS);
+}
+
+/* What poll(2) would say of a readiness fd right now. */
+static int fd_events(int fd)
+{
+	int ev = det_readyfd_events(fd);
+
+	CHECK(ev >= 0);
+	return ev;
+}
+#else
+typedef pthread_t test_thread_t;
+
+static void test_thread_start(test_thread_t *t, void *(*fn)(void *), void *arg)
+{
+	CHECK_EQ(pthread_create(t, NULL, fn, arg), 0);
+}
+
+static void test_thread_join(test_thread_t t)
+{
+	CHECK_EQ(pthread_join(t, NULL), 0);
+}
+
+static void test_thread_signal(test_thread_t t)
+{
+	CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+}
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
+
+/* What the host's poll(2) says of a readiness fd right now. */
+static int fd_events(int fd)
+{
+	struct pollfd p = { fd, POLLIN | POLLOUT, 0 };
+
+	CHECK(poll(&p, 1, 0) >= 0);
+	return p.revents;
+}
+#endif
 
 static int64_t counter(struct unix_net *net, int which)
 {
@@ -906,7 +981,7 @@ static void test_blocking_connect(void)
 	struct unix_sock *l, *c1, *c2, *n1, *n2;
 	struct connector c;
 	struct wait_ctl ctl;
-	pthread_t t;
+	test_thread_t t;
 
 	l = mksock(net, SOCK_STREAM);
 	c1 = mksock(net, SOCK_STREAM);
@@ -918,14 +993,14 @@ static void test_blocking_connect(void)
 	c.sk = c2;
 	c.l = l;
 	c.result = 1;
-	CHECK_EQ(pthread_create(&t, NULL, connector_main, &c), 0);
+	test_thread_start(&t, connector_main, &c);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	sleep_ms(120);
 	CHECK_EQ(__atomic_load_n(&c.result, __ATOMIC_SEQ_CST), 1);		/* still blocked */
 	CHECK_EQ(BLOCKED(net), 1);
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_accept(l, &n1, 0, &ctl), 0);
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(c.result, 0);
 	ctl_init(&ctl, 1);
 	CHECK_EQ(unix_accept(l, &n2, 0, &ctl), 0);
@@ -1158,7 +1233,7 @@ static void test_threads_bulk(void)
 	struct unix_net *net = net_new();
 	struct unix_sock *a, *b;
 	struct bulk w = { 0 }, r = { 0 };
-	pthread_t tw, tr;
+	test_thread_t tw, tr;
 
 	mkpair(net, SOCK_STREAM, &a, &b);
 	w.sk = a;
@@ -1166,15 +1241,15 @@ static void test_threads_bulk(void)
 	r.sk = b;
 	r.seed = 777;
 	/* the reader starts first and must block until data comes */
-	CHECK_EQ(pthread_create(&tr, NULL, bulk_reader, &r), 0);
+	test_thread_start(&tr, bulk_reader, &r);
 	sleep_ms(60);
 	CHECK_EQ(__atomic_load_n(&r.bytes, __ATOMIC_SEQ_CST), 0);
-	CHECK_EQ(pthread_create(&tw, NULL, bulk_writer, &w), 0);
-	CHECK_EQ(pthread_join(tw, NULL), 0);
+	test_thread_start(&tw, bulk_writer, &w);
+	test_thread_join(tw);
 	CHECK_EQ(w.err, 0);
 	CHECK_EQ(w.bytes, BULK_BYTES);
 	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
-	CHECK_EQ(pthread_join(tr, NULL), 0);
+	test_thread_join(tr);
 	CHECK_EQ(r.err, 0);
 	CHECK_EQ(r.bytes, BULK_BYTES);
 	CHECK(r.sum == w.sum);
@@ -1190,7 +1265,7 @@ static void test_threads_duplex(void)
 	struct unix_net *net = net_new();
 	struct unix_sock *a, *b, *c, *d;
 	struct bulk w1 = { 0 }, r1 = { 0 }, w2 = { 0 }, r2 = { 0 };
-	pthread_t t[4];
+	test_thread_t t[4];
 
 	mkpair(net, SOCK_STREAM, &a, &b);
 	mkpair(net, SOCK_STREAM, &c, &d);
@@ -1198,16 +1273,16 @@ static void test_threads_duplex(void)
 	r1.sk = b; r1.seed = 2;
 	w2.sk = d; w2.seed = 3;
 	r2.sk = c; r2.seed = 4;
-	CHECK_EQ(pthread_create(&t[0], NULL, bulk_writer, &w1), 0);
-	CHECK_EQ(pthread_create(&t[1], NULL, bulk_reader, &r1), 0);
-	CHECK_EQ(pthread_create(&t[2], NULL, bulk_writer, &w2), 0);
-	CHECK_EQ(pthread_create(&t[3], NULL, bulk_reader, &r2), 0);
-	CHECK_EQ(pthread_join(t[0], NULL), 0);
-	CHECK_EQ(pthread_join(t[2], NULL), 0);
+	test_thread_start(&t[0], bulk_writer, &w1);
+	test_thread_start(&t[1], bulk_reader, &r1);
+	test_thread_start(&t[2], bulk_writer, &w2);
+	test_thread_start(&t[3], bulk_reader, &r2);
+	test_thread_join(t[0]);
+	test_thread_join(t[2]);
 	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
 	CHECK_EQ(unix_shutdown(d, SHUT_WR), 0);
-	CHECK_EQ(pthread_join(t[1], NULL), 0);
-	CHECK_EQ(pthread_join(t[3], NULL), 0);
+	test_thread_join(t[1]);
+	test_thread_join(t[3]);
 	CHECK_EQ(w1.err, 0);
 	CHECK_EQ(w2.err, 0);
 	CHECK_EQ(r1.err, 0);
@@ -1246,7 +1321,7 @@ static void test_dgram_sleeper_peer_gone(void)
 	struct unix_sock *s, *p;
 	struct dgram_sleeper d;
 	struct wait_ctl ctl;
-	pthread_t t;
+	test_thread_t t;
 	int i;
 
 	s = mksock(net, SOCK_DGRAM);
@@ -1259,11 +1334,11 @@ static void test_dgram_sleeper_peer_gone(void)
 	CHECK_EQ(send_nb(s, "m", 1, 0), -EAGAIN);
 	d.sk = s;
 	d.result = 12345;
-	CHECK_EQ(pthread_create(&t, NULL, dgram_sleeper_main, &d), 0);
+	test_thread_start(&t, dgram_sleeper_main, &d);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	CHECK_EQ(unix_connect(NULL, s, NULL, 0, &CRED, 0, &ctl), 0);	/* AF_UNSPEC */
 	unix_release(p);
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(d.result, -ECONNRESET);
 	CHECK_EQ(SKBS(net), 0);
 	unix_release(s);
@@ -1304,7 +1379,7 @@ static void test_dgram_poller_peer_gone(void)
 		struct peer_poller pp = { s, 12345, 0 };
 		char name[2] = { '\0', (char)('a' + round) };	/* abstract: gone with p */
 		struct wait_ctl ctl;
-		pthread_t t;
+		test_thread_t t;
 		int i;
 
 		CHECK_EQ(xbind(p, name, 2), 0);
@@ -1313,11 +1388,11 @@ static void test_dgram_poller_peer_gone(void)
 		for (i = 0; i < 100 && send_nb(s, "m", 1, 0) == 1; i++)
 			;
 		CHECK_EQ(send_nb(s, "m", 1, 0), -EAGAIN);
-		CHECK_EQ(pthread_create(&t, NULL, peer_poller_main, &pp), 0);
+		test_thread_start(&t, peer_poller_main, &pp);
 		CHECK_EQ(wait_blocked(net, 1), 1);
 		CHECK_EQ(unix_connect(NULL, s, NULL, 0, &CRED, 0, &ctl), 0);	/* AF_UNSPEC */
 		unix_release(p);
-		CHECK_EQ(pthread_join(t, NULL), 0);
+		test_thread_join(t);
 		CHECK_EQ(pp.result, 1);
 		CHECK(pp.revents & POLLOUT);	/* no peer: nothing holds it back */
 		unix_release(s);
@@ -1368,7 +1443,7 @@ static void test_net_shutdown_wakes(void)
 	struct unix_net *net = net_new();
 	struct unix_sock *a, *b, *l, *c, *d;
 	struct blocked bl[4];
-	pthread_t t[4];
+	test_thread_t t[4];
 	int i;
 
 	mkpair(net, SOCK_STREAM, &a, &b);
@@ -1383,7 +1458,7 @@ static void test_net_shutdown_wakes(void)
 	for (i = 0; i < 4; i++) {
 		bl[i].started = 0;
 		bl[i].result = 12345;
-		CHECK_EQ(pthread_create(&t[i], NULL, blocked_main, &bl[i]), 0);
+		test_thread_start(&t[i], blocked_main, &bl[i]);
 	}
 	CHECK_EQ(wait_blocked(net, 4), 4);
 	sleep_ms(120);
@@ -1397,7 +1472,7 @@ static void test_net_shutdown_wakes(void)
 	CHECK_EQ(KICKS(net), 4);	/* by the kick, not an event */
 	CHECK_EQ(TIMEOUTS(net), 0);
 	for (i = 0; i < 4; i++)
-		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		test_thread_join(t[i]);
 	CHECK_EQ(bl[0].result, -ESHUTDOWN);
 	CHECK_EQ(bl[1].result, -ESHUTDOWN);
 	CHECK_EQ(bl[2].result, -ESHUTDOWN);
@@ -1424,15 +1499,15 @@ static void test_blocked_count(void)
 	struct blocked bl;
 	struct wait_ctl ctl;
 	char buf[4];
-	pthread_t t;
+	test_thread_t t;
 
 	mkpair(net, SOCK_STREAM, &a, &b);
 	bl.sk = b; bl.op = 0; bl.started = 0; bl.result = 12345;
-	CHECK_EQ(pthread_create(&t, NULL, blocked_main, &bl), 0);
+	test_thread_start(&t, blocked_main, &bl);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	CHECK_EQ(send_nb(a, "hey", 3, 0), 3);
 	CHECK_EQ(BLOCKED(net), 0);
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(bl.result, 3);
 
 	/* A timeout gives the count up by itself, and counts as a timeout. */
@@ -1512,7 +1587,7 @@ static void wring_run(int nthreads, int rounds, int64_t spin_max)
 {
 	struct wring r;
 	struct wring_arg a[8];
-	pthread_t t[8];
+	test_thread_t t[8];
 	int i;
 
 	memset(&r, 0, sizeof(r));
@@ -1525,10 +1600,10 @@ static void wring_run(int nthreads, int rounds, int64_t spin_max)
 		a[i].r = &r;
 		a[i].id = i;
 		a[i].err = 12345;
-		CHECK_EQ(pthread_create(&t[i], NULL, wring_main, &a[i]), 0);
+		test_thread_start(&t[i], wring_main, &a[i]);
 	}
 	for (i = 0; i < nthreads; i++) {
-		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		test_thread_join(t[i]);
 		CHECK_EQ(a[i].err, 0);
 	}
 	CHECK_EQ(r.st.blocked, 0);
@@ -1550,7 +1625,7 @@ struct wsleeper {
 	int intr;
 	int64_t deadline;
 	int started, result;
-	pthread_t self;
+	test_thread_t self;
 };
 
 static void *wsleeper_main(void *arg)
@@ -1588,7 +1663,7 @@ static void wsleeper_start(struct wsleeper *w, struct wring *r, int intr, int64_
 	w->deadline = deadline;
 	w->started = 0;
 	w->result = 12345;
-	CHECK_EQ(pthread_create(&w->self, NULL, wsleeper_main, w), 0);
+	test_thread_start(&w->self, wsleeper_main, w);
 	for (i = 0; i < 10000 && wstat(r, &r->st.blocked) <= before; i++)
 		sleep_ms(1);
 	CHECK_EQ(wstat(r, &r->st.blocked), before + 1);
@@ -1606,12 +1681,12 @@ static void on_sigusr1(int sig)
 
 /* Signal @to until @w's sleep ends (a signal that lands before the thread
  * is inside its futex sleep is not an interruption), at most 10 s. */
-static void signal_until_done(pthread_t to, struct wsleeper *w)
+static void signal_until_done(test_thread_t to, struct wsleeper *w)
 {
 	int i;
 
 	for (i = 0; i < 1000 && wsleeper_result(w) == 12345; i++) {
-		CHECK_EQ(pthread_kill(to, SIGUSR1), 0);
+		test_thread_signal(to);
 		sleep_ms(10);
 	}
 }
@@ -1630,7 +1705,7 @@ static void test_wait_timeout_kick_signal(void)
 	/* timeout: -EAGAIN at the deadline, not before, counted */
 	t0 = plat_now_ns();
 	wsleeper_start(&a, &r, 0, t0 + 50 * MS);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	test_thread_join(a.self);
 	CHECK_EQ(a.result, -EAGAIN);
 	CHECK(plat_now_ns() - t0 >= 50 * MS);
 	CHECK_EQ(r.st.timeouts, 1);
@@ -1642,7 +1717,7 @@ static void test_wait_timeout_kick_signal(void)
 	__wake_up(&r.wq, 1);
 	CHECK_EQ(r.st.blocked, 0);	/* dropped by the waker */
 	plat_mutex_unlock(&r.lock);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	test_thread_join(a.self);
 	CHECK_EQ(a.result, 0);
 	CHECK_EQ(r.st.kicks, 0);
 
@@ -1652,8 +1727,8 @@ static void test_wait_timeout_kick_signal(void)
 	plat_mutex_lock(&r.lock);
 	__kick_all(&r.wq);
 	plat_mutex_unlock(&r.lock);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
-	CHECK_EQ(pthread_join(b.self, NULL), 0);
+	test_thread_join(a.self);
+	test_thread_join(b.self);
 	CHECK_EQ(a.result, 0);
 	CHECK_EQ(b.result, 0);
 	CHECK_EQ(r.st.kicks, 2);
@@ -1668,7 +1743,7 @@ static void test_wait_timeout_kick_signal(void)
 	/* an interruptible sleep with no timeout: -ERESTARTSYS */
 	wsleeper_start(&a, &r, 1, PLAT_FOREVER);
 	signal_until_done(a.self, &a);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	test_thread_join(a.self);
 	CHECK_EQ(a.result, -ERESTARTSYS);
 	CHECK_EQ(r.st.kicks, 3);
 
@@ -1676,7 +1751,7 @@ static void test_wait_timeout_kick_signal(void)
 	t0 = plat_now_ns();
 	wsleeper_start(&a, &r, 1, t0 + 20000 * MS);
 	signal_until_done(a.self, &a);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	test_thread_join(a.self);
 	CHECK_EQ(a.result, -EINTR);
 	CHECK(plat_now_ns() - t0 < 15000 * MS);
 	CHECK_EQ(r.st.kicks, 4);
@@ -1686,7 +1761,7 @@ static void test_wait_timeout_kick_signal(void)
 	wsleeper_start(&a, &r, 1, PLAT_FOREVER);
 	wsleeper_start(&b, &r, 0, PLAT_FOREVER);
 	signal_until_done(b.self, &a);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	test_thread_join(a.self);
 	CHECK_EQ(a.result, -ERESTARTSYS);
 	sleep_ms(20);
 	CHECK_EQ(wsleeper_result(&b), 12345);	/* still asleep */
@@ -1694,7 +1769,7 @@ static void test_wait_timeout_kick_signal(void)
 	plat_mutex_lock(&r.lock);
 	__wake_up_all(&r.wq);
 	plat_mutex_unlock(&r.lock);
-	CHECK_EQ(pthread_join(b.self, NULL), 0);
+	test_thread_join(b.self);
 	CHECK_EQ(b.result, 0);
 
 	CHECK_EQ(sigaction(SIGUSR1, &old, NULL), 0);
@@ -1703,6 +1778,100 @@ static void test_wait_timeout_kick_signal(void)
 	CHECK(!wq_active(&r.wq));
 	plat_mutex_destroy(&r.lock);
 }
+
+#ifdef MENIOS_TEST_DET
+/*
+ * A race as a schedule.  The lost wake-up that sched/wait.h's
+ * prepare-check-sleep order prevents: a sleeper that checks its condition,
+ * drops the lock and only then queues itself misses a waker that runs in
+ * between, and sleeps to its deadline.  On det each seed is one
+ * interleaving of sleeper and waker: some seeds lose the wake-up, others do
+ * not, the same seed loses it every time, and the real pattern
+ * (__wait_sleep under the lock that guards the condition) never does.
+ */
+struct race {
+	struct wring r;
+	int flag;			/* the condition, under r.lock */
+	int naive;			/* the sleeper drops the lock between check and sleep */
+	int result;
+};
+
+static void *race_sleeper(void *arg)
+{
+	struct race *x = arg;
+	struct wait_ctl ctl = { plat_now_ns() + 100 * MS, 0 };
+	int done, err = 0;
+
+	plat_mutex_lock(&x->r.lock);
+	done = x->flag;
+	if (x->naive && !done) {
+		plat_mutex_unlock(&x->r.lock);
+		plat_mutex_lock(&x->r.lock);	/* the window: a scheduling point */
+	}
+	while (!done && !err) {
+		err = __wait_sleep(&x->r.wq, &x->r.lock, &ctl, &x->r.st, NULL, 0);
+		done = x->flag;
+		if (x->naive)
+			break;
+	}
+	plat_mutex_unlock(&x->r.lock);
+	x->result = err;	/* -EAGAIN: slept to its deadline */
+	return NULL;
+}
+
+static void *race_waker(void *arg)
+{
+	struct race *x = arg;
+
+	plat_mutex_lock(&x->r.lock);
+	x->flag = 1;
+	__wake_up_all(&x->r.wq);
+	plat_mutex_unlock(&x->r.lock);
+	return NULL;
+}
+
+/* Run sleeper and waker on schedule @seed: 1 if the wake-up was lost. */
+static int race_run(uint64_t seed, int naive)
+{
+	struct race x;
+	test_thread_t s, w;
+
+	memset(&x, 0, sizeof(x));
+	plat_mutex_init(&x.r.lock);
+	wq_init(&x.r.wq);
+	x.naive = naive;
+	det_seed(seed);
+	test_thread_start(&s, race_sleeper, &x);
+	test_thread_start(&w, race_waker, &x);
+	test_thread_join(s);
+	test_thread_join(w);
+	CHECK(x.result == 0 || x.result == -EAGAIN);
+	CHECK(!wq_active(&x.r.wq));
+	plat_mutex_destroy(&x.r.lock);
+	return x.result == -EAGAIN;
+}
+
+static void test_det_race_schedule(void)
+{
+	uint64_t seed, lost_seed = 0;
+	int lost = 0, kept = 0;
+
+	for (seed = 1; seed <= 64; seed++) {
+		if (race_run(seed, 1)) {
+			lost++;
+			if (!lost_seed)
+				lost_seed = seed;
+		} else {
+			kept++;
+		}
+		CHECK_EQ(race_run(seed, 0), 0);
+	}
+	CHECK(lost > 0 && kept > 0);
+	CHECK_EQ(race_run(lost_seed, 1), 1);	/* the schedule replays the race */
+	printf("(lost on %d of 64 schedules, first seed %llu) ", lost,
+	       (unsigned long long)lost_seed);
+}
+#endif
 
 /*
  * Kernel teardown while data is moving: readers copy out of queued skbs with
@@ -1757,7 +1926,7 @@ static void test_net_shutdown_while_copying(void)
 		struct unix_net *net = net_new();
 		struct unix_sock *a, *b, *c, *d;
 		struct churn w1, r1, w2, r2;
-		pthread_t t[4];
+		test_thread_t t[4];
 
 		mkpair(net, SOCK_STREAM, &a, &b);
 		mkpair(net, SOCK_DGRAM, &c, &d);
@@ -1765,18 +1934,18 @@ static void test_net_shutdown_while_copying(void)
 		r1 = (struct churn){ b, 0, 1 };
 		w2 = (struct churn){ c, 0, 1 };
 		r2 = (struct churn){ d, 1, 1 };	/* dgram peek copies a queued skb */
-		CHECK_EQ(pthread_create(&t[0], NULL, churn_writer, &w1), 0);
-		CHECK_EQ(pthread_create(&t[1], NULL, churn_reader, &r1), 0);
-		CHECK_EQ(pthread_create(&t[2], NULL, churn_writer, &w2), 0);
-		CHECK_EQ(pthread_create(&t[3], NULL, churn_reader, &r2), 0);
+		test_thread_start(&t[0], churn_writer, &w1);
+		test_thread_start(&t[1], churn_reader, &r1);
+		test_thread_start(&t[2], churn_writer, &w2);
+		test_thread_start(&t[3], churn_reader, &r2);
 		sleep_ms(1 + round % 5);
 		unix_net_shutdown(net);
-		CHECK_EQ(pthread_join(t[0], NULL), 0);
-		CHECK_EQ(pthread_join(t[2], NULL), 0);
+		test_thread_join(t[0]);
+		test_thread_join(t[2]);
 		unix_shutdown(a, SHUT_WR);	/* in case the writer finished first */
 		unix_shutdown(c, SHUT_WR);
-		CHECK_EQ(pthread_join(t[1], NULL), 0);
-		CHECK_EQ(pthread_join(t[3], NULL), 0);
+		test_thread_join(t[1]);
+		test_thread_join(t[3]);
 		unix_release(a);
 		unix_release(b);
 		unix_release(c);
@@ -1808,7 +1977,7 @@ static void test_poll_many(void)
 	struct unix_pollfd p[4];
 	struct wait_ctl ctl;
 	struct delayed_send ds;
-	pthread_t t;
+	test_thread_t t;
 	char buf[4];
 	int64_t t0;
 
@@ -1841,10 +2010,10 @@ static void test_poll_many(void)
 	p[1] = (struct unix_pollfd){ .sk = d, .events = POLLIN, .revents = 0 };
 	ds.sk = c;
 	ds.ms = 80;
-	CHECK_EQ(pthread_create(&t, NULL, delayed_send_main, &ds), 0);
+	test_thread_start(&t, delayed_send_main, &ds);
 	CHECK_EQ(xpoll(net, p, 2, -1), 1);
 	CHECK_EQ(TIMEOUTS(net), 1);	/* woken by the send, not a timer */
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(p[0].revents, 0);
 	CHECK_EQ(p[1].revents, POLLIN);
 	CHECK_EQ(recv_nb(d, buf, sizeof(buf), 0), 1);
@@ -2911,10 +3080,10 @@ static void test_pipe_threads(void)
 	static unsigned char buf[9000];
 	uint32_t s = 777;
 	size_t got = 0;
-	pthread_t t;
+	test_thread_t t;
 	ssize_t r;
 
-	CHECK_EQ(pthread_create(&t, NULL, pipe_writer_main, &w), 0);
+	test_thread_start(&t, pipe_writer_main, &w);
 	for (;;) {
 		size_t n = xorshift(&s) % sizeof(buf) + 1, i;
 
@@ -2926,7 +3095,7 @@ static void test_pipe_threads(void)
 			CHECK_EQ(buf[i], (unsigned char)((got + i) * 7));
 		got += (size_t)r;
 	}
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(w.result, 4 << 20);
 	CHECK_EQ(got, 4 << 20);
 	pipe_release(p, RD);
@@ -2971,33 +3140,33 @@ static void test_pipe_wakeups(void)
 	struct unix_net *net = net_new();
 	struct pipe_inode_info *p = pipe_create(net), *q = pipe_create(net);
 	struct pipe_blocked b[3] = { { p, 0, 12345, 0 }, { q, 1, 12345, 0 }, { p, 2, 12345, 0 } };
-	pthread_t t[3];
+	test_thread_t t[3];
 	char buf[8];
 	int i;
 
 	/* A poller wakes on a write, then a reader. */
-	CHECK_EQ(pthread_create(&t[2], NULL, pipe_blocked_main, &b[2]), 0);
+	test_thread_start(&t[2], pipe_blocked_main, &b[2]);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	CHECK_EQ(PWRITE(p, "wake", 4), 4);
-	CHECK_EQ(pthread_join(t[2], NULL), 0);
+	test_thread_join(t[2]);
 	CHECK_EQ(b[2].result, 1);
 	CHECK_EQ(b[2].revents, POLLIN);
 	CHECK_EQ(PREAD(p, buf, sizeof(buf)), 4);
-	CHECK_EQ(pthread_create(&t[0], NULL, pipe_blocked_main, &b[0]), 0);
+	test_thread_start(&t[0], pipe_blocked_main, &b[0]);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	CHECK_EQ(PWRITE(p, "wake", 4), 4);
-	CHECK_EQ(pthread_join(t[0], NULL), 0);
+	test_thread_join(t[0]);
 	CHECK_EQ(b[0].result, 4);
 
 	/* Teardown: a blocked writer returns what it wrote, a reader ESHUTDOWN. */
 	b[0].result = 12345;
-	CHECK_EQ(pthread_create(&t[0], NULL, pipe_blocked_main, &b[0]), 0);
-	CHECK_EQ(pthread_create(&t[1], NULL, pipe_blocked_main, &b[1]), 0);
+	test_thread_start(&t[0], pipe_blocked_main, &b[0]);
+	test_thread_start(&t[1], pipe_blocked_main, &b[1]);
 	CHECK_EQ(wait_blocked(net, 2), 2);
 	unix_net_shutdown(net);
 	CHECK_EQ(BLOCKED(net), 0);
 	for (i = 0; i < 2; i++)
-		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		test_thread_join(t[i]);
 	CHECK_EQ(b[0].result, -ESHUTDOWN);
 	CHECK_EQ(b[1].result, 65536);
 	CHECK_EQ(PREAD(q, buf, 1), 1);			/* data stays readable */
@@ -3040,7 +3209,7 @@ static void test_pipe_fifo_open(void)
 	struct fifo_opener o = { p, RD, 12345, 99 };
 	struct wait_ctl ctl;
 	unsigned int v = 7;
-	pthread_t t;
+	test_thread_t t;
 
 	/* Non-blocking: a writer without a reader is ENXIO, a reader opens
 	 * and remembers w_counter; a first attempt that would wait is EAGAIN
@@ -3057,12 +3226,12 @@ static void test_pipe_fifo_open(void)
 
 	/* A blocking writer opens at once now; a blocking reader waits for a writer. */
 	pipe_release(p, RD);
-	CHECK_EQ(pthread_create(&t, NULL, fifo_open_main, &o), 0);
+	test_thread_start(&t, fifo_open_main, &o);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	CHECK_EQ(__atomic_load_n(&o.result, __ATOMIC_SEQ_CST), 12345);
 	ctl_init(&ctl, 1);
 	CHECK_EQ(pipe_fifo_open(p, WR, 0, &ctl, &v), 0);
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(o.result, 0);
 	CHECK_EQ(PWRITE(p, "fifo", 4), 4);
 	pipe_release(p, WR);
@@ -3072,10 +3241,10 @@ static void test_pipe_fifo_open(void)
 	/* Teardown kicks a waiting opener, which undoes its open. */
 	o.fmode = WR;
 	o.result = 12345;
-	CHECK_EQ(pthread_create(&t, NULL, fifo_open_main, &o), 0);
+	test_thread_start(&t, fifo_open_main, &o);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	unix_net_shutdown(net);
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(o.result, -ESHUTDOWN);
 	CHECK_EQ(p->readers + p->writers, 0);
 	unix_net_destroy(net);
@@ -3127,13 +3296,9 @@ static void test_pipe_splice_tee(void)
 
 /* ---------------------------------------------------------------- main --- */
 
-/* What the host's poll(2) says of a readiness fd right now. */
 static int host_events(const struct unix_ready *r)
 {
-	struct pollfd p = { unix_ready_fd(r), POLLIN | POLLOUT, 0 };
-
-	CHECK(poll(&p, 1, 0) >= 0);
-	return p.revents;
+	return fd_events(unix_ready_fd(r));
 }
 
 static void test_ready(void)
@@ -3206,6 +3371,9 @@ static const struct test tests[] = {
 	{ "poll_many", test_poll_many },
 	{ "wait_no_lost_wakeup", test_wait_no_lost_wakeup },
 	{ "wait_timeout_kick_signal", test_wait_timeout_kick_signal },
+#ifdef MENIOS_TEST_DET
+	{ "det_race_schedule", test_det_race_schedule },
+#endif
 	{ "scm_rights", test_scm_rights },
 	{ "gc_self", test_gc_self },
 	{ "gc_reachable", test_gc_reachable },
@@ -3248,6 +3416,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "no test named %s\n", argv[1]);
 		return 2;
 	}
+#ifdef MENIOS_TEST_DET
+	printf("det: %llu scheduling decisions\n", (unsigned long long)det_switches());
+#endif
 	printf("%d passed, 0 failed\n", passed);
 	return 0;
 }
