@@ -310,3 +310,53 @@ def test_create_errnos(core, net, type_, proto, err):
     import errno
     r, _ = create(core, net, type_, proto)
     assert r == -getattr(errno, err)
+
+
+# ------------------------------------------- det's own checks, failing ---
+
+DET_MISUSE = {
+    # a lock held across a blocking call: the next taker finds it held
+    "lock_across_sleep": r"""
+static plat_mutex_t m;
+static void *holder(void *arg) { (void)arg; plat_mutex_lock(&m); det_sleep_ns(1000); plat_mutex_unlock(&m); return NULL; }
+int main(void)
+{
+    struct det_thread *t;
+
+    plat_mutex_init(&m);
+    t = det_thread_create(holder, NULL);
+    det_sleep_ns(10);
+    det_thread_join(t);
+    return 0;
+}
+""",
+    # every thread blocked with no deadline
+    "deadlock": r"""
+static plat_event_t e;
+static void *sleeper(void *arg) { (void)arg; plat_event_wait(&e, PLAT_FOREVER); return NULL; }
+int main(void)
+{
+    plat_event_arm(&e);
+    det_thread_join(det_thread_create(sleeper, NULL));
+    return 0;
+}
+""",
+}
+
+
+@pytest.mark.parametrize("case,expect", [
+    ("lock_across_sleep", "det: assertion failed: cur->locks_held == 0"),
+    ("deadlock", "det: deadlock: every thread is blocked with no deadline"),
+])
+def test_det_aborts_on_misuse(tmp_path, case, expect):
+    """det turns a broken locking rule or a deadlock into an abort that
+    names it, with the threads' states."""
+    src = tmp_path / (case + ".c")
+    src.write_text('#include "platform/det.h"\n' + DET_MISUSE[case])
+    exe = str(tmp_path / case)
+    gcc(["-std=c11", *WARN, "-O1", "-g", "-I", CSRC, str(src), DET_PLATFORM, "-o", exe],
+        cwd=ROOT)
+    r = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert expect in r.stderr, r.stderr
+    assert "thread 1:" in r.stderr, r.stderr

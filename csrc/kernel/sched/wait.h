@@ -27,9 +27,10 @@
  *     caller returns what it has done so far, else that error; the embedder
  *     runs its signal handlers and restarts the call from scratch.
  *
- * Signals reach a sleeper through the host kernel: a handler installed
- * without SA_RESTART makes the futex sleep of the thread it runs in return
- * EINTR.  Only interruptible sleepers act on it (in Python only the main
+ * Signals reach a sleeper through the platform: plat_event_wait returns
+ * -EINTR (on the host platform, a handler installed without SA_RESTART
+ * makes the futex sleep of the thread it runs in return EINTR).  Only
+ * interruptible sleepers act on it (in Python only the main
  * thread runs signal handlers, so the bridge makes only its sleeps
  * interruptible).  A process-directed signal may land on another thread
  * asleep here; that thread relays it -- it kicks every interruptible sleeper
