@@ -28,6 +28,8 @@ FLOOR_SOURCES = ["csrc/bench/copyfloor.c"]
 # No feature macros: csrc/kernel is freestanding C, and the platform file
 # asks for what it needs itself.
 C_CORE_FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2"]
+# The floors are host programs (pthreads, clock_gettime).
+FLOOR_FLAGS = C_CORE_FLAGS + ["-D_GNU_SOURCE"]
 
 
 def _build_ext_class():
@@ -37,10 +39,10 @@ def _build_ext_class():
         """Compile the C core strictly, then the Cython module normally."""
 
         def build_extension(self, ext):
-            sources = C_SOURCES if ext.name == "menios._unix" else FLOOR_SOURCES
+            core = ext.name == "menios._unix"
             objects = self.compiler.compile(
-                sources, output_dir=self.build_temp,
-                include_dirs=["csrc"], extra_postargs=C_CORE_FLAGS)
+                C_SOURCES if core else FLOOR_SOURCES, output_dir=self.build_temp,
+                include_dirs=["csrc"], extra_postargs=C_CORE_FLAGS if core else FLOOR_FLAGS)
             ext.extra_objects = objects
             super().build_extension(ext)
 
