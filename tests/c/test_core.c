@@ -15,7 +15,11 @@
  * built with -DMENIOS_TEST_DET and platform/det.c in place of host.c, its
  * threads are det's and each seed (MENIOS_DET_SEED) is one interleaving of
  * them; the "threads", sleeps and signals below go through the few
- * test_thread_* helpers that pick the platform's.
+ * test_thread_* helpers that pick the platform's.  By hand:
+ *
+ *   gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -DMENIOS_TEST_DET \
+ *       -Icsrc tests/c/test_core.c <C_SOURCES, platform/det.c for host.c> \
+ *       -o /tmp/test_det && MENIOS_DET_SEED=2 /tmp/test_det
  *
  * Prints one line per test and finally "N passed, 0 failed".  Any failed
  * check prints file:line and exits non-zero at once.
