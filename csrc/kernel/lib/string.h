@@ -1,11 +1,11 @@
 /*
- * kernel/lib/string.h - the four memory and string functions the core
- * calls.
+ * kernel/lib/string.h - the memory and string functions the core may
+ * call.
  *
- * These are the C library's names and prototypes on purpose: gcc and clang
- * may emit calls to memcpy, memset and memcmp on their own (struct copies,
- * zeroing) even with -ffreestanding, so every environment the core runs in
- * provides them anyway -- the C library in user space, the kernel's own
+ * These are the C library's names and prototypes on purpose: gcc requires
+ * even a freestanding environment to provide memcpy, memset and memcmp
+ * (it emits calls to them on its own, for struct copies and zeroing), so
+ * every environment the core runs in has them anyway -- the C library in user space, the kernel's own
  * lib/string.c in a kernel.  An environment without them links
  * kernel/lib/string.c, the plain versions here.  The prototypes match the
  * C library's, so a file may include this header and <string.h> together.
