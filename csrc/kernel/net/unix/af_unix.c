@@ -35,9 +35,7 @@
  *       would find.
  *     - A call blocked when the net is torn down fails with ESHUTDOWN.
  */
-#include <errno.h>
-#include <string.h>
-
+#include "../../lib/string.h"
 #include "af_unix.h"
 #include "../../mm/page.h"
 #include "../../fs/pipe.h"

@@ -10,8 +10,7 @@
  * __unix_msg_copy is called with net->lock held, drops it for a large
  * copy and holds it again on return (unix_socket.h).
  */
-#include <string.h>
-
+#include "../../lib/string.h"
 #include "af_unix.h"
 
 size_t msg_total(const struct unix_msg *m)

@@ -10,9 +10,7 @@
  *
  * Locking: net->lock for the user table and the in-flight counts, as unix_socket.h says; __scm_send runs with no lock held (it calls the host ops).
  */
-#include <errno.h>
-#include <string.h>
-
+#include "../../lib/string.h"
 #include "af_unix.h"
 
 /* ----------------------------------------------------- files in flight --- */

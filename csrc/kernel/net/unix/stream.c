@@ -11,9 +11,7 @@
  *
  * Locking: net->lock and the socket's iolock (readers), as unix_socket.h says.
  */
-#include <errno.h>
-#include <string.h>
-
+#include "../../lib/string.h"
 #include "af_unix.h"
 
 /* What a stream send that stopped on @err returns: what it queued, if any. */

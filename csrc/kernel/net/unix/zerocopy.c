@@ -7,9 +7,7 @@
  *
  * Locking: net->lock and the socket's iolock (readers), as unix_socket.h says.
  */
-#include <errno.h>
-#include <string.h>
-
+#include "../../lib/string.h"
 #include "af_unix.h"
 #include "../../mm/page.h"
 
