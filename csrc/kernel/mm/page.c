@@ -7,6 +7,7 @@
 
 #include "page.h"
 #include "../../platform/host.h"
+#include "../trace/trace.h"
 
 struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 {
@@ -31,18 +32,22 @@ struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 	run->npages = npages;
 	run->live_pages = &pool->live_pages;
 	atomic_fetch_add(&pool->live_pages, (long)npages);
+	trace_event(TRACE_PAGE_ALLOC, 0, trace_id(run), npages, 0);
 	return run;
 }
 
 void page_run_get(struct page_run *run)
 {
-	atomic_fetch_add(&run->refcnt, 1);
+	int was = atomic_fetch_add(&run->refcnt, 1);
+
+	trace_event(TRACE_PAGE_GET, 0, trace_id(run), was + 1, 0);
 }
 
 void page_run_put(struct page_run *run)
 {
 	int was = atomic_fetch_sub(&run->refcnt, 1);
 
+	trace_event(TRACE_PAGE_PUT, 0, trace_id(run), was - 1, 0);
 	if (was == 1) {
 		atomic_fetch_sub(run->live_pages, (long)run->npages);
 		free(run->mem);
