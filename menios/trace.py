@@ -367,21 +367,36 @@ class Trace:
                  ("copied_out", "copied out (recv)", "tab:orange"),
                  ("zerocopy_in", "pages handed off (send)", "tab:green"),
                  ("zerocopy_out", "pages received (recv)", "tab:olive"))
-        fig, ax = plt.subplots(figsize=(8, 0.5 * len(data) + 1.8))
+        fig, ax = plt.subplots(figsize=(9, 0.55 * len(data) + 2.0))
         left = [0.0] * len(data)
         for key, label, color in parts:
             vals = [d[key] / 1e6 for _, d in data]
             ax.barh(range(len(data)), vals, left=left, color=color, label=label)
             left = [a + b for a, b in zip(left, vals)]
+        for i, (_, d) in enumerate(data):
+            copied = d["copied_in"] + d["copied_out"]
+            zc = d["zerocopy_in"] + d["zerocopy_out"]
+            ax.text(left[i], i, "  copied %s, zero-copy %s" % (_si(copied), _si(zc)),
+                    va="center", fontsize="small")
+        ax.set_xlim(0, max(left + [1e-6]) * 1.6)
         ax.set_yticks(range(len(data)))
         ax.set_yticklabels(labels)
         ax.invert_yaxis()
         ax.set_xlabel("MB moved through the socket during the trace")
-        ax.set_title(title or "bytes per socket: copied vs zero-copy")
-        ax.legend(loc="lower right", fontsize="small")
+        ax.set_title(title or "bytes per socket: copied vs handed off as pages (zero copy)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25 if len(data) > 2 else -0.4),
+                  ncol=2, fontsize="small", frameon=False)
         fig.tight_layout()
         fig.savefig(os.fspath(path), dpi=90)
         plt.close(fig)
+
+
+def _si(n):
+    """Bytes as a short decimal figure: 4.1 kB, 1.0 GB."""
+    for unit, div in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= div:
+            return "%.1f %s" % (n / div, unit)
+    return "%d B" % n
 
 
 def _bind(call, proc, nr, name):

@@ -26,6 +26,7 @@
 
 #include "kernel/net/unix/unix_socket.h"
 #include "kernel/fs/pipe.h"
+#include "kernel/trace/trace.h"
 
 #define CHECK(cond) do {						\
 	if (!(cond)) {							\
@@ -3177,6 +3178,68 @@ static void test_ready(void)
 	net_done(net);
 }
 
+/*
+ * Tracepoints: a send and a recv record the sk_buff's life in order, with
+ * the thread's pid; a full ring counts what it drops; a stopped trace
+ * records nothing and a second trace cannot start over a running one.
+ */
+static void test_trace_ring(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct trace_rec ring[16], out[16];
+	char buf[8] = "abcdefg";
+	size_t n, i;
+	int64_t skb;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(trace_start(ring, 16), 0);
+	CHECK_EQ(trace_start(out, 16), 1);
+	CHECK_EQ(trace_set_pid(42), 0);
+	CHECK_EQ(send_nb(a, buf, 8, 0), 8);
+	CHECK_EQ(recv_nb(b, buf, 8, 0), 8);
+	CHECK_EQ(trace_set_pid(0), 42);
+	n = trace_drain(out, 16);
+#ifdef MENIOS_NO_TRACE
+	CHECK_EQ(n, 0);
+#else
+	CHECK_EQ(n, 4);
+	CHECK_EQ(out[0].type, TRACE_SKB_ALLOC);
+	CHECK_EQ(out[1].type, TRACE_SKB_QUEUE);
+	CHECK_EQ(out[2].type, TRACE_SKB_DEQUEUE);
+	CHECK_EQ(out[3].type, TRACE_SKB_FREE);
+	skb = out[0].a;
+	for (i = 0; i < n; i++) {
+		CHECK_EQ(out[i].a, skb);
+		CHECK_EQ(out[i].pid, 42);
+		CHECK_EQ(out[i].tid, plat_thread_id());
+		CHECK(i == 0 || out[i].ts >= out[i - 1].ts);
+	}
+	CHECK_EQ(out[0].b, 8);		/* len */
+	CHECK_EQ(out[1].nr, 1);		/* queue length after */
+	CHECK_EQ(out[2].nr, 0);
+	/* a full ring drops, and counts, what does not fit */
+	for (i = 0; i < 5; i++) {
+		CHECK_EQ(send_nb(a, buf, 8, 0), 8);
+		CHECK_EQ(recv_nb(b, buf, 8, 0), 8);
+	}
+	CHECK_EQ(trace_pending(), 16);
+	CHECK_EQ(trace_dropped(), 4);
+	CHECK_EQ(trace_drain(out, 3), 3);
+	CHECK_EQ(out[0].type, TRACE_SKB_ALLOC);
+	CHECK_EQ(trace_pending(), 13);
+#endif
+	CHECK(trace_stop() == ring);
+	CHECK_EQ(send_nb(a, buf, 8, 0), 8);
+	CHECK_EQ(recv_nb(b, buf, 8, 0), 8);
+	CHECK_EQ(trace_pending(), 0);
+	CHECK_EQ(trace_drain(out, 16), 0);
+	CHECK(trace_stop() == NULL);
+	unix_release(a);
+	unix_release(b);
+	net_done(net);
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -3184,6 +3247,7 @@ struct test {
 
 static const struct test tests[] = {
 	{ "net_lifecycle", test_net_lifecycle },
+	{ "trace_ring", test_trace_ring },
 	{ "create_errnos", test_create_errnos },
 	{ "stream_pair", test_stream_pair },
 	{ "stream_shutdown_epipe", test_stream_shutdown_epipe },
