@@ -193,11 +193,11 @@ def _trace(args):
         print("usage: menios trace -o FILE [--plot FILE.png] -- [python] SCRIPT [ARGS] "
               "| -m MODULE [ARGS]", file=sys.stderr)
         return 2
-    if args.plot:
+    if args.plot or args.timeline:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            print("menios trace: --plot needs matplotlib, which is not installed; "
+            print("menios trace: --plot and --timeline need matplotlib, which is not installed; "
                   "install the optional extra: pip install 'menios[plot]'", file=sys.stderr)
             return 2
     t = Trace(None, ring_events=args.ring_events, max_events=args.max_events)
@@ -226,6 +226,9 @@ def _trace(args):
             t.plot_copies(args.plot)
             print("menios trace: copy / zero-copy breakdown per socket -> %s" % args.plot,
                   file=sys.stderr)
+        if args.timeline and calls:
+            t.plot_timeline(args.timeline)
+            print("menios trace: timeline -> %s" % args.timeline, file=sys.stderr)
     return status
 
 
@@ -256,11 +259,15 @@ def main(argv=None):
                         "--watch[=SECONDS] refreshes")
     p = sub.add_parser("trace", help="run a Python script with every menios kernel it makes "
                                      "traced; write a Chrome / Perfetto trace",
-                       usage="menios trace -o FILE [--plot FILE.png] -- [python] SCRIPT [ARGS]")
+                       usage="menios trace -o FILE [--plot FILE.png] [--timeline FILE.png] -- "
+                             "[python] SCRIPT [ARGS]")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="the Chrome trace-event JSON to write (open it in ui.perfetto.dev)")
     p.add_argument("--plot", metavar="FILE.png",
                    help="also draw bytes copied vs handed off per socket (needs matplotlib)")
+    p.add_argument("--timeline", metavar="FILE.png",
+                   help="also draw the system calls of each process and thread over time "
+                        "(needs matplotlib)")
     p.add_argument("--ring-events", type=int, default=1 << 16, metavar="N",
                    help="events the core buffers between two drains (default 65536)")
     p.add_argument("--max-events", type=int, default=2_000_000, metavar="N",

@@ -354,20 +354,81 @@ class Trace:
         with open(os.fspath(path), "w") as f:
             json.dump(doc, f)
 
+    def plot_timeline(self, path, title=None):
+        """A PNG of the trace's timeline, one lane per thread of each
+        simulated process: system calls (red: copied payload, green: handed
+        pages over, grey: moved none), the sleeps inside them (light blue) and
+        zero-copy handoffs (a green line from the send to the receivers'
+        release, in the sender's lane); needs matplotlib."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
+        calls = self.syscalls()
+        if not calls:
+            raise ValueError("no system call in the trace")
+        t0 = min(s["start"] for s in calls)
+        lanes = sorted({(s["pid"], s["tid"]) for s in calls})
+        row = {lane: i for i, lane in enumerate(lanes)}
+        ms = 1e6
+        fig, ax = plt.subplots(figsize=(10, 0.55 * len(lanes) + 1.6))
+        for s in calls:
+            ax.broken_barh([((s["start"] - t0) / ms, max((s["end"] - s["start"]) / ms, 1e-4))],
+                           (row[(s["pid"], s["tid"])] - 0.35, 0.7), color=_call_color(s),
+                           edgecolor="white", linewidth=0.3)
+        for e0, e1 in self._sleeps():
+            if (e0.pid, e1.tid) in row:
+                ax.broken_barh([((e0.ts - t0) / ms, (e1.ts - e0.ts) / ms)],
+                               (row[(e0.pid, e1.tid)] - 0.15, 0.3), color="lightblue")
+        for h in self.handoffs():
+            if h["done"] is None:
+                continue
+            lane = next((i for (pid, _), i in row.items() if pid == h["pid"]), None)
+            if lane is not None:
+                ax.plot([(h["start"] - t0) / ms, (h["done"] - t0) / ms], [lane + 0.42] * 2,
+                        color="tab:green", lw=1, alpha=0.6)
+        ax.set_yticks(range(len(lanes)))
+        ax.set_yticklabels(["pid %d %s, thread %d" % (pid, self.comms.get(pid, ""), tid)
+                            for pid, tid in lanes])
+        ax.invert_yaxis()
+        ax.set_xlabel("ms since the first traced system call")
+        ax.set_title(title or "system calls per simulated process and thread")
+        ax.legend(handles=[Patch(color="tab:red", label="call copied payload"),
+                           Patch(color="tab:green", label="call handed pages over"),
+                           Patch(color="0.6", label="call moved no payload"),
+                           Patch(color="lightblue", label="asleep in the call")],
+                  loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, fontsize="small",
+                  frameon=False)
+        fig.savefig(os.fspath(path), dpi=90, bbox_inches="tight")
+        plt.close(fig)
+
+    def _sleeps(self):
+        """(sleep, sleep_end) event pairs."""
+        open_ = {}
+        for e in self.events:
+            if e.name == "sleep":
+                open_[(e.tid, e.args["waiter"])] = e
+            elif e.name == "sleep_end":
+                b = open_.pop((e.tid, e.args["waiter"]), None)
+                if b is not None:
+                    yield b, e
+
     def plot_copies(self, path, title=None):
         """A PNG of what each socket moved, copied vs handed off as pages
         (``copies()``); needs matplotlib."""
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        data = sorted(self.copies().items())
-        labels = ["ino %d (pid %s)" % (ino, ",".join(str(p) for p in sorted(d["pids"])))
-                  for ino, d in data]
+        data = [(ino, d) for ino, d in sorted(self.copies().items())
+                if d["copied_in"] + d["copied_out"] + d["zerocopy_in"] + d["zerocopy_out"]]
+        labels = ["ino %d: %s" % (ino, ", ".join(
+            "%s (pid %d)" % (self.comms.get(p) or "?", p) for p in sorted(d["pids"])))
+            for ino, d in data]
         parts = (("copied_in", "copied in (send)", "tab:red"),
                  ("copied_out", "copied out (recv)", "tab:orange"),
                  ("zerocopy_in", "pages handed off (send)", "tab:green"),
                  ("zerocopy_out", "pages received (recv)", "tab:olive"))
-        fig, ax = plt.subplots(figsize=(9, 0.55 * len(data) + 2.0))
+        fig, ax = plt.subplots(figsize=(9, 0.5 * len(data) + 1.2))
         left = [0.0] * len(data)
         for key, label, color in parts:
             vals = [d[key] / 1e6 for _, d in data]
@@ -384,11 +445,19 @@ class Trace:
         ax.invert_yaxis()
         ax.set_xlabel("MB moved through the socket during the trace")
         ax.set_title(title or "bytes per socket: copied vs handed off as pages (zero copy)")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25 if len(data) > 2 else -0.4),
-                  ncol=2, fontsize="small", frameon=False)
-        fig.tight_layout()
-        fig.savefig(os.fspath(path), dpi=90)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small",
+                  frameon=False)
+        fig.savefig(os.fspath(path), dpi=90, bbox_inches="tight")
         plt.close(fig)
+
+
+def _call_color(s):
+    """A system call's colour in the timeline: what it did with payload."""
+    if s["bytes_zerocopy"]:
+        return "tab:green"
+    if s["bytes_copied"]:
+        return "tab:red"
+    return "0.6"
 
 
 def _si(n):

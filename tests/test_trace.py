@@ -388,3 +388,29 @@ def test_cli_trace_usage_error(tmp_path):
                         str(tmp_path / "x.json")], capture_output=True, text=True,
                        timeout=60, cwd=ROOT)
     assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_cli_traces_the_example_server_with_pictures(tmp_path):
+    """examples/traced_server.py, the README's picture: one copying and one
+    zero-copy client; the plots are written."""
+    pytest.importorskip("matplotlib")
+    out, copies, timeline = (tmp_path / n for n in ("s.json", "c.png", "t.png"))
+    r = subprocess.run([sys.executable, "-m", "menios.cli", "trace", "-o", str(out),
+                        "--plot", str(copies), "--timeline", str(timeline), "--",
+                        "python", os.path.join(ROOT, "examples", "traced_server.py")],
+                       capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "copier got 5242880" in r.stdout and "zerocopy got 5242880" in r.stdout
+    with open(out) as f:
+        evs = check_chrome(json.load(f))
+    hand = [e for e in evs if e.get("cat") == "zerocopy" and e["ph"] == "b"]
+    assert len(hand) == 20 and all(e["args"]["bytes_copied"] == 0 for e in hand)
+    sends = [e for e in evs if e.get("cat") == "syscall" and e["name"] == "sendmsg"]
+    by_pid = {}
+    for e in sends:
+        d = by_pid.setdefault(e["pid"], [0, 0])
+        d[0] += e["args"]["bytes_copied"]
+        d[1] += e["args"]["bytes_zerocopy"]
+    assert sorted(by_pid.values()) == [[0, 20 * 256 * 1024], [20 * 256 * 1024, 0]]
+    for png in (copies, timeline):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
