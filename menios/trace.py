@@ -32,16 +32,22 @@ import json
 import os
 import struct
 import threading
-from collections import namedtuple
+from collections.abc import Iterator
+from typing import IO, Any, NamedTuple
 
 from . import _unix
 
 __all__ = ["Trace", "TraceEvent", "active"]
 
-#: One event: ``ts`` (monotonic ns), ``pid`` (simulated; 0 outside system
-#: calls), ``tid`` (host thread), ``name`` (see EVENT_NAMES) and ``args``
-#: (a dict whose keys depend on the name).
-TraceEvent = namedtuple("TraceEvent", "ts pid tid name args")
+class TraceEvent(NamedTuple):
+    """One event: ``ts`` (monotonic ns), ``pid`` (simulated; 0 outside
+    system calls), ``tid`` (host thread), ``name`` (see EVENT_NAMES) and
+    ``args`` (a dict whose keys depend on the name)."""
+    ts: int
+    pid: int
+    tid: int
+    name: str
+    args: dict[str, Any]
 
 # struct trace_rec: ts, a, b, c, tid, pid, type, pad, nr.
 _REC = struct.Struct("=qqqqiiHHI")
@@ -59,15 +65,15 @@ RING_EVENTS = 1 << 16
 MAX_EVENTS = 2_000_000
 
 _lock = threading.Lock()
-_active = None
+_active: Trace | None = None
 
 
-def active():
+def active() -> Trace | None:
     """The running trace, or None."""
     return _active
 
 
-def _args(name, nr, a, b, c):
+def _args(name: str, nr: int, a: int, b: int, c: int) -> dict[str, Any]:
     if name == "sys_enter":
         return {"call": _unix.TRACE_SYSCALLS[nr], "fd": a, "ino": b}
     if name == "sys_exit":
@@ -112,27 +118,28 @@ class Trace:
     the host process.  A context manager: recording runs inside the
     ``with``; ``events`` and the exports are for after it."""
 
-    def __init__(self, kernel=None, ring_events=RING_EVENTS, max_events=MAX_EVENTS):
+    def __init__(self, kernel: Any = None, ring_events: int = RING_EVENTS,
+                 max_events: int = MAX_EVENTS) -> None:
         self.kernel = kernel
         self.ring_events = int(ring_events)
         self.max_events = int(max_events)
         self.dropped = 0
-        self.comms = {}             # pid -> command name of each traced process
+        self.comms: dict[int, str] = {}     # pid -> command name of each traced process
         self._raw = b""
-        self._events = None
+        self._events: list[TraceEvent] | None = None
         self._running = False
-        self._adopted = []
+        self._adopted: list[Any] = []
 
     # ------------------------------------------------------------ running
-    def __enter__(self):
+    def __enter__(self) -> Trace:
         self.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
-        return False
 
-    def start(self):
+    def start(self) -> None:
+        """Start recording; RuntimeError if a trace already runs."""
         global _active
         with _lock:
             if _active is not None:
@@ -146,7 +153,7 @@ class Trace:
             for p in procs:
                 self._adopt(p)
 
-    def stop(self):
+    def stop(self) -> None:
         """End the recording (idempotent)."""
         global _active
         with _lock:
@@ -162,13 +169,13 @@ class Trace:
                 p.__dict__.pop(name, None)
         self._adopted = []
 
-    def _kernels(self):
+    def _kernels(self) -> list[Any]:
         if self.kernel is not None:
             return [self.kernel]
         from .kernel import live_kernels
         return live_kernels()
 
-    def _adopt(self, proc):
+    def _adopt(self, proc: Any) -> None:
         """Trace the system calls of ``proc``: bind ``trace_call`` over each
         of its syscall methods (send/recv/recv_into trace themselves)."""
         if not self._running or (self.kernel is not None and proc.kernel is not self.kernel):
@@ -185,29 +192,30 @@ class Trace:
 
     # ------------------------------------------------------------ reading
     @property
-    def events(self):
+    def events(self) -> list[TraceEvent]:
         """Every recorded event, in the order recorded (TraceEvent tuples)."""
         if self._events is None:
             out = []
             for ts, a, b, c, tid, pid, typ, _pad, nr in _REC.iter_unpack(self._raw):
                 name = EVENT_NAMES[typ] if 0 < typ < len(EVENT_NAMES) else "unknown"
-                out.append(TraceEvent(ts, pid, tid, name, _args(name, nr, a, b, c)))
+                out.append(TraceEvent(ts, pid, tid, name or "unknown",
+                                      _args(name or "", nr, a, b, c)))
             self._events = out
         return self._events
 
-    def counts(self):
+    def counts(self) -> dict[str, int]:
         """``{event name: how many}``."""
-        out = {}
+        out: dict[str, int] = {}
         for e in self.events:
             out[e.name] = out.get(e.name, 0) + 1
         return out
 
-    def syscalls(self):
+    def syscalls(self) -> list[dict[str, Any]]:
         """One dict per traced system call that returned: ``call``, ``pid``,
         ``tid``, ``fd``, ``ino``, ``start``/``end`` (ns), ``ret`` or
         ``errno``, ``bytes_copied``, ``bytes_zerocopy``."""
         out = []
-        stacks = {}
+        stacks: dict[int, list[TraceEvent]] = {}
         for e in self.events:
             if e.name == "sys_enter":
                 stacks.setdefault(e.tid, []).append(e)
@@ -221,7 +229,7 @@ class Trace:
                 out.append(d)
         return out
 
-    def handoffs(self):
+    def handoffs(self) -> list[dict[str, Any]]:
         """One dict per zero-copy handoff: a page run a system call handed to
         a socket (the call's page_get that took the run's second reference).
         ``run``, ``pid``, ``call``, ``fd``, ``ino``, ``bytes`` (handed off
@@ -229,9 +237,9 @@ class Trace:
         a real handoff), ``start`` (ns) and ``done`` (ns: when the receivers
         let go, the run back to its sender's one reference or freed; None
         if not within the trace)."""
-        calls = {}      # tid -> open enter event and the runs handed off in it
-        open_runs = {}  # run -> handoff dict awaiting completion
-        out = []
+        calls: dict[int, list[tuple[TraceEvent, list[dict[str, Any]]]]] = {}
+        open_runs: dict[int, dict[str, Any]] = {}  # run -> handoff awaiting completion
+        out: list[dict[str, Any]] = []
         for e in self.events:
             if e.name == "sys_enter":
                 calls.setdefault(e.tid, []).append((e, []))
@@ -251,16 +259,16 @@ class Trace:
                     open_runs[e.args["run"]] = h
                     out.append(h)
             elif e.name == "page_put" and e.args["refs"] <= 1:
-                h = open_runs.pop(e.args["run"], None)
-                if h is not None:
-                    h["done"] = e.ts
+                done = open_runs.pop(e.args["run"], None)
+                if done is not None:
+                    done["done"] = e.ts
         return out
 
-    def copies(self):
+    def copies(self) -> dict[int, dict[str, Any]]:
         """Per socket inode: ``{ino: {"copied_in", "copied_out",
         "zerocopy_in", "zerocopy_out", "calls", "pids"}}`` summed over the
         traced system calls on it (in: sent, out: received)."""
-        out = {}
+        out: dict[int, dict[str, Any]] = {}
         for s in self.syscalls():
             if not s["ino"]:
                 continue
@@ -274,15 +282,16 @@ class Trace:
         return out
 
     # ------------------------------------------------------------ exports
-    def chrome_events(self):
+    def chrome_events(self) -> list[dict[str, Any]]:
         """The trace as a list of Chrome trace-event dicts (see export_chrome)."""
         evs = self.events
         t0 = evs[0].ts if evs else 0
 
-        def us(ns):
+        def us(ns: int) -> float:
             return (ns - t0) / 1000.0
-        out = []
-        pids, tids = set(), set()
+        out: list[dict[str, Any]] = []
+        pids: set[int] = set()
+        tids: set[tuple[int, int]] = set()
         for s in self.syscalls():
             pids.add(s["pid"])
             tids.add((s["pid"], s["tid"]))
@@ -293,7 +302,7 @@ class Trace:
             out.append(dict(name=s["call"], cat="syscall", ph="X", ts=us(s["start"]),
                             dur=us(s["end"]) - us(s["start"]), pid=s["pid"], tid=s["tid"],
                             args=args))
-        sleeps = {}
+        sleeps: dict[tuple[int, str], list[TraceEvent]] = {}
         for e in evs:
             if e.name in ("sys_enter", "sys_exit"):
                 continue
@@ -339,7 +348,7 @@ class Trace:
                              args={"name": "thread %d" % tid}))
         return meta + out
 
-    def export_chrome(self, path):
+    def export_chrome(self, path: str | os.PathLike[str] | IO[str]) -> None:
         """Write the Chrome trace-event JSON (``{"traceEvents": [...]}``):
         one track (process) per simulated process, its host threads as
         threads; system calls and sleeps are slices, sk_buff, page, wake-up
@@ -348,13 +357,13 @@ class Trace:
         args.  ``path``: a file name or a writable text file."""
         doc = {"traceEvents": self.chrome_events(), "displayTimeUnit": "ns",
                "otherData": {"producer": "menios", "dropped_events": self.dropped}}
-        if hasattr(path, "write"):
+        if not isinstance(path, (str, os.PathLike)):
             json.dump(doc, path)
             return
         with open(os.fspath(path), "w") as f:
             json.dump(doc, f)
 
-    def plot_timeline(self, path, title=None):
+    def plot_timeline(self, path: str | os.PathLike[str], title: str | None = None) -> None:
         """A PNG of the trace's timeline, one lane per thread of each
         simulated process: system calls (red: copied payload, green: handed
         pages over, grey: moved none), the sleeps inside them (light blue) and
@@ -402,9 +411,9 @@ class Trace:
         fig.savefig(os.fspath(path), dpi=90, bbox_inches="tight")
         plt.close(fig)
 
-    def _sleeps(self):
+    def _sleeps(self) -> Iterator[tuple[TraceEvent, TraceEvent]]:
         """(sleep, sleep_end) event pairs."""
-        open_ = {}
+        open_: dict[tuple[int, int], TraceEvent] = {}
         for e in self.events:
             if e.name == "sleep":
                 open_[(e.tid, e.args["waiter"])] = e
@@ -413,7 +422,7 @@ class Trace:
                 if b is not None:
                     yield b, e
 
-    def plot_copies(self, path, title=None):
+    def plot_copies(self, path: str | os.PathLike[str], title: str | None = None) -> None:
         """A PNG of what each socket moved, copied vs handed off as pages
         (``copies()``); needs matplotlib."""
         import matplotlib
@@ -451,7 +460,7 @@ class Trace:
         plt.close(fig)
 
 
-def _call_color(s):
+def _call_color(s: dict[str, Any]) -> str:
     """A system call's colour in the timeline: what it did with payload."""
     if s["bytes_zerocopy"]:
         return "tab:green"
@@ -460,7 +469,7 @@ def _call_color(s):
     return "0.6"
 
 
-def _si(n):
+def _si(n: float) -> str:
     """Bytes as a short decimal figure: 4.1 kB, 1.0 GB."""
     for unit, div in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= div:
@@ -468,8 +477,8 @@ def _si(n):
     return "%d B" % n
 
 
-def _bind(call, proc, nr, name):
-    def traced(*args, **kwargs):
+def _bind(call: Any, proc: Any, nr: int, name: str) -> Any:
+    def traced(*args: Any, **kwargs: Any) -> Any:
         return call(proc, nr, name, *args, **kwargs)
     traced.__name__ = name
     return traced
