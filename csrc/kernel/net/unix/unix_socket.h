@@ -30,7 +30,7 @@
  *   One read takes no lock: unix_recv_hint() reads a receive queue's length
  *   and byte count with relaxed atomic loads (skbuff.h), for a hint only.
  *
- *   Sleeping: a blocking call sleeps in __unix_sleep() (or poll's
+ *   Sleeping: a blocking call sleeps in __unix_net_sleep() (or poll's
  *   equivalent), queued on a wait queue under net.lock; the sleep drops
  *   net.lock (and the caller drops its iolock before it) and takes it again
  *   before returning, as sched/wait.h describes.  Wakers post under
