@@ -30,6 +30,8 @@ cdef extern from "kernel/trace/trace.h":
     size_t trace_pending() nogil
     int64_t trace_dropped() nogil
     int32_t trace_set_pid(int32_t pid) nogil
+    void trace_set_thread(int32_t tid) nogil
+    int32_t trace_thread() nogil
 
 cdef extern from "kernel/mm/page.h":
     struct page_run:

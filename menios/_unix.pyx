@@ -96,6 +96,7 @@ cdef enum:
 
 cdef extern from "pythread.h":
     unsigned long PyThread_get_thread_ident() nogil
+    unsigned long PyThread_get_thread_native_id() nogil
 
 cdef extern from "Python.h":
     int _check_signals "PyErr_CheckSignals"()
@@ -2170,6 +2171,8 @@ def trace_begin(Py_ssize_t capacity, Py_ssize_t keep_max):
         raise RuntimeError("a trace is already running in this process")
     _trace_ring = ring
     _trace_cap = <size_t>capacity
+    if trace_thread() == 0:
+        trace_set_thread(<int32_t>PyThread_get_thread_native_id())
     _trace_kept = _trace_discarded = 0
     _trace_keep_max = keep_max
     del _trace_chunks[:]
@@ -2208,6 +2211,8 @@ cdef void _tr_enter(object p, int nr, object fd, _tctx *t):
     t.nr = nr
     t.sock = NULL
     t.copied = t.zerocopy = 0
+    if trace_thread() == 0:     # the thread's first traced call: its host thread id
+        trace_set_thread(<int32_t>PyThread_get_thread_native_id())
     pid = getattr(p, "pid", 0)
     t.prev_pid = trace_set_pid(<int32_t>pid if type(pid) is int else 0)
     if type(fd) is not int:

@@ -2,17 +2,19 @@
 
 Events come from two places.  The C core's tracepoints
 (csrc/kernel/trace/trace.h) record sk_buffs (allocated, queued, dequeued,
-freed), sleeps and the wake-ups that end them, page runs (allocated, a
-reference taken or dropped: a zero-copy handoff and its completion) and
+freed), payload copies, zero-copy handoffs (pages queued as they are, and
+taken by a receiver), sleeps and the wake-ups that end them, page runs
+(allocated, a reference taken or dropped: the handoff's completion) and
 garbage-collection passes, into a ring of fixed-size records, with no Python
 code per event.  Each system call of a traced process adds an enter and an
 exit event (the call, its fd and socket inode; its result or -errno, and the
 bytes its socket copied and handed off as pages during the call): in C for
 the send/recv/recv_into fast path, through ``_unix.trace_call`` bound over
 the process's other methods while the trace runs.  Every event carries the
-monotonic time in ns, the host thread id and the simulated pid (0 for what
-happens outside any system call: a page freed when its last buffer is
-dropped, a collection run from ``Kernel.gc``).
+monotonic time in ns, the host thread id (``threading.get_native_id()``;
+0 for a thread that has made no traced system call) and the simulated pid
+(0 for what happens outside any system call: a page freed when its last
+buffer is dropped, a collection run from ``Kernel.gc``).
 
 Disabled, a tracepoint costs a load and a predicted branch (measured in
 benchmarks/README.md).  One trace runs at a time in a host process; the
@@ -56,7 +58,7 @@ assert _REC.size == _unix.TRACE_REC_SIZE
 #: enum trace_type -> event name (csrc/kernel/trace/trace.h).
 EVENT_NAMES = (None, "sys_enter", "sys_exit", "skb_alloc", "skb_queue", "skb_dequeue",
                "skb_free", "sleep", "sleep_end", "wakeup", "page_alloc", "page_get",
-               "page_put", "gc_begin", "gc_end", "block", "unblock")
+               "page_put", "gc_begin", "gc_end", "block", "unblock", "copy", "handoff")
 _WAKE = {1: "event", 2: "kick", 3: "signal"}
 
 #: The default ring (records between two drains) and the most records a
@@ -109,6 +111,10 @@ def _args(name: str, nr: int, a: int, b: int, c: int) -> dict[str, Any]:
         return {"call": _unix.TRACE_CALLS[nr]}
     if name == "unblock":
         return {"call": _unix.TRACE_CALLS[nr], "ret": a}
+    if name == "copy":
+        return {"dir": "recv" if nr else "send", "ino": a, "bytes": b}
+    if name == "handoff":
+        return {"dir": "recv" if nr else "send", "ino": a, "bytes": b, "run": c}
     return {}
 
 
@@ -230,34 +236,45 @@ class Trace:
         return out
 
     def handoffs(self) -> list[dict[str, Any]]:
-        """One dict per zero-copy handoff: a page run a system call handed to
-        a socket (the call's page_get that took the run's second reference).
-        ``run``, ``pid``, ``call``, ``fd``, ``ino``, ``bytes`` (handed off
-        by the call), ``bytes_copied`` (payload bytes the call copied: 0 for
-        a real handoff), ``start`` (ns) and ``done`` (ns: when the receivers
-        let go, the run back to its sender's one reference or freed; None
-        if not within the trace)."""
-        calls: dict[int, list[tuple[TraceEvent, list[dict[str, Any]]]]] = {}
+        """One dict per zero-copy handoff: pages a send queued on a socket
+        as they are (the core's handoff tracepoint).  ``run`` (the page
+        run), ``ino`` (the sending socket), ``bytes``, ``pid``, ``start``
+        (ns); the system call it was part of -- ``call``, ``fd``,
+        ``bytes_copied``: the payload bytes that call copied, by the core's
+        copy tracepoints (0 for a handoff that really copied nothing) --
+        when traced; ``received`` (ns: when a receiver took the pages, None
+        if not in the trace) and ``done`` (ns: when the receivers let go,
+        the run back to its sender's one reference or freed; None if not
+        within the trace)."""
+        calls: dict[int, list[tuple[TraceEvent, list[dict[str, Any]], list[int]]]] = {}
         open_runs: dict[int, dict[str, Any]] = {}  # run -> handoff awaiting completion
         out: list[dict[str, Any]] = []
         for e in self.events:
             if e.name == "sys_enter":
-                calls.setdefault(e.tid, []).append((e, []))
+                calls.setdefault(e.tid, []).append((e, [], [0]))
             elif e.name == "sys_exit":
                 st = calls.get(e.tid)
                 if not st:
                     continue
-                enter, runs = st.pop()
+                enter, runs, copied = st.pop()
                 for h in runs:
-                    h.update(call=e.args["call"], fd=enter.args["fd"], ino=enter.args["ino"],
-                             bytes=e.args["bytes_zerocopy"], bytes_copied=e.args["bytes_copied"])
-            elif e.name == "page_get" and e.args["refs"] == 2:
+                    h.update(call=e.args["call"], fd=enter.args["fd"], bytes_copied=copied[0])
+            elif e.name == "copy":
                 st = calls.get(e.tid)
-                if st and st[-1][0].args["call"] in ("sendmsg", "vmsplice", "splice"):
-                    h = dict(run=e.args["run"], pid=e.pid, start=e.ts, done=None)
+                if st:
+                    st[-1][2][0] += e.args["bytes"]
+            elif e.name == "handoff" and e.args["dir"] == "send":
+                h = dict(run=e.args["run"], ino=e.args["ino"], bytes=e.args["bytes"],
+                         pid=e.pid, start=e.ts, received=None, done=None)
+                st = calls.get(e.tid)
+                if st:
                     st[-1][1].append(h)
-                    open_runs[e.args["run"]] = h
-                    out.append(h)
+                open_runs[e.args["run"]] = h
+                out.append(h)
+            elif e.name == "handoff":
+                h2 = open_runs.get(e.args["run"])
+                if h2 is not None and h2["received"] is None:
+                    h2["received"] = e.ts
             elif e.name == "page_put" and e.args["refs"] <= 1:
                 done = open_runs.pop(e.args["run"], None)
                 if done is not None:
@@ -330,6 +347,8 @@ class Trace:
                 continue
             args = {k: h[k] for k in ("run", "call", "fd", "ino", "bytes", "bytes_copied")
                     if k in h}
+            if h["received"] is not None:
+                args["received_after_us"] = (h["received"] - h["start"]) / 1000.0
             ident = "0x%x.%d" % (h["run"] & 0xffffffffffffffff, i)
             out.append(dict(name="handoff", cat="zerocopy", ph="b", id=ident, ts=us(h["start"]),
                             pid=h["pid"], tid=0, args=args))

@@ -175,15 +175,6 @@ int64_t plat_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int32_t plat_thread_id(void)
-{
-	static _Thread_local int32_t tid;
-
-	if (!tid)
-		tid = (int32_t)syscall(SYS_gettid);
-	return tid;
-}
-
 void *plat_alloc(size_t size)
 {
 	return malloc(size);

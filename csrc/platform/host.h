@@ -92,8 +92,6 @@ int plat_event_wait(plat_event_t *e, int64_t deadline_ns);
 
 /* Monotonic clock, nanoseconds. */
 int64_t plat_now_ns(void);
-/* The calling thread's id as the host kernel numbers it (gettid). */
-int32_t plat_thread_id(void);
 
 void *plat_alloc(size_t size);
 void *plat_zalloc(size_t size);

@@ -3179,9 +3179,10 @@ static void test_ready(void)
 }
 
 /*
- * Tracepoints: a send and a recv record the sk_buff's life in order, with
- * the thread's pid; a full ring counts what it drops; a stopped trace
- * records nothing and a second trace cannot start over a running one.
+ * Tracepoints: a send and a recv record the sk_buff's life and the two
+ * copies in order, with the thread's pid and id; a full ring counts what it
+ * drops; a stopped trace records nothing and a second trace cannot start
+ * over a running one.
  */
 static void test_trace_ring(void)
 {
@@ -3196,6 +3197,8 @@ static void test_trace_ring(void)
 	CHECK_EQ(trace_start(ring, 16), 0);
 	CHECK_EQ(trace_start(out, 16), 1);
 	CHECK_EQ(trace_set_pid(42), 0);
+	trace_set_thread(7);
+	CHECK_EQ(trace_thread(), 7);
 	CHECK_EQ(send_nb(a, buf, 8, 0), 8);
 	CHECK_EQ(recv_nb(b, buf, 8, 0), 8);
 	CHECK_EQ(trace_set_pid(0), 42);
@@ -3203,28 +3206,36 @@ static void test_trace_ring(void)
 #ifdef MENIOS_NO_TRACE
 	CHECK_EQ(n, 0);
 #else
-	CHECK_EQ(n, 4);
+	CHECK_EQ(n, 6);
 	CHECK_EQ(out[0].type, TRACE_SKB_ALLOC);
-	CHECK_EQ(out[1].type, TRACE_SKB_QUEUE);
-	CHECK_EQ(out[2].type, TRACE_SKB_DEQUEUE);
-	CHECK_EQ(out[3].type, TRACE_SKB_FREE);
+	CHECK_EQ(out[1].type, TRACE_COPY);
+	CHECK_EQ(out[2].type, TRACE_SKB_QUEUE);
+	CHECK_EQ(out[3].type, TRACE_COPY);
+	CHECK_EQ(out[4].type, TRACE_SKB_DEQUEUE);
+	CHECK_EQ(out[5].type, TRACE_SKB_FREE);
 	skb = out[0].a;
 	for (i = 0; i < n; i++) {
-		CHECK_EQ(out[i].a, skb);
+		if (out[i].type != TRACE_COPY)
+			CHECK_EQ(out[i].a, skb);
 		CHECK_EQ(out[i].pid, 42);
-		CHECK_EQ(out[i].tid, plat_thread_id());
+		CHECK_EQ(out[i].tid, 7);
 		CHECK(i == 0 || out[i].ts >= out[i - 1].ts);
 	}
 	CHECK_EQ(out[0].b, 8);		/* len */
-	CHECK_EQ(out[1].nr, 1);		/* queue length after */
-	CHECK_EQ(out[2].nr, 0);
+	CHECK_EQ(out[2].nr, 1);		/* queue length after */
+	CHECK_EQ(out[4].nr, 0);
+	CHECK_EQ(out[1].nr, 0);		/* a send's copy, by a's inode */
+	CHECK_EQ(out[1].a, (int64_t)a->ino);
+	CHECK_EQ(out[1].b, 8);
+	CHECK_EQ(out[3].nr, 1);		/* a receive's, by b's */
+	CHECK_EQ(out[3].a, (int64_t)b->ino);
 	/* a full ring drops, and counts, what does not fit */
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < 3; i++) {
 		CHECK_EQ(send_nb(a, buf, 8, 0), 8);
 		CHECK_EQ(recv_nb(b, buf, 8, 0), 8);
 	}
 	CHECK_EQ(trace_pending(), 16);
-	CHECK_EQ(trace_dropped(), 4);
+	CHECK_EQ(trace_dropped(), 2);
 	CHECK_EQ(trace_drain(out, 3), 3);
 	CHECK_EQ(out[0].type, TRACE_SKB_ALLOC);
 	CHECK_EQ(trace_pending(), 13);
@@ -3235,6 +3246,7 @@ static void test_trace_ring(void)
 	CHECK_EQ(trace_pending(), 0);
 	CHECK_EQ(trace_drain(out, 16), 0);
 	CHECK(trace_stop() == NULL);
+	trace_set_thread(0);
 	unix_release(a);
 	unix_release(b);
 	net_done(net);

@@ -16,7 +16,7 @@ static plat_mutex_t trace_lock = PLAT_MUTEX_INITIALIZER;
 static struct trace_rec *ring;
 static size_t cap, head, count;		/* oldest event at (head - count) mod cap */
 static int64_t dropped;
-static _Thread_local int32_t cur_pid;
+static _Thread_local int32_t cur_pid, cur_tid;
 
 int32_t trace_set_pid(int32_t pid)
 {
@@ -26,11 +26,20 @@ int32_t trace_set_pid(int32_t pid)
 	return old;
 }
 
+void trace_set_thread(int32_t tid)
+{
+	cur_tid = tid;
+}
+
+int32_t trace_thread(void)
+{
+	return cur_tid;
+}
+
 void __trace_record(unsigned int type, uint32_t nr, int64_t a, int64_t b, int64_t c)
 {
 	struct trace_rec *r;
 	int64_t now = plat_now_ns();
-	int32_t tid = plat_thread_id();
 
 	plat_mutex_lock(&trace_lock);
 	if (!ring) {
@@ -49,7 +58,7 @@ void __trace_record(unsigned int type, uint32_t nr, int64_t a, int64_t b, int64_
 	r->a = a;
 	r->b = b;
 	r->c = c;
-	r->tid = tid;
+	r->tid = cur_tid;
 	r->pid = cur_pid;
 	r->type = (uint16_t)type;
 	r->pad = 0;

@@ -13,9 +13,10 @@
  * Enabled, each event is a fixed-size record (struct trace_rec) written into
  * a ring the embedder allocated; the embedder drains it.  A full ring drops
  * new events and counts them rather than block or overwrite: a trace has
- * holes, never lies.  The record carries the monotonic time, the host thread
- * and the simulated process the thread is running a system call for
- * (trace_set_pid(), a per-thread value; 0 outside system calls).
+ * holes, never lies.  The record carries the monotonic time and two
+ * per-thread values the embedder sets: the thread's id (trace_set_thread(),
+ * 0 until set) and the simulated process the thread is running a system
+ * call for (trace_set_pid(); 0 outside system calls).
  *
  * Locking: trace_lock (trace.c) guards the ring: it is a leaf lock, taken
  * with or without any core lock held, and nothing is taken under it.  The
@@ -45,6 +46,8 @@ enum trace_type {
 	TRACE_GC_END,		/* a: sockets collected */
 	TRACE_BLOCK,		/* nr: call; the call goes on to sleep */
 	TRACE_UNBLOCK,		/* nr: call; a: result */
+	TRACE_COPY,		/* nr: 0 send, 1 receive; a: socket inode; b: payload bytes copied */
+	TRACE_HANDOFF,		/* nr: 0 send, 1 receive; a: socket inode; b: bytes; c: page run */
 	TRACE_NR_TYPES
 };
 
@@ -52,7 +55,7 @@ enum trace_type {
 struct trace_rec {
 	int64_t ts;		/* monotonic ns */
 	int64_t a, b, c;
-	int32_t tid;		/* host thread */
+	int32_t tid;		/* thread (trace_set_thread) */
 	int32_t pid;		/* simulated process, 0 outside a system call */
 	uint16_t type;		/* enum trace_type */
 	uint16_t pad;
@@ -95,5 +98,9 @@ int64_t trace_dropped(void);
 /* The simulated process this thread runs a system call for (0: none);
  * returns the previous value. */
 int32_t trace_set_pid(int32_t pid);
+/* The id this thread's events carry (the embedder's numbering: the bridge
+ * uses the host's thread ids), and whether it has one yet (0: none). */
+void trace_set_thread(int32_t tid);
+int32_t trace_thread(void);
 
 #endif
