@@ -320,15 +320,32 @@ class Trace:
                             dur=us(s["end"]) - us(s["start"]), pid=s["pid"], tid=s["tid"],
                             args=args))
         sleeps: dict[tuple[int, str], list[TraceEvent]] = {}
+        asleep: set[int] = set()                    # waiters asleep now
+        woken: dict[int, TraceEvent] = {}           # waiter -> the wakeup that posted it
         for e in evs:
             if e.name in ("sys_enter", "sys_exit"):
                 continue
             pids.add(e.pid)
             tids.add((e.pid, e.tid))
+            if e.name == "wakeup" and e.args["waiter"] in asleep:
+                woken.setdefault(e.args["waiter"], e)
             if e.name in ("sleep", "block"):
                 sleeps.setdefault((e.tid, e.name), []).append(e)
+                if e.name == "sleep":
+                    asleep.add(e.args["waiter"])
+                    woken.pop(e.args["waiter"], None)
                 continue
             if e.name in ("sleep_end", "unblock"):
+                if e.name == "sleep_end":
+                    asleep.discard(e.args["waiter"])
+                    w = woken.pop(e.args["waiter"], None)
+                    if w is not None and e.ts > w.ts:
+                        # an arrow from the waker's call to the end of the sleep
+                        fid = len(out)
+                        out.append(dict(name="wakeup", cat="sched", ph="s", id=fid,
+                                        ts=us(w.ts), pid=w.pid, tid=w.tid))
+                        out.append(dict(name="wakeup", cat="sched", ph="f", bp="e", id=fid,
+                                        ts=us(e.ts - 1), pid=e.pid, tid=e.tid))
                 st = sleeps.get((e.tid, "sleep" if e.name == "sleep_end" else "block"))
                 if st:
                     b = st.pop()
@@ -370,10 +387,11 @@ class Trace:
     def export_chrome(self, path: str | os.PathLike[str] | IO[str]) -> None:
         """Write the Chrome trace-event JSON (``{"traceEvents": [...]}``):
         one track (process) per simulated process, its host threads as
-        threads; system calls and sleeps are slices, sk_buff, page, wake-up
-        and GC events instants, each zero-copy handoff an async slice from
-        the send to the receivers' release with ``bytes_copied`` in its
-        args.  ``path``: a file name or a writable text file."""
+        threads; system calls and sleeps are slices, sk_buff, copy, page,
+        wake-up and GC events instants (a wake-up that ends a sleep also a
+        flow arrow from the waker to the sleeper), each zero-copy handoff an
+        async slice from the send to the receivers' release with
+        ``bytes_copied`` in its args.  ``path``: a file name or a writable text file."""
         doc = {"traceEvents": self.chrome_events(), "displayTimeUnit": "ns",
                "otherData": {"producer": "menios", "dropped_events": self.dropped}}
         if not isinstance(path, (str, os.PathLike)):

@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 30
 
 # Chrome trace-event phases this exporter writes.
-PHASES = {"X", "i", "b", "e", "M"}
+PHASES = {"X", "i", "b", "e", "s", "f", "M"}
 
 
 def check_chrome(doc):
@@ -31,6 +31,7 @@ def check_chrome(doc):
     evs = doc["traceEvents"]
     named = set()
     open_async = {}
+    flows = {}
     for e in evs:
         assert e["ph"] in PHASES, e
         assert isinstance(e["name"], str) and e["name"], e
@@ -53,9 +54,16 @@ def check_chrome(doc):
         elif e["ph"] == "e":
             b = open_async.pop((e["cat"], e["id"]))
             assert e["ts"] >= b["ts"] and e["pid"] == b["pid"], (b, e)
+        elif e["ph"] == "s":
+            assert e["id"] not in flows, e
+            flows[e["id"]] = e
+        elif e["ph"] == "f":
+            s = flows.pop(e["id"])
+            assert e["bp"] == "e" and e["ts"] >= s["ts"] and e["name"] == s["name"], (s, e)
         if "args" in e:
             assert isinstance(e["args"], dict), e
     assert not open_async, open_async
+    assert not flows, flows
     # every track has a name
     assert {e["pid"] for e in evs if e["ph"] != "M"} <= named
     return evs
@@ -182,6 +190,13 @@ def test_sleep_wakeup_and_block_events(kernel):
     blocks = by_name(t, "block")
     assert [e.args["call"] for e in blocks] == ["recv"] and blocks[0].tid == th.native_id
     assert by_name(t, "unblock")[0].args == {"call": "recv", "ret": 4}
+    # in the Chrome trace: an arrow from the waker's send to the sleeper
+    evs = check_chrome({"traceEvents": t.chrome_events()})
+    starts = [e for e in evs if e["ph"] == "s"]
+    assert [(e["tid"], e["name"]) for e in starts] == [(waker.tid, "wakeup")]
+    (end,) = [e for e in evs if e["ph"] == "f"]
+    sleep = [e for e in evs if e["ph"] == "X" and e["name"] == "sleep"][-1]
+    assert end["tid"] == th.native_id and sleep["ts"] <= end["ts"] <= sleep["ts"] + sleep["dur"]
 
 
 def test_gc_pass_events(kernel):
