@@ -16,7 +16,15 @@ static plat_mutex_t trace_lock = PLAT_MUTEX_INITIALIZER;
 static struct trace_rec *ring;
 static size_t cap, head, count;		/* oldest event at (head - count) mod cap */
 static int64_t dropped;
-static _Thread_local int32_t cur_pid, cur_tid;
+/*
+ * The per-thread context of the events (what Linux finds through current).
+ * A port without thread-local storage defines TRACE_THREAD_LOCAL empty --
+ * one context for every thread -- or builds with MENIOS_NO_TRACE.
+ */
+#ifndef TRACE_THREAD_LOCAL
+#define TRACE_THREAD_LOCAL _Thread_local
+#endif
+static TRACE_THREAD_LOCAL int32_t cur_pid, cur_tid;
 
 int32_t trace_set_pid(int32_t pid)
 {
