@@ -26,7 +26,8 @@ the system calls of the traced kernel's processes (every kernel's, for
 writes the Chrome trace-event JSON that Perfetto (ui.perfetto.dev) and
 chrome://tracing load, one track per simulated process; ``t.handoffs()``
 and ``t.copies()`` summarise the zero-copy handoffs and what each socket
-copied; ``t.plot_copies(path)`` draws the latter (matplotlib).
+copied; ``t.plot_copies(path)`` draws the latter and ``t.plot_timeline(path)``
+the system calls of each process over time (matplotlib).
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ from . import _unix
 
 __all__ = ["Trace", "TraceEvent", "active"]
 
+
 class TraceEvent(NamedTuple):
     """One event: ``ts`` (monotonic ns), ``pid`` (simulated; 0 outside
     system calls), ``tid`` (host thread), ``name`` (see EVENT_NAMES) and
@@ -50,6 +52,7 @@ class TraceEvent(NamedTuple):
     tid: int
     name: str
     args: dict[str, Any]
+
 
 # struct trace_rec: ts, a, b, c, tid, pid, type, pad, nr.
 _REC = struct.Struct("=qqqqiiHHI")
