@@ -3177,6 +3177,480 @@ static void test_ready(void)
 	net_done(net);
 }
 
+/* ------------------------------------------- lock order and wake-ups --- */
+
+/*
+ * Two threads released together by a barrier, each running fn(arg[i]):
+ * calls that lock two sockets in opposite orders meet as often as the
+ * scheduler lets them.
+ */
+struct pair_run {
+	pthread_barrier_t *bar;
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *pair_main(void *p)
+{
+	struct pair_run *r = p;
+
+	pthread_barrier_wait(r->bar);
+	return r->fn(r->arg);
+}
+
+static void run_pair(void *(*f0)(void *), void *a0, void *(*f1)(void *), void *a1)
+{
+	pthread_barrier_t bar;
+	struct pair_run r[2] = { { &bar, f0, a0 }, { &bar, f1, a1 } };
+	pthread_t t[2];
+	int i;
+
+	CHECK_EQ(pthread_barrier_init(&bar, NULL, 2), 0);
+	for (i = 0; i < 2; i++)
+		CHECK_EQ(pthread_create(&t[i], NULL, pair_main, &r[i]), 0);
+	for (i = 0; i < 2; i++)
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+	pthread_barrier_destroy(&bar);
+}
+
+struct conn_arg {
+	struct unix_sock *sk, *to;
+	int result;
+};
+
+static void *connect_main(void *p)
+{
+	struct conn_arg *c = p;
+	struct wait_ctl ctl;
+
+	ctl_init(&ctl, 1);
+	c->result = xconnect(c->sk, c->to, &CRED, 0, &ctl);
+	return NULL;
+}
+
+/*
+ * connect(A -> B) and connect(B -> A) at once, datagram (each call locks
+ * both sockets: unix_dgram_connect's double lock) and stream (each
+ * connector locks itself and the other's listener).  Neither deadlocks,
+ * both succeed, and the associations carry data both ways.
+ */
+static void test_lock_crossed_connect(void)
+{
+	struct unix_net *net = net_new();
+	char buf[4];
+	int round;
+
+	for (round = 0; round < 200; round++) {
+		struct unix_sock *a = mksock(net, SOCK_DGRAM), *b = mksock(net, SOCK_DGRAM);
+		char na[3] = { '\0', 'a', (char)('A' + round % 50) };
+		char nb[3] = { '\0', 'b', (char)('A' + round % 50) };
+		struct conn_arg ca = { a, b, 12345 }, cb = { b, a, 12345 };
+
+		CHECK_EQ(xbind(a, na, 3), 0);
+		CHECK_EQ(xbind(b, nb, 3), 0);
+		run_pair(connect_main, &ca, connect_main, &cb);
+		CHECK_EQ(ca.result, 0);
+		CHECK_EQ(cb.result, 0);
+		CHECK_EQ(send_nb(a, "a", 1, 0), 1);
+		CHECK_EQ(send_nb(b, "b", 1, 0), 1);
+		CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], 'a');
+		CHECK_EQ(recv_nb(a, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], 'b');
+		if (round % 2)
+			unix_release(a), unix_release(b);
+		else
+			unix_release(b), unix_release(a);
+	}
+	for (round = 0; round < 100; round++) {
+		struct unix_sock *l1 = mksock(net, SOCK_STREAM), *l2 = mksock(net, SOCK_STREAM);
+		struct unix_sock *c1 = mksock(net, SOCK_STREAM), *c2 = mksock(net, SOCK_STREAM);
+		struct unix_sock *s1 = NULL, *s2 = NULL;
+		struct conn_arg x = { c1, l2, 12345 }, y = { c2, l1, 12345 };
+		struct wait_ctl ctl;
+
+		CHECK_EQ(xbind(l1, "\0L1", 3), 0);
+		CHECK_EQ(xbind(l2, "\0L2", 3), 0);
+		CHECK_EQ(unix_listen(l1, 1, &CRED), 0);
+		CHECK_EQ(unix_listen(l2, 1, &CRED), 0);
+		run_pair(connect_main, &x, connect_main, &y);
+		CHECK_EQ(x.result, 0);
+		CHECK_EQ(y.result, 0);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_accept(l1, &s1, 0, &ctl), 0);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_accept(l2, &s2, 0, &ctl), 0);
+		unix_graft(s1);
+		unix_graft(s2);
+		CHECK_EQ(send_nb(c1, "1", 1, 0), 1);
+		CHECK_EQ(send_nb(s1, "2", 1, 0), 1);
+		CHECK_EQ(recv_nb(s2, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], '1');
+		CHECK_EQ(recv_nb(c2, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], '2');
+		unix_release(l1);
+		unix_release(l2);
+		unix_release(c1);
+		unix_release(s2);
+		unix_release(s1);
+		unix_release(c2);
+	}
+	net_done(net);
+}
+
+/* A blocking call's control with a 20 s deadline: a lost wake-up fails, never hangs. */
+static void ctl_deadline(struct wait_ctl *ctl)
+{
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->deadline = plat_now_ns() + 20000 * MS;
+}
+
+#define DUPLEX_MSGS 4000
+
+struct seq_io {
+	struct unix_sock *sk;
+	int count;		/* messages to move */
+	int err;
+};
+
+static void *seq_sender(void *p)
+{
+	struct seq_io *s = p;
+	uint32_t i;
+
+	for (i = 0; i < (uint32_t)s->count; i++) {
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl ctl;
+		ssize_t r;
+
+		msg_init(&m, &iov, &i, sizeof(i), 0);
+		ctl_deadline(&ctl);
+		r = unix_sendmsg(NULL, s->sk, &m, &ctl);
+		if (r != (ssize_t)sizeof(i)) {
+			s->err = r < 0 ? (int)r : -1000;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void *seq_receiver(void *p)
+{
+	struct seq_io *s = p;
+	uint32_t i, v;
+
+	for (i = 0; i < (uint32_t)s->count; i++) {
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl ctl;
+		ssize_t r;
+
+		msg_init(&m, &iov, &v, sizeof(v), MSG_WAITALL);
+		ctl_deadline(&ctl);
+		r = unix_recvmsg(s->sk, &m, &ctl);
+		unix_msg_release(s->sk, &m);
+		if (r != (ssize_t)sizeof(v) || v != i) {
+			s->err = r < 0 ? (int)r : -1001;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Two sockets sending to each other at once, each with its own reader,
+ * through queues of max_dgram_qlen (10) datagrams: both senders keep
+ * sleeping on the other's peer_wait while the readers wake them.  Every
+ * message arrives, in order, once.  Stream too (the senders' wmem waits).
+ */
+static void test_lock_both_ways(void)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM };
+	struct unix_net *net = net_new();
+	unsigned int k;
+
+	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+		struct unix_sock *a, *b;
+		struct seq_io io[4];
+		pthread_t t[4];
+		int i;
+
+		mkpair(net, types[k], &a, &b);
+		if (types[k] == SOCK_STREAM) {
+			/* a small send buffer: the stream senders block too */
+			CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_SNDBUF, 4096), 0);
+			CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_SNDBUF, 4096), 0);
+		}
+		io[0] = (struct seq_io){ a, DUPLEX_MSGS, 0 };
+		io[1] = (struct seq_io){ b, DUPLEX_MSGS, 0 };
+		io[2] = (struct seq_io){ b, DUPLEX_MSGS, 0 };
+		io[3] = (struct seq_io){ a, DUPLEX_MSGS, 0 };
+		for (i = 0; i < 4; i++)
+			CHECK_EQ(pthread_create(&t[i], NULL, i < 2 ? seq_sender : seq_receiver,
+						&io[i]), 0);
+		for (i = 0; i < 4; i++)
+			CHECK_EQ(pthread_join(t[i], NULL), 0);
+		for (i = 0; i < 4; i++)
+			CHECK_EQ(io[i].err, 0);
+		CHECK_EQ(QUEUED(net), 0);
+		unix_release(a);
+		unix_release(b);
+	}
+	net_done(net);
+}
+
+struct close_sender {
+	struct unix_sock *sk;
+	struct unix_sock *to;		/* sendto this socket's name, or NULL */
+	size_t len;
+	ssize_t last;			/* the call's last result */
+	long sent;			/* calls that sent */
+};
+
+static void *close_sender_main(void *p)
+{
+	struct close_sender *c = p;
+	unsigned char *buf = calloc(1, c->len);
+	int sigpipe = 0;
+
+	CHECK(buf);
+	for (;;) {
+		c->last = xsend(c->sk, buf, c->len, MSG_NOSIGNAL, c->to, 1, NULL, &sigpipe);
+		if (c->last <= 0)
+			break;
+		c->sent++;
+		if (c->to == NULL && c->last < (ssize_t)c->len)
+			break;		/* a stream send cut short by the close */
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * The receiver goes while senders are blocked on it or copying into it:
+ * a stream sender returns what it sent, then EPIPE; datagram senders by
+ * name get ECONNREFUSED once it is gone; nothing leaks or is freed under
+ * a sleeper (ASan).
+ */
+static void test_lock_close_while_sending(void)
+{
+	struct unix_net *net = net_new();
+	char buf[65536];
+	int round, i;
+
+	for (round = 0; round < 20; round++) {
+		struct unix_sock *a, *b;
+		struct close_sender cs = { 0 };
+		pthread_t t;
+
+		mkpair(net, SOCK_STREAM, &a, &b);
+		cs.sk = a;
+		cs.len = 1 << 20;
+		CHECK_EQ(pthread_create(&t, NULL, close_sender_main, &cs), 0);
+		for (i = 0; i < round; i++)
+			CHECK(xrecv(b, buf, sizeof(buf), 0, 1, NULL, NULL, NULL) > 0);
+		if (round % 2)
+			CHECK_EQ(wait_blocked(net, 1), 1);
+		unix_release(b);
+		CHECK_EQ(pthread_join(t, NULL), 0);
+		CHECK(cs.last == -EPIPE || (cs.last > 0 && cs.last < (ssize_t)cs.len));
+		unix_release(a);
+		CHECK_EQ(SKBS(net), 0);
+	}
+	for (round = 0; round < 10; round++) {
+		struct unix_sock *r = mksock(net, SOCK_DGRAM), *s[4];
+		struct close_sender cs[4];
+		pthread_t t[4];
+
+		CHECK_EQ(xbind(r, "\0R", 2), 0);
+		for (i = 0; i < 4; i++) {
+			s[i] = mksock(net, SOCK_DGRAM);
+			cs[i] = (struct close_sender){ s[i], r, 100, 0, 0 };
+			CHECK_EQ(pthread_create(&t[i], NULL, close_sender_main, &cs[i]), 0);
+		}
+		CHECK_EQ(wait_blocked(net, 4), 4);	/* the queue is full */
+		for (i = 0; i < round; i++)
+			CHECK_EQ(xrecv(r, buf, sizeof(buf), 0, 1, NULL, NULL, NULL), 100);
+		unix_release(r);
+		for (i = 0; i < 4; i++) {
+			CHECK_EQ(pthread_join(t[i], NULL), 0);
+			CHECK_EQ(cs[i].last, -ECONNREFUSED);
+			unix_release(s[i]);
+		}
+		CHECK_EQ(SKBS(net), 0);
+	}
+	net_done(net);
+}
+
+struct waker_reader {
+	struct unix_sock *sk;
+	ssize_t result;
+};
+
+static void *waker_reader_main(void *p)
+{
+	struct waker_reader *w = p;
+	char buf[16];
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+
+	msg_init(&m, &iov, buf, sizeof(buf), 0);
+	ctl_deadline(&ctl);
+	w->result = unix_recvmsg(w->sk, &m, &ctl);
+	unix_msg_release(w->sk, &m);
+	return NULL;
+}
+
+static void *acceptor_main(void *p)
+{
+	struct waker_reader *w = p;
+	struct unix_sock *n = NULL;
+	struct wait_ctl ctl;
+
+	ctl_deadline(&ctl);
+	w->result = unix_accept(w->sk, &n, 0, &ctl);
+	if (w->result == 0) {
+		unix_graft(n);
+		unix_release(n);
+	}
+	return NULL;
+}
+
+/*
+ * Wake-ups with several sleepers on one queue: four readers asleep on a
+ * datagram socket are each woken and each get one of four datagrams; four
+ * acceptors asleep on a listener (exclusive waiters) each get one of four
+ * connections.  Every sleep ends by its event: no kick, no timeout.
+ */
+static void test_wake_many_sleepers(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *l, *c[4];
+	struct waker_reader w[4];
+	pthread_t t[4];
+	struct wait_ctl ctl;
+	int i;
+
+	mkpair(net, SOCK_DGRAM, &a, &b);
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct waker_reader){ b, 12345 };
+		CHECK_EQ(pthread_create(&t[i], NULL, waker_reader_main, &w[i]), 0);
+	}
+	CHECK_EQ(wait_blocked(net, 4), 4);
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(send_nb(a, "w", 1, 0), 1);
+	for (i = 0; i < 4; i++) {
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		CHECK_EQ(w[i].result, 1);
+	}
+	unix_release(a);
+	unix_release(b);
+
+	l = mksock(net, SOCK_STREAM);
+	CHECK_EQ(xbind(l, "\0acc", 4), 0);
+	CHECK_EQ(unix_listen(l, 8, &CRED), 0);
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct waker_reader){ l, 12345 };
+		CHECK_EQ(pthread_create(&t[i], NULL, acceptor_main, &w[i]), 0);
+	}
+	CHECK_EQ(wait_blocked(net, 4), 4);
+	for (i = 0; i < 4; i++) {
+		c[i] = mksock(net, SOCK_STREAM);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(xconnect(c[i], l, &CRED, 0, &ctl), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		CHECK_EQ(w[i].result, 0);
+	}
+	CHECK_EQ(KICKS(net), 0);
+	CHECK_EQ(TIMEOUTS(net), 0);
+	CHECK_EQ(BLOCKED(net), 0);
+	for (i = 0; i < 4; i++)
+		unix_release(c[i]);
+	unix_release(l);
+	net_done(net);
+}
+
+#define PINGPONG_ROUNDS 20000
+
+struct pinger {
+	struct unix_sock *sk;
+	int first;		/* sends first */
+	size_t len;
+	int err;
+};
+
+static void *pinger_main(void *p)
+{
+	struct pinger *g = p;
+	unsigned char *buf = calloc(1, g->len);
+	int i, turn;
+
+	CHECK(buf);
+	for (i = 0; i < PINGPONG_ROUNDS && !g->err; i++) {
+		for (turn = 0; turn < 2; turn++) {
+			struct unix_iov iov;
+			struct unix_msg m;
+			struct wait_ctl ctl;
+			ssize_t r;
+
+			ctl_deadline(&ctl);
+			if (turn == !g->first) {
+				buf[0] = (unsigned char)i;
+				msg_init(&m, &iov, buf, g->len, 0);
+				r = unix_sendmsg(NULL, g->sk, &m, &ctl);
+			} else {
+				msg_init(&m, &iov, buf, g->len, MSG_WAITALL);
+				r = unix_recvmsg(g->sk, &m, &ctl);
+				unix_msg_release(g->sk, &m);
+				if (r == (ssize_t)g->len && buf[0] != (unsigned char)i)
+					r = -1000;
+			}
+			if (r != (ssize_t)g->len) {
+				g->err = r < 0 ? (int)r : -1001;
+				break;
+			}
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Ping-pong: each side sleeps for the other's message, 20,000 round trips
+ * a type, small and large messages.  A lost wake-up fails at the 20 s
+ * deadline instead of hanging.
+ */
+static void test_wake_pingpong(void)
+{
+	static const struct { int type; size_t len; } cases[] = {
+		{ SOCK_STREAM, 1 }, { SOCK_STREAM, 70000 }, { SOCK_DGRAM, 64 },
+		{ SOCK_SEQPACKET, 64 },
+	};
+	struct unix_net *net = net_new();
+	unsigned int k;
+
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct unix_sock *a, *b;
+		struct pinger p0, p1;
+
+		mkpair(net, cases[k].type, &a, &b);
+		p0 = (struct pinger){ a, 1, cases[k].len, 0 };
+		p1 = (struct pinger){ b, 0, cases[k].len, 0 };
+		run_pair(pinger_main, &p0, pinger_main, &p1);
+		CHECK_EQ(p0.err, 0);
+		CHECK_EQ(p1.err, 0);
+		CHECK_EQ(QUEUED(net), 0);
+		unix_release(a);
+		unix_release(b);
+	}
+	CHECK_EQ(TIMEOUTS(net), 0);
+	net_done(net);
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -3223,6 +3697,11 @@ static const struct test tests[] = {
 	{ "pipe_wakeups", test_pipe_wakeups },
 	{ "pipe_fifo_open", test_pipe_fifo_open },
 	{ "pipe_splice_tee", test_pipe_splice_tee },
+	{ "lock_crossed_connect", test_lock_crossed_connect },
+	{ "lock_both_ways", test_lock_both_ways },
+	{ "lock_close_while_sending", test_lock_close_while_sending },
+	{ "wake_many_sleepers", test_wake_many_sleepers },
+	{ "wake_pingpong", test_wake_pingpong },
 };
 
 int main(int argc, char **argv)
