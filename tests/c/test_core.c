@@ -3651,6 +3651,199 @@ static void test_wake_pingpong(void)
 	net_done(net);
 }
 
+/* ---------------------------------------------------- stream handoff --- */
+
+struct hreader {
+	struct unix_sock *sk;
+	size_t len;
+	int flags;
+	char buf[256];
+	ssize_t result;
+	int msg_flags;
+	struct unix_cred cred;
+	int got_scm;
+};
+
+static void *hreader_main(void *p)
+{
+	struct hreader *r = p;
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+
+	msg_init(&m, &iov, r->buf, r->len, r->flags);
+	ctl_init(&ctl, 1);
+	r->result = unix_recvmsg(r->sk, &m, &ctl);
+	r->msg_flags = m.msg_flags;
+	r->cred = m.cred;
+	r->got_scm = m.got_scm && m.want_creds;
+	unix_msg_release(r->sk, &m);
+	return NULL;
+}
+
+/* Start a reader of @sk and wait until it is asleep. */
+static void hreader_start(struct unix_net *net, pthread_t *t, struct hreader *r,
+			  struct unix_sock *sk, size_t len, int flags)
+{
+	memset(r, 0, sizeof(*r));
+	r->sk = sk;
+	r->len = len;
+	r->flags = flags;
+	r->result = 12345;
+	CHECK_EQ(pthread_create(t, NULL, hreader_main, r), 0);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+}
+
+/*
+ * A stream reader asleep on an empty queue takes a send's bytes straight
+ * into its buffer -- no skb is ever queued (SKBS is 0 the moment the send
+ * returns, whether or not the reader has run yet) -- within Linux's
+ * semantics: a read returns at its target (1 byte, SO_RCVLOWAT, the whole
+ * buffer for MSG_WAITALL) and bytes beyond the reader's room are queued
+ * behind; a timeout, the peer's close or shutdown return what was handed
+ * over; a peek, or SO_PASSCRED, never takes the handoff (the bytes stay
+ * queued for the next read; the credentials come with them).
+ */
+static void test_stream_handoff(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct hreader r;
+	pthread_t t;
+	char buf[512];
+	int i;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+
+	/* target 1: the first send ends the read; what exceeds its room queues */
+	hreader_start(net, &t, &r, b, 10, 0);
+	for (i = 0; i < 26; i++)
+		buf[i] = (char)('a' + i);
+	CHECK_EQ(send_nb(a, buf, 26, 0), 26);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(r.result, 10);
+	CHECK(memcmp(r.buf, "abcdefghij", 10) == 0);
+	CHECK_EQ(QUEUED(net), 16);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 16);
+	CHECK(memcmp(buf, "klmnopqrstuvwxyz", 16) == 0);
+
+	/* nothing queued at all: the skb count is 0 as the send returns */
+	hreader_start(net, &t, &r, b, 100, 0);
+	CHECK_EQ(send_nb(a, "hello", 5, 0), 5);
+	CHECK_EQ(SKBS(net), 0);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(r.result, 5);
+	CHECK(memcmp(r.buf, "hello", 5) == 0);
+
+	/* MSG_WAITALL: three sends fill the buffer, in order */
+	hreader_start(net, &t, &r, b, 30, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "0123456789", 10, 0), 10);
+	CHECK_EQ(send_nb(a, "ABCDEFGHIJ", 10, 0), 10);
+	CHECK_EQ(BLOCKED(net), 1);
+	CHECK_EQ(send_nb(a, "klmnopqrstUVW", 13, 0), 13);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(r.result, 30);
+	CHECK(memcmp(r.buf, "0123456789ABCDEFGHIJklmnopqrst", 30) == 0);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 3);
+	CHECK(memcmp(buf, "UVW", 3) == 0);
+
+	/* SO_RCVLOWAT 50: 20 bytes do not end the wait, 40 more do */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVLOWAT, 50), 0);
+	hreader_start(net, &t, &r, b, 200, 0);
+	CHECK_EQ(send_nb(a, buf, 20, 0), 20);
+	sleep_ms(20);
+	CHECK_EQ(BLOCKED(net), 1);
+	CHECK_EQ(send_nb(a, buf, 40, 0), 40);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(r.result, 60);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVLOWAT, 1), 0);
+
+	/* a timeout returns what was handed over */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, 150 * MS), 0);
+	hreader_start(net, &t, &r, b, 100, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "part", 4, 0), 4);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(r.result, 4);
+	CHECK(memcmp(r.buf, "part", 4) == 0);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, -1), 0);
+
+	/* a peek takes nothing: the bytes stay for the next read */
+	hreader_start(net, &t, &r, b, 100, MSG_PEEK);
+	CHECK_EQ(send_nb(a, "peek", 4, 0), 4);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(r.result, 4);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 4);
+	CHECK(memcmp(buf, "peek", 4) == 0);
+
+	/* SO_PASSCRED: the bytes come with the sender's credentials */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1), 0);
+	hreader_start(net, &t, &r, b, 100, 0);
+	CHECK_EQ(send_nb(a, "cred", 4, 0), 4);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(r.result, 4);
+	CHECK(r.got_scm);
+	CHECK_EQ(r.cred.pid, CRED.pid);
+	CHECK_EQ(r.cred.uid, CRED.uid);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 0), 0);
+
+	/* the peer's shutdown and close end a partial MSG_WAITALL read */
+	hreader_start(net, &t, &r, b, 100, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "bye", 3, 0), 3);
+	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(r.result, 3);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 0);
+	unix_release(a);
+	unix_release(b);
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	hreader_start(net, &t, &r, b, 100, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "gone", 4, 0), 4);
+	unix_release(a);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(r.result, 4);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 0);
+	unix_release(b);
+	CHECK_EQ(KICKS(net), 0);
+	net_done(net);
+}
+
+/*
+ * A handoff reader kicked (net teardown) while a sender copies a large
+ * message into its buffer: the teardown waits for the copy, the reader
+ * waits for the copy too, then returns what it got.
+ */
+static void test_stream_handoff_teardown(void)
+{
+	int round;
+
+	for (round = 0; round < 20; round++) {
+		struct unix_net *net = net_new();
+		struct unix_sock *a, *b;
+		struct close_sender cs = { 0 };
+		struct hreader r;
+		pthread_t t, ts;
+
+		mkpair(net, SOCK_STREAM, &a, &b);
+		hreader_start(net, &t, &r, b, sizeof(r.buf), MSG_WAITALL);
+		cs.sk = a;
+		cs.len = 1 << 20;
+		CHECK_EQ(pthread_create(&ts, NULL, close_sender_main, &cs), 0);
+		if (round % 2)
+			sleep_ms(1);
+		unix_net_shutdown(net);
+		CHECK_EQ(pthread_join(t, NULL), 0);
+		CHECK_EQ(pthread_join(ts, NULL), 0);
+		CHECK(r.result == (ssize_t)sizeof(r.buf) || r.result == -ESHUTDOWN ||
+		      (r.result > 0 && r.result < (ssize_t)sizeof(r.buf)));
+		CHECK(cs.last != 0);
+		unix_release(a);
+		unix_release(b);
+		check_zero(net);
+		unix_net_destroy(net);
+	}
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -3702,6 +3895,8 @@ static const struct test tests[] = {
 	{ "lock_close_while_sending", test_lock_close_while_sending },
 	{ "wake_many_sleepers", test_wake_many_sleepers },
 	{ "wake_pingpong", test_wake_pingpong },
+	{ "stream_handoff", test_stream_handoff },
+	{ "stream_handoff_teardown", test_stream_handoff_teardown },
 };
 
 int main(int argc, char **argv)
