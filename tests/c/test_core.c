@@ -3681,6 +3681,30 @@ static void *hreader_main(void *p)
 	return NULL;
 }
 
+/* A MSG_WAITALL reader of 8 bytes into three buffers: 3, 0 and 5 bytes. */
+struct hvec {
+	struct unix_sock *sk;
+	char b0[3], b2[5];
+	ssize_t result;
+};
+
+static void *hvec_main(void *p)
+{
+	struct hvec *v = p;
+	struct unix_iov iov[3] = { { v->b0, 3 }, { NULL, 0 }, { v->b2, 5 } };
+	struct unix_iov one;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+
+	msg_init(&m, &one, NULL, 0, MSG_WAITALL);
+	m.iov = iov;
+	m.iovlen = 3;
+	ctl_init(&ctl, 1);
+	v->result = unix_recvmsg(v->sk, &m, &ctl);
+	unix_msg_release(v->sk, &m);
+	return NULL;
+}
+
 /* Start a reader of @sk and wait until it is asleep. */
 static void hreader_start(struct unix_net *net, pthread_t *t, struct hreader *r,
 			  struct unix_sock *sk, size_t len, int flags)
@@ -3766,6 +3790,23 @@ static void test_stream_handoff(void)
 	CHECK_EQ(r.result, 4);
 	CHECK(memcmp(r.buf, "part", 4) == 0);
 	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, -1), 0);
+
+	/* a reader's iovec: the bytes spread over its buffers, empty ones skipped */
+	{
+		struct hvec hv;
+
+		memset(&hv, 0, sizeof(hv));
+		hv.sk = b;
+		CHECK_EQ(pthread_create(&t, NULL, hvec_main, &hv), 0);
+		CHECK_EQ(wait_blocked(net, 1), 1);
+		CHECK_EQ(send_nb(a, "abcd", 4, 0), 4);
+		CHECK_EQ(send_nb(a, "efghXY", 6, 0), 6);
+		CHECK_EQ(pthread_join(t, NULL), 0);
+		CHECK_EQ(hv.result, 8);
+		CHECK(memcmp(hv.b0, "abc", 3) == 0 && memcmp(hv.b2, "defgh", 5) == 0);
+		CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 2);
+		CHECK(memcmp(buf, "XY", 2) == 0);
+	}
 
 	/* a peek takes nothing: the bytes stay for the next read */
 	hreader_start(net, &t, &r, b, 100, MSG_PEEK);
