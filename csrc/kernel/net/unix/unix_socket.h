@@ -189,7 +189,9 @@ struct unix_counters {
 	int64_t skbs;			/* live sk_buffs */
 	int64_t bytes_queued;		/* data bytes in skbs on receive queues */
 	int64_t inflight;		/* files in flight in SCM_RIGHTS messages */
-	int64_t bytes_copied;		/* payload bytes memcpy'd in and out */
+	int64_t bytes_copied;		/* payload bytes copied in by sends and out by
+					 * receives (a stream handoff's one copy
+					 * counts both ways, as if queued and read) */
 	int64_t bytes_zerocopy;		/* payload bytes handed over as pages */
 	int64_t pages;			/* live pages */
 	int64_t gc_runs;		/* collector passes run */
