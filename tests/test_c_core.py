@@ -1,12 +1,12 @@
 """C-level tests of the AF_UNIX core (csrc/), without the Cython bridge.
 
-* ``tests/c/test_core.c`` is a plain C test program.  It is compiled twice
-  from setup.py's C_SOURCES on the host platform -- once under
-  AddressSanitizer + UBSan, once plain -O2 -- and once more on the
-  deterministic platform (csrc/platform/det.c in place of host.c, the
-  core's own kernel/lib/string.c in place of the C library's, UBSan), where
-  it runs under several schedules; it must print ``N passed, 0 failed`` and
-  exit 0 every time.
+* ``tests/c/test_core.c`` is a plain C test program.  It is compiled from
+  setup.py's C_SOURCES on the host platform -- under AddressSanitizer +
+  UBSan, under ThreadSanitizer (where this machine can run it), and plain
+  -O2 -- and once more on the deterministic platform (csrc/platform/det.c in
+  place of host.c, the core's own kernel/lib/string.c in place of the C
+  library's, UBSan), where it runs under several schedules; it must print
+  ``N passed, 0 failed`` and exit 0 every time.
 * A few checks drive the core through cffi (``ffi.dlopen`` of a shared
   library built from the same sources): Linux's truesize values and
   create/release cycles with the debug counters back at zero.
@@ -101,6 +101,40 @@ def test_sources_listed_once():
 def test_c_core_asan_ubsan(tmp_path):
     exe = build_test_program(tmp_path, SANITIZE_FLAGS, "test_core_asan")
     out = run_test_program(exe, SANITIZER_ENV)
+    print(out)
+
+
+TSAN_FLAGS = ["-std=c11", "-D_GNU_SOURCE", *WARN, "-O1", "-g", "-fsanitize=thread",
+              "-pthread"]
+TSAN_ENV = {"TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1"}
+
+
+def tsan_works(outdir):
+    """Whether gcc builds and this machine runs a ThreadSanitizer program:
+    libtsan may be missing, and some kernels' address-space layout makes
+    TSan abort at start-up."""
+    probe_c = os.path.join(str(outdir), "tsan_probe.c")
+    probe = os.path.join(str(outdir), "tsan_probe")
+    with open(probe_c, "w", encoding="utf-8") as f:
+        f.write("#include <pthread.h>\n"
+                "static void *run(void *a) { return a; }\n"
+                "int main(void) { pthread_t t; pthread_create(&t, 0, run, 0);"
+                " return pthread_join(t, 0); }\n")
+    r = subprocess.run([GCC, "-fsanitize=thread", "-pthread", probe_c, "-o", probe],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        return False
+    return subprocess.run([probe], capture_output=True, timeout=60).returncode == 0
+
+
+def test_c_core_tsan(tmp_path):
+    """The C tests under ThreadSanitizer: the threaded ones (lock order,
+    wake-ups, bulk transfers, teardown while copying) must show no data
+    race and no lock-order inversion."""
+    if not tsan_works(tmp_path):
+        pytest.skip("gcc cannot build or run ThreadSanitizer programs here")
+    exe = build_test_program(tmp_path, TSAN_FLAGS, "test_core_tsan")
+    out = run_test_program(exe, TSAN_ENV)
     print(out)
 
 

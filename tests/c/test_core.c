@@ -243,25 +243,23 @@ static void msg_init(struct unix_msg *m, struct unix_iov *iov, void *buf, size_t
 	m->cur = CRED;
 }
 
-/* send/sendto; @fp is consumed on success (else handed back in *fp). */
-static ssize_t xsend(struct unix_sock *sk, const void *buf, size_t len, int flags,
-		     struct unix_sock *to, int blocking, struct scm_fp_list **fp,
-		     int *sigpipe)
+/*
+ * sendto the address @name/@namelen (none if @name is NULL); @fp is
+ * consumed on success (else handed back in *fp).
+ */
+static ssize_t xsend_name(struct unix_sock *sk, const void *buf, size_t len, int flags,
+			  const unsigned char *name, unsigned int namelen, int blocking,
+			  struct scm_fp_list **fp, int *sigpipe)
 {
 	struct unix_iov iov;
 	struct unix_msg m;
 	struct wait_ctl ctl;
 	ssize_t r;
 
-	unsigned char name[UNIX_PATH_MAX + 1];
-	unsigned int namelen = 0;
-
 	msg_init(&m, &iov, (void *)buf, len, flags);
 	if (fp)
 		m.fp = *fp;
-	if (to) {
-		/* sendto the name @to is bound to (an empty address if none) */
-		CHECK_EQ(unix_getname(to, 0, name, &namelen), 0);
+	if (name) {
 		m.name = name;
 		m.namelen = namelen;
 	}
@@ -272,6 +270,20 @@ static ssize_t xsend(struct unix_sock *sk, const void *buf, size_t len, int flag
 	if (sigpipe)
 		*sigpipe = m.sigpipe;
 	return r;
+}
+
+/* send, or sendto the name @to is bound to (an empty address if none). */
+static ssize_t xsend(struct unix_sock *sk, const void *buf, size_t len, int flags,
+		     struct unix_sock *to, int blocking, struct scm_fp_list **fp,
+		     int *sigpipe)
+{
+	unsigned char name[UNIX_PATH_MAX + 1];
+	unsigned int namelen = 0;
+
+	if (!to)
+		return xsend_name(sk, buf, len, flags, NULL, 0, blocking, fp, sigpipe);
+	CHECK_EQ(unix_getname(to, 0, name, &namelen), 0);
+	return xsend_name(sk, buf, len, flags, name, namelen, blocking, fp, sigpipe);
 }
 
 static ssize_t send_nb(struct unix_sock *sk, const void *buf, size_t len, int flags)
@@ -3421,6 +3433,734 @@ static void test_trace_ring(void)
 	net_done(net);
 }
 
+/* ------------------------------------------- lock order and wake-ups --- */
+
+/*
+ * Two threads released together by a barrier, each running fn(arg[i]):
+ * calls that lock two sockets in opposite orders meet as often as the
+ * scheduler lets them.
+ */
+struct pair_barrier {
+	plat_mutex_t lock;
+	plat_cond_t all_in;
+	int waiting;
+};
+
+static void pair_barrier_wait(struct pair_barrier *b)
+{
+	plat_mutex_lock(&b->lock);
+	if (++b->waiting == 2)
+		plat_cond_broadcast(&b->all_in);
+	while (b->waiting < 2)
+		plat_cond_wait_until(&b->all_in, &b->lock, PLAT_FOREVER);
+	plat_mutex_unlock(&b->lock);
+}
+
+struct pair_run {
+	struct pair_barrier *bar;
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *pair_main(void *p)
+{
+	struct pair_run *r = p;
+
+	pair_barrier_wait(r->bar);
+	return r->fn(r->arg);
+}
+
+static void run_pair(void *(*f0)(void *), void *a0, void *(*f1)(void *), void *a1)
+{
+	struct pair_barrier bar = { .waiting = 0 };
+	struct pair_run r[2] = { { &bar, f0, a0 }, { &bar, f1, a1 } };
+	test_thread_t t[2];
+	int i;
+
+	plat_mutex_init(&bar.lock);
+	plat_cond_init(&bar.all_in);
+	for (i = 0; i < 2; i++)
+		test_thread_start(&t[i], pair_main, &r[i]);
+	for (i = 0; i < 2; i++)
+		test_thread_join(t[i]);
+	plat_cond_destroy(&bar.all_in);
+	plat_mutex_destroy(&bar.lock);
+}
+
+struct conn_arg {
+	struct unix_sock *sk, *to;
+	int result;
+};
+
+static void *connect_main(void *p)
+{
+	struct conn_arg *c = p;
+	struct wait_ctl ctl;
+
+	ctl_init(&ctl, 1);
+	c->result = xconnect(c->sk, c->to, &CRED, 0, &ctl);
+	return NULL;
+}
+
+/*
+ * connect(A -> B) and connect(B -> A) at once, datagram (each call locks
+ * both sockets: unix_dgram_connect's double lock) and stream (each
+ * connector locks itself and the other's listener).  Neither deadlocks,
+ * both succeed, and the associations carry data both ways.
+ */
+static void test_lock_crossed_connect(void)
+{
+	struct unix_net *net = net_new();
+	char buf[4];
+	int round;
+
+	for (round = 0; round < 200; round++) {
+		struct unix_sock *a = mksock(net, SOCK_DGRAM), *b = mksock(net, SOCK_DGRAM);
+		char na[3] = { '\0', 'a', (char)('A' + round % 50) };
+		char nb[3] = { '\0', 'b', (char)('A' + round % 50) };
+		struct conn_arg ca = { a, b, 12345 }, cb = { b, a, 12345 };
+
+		CHECK_EQ(xbind(a, na, 3), 0);
+		CHECK_EQ(xbind(b, nb, 3), 0);
+		run_pair(connect_main, &ca, connect_main, &cb);
+		CHECK_EQ(ca.result, 0);
+		CHECK_EQ(cb.result, 0);
+		CHECK_EQ(send_nb(a, "a", 1, 0), 1);
+		CHECK_EQ(send_nb(b, "b", 1, 0), 1);
+		CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], 'a');
+		CHECK_EQ(recv_nb(a, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], 'b');
+		if (round % 2)
+			unix_release(a), unix_release(b);
+		else
+			unix_release(b), unix_release(a);
+	}
+	for (round = 0; round < 100; round++) {
+		struct unix_sock *l1 = mksock(net, SOCK_STREAM), *l2 = mksock(net, SOCK_STREAM);
+		struct unix_sock *c1 = mksock(net, SOCK_STREAM), *c2 = mksock(net, SOCK_STREAM);
+		struct unix_sock *s1 = NULL, *s2 = NULL;
+		struct conn_arg x = { c1, l2, 12345 }, y = { c2, l1, 12345 };
+		struct wait_ctl ctl;
+
+		CHECK_EQ(xbind(l1, "\0L1", 3), 0);
+		CHECK_EQ(xbind(l2, "\0L2", 3), 0);
+		CHECK_EQ(unix_listen(l1, 1, &CRED), 0);
+		CHECK_EQ(unix_listen(l2, 1, &CRED), 0);
+		run_pair(connect_main, &x, connect_main, &y);
+		CHECK_EQ(x.result, 0);
+		CHECK_EQ(y.result, 0);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_accept(l1, &s1, 0, &ctl), 0);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_accept(l2, &s2, 0, &ctl), 0);
+		unix_graft(s1);
+		unix_graft(s2);
+		CHECK_EQ(send_nb(c1, "1", 1, 0), 1);
+		CHECK_EQ(send_nb(s1, "2", 1, 0), 1);
+		CHECK_EQ(recv_nb(s2, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], '1');
+		CHECK_EQ(recv_nb(c2, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], '2');
+		unix_release(l1);
+		unix_release(l2);
+		unix_release(c1);
+		unix_release(s2);
+		unix_release(s1);
+		unix_release(c2);
+	}
+	net_done(net);
+}
+
+/* A blocking call's control with a 20 s deadline: a lost wake-up fails, never hangs. */
+static void ctl_deadline(struct wait_ctl *ctl)
+{
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->deadline = plat_now_ns() + 20000 * MS;
+}
+
+#define DUPLEX_MSGS 4000
+
+struct seq_io {
+	struct unix_sock *sk;
+	int count;		/* messages to move */
+	int err;
+};
+
+static void *seq_sender(void *p)
+{
+	struct seq_io *s = p;
+	uint32_t i;
+
+	for (i = 0; i < (uint32_t)s->count; i++) {
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl ctl;
+		ssize_t r;
+
+		msg_init(&m, &iov, &i, sizeof(i), 0);
+		ctl_deadline(&ctl);
+		r = unix_sendmsg(NULL, s->sk, &m, &ctl);
+		if (r != (ssize_t)sizeof(i)) {
+			s->err = r < 0 ? (int)r : -1000;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void *seq_receiver(void *p)
+{
+	struct seq_io *s = p;
+	uint32_t i, v;
+
+	for (i = 0; i < (uint32_t)s->count; i++) {
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl ctl;
+		ssize_t r;
+
+		msg_init(&m, &iov, &v, sizeof(v), MSG_WAITALL);
+		ctl_deadline(&ctl);
+		r = unix_recvmsg(s->sk, &m, &ctl);
+		unix_msg_release(s->sk, &m);
+		if (r != (ssize_t)sizeof(v) || v != i) {
+			s->err = r < 0 ? (int)r : -1001;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Two sockets sending to each other at once, each with its own reader,
+ * through queues of max_dgram_qlen (10) datagrams: both senders keep
+ * sleeping on the other's peer_wait while the readers wake them.  Every
+ * message arrives, in order, once.  Stream too (the senders' wmem waits).
+ */
+static void test_lock_both_ways(void)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM };
+	struct unix_net *net = net_new();
+	unsigned int k;
+
+	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+		struct unix_sock *a, *b;
+		struct seq_io io[4];
+		test_thread_t t[4];
+		int i;
+
+		mkpair(net, types[k], &a, &b);
+		if (types[k] == SOCK_STREAM) {
+			/* a small send buffer: the stream senders block too */
+			CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_SNDBUF, 4096), 0);
+			CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_SNDBUF, 4096), 0);
+		}
+		io[0] = (struct seq_io){ a, DUPLEX_MSGS, 0 };
+		io[1] = (struct seq_io){ b, DUPLEX_MSGS, 0 };
+		io[2] = (struct seq_io){ b, DUPLEX_MSGS, 0 };
+		io[3] = (struct seq_io){ a, DUPLEX_MSGS, 0 };
+		for (i = 0; i < 4; i++)
+			test_thread_start(&t[i], i < 2 ? seq_sender : seq_receiver,
+				  &io[i]);
+		for (i = 0; i < 4; i++)
+			test_thread_join(t[i]);
+		for (i = 0; i < 4; i++)
+			CHECK_EQ(io[i].err, 0);
+		CHECK_EQ(QUEUED(net), 0);
+		unix_release(a);
+		unix_release(b);
+	}
+	net_done(net);
+}
+
+struct close_sender {
+	struct unix_sock *sk;
+	const unsigned char *to;	/* sendto this name, or NULL: the receiver */
+	unsigned int tolen;		/* may be released while the sender runs */
+	size_t len;
+	ssize_t last;			/* the call's last result */
+	long sent;			/* calls that sent */
+};
+
+static void *close_sender_main(void *p)
+{
+	struct close_sender *c = p;
+	unsigned char *buf = calloc(1, c->len);
+	int sigpipe = 0;
+
+	CHECK(buf);
+	for (;;) {
+		c->last = xsend_name(c->sk, buf, c->len, MSG_NOSIGNAL, c->to, c->tolen, 1, NULL,
+				     &sigpipe);
+		if (c->last <= 0)
+			break;
+		c->sent++;
+		if (c->to == NULL && c->last < (ssize_t)c->len)
+			break;		/* a stream send cut short by the close */
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * The receiver goes while senders are blocked on it or copying into it:
+ * a stream sender returns what it sent, then EPIPE; datagram senders by
+ * name get ECONNREFUSED once it is gone; nothing leaks or is freed under
+ * a sleeper (ASan).
+ */
+static void test_lock_close_while_sending(void)
+{
+	struct unix_net *net = net_new();
+	char buf[65536];
+	int round, i;
+
+	for (round = 0; round < 20; round++) {
+		struct unix_sock *a, *b;
+		struct close_sender cs = { 0 };
+		test_thread_t t;
+
+		mkpair(net, SOCK_STREAM, &a, &b);
+		cs.sk = a;
+		cs.len = 1 << 20;
+		test_thread_start(&t, close_sender_main, &cs);
+		for (i = 0; i < round; i++)
+			CHECK(xrecv(b, buf, sizeof(buf), 0, 1, NULL, NULL, NULL) > 0);
+		if (round % 2)
+			CHECK_EQ(wait_blocked(net, 1), 1);
+		unix_release(b);
+		test_thread_join(t);
+		CHECK(cs.last == -EPIPE || (cs.last > 0 && cs.last < (ssize_t)cs.len));
+		unix_release(a);
+		CHECK_EQ(SKBS(net), 0);
+	}
+	for (round = 0; round < 10; round++) {
+		struct unix_sock *r = mksock(net, SOCK_DGRAM), *s[4];
+		struct close_sender cs[4];
+		test_thread_t t[4];
+
+		CHECK_EQ(xbind(r, "\0R", 2), 0);
+		for (i = 0; i < 4; i++) {
+			s[i] = mksock(net, SOCK_DGRAM);
+			cs[i] = (struct close_sender){ s[i], (const unsigned char *)"\0R", 2, 100, 0, 0 };
+			test_thread_start(&t[i], close_sender_main, &cs[i]);
+		}
+		CHECK_EQ(wait_blocked(net, 4), 4);	/* the queue is full */
+		for (i = 0; i < round; i++)
+			CHECK_EQ(xrecv(r, buf, sizeof(buf), 0, 1, NULL, NULL, NULL), 100);
+		unix_release(r);
+		for (i = 0; i < 4; i++) {
+			test_thread_join(t[i]);
+			CHECK_EQ(cs[i].last, -ECONNREFUSED);
+			unix_release(s[i]);
+		}
+		CHECK_EQ(SKBS(net), 0);
+	}
+	net_done(net);
+}
+
+struct waker_reader {
+	struct unix_sock *sk;
+	ssize_t result;
+};
+
+static void *waker_reader_main(void *p)
+{
+	struct waker_reader *w = p;
+	char buf[16];
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+
+	msg_init(&m, &iov, buf, sizeof(buf), 0);
+	ctl_deadline(&ctl);
+	w->result = unix_recvmsg(w->sk, &m, &ctl);
+	unix_msg_release(w->sk, &m);
+	return NULL;
+}
+
+static void *acceptor_main(void *p)
+{
+	struct waker_reader *w = p;
+	struct unix_sock *n = NULL;
+	struct wait_ctl ctl;
+
+	ctl_deadline(&ctl);
+	w->result = unix_accept(w->sk, &n, 0, &ctl);
+	if (w->result == 0) {
+		unix_graft(n);
+		unix_release(n);
+	}
+	return NULL;
+}
+
+/*
+ * Wake-ups with several sleepers on one queue: four readers asleep on a
+ * datagram socket are each woken and each get one of four datagrams; four
+ * acceptors asleep on a listener (exclusive waiters) each get one of four
+ * connections.  Every sleep ends by its event: no kick, no timeout.
+ */
+static void test_wake_many_sleepers(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *l, *c[4];
+	struct waker_reader w[4];
+	test_thread_t t[4];
+	struct wait_ctl ctl;
+	int i;
+
+	mkpair(net, SOCK_DGRAM, &a, &b);
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct waker_reader){ b, 12345 };
+		test_thread_start(&t[i], waker_reader_main, &w[i]);
+	}
+	CHECK_EQ(wait_blocked(net, 4), 4);
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(send_nb(a, "w", 1, 0), 1);
+	for (i = 0; i < 4; i++) {
+		test_thread_join(t[i]);
+		CHECK_EQ(w[i].result, 1);
+	}
+	unix_release(a);
+	unix_release(b);
+
+	l = mksock(net, SOCK_STREAM);
+	CHECK_EQ(xbind(l, "\0acc", 4), 0);
+	CHECK_EQ(unix_listen(l, 8, &CRED), 0);
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct waker_reader){ l, 12345 };
+		test_thread_start(&t[i], acceptor_main, &w[i]);
+	}
+	CHECK_EQ(wait_blocked(net, 4), 4);
+	for (i = 0; i < 4; i++) {
+		c[i] = mksock(net, SOCK_STREAM);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(xconnect(c[i], l, &CRED, 0, &ctl), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		test_thread_join(t[i]);
+		CHECK_EQ(w[i].result, 0);
+	}
+	CHECK_EQ(KICKS(net), 0);
+	CHECK_EQ(TIMEOUTS(net), 0);
+	CHECK_EQ(BLOCKED(net), 0);
+	for (i = 0; i < 4; i++)
+		unix_release(c[i]);
+	unix_release(l);
+	net_done(net);
+}
+
+#define PINGPONG_ROUNDS 20000
+
+struct pinger {
+	struct unix_sock *sk;
+	int first;		/* sends first */
+	size_t len;
+	int err;
+};
+
+static void *pinger_main(void *p)
+{
+	struct pinger *g = p;
+	unsigned char *buf = calloc(1, g->len);
+	int i, turn;
+
+	CHECK(buf);
+	for (i = 0; i < PINGPONG_ROUNDS && !g->err; i++) {
+		for (turn = 0; turn < 2; turn++) {
+			struct unix_iov iov;
+			struct unix_msg m;
+			struct wait_ctl ctl;
+			ssize_t r;
+
+			ctl_deadline(&ctl);
+			if (turn == !g->first) {
+				buf[0] = (unsigned char)i;
+				msg_init(&m, &iov, buf, g->len, 0);
+				r = unix_sendmsg(NULL, g->sk, &m, &ctl);
+			} else {
+				msg_init(&m, &iov, buf, g->len, MSG_WAITALL);
+				r = unix_recvmsg(g->sk, &m, &ctl);
+				unix_msg_release(g->sk, &m);
+				if (r == (ssize_t)g->len && buf[0] != (unsigned char)i)
+					r = -1000;
+			}
+			if (r != (ssize_t)g->len) {
+				g->err = r < 0 ? (int)r : -1001;
+				break;
+			}
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Ping-pong: each side sleeps for the other's message, 20,000 round trips
+ * a type, small and large messages.  A lost wake-up fails at the 20 s
+ * deadline instead of hanging.
+ */
+static void test_wake_pingpong(void)
+{
+	static const struct { int type; size_t len; } cases[] = {
+		{ SOCK_STREAM, 1 }, { SOCK_STREAM, 70000 }, { SOCK_DGRAM, 64 },
+		{ SOCK_SEQPACKET, 64 },
+	};
+	struct unix_net *net = net_new();
+	unsigned int k;
+
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct unix_sock *a, *b;
+		struct pinger p0, p1;
+
+		mkpair(net, cases[k].type, &a, &b);
+		p0 = (struct pinger){ a, 1, cases[k].len, 0 };
+		p1 = (struct pinger){ b, 0, cases[k].len, 0 };
+		run_pair(pinger_main, &p0, pinger_main, &p1);
+		CHECK_EQ(p0.err, 0);
+		CHECK_EQ(p1.err, 0);
+		CHECK_EQ(QUEUED(net), 0);
+		unix_release(a);
+		unix_release(b);
+	}
+	CHECK_EQ(TIMEOUTS(net), 0);
+	net_done(net);
+}
+
+/* ---------------------------------------------------- stream handoff --- */
+
+struct hreader {
+	struct unix_sock *sk;
+	size_t len;
+	int flags;
+	char buf[256];
+	ssize_t result;
+	int msg_flags;
+	struct unix_cred cred;
+	int got_scm;
+};
+
+static void *hreader_main(void *p)
+{
+	struct hreader *r = p;
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+
+	msg_init(&m, &iov, r->buf, r->len, r->flags);
+	ctl_init(&ctl, 1);
+	r->result = unix_recvmsg(r->sk, &m, &ctl);
+	r->msg_flags = m.msg_flags;
+	r->cred = m.cred;
+	r->got_scm = m.got_scm && m.want_creds;
+	unix_msg_release(r->sk, &m);
+	return NULL;
+}
+
+/* A MSG_WAITALL reader of 8 bytes into three buffers: 3, 0 and 5 bytes. */
+struct hvec {
+	struct unix_sock *sk;
+	char b0[3], b2[5];
+	ssize_t result;
+};
+
+static void *hvec_main(void *p)
+{
+	struct hvec *v = p;
+	struct unix_iov iov[3] = { { v->b0, 3 }, { NULL, 0 }, { v->b2, 5 } };
+	struct unix_iov one;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+
+	msg_init(&m, &one, NULL, 0, MSG_WAITALL);
+	m.iov = iov;
+	m.iovlen = 3;
+	ctl_init(&ctl, 1);
+	v->result = unix_recvmsg(v->sk, &m, &ctl);
+	unix_msg_release(v->sk, &m);
+	return NULL;
+}
+
+/* Start a reader of @sk and wait until it is asleep. */
+static void hreader_start(struct unix_net *net, test_thread_t *t, struct hreader *r,
+			  struct unix_sock *sk, size_t len, int flags)
+{
+	memset(r, 0, sizeof(*r));
+	r->sk = sk;
+	r->len = len;
+	r->flags = flags;
+	r->result = 12345;
+	test_thread_start(t, hreader_main, r);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+}
+
+/*
+ * A stream reader asleep on an empty queue takes a send's bytes straight
+ * into its buffer -- no skb is ever queued (SKBS is 0 the moment the send
+ * returns, whether or not the reader has run yet) -- within Linux's
+ * semantics: a read returns at its target (1 byte, SO_RCVLOWAT, the whole
+ * buffer for MSG_WAITALL) and bytes beyond the reader's room are queued
+ * behind; a timeout, the peer's close or shutdown return what was handed
+ * over; a peek, or SO_PASSCRED, never takes the handoff (the bytes stay
+ * queued for the next read; the credentials come with them).
+ */
+static void test_stream_handoff(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct hreader r;
+	test_thread_t t;
+	char buf[512];
+	int i;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+
+	/* target 1: the first send ends the read; what exceeds its room queues */
+	hreader_start(net, &t, &r, b, 10, 0);
+	for (i = 0; i < 26; i++)
+		buf[i] = (char)('a' + i);
+	CHECK_EQ(send_nb(a, buf, 26, 0), 26);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 10);
+	CHECK(memcmp(r.buf, "abcdefghij", 10) == 0);
+	CHECK_EQ(QUEUED(net), 16);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 16);
+	CHECK(memcmp(buf, "klmnopqrstuvwxyz", 16) == 0);
+
+	/* nothing queued at all: the skb count is 0 as the send returns */
+	hreader_start(net, &t, &r, b, 100, 0);
+	CHECK_EQ(send_nb(a, "hello", 5, 0), 5);
+	CHECK_EQ(SKBS(net), 0);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 5);
+	CHECK(memcmp(r.buf, "hello", 5) == 0);
+
+	/* MSG_WAITALL: three sends fill the buffer, in order */
+	hreader_start(net, &t, &r, b, 30, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "0123456789", 10, 0), 10);
+	CHECK_EQ(send_nb(a, "ABCDEFGHIJ", 10, 0), 10);
+	CHECK_EQ(BLOCKED(net), 1);
+	CHECK_EQ(send_nb(a, "klmnopqrstUVW", 13, 0), 13);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 30);
+	CHECK(memcmp(r.buf, "0123456789ABCDEFGHIJklmnopqrst", 30) == 0);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 3);
+	CHECK(memcmp(buf, "UVW", 3) == 0);
+
+	/* SO_RCVLOWAT 50: 20 bytes do not end the wait, 40 more do */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVLOWAT, 50), 0);
+	hreader_start(net, &t, &r, b, 200, 0);
+	CHECK_EQ(send_nb(a, buf, 20, 0), 20);
+	sleep_ms(20);
+	CHECK_EQ(BLOCKED(net), 1);
+	CHECK_EQ(send_nb(a, buf, 40, 0), 40);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 60);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVLOWAT, 1), 0);
+
+	/* a timeout returns what was handed over */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, 150 * MS), 0);
+	hreader_start(net, &t, &r, b, 100, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "part", 4, 0), 4);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 4);
+	CHECK(memcmp(r.buf, "part", 4) == 0);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, -1), 0);
+
+	/* a reader's iovec: the bytes spread over its buffers, empty ones skipped */
+	{
+		struct hvec hv;
+
+		memset(&hv, 0, sizeof(hv));
+		hv.sk = b;
+		test_thread_start(&t, hvec_main, &hv);
+		CHECK_EQ(wait_blocked(net, 1), 1);
+		CHECK_EQ(send_nb(a, "abcd", 4, 0), 4);
+		CHECK_EQ(send_nb(a, "efghXY", 6, 0), 6);
+		test_thread_join(t);
+		CHECK_EQ(hv.result, 8);
+		CHECK(memcmp(hv.b0, "abc", 3) == 0 && memcmp(hv.b2, "defgh", 5) == 0);
+		CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 2);
+		CHECK(memcmp(buf, "XY", 2) == 0);
+	}
+
+	/* a peek takes nothing: the bytes stay for the next read */
+	hreader_start(net, &t, &r, b, 100, MSG_PEEK);
+	CHECK_EQ(send_nb(a, "peek", 4, 0), 4);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 4);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 4);
+	CHECK(memcmp(buf, "peek", 4) == 0);
+
+	/* SO_PASSCRED: the bytes come with the sender's credentials */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1), 0);
+	hreader_start(net, &t, &r, b, 100, 0);
+	CHECK_EQ(send_nb(a, "cred", 4, 0), 4);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 4);
+	CHECK(r.got_scm);
+	CHECK_EQ(r.cred.pid, CRED.pid);
+	CHECK_EQ(r.cred.uid, CRED.uid);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 0), 0);
+
+	/* the peer's shutdown and close end a partial MSG_WAITALL read */
+	hreader_start(net, &t, &r, b, 100, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "bye", 3, 0), 3);
+	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 3);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 0);
+	unix_release(a);
+	unix_release(b);
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	hreader_start(net, &t, &r, b, 100, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "gone", 4, 0), 4);
+	unix_release(a);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 4);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 0);
+	unix_release(b);
+	CHECK_EQ(KICKS(net), 0);
+	net_done(net);
+}
+
+/*
+ * A handoff reader kicked (net teardown) while a sender copies a large
+ * message into its buffer: the teardown waits for the copy, the reader
+ * waits for the copy too, then returns what it got.
+ */
+static void test_stream_handoff_teardown(void)
+{
+	int round;
+
+	for (round = 0; round < 20; round++) {
+		struct unix_net *net = net_new();
+		struct unix_sock *a, *b;
+		struct close_sender cs = { 0 };
+		struct hreader r;
+		test_thread_t t, ts;
+
+		mkpair(net, SOCK_STREAM, &a, &b);
+		hreader_start(net, &t, &r, b, sizeof(r.buf), MSG_WAITALL);
+		cs.sk = a;
+		cs.len = 1 << 20;
+		test_thread_start(&ts, close_sender_main, &cs);
+		if (round % 2)
+			sleep_ms(1);
+		unix_net_shutdown(net);
+		test_thread_join(t);
+		test_thread_join(ts);
+		CHECK(r.result == (ssize_t)sizeof(r.buf) || r.result == -ESHUTDOWN ||
+		      (r.result > 0 && r.result < (ssize_t)sizeof(r.buf)));
+		CHECK(cs.last != 0);
+		unix_release(a);
+		unix_release(b);
+		check_zero(net);
+		unix_net_destroy(net);
+	}
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -3471,6 +4211,13 @@ static const struct test tests[] = {
 	{ "pipe_wakeups", test_pipe_wakeups },
 	{ "pipe_fifo_open", test_pipe_fifo_open },
 	{ "pipe_splice_tee", test_pipe_splice_tee },
+	{ "lock_crossed_connect", test_lock_crossed_connect },
+	{ "lock_both_ways", test_lock_both_ways },
+	{ "lock_close_while_sending", test_lock_close_while_sending },
+	{ "wake_many_sleepers", test_wake_many_sleepers },
+	{ "wake_pingpong", test_wake_pingpong },
+	{ "stream_handoff", test_stream_handoff },
+	{ "stream_handoff_teardown", test_stream_handoff_teardown },
 };
 
 int main(int argc, char **argv)

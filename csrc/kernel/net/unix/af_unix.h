@@ -132,6 +132,26 @@ static inline int unix_may_send(const struct unix_sock *sk, const struct unix_so
 	return !other->peer || other->peer == sk;
 }
 
+/* -------------------------------------------------------- stream handoff --- */
+
+/*
+ * A stream reader asleep in recv for lack of data, offering its buffer:
+ * while its receive queue stays empty, a sender copies straight into @msg
+ * instead of queueing an skb -- one copy instead of two.  The reader puts
+ * it on sk->handoff before it sleeps and takes it off after; a sender
+ * takes it off once the reader has what it waits for.  Fields are under
+ * net->lock, except that the reader's message belongs to the sender that
+ * set @busy, which copies into it with net->lock dropped while the reader
+ * waits for @busy to clear before it looks at its message again.
+ */
+struct unix_handoff {
+	struct unix_msg *msg;		/* the reader's message; its cursor takes the bytes */
+	size_t room;			/* bytes the reader still has room for */
+	size_t want;			/* bytes that end the reader's wait (its target) */
+	size_t got;			/* bytes handed over so far */
+	int busy;			/* a sender is copying into @msg */
+};
+
 /* ------------------------------------------------------- per-type calls --- */
 
 ssize_t unix_stream_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
@@ -168,6 +188,8 @@ void msg_advance(struct unix_msg *m, size_t n);
 void msg_rewind(struct unix_msg *m, size_t n);
 void __unix_msg_copy(struct unix_net *net, struct unix_msg *msg, unsigned char *buf,
 		     size_t n, int to_msg);
+void __unix_msg_handoff(struct unix_net *net, struct unix_msg *dst, struct unix_msg *src,
+			size_t n);
 
 /* ------------------------------------------------------------- zero copy --- */
 

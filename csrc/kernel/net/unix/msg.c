@@ -3,8 +3,9 @@
  *
  * The cursor walks @msg->iov as iov_iter does: copy out of it (send), into
  * it (receive), skip (zero-copy send) or step back (a send that could not
- * queue what it copied).  __unix_msg_copy is the one copy that may drop
- * net->lock.
+ * queue what it copied), or copy into another message's cursor (a stream
+ * handoff).  __unix_msg_copy and __unix_msg_handoff are the copies that
+ * may drop net->lock.
  *
  * Locking: the cursor belongs to the caller's call, under no lock;
  * __unix_msg_copy is called with net->lock held, drops it for a large
@@ -29,6 +30,20 @@ size_t msg_left(const struct unix_msg *m)
 }
 
 /*
+ * The cursor's current segment, stepping over exhausted and empty iovs:
+ * its address and length.  Only called with bytes left (msg_left > 0).
+ */
+static unsigned char *msg_seg(struct unix_msg *m, size_t *len)
+{
+	while (m->iov[m->iov_idx].len == m->iov_off) {
+		m->iov_idx++;
+		m->iov_off = 0;
+	}
+	*len = m->iov[m->iov_idx].len - m->iov_off;
+	return (unsigned char *)m->iov[m->iov_idx].base + m->iov_off;
+}
+
+/*
  * Move the cursor @n bytes forward (at most msg_left), copying out of the
  * iovec into @out (send side) or into it from @in (receive side), or
  * neither (a zero-copy send's pages are the iovec itself).
@@ -36,20 +51,15 @@ size_t msg_left(const struct unix_msg *m)
 static void msg_iter(struct unix_msg *m, unsigned char *out, const unsigned char *in, size_t n)
 {
 	while (n) {
-		struct unix_iov *v;
 		size_t c;
+		unsigned char *p = msg_seg(m, &c);
 
-		while (m->iov[m->iov_idx].len == m->iov_off) {
-			m->iov_idx++;
-			m->iov_off = 0;
-		}
-		v = &m->iov[m->iov_idx];
-		c = min_sz(n, v->len - m->iov_off);
+		c = min_sz(n, c);
 		if (out) {
-			memcpy(out, (unsigned char *)v->base + m->iov_off, c);
+			memcpy(out, p, c);
 			out += c;
 		} else if (in) {
-			memcpy((unsigned char *)v->base + m->iov_off, in, c);
+			memcpy(p, in, c);
 			in += c;
 		}
 		n -= c;
@@ -96,26 +106,59 @@ void msg_rewind(struct unix_msg *m, size_t n)
 
 /*
  * The lock-dropping copy: @n bytes between @msg's cursor and @buf, into
- * the message when @to_msg (a receive), out of it otherwise (a send).
- * Copies of COPY_UNLOCKED_MIN bytes or more run with net->lock dropped, so
- * a sender and a receiver copy at the same time.  That is safe because
- * @buf cannot go away meanwhile: a sender's skb is not queued yet, and a
- * reader's skb is only unlinked by an iolock holder -- the reader itself --
- * or by unix_net_shutdown(), which purges every queue without the readers'
- * iolocks and so waits for such copies as it waits for sleepers: they
- * count in net->sleepers.  Called with net->lock held; held again after.
+ * the message when @to_msg (a receive), out of it otherwise (a send), or
+ * -- __unix_msg_handoff -- from one message's cursor straight into
+ * another's.  Copies of COPY_UNLOCKED_MIN bytes or more run with net->lock
+ * dropped, so a sender and a receiver copy at the same time.  That is safe
+ * because the memory cannot go away meanwhile: a sender's skb is not queued
+ * yet, a reader's skb is only unlinked by an iolock holder -- the reader
+ * itself -- and a handoff's reader waits for the copy (unix_handoff.busy);
+ * the exception is unix_net_shutdown(), which purges every queue without
+ * the readers' iolocks, so it waits for such copies as it waits for
+ * sleepers: they count in net->sleepers.  Called with net->lock held; held
+ * again on return.
  */
-void __unix_msg_copy(struct unix_net *net, struct unix_msg *msg, unsigned char *buf,
-		     size_t n, int to_msg)
+static int __unix_copy_unlock(struct unix_net *net, size_t n)
 {
-	if (n < COPY_UNLOCKED_MIN) {
-		msg_iter(msg, to_msg ? NULL : buf, to_msg ? buf : NULL, n);
-		return;
-	}
+	if (n < COPY_UNLOCKED_MIN)
+		return 0;
 	net->sleepers++;
 	plat_mutex_unlock(&net->lock);
-	msg_iter(msg, to_msg ? NULL : buf, to_msg ? buf : NULL, n);
+	return 1;
+}
+
+static void __unix_copy_relock(struct unix_net *net, int unlocked)
+{
+	if (!unlocked)
+		return;
 	plat_mutex_lock(&net->lock);
 	if (--net->sleepers == 0 && net->dead)
 		plat_cond_broadcast(&net->idle);
+}
+
+void __unix_msg_copy(struct unix_net *net, struct unix_msg *msg, unsigned char *buf,
+		     size_t n, int to_msg)
+{
+	int unlocked = __unix_copy_unlock(net, n);
+
+	msg_iter(msg, to_msg ? NULL : buf, to_msg ? buf : NULL, n);
+	__unix_copy_relock(net, unlocked);
+}
+
+void __unix_msg_handoff(struct unix_net *net, struct unix_msg *dst, struct unix_msg *src,
+			size_t n)
+{
+	int unlocked = __unix_copy_unlock(net, n);
+
+	while (n) {
+		size_t c;
+		unsigned char *p = msg_seg(src, &c);
+
+		c = min_sz(n, c);
+		msg_iter(dst, NULL, p, c);
+		src->done += c;
+		src->iov_off += c;
+		n -= c;
+	}
+	__unix_copy_relock(net, unlocked);
 }

@@ -7,7 +7,10 @@
  * sends the last byte alone as the peer's out-of-band mark (queue_oob).
  * A receive copies across skbs up to its target (SO_RCVLOWAT, MSG_WAITALL),
  * never gluing messages from different writers when credentials are passed,
- * and steps around the mark as manage_oob does.
+ * and steps around the mark as manage_oob does.  One departure in how, not
+ * what: a reader asleep on an empty queue offers its buffer, and a sender
+ * copies plain data straight into it instead of queueing an skb (one copy
+ * instead of two; __unix_stream_handoff), accounted as if queued and read.
  *
  * Locking: net->lock and the socket's iolock (readers), as unix_socket.h says.
  */
@@ -88,6 +91,52 @@ static int __unix_queue_oob(struct unix_sock *sk, struct unix_sock *other,
 	return __unix_stream_queue(sk, other, skb, msg, 1, 1);
 }
 
+/*
+ * The direct handoff: with @other's reader asleep on an empty receive
+ * queue offering its buffer (struct unix_handoff), copy up to @len bytes
+ * of @msg straight into it, and account for them as if they had been
+ * queued and read at once (copied in by @sk, out by @other, one message
+ * each way, SO_PEEK_OFF moved back, the sender's address given to the
+ * reader).  Only plain data goes this way: not when files or credentials
+ * travel (SCM_RIGHTS, SCM_CREDENTIALS, SO_PASSCRED on either side: the
+ * reader must see them with the bytes), nor when @other can no longer read
+ * (the queueing path reports EPIPE), nor with another sender mid-copy.
+ * Returns the bytes handed over, 0 when the caller must queue.  Caller
+ * holds net->lock; the copy may drop it (__unix_msg_handoff).
+ */
+static size_t __unix_stream_handoff(struct unix_sock *sk, struct unix_sock *other,
+				    struct unix_msg *msg, size_t len)
+{
+	struct unix_handoff *h = other->handoff;
+	size_t n;
+
+	if (!h || h->busy || !skb_queue_empty(&other->receive_queue) ||
+	    (other->flags & (UNIX_F_DEAD | UNIX_F_PASSCRED)) ||
+	    (other->shutdown & RCV_SHUTDOWN) || (sk->flags & UNIX_F_PASSCRED) ||
+	    msg->fp || msg->has_creds)
+		return 0;
+	n = min_sz(len, h->room);
+	h->busy = 1;
+	__unix_copy_addr(h->msg, sk);
+	__unix_msg_handoff(sk->net, h->msg, msg, n);
+	h->busy = 0;
+	h->got += n;
+	h->room -= n;
+	__unix_account_copy(sk, n, 0);
+	__unix_account_copy(other, n, 1);
+	sk->msgs_sent++;
+	other->msgs_received++;
+	__sk_peek_offset_bwd(other, (int)n);
+	if (h->got >= h->want || !h->room) {
+		/* the reader has what it waits for: end its wait, as the
+		 * queued bytes' sk_data_ready would (a reader still short of
+		 * its target would only go back to sleep) */
+		other->handoff = NULL;
+		__wake_up_all(&other->wq);
+	}
+	return n;
+}
+
 ssize_t unix_stream_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 			    struct wait_ctl *ctl)
 {
@@ -152,6 +201,9 @@ ssize_t unix_stream_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *m
 		err = __unix_wait_wmem(sk, ctl);
 		if (err)
 			goto out_err;
+		if (other->handoff && !oob &&
+		    __unix_stream_handoff(sk, other, msg, len - msg->done))
+			continue;
 		skb = __unix_skb_new(sk, size, truesize);
 		if (!skb) {
 			err = -ENOMEM;
@@ -281,15 +333,34 @@ out:
 	return skb;
 }
 
+/*
+ * A reader's wait is over: withdraw its offer if a sender has not, after
+ * any copy into its buffer still running has finished (a sender copies
+ * with net->lock dropped; the wait is that copy's length).  Returns the
+ * bytes handed over.  Caller holds net->lock.
+ */
+static size_t __unix_handoff_end(struct unix_sock *sk, struct unix_handoff *h)
+{
+	while (h->busy) {
+		plat_mutex_unlock(&sk->net->lock);
+		plat_yield();
+		plat_mutex_lock(&sk->net->lock);
+	}
+	if (sk->handoff == h)
+		sk->handoff = NULL;
+	return h->got;
+}
+
 ssize_t unix_stream_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 			    struct wait_ctl *ctl)
 {
 	struct unix_net *net = sk->net;
 	int flags = msg->flags;
 	size_t size = msg_left(msg), copied = msg->done, target;
-	int check_creds = 0, err = 0, skip;
+	int check_creds = 0, err = 0, skip, offered;
 	struct sk_buff *skb, *last;
 	unsigned int last_len;
+	struct unix_handoff h;
 
 	plat_mutex_lock(&net->lock);
 	if (sk->state != UNIX_ESTABLISHED) {
@@ -339,19 +410,35 @@ again:
 			if (sk->shutdown & RCV_SHUTDOWN)
 				break;
 			/* Sleep with iolock released, as Linux does, until
-			 * something is appended after what we looked at. */
+			 * something is appended after what we looked at --
+			 * or, offering our buffer to senders meanwhile (a
+			 * plain read of an empty queue), until they have
+			 * handed over what we wait for. */
 			last = skb_peek_tail(&sk->receive_queue);
 			last_len = last ? last->len : 0;
 			plat_mutex_unlock(&net->lock);
 			plat_mutex_unlock(&sk->iolock);
 			plat_mutex_lock(&net->lock);
+			offered = !(flags & MSG_PEEK) && !msg->want_creds && !sk->handoff &&
+				  skb_queue_empty(&sk->receive_queue) && ctl->deadline != WAIT_NONBLOCK;
+			if (offered) {
+				h = (struct unix_handoff){ msg, size, target - copied, 0, 0 };
+				sk->handoff = &h;
+			}
 			__unix_wait_event(err, sk, &sk->wq, ctl, 0,
 					  skb_peek_tail(&sk->receive_queue) != last ||
 					  (last && last->len != last_len) ||
 					  sk->err || (sk->shutdown & RCV_SHUTDOWN) ||
-					  (sk->flags & UNIX_F_DEAD));
+					  (sk->flags & UNIX_F_DEAD) ||
+					  (offered && sk->handoff != &h));
+			if (offered) {
+				size_t got = __unix_handoff_end(sk, &h);
+
+				copied += got;
+				size -= got;
+			}
 			plat_mutex_unlock(&net->lock);
-			if (err) {
+			if (err || (offered && !size)) {
 				msg->done = copied;
 				return copied ? (ssize_t)copied : err;
 			}
