@@ -187,14 +187,14 @@ class Process(_unix.ProcessBase):
     # The data calls with addresses or control messages are the socketcalls
     # functions themselves, bound as methods (the process is their first
     # argument): a wrapper here would add a Python call to every message.
+    # send_fds and recv_fds are ProcessBase's, which make the common call in
+    # C and hand the rest to socketcalls.send_fds / recv_fds.
     sendto = socketcalls.sendto
     sendmsg = socketcalls.sendmsg
-    send_fds = socketcalls.send_fds
     recvfrom = socketcalls.recvfrom
     recvfrom_into = socketcalls.recvfrom_into
     recvmsg = socketcalls.recvmsg
     recvmsg_into = socketcalls.recvmsg_into
-    recv_fds = socketcalls.recv_fds
 
     def recv_pages(self, fd, bufsize=1 << 20, flags=0):
         """The next message as a read-only page buffer (``PageBuffer``): the
