@@ -1327,7 +1327,8 @@ cdef class Socket(File):
 
 
 class SigPipe(BrokenPipeError):
-    """EPIPE from a write that also raises SIGPIPE in the caller."""
+    """EPIPE from a write that also raises SIGPIPE in the caller: the
+    caller turns it into ``ProcessBase._epipe()``'s error."""
 
 
 def poll(Net net, list entries, timeout_ms):
@@ -2211,6 +2212,20 @@ cdef class ProcessBase:
         """``_hold`` for a socket: ENOTSOCK (holding nothing) for other files."""
         return self._hold_c(fd, True)
 
+    def _raise_sigpipe(self):
+        """Make SIGPIPE pending on this process (Linux's send_sig(SIGPIPE,
+        current, 0) in pipe_write and unix_stream_sendmsg): every write
+        that raises it, on a socket, a pipe or through a fault, marks it
+        here."""
+        self.pending_signals.add(SIGPIPE)
+
+    def _epipe(self):
+        """What a write that met ``SigPipe`` raises: SIGPIPE is made pending
+        and the plain ``OSError(EPIPE)`` is returned, for
+        ``raise proc._epipe() from None``."""
+        self._raise_sigpipe()
+        return OSError(EPIPE, os.strerror(EPIPE))
+
     def send(self, fd, data, int flags=0):
         """send(2): bytes sent.  EPIPE (and SIGPIPE pending unless
         MSG_NOSIGNAL) when the peer is gone or shut down."""
@@ -2220,8 +2235,7 @@ cdef class ProcessBase:
         try:
             return s._send_data(data, flags, self._scm, None, None, False)
         except SigPipe:
-            self.pending_signals.add(SIGPIPE)
-            raise OSError(EPIPE, os.strerror(EPIPE)) from None
+            raise self._epipe() from None
 
     def recv(self, fd, bufsize, int flags=0):
         """recv(2): the data (b'' at end of stream)."""
@@ -2256,8 +2270,7 @@ cdef class ProcessBase:
             try:
                 return s._sendmsg_c(bufs, flags, self._scm, control, None, self, False)
             except SigPipe:
-                self._raise_sigpipe()
-                raise OSError(EPIPE, os.strerror(EPIPE)) from None
+                raise self._epipe() from None
         finally:
             h.f.fput()
 

@@ -13,7 +13,7 @@ import errno
 from . import _unix, fdcalls, filecalls, readiness, socketcalls, sockopt
 from . import splice as splicecalls
 from .args import as_int, err
-from .constants import AF_UNIX, SIGPIPE, SOCK_STREAM, SOMAXCONN, S_IRWXUGO
+from .constants import AF_UNIX, SOCK_STREAM, SOMAXCONN, S_IRWXUGO
 from .cred import Cred
 from .poll import poll as _poll
 
@@ -121,9 +121,6 @@ class Process(_unix.ProcessBase):
         """Close the fds marked close-on-exec."""
         self._check_alive()
         self.fdtable.close_on_exec()
-
-    def _raise_sigpipe(self):
-        self.pending_signals.add(SIGPIPE)
 
     # ----------------------------------------------------------- fd table
     # close, like the data calls below, is the module function itself bound
