@@ -13,6 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 C_SOURCES = [
     "csrc/platform/host.c",
     "csrc/kernel/sched/wait.c",
+    "csrc/kernel/trace/trace.c",
     "csrc/kernel/net/skbuff.c",
     "csrc/kernel/mm/page.c",
     "csrc/kernel/net/unix/af_unix.c",
@@ -35,6 +36,12 @@ FLOOR_SOURCES = ["csrc/bench/copyfloor.c", "csrc/bench/readyfloor.c"]
 C_CORE_FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2"]
 # The floors are host programs (pthreads, clock_gettime).
 FLOOR_FLAGS = C_CORE_FLAGS + ["-D_GNU_SOURCE"]
+
+# MENIOS_NO_TRACE=1 builds the core and the bridge without their tracepoints
+# (csrc/kernel/trace/trace.h): the baseline the cost of disabled tracing is
+# measured against (benchmarks/README.md).
+TRACE_DEFINES = ["-DMENIOS_NO_TRACE"] if os.environ.get("MENIOS_NO_TRACE") == "1" else []
+C_CORE_FLAGS += TRACE_DEFINES
 
 
 def _build_ext_class():
@@ -68,7 +75,7 @@ def _extensions():
         "menios._unix",
         sources=["menios/_unix.pyx"],
         include_dirs=["csrc"],
-        extra_compile_args=["-O2", "-std=c11", "-D_GNU_SOURCE"],
+        extra_compile_args=["-O2", "-std=c11", "-D_GNU_SOURCE", *TRACE_DEFINES],
         # A change to the C core alone must relink the module.
         depends=C_SOURCES + _c_headers(),
     )

@@ -68,3 +68,10 @@ def test_readme_fault_injection_example(capsys):
     block = next(b for b in BLOCKS if "k.faults.inject" in b)
     exec(compile(block, "README.md", "exec"), {})
     assert capsys.readouterr().out.splitlines() == ["4", "1 2", "b'hello, world'", "0"]
+
+
+def test_readme_tracing_example(capsys):
+    block = next(b for b in BLOCKS if "k.tracing()" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    shown = [l.strip()[2:] for l in block.splitlines() if l.strip().startswith("# ")]
+    assert capsys.readouterr().out.splitlines() == shown

@@ -35,6 +35,7 @@
 
 #include "kernel/net/unix/unix_socket.h"
 #include "kernel/fs/pipe.h"
+#include "kernel/trace/trace.h"
 #ifdef MENIOS_TEST_DET
 #include "platform/det.h"
 #else
@@ -3346,6 +3347,80 @@ static void test_ready(void)
 	net_done(net);
 }
 
+/*
+ * Tracepoints: a send and a recv record the sk_buff's life and the two
+ * copies in order, with the thread's pid and id; a full ring counts what it
+ * drops; a stopped trace records nothing and a second trace cannot start
+ * over a running one.
+ */
+static void test_trace_ring(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct trace_rec ring[16], out[16];
+	char buf[8] = "abcdefg";
+	size_t n, i;
+	int64_t skb;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(trace_start(ring, 16), 0);
+	CHECK_EQ(trace_start(out, 16), 1);
+	CHECK_EQ(trace_set_pid(42), 0);
+	trace_set_thread(7);
+	CHECK_EQ(trace_thread(), 7);
+	CHECK_EQ(send_nb(a, buf, 8, 0), 8);
+	CHECK_EQ(recv_nb(b, buf, 8, 0), 8);
+	CHECK_EQ(trace_set_pid(0), 42);
+	n = trace_drain(out, 16);
+#ifdef MENIOS_NO_TRACE
+	CHECK_EQ(n, 0);
+#else
+	CHECK_EQ(n, 6);
+	CHECK_EQ(out[0].type, TRACE_SKB_ALLOC);
+	CHECK_EQ(out[1].type, TRACE_COPY);
+	CHECK_EQ(out[2].type, TRACE_SKB_QUEUE);
+	CHECK_EQ(out[3].type, TRACE_COPY);
+	CHECK_EQ(out[4].type, TRACE_SKB_DEQUEUE);
+	CHECK_EQ(out[5].type, TRACE_SKB_FREE);
+	skb = out[0].a;
+	for (i = 0; i < n; i++) {
+		if (out[i].type != TRACE_COPY)
+			CHECK_EQ(out[i].a, skb);
+		CHECK_EQ(out[i].pid, 42);
+		CHECK_EQ(out[i].tid, 7);
+		CHECK(i == 0 || out[i].ts >= out[i - 1].ts);
+	}
+	CHECK_EQ(out[0].b, 8);		/* len */
+	CHECK_EQ(out[2].nr, 1);		/* queue length after */
+	CHECK_EQ(out[4].nr, 0);
+	CHECK_EQ(out[1].nr, 0);		/* a send's copy, by a's inode */
+	CHECK_EQ(out[1].a, (int64_t)a->ino);
+	CHECK_EQ(out[1].b, 8);
+	CHECK_EQ(out[3].nr, 1);		/* a receive's, by b's */
+	CHECK_EQ(out[3].a, (int64_t)b->ino);
+	/* a full ring drops, and counts, what does not fit */
+	for (i = 0; i < 3; i++) {
+		CHECK_EQ(send_nb(a, buf, 8, 0), 8);
+		CHECK_EQ(recv_nb(b, buf, 8, 0), 8);
+	}
+	CHECK_EQ(trace_pending(), 16);
+	CHECK_EQ(trace_dropped(), 2);
+	CHECK_EQ(trace_drain(out, 3), 3);
+	CHECK_EQ(out[0].type, TRACE_SKB_ALLOC);
+	CHECK_EQ(trace_pending(), 13);
+#endif
+	CHECK(trace_stop() == ring);
+	CHECK_EQ(send_nb(a, buf, 8, 0), 8);
+	CHECK_EQ(recv_nb(b, buf, 8, 0), 8);
+	CHECK_EQ(trace_pending(), 0);
+	CHECK_EQ(trace_drain(out, 16), 0);
+	CHECK(trace_stop() == NULL);
+	trace_set_thread(0);
+	unix_release(a);
+	unix_release(b);
+	net_done(net);
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -3353,6 +3428,7 @@ struct test {
 
 static const struct test tests[] = {
 	{ "net_lifecycle", test_net_lifecycle },
+	{ "trace_ring", test_trace_ring },
 	{ "create_errnos", test_create_errnos },
 	{ "stream_pair", test_stream_pair },
 	{ "stream_shutdown_epipe", test_stream_shutdown_epipe },

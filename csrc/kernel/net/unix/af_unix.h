@@ -12,12 +12,14 @@
  *   zerocopy.c  page handoff (send as pages, receive as pages)
  *
  * Locking: the contract in unix_socket.h.  Every function named __unix_*()
- * or __sk_*() here expects the caller to hold net->lock.
+ * or __sk_*() here expects the caller to hold net->lock.  Tracepoints take
+ * the trace ring's lock, a leaf (kernel/trace/trace.h).
  */
 #ifndef MENIOS_NET_UNIX_AF_UNIX_H
 #define MENIOS_NET_UNIX_AF_UNIX_H
 
 #include "unix_socket.h"
+#include "../../trace/trace.h"
 
 #define SKB_MAX_HEAD0		(4096 - 320)	/* SKB_MAX_HEAD(0) */
 #define UNIX_SKB_FRAGS_SZ	32768
@@ -84,6 +86,14 @@ void __unix_purge_queue(struct unix_sock *sk);
 int unix_recvq_full(const struct unix_sock *sk);
 int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl);
 void __unix_account_copy(struct unix_sock *sk, size_t n, int out);
+
+/* @n payload bytes copied by @sk's send (@out 0) or receive (@out 1):
+ * counted (__unix_account_copy) and traced. */
+static inline void __unix_copied(struct unix_sock *sk, size_t n, int out)
+{
+	__unix_account_copy(sk, n, out);
+	trace_event(TRACE_COPY, out, sk->ino, n, 0);
+}
 void __unix_copy_addr(struct unix_msg *msg, struct unix_sock *from);
 
 /* The bytes of @skb a stream reader has not consumed yet. */

@@ -77,7 +77,7 @@ ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *ms
 	}
 	if (!skb->pages) {	/* else handed over: nothing to copy */
 		__unix_msg_copy(net, msg, skb->data, len, 0);
-		__unix_account_copy(sk, len, 0);
+		__unix_copied(sk, len, 0);
 	}
 
 	/*
@@ -287,7 +287,7 @@ ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 
 	/* a peeked skb is still queued: see __unix_msg_copy() */
 	__unix_msg_copy(net, msg, skb->data + skip, size, 1);
-	__unix_account_copy(sk, size, 1);
+	__unix_copied(sk, size, 1);
 	if (!(flags & MSG_PEEK))
 		__kfree_skb(skb);
 	plat_mutex_unlock(&net->lock);

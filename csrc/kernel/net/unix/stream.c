@@ -84,7 +84,7 @@ static int __unix_queue_oob(struct unix_sock *sk, struct unix_sock *other,
 		return err;
 	}
 	msg_copy_from(msg, skb->data, 1);
-	__unix_account_copy(sk, 1, 0);
+	__unix_copied(sk, 1, 0);
 	return __unix_stream_queue(sk, other, skb, msg, 1, 1);
 }
 
@@ -165,7 +165,7 @@ ssize_t unix_stream_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *m
 		}
 
 		__unix_msg_copy(net, msg, skb->data, size, 0);
-		__unix_account_copy(sk, size, 0);
+		__unix_copied(sk, size, 0);
 
 		err = __unix_stream_queue(sk, other, skb, msg, size, 0);
 		if (err)
@@ -215,7 +215,7 @@ static ssize_t unix_stream_recv_urg(struct unix_sock *sk, struct unix_msg *msg)
 	}
 	if (msg_left(msg)) {
 		msg_copy_to(msg, oob->data + oob->cb.consumed, 1);
-		__unix_account_copy(sk, 1, 1);
+		__unix_copied(sk, 1, 1);
 	}
 	if (!(msg->flags & MSG_PEEK))
 		oob->cb.consumed++;
@@ -385,7 +385,7 @@ again:
 		/* the skb stays put while the copy may run unlocked: see
 		 * __unix_msg_copy() */
 		__unix_msg_copy(net, msg, skb->data + skb->cb.consumed + skip, chunk, 1);
-		__unix_account_copy(sk, chunk, 1);
+		__unix_copied(sk, chunk, 1);
 		copied += chunk;
 		size -= chunk;
 

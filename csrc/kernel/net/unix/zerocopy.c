@@ -30,6 +30,7 @@ struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size
 	msg_advance(msg, len);
 	sk->bytes_zerocopy += (int64_t)len;
 	sk->net->cnt.bytes_zerocopy += (int64_t)len;
+	trace_event(TRACE_HANDOFF, 0, sk->ino, len, trace_id(msg->pages));
 	return skb;
 }
 
@@ -91,6 +92,7 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 	ret = (ssize_t)skb->len;
 	sk->bytes_zerocopy += skb->len;
 	sk->bytes_zerocopy_out += skb->len;
+	trace_event(TRACE_HANDOFF, 1, sk->ino, skb->len, trace_id(skb->pages));
 	__kfree_skb(skb);
 	if (wq_active(&sk->peer_wait))
 		__wake_up_all(&sk->peer_wait);
