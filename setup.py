@@ -28,7 +28,7 @@ C_SOURCES = [
 ]
 
 # The benchmark floors (menios._floor): plain C with pthreads, not the core.
-FLOOR_SOURCES = ["csrc/bench/copyfloor.c"]
+FLOOR_SOURCES = ["csrc/bench/copyfloor.c", "csrc/bench/readyfloor.c"]
 
 # The C core is held to -Werror; Cython's generated C is not ours to police.
 # No feature macros: csrc/kernel is freestanding C, and the platform file
@@ -84,7 +84,7 @@ def _extensions():
         sources=["menios/_floor.pyx"],
         include_dirs=["csrc"],
         extra_compile_args=["-O2", "-std=c11", "-D_GNU_SOURCE"],
-        depends=FLOOR_SOURCES + ["csrc/bench/copyfloor.h"],
+        depends=FLOOR_SOURCES + ["csrc/bench/copyfloor.h", "csrc/bench/readyfloor.h"],
     )
     return cythonize([ext, floor], language_level=3,
                      compiler_directives={"embedsignature": True})

@@ -1,8 +1,11 @@
-"""Types of menios._floor (menios/_floor.pyx): the benchmarks' copy floor."""
+"""Types of menios._floor (menios/_floor.pyx): the benchmarks' floors."""
 
 from typing_extensions import disjoint_base
 
+READY_FLOOR_KINDS: tuple[str, ...]
+
 def copy_floor(chunk: int, copies: int, seconds: float) -> tuple[int, float, int]: ...
+def ready_floor(kind: str, seconds: float) -> tuple[int, float, int]: ...
 
 @disjoint_base
 class Baton:

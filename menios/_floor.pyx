@@ -3,7 +3,9 @@
 the way.  ``copy_floor`` runs two C threads moving a stream with one or two
 ``memcpy``s (csrc/bench/copyfloor.c); the GIL is released for the run.
 ``Baton`` lets two Python threads take turns by spinning with the GIL
-released: the floor of a round trip between threads that never sleep."""
+released: the floor of a round trip between threads that never sleep.
+``ready_floor`` times, in C, the host calls that keep a readiness fd in
+step per send+recv pair (csrc/bench/readyfloor.c)."""
 
 from libc.stdint cimport int64_t, uint64_t
 
@@ -16,6 +18,15 @@ cdef extern from "bench/copyfloor.h":
         int64_t elapsed_ns
     int copy_floor_run(size_t chunk, int copies, int64_t budget_ns,
                        copy_floor_result *out) nogil
+
+cdef extern from "bench/readyfloor.h":
+    struct ready_floor_result:
+        uint64_t pairs
+        uint64_t bad
+        int64_t elapsed_ns
+    int ready_floor_run(int kind, int64_t budget_ns, ready_floor_result *out) nogil
+
+READY_FLOOR_KINDS = ("socketpair", "eventfd", "syscalls")
 
 cdef extern from *:
     """
@@ -52,6 +63,25 @@ def copy_floor(Py_ssize_t chunk, int copies, double seconds):
     if r < 0:
         raise OSError(-r, os.strerror(-r))
     return res.chunks, res.elapsed_ns / 1e9, res.bad
+
+
+def ready_floor(kind, double seconds):
+    """Make a host fd readable and unreadable again, as a message's send and
+    recv do to an armed receiver's readiness fd, for ``seconds``; ``kind``
+    is one of READY_FLOOR_KINDS.  Return ``(pairs, elapsed_s, bad)``: bad
+    counts pairs whose calls did not return what was sent, plus one if the
+    fd did not end writable and unreadable."""
+    cdef ready_floor_result res
+    cdef int r, k
+    cdef int64_t budget = <int64_t>(seconds * 1e9)
+    if kind not in READY_FLOOR_KINDS:
+        raise ValueError("kind must be one of %r" % (READY_FLOOR_KINDS,))
+    k = READY_FLOOR_KINDS.index(kind)
+    with nogil:
+        r = ready_floor_run(k, budget, &res)
+    if r < 0:
+        raise OSError(-r, os.strerror(-r))
+    return res.pairs, res.elapsed_ns / 1e9, res.bad
 
 
 cdef int _side(int me) except -1:

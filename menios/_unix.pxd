@@ -283,6 +283,8 @@ cdef class Socket(File):
     cdef void _sigurg(self, unix_fown *o)
     cdef object _send_data(self, object data, int flags, tuple cur, bytes name,
                            object proc, bint drop)
+    cdef object _sendmsg_c(self, object buffers, int flags, tuple cur, bytes control,
+                           bytes name, object proc, bint drop)
     cdef ssize_t _recv(self, unix_msg *m) except? -2
     cdef object _recv_data(self, Py_ssize_t bufsize, int flags, bint want_addr)
     cdef object _recv_into_data(self, object buffer, Py_ssize_t nbytes, int flags,

@@ -37,6 +37,7 @@ from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE,
     PyBUF_WRITABLE, PyBUF_FORMAT, PyBUF_ND)
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsLongLong
 from libc.stdint cimport int64_t, int32_t, uint64_t
 from cpython.pythread cimport (PyThread_allocate_lock, PyThread_free_lock,
     PyThread_acquire_lock, PyThread_release_lock, WAIT_LOCK, NOWAIT_LOCK)
@@ -48,6 +49,22 @@ import os
 import struct as _struct
 
 from .args import as_int as _as_int
+from .namespace import decode_name as _decode_name
+
+
+cdef object _socketcalls_mod = None
+# recv_fds's fast path takes up to this many fds (far more than SCM_MAX_FD,
+# so that no control buffer size overflows).
+cdef Py_ssize_t SCM_FAST_MAXFDS = 1 << 20
+
+cdef object _socketcalls():
+    """menios.socketcalls, the general path of the calls with fast paths
+    here (imported on first use: it imports this module)."""
+    global _socketcalls_mod
+    if _socketcalls_mod is None:
+        from . import socketcalls
+        _socketcalls_mod = socketcalls
+    return _socketcalls_mod
 
 cdef extern from "Python.h":
     int _PyBytes_Resize(PyObject **, Py_ssize_t) except -1
@@ -85,6 +102,7 @@ cdef enum:
     SOCK_RAW = 3
     SOCK_TYPE_MASK = 0xf
     MSG_ZEROCOPY = 0x4000000
+    MSG_CMSG_CLOEXEC = 0x40000000
     PAGE_SIZE = 4096
     MSG_OOB = 0x1
     MSG_PEEK = 0x2
@@ -324,9 +342,49 @@ def cmsg_buffer(object ancdata):
     return bytes(out)
 
 
+cdef bytes _rights_cmsg_ints(object fds):
+    """``rights_cmsg`` of a list or tuple of ints that fit a C int, built in
+    place; None for anything else (which the array module converts, with
+    its own errors)."""
+    cdef Py_ssize_t n, i, clen, space
+    cdef int overflow
+    cdef long long v
+    cdef int32_t hdr[2]
+    cdef int32_t x
+    cdef uint64_t len64
+    cdef char *p
+    if type(fds) is not list and type(fds) is not tuple:
+        return None
+    n = len(fds)
+    for i in range(n):
+        o = fds[i]
+        if type(o) is not int:
+            return None
+        v = PyLong_AsLongLongAndOverflow(o, &overflow)
+        if overflow or v < -0x80000000 or v > 0x7fffffff:
+            return None
+    clen = CMSG_HDR_LEN + n * 4
+    space = (clen + 7) & ~7
+    out = PyBytes_FromStringAndSize(NULL, space)
+    p = PyBytes_AS_STRING(out)
+    memset(p, 0, <size_t>space)
+    len64 = <uint64_t>clen
+    hdr[0] = SOL_SOCKET
+    hdr[1] = SCM_RIGHTS
+    memcpy(p, &len64, 8)
+    memcpy(p + 8, hdr, 8)
+    for i in range(n):
+        x = <int32_t>PyLong_AsLongLong(fds[i])
+        memcpy(p + CMSG_HDR_LEN + i * 4, &x, 4)
+    return out
+
+
 def rights_cmsg(fds):
     """``cmsg_buffer([(SOL_SOCKET, SCM_RIGHTS, array("i", fds))])``, made
     directly: send_fds's control message."""
+    fast = _rights_cmsg_ints(fds)
+    if fast is not None:
+        return fast
     data = _array.array("i", fds).tobytes()
     cmsg_len = CMSG_HDR_LEN + len(data)
     return _CMSGHDR.pack(cmsg_len, SOL_SOCKET, SCM_RIGHTS) + data + bytes(-cmsg_len & 7)
@@ -936,6 +994,10 @@ cdef class Socket(File):
         (``cmsg_buffer``), which the core parses (scm_send) for the process
         ``proc``: its fds, its credentials.  ``name``/``proc``/``drop``: as
         for ``send``."""
+        return self._sendmsg_c(buffers, flags, cur, control, name, proc, drop)
+
+    cdef object _sendmsg_c(self, object buffers, int flags, tuple cur, bytes control,
+                           bytes name, object proc, bint drop):
         cdef Py_ssize_t n, i
         cdef unix_iov *iov = NULL
         cdef Py_buffer *views = NULL
@@ -1272,7 +1334,8 @@ cdef class Socket(File):
 
 
 class SigPipe(BrokenPipeError):
-    """EPIPE from a write that also raises SIGPIPE in the caller."""
+    """EPIPE from a write that also raises SIGPIPE in the caller: the
+    caller turns it into ``ProcessBase._epipe()``'s error."""
 
 
 def poll(Net net, list entries, timeout_ms):
@@ -2343,6 +2406,20 @@ cdef class ProcessBase:
         """``_hold`` for a socket: ENOTSOCK (holding nothing) for other files."""
         return self._hold_c(fd, True)
 
+    def _raise_sigpipe(self):
+        """Make SIGPIPE pending on this process (Linux's send_sig(SIGPIPE,
+        current, 0) in pipe_write and unix_stream_sendmsg): every write
+        that raises it, on a socket, a pipe or through a fault, marks it
+        here."""
+        self.pending_signals.add(SIGPIPE)
+
+    def _epipe(self):
+        """What a write that met ``SigPipe`` raises: SIGPIPE is made pending
+        and the plain ``OSError(EPIPE)`` is returned, for
+        ``raise proc._epipe() from None``."""
+        self._raise_sigpipe()
+        return OSError(EPIPE, os.strerror(EPIPE))
+
     def send(self, fd, data, int flags=0):
         """send(2): bytes sent.  EPIPE (and SIGPIPE pending unless
         MSG_NOSIGNAL) when the peer is gone or shut down."""
@@ -2377,8 +2454,7 @@ cdef class ProcessBase:
         try:
             return s._send_data(data, flags, self._scm, None, None, False)
         except SigPipe:
-            self.pending_signals.add(SIGPIPE)
-            raise OSError(EPIPE, os.strerror(EPIPE)) from None
+            raise self._epipe() from None
 
     def recv(self, fd, bufsize, int flags=0):
         """recv(2): the data (b'' at end of stream)."""
@@ -2390,6 +2466,76 @@ cdef class ProcessBase:
         if bufsize == 0:
             return b""            # the stdlib's recv(0) returns at once
         return s._recv_data(bufsize, flags, False)
+
+    def send_fds(self, fd, buffers, fds, flags=0, address=None, *, _lost=False):
+        """sendmsg with one SCM_RIGHTS message passing ``fds``
+        (socketcalls.send_fds; ``_lost``: fault injection's dropped
+        datagram).  Without a destination, with int flags and a list or
+        tuple of C-int fds, the call is made here, with the same checks in
+        the same order; anything else goes the general way."""
+        cdef FileRef h
+        cdef Socket s
+        control = None
+        if address is None and type(flags) is int and not _lost:
+            control = _rights_cmsg_ints(fds)
+        if control is None:
+            return _socketcalls().send_fds(self, fd, buffers, fds, flags, address,
+                                           _lost=_lost)
+        h = self._hold_c(fd, True)
+        try:
+            s = <Socket>h.f
+            bufs = list(buffers)
+            for b in bufs:                  # TypeError before any other check
+                if type(b) is not bytes and type(b) is not Pages:
+                    memoryview(b).release()
+            try:
+                return s._sendmsg_c(bufs, flags, self._scm, control, None, self, False)
+            except SigPipe:
+                raise self._epipe() from None
+        finally:
+            h.f.fput()
+
+    def recv_fds(self, fd, bufsize, maxfds, flags=0):
+        """recvmsg with room for one SCM_RIGHTS message of ``maxfds`` fds
+        (socketcalls.recv_fds): (data, [fd], msg_flags, sender's name).
+        With int arguments, a non-negative ``maxfds`` and no credentials in
+        the message, the fds are installed here as scm.scm_recv_fds installs
+        them; anything else goes the general way."""
+        cdef FileRef h
+        cdef Socket s
+        cdef Py_ssize_t ancbufsize, fdmax, i
+        cdef int mflags
+        if (type(bufsize) is not int or type(maxfds) is not int or type(flags) is not int
+                or not 0 <= maxfds <= SCM_FAST_MAXFDS):
+            return _socketcalls().recv_fds(self, fd, bufsize, maxfds, flags)
+        ancbufsize = CMSG_HDR_LEN + <Py_ssize_t>maxfds * 4
+        h = self._hold_c(fd, True)
+        try:
+            s = <Socket>h.f
+            data, mflags, raw, cred, files = s.recvmsg(bufsize, flags, ancbufsize)
+            if cred is not None:
+                from .scm import scm_recv_fds
+                _, mflags, got = scm_recv_fds(self, ancbufsize, flags, mflags, cred, files)
+            else:
+                mflags |= flags & MSG_CMSG_CLOEXEC
+                got = []
+                if files:
+                    fdmax = (ancbufsize - CMSG_HDR_LEN) // 4
+                    if fdmax > len(files):
+                        fdmax = len(files)
+                    for i in range(fdmax):
+                        try:
+                            got.append(self.fdtable.alloc(files[i], self.rlimit_nofile, 0,
+                                                          flags & MSG_CMSG_CLOEXEC))
+                        except OSError:
+                            break
+                    for i in range(len(got), len(files)):
+                        files[i].fput()
+                    if len(got) < len(files):
+                        mflags |= MSG_CTRUNC
+            return data, got, mflags, None if raw is None else _decode_name(raw)
+        finally:
+            h.f.fput()
 
     def recv_into(self, fd, buffer, nbytes=0, int flags=0):
         """recv(2) into a writable buffer: the count received."""

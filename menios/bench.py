@@ -366,10 +366,36 @@ def _socket_objects_64(name, budget):
             k.close()
 
 
-@_workload("socket_objects_64", "ops", ("menios", "menios_armed", "host"),
+# Floors of the armed row: the host calls that keep a readiness fd in step
+# per message (the receiver's fd turns readable, then unreadable), timed in a
+# C loop with the fd registered with an epoll instance (menios._floor).
+_READY_FLOORS = {
+    "c_readyfd": ("socketpair", "send 1 B + recv on the readiness fd's socketpair, "
+                  "as plat_readyfd_set"),
+    "c_eventfd": ("eventfd", "write + read of an eventfd, which cannot show "
+                  "'neither readable nor writable'"),
+    "c_syscalls": ("syscalls", "two getppid() calls, the least two host calls cost"),
+}
+
+
+def _ready_floor(name, budget):
+    from menios._floor import ready_floor
+    kind, what = _READY_FLOORS[name]
+    pairs, elapsed, bad = ready_floor(kind, budget)
+    if bad:
+        raise VerificationError("%d of %d transition pairs went wrong" % (bad, pairs))
+    return _result(pairs, elapsed, None,
+                   note="floor: per op, one thread in C: %s (%.0f ns); ops/s here over "
+                   "host's is the most the armed row could reach if menios itself cost "
+                   "nothing" % (what, elapsed / pairs * 1e9))
+
+
+@_workload("socket_objects_64", "ops", ("menios", "menios_armed", "host") + tuple(_READY_FLOORS),
            "single thread: send 64 B then recv it on socket objects "
            "(menios.socket vs the stdlib's; menios_armed: a selector registered on both)")
 def _w_socket_objects_64(name, budget):
+    if name in _READY_FLOORS:
+        return _ready_floor(name, budget)
     return _socket_objects_64(name, budget)
 
 
@@ -1408,12 +1434,18 @@ def run(workloads=None, quick=False, budget=None, mem_pairs=None, out=None, zc_r
                 row["ratio"] = _ratio(w["primary"], row, host_ok)
             elif be == "host" and "error" not in row:
                 row["ratio"] = 1.0
-        # menios against every other host-side backend too (zerocopy_1m: host_splice)
+        # menios against every other host-side backend too (zerocopy_1m:
+        # host_splice), except the readiness floors, which bound menios_armed
         m = by_backend.get("menios")
         if m is not None and "error" not in m:
             for be, row in by_backend.items():
-                if be not in ("menios", "host", "pipe") and "error" not in row:
+                if (be not in ("menios", "host", "pipe") and be not in _READY_FLOORS
+                        and "error" not in row):
                     m.setdefault("ratio_vs", {})[be] = _ratio(w["primary"], m, row)
+        m = by_backend.get("menios_armed")
+        f = by_backend.get("c_readyfd")
+        if m is not None and f is not None and "error" not in m and "error" not in f:
+            m["ratio_vs"] = {"c_readyfd": _ratio(w["primary"], m, f)}
         if "menios" in by_backend:
             m = by_backend["menios"]
             tgt = _target(name, m if "error" not in m else None)

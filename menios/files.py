@@ -54,8 +54,7 @@ def signalling_pipe_call(proc, call, *args):
     try:
         n, sigpipe = call(*args)
     except _unix.SigPipe:
-        proc._raise_sigpipe()
-        raise err(errno.EPIPE) from None
+        raise proc._epipe() from None
     if sigpipe:
         proc._raise_sigpipe()
     return n

@@ -13,7 +13,7 @@ import errno
 from . import _unix, fdcalls, filecalls, readiness, socketcalls, sockopt, trace
 from . import splice as splicecalls
 from .args import as_int, err
-from .constants import AF_UNIX, SIGPIPE, SOCK_STREAM, SOMAXCONN, S_IRWXUGO
+from .constants import AF_UNIX, SOCK_STREAM, SOMAXCONN, S_IRWXUGO
 from .cred import Cred
 from .poll import poll as _poll
 
@@ -124,9 +124,6 @@ class Process(_unix.ProcessBase):
         self._check_alive()
         self.fdtable.close_on_exec()
 
-    def _raise_sigpipe(self):
-        self.pending_signals.add(SIGPIPE)
-
     # ----------------------------------------------------------- fd table
     # close, like the data calls below, is the module function itself bound
     # as a method: it is on every fd-passing round trip.
@@ -189,14 +186,14 @@ class Process(_unix.ProcessBase):
     # The data calls with addresses or control messages are the socketcalls
     # functions themselves, bound as methods (the process is their first
     # argument): a wrapper here would add a Python call to every message.
+    # send_fds and recv_fds are ProcessBase's, which make the common call in
+    # C and hand the rest to socketcalls.send_fds / recv_fds.
     sendto = socketcalls.sendto
     sendmsg = socketcalls.sendmsg
-    send_fds = socketcalls.send_fds
     recvfrom = socketcalls.recvfrom
     recvfrom_into = socketcalls.recvfrom_into
     recvmsg = socketcalls.recvmsg
     recvmsg_into = socketcalls.recvmsg_into
-    recv_fds = socketcalls.recv_fds
 
     def recv_pages(self, fd, bufsize=1 << 20, flags=0):
         """The next message as a read-only page buffer (``PageBuffer``): the

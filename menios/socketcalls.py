@@ -185,8 +185,7 @@ def sendto(proc, fd, data, addr, flags=0, *, _lost=False):
         try:
             return s.send(data, flags, proc._scm, raw, proc, _lost)
         except _SigPipe:
-            proc._raise_sigpipe()
-            raise err(errno.EPIPE) from None
+            raise proc._epipe() from None
 
 
 def sendmsg(proc, fd, buffers, ancdata=(), flags=0, address=None, *, _lost=False):
@@ -225,8 +224,7 @@ def _sendmsg(proc, fd, buffers, ancdata, fds, flags, address, lost=False):
         try:
             return s.sendmsg(bufs, flags, proc._scm, control, raw, proc, lost)
         except _SigPipe:
-            proc._raise_sigpipe()
-            raise err(errno.EPIPE) from None
+            raise proc._epipe() from None
 
 
 # -------------------------------------------------------------------- receive

@@ -225,6 +225,34 @@ def test_floor_rows_report_ratios():
     assert set(by[("pingpong_64", "menios")]["ratio_vs"]) == {"gil_handoff", "gil_spin"}
 
 
+@pytest.mark.parametrize("kind", ["socketpair", "eventfd", "syscalls"])
+def test_ready_floor_makes_and_checks_every_transition(kind):
+    from menios._floor import ready_floor
+    pairs, elapsed, bad = ready_floor(kind, 0.02)
+    assert pairs > 0 and elapsed > 0
+    assert bad == 0
+
+
+def test_ready_floor_rejects_bad_arguments():
+    from menios._floor import ready_floor
+    with pytest.raises(ValueError):
+        ready_floor("pipe", 0.01)
+    with pytest.raises(OSError) as e:
+        ready_floor("socketpair", 0)
+    assert e.value.errno == errno.EINVAL
+
+
+def test_ready_floor_rows_bound_the_armed_row():
+    rows = bench.run(["socket_objects_64"], budget=0.05)
+    by = {r["backend"]: r for r in rows}
+    for be in ("c_readyfd", "c_eventfd", "c_syscalls"):
+        assert "error" not in by[be], by[be]
+        assert by[be]["ratio"] > 0
+    assert set(by["menios_armed"]["ratio_vs"]) == {"c_readyfd"}
+    assert "menios_armed" in by["menios"]["ratio_vs"]
+    assert not set(by["menios"]["ratio_vs"]) & {"c_readyfd", "c_eventfd", "c_syscalls"}
+
+
 def test_baton_alternates_two_threads():
     import threading
     from menios._floor import Baton

@@ -392,3 +392,138 @@ def test_supervisor_example():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert mod.main() == 0
+
+
+# ------------------------------------------- send_fds / recv_fds fast path
+def _outcome(call):
+    """What a call did: ("ok", result) or ("raised", type, errno, message)."""
+    try:
+        return ("ok", call())
+    except Exception as e:      # noqa: BLE001 - every outcome is compared
+        return ("raised", type(e), getattr(e, "errno", None), str(e))
+
+
+class _Iter:
+    """An argument given as a fresh iterator over ``items`` in each run."""
+    def __init__(self, items):
+        self.items = items
+
+    def __repr__(self):
+        return "iter(%r)" % (self.items,)
+
+
+def _fds_scenario(send_fds, recv_fds, send_args, recv_args, passcred=False, rlimit=None):
+    """One send_fds then one recv_fds on a fresh kernel, through the given
+    functions (``(proc, fd, ...)``); fd arguments given as names resolve to
+    the scenario's fds.  Returns every outcome and the state after."""
+    k = menios.Kernel()
+    try:
+        p = k.spawn(uid=0, gid=0)
+        a, b = p.socketpair(socket.AF_UNIX, SOCK_STREAM)
+        r, w = p.pipe()
+        spare = p.pipe()[0]
+        names = dict(a=a, b=b, r=r, w=w, spare=spare)
+        if passcred:
+            p.setsockopt(b, SOL_SOCKET, socket.SO_PASSCRED, 1)
+
+        def res(v):
+            if isinstance(v, _Iter):
+                return iter(res(v.items))
+            if isinstance(v, str) and v in names:
+                return names[v]
+            if isinstance(v, list):
+                return [res(x) for x in v]
+            if isinstance(v, tuple):
+                return tuple(res(x) for x in v)
+            return v
+        p.close(spare)                      # a closed fd to pass
+        if rlimit is not None:
+            p.rlimit_nofile = rlimit
+        sent = _outcome(lambda: send_fds(p, *res(send_args)))
+        got = _outcome(lambda: recv_fds(p, *res(recv_args)))
+        cloexec = None
+        if got[0] == "ok":
+            cloexec = [p.fdtable.get_cloexec(fd) for fd in got[1][1]]
+        return sent, got, cloexec, k.counters()["files_inflight"]
+    finally:
+        k.close()
+
+
+_SEND_CASES = [
+    ("a", [b"x"], ["r"]),
+    ("a", (b"x",), ("r", "w")),
+    ("a", [b"x"], []),
+    ("a", [bytearray(b"x"), memoryview(b"yz")], ["r"]),
+    ("a", [b"x"], ["r"], socket.MSG_DONTWAIT),
+    ("a", [b"x"], [True]),                  # bool: the general path
+    ("a", [b"x"], [2 ** 31]),               # OverflowError from the array module
+    ("a", [b"x"], [-2 ** 31 - 1]),
+    ("a", [b"x"], ["x"]),                   # TypeError from the array module
+    ("a", [b"x"], 5),
+    ("a", [b"x"], _Iter(["r"])),            # an iterator: the general path
+    ("a", _Iter([b"x"]), ["r"]),
+    ("a", [b"x"], ["spare"]),               # EBADF from scm_send
+    ("a", [b"x"], [-1]),
+    ("a", 5, ["r"]),                        # TypeError: the buffers come first
+    ("a", [1], ["r"]),
+    ("r", [b"x"], ["r"]),                   # ENOTSOCK
+    ("spare", [b"x"], ["r"]),               # EBADF
+    ("spare", 5, "x"),                      # EBADF before any argument check
+    ("a", [b"x"], ["r"], "0"),              # flags not an int
+    ("a", [b"x"], ["r"], 0, "/nowhere"),    # a destination: the general path
+]
+
+_RECV_CASES = [
+    ("b", 10, 1),
+    ("b", 10, 0),                           # no room: MSG_CTRUNC, the fd closed
+    ("b", 10, 4),
+    ("b", 10, 1, socket.MSG_CMSG_CLOEXEC),
+    ("b", 10, 1, socket.MSG_PEEK),
+    ("b", 0, 1),
+    ("b", 10, -1),
+    ("b", 10, -5),
+    ("b", 10, 2 ** 40),
+    ("b", "10", 1),
+    ("b", 10, "1"),
+    ("b", 10, 1.0),
+    ("a", 10, 1, socket.MSG_DONTWAIT),      # nothing there: EAGAIN
+    ("r", 10, 1),
+]
+
+
+@pytest.mark.parametrize("send_args", _SEND_CASES, ids=lambda c: repr(c)[:60])
+def test_send_fds_fast_path_agrees_with_general_path(send_args):
+    from menios import socketcalls
+    recv = ("b", 10, 4, socket.MSG_DONTWAIT)
+    fast = _fds_scenario(menios.Process.send_fds, socketcalls.recv_fds, send_args, recv)
+    slow = _fds_scenario(socketcalls.send_fds, socketcalls.recv_fds, send_args, recv)
+    assert fast == slow
+
+
+@pytest.mark.parametrize("passcred", [False, True], ids=["plain", "passcred"])
+@pytest.mark.parametrize("recv_args", _RECV_CASES, ids=lambda c: repr(c)[:60])
+def test_recv_fds_fast_path_agrees_with_general_path(recv_args, passcred):
+    from menios import socketcalls
+    send = ("a", [b"xy"], ["r", "w"])
+    fast = _fds_scenario(socketcalls.send_fds, menios.Process.recv_fds, send, recv_args, passcred)
+    slow = _fds_scenario(socketcalls.send_fds, socketcalls.recv_fds, send, recv_args, passcred)
+    assert fast == slow
+
+
+def test_recv_fds_fast_path_agrees_when_the_fd_table_is_full():
+    from menios import socketcalls
+    send = ("a", [b"xy"], ["r", "w"])
+    # room for one of the two received fds: the other is dropped, MSG_CTRUNC
+    fast = _fds_scenario(socketcalls.send_fds, menios.Process.recv_fds, send, ("b", 10, 2),
+                         rlimit=6)
+    slow = _fds_scenario(socketcalls.send_fds, socketcalls.recv_fds, send, ("b", 10, 2),
+                         rlimit=6)
+    assert fast == slow
+    assert fast[1][0] == "ok" and len(fast[1][1][1]) == 1
+    assert fast[1][1][2] & socket.MSG_CTRUNC
+
+
+def test_fds_fast_paths_are_the_process_methods():
+    from menios import _unix
+    assert menios.Process.send_fds is _unix.ProcessBase.send_fds
+    assert menios.Process.recv_fds is _unix.ProcessBase.recv_fds

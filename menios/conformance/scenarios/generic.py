@@ -340,6 +340,28 @@ def generic_shutdown_sigpipe(k, t, sotype, kind="socketpair", nonblock=False):
     _pending(t, p)
 
 
+@scenario("generic_sigpipe_each_write_call",
+          params={"call": ("send", "sendmsg", "send_fds", "write"), "nosignal": (False, True)})
+def generic_sigpipe_each_write_call(k, t, call, nosignal):
+    """EPIPE on a stream socket shut for writing, from each call that
+    writes: SIGPIPE pending unless MSG_NOSIGNAL (write(2) has no flags)."""
+    p, a, b = _setup(k, socket.SOCK_STREAM, "socketpair", False)
+    r, w = t.call(p.pipe)
+    flags = NOSIG if nosignal else 0
+    t.call(p.shutdown, a, socket.SHUT_WR)
+    if call == "send":
+        t.call(p.send, a, b"x", flags)
+    elif call == "sendmsg":
+        t.call(p.sendmsg, a, [b"x"], (), flags)
+    elif call == "send_fds":
+        t.call(p.send_fds, a, [b"x"], [r], flags)
+    else:
+        t.call(p.write, a, b"x")
+    _pending(t, p)
+    t.call(p.close, r)
+    t.call(p.close, w)
+
+
 @scenario("generic_shutdown_twice", params=TYPE_KIND_GRID)
 def generic_shutdown_twice(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)

@@ -17,6 +17,14 @@
  * such a call the bridge runs unix_ready_refresh(), which does the same
  * recomputation -- an unarmed socket pays one load for it.
  *
+ * The host fd is a socket because only a socket can show each of the four
+ * states on one fd, neither readable nor writable included (an empty queue
+ * and a full send buffer): an eventfd is never neither (eventfd_poll), a
+ * pipe end shows one direction, an epoll fd only POLLIN (ep_eventpoll_poll).
+ * A message to an armed socket whose queue was empty therefore costs two
+ * host calls, readable on the send and unreadable on the recv; `menios
+ * bench` times them alone as the c_readyfd floor (csrc/bench/readyfloor.c).
+ *
  * Readable is what select(2) counts as readable (POLLIN, POLLRDNORM,
  * POLLRDBAND, POLLHUP, POLLERR), writable likewise (POLLOUT, POLLWRNORM,
  * POLLWRBAND, POLLERR), with the mask computed for POLLIN | POLLOUT.
