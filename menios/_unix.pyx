@@ -57,7 +57,7 @@ cdef extern from "Python.h":
 
 cdef extern from "errno.h":
     int EAGAIN, EINVAL, EBADF, ENOMEM, EMSGSIZE, ENOBUFS, EMFILE, EBUSY, ESRCH, EINTR
-    int ENOTSOCK, EPIPE, ECONNREFUSED
+    int ENOTSOCK, EPIPE, ECONNREFUSED, EFAULT
 
 cdef extern from *:
     """
@@ -345,6 +345,7 @@ cdef enum:
     CALL_FIFO_OPEN
     CALL_SPLICE
     CALL_TEE
+    CALL_PIPE_ADD
 
 cdef struct _call:
     int op
@@ -365,7 +366,11 @@ cdef struct _call:
     int fmode               # fifo open: PIPE_FMODE_*
     unsigned int version    # fifo open: out, the file's w_counter
     pipe_inode_info *opipe  # splice, tee: the output pipe
-    int sigpipe             # splice, tee: out, no reader on the output
+    int sigpipe             # splice, tee, pipe add: out, no reader on the output
+    pipe_buffer *bufs       # pipe add: page buffers to put in the pipe
+    unsigned int nbufs      # pipe add
+    unsigned int used       # pipe add: out, how many went in
+    int zerocopy            # pipe add: the pages are shared, not copies
     bint nogil              # the first attempt too runs with the GIL released
     wait_ctl ctl
 
@@ -393,6 +398,8 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
         return pipe_splice(c.pipe, c.opipe, c.want, &c.ctl, &c.sigpipe)
     elif c.op == CALL_TEE:
         return pipe_tee(c.pipe, c.opipe, c.want, &c.ctl, &c.sigpipe)
+    elif c.op == CALL_PIPE_ADD:
+        return pipe_add_bufs(c.pipe, c.bufs, c.nbufs, c.zerocopy, &c.ctl, &c.sigpipe, &c.used)
     else:
         return pipe_fifo_open(c.pipe, c.fmode, c.want != 0, &c.ctl, &c.version)
     unix_ready_refresh(c.sk)    # what the call took away (ready.c)
@@ -2176,3 +2183,6 @@ cdef class ProcessBase:
         if type(nbytes) is not int:
             nbytes = _operator.index(nbytes)
         return s._recv_into_data(buffer, nbytes, flags, False)
+
+
+include "pagecache.pxi"

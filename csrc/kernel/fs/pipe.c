@@ -789,3 +789,53 @@ unsigned int __pipe_poll(struct pipe_inode_info *pipe, int fmode, unsigned int v
 	}
 	return mask;
 }
+
+/* ------------------------------------------------ buffers from outside --- */
+
+ssize_t pipe_add_bufs(struct pipe_inode_info *pipe, struct pipe_buffer *bufs, unsigned int n,
+		      int zerocopy, struct wait_ctl *ctl, int *sigpipe, unsigned int *used)
+{
+	struct unix_net *net = pipe->net;
+	ssize_t ret = 0;
+	unsigned int i = 0;
+	int err = 0;
+
+	*used = 0;
+	if (!n)
+		return 0;
+	wait_ctl_begin(ctl, -1);
+	plat_mutex_lock(&pipe->mutex);
+	for (;;) {	/* wait_for_space */
+		if (!pipe->readers) {
+			*sigpipe = 1;
+			err = -EPIPE;
+			goto out;
+		}
+		if (!pipe_full(pipe->head, pipe->tail, pipe->max_usage))
+			break;
+		plat_mutex_unlock(&pipe->mutex);
+		plat_mutex_lock(&net->lock);
+		__pipe_wait_event(err, net, &pipe->wr_wait, ctl, __pipe_writable(pipe));
+		plat_mutex_unlock(&net->lock);
+		plat_mutex_lock(&pipe->mutex);
+		if (err)
+			goto out;
+	}
+	plat_mutex_lock(&net->lock);
+	while (i < n && !pipe_full(pipe->head, pipe->tail, pipe->max_usage)) {
+		struct pipe_buffer *buf = pipe_buf(pipe, pipe->head);
+
+		*buf = bufs[i++];
+		buf->flags &= ~PIPE_BUF_FLAG_CAN_MERGE;	/* the page is not the pipe's to write */
+		pipe->head++;
+		ret += buf->len;
+	}
+	if (zerocopy)
+		net->cnt.bytes_zerocopy += (int64_t)ret;
+	__wake_up(&pipe->rd_wait, 1);
+	plat_mutex_unlock(&net->lock);
+out:
+	plat_mutex_unlock(&pipe->mutex);
+	*used = i;
+	return ret ? ret : err;
+}

@@ -150,6 +150,19 @@ ssize_t pipe_splice(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe
 ssize_t pipe_tee(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
 		 size_t len, struct wait_ctl *ctl, int *sigpipe);
 
+/*
+ * pipe_add_bufs (splice_file_to_pipe's wait_for_space, then add_to_pipe;
+ * vmsplice_to_pipe): wait until @pipe has a free slot, then put as many of
+ * @bufs[0..@n) at its head as fit, each with the page reference it holds;
+ * *@used says how many went in (the caller keeps the rest).  The buffers
+ * never merge later writes: their pages are not the pipe's to write.
+ * @zerocopy: count the bytes as moved without a copy.  Returns the bytes
+ * added, -EAGAIN when full and @ctl non-blocking, -EPIPE (*@sigpipe set)
+ * with no reader, -ERESTARTSYS/-EINTR, -ESHUTDOWN.
+ */
+ssize_t pipe_add_bufs(struct pipe_inode_info *pipe, struct pipe_buffer *bufs, unsigned int n,
+		      int zerocopy, struct wait_ctl *ctl, int *sigpipe, unsigned int *used);
+
 /* F_GETPIPE_SZ: the capacity in bytes. */
 long pipe_get_size(struct pipe_inode_info *pipe);
 /*
