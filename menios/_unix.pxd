@@ -237,6 +237,10 @@ cdef extern from "kernel/fs/pipe.h":
                         wait_ctl *ctl, int *sigpipe) nogil
     ssize_t pipe_tee(pipe_inode_info *ipipe, pipe_inode_info *opipe, size_t len,
                      wait_ctl *ctl, int *sigpipe) nogil
+    ssize_t pipe_splice_to_socket(void *task, pipe_inode_info *pipe, unix_sock *sk, size_t len,
+                                  size_t *done, const unix_cred *cur, int pipe_nonblock,
+                                  int dontwait, int stream, wait_ctl *ctl, int *sigpipe,
+                                  int *sock_full) nogil
     ssize_t pipe_add_bufs(pipe_inode_info *pipe, pipe_buffer *bufs, unsigned int n, int zerocopy,
                           wait_ctl *ctl, int *sigpipe, unsigned int *used) nogil
 

@@ -346,6 +346,7 @@ cdef enum:
     CALL_SPLICE
     CALL_TEE
     CALL_PIPE_ADD
+    CALL_PIPE_TO_SOCK
 
 cdef struct _call:
     int op
@@ -371,6 +372,10 @@ cdef struct _call:
     unsigned int nbufs      # pipe add
     unsigned int used       # pipe add: out, how many went in
     int zerocopy            # pipe add: the pages are shared, not copies
+    size_t done             # pipe to socket: bytes moved by earlier attempts
+    unix_cred cur           # pipe to socket: the sender's credentials
+    int pipe_nonblock       # pipe to socket: no waiting for data
+    int sock_full           # pipe to socket: out, the socket took less than given
     bint nogil              # the first attempt too runs with the GIL released
     wait_ctl ctl
 
@@ -400,6 +405,9 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
         return pipe_tee(c.pipe, c.opipe, c.want, &c.ctl, &c.sigpipe)
     elif c.op == CALL_PIPE_ADD:
         return pipe_add_bufs(c.pipe, c.bufs, c.nbufs, c.zerocopy, &c.ctl, &c.sigpipe, &c.used)
+    elif c.op == CALL_PIPE_TO_SOCK:
+        r = pipe_splice_to_socket(c.task, c.pipe, c.sk, c.want, &c.done, &c.cur, c.pipe_nonblock,
+                                  c.fmode, c.zerocopy, &c.ctl, &c.sigpipe, &c.sock_full)
     else:
         return pipe_fifo_open(c.pipe, c.fmode, c.want != 0, &c.ctl, &c.version)
     unix_ready_refresh(c.sk)    # what the call took away (ready.c)
@@ -416,6 +424,8 @@ cdef inline bint _would_block(_call *c, ssize_t r) noexcept:
         return r >= 0 and <size_t>r < c.want and c.msg.sigpipe == 0
     if c.op == CALL_PIPE_WRITE:  # a blocking pipe write writes everything
         return r >= 0 and <size_t>r < c.want and c.pio.sigpipe == 0
+    if c.op == CALL_PIPE_TO_SOCK:   # a blocking socket takes everything
+        return r >= 0 and c.sock_full != 0 and c.fmode == 0 and c.sigpipe == 0
     if c.op == CALL_RECV:       # a stream recv waits for its target
         return r > 0 and c.msg.done < c.want and c.msg.rfp == NULL
     return False

@@ -449,3 +449,41 @@ def pipe_read_into(PipeFile pipe not None, buffers, bint nonblock):
             PyBuffer_Release(&views[i])
         free(views)
         free(iov)
+
+
+def splice_pipe_to_socket(PipeFile pipe not None, Socket sock not None, size_t count,
+                          tuple cur, bint pipe_nonblock, proc=None):
+    """splice from a pipe into an AF_UNIX socket (pipe_splice_to_socket):
+    (bytes moved, SIGPIPE due).  A stream socket gets the pipe's pages
+    as page skbs, the others a copy per batch.  EAGAIN when the pipe is
+    empty and ``pipe_nonblock``, or the socket is O_NONBLOCK and full;
+    the socket's own errors (EPIPE with SIGPIPE due, ENOTCONN ...)."""
+    cdef _call c
+    cdef _task t
+    cdef ssize_t r
+    c.op = CALL_PIPE_TO_SOCK
+    c.task = NULL
+    if proc is not None:
+        _task_init(&t, proc)
+        c.task = &t
+    c.nogil = False
+    c.pipe = pipe.pipe
+    c.sk = sock.sk
+    c.want = count
+    c.done = 0
+    _set_cred(&c.cur, cur)
+    c.pipe_nonblock = pipe_nonblock
+    c.fmode = (sock.f_flags & O_NONBLOCK) != 0          # MSG_DONTWAIT
+    c.zerocopy = sock.type == SOCK_STREAM               # page skbs
+    c.sigpipe = 0
+    c.sock_full = 0
+    sock._enter()
+    try:
+        r = _syscall(&c, False)
+    finally:
+        sock._leave()
+    if r < 0:
+        if c.sigpipe:
+            raise SigPipe(-r, os.strerror(<int>-r))
+        _raise(r)
+    return r, c.sigpipe != 0

@@ -154,6 +154,12 @@ def splice(proc, src, dst, count, offset_src=None, offset_dst=None, flags=0):
         if ipipe and _seekable(fout):
             return _pipe_to_file(proc, fin, fout, count, offset_dst,
                                  nonblock or bool(fin.f_flags & O_NONBLOCK))
+        if ipipe and isinstance(fout, _Socket):
+            if offset_dst is not None:
+                raise err(errno.EINVAL)         # no FMODE_PWRITE
+            return signalling_pipe_call(proc, _unix.splice_pipe_to_socket, fin, fout, count,
+                                        proc._scm, nonblock or bool(fin.f_flags & O_NONBLOCK),
+                                        proc)
         if opipe and _seekable(fin):
             return _file_to_pipe(proc, fin, fout, count, offset_src,
                                  nonblock or bool(fout.f_flags & O_NONBLOCK))

@@ -839,3 +839,111 @@ out:
 	*used = i;
 	return ret ? ret : err;
 }
+
+/* Drop @n bytes from the buffer at the tail (they went elsewhere). */
+static void pipe_consume(struct pipe_inode_info *pipe, size_t n, int *input_wakeup)
+{
+	struct unix_net *net = pipe->net;
+
+	while (n) {
+		struct pipe_buffer *buf = pipe_buf(pipe, pipe->tail);
+		size_t c = n < buf->len ? n : buf->len;
+
+		buf->offset += (unsigned int)c;
+		buf->len -= (unsigned int)c;
+		n -= c;
+		if (!buf->len) {
+			pipe_buf_release(pipe, buf);
+			plat_mutex_lock(&net->lock);
+			pipe->tail++;
+			plat_mutex_unlock(&net->lock);
+			*input_wakeup = 1;
+		}
+	}
+}
+
+ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct unix_sock *sk,
+			      size_t len, size_t *done, const struct unix_cred *cur,
+			      int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
+			      int *sigpipe, int *sock_full)
+{
+	struct unix_net *net = pipe->net;
+	struct unix_iov iov[PIPE_DEF_BUFFERS];
+	struct unix_msg msg;
+	struct wait_ctl sctl;
+	int first = ctl->deadline == WAIT_NONBLOCK, input_wakeup = 0, err = 0;
+
+	*sock_full = 0;
+	if (*done >= len)
+		return (ssize_t)*done;
+	wait_ctl_begin(ctl, -1);
+	plat_mutex_lock(&pipe->mutex);
+	while (*done < len) {
+		unsigned int nb = 0, tail;
+		size_t chunk = 0;
+		ssize_t n;
+
+		/* splice_from_pipe_next: data, else EOF, else wait */
+		while (pipe_empty(pipe->head, pipe->tail)) {
+			if (!pipe->writers || *done)
+				goto out;
+			if (pipe_nonblock) {
+				err = -EAGAIN;
+				goto out;
+			}
+			plat_mutex_unlock(&pipe->mutex);
+			plat_mutex_lock(&net->lock);
+			if (input_wakeup)
+				__wake_up(&pipe->wr_wait, 1);
+			input_wakeup = 0;
+			__pipe_wait_event(err, net, &pipe->rd_wait, ctl, __pipe_readable(pipe));
+			plat_mutex_unlock(&net->lock);
+			plat_mutex_lock(&pipe->mutex);
+			if (err)
+				goto out;
+		}
+		/* a stream takes one page skb per buffer; a datagram the batch */
+		for (tail = pipe->tail; tail != pipe->head && nb < PIPE_DEF_BUFFERS &&
+		     chunk < len - *done; tail++) {
+			struct pipe_buffer *buf = pipe_buf(pipe, tail);
+			size_t c = buf->len < len - *done - chunk ? buf->len : len - *done - chunk;
+
+			iov[nb].base = buf->page->mem + buf->offset;
+			iov[nb].len = c;
+			chunk += c;
+			nb++;
+			if (stream)
+				break;
+		}
+		memset(&msg, 0, sizeof(msg));
+		msg.iov = iov;
+		msg.iovlen = nb;
+		msg.flags = dontwait ? MSG_DONTWAIT : 0;
+		msg.cur = *cur;
+		if (stream)
+			msg.pages = pipe_buf(pipe, pipe->tail)->page;
+		sctl.deadline = first ? WAIT_NONBLOCK : 0;
+		sctl.intr = ctl->intr;
+		n = unix_sendmsg(task, sk, &msg, &sctl);
+		if (n > 0) {
+			pipe_consume(pipe, (size_t)n, &input_wakeup);
+			*done += (size_t)n;
+		}
+		if (msg.sigpipe)
+			*sigpipe = 1;
+		if (n < 0 || (size_t)n < chunk) {
+			*sock_full = n == -EAGAIN || (n >= 0 && (size_t)n < chunk);
+			if (n < 0)
+				err = (int)n;
+			break;
+		}
+	}
+out:
+	plat_mutex_unlock(&pipe->mutex);
+	if (input_wakeup) {
+		plat_mutex_lock(&net->lock);
+		__wake_up(&pipe->wr_wait, 1);
+		plat_mutex_unlock(&net->lock);
+	}
+	return *done ? (ssize_t)*done : err;
+}

@@ -27,6 +27,8 @@
  *
  *   Order: pipe.mutex -> net.lock; splice and tee between two pipes take
  *   both mutexes in address order (pipe_double_lock), then net.lock.
+ *   pipe_splice_to_socket holds pipe.mutex across unix_sendmsg, which
+ *   takes the socket's locks: pipe.mutex -> (socket locks) -> net.lock.
  *   A sleeper drops pipe.mutex before it
  *   sleeps on a wait queue under net.lock (pipe_read/pipe_write's
  *   wait_event_interruptible_exclusive); the sleep drops net.lock.
@@ -47,6 +49,8 @@
 #include "../mm/page.h"
 
 struct unix_net;
+struct unix_sock;
+struct unix_cred;
 
 #define PIPE_BUF_SIZE		4096	/* PIPE_BUF: writes up to this size are atomic */
 #define PIPE_DEF_BUFFERS	16
@@ -162,6 +166,26 @@ ssize_t pipe_tee(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
  */
 ssize_t pipe_add_bufs(struct pipe_inode_info *pipe, struct pipe_buffer *bufs, unsigned int n,
 		      int zerocopy, struct wait_ctl *ctl, int *sigpipe, unsigned int *used);
+
+/*
+ * splice_to_socket for an AF_UNIX socket @sk: send what @pipe holds, up to
+ * @len bytes in all (*@done carries the progress of earlier attempts and
+ * is advanced), consuming from the pipe exactly what the socket took.  On
+ * a @stream socket each buffer goes as a page skb sharing the buffer's
+ * page (no copy); otherwise a batch of up to PIPE_DEF_BUFFERS buffers goes
+ * as one message, copied.  Waits for data unless @pipe_nonblock (-EAGAIN);
+ * stops at EOF or, once something moved, when the pipe runs empty.  The
+ * send is unix_sendmsg's (MSG_DONTWAIT if @dontwait; the socket's
+ * timeout), never sleeping while @ctl is non-blocking: *@sock_full then
+ * says the socket took less than it was given.  @cur: the sender's
+ * credentials.  Returns *@done if non-zero, else the error (-EPIPE with
+ * *@sigpipe as the send set it).  Holds pipe.mutex across the sends, as
+ * Linux holds pipe_lock across sock_sendmsg.
+ */
+ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct unix_sock *sk,
+			      size_t len, size_t *done, const struct unix_cred *cur,
+			      int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
+			      int *sigpipe, int *sock_full);
 
 /* F_GETPIPE_SZ: the capacity in bytes. */
 long pipe_get_size(struct pipe_inode_info *pipe);

@@ -374,3 +374,71 @@ def vmsplice_args(k, t):
     t.call(p.close, r)
     t.call(p.vmsplice, w, [b"x"])
     _pending(t, p)
+
+
+TYPES = {"type": ("SOCK_STREAM", "SOCK_DGRAM", "SOCK_SEQPACKET")}
+
+
+@scenario("splice_pipe_to_socket", params=dict(TYPES, count=(3, 5005, 100000)))
+def splice_pipe_to_socket(k, t, type, count):
+    """From a pipe into a connected socket: up to ``count`` bytes of what
+    the pipe holds (a stream gets them as a byte stream; a datagram or
+    seqpacket socket one message per batch of buffers)."""
+    p = _proc(k)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, getattr(socket, type))
+    t.call(p.write, w, b"hello")
+    t.call(p.write, w, _pattern(5000))
+    t.call(p.write, w, b"!" * PAGE)
+    t.call(p.splice, r, a, count)
+    t.call(p.ioctl, r, FIONREAD)
+    t.call(p.recv, b, 200000, socket.MSG_DONTWAIT)
+    t.call(p.recv, b, 200000, socket.MSG_DONTWAIT)
+
+
+@scenario("splice_pipe_to_socket_errors", params=TYPES)
+def splice_pipe_to_socket_errors(k, t, type):
+    """An empty pipe: EAGAIN (O_NONBLOCK on it, or SPLICE_F_NONBLOCK), 0 at
+    EOF; an offset on the socket: EINVAL; an unconnected socket: ENOTCONN;
+    the peer gone: the socket's errno (EPIPE + SIGPIPE, or ECONNREFUSED for
+    a datagram); the data stays in the pipe."""
+    p = _proc(k)
+    sock = getattr(socket, type)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, sock)
+    t.call(p.splice, r, a, 10)
+    r2, w2 = t.call(p.pipe)
+    t.call(p.splice, r2, a, 10, None, None, SPLICE_F_NONBLOCK)
+    t.call(p.close, w2)
+    t.call(p.splice, r2, a, 10)
+    t.call(p.write, w, b"data")
+    t.call(p.splice, r, a, 10, None, 0)
+    if sock != socket.SOCK_DGRAM:
+        c = t.call(p.socket, socket.AF_UNIX, sock)
+        t.call(p.splice, r, c, 10)
+    t.call(p.close, b)
+    t.call(p.splice, r, a, 10)
+    _pending(t, p)
+    t.call(p.ioctl, r, FIONREAD)
+
+
+@scenario("splice_pipe_to_socket_full")
+def splice_pipe_to_socket_full(k, t):
+    """A non-blocking stream socket whose peer's queue is full: EAGAIN, the
+    pipe keeping its data."""
+    p = _proc(k)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, socket.SOCK_STREAM)
+    t.call(p.fcntl, a, 4, os.O_NONBLOCK)
+
+    def fill():
+        total = 0
+        while True:
+            try:
+                total += p.send(a, b"s" * 65536)
+            except BlockingIOError:
+                return total > 0
+    t.step("fill", fill)
+    t.call(p.write, w, b"queued")
+    t.call(p.splice, r, a, 10)
+    t.call(p.ioctl, r, FIONREAD)
