@@ -241,6 +241,9 @@ cdef extern from "kernel/fs/pipe.h":
                                   size_t *done, const unix_cred *cur, int pipe_nonblock,
                                   int dontwait, int stream, wait_ctl *ctl, int *sigpipe,
                                   int *sock_full) nogil
+    ssize_t pipe_splice_from_socket(unix_sock *sk, pipe_inode_info *pipe, size_t len,
+                                    int pipe_nonblock, int dontwait, int stream, wait_ctl *ctl,
+                                    int *sigpipe, scm_fp_list **rfp) nogil
     ssize_t pipe_add_bufs(pipe_inode_info *pipe, pipe_buffer *bufs, unsigned int n, int zerocopy,
                           wait_ctl *ctl, int *sigpipe, unsigned int *used) nogil
 

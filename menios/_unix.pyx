@@ -347,6 +347,7 @@ cdef enum:
     CALL_TEE
     CALL_PIPE_ADD
     CALL_PIPE_TO_SOCK
+    CALL_SOCK_TO_PIPE
 
 cdef struct _call:
     int op
@@ -376,6 +377,7 @@ cdef struct _call:
     unix_cred cur           # pipe to socket: the sender's credentials
     int pipe_nonblock       # pipe to socket: no waiting for data
     int sock_full           # pipe to socket: out, the socket took less than given
+    scm_fp_list *rfp        # socket to pipe: out, files a message carried
     bint nogil              # the first attempt too runs with the GIL released
     wait_ctl ctl
 
@@ -408,6 +410,9 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
     elif c.op == CALL_PIPE_TO_SOCK:
         r = pipe_splice_to_socket(c.task, c.pipe, c.sk, c.want, &c.done, &c.cur, c.pipe_nonblock,
                                   c.fmode, c.zerocopy, &c.ctl, &c.sigpipe, &c.sock_full)
+    elif c.op == CALL_SOCK_TO_PIPE:
+        r = pipe_splice_from_socket(c.sk, c.pipe, c.want, c.pipe_nonblock, c.fmode, c.zerocopy,
+                                    &c.ctl, &c.sigpipe, &c.rfp)
     else:
         return pipe_fifo_open(c.pipe, c.fmode, c.want != 0, &c.ctl, &c.version)
     unix_ready_refresh(c.sk)    # what the call took away (ready.c)

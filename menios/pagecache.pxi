@@ -487,3 +487,40 @@ def splice_pipe_to_socket(PipeFile pipe not None, Socket sock not None, size_t c
             raise SigPipe(-r, os.strerror(<int>-r))
         _raise(r)
     return r, c.sigpipe != 0
+
+
+def splice_socket_to_pipe(Socket sock not None, PipeFile pipe not None, size_t count,
+                          bint pipe_nonblock, bint dontwait):
+    """splice from an AF_UNIX socket into a pipe (pipe_splice_from_socket):
+    (bytes moved, SIGPIPE due).  Pages a message was sent in go into the
+    pipe by reference; other data is copied into fresh pages.  Files a
+    message carried are closed, as a read without control space does."""
+    cdef _call c
+    cdef ssize_t r
+    cdef unix_msg m
+    c.op = CALL_SOCK_TO_PIPE
+    c.task = NULL
+    c.nogil = False
+    c.pipe = pipe.pipe
+    c.sk = sock.sk
+    c.want = count
+    c.pipe_nonblock = pipe_nonblock
+    c.fmode = dontwait
+    c.zerocopy = sock.type == SOCK_STREAM       # read across messages
+    c.sigpipe = 0
+    c.rfp = NULL
+    sock._enter()
+    try:
+        r = _syscall(&c, False)
+    finally:
+        sock._leave()
+        if c.rfp != NULL:
+            memset(&m, 0, sizeof(unix_msg))
+            m.rfp = c.rfp
+            for f in sock._take_files(&m):
+                f.fput()
+    if r < 0:
+        if c.sigpipe:
+            raise SigPipe(-r, os.strerror(<int>-r))
+        _raise(r)
+    return r, c.sigpipe != 0

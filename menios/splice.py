@@ -160,6 +160,15 @@ def splice(proc, src, dst, count, offset_src=None, offset_dst=None, flags=0):
             return signalling_pipe_call(proc, _unix.splice_pipe_to_socket, fin, fout, count,
                                         proc._scm, nonblock or bool(fin.f_flags & O_NONBLOCK),
                                         proc)
+        if opipe and isinstance(fin, _Socket):
+            if offset_src is not None:
+                raise err(errno.EINVAL)
+            pipe_nb = nonblock or bool(fout.f_flags & O_NONBLOCK)
+            sock_nb = bool(fin.f_flags & O_NONBLOCK)
+            if fin.type == SOCK_STREAM:
+                sock_nb = sock_nb or pipe_nb    # unix_stream_splice_read
+            return signalling_pipe_call(proc, _unix.splice_socket_to_pipe, fin, fout, count,
+                                        pipe_nb, sock_nb)
         if opipe and _seekable(fin):
             return _file_to_pipe(proc, fin, fout, count, offset_src,
                                  nonblock or bool(fout.f_flags & O_NONBLOCK))

@@ -947,3 +947,135 @@ out:
 	}
 	return *done ? (ssize_t)*done : err;
 }
+
+/* Put @n bytes of @run from @off at the head as page-sized buffers, each
+ * with a reference of its own (caller holds pipe.mutex; they fit). */
+static unsigned int pipe_push_run(struct pipe_inode_info *pipe, struct page_run *run,
+				  size_t off, size_t n)
+{
+	struct unix_net *net = pipe->net;
+	unsigned int pieces = 0;
+
+	plat_mutex_lock(&net->lock);
+	while (n) {
+		struct pipe_buffer *buf = pipe_buf(pipe, pipe->head);
+		size_t c = PAGE_SIZE_BYTES - off % PAGE_SIZE_BYTES;
+
+		if (c > n)
+			c = n;
+		page_run_get(run);
+		buf->page = run;
+		buf->offset = (unsigned int)off;
+		buf->len = (unsigned int)c;
+		buf->flags = 0;
+		pipe->head++;
+		off += c;
+		n -= c;
+		pieces++;
+	}
+	plat_mutex_unlock(&net->lock);
+	return pieces;
+}
+
+ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pipe, size_t len,
+				int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
+				int *sigpipe, struct scm_fp_list **rfp)
+{
+	struct unix_net *net = pipe->net;
+	int first = ctl->deadline == WAIT_NONBLOCK, err = 0;
+	unsigned int room;
+	size_t done = 0;
+
+	*rfp = NULL;
+	if (!len)
+		return 0;
+	wait_ctl_begin(ctl, -1);
+	plat_mutex_lock(&pipe->mutex);
+	for (;;) {	/* wait_for_space */
+		if (!pipe->readers) {
+			*sigpipe = 1;
+			err = -EPIPE;
+			goto out;
+		}
+		if (!pipe_full(pipe->head, pipe->tail, pipe->max_usage))
+			break;
+		if (pipe_nonblock) {
+			err = -EAGAIN;
+			goto out;
+		}
+		plat_mutex_unlock(&pipe->mutex);
+		plat_mutex_lock(&net->lock);
+		__pipe_wait_event(err, net, &pipe->wr_wait, ctl, __pipe_writable(pipe));
+		plat_mutex_unlock(&net->lock);
+		plat_mutex_lock(&pipe->mutex);
+		if (err)
+			goto out;
+	}
+	room = pipe->max_usage - pipe_occupancy(pipe->head, pipe->tail);
+	if (len > (size_t)room * PAGE_SIZE_BYTES)
+		len = (size_t)room * PAGE_SIZE_BYTES;
+	while (done < len && room) {
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl sctl;
+		struct page_run *run;
+		size_t want = len - done, bound = (size_t)(room - 1) * PAGE_SIZE_BYTES + 1;
+		ssize_t n;
+
+		sctl.deadline = (first || done) ? WAIT_NONBLOCK : 0;
+		sctl.intr = ctl->intr;
+		/* the sender's pages themselves, when they fit */
+		memset(&m, 0, sizeof(m));
+		iov.base = NULL;
+		iov.len = want < bound ? want : bound;
+		m.iov = &iov;
+		m.iovlen = 1;
+		m.flags = (dontwait || done) ? MSG_DONTWAIT : 0;
+		n = unix_recv_pages(sk, &m, &sctl);
+		if (n > 0) {
+			room -= pipe_push_run(pipe, m.rpages, m.rpages_off, (size_t)n);
+			page_run_put(m.rpages);
+			plat_mutex_lock(&net->lock);
+			net->cnt.bytes_zerocopy += n;
+			plat_mutex_unlock(&net->lock);
+		} else if (n == -ENOBUFS) {
+			/* ordinary data: copied into fresh pages */
+			size_t npages = (want + PAGE_SIZE_BYTES - 1) / PAGE_SIZE_BYTES;
+
+			run = page_run_alloc(&net->pool, npages, 0);
+			if (!run) {
+				n = -ENOMEM;
+			} else {
+				memset(&m, 0, sizeof(m));
+				iov.base = run->mem;
+				iov.len = want;
+				m.iov = &iov;
+				m.iovlen = 1;
+				m.flags = (dontwait || done) ? MSG_DONTWAIT : 0;
+				sctl.deadline = (first || done) ? WAIT_NONBLOCK : 0;
+				n = unix_recvmsg(sk, &m, &sctl);
+				unix_msg_release(sk, &m);
+				*rfp = m.rfp;
+				if (n > 0)
+					room -= pipe_push_run(pipe, run, 0, (size_t)n);
+				page_run_put(run);
+			}
+		}
+		if (n <= 0) {
+			if (!done)
+				err = (int)n;
+			break;
+		}
+		done += (size_t)n;
+		if (!stream || *rfp)
+			break;		/* one message; files end a read */
+	}
+	if (done) {
+		plat_mutex_lock(&net->lock);
+		__wake_up(&pipe->rd_wait, 1);
+		plat_mutex_unlock(&net->lock);
+	}
+out:
+	plat_mutex_unlock(&pipe->mutex);
+	return done ? (ssize_t)done : err;
+}

@@ -27,8 +27,9 @@
  *
  *   Order: pipe.mutex -> net.lock; splice and tee between two pipes take
  *   both mutexes in address order (pipe_double_lock), then net.lock.
- *   pipe_splice_to_socket holds pipe.mutex across unix_sendmsg, which
- *   takes the socket's locks: pipe.mutex -> (socket locks) -> net.lock.
+ *   pipe_splice_to_socket and pipe_splice_from_socket hold pipe.mutex
+ *   across unix_sendmsg / unix_recvmsg, which take the socket's locks:
+ *   pipe.mutex -> (socket iolock) -> net.lock.
  *   A sleeper drops pipe.mutex before it
  *   sleeps on a wait queue under net.lock (pipe_read/pipe_write's
  *   wait_event_interruptible_exclusive); the sleep drops net.lock.
@@ -51,6 +52,7 @@
 struct unix_net;
 struct unix_sock;
 struct unix_cred;
+struct scm_fp_list;
 
 #define PIPE_BUF_SIZE		4096	/* PIPE_BUF: writes up to this size are atomic */
 #define PIPE_DEF_BUFFERS	16
@@ -186,6 +188,23 @@ ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct u
 			      size_t len, size_t *done, const struct unix_cred *cur,
 			      int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
 			      int *sigpipe, int *sock_full);
+
+/*
+ * splice_file_to_pipe for an AF_UNIX socket @sk (unix_stream_splice_read;
+ * sock_splice_read's copy for the other types): wait for room in @pipe
+ * (-EAGAIN if @pipe_nonblock, -EPIPE with *@sigpipe without a reader),
+ * then receive up to @len bytes, at most what the free slots hold.  A
+ * message sent in pages (a page skb) goes in by reference, page-sized
+ * buffers sharing its pages; other data is copied into fresh pages.  A
+ * @stream socket is read across messages until @len or its queue runs
+ * out; another type gives one message, truncated.  The receive is the
+ * socket's (MSG_DONTWAIT if @dontwait; its timeout; never sleeping while
+ * @ctl is non-blocking).  Files a message carried come back in *@rfp for
+ * the caller to release.  Returns the bytes moved, 0 at EOF, or the error.
+ */
+ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pipe, size_t len,
+				int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
+				int *sigpipe, struct scm_fp_list **rfp);
 
 /* F_GETPIPE_SZ: the capacity in bytes. */
 long pipe_get_size(struct pipe_inode_info *pipe);

@@ -442,3 +442,94 @@ def splice_pipe_to_socket_full(k, t):
     t.call(p.write, w, b"queued")
     t.call(p.splice, r, a, 10)
     t.call(p.ioctl, r, FIONREAD)
+
+
+def _nonblock(t, p, fd):
+    t.call(p.fcntl, fd, 4, os.O_NONBLOCK)       # F_SETFL
+
+
+@scenario("splice_socket_to_pipe", params=dict(TYPES, count=(3, 100, 70000)))
+def splice_socket_to_pipe(k, t, type, count):
+    """From a socket into a pipe: a stream is read across messages up to
+    ``count`` bytes; a datagram or seqpacket socket gives one message,
+    the rest of it lost when ``count`` is shorter."""
+    p = _proc(k)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, getattr(socket, type))
+    _nonblock(t, p, b)
+    t.call(p.send, a, b"world")
+    t.call(p.send, a, _pattern(6000))
+    t.call(p.splice, b, w, count)
+    t.call(p.ioctl, r, FIONREAD)
+    t.call(p.read, r, 100000)
+    t.call(p.recv, b, 100000, socket.MSG_DONTWAIT)
+
+
+@scenario("splice_socket_to_pipe_errors", params=TYPES)
+def splice_socket_to_pipe_errors(k, t, type):
+    """An offset on the socket: EINVAL; an empty non-blocking socket:
+    EAGAIN; no reader on the pipe: EPIPE + SIGPIPE, the data left in the
+    socket; a full pipe: EAGAIN; the peer gone: 0 on a connection, EAGAIN
+    on a datagram socket."""
+    p = _proc(k)
+    sock = getattr(socket, type)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, sock)
+    _nonblock(t, p, b)
+    t.call(p.splice, b, w, 10, 0)
+    t.call(p.splice, b, w, 10)
+    t.call(p.send, a, b"abc")
+    r2, w2 = t.call(p.pipe)
+    t.call(p.close, r2)
+    t.call(p.splice, b, w2, 10)
+    _pending(t, p)
+    t.step("fill", _fill, p, w)
+    t.call(p.splice, b, w, 10)
+    t.call(p.recv, b, 10, socket.MSG_DONTWAIT)
+    t.call(p.close, a)
+    t.call(p.read, r, 100000)
+    t.call(p.splice, b, w, 10)
+
+
+@scenario("splice_socket_to_pipe_unconnected", params={"type": ("SOCK_STREAM", "SOCK_SEQPACKET")})
+def splice_socket_to_pipe_unconnected(k, t, type):
+    """An unconnected stream socket: EINVAL; seqpacket: ENOTCONN."""
+    p = _proc(k)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    c = t.call(p.socket, socket.AF_UNIX, getattr(socket, type))
+    t.call(p.splice, c, w, 10)
+
+
+@scenario("splice_stream_nonblock_flag")
+def splice_stream_nonblock_flag(k, t):
+    """A blocking stream socket read into a pipe does not wait with
+    SPLICE_F_NONBLOCK or an O_NONBLOCK pipe: EAGAIN."""
+    p = _proc(k)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, socket.SOCK_STREAM)
+    r, w = t.call(p.pipe)
+    t.call(p.splice, b, w, 10, None, None, SPLICE_F_NONBLOCK)
+    r2, w2 = t.call(p.pipe2, os.O_NONBLOCK)
+    t.call(p.splice, b, w2, 10)
+
+
+@scenario("splice_relay")
+def splice_relay(k, t):
+    """A relay: socket A -> pipe -> socket B moves every byte in order."""
+    p = _proc(k)
+    a1, a2 = t.call(p.socketpair, socket.AF_UNIX, socket.SOCK_STREAM)
+    b1, b2 = t.call(p.socketpair, socket.AF_UNIX, socket.SOCK_STREAM)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    data = _pattern(50000)
+    t.call(p.send, a1, data)
+
+    def relay():
+        moved = 0
+        while moved < len(data):
+            n = p.splice(a2, w, 65536)
+            while n:
+                m = p.splice(r, b1, n)
+                n -= m
+                moved += m
+        return moved
+    t.step("relay", relay)
+    t.step("received", lambda: p.recv(b2, 100000, socket.MSG_DONTWAIT) == data)
