@@ -1022,6 +1022,9 @@ ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pi
 		size_t want = len - done, bound = (size_t)(room - 1) * PAGE_SIZE_BYTES + 1;
 		ssize_t n;
 
+		if (want > (size_t)room * PAGE_SIZE_BYTES)
+			want = (size_t)room * PAGE_SIZE_BYTES;
+
 		sctl.deadline = (first || done) ? WAIT_NONBLOCK : 0;
 		sctl.intr = ctl->intr;
 		/* the sender's pages themselves, when they fit */
@@ -1038,8 +1041,10 @@ ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pi
 			plat_mutex_lock(&net->lock);
 			net->cnt.bytes_zerocopy += n;
 			plat_mutex_unlock(&net->lock);
+		} else if (n == -ENOBUFS && done) {
+			break;		/* what follows is copied by the next call */
 		} else if (n == -ENOBUFS) {
-			/* ordinary data: copied into fresh pages */
+			/* ordinary data, or too long for the room: copied into fresh pages */
 			size_t npages = (want + PAGE_SIZE_BYTES - 1) / PAGE_SIZE_BYTES;
 
 			run = page_run_alloc(&net->pool, npages, 0);

@@ -25,7 +25,9 @@
  *     - One lock per net instead of per-socket state locks: correct, but
  *       senders to different sockets serialise on queueing.
  *   [NOT TO FIX]
- *     - No BPF, LSM, sockmap, splice or SO_PASSPIDFD/SO_PASSSEC.
+ *     - No BPF, LSM, sockmap or SO_PASSPIDFD/SO_PASSSEC.  splice is
+ *       fs/pipe.c's (pipe_splice_to_socket, pipe_splice_from_socket) over
+ *       unix_sendmsg, unix_recvmsg and unix_recv_pages.
  *     - A connect blocked on a full backlog keeps the listener it looked up
  *       instead of looking the name up again after each wake-up: a
  *       listener released meanwhile is ECONNREFUSED, as a new lookup
@@ -441,6 +443,34 @@ static struct sk_buff *__unix_skb_new(struct unix_sock *owner, size_t len,
 	__sock_hold(owner);
 	owner->wmem_alloc += truesize;
 	owner->net->cnt.skbs++;
+	return skb;
+}
+
+/*
+ * A stream skb of @len bytes, @data_len of them in page fragments on Linux
+ * (alloc_skb_with_frags): with fragments, all its data live in pages of
+ * the net's pool, so that splice can hand them to a pipe by reference
+ * (skb_splice_bits).  The truesize is Linux's either way.
+ */
+static struct sk_buff *__unix_skb_new_paged(struct unix_sock *owner, size_t len,
+					    size_t data_len, unsigned int truesize)
+{
+	struct sk_buff *skb;
+	struct page_run *run;
+
+	if (!data_len)
+		return __unix_skb_new(owner, len, truesize);
+	run = page_run_alloc(&owner->net->pool, PAGE_ALIGN(len) / PAGE_SZ, 0);
+	if (!run)
+		return NULL;
+	skb = __unix_skb_new(owner, 0, truesize);
+	if (!skb) {
+		page_run_put(run);
+		return NULL;
+	}
+	skb->len = (unsigned int)len;
+	skb->pages = run;
+	skb->data = run->mem;
 	return skb;
 }
 
@@ -1777,7 +1807,7 @@ static ssize_t unix_stream_sendmsg(void *task, struct unix_sock *sk, struct unix
 		err = __unix_wait_wmem(sk, ctl);
 		if (err)
 			goto out_err;
-		skb = __unix_skb_new(sk, size, truesize);
+		skb = __unix_skb_new_paged(sk, size, data_len, truesize);
 		if (!skb) {
 			err = -ENOMEM;
 			goto out_err;
