@@ -226,7 +226,7 @@ def user_refs(buffers, bint gift):
     ``wait()`` and ``reclaim()``); any other bytes-like object is copied
     into fresh pages (page-sized buffers, as iter_to_pipe)."""
     bufs = list(buffers)
-    cdef Py_ssize_t total_pages = 0, ln, off, c
+    cdef Py_ssize_t total_pages = 0, ln, off, c, pg_off
     cdef Pages pg
     cdef PageBuffer pb
     cdef page_run *run
@@ -238,7 +238,7 @@ def user_refs(buffers, bint gift):
         elif isinstance(b, PageBuffer):
             total_pages += ((<PageBuffer>b).nbytes + 2 * PAGE_SIZE - 1) // PAGE_SIZE
         else:
-            total_pages += (len(memoryview(b).cast("B")) + PAGE_SIZE - 1) // PAGE_SIZE
+            total_pages += (len(memoryview(b).cast("B")) + 2 * PAGE_SIZE - 1) // PAGE_SIZE
     r = PageRefs(<unsigned int>min(total_pages, 1 << 20))
     for b in bufs:
         if isinstance(b, Pages):
@@ -268,12 +268,14 @@ def user_refs(buffers, bint gift):
             try:
                 off = 0
                 while off < view.len and r.n < r.cap:
-                    c = min(PAGE_SIZE, view.len - off)
+                    # one buffer per page of the user's memory, as iter_to_pipe
+                    pg_off = (<size_t>view.buf + off) % PAGE_SIZE
+                    c = min(PAGE_SIZE - pg_off, view.len - off)
                     run = page_run_alloc(&_FILE_PAGES, 1, 0)
                     if run == NULL:
                         raise MemoryError()
-                    memcpy(run.mem, <unsigned char *>view.buf + off, c)
-                    r.add(run, 0, <unsigned int>c)
+                    memcpy(run.mem + pg_off, <unsigned char *>view.buf + off, c)
+                    r.add(run, <unsigned int>pg_off, <unsigned int>c)
                     page_run_put(run)
                     off += c
             finally:

@@ -99,6 +99,7 @@ import errno
 import faulthandler
 import fcntl
 import gc
+import mmap
 import operator
 import os
 import pickle
@@ -544,12 +545,17 @@ class _Ops:
     def vmsplice(self, fd, datas, flags=0):
         """vmsplice(2) over buffers holding ``datas``: (count, their
         contents after the call: what a read end wrote into them)."""
-        bufs = [ctypes.create_string_buffer(bytes(d), len(d)) for d in datas]
-        self._vmspliced.extend(bufs)    # a pipe holds their pages: keep them
-        iov = (_Iovec * max(1, len(bufs)))(*[(ctypes.addressof(b), len(b)) for b in bufs])
-        n = _check(_libc.vmsplice(_cint(self._fd(fd)), iov, len(bufs),
+        # page-aligned memory: which user pages a buffer spans decides how
+        # many pipe slots it takes, so both backends see the same layout
+        maps = [mmap.mmap(-1, max(1, len(d))) for d in datas]
+        for m, d in zip(maps, datas):
+            m[:len(d)] = bytes(d)
+        self._vmspliced.extend(maps)    # a pipe holds their pages: keep them
+        iov = (_Iovec * max(1, len(maps)))(
+            *[(ctypes.addressof(ctypes.c_char.from_buffer(m)), len(d)) for m, d in zip(maps, datas)])
+        n = _check(_libc.vmsplice(_cint(self._fd(fd)), iov, len(maps),
                                   operator.index(flags) & 0xFFFFFFFF))
-        return n, [b.raw for b in bufs]
+        return n, [m[:len(d)] for m, d in zip(maps, datas)]
 
     def mkfifo(self, path, mode=0o666):
         os.mkfifo(path, mode)

@@ -8,10 +8,22 @@
  * the wait queues and the state poll reads (head, tail, max_usage, readers,
  * writers), which change with both held.  Order pipe.mutex -> net.lock.
  *
+ * Splice with sockets (fs/splice.c's splice_to_socket and
+ * splice_file_to_pipe over unix_stream_splice_read) lives here too:
+ * pipe_splice_to_socket and pipe_splice_from_socket call the socket's
+ * unix_sendmsg / unix_recvmsg / unix_recv_pages with the pipe's mutex held.
+ *
  * Known differences from Linux:
  *   [TO FIX]
  *     - No per-user pipe-buffer accounting (pipe-user-pages-soft/hard): a
  *       new pipe always gets 16 slots and only pipe-max-size bounds growth.
+ *     - A socket's message sent in pages goes into a pipe by reference only
+ *       whole and when it fits the free slots; otherwise it is copied, and
+ *       once something moved the splice stops before it (Linux references
+ *       the part that fits), so one splice may move fewer bytes.
+ *     - Pages queued on a stream socket by pipe_splice_to_socket are charged
+ *       only the skb's overhead against the send buffer, as MSG_ZEROCOPY
+ *       pages are (Linux charges a spliced page's length).
  *   [NOT TO FIX]
  *     - No notification pipes (O_NOTIFICATION_PIPE is ENOPKG, as a kernel
  *       built without CONFIG_WATCH_QUEUE answers).
