@@ -13,9 +13,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 C_SOURCES = [
     "csrc/platform/host.c",
     "csrc/kernel/sched/wait.c",
+    "csrc/kernel/trace/trace.c",
     "csrc/kernel/net/skbuff.c",
     "csrc/kernel/mm/page.c",
     "csrc/kernel/net/unix/af_unix.c",
+    "csrc/kernel/net/unix/stream.c",
+    "csrc/kernel/net/unix/dgram.c",
+    "csrc/kernel/net/unix/scm.c",
+    "csrc/kernel/net/unix/msg.c",
+    "csrc/kernel/net/unix/zerocopy.c",
     "csrc/kernel/net/unix/garbage.c",
     "csrc/kernel/net/unix/ready.c",
     "csrc/kernel/fs/pipe.c",
@@ -25,7 +31,17 @@ C_SOURCES = [
 FLOOR_SOURCES = ["csrc/bench/copyfloor.c"]
 
 # The C core is held to -Werror; Cython's generated C is not ours to police.
-C_CORE_FLAGS = ["-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-O2"]
+# No feature macros: csrc/kernel is freestanding C, and the platform file
+# asks for what it needs itself.
+C_CORE_FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2"]
+# The floors are host programs (pthreads, clock_gettime).
+FLOOR_FLAGS = C_CORE_FLAGS + ["-D_GNU_SOURCE"]
+
+# MENIOS_NO_TRACE=1 builds the core and the bridge without their tracepoints
+# (csrc/kernel/trace/trace.h): the baseline the cost of disabled tracing is
+# measured against (benchmarks/README.md).
+TRACE_DEFINES = ["-DMENIOS_NO_TRACE"] if os.environ.get("MENIOS_NO_TRACE") == "1" else []
+C_CORE_FLAGS += TRACE_DEFINES
 
 
 def _build_ext_class():
@@ -35,10 +51,10 @@ def _build_ext_class():
         """Compile the C core strictly, then the Cython module normally."""
 
         def build_extension(self, ext):
-            sources = C_SOURCES if ext.name == "menios._unix" else FLOOR_SOURCES
+            core = ext.name == "menios._unix"
             objects = self.compiler.compile(
-                sources, output_dir=self.build_temp,
-                include_dirs=["csrc"], extra_postargs=C_CORE_FLAGS)
+                C_SOURCES if core else FLOOR_SOURCES, output_dir=self.build_temp,
+                include_dirs=["csrc"], extra_postargs=C_CORE_FLAGS if core else FLOOR_FLAGS)
             ext.extra_objects = objects
             super().build_extension(ext)
 
@@ -59,7 +75,7 @@ def _extensions():
         "menios._unix",
         sources=["menios/_unix.pyx"],
         include_dirs=["csrc"],
-        extra_compile_args=["-O2", "-std=c11", "-D_GNU_SOURCE"],
+        extra_compile_args=["-O2", "-std=c11", "-D_GNU_SOURCE", *TRACE_DEFINES],
         # A change to the C core alone must relink the module.
         depends=C_SOURCES + _c_headers() + ["menios/pagecache.pxi"],
     )

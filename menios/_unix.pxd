@@ -13,6 +13,26 @@ cdef extern from "kernel/sched/wait.h":
     int64_t WAIT_NONBLOCK
     void wait_ctl_begin(wait_ctl *ctl, int64_t timeo) nogil
 
+cdef extern from "kernel/trace/trace.h":
+    struct trace_rec:
+        int64_t ts
+        int64_t a, b, c
+        int32_t tid
+        int32_t pid
+        unsigned short type
+        unsigned int nr
+    int TRACE_SYS_ENTER, TRACE_SYS_EXIT, TRACE_BLOCK, TRACE_UNBLOCK
+    bint trace_on() nogil
+    void __trace_record(unsigned int type, uint32_t nr, int64_t a, int64_t b, int64_t c) nogil
+    int trace_start(trace_rec *ring, size_t cap) nogil
+    trace_rec *trace_stop() nogil
+    size_t trace_drain(trace_rec *out, size_t max) nogil
+    size_t trace_pending() nogil
+    int64_t trace_dropped() nogil
+    int32_t trace_set_pid(int32_t pid) nogil
+    void trace_set_thread(int32_t tid) nogil
+    int32_t trace_thread() nogil
+
 cdef extern from "kernel/mm/page.h":
     struct page_run:
         size_t npages
@@ -354,4 +374,5 @@ cdef class ProcessBase:
     cdef object _file_c(self, object fd)
     cdef Socket _sock_c(self, object fd)
     cdef object _send_c(self, Socket s, object data, int flags)
+    cdef object _traced(self, int nr, object fd, object a, object b, int flags)
     cdef FileRef _hold_c(self, object fd, bint sock)

@@ -96,6 +96,7 @@ cdef enum:
 
 cdef extern from "pythread.h":
     unsigned long PyThread_get_thread_ident() nogil
+    unsigned long PyThread_get_thread_native_id() nogil
 
 cdef extern from "Python.h":
     int _check_signals "PyErr_CheckSignals"()
@@ -460,15 +461,21 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
         return r
     c.ctl.deadline = 0          # from the socket's timeout, on entry
     c.ctl.intr = PyThread_get_thread_ident() == _MAIN_THREAD
+    if trace_on():
+        __trace_record(TRACE_BLOCK, c.op, 0, 0, 0)
     while True:
         with nogil:
             r = _call_once(c)
         if c.task != NULL:
             _task_done(c.task)
         if r != -ERESTARTSYS and r != -EINTR:
-            return r
+            break
         if _check_signals() < 0:
-            return -2           # a handler raised: its exception ends the call
+            r = -2              # a handler raised: its exception ends the call
+            break
+    if trace_on():
+        __trace_record(TRACE_UNBLOCK, c.op, r, 0, 0)
+    return r
 
 
 cdef inline void _msg_init(unix_msg *m, unix_iov *iov, unsigned int n, int flags) noexcept nogil:
@@ -2112,6 +2119,193 @@ cdef class FileRef:
         return False
 
 
+# ------------------------------------------------------------- tracing ---
+# The core's tracepoints (csrc/kernel/trace/trace.h) write into a ring this
+# module allocates; system calls add their own enter and exit events: the
+# send/recv/recv_into fast paths below in C, every other call through
+# ``trace_call`` (menios/trace.py binds it over a traced process's methods).
+# Records are drained into ``_trace_chunks`` when a call leaves with the
+# ring half full and when the trace ends; menios/trace.py decodes them.
+
+#: Names of the traced system calls, by the number their events carry.
+TRACE_SYSCALLS = (
+    "send", "recv", "recv_into", "sendto", "sendmsg", "send_fds", "recvfrom",
+    "recvfrom_into", "recvmsg", "recvmsg_into", "recv_fds", "recv_pages",
+    "socket", "socketpair", "bind", "listen", "connect", "accept", "shutdown",
+    "getsockname", "getpeername", "getsockopt", "setsockopt", "close", "dup",
+    "dup2", "fcntl", "ioctl", "poll", "open", "read", "write", "lseek", "fstat",
+    "pipe", "pipe2", "splice", "tee", "vmsplice", "sendfile", "mkdir", "mknod",
+    "mkfifo", "rmdir", "unlink", "rename", "link", "symlink", "readlink",
+    "chmod", "chown", "stat", "lstat", "listdir", "access", "chdir", "fchmod",
+    "fchown", "fork", "exit", "execve")
+#: Names of the blocking calls (``_call.op``) in block/unblock events.
+TRACE_CALLS = ("connect", "accept", "send", "recv", "recv_pages", "poll",
+               "pipe_read", "pipe_write", "fifo_open", "splice", "tee")
+#: The result recorded for a call that raised something other than OSError.
+TRACE_RET_EXCEPTION = -(1 << 32)
+#: Bytes of one record (struct trace_rec).
+TRACE_REC_SIZE = sizeof(trace_rec)
+
+cdef enum:
+    NR_SEND = 0
+    NR_RECV = 1
+    NR_RECV_INTO = 2
+
+cdef trace_rec *_trace_ring = NULL
+cdef size_t _trace_cap = 0
+cdef list _trace_chunks = []
+cdef Py_ssize_t _trace_kept = 0        # records in _trace_chunks
+cdef Py_ssize_t _trace_keep_max = 0    # records kept at most; the rest are discarded
+cdef Py_ssize_t _trace_discarded = 0
+
+
+cdef void _trace_flush():
+    """Move every recorded event from the ring to ``_trace_chunks`` (or,
+    past the trace's limit, count them as discarded)."""
+    global _trace_kept, _trace_discarded
+    cdef size_t n = trace_pending()
+    if n == 0:
+        return
+    buf = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>(n * sizeof(trace_rec)))
+    n = trace_drain(<trace_rec *>PyBytes_AS_STRING(buf), n)
+    if _trace_kept + <Py_ssize_t>n > _trace_keep_max:
+        _trace_discarded += n
+        return
+    _trace_kept += n
+    _trace_chunks.append(buf[:n * sizeof(trace_rec)])
+
+
+def trace_begin(Py_ssize_t capacity, Py_ssize_t keep_max):
+    """Start the core's tracepoints, with a ring of ``capacity`` records
+    drained into at most ``keep_max`` kept records; RuntimeError if a trace
+    is already running in this host process."""
+    global _trace_ring, _trace_cap, _trace_kept, _trace_keep_max, _trace_discarded
+    cdef trace_rec *ring
+    if capacity < 16:
+        raise ValueError("a trace ring holds at least 16 events")
+    if keep_max < 0:
+        raise ValueError("keep_max must be >= 0")
+    ring = <trace_rec *>malloc(sizeof(trace_rec) * <size_t>capacity)
+    if ring == NULL:
+        raise MemoryError()
+    if trace_start(ring, <size_t>capacity) != 0:
+        free(ring)
+        raise RuntimeError("a trace is already running in this process")
+    _trace_ring = ring
+    _trace_cap = <size_t>capacity
+    if trace_thread() == 0:
+        trace_set_thread(<int32_t>PyThread_get_thread_native_id())
+    _trace_kept = _trace_discarded = 0
+    _trace_keep_max = keep_max
+    del _trace_chunks[:]
+
+
+def trace_end():
+    """Stop tracing; returns ``(records, dropped)``: the raw records of the
+    whole trace (``TRACE_REC_SIZE`` bytes each) and how many events were
+    lost, to a full ring or past the limit."""
+    global _trace_ring, _trace_cap
+    cdef trace_rec *ring
+    _trace_flush()
+    dropped = trace_dropped()
+    ring = trace_stop()
+    _trace_flush()              # what was recorded between the two
+    free(ring)
+    _trace_ring = NULL
+    _trace_cap = 0
+    out = b"".join(_trace_chunks)
+    del _trace_chunks[:]
+    return out, dropped + _trace_discarded
+
+
+cdef struct _tctx:
+    int nr
+    int32_t prev_pid
+    PyObject *sock          # the call's socket (a reference), or NULL
+    int64_t copied, zerocopy
+
+
+cdef void _tr_enter(object p, int nr, object fd, _tctx *t):
+    """A traced call starts: its process, its fd, and the socket's copy
+    counters, whose growth over the call the exit event reports."""
+    cdef Socket s
+    cdef int64_t ino = 0
+    t.nr = nr
+    t.sock = NULL
+    t.copied = t.zerocopy = 0
+    if trace_thread() == 0:     # the thread's first traced call: its host thread id
+        trace_set_thread(<int32_t>PyThread_get_thread_native_id())
+    pid = getattr(p, "pid", 0)
+    t.prev_pid = trace_set_pid(<int32_t>pid if type(pid) is int else 0)
+    if type(fd) is not int:
+        fd = -1
+    elif isinstance(p, ProcessBase):
+        try:
+            f = _fdt_lookup((<ProcessBase>p).fdtable, fd)
+        except OSError:
+            f = None
+        if type(f) is Socket and (<Socket>f).sk != NULL:
+            s = <Socket>f
+            Py_INCREF(s)
+            t.sock = <PyObject *>s
+            t.copied = s.sk.bytes_copied
+            t.zerocopy = s.sk.bytes_zerocopy
+            ino = <int64_t>s.sk.ino
+    __trace_record(TRACE_SYS_ENTER, nr, <int64_t>fd if -(1 << 62) < fd < (1 << 62) else -1, ino, 0)
+
+
+cdef void _tr_exit(_tctx *t, int64_t ret):
+    cdef int64_t copied = 0, zerocopy = 0
+    cdef Socket s
+    if t.sock != NULL:
+        s = <Socket>t.sock
+        Py_DECREF(s)            # the reference _tr_enter took; s holds its own
+        t.sock = NULL
+        copied = s.sk.bytes_copied - t.copied
+        zerocopy = s.sk.bytes_zerocopy - t.zerocopy
+    __trace_record(TRACE_SYS_EXIT, t.nr, ret, copied, zerocopy)
+    trace_set_pid(t.prev_pid)
+    if _trace_cap and trace_pending() * 2 > _trace_cap:
+        _trace_flush()
+
+
+cdef int64_t _ret_of(object r):
+    """What a call's exit event records as its result: an int itself, the
+    length of the data a call returned, else 0."""
+    if type(r) is int:
+        return r if -(1 << 62) < r < (1 << 62) else 0
+    if isinstance(r, (bytes, bytearray)):
+        return len(r)
+    if type(r) is tuple and r:
+        return _ret_of(r[0])
+    if type(r) is PageBuffer:
+        return (<PageBuffer>r).nbytes
+    return 0
+
+
+cdef int64_t _exc_ret(BaseException e):
+    """The result a call that raised @e records: -errno, or
+    TRACE_RET_EXCEPTION for anything but an OSError."""
+    if isinstance(e, OSError) and type((<object>e).errno) is int:
+        return -(<object>e).errno
+    return TRACE_RET_EXCEPTION
+
+
+def trace_call(p, int nr, str name, *args, **kwargs):
+    """Run the system call ``name`` of process ``p`` (its class's method:
+    faults armed on the class still act) between an enter and an exit
+    event numbered ``nr`` (an index of TRACE_SYSCALLS)."""
+    cdef _tctx t
+    _tr_enter(p, nr, args[0] if args else None, &t)
+    try:
+        r = getattr(type(p), name)(p, *args, **kwargs)
+    except BaseException as e:
+        _tr_exit(&t, _exc_ret(e))
+        raise
+    _tr_exit(&t, _ret_of(r))
+    return r
+
+
 cdef class ProcessBase:
     """The part of a simulated process every send/recv goes through, in C:
     the fd table lookup and the dispatch to the socket.  ``Process``
@@ -2174,7 +2368,32 @@ cdef class ProcessBase:
     def send(self, fd, data, int flags=0):
         """send(2): bytes sent.  EPIPE (and SIGPIPE pending unless
         MSG_NOSIGNAL) when the peer is gone or shut down."""
+        if trace_on():
+            return self._traced(NR_SEND, fd, data, None, flags)
         return self._send_c(self._sock_c(fd), data, flags)
+
+    cdef object _traced(self, int nr, object fd, object a, object b, int flags):
+        """send, recv or recv_into between its trace events (tracing on)."""
+        cdef _tctx t
+        cdef Socket s
+        _tr_enter(self, nr, fd, &t)
+        try:
+            s = self._sock_c(fd)
+            if nr == NR_SEND:
+                r = self._send_c(s, a, flags)
+            elif nr == NR_RECV:
+                if type(a) is not int:
+                    a = _operator.index(a)
+                r = b"" if a == 0 else s._recv_data(a, flags, False)
+            else:
+                if type(b) is not int:
+                    b = _operator.index(b)
+                r = s._recv_into_data(a, b, flags, False)
+        except BaseException as e:
+            _tr_exit(&t, _exc_ret(e))
+            raise
+        _tr_exit(&t, _ret_of(r))
+        return r
 
     cdef object _send_c(self, Socket s, object data, int flags):
         try:
@@ -2185,6 +2404,8 @@ cdef class ProcessBase:
 
     def recv(self, fd, bufsize, int flags=0):
         """recv(2): the data (b'' at end of stream)."""
+        if trace_on():
+            return self._traced(NR_RECV, fd, bufsize, None, flags)
         cdef Socket s = self._sock_c(fd)
         if type(bufsize) is not int:
             bufsize = _operator.index(bufsize)
@@ -2194,6 +2415,8 @@ cdef class ProcessBase:
 
     def recv_into(self, fd, buffer, nbytes=0, int flags=0):
         """recv(2) into a writable buffer: the count received."""
+        if trace_on():
+            return self._traced(NR_RECV_INTO, fd, buffer, nbytes, flags)
         cdef Socket s = self._sock_c(fd)
         if type(nbytes) is not int:
             nbytes = _operator.index(nbytes)

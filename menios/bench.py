@@ -90,6 +90,17 @@ def _lat_stats(samples_ns):
     return _pct(s, 0.5) / 1000.0, _pct(s, 0.99) / 1000.0
 
 
+#: Quantiles of the latency distribution a row keeps (for --plot-latency):
+#: every percent, and the tail at 99.5 and 99.9.
+LAT_QUANTILES = tuple(i / 100 for i in range(101)) + (0.995, 0.999)
+
+
+def _lat_quantiles(samples_ns):
+    """``[[q, us], ...]`` for each q of LAT_QUANTILES, in order of q."""
+    s = sorted(samples_ns)
+    return sorted([q, _pct(s, q) / 1000.0] for q in LAT_QUANTILES)
+
+
 def _result(ops, elapsed, nbytes=None, samples=None, **extra):
     r = dict(ops=ops, elapsed_s=elapsed,
              ops_s=ops / elapsed if elapsed > 0 else None,
@@ -97,6 +108,7 @@ def _result(ops, elapsed, nbytes=None, samples=None, **extra):
              median_us=None, p99_us=None)
     if samples:
         r["median_us"], r["p99_us"] = _lat_stats(samples)
+        r["lat_quantiles_us"] = _lat_quantiles(samples)
     r.update(extra)
     return r
 
@@ -198,6 +210,26 @@ class _MeniosBackend:
         self.k.close()
 
 
+class _MeniosTracedBackend(_MeniosBackend):
+    """menios with ``Kernel.tracing()`` on for the whole run: every event
+    recorded and drained (the first TRACED_KEEP kept, the rest counted and
+    dropped after draining, so memory stays bounded)."""
+    name = "menios_traced"
+
+    def __init__(self, nofile=4096):
+        super().__init__(nofile)
+        self.trace = self.k.tracing(max_events=TRACED_KEEP)
+        self.trace.start()
+
+    def close(self):
+        self.trace.stop()
+        super().close()
+
+
+#: Events a menios_traced run keeps (48 bytes each).
+TRACED_KEEP = 1 << 20
+
+
 class _HostBackend:
     name = "host"
 
@@ -246,7 +278,8 @@ class _PipeBackend:
             os.close(fd)
 
 
-_BACKENDS = {"menios": _MeniosBackend, "host": _HostBackend, "pipe": _PipeBackend}
+_BACKENDS = {"menios": _MeniosBackend, "menios_traced": _MeniosTracedBackend,
+             "host": _HostBackend, "pipe": _PipeBackend}
 
 
 def _with_backend(name, fn, *args):
@@ -277,8 +310,9 @@ def _send_recv_64(be, budget, type_):
     return _result(ops, elapsed, ops * 64, samples)
 
 
-@_workload("send_recv_64_stream", "ops", ("menios", "host", "pipe"),
-           "single thread: send 64 B then recv it (SOCK_STREAM)")
+@_workload("send_recv_64_stream", "ops", ("menios", "host", "pipe", "menios_traced"),
+           "single thread: send 64 B then recv it (SOCK_STREAM); menios_traced: the same "
+           "with Kernel.tracing() on")
 def _w_send_recv_64_stream(name, budget):
     return _with_backend(name, _send_recv_64, budget, SOCK_STREAM)
 
@@ -1778,12 +1812,55 @@ def plot(rows, path):
     fig.savefig(path, dpi=100)
 
 
+#: Line styles of the latency plot: menios and the host stand out, the
+#: rest (pipes, floors) are context.
+_LAT_STYLE = {"menios": dict(color="tab:blue", lw=2.2), "host": dict(color="tab:orange", lw=2.2),
+              "pipe": dict(color="tab:green", lw=1.2, ls="--")}
+
+
+def plot_latency(rows, path):
+    """The latency distribution of each latency workload (primary metric
+    "lat"), one panel each: the CDF of per-operation times of every backend,
+    menios against the host, on a log time axis; median and p99 marked."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    by_w = {}
+    for r in rows:
+        if r["primary"] == "lat" and r.get("lat_quantiles_us") and "error" not in r:
+            by_w.setdefault(r["workload"], []).append(r)
+    if not by_w:
+        raise ValueError("no latency workload with samples among the results")
+    fig, axes = plt.subplots(len(by_w), 1, figsize=(8, 3.2 * len(by_w) + 0.6), squeeze=False)
+    for ax, (w, rs) in zip(axes[:, 0], by_w.items()):
+        for r in rs:
+            qs = r["lat_quantiles_us"]
+            style = _LAT_STYLE.get(r["backend"], dict(color="0.55", lw=1, ls=":"))
+            ax.plot([us for _, us in qs], [100 * q for q, _ in qs],
+                    label="%s (median %s, p99 %s)" % (r["backend"], _fmt_lat(r["median_us"]),
+                                                     _fmt_lat(r["p99_us"])), **style)
+            ax.plot([r["median_us"], r["p99_us"]], [50, 99], "o", color=style["color"], ms=4)
+        ax.set_xscale("log")
+        ax.set_ylim(0, 100.5)
+        ax.set_ylabel("% of operations")
+        ax.set_xlabel("latency per operation (us, log scale)")
+        ax.set_title("%s: %s" % (w, WORKLOADS[w]["desc"].split(";")[0]), fontsize="medium")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def add_arguments(p):
     p.add_argument("--quick", action="store_true",
                    help="short runs (~0.4 s per workload and backend; 10,000 idle pairs)")
     p.add_argument("--json", metavar="FILE", help="write every number to FILE as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="bar chart of the ratios (needs matplotlib: "
                                                       "pip install 'menios[plot]')")
+    p.add_argument("--plot-latency", metavar="FILE.png",
+                   help="latency distributions (CDF per backend) of the latency workloads "
+                        "(needs matplotlib)")
     p.add_argument("--workload", metavar="NAME", nargs="+", action="extend",
                    choices=list(WORKLOADS), help="only these workloads (default: all)")
     p.add_argument("--budget", type=float, default=None,
@@ -1797,7 +1874,7 @@ def add_arguments(p):
 
 
 def main(args):
-    if args.plot:
+    if args.plot or getattr(args, "plot_latency", None):
         try:
             import matplotlib  # noqa: F401
         except ImportError:
@@ -1823,6 +1900,11 @@ def main(args):
         write_json(rows, args.json, args.quick, budget)
     if args.plot:
         plot(rows, args.plot)
+    if getattr(args, "plot_latency", None):
+        try:
+            plot_latency(rows, args.plot_latency)
+        except ValueError as e:
+            print("menios bench: --plot-latency: %s" % e, file=sys.stderr)
     failed = [r for r in rows if r.get("failed")]
     if failed:
         print("menios bench: %d run(s) FAILED: %s" % (

@@ -1,4 +1,4 @@
-"""The ``menios`` command: demo, conform, bench, ss."""
+"""The ``menios`` command: demo, conform, bench, ss, trace."""
 import argparse
 import os
 import sys
@@ -178,6 +178,60 @@ def _ss(argv):
         time.sleep(watch)
 
 
+def _trace(args):
+    """``menios trace -o FILE [--plot PNG] -- [python] script.py ARGS`` (or
+    ``-m module ARGS``): run a Python program in this process with every
+    menios kernel it makes traced; write the Chrome trace JSON."""
+    import runpy
+    from .trace import Trace
+    cmd = list(args.command)
+    if cmd[:1] == ["--"]:
+        cmd = cmd[1:]
+    if cmd and (os.path.basename(cmd[0]).startswith("python") or cmd[0] == sys.executable):
+        cmd = cmd[1:]
+    if not cmd or (cmd[0] == "-m" and len(cmd) < 2):
+        print("usage: menios trace -o FILE [--plot FILE.png] -- [python] SCRIPT [ARGS] "
+              "| -m MODULE [ARGS]", file=sys.stderr)
+        return 2
+    if args.plot or args.timeline:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("menios trace: --plot and --timeline need matplotlib, which is not installed; "
+                  "install the optional extra: pip install 'menios[plot]'", file=sys.stderr)
+            return 2
+    t = Trace(None, ring_events=args.ring_events, max_events=args.max_events)
+    saved = sys.argv[:], sys.path[:]
+    status = 0
+    t.start()
+    try:
+        if cmd[0] == "-m":
+            sys.argv = cmd[1:]
+            runpy.run_module(cmd[1], run_name="__main__", alter_sys=True)
+        else:
+            sys.argv = cmd
+            sys.path.insert(0, os.path.dirname(os.path.abspath(cmd[0])))
+            runpy.run_path(cmd[0], run_name="__main__")
+    except SystemExit as e:
+        status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        t.stop()
+        sys.argv, sys.path[:] = saved[0], saved[1]
+        t.export_chrome(args.output)
+        calls = t.syscalls()
+        print("menios trace: %d events (%d dropped), %d system calls of %d processes -> %s"
+              % (len(t.events), t.dropped, len(calls), len({c["pid"] for c in calls}),
+                 args.output), file=sys.stderr)
+        if args.plot:
+            t.plot_copies(args.plot)
+            print("menios trace: copy / zero-copy breakdown per socket -> %s" % args.plot,
+                  file=sys.stderr)
+        if args.timeline and calls:
+            t.plot_timeline(args.timeline)
+            print("menios trace: timeline -> %s" % args.timeline, file=sys.stderr)
+    return status
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="menios",
@@ -203,6 +257,24 @@ def main(argv=None):
                    help="the sockets of every live menios kernel of this user "
                         "(Kernel(monitor=True)) as iproute2's ss prints them; "
                         "--watch[=SECONDS] refreshes")
+    p = sub.add_parser("trace", help="run a Python script with every menios kernel it makes "
+                                     "traced; write a Chrome / Perfetto trace",
+                       usage="menios trace -o FILE [--plot FILE.png] [--timeline FILE.png] -- "
+                             "[python] SCRIPT [ARGS]")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the Chrome trace-event JSON to write (open it in ui.perfetto.dev)")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="also draw bytes copied vs handed off per socket (needs matplotlib)")
+    p.add_argument("--timeline", metavar="FILE.png",
+                   help="also draw the system calls of each process and thread over time "
+                        "(needs matplotlib)")
+    p.add_argument("--ring-events", type=int, default=1 << 16, metavar="N",
+                   help="events the core buffers between two drains (default 65536)")
+    p.add_argument("--max-events", type=int, default=2_000_000, metavar="N",
+                   help="events kept at most; later ones are counted as dropped")
+    p.add_argument("command", nargs=argparse.REMAINDER,
+                   help="-- then the program: [python] SCRIPT [ARGS] or -m MODULE [ARGS]")
+    p.set_defaults(func=_trace)
     p = sub.add_parser("bench", help="benchmark menios against the host kernel's AF_UNIX and "
                                      "pipes and print a table of throughput, latency and ratios")
     from . import bench as _bench_mod

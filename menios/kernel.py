@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from . import _unix, namespace, readiness
+from . import _unix, namespace, readiness, trace
 from .args import err
 from .constants import (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SIGURG, TCP_ESTABLISHED,
                         TCP_CLOSE, TCP_LISTEN)
@@ -89,6 +89,7 @@ class Kernel:
             from .monitor import Monitor
             self.monitor = Monitor(self)
         self.faults = Faults(self)           # armed faults (menios.faults)
+        _LIVE.add(self)
 
     # ---------------------------------------------------------------- api
     def spawn(self, uid: int = 0, gid: int = 0, groups: Iterable[int] = (), umask: int = 0o022,
@@ -103,6 +104,16 @@ class Kernel:
         return Process(self, uid=uid, gid=gid, groups=groups, umask=umask, cwd=cwd,
                        rlimit_nofile=rlimit_nofile,
                        comm=DEFAULT_COMM if comm is None else comm)
+
+    def tracing(self, ring_events: int = trace.RING_EVENTS,
+                max_events: int = trace.MAX_EVENTS) -> trace.Trace:
+        """``with k.tracing() as t:`` records this kernel's activity: system
+        calls, sk_buffs, sleeps and wake-ups, page handoffs, collector passes
+        (see :mod:`menios.trace`).  ``ring_events``: records the core buffers
+        between two drains; ``max_events``: the most the trace keeps (later
+        ones are counted in ``t.dropped``).  One trace at a time per host
+        process (RuntimeError otherwise)."""
+        return trace.Trace(self, ring_events, max_events)
 
     def alloc_pages(self, n: int) -> _unix.Pages:
         """``n`` zero-filled, page-aligned pages (a ``Pages`` buffer) for
@@ -276,6 +287,15 @@ class Kernel:
     def _on_socket_release(self, sock):
         """A socket is gone: its readiness fds close."""
         readiness.forget_file(sock)
+
+
+#: Every Kernel not yet garbage: what an all-kernels trace adopts at its start.
+_LIVE: weakref.WeakSet[Kernel] = weakref.WeakSet()
+
+
+def live_kernels() -> list[Kernel]:
+    """The kernels of this host process that are not closed."""
+    return [k for k in list(_LIVE) if not k.closed]
 
 
 #: wait_blocked looks at the count this often: first after 0.2 ms, backing

@@ -10,7 +10,7 @@ fast path of ``_unix.ProcessBase``.
 """
 import errno
 
-from . import _unix, fdcalls, filecalls, readiness, socketcalls, sockopt
+from . import _unix, fdcalls, filecalls, readiness, socketcalls, sockopt, trace
 from . import splice as splicecalls
 from .args import as_int, err
 from .constants import AF_UNIX, SIGPIPE, SOCK_STREAM, SOMAXCONN, S_IRWXUGO
@@ -61,6 +61,8 @@ class Process(_unix.ProcessBase):
         if _parent is None and cwd not in ("/", b"/"):
             self.chdir(cwd)
         kernel.faults.adopt(self)
+        if trace._active is not None:
+            trace._active._adopt(self)
 
     # -------------------------------------------------------------- ids
     def _update_creds(self):

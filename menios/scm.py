@@ -1,7 +1,7 @@
 """Control messages built on receive, with the control-buffer sizes of
 64-bit Linux (Linux's net/core/scm.c: scm_recv, scm_detach_fds).  The
 send side -- __scm_send, scm_check_creds, too_many_unix_fds -- is the C
-core's (af_unix.c).
+core's (csrc/kernel/net/unix/scm.c).
 
 Ancillary data is a list of ``(level, type, data)`` as the stdlib's
 recvmsg returns it; an SCM_RIGHTS payload is an array of C ints, an

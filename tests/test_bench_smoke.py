@@ -14,13 +14,19 @@ def test_bench_smoke(tmp_path):
     names = ["send_recv_64_stream", "connect_accept_abstract"]
     rows = bench.run(names, budget=0.05)
     assert [r["workload"] for r in rows] == [
-        "send_recv_64_stream"] * 3 + ["connect_accept_abstract"] * 2
-    assert [r["backend"] for r in rows] == ["menios", "host", "pipe", "menios", "host"]
+        "send_recv_64_stream"] * 4 + ["connect_accept_abstract"] * 2
+    assert [r["backend"] for r in rows] == ["menios", "host", "pipe", "menios_traced",
+                                            "menios", "host"]
     for r in rows:
         assert "error" not in r, r
         assert r["ops"] > 0 and r["ops_s"] > 0
         assert isinstance(r["ratio"], float) and r["ratio"] > 0
         assert 0 < r["median_us"] <= r["p99_us"]
+        qs = r["lat_quantiles_us"]
+        assert [q for q, _ in qs] == sorted(bench.LAT_QUANTILES)
+        assert [us for _, us in qs] == sorted(us for _, us in qs)
+        assert dict(qs)[0.5] == r["median_us"] and dict(qs)[0.99] == r["p99_us"]
+    assert "menios_traced" in rows[0]["ratio_vs"]
     for r in rows:
         if r["backend"] == "menios":
             assert r["target"]["goal"] and r["target"]["met"] in (True, False)
@@ -33,7 +39,17 @@ def test_bench_smoke(tmp_path):
     out = tmp_path / "b.json"
     bench.write_json(rows, str(out), True, 0.05)
     doc = json.loads(out.read_text())
-    assert len(doc["results"]) == 5 and doc["machine"]["cpus"] >= 1
+    assert len(doc["results"]) == 6 and doc["machine"]["cpus"] >= 1
+
+
+def test_plot_latency(tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = bench.run(["wake_latency"], budget=0.05)
+    out = tmp_path / "lat.png"
+    bench.plot_latency(rows, str(out))
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError):
+        bench.plot_latency([r for r in rows if r["primary"] != "lat"], str(out))
 
 
 def test_bench_cli(capsys):

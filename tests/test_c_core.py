@@ -1,8 +1,12 @@
 """C-level tests of the AF_UNIX core (csrc/), without the Cython bridge.
 
-* ``tests/c/test_core.c`` is a plain C test program.  It is compiled twice
-  from setup.py's C_SOURCES -- once under AddressSanitizer + UBSan, once
-  plain -O2 -- and must print ``N passed, 0 failed`` and exit 0 both times.
+* ``tests/c/test_core.c`` is a plain C test program.  It is compiled from
+  setup.py's C_SOURCES on the host platform -- under AddressSanitizer +
+  UBSan, under ThreadSanitizer (where this machine can run it), and plain
+  -O2 -- and once more on the deterministic platform (csrc/platform/det.c in
+  place of host.c, the core's own kernel/lib/string.c in place of the C
+  library's, UBSan), where it runs under several schedules; it must print
+  ``N passed, 0 failed`` and exit 0 every time.
 * A few checks drive the core through cffi (``ffi.dlopen`` of a shared
   library built from the same sources): Linux's truesize values and
   create/release cycles with the debug counters back at zero.
@@ -73,6 +77,20 @@ def run_test_program(exe, extra_env=None):
     return r.stdout
 
 
+DET_FLAGS = ["-std=c11", "-D_GNU_SOURCE", *WARN, "-O1", "-g", "-fsanitize=undefined",
+             "-fno-sanitize-recover=all", "-DMENIOS_TEST_DET"]
+HOST_PLATFORM = os.path.join(CSRC, "platform", "host.c")
+DET_PLATFORM = os.path.join(CSRC, "platform", "det.c")
+LIB_STRING = os.path.join(CSRC, "kernel", "lib", "string.c")
+
+
+def det_sources():
+    """C_SOURCES on the deterministic platform: det.c for host.c."""
+    srcs = c_sources()
+    assert HOST_PLATFORM in srcs
+    return [DET_PLATFORM if p == HOST_PLATFORM else p for p in srcs]
+
+
 def test_sources_listed_once():
     srcs = c_sources()
     assert srcs and len(srcs) == len(set(srcs))
@@ -86,10 +104,93 @@ def test_c_core_asan_ubsan(tmp_path):
     print(out)
 
 
+TSAN_FLAGS = ["-std=c11", "-D_GNU_SOURCE", *WARN, "-O1", "-g", "-fsanitize=thread",
+              "-pthread"]
+TSAN_ENV = {"TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1"}
+
+
+def tsan_works(outdir):
+    """Whether gcc builds and this machine runs a ThreadSanitizer program:
+    libtsan may be missing, and some kernels' address-space layout makes
+    TSan abort at start-up."""
+    probe_c = os.path.join(str(outdir), "tsan_probe.c")
+    probe = os.path.join(str(outdir), "tsan_probe")
+    with open(probe_c, "w", encoding="utf-8") as f:
+        f.write("#include <pthread.h>\n"
+                "static void *run(void *a) { return a; }\n"
+                "int main(void) { pthread_t t; pthread_create(&t, 0, run, 0);"
+                " return pthread_join(t, 0); }\n")
+    r = subprocess.run([GCC, "-fsanitize=thread", "-pthread", probe_c, "-o", probe],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        return False
+    return subprocess.run([probe], capture_output=True, timeout=60).returncode == 0
+
+
+def test_c_core_tsan(tmp_path):
+    """The C tests under ThreadSanitizer: the threaded ones (lock order,
+    wake-ups, bulk transfers, teardown while copying) must show no data
+    race and no lock-order inversion."""
+    if not tsan_works(tmp_path):
+        pytest.skip("gcc cannot build or run ThreadSanitizer programs here")
+    exe = build_test_program(tmp_path, TSAN_FLAGS, "test_core_tsan")
+    out = run_test_program(exe, TSAN_ENV)
+    print(out)
+
+
 def test_c_core_plain_O2(tmp_path):
     exe = build_test_program(tmp_path, PLAIN_FLAGS, "test_core")
     out = run_test_program(exe)
     print(out)
+
+
+# ------------------------------------------------ deterministic platform ---
+
+DET_DECISIONS = re.compile(r"^det: (\d+) scheduling decisions$", re.M)
+
+
+@pytest.fixture(scope="module")
+def det_program(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cdet")
+    # kernel/lib/string.c is built as a kernel would build it: freestanding,
+    # so gcc cannot turn its loops back into calls to the C library.
+    lib_o = os.path.join(str(out), "string.o")
+    gcc(["-std=c11", "-ffreestanding", *WARN, "-O2", "-g", "-fsanitize=undefined",
+         "-c", LIB_STRING, "-o", lib_o], cwd=ROOT)
+    exe = os.path.join(str(out), "test_core_det")
+    gcc([*DET_FLAGS, "-I", CSRC, TEST_C, *det_sources(), lib_o, "-o", exe], cwd=ROOT)
+    return exe
+
+
+def run_det(exe, seed):
+    out = run_test_program(exe, {"MENIOS_DET_SEED": str(seed),
+                                 "UBSAN_OPTIONS": SANITIZER_ENV["UBSAN_OPTIONS"]})
+    m = DET_DECISIONS.search(out)
+    assert m, out
+    assert "det_race_schedule" in out, out
+    return out, int(m.group(1))
+
+
+def test_c_core_det_schedules(det_program):
+    """The C tests on det, under several schedules: every one passes, a
+    seed replays its schedule exactly, and the seeds differ."""
+    decisions = {}
+    for seed in (1, 2, 3, 12345):
+        out, decisions[seed] = run_det(det_program, seed)
+        print("seed %d: %s" % (seed, out.splitlines()[-2]))
+    assert run_det(det_program, 1)[1] == decisions[1]
+    assert len(set(decisions.values())) > 1, decisions
+
+
+def test_det_links_no_pthreads(det_program):
+    """The deterministic platform runs the core on one host thread: the
+    program it builds calls no pthread function."""
+    nm = shutil.which("nm")
+    if nm is None:
+        pytest.skip("nm is not installed")
+    r = subprocess.run([nm, "-u", det_program], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert not [l for l in r.stdout.split() if l.startswith("pthread_")], r.stdout
 
 
 # ------------------------------------------------------------------ cffi ---
@@ -243,3 +344,53 @@ def test_create_errnos(core, net, type_, proto, err):
     import errno
     r, _ = create(core, net, type_, proto)
     assert r == -getattr(errno, err)
+
+
+# ------------------------------------------- det's own checks, failing ---
+
+DET_MISUSE = {
+    # a lock held across a blocking call: the next taker finds it held
+    "lock_across_sleep": r"""
+static plat_mutex_t m;
+static void *holder(void *arg) { (void)arg; plat_mutex_lock(&m); det_sleep_ns(1000); plat_mutex_unlock(&m); return NULL; }
+int main(void)
+{
+    struct det_thread *t;
+
+    plat_mutex_init(&m);
+    t = det_thread_create(holder, NULL);
+    det_sleep_ns(10);
+    det_thread_join(t);
+    return 0;
+}
+""",
+    # every thread blocked with no deadline
+    "deadlock": r"""
+static plat_event_t e;
+static void *sleeper(void *arg) { (void)arg; plat_event_wait(&e, PLAT_FOREVER); return NULL; }
+int main(void)
+{
+    plat_event_arm(&e);
+    det_thread_join(det_thread_create(sleeper, NULL));
+    return 0;
+}
+""",
+}
+
+
+@pytest.mark.parametrize("case,expect", [
+    ("lock_across_sleep", "det: assertion failed: cur->locks_held == 0"),
+    ("deadlock", "det: deadlock: every thread is blocked with no deadline"),
+])
+def test_det_aborts_on_misuse(tmp_path, case, expect):
+    """det turns a broken locking rule or a deadlock into an abort that
+    names it, with the threads' states."""
+    src = tmp_path / (case + ".c")
+    src.write_text('#include "platform/det.h"\n' + DET_MISUSE[case])
+    exe = str(tmp_path / case)
+    gcc(["-std=c11", *WARN, "-O1", "-g", "-I", CSRC, str(src), DET_PLATFORM, "-o", exe],
+        cwd=ROOT)
+    r = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert expect in r.stderr, r.stderr
+    assert "thread 1:" in r.stderr, r.stderr

@@ -75,3 +75,10 @@ def test_readme_zero_copy_relay(capsys):
     exec(compile(block, "README.md", "exec"), {})
     assert capsys.readouterr().out.splitlines() == [
         "relay copied 0 bytes", "True", "8192 sent, 0 copied"]
+
+
+def test_readme_tracing_example(capsys):
+    block = next(b for b in BLOCKS if "k.tracing()" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    shown = [l.strip()[2:] for l in block.splitlines() if l.strip().startswith("# ")]
+    assert capsys.readouterr().out.splitlines() == shown

@@ -106,7 +106,7 @@ def test_typed_usage_runs():
 #: public surface.
 TYPED = ("menios", "menios.constants", "menios.kernel", "menios.process", "menios.socket",
          "menios.faults", "menios.current", "menios.cred", "menios.ss", "menios.monitor",
-         "menios.pytest_plugin", "menios._unix", "menios._floor")
+         "menios.pytest_plugin", "menios.trace", "menios._unix", "menios._floor")
 
 
 def test_annotations_agree_with_the_code(tmp_path):

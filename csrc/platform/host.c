@@ -1,6 +1,20 @@
 /*
- * platform/host.c - pthread/malloc implementation of the platform interface.
+ * platform/host.c - the platform interface (platform.h) over pthreads,
+ * futexes and malloc: the core as a user-space library on Linux.
+ *
+ * It is the only file of the host build that calls libc or the host
+ * kernel.  Signals reach a sleeper through the host kernel: a handler
+ * installed without SA_RESTART (CPython installs none) makes the futex
+ * sleep of the thread it runs in return EINTR, which plat_event_wait
+ * reports as -EINTR.
+ *
+ * Locking: a plat_mutex_t is a pthread mutex; the debug fields of
+ * struct host_mutex are written only by the thread holding it.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* PTHREAD_MUTEX_ADAPTIVE_NP, syscall() */
+#endif
+
 #include "host.h"
 
 #include <assert.h>
@@ -14,6 +28,16 @@
 #include <time.h>
 #include <unistd.h>
 
+static inline struct host_mutex *hm(plat_mutex_t *m)
+{
+	return (struct host_mutex *)(void *)m->opaque;
+}
+
+static inline pthread_cond_t *hc(plat_cond_t *c)
+{
+	return &((struct host_cond *)(void *)c->opaque)->c;
+}
+
 void plat_mutex_init(plat_mutex_t *m)
 {
 	pthread_mutexattr_t attr;
@@ -23,25 +47,25 @@ void plat_mutex_init(plat_mutex_t *m)
 	 * held, so a woken thread usually finds it free within that spin. */
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-	pthread_mutex_init(&m->m, &attr);
+	pthread_mutex_init(&hm(m)->m, &attr);
 	pthread_mutexattr_destroy(&attr);
 #ifdef MENIOS_DEBUG_LOCKS
-	m->held = 0;
+	hm(m)->held = 0;
 #endif
 }
 
 void plat_mutex_destroy(plat_mutex_t *m)
 {
-	pthread_mutex_destroy(&m->m);
+	pthread_mutex_destroy(&hm(m)->m);
 }
 
 void plat_mutex_lock(plat_mutex_t *m)
 {
-	pthread_mutex_lock(&m->m);
+	pthread_mutex_lock(&hm(m)->m);
 #ifdef MENIOS_DEBUG_LOCKS
-	assert(!m->held);
-	m->held = 1;
-	m->owner = pthread_self();
+	assert(!hm(m)->held);
+	hm(m)->held = 1;
+	hm(m)->owner = pthread_self();
 #endif
 }
 
@@ -49,15 +73,15 @@ void plat_mutex_unlock(plat_mutex_t *m)
 {
 #ifdef MENIOS_DEBUG_LOCKS
 	plat_mutex_assert_held(m);
-	m->held = 0;
+	hm(m)->held = 0;
 #endif
-	pthread_mutex_unlock(&m->m);
+	pthread_mutex_unlock(&hm(m)->m);
 }
 
 #ifdef MENIOS_DEBUG_LOCKS
 void plat_mutex_assert_held(plat_mutex_t *m)
 {
-	assert(m->held && pthread_equal(m->owner, pthread_self()));
+	assert(hm(m)->held && pthread_equal(hm(m)->owner, pthread_self()));
 }
 #endif
 
@@ -67,23 +91,23 @@ void plat_cond_init(plat_cond_t *c)
 
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->c, &attr);
+	pthread_cond_init(hc(c), &attr);
 	pthread_condattr_destroy(&attr);
 }
 
 void plat_cond_destroy(plat_cond_t *c)
 {
-	pthread_cond_destroy(&c->c);
+	pthread_cond_destroy(hc(c));
 }
 
 void plat_cond_signal(plat_cond_t *c)
 {
-	pthread_cond_signal(&c->c);
+	pthread_cond_signal(hc(c));
 }
 
 void plat_cond_broadcast(plat_cond_t *c)
 {
-	pthread_cond_broadcast(&c->c);
+	pthread_cond_broadcast(hc(c));
 }
 
 void plat_cond_wait_until(plat_cond_t *c, plat_mutex_t *m, int64_t deadline_ns)
@@ -92,18 +116,18 @@ void plat_cond_wait_until(plat_cond_t *c, plat_mutex_t *m, int64_t deadline_ns)
 
 #ifdef MENIOS_DEBUG_LOCKS
 	plat_mutex_assert_held(m);
-	m->held = 0;
+	hm(m)->held = 0;
 #endif
 	if (deadline_ns == PLAT_FOREVER) {
-		pthread_cond_wait(&c->c, &m->m);
+		pthread_cond_wait(hc(c), &hm(m)->m);
 	} else {
 		ts.tv_sec = (time_t)(deadline_ns / 1000000000);
 		ts.tv_nsec = (long)(deadline_ns % 1000000000);
-		pthread_cond_timedwait(&c->c, &m->m, &ts);
+		pthread_cond_timedwait(hc(c), &hm(m)->m, &ts);
 	}
 #ifdef MENIOS_DEBUG_LOCKS
-	m->held = 1;
-	m->owner = pthread_self();
+	hm(m)->held = 1;
+	hm(m)->owner = pthread_self();
 #endif
 }
 
@@ -122,7 +146,7 @@ int plat_event_post(plat_event_t *e, uint32_t reason)
 	} while (!atomic_compare_exchange_weak_explicit(&e->state, &s, reason,
 						       memory_order_acq_rel,
 						       memory_order_relaxed));
-	if (s & PLAT_EVENT_SLEEPING)
+	if (s & HOST_EVENT_SLEEPING)
 		syscall(SYS_futex, &e->state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 	return 1;
 }
@@ -141,13 +165,13 @@ int plat_event_wait(plat_event_t *e, int64_t deadline_ns)
 		s = atomic_load_explicit(&e->state, memory_order_acquire);
 		if (s & PLAT_EVENT_REASONS)
 			return (int)(s & PLAT_EVENT_REASONS);
-		if (!(s & PLAT_EVENT_SLEEPING)) {
+		if (!(s & HOST_EVENT_SLEEPING)) {
 			if (!atomic_compare_exchange_weak_explicit(&e->state, &s,
-								   s | PLAT_EVENT_SLEEPING,
+								   s | HOST_EVENT_SLEEPING,
 								   memory_order_acq_rel,
 								   memory_order_acquire))
 				continue;
-			s |= PLAT_EVENT_SLEEPING;
+			s |= HOST_EVENT_SLEEPING;
 		}
 		/* FUTEX_WAIT_BITSET: an absolute CLOCK_MONOTONIC deadline;
 		 * returns at once (EAGAIN) if a post changed the word. */
@@ -190,6 +214,19 @@ void plat_free(void *p)
 	free(p);
 }
 
+void *plat_page_alloc(size_t npages)
+{
+	if (npages > SIZE_MAX / PLAT_PAGE_SIZE)
+		return NULL;
+	return aligned_alloc(PLAT_PAGE_SIZE, npages * PLAT_PAGE_SIZE);
+}
+
+void plat_page_free(void *p, size_t npages)
+{
+	(void)npages;
+	free(p);
+}
+
 void plat_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -203,6 +240,13 @@ void plat_yield(void)
 {
 	sched_yield();
 }
+
+/*
+ * A readiness fd is a host AF_UNIX stream socketpair: fds[0] is readable
+ * while a byte sent from fds[1] is queued on it, and unwritable while a
+ * block it sent to fds[1] is queued there (its SO_SNDBUF is set to the
+ * minimum, so one block puts its send queue over the poll limit).
+ */
 
 /* What fds[0] sends to fds[1] to make itself unwritable: with the minimum
  * SO_SNDBUF (4608) an AF_UNIX socket stops polling writable once its queued

@@ -11,12 +11,21 @@
  *       -fno-sanitize-recover=all -pthread -Icsrc tests/c/test_core.c \
  *       <C_SOURCES from setup.py> -o /tmp/test_core && /tmp/test_core
  *
+ * The same program runs on the deterministic platform (platform/det.h):
+ * built with -DMENIOS_TEST_DET and platform/det.c in place of host.c, its
+ * threads are det's and each seed (MENIOS_DET_SEED) is one interleaving of
+ * them; the "threads", sleeps and signals below go through the few
+ * test_thread_* helpers that pick the platform's.  By hand:
+ *
+ *   gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -DMENIOS_TEST_DET \
+ *       -Icsrc tests/c/test_core.c <C_SOURCES, platform/det.c for host.c> \
+ *       -o /tmp/test_det && MENIOS_DET_SEED=2 /tmp/test_det
+ *
  * Prints one line per test and finally "N passed, 0 failed".  Any failed
  * check prints file:line and exits non-zero at once.
  */
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +35,12 @@
 
 #include "kernel/net/unix/unix_socket.h"
 #include "kernel/fs/pipe.h"
+#include "kernel/trace/trace.h"
+#ifdef MENIOS_TEST_DET
+#include "platform/det.h"
+#else
+#include <pthread.h>
+#endif
 
 #define CHECK(cond) do {						\
 	if (!(cond)) {							\
@@ -67,7 +82,7 @@ static struct {
 } tvfs_names[TVFS_MAX];
 static uint64_t tvfs_next_ino = TVFS_INO0;
 static int tvfs_unlinks;		/* unlink_bsd calls, for the bind undo */
-static pthread_mutex_t tvfs_lock = PTHREAD_MUTEX_INITIALIZER;
+static plat_mutex_t tvfs_lock = PLAT_MUTEX_INITIALIZER;
 
 static int tvfs_slot(const char *path)
 {
@@ -84,7 +99,7 @@ static int tvfs_find_bsd(void *task, const char *path, uint32_t *dev, uint64_t *
 	int i, err = 0;
 
 	CHECK(task == NULL);
-	pthread_mutex_lock(&tvfs_lock);
+	plat_mutex_lock(&tvfs_lock);
 	i = tvfs_slot(path);
 	if (i < 0) {
 		err = -ENOENT;
@@ -92,7 +107,7 @@ static int tvfs_find_bsd(void *task, const char *path, uint32_t *dev, uint64_t *
 		*dev = TVFS_DEV;
 		*ino = tvfs_names[i].ino;
 	}
-	pthread_mutex_unlock(&tvfs_lock);
+	plat_mutex_unlock(&tvfs_lock);
 	return err;
 }
 
@@ -101,7 +116,7 @@ static int tvfs_mknod_bsd(void *task, const char *path, uint32_t *dev, uint64_t 
 	int i, err = -ENOSPC;
 
 	CHECK(task == NULL);
-	pthread_mutex_lock(&tvfs_lock);
+	plat_mutex_lock(&tvfs_lock);
 	if (tvfs_slot(path) >= 0) {
 		err = -EADDRINUSE;
 	} else {
@@ -116,7 +131,7 @@ static int tvfs_mknod_bsd(void *task, const char *path, uint32_t *dev, uint64_t 
 			break;
 		}
 	}
-	pthread_mutex_unlock(&tvfs_lock);
+	plat_mutex_unlock(&tvfs_lock);
 	return err;
 }
 
@@ -125,12 +140,12 @@ static void tvfs_unlink_bsd(void *task, const char *path)
 	int i;
 
 	CHECK(task == NULL);
-	pthread_mutex_lock(&tvfs_lock);
+	plat_mutex_lock(&tvfs_lock);
 	i = tvfs_slot(path);
 	if (i >= 0)
 		tvfs_names[i].ino = 0;
 	tvfs_unlinks++;
-	pthread_mutex_unlock(&tvfs_lock);
+	plat_mutex_unlock(&tvfs_lock);
 }
 
 /* defined after struct tfile: the embedder's fd table holds those */
@@ -228,25 +243,23 @@ static void msg_init(struct unix_msg *m, struct unix_iov *iov, void *buf, size_t
 	m->cur = CRED;
 }
 
-/* send/sendto; @fp is consumed on success (else handed back in *fp). */
-static ssize_t xsend(struct unix_sock *sk, const void *buf, size_t len, int flags,
-		     struct unix_sock *to, int blocking, struct scm_fp_list **fp,
-		     int *sigpipe)
+/*
+ * sendto the address @name/@namelen (none if @name is NULL); @fp is
+ * consumed on success (else handed back in *fp).
+ */
+static ssize_t xsend_name(struct unix_sock *sk, const void *buf, size_t len, int flags,
+			  const unsigned char *name, unsigned int namelen, int blocking,
+			  struct scm_fp_list **fp, int *sigpipe)
 {
 	struct unix_iov iov;
 	struct unix_msg m;
 	struct wait_ctl ctl;
 	ssize_t r;
 
-	unsigned char name[UNIX_PATH_MAX + 1];
-	unsigned int namelen = 0;
-
 	msg_init(&m, &iov, (void *)buf, len, flags);
 	if (fp)
 		m.fp = *fp;
-	if (to) {
-		/* sendto the name @to is bound to (an empty address if none) */
-		CHECK_EQ(unix_getname(to, 0, name, &namelen), 0);
+	if (name) {
 		m.name = name;
 		m.namelen = namelen;
 	}
@@ -257,6 +270,20 @@ static ssize_t xsend(struct unix_sock *sk, const void *buf, size_t len, int flag
 	if (sigpipe)
 		*sigpipe = m.sigpipe;
 	return r;
+}
+
+/* send, or sendto the name @to is bound to (an empty address if none). */
+static ssize_t xsend(struct unix_sock *sk, const void *buf, size_t len, int flags,
+		     struct unix_sock *to, int blocking, struct scm_fp_list **fp,
+		     int *sigpipe)
+{
+	unsigned char name[UNIX_PATH_MAX + 1];
+	unsigned int namelen = 0;
+
+	if (!to)
+		return xsend_name(sk, buf, len, flags, NULL, 0, blocking, fp, sigpipe);
+	CHECK_EQ(unix_getname(to, 0, name, &namelen), 0);
+	return xsend_name(sk, buf, len, flags, name, namelen, blocking, fp, sigpipe);
 }
 
 static ssize_t send_nb(struct unix_sock *sk, const void *buf, size_t len, int flags)
@@ -308,12 +335,77 @@ static int xpoll(struct unix_net *net, struct unix_pollfd *p, unsigned int n,
 	return unix_poll_many(net, p, n, &ctl);
 }
 
+/*
+ * Threads, sleeps and signals, on the platform the program is built for:
+ * host threads, real time and SIGUSR1, or det's threads, virtual time and
+ * det_thread_signal.
+ */
+#ifdef MENIOS_TEST_DET
+typedef struct det_thread *test_thread_t;
+
+static void test_thread_start(test_thread_t *t, void *(*fn)(void *), void *arg)
+{
+	*t = det_thread_create(fn, arg);
+	CHECK(*t != NULL);
+}
+
+static void test_thread_join(test_thread_t t)
+{
+	det_thread_join(t);
+}
+
+static void test_thread_signal(test_thread_t t)
+{
+	det_thread_signal(t);
+}
+
+static void sleep_ms(int ms)
+{
+	det_sleep_ns(ms * MS);
+}
+
+/* What poll(2) would say of a readiness fd right now. */
+static int fd_events(int fd)
+{
+	int ev = det_readyfd_events(fd);
+
+	CHECK(ev >= 0);
+	return ev;
+}
+#else
+typedef pthread_t test_thread_t;
+
+static void test_thread_start(test_thread_t *t, void *(*fn)(void *), void *arg)
+{
+	CHECK_EQ(pthread_create(t, NULL, fn, arg), 0);
+}
+
+static void test_thread_join(test_thread_t t)
+{
+	CHECK_EQ(pthread_join(t, NULL), 0);
+}
+
+static void test_thread_signal(test_thread_t t)
+{
+	CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+}
+
 static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
+
+/* What the host's poll(2) says of a readiness fd right now. */
+static int fd_events(int fd)
+{
+	struct pollfd p = { fd, POLLIN | POLLOUT, 0 };
+
+	CHECK(poll(&p, 1, 0) >= 0);
+	return p.revents;
+}
+#endif
 
 static int64_t counter(struct unix_net *net, int which)
 {
@@ -906,7 +998,7 @@ static void test_blocking_connect(void)
 	struct unix_sock *l, *c1, *c2, *n1, *n2;
 	struct connector c;
 	struct wait_ctl ctl;
-	pthread_t t;
+	test_thread_t t;
 
 	l = mksock(net, SOCK_STREAM);
 	c1 = mksock(net, SOCK_STREAM);
@@ -918,14 +1010,14 @@ static void test_blocking_connect(void)
 	c.sk = c2;
 	c.l = l;
 	c.result = 1;
-	CHECK_EQ(pthread_create(&t, NULL, connector_main, &c), 0);
+	test_thread_start(&t, connector_main, &c);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	sleep_ms(120);
 	CHECK_EQ(__atomic_load_n(&c.result, __ATOMIC_SEQ_CST), 1);		/* still blocked */
 	CHECK_EQ(BLOCKED(net), 1);
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_accept(l, &n1, 0, &ctl), 0);
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(c.result, 0);
 	ctl_init(&ctl, 1);
 	CHECK_EQ(unix_accept(l, &n2, 0, &ctl), 0);
@@ -1158,7 +1250,7 @@ static void test_threads_bulk(void)
 	struct unix_net *net = net_new();
 	struct unix_sock *a, *b;
 	struct bulk w = { 0 }, r = { 0 };
-	pthread_t tw, tr;
+	test_thread_t tw, tr;
 
 	mkpair(net, SOCK_STREAM, &a, &b);
 	w.sk = a;
@@ -1166,15 +1258,15 @@ static void test_threads_bulk(void)
 	r.sk = b;
 	r.seed = 777;
 	/* the reader starts first and must block until data comes */
-	CHECK_EQ(pthread_create(&tr, NULL, bulk_reader, &r), 0);
+	test_thread_start(&tr, bulk_reader, &r);
 	sleep_ms(60);
 	CHECK_EQ(__atomic_load_n(&r.bytes, __ATOMIC_SEQ_CST), 0);
-	CHECK_EQ(pthread_create(&tw, NULL, bulk_writer, &w), 0);
-	CHECK_EQ(pthread_join(tw, NULL), 0);
+	test_thread_start(&tw, bulk_writer, &w);
+	test_thread_join(tw);
 	CHECK_EQ(w.err, 0);
 	CHECK_EQ(w.bytes, BULK_BYTES);
 	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
-	CHECK_EQ(pthread_join(tr, NULL), 0);
+	test_thread_join(tr);
 	CHECK_EQ(r.err, 0);
 	CHECK_EQ(r.bytes, BULK_BYTES);
 	CHECK(r.sum == w.sum);
@@ -1190,7 +1282,7 @@ static void test_threads_duplex(void)
 	struct unix_net *net = net_new();
 	struct unix_sock *a, *b, *c, *d;
 	struct bulk w1 = { 0 }, r1 = { 0 }, w2 = { 0 }, r2 = { 0 };
-	pthread_t t[4];
+	test_thread_t t[4];
 
 	mkpair(net, SOCK_STREAM, &a, &b);
 	mkpair(net, SOCK_STREAM, &c, &d);
@@ -1198,16 +1290,16 @@ static void test_threads_duplex(void)
 	r1.sk = b; r1.seed = 2;
 	w2.sk = d; w2.seed = 3;
 	r2.sk = c; r2.seed = 4;
-	CHECK_EQ(pthread_create(&t[0], NULL, bulk_writer, &w1), 0);
-	CHECK_EQ(pthread_create(&t[1], NULL, bulk_reader, &r1), 0);
-	CHECK_EQ(pthread_create(&t[2], NULL, bulk_writer, &w2), 0);
-	CHECK_EQ(pthread_create(&t[3], NULL, bulk_reader, &r2), 0);
-	CHECK_EQ(pthread_join(t[0], NULL), 0);
-	CHECK_EQ(pthread_join(t[2], NULL), 0);
+	test_thread_start(&t[0], bulk_writer, &w1);
+	test_thread_start(&t[1], bulk_reader, &r1);
+	test_thread_start(&t[2], bulk_writer, &w2);
+	test_thread_start(&t[3], bulk_reader, &r2);
+	test_thread_join(t[0]);
+	test_thread_join(t[2]);
 	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
 	CHECK_EQ(unix_shutdown(d, SHUT_WR), 0);
-	CHECK_EQ(pthread_join(t[1], NULL), 0);
-	CHECK_EQ(pthread_join(t[3], NULL), 0);
+	test_thread_join(t[1]);
+	test_thread_join(t[3]);
 	CHECK_EQ(w1.err, 0);
 	CHECK_EQ(w2.err, 0);
 	CHECK_EQ(r1.err, 0);
@@ -1246,7 +1338,7 @@ static void test_dgram_sleeper_peer_gone(void)
 	struct unix_sock *s, *p;
 	struct dgram_sleeper d;
 	struct wait_ctl ctl;
-	pthread_t t;
+	test_thread_t t;
 	int i;
 
 	s = mksock(net, SOCK_DGRAM);
@@ -1259,11 +1351,11 @@ static void test_dgram_sleeper_peer_gone(void)
 	CHECK_EQ(send_nb(s, "m", 1, 0), -EAGAIN);
 	d.sk = s;
 	d.result = 12345;
-	CHECK_EQ(pthread_create(&t, NULL, dgram_sleeper_main, &d), 0);
+	test_thread_start(&t, dgram_sleeper_main, &d);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	CHECK_EQ(unix_connect(NULL, s, NULL, 0, &CRED, 0, &ctl), 0);	/* AF_UNSPEC */
 	unix_release(p);
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(d.result, -ECONNRESET);
 	CHECK_EQ(SKBS(net), 0);
 	unix_release(s);
@@ -1304,7 +1396,7 @@ static void test_dgram_poller_peer_gone(void)
 		struct peer_poller pp = { s, 12345, 0 };
 		char name[2] = { '\0', (char)('a' + round) };	/* abstract: gone with p */
 		struct wait_ctl ctl;
-		pthread_t t;
+		test_thread_t t;
 		int i;
 
 		CHECK_EQ(xbind(p, name, 2), 0);
@@ -1313,11 +1405,11 @@ static void test_dgram_poller_peer_gone(void)
 		for (i = 0; i < 100 && send_nb(s, "m", 1, 0) == 1; i++)
 			;
 		CHECK_EQ(send_nb(s, "m", 1, 0), -EAGAIN);
-		CHECK_EQ(pthread_create(&t, NULL, peer_poller_main, &pp), 0);
+		test_thread_start(&t, peer_poller_main, &pp);
 		CHECK_EQ(wait_blocked(net, 1), 1);
 		CHECK_EQ(unix_connect(NULL, s, NULL, 0, &CRED, 0, &ctl), 0);	/* AF_UNSPEC */
 		unix_release(p);
-		CHECK_EQ(pthread_join(t, NULL), 0);
+		test_thread_join(t);
 		CHECK_EQ(pp.result, 1);
 		CHECK(pp.revents & POLLOUT);	/* no peer: nothing holds it back */
 		unix_release(s);
@@ -1368,7 +1460,7 @@ static void test_net_shutdown_wakes(void)
 	struct unix_net *net = net_new();
 	struct unix_sock *a, *b, *l, *c, *d;
 	struct blocked bl[4];
-	pthread_t t[4];
+	test_thread_t t[4];
 	int i;
 
 	mkpair(net, SOCK_STREAM, &a, &b);
@@ -1383,7 +1475,7 @@ static void test_net_shutdown_wakes(void)
 	for (i = 0; i < 4; i++) {
 		bl[i].started = 0;
 		bl[i].result = 12345;
-		CHECK_EQ(pthread_create(&t[i], NULL, blocked_main, &bl[i]), 0);
+		test_thread_start(&t[i], blocked_main, &bl[i]);
 	}
 	CHECK_EQ(wait_blocked(net, 4), 4);
 	sleep_ms(120);
@@ -1397,7 +1489,7 @@ static void test_net_shutdown_wakes(void)
 	CHECK_EQ(KICKS(net), 4);	/* by the kick, not an event */
 	CHECK_EQ(TIMEOUTS(net), 0);
 	for (i = 0; i < 4; i++)
-		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		test_thread_join(t[i]);
 	CHECK_EQ(bl[0].result, -ESHUTDOWN);
 	CHECK_EQ(bl[1].result, -ESHUTDOWN);
 	CHECK_EQ(bl[2].result, -ESHUTDOWN);
@@ -1424,15 +1516,15 @@ static void test_blocked_count(void)
 	struct blocked bl;
 	struct wait_ctl ctl;
 	char buf[4];
-	pthread_t t;
+	test_thread_t t;
 
 	mkpair(net, SOCK_STREAM, &a, &b);
 	bl.sk = b; bl.op = 0; bl.started = 0; bl.result = 12345;
-	CHECK_EQ(pthread_create(&t, NULL, blocked_main, &bl), 0);
+	test_thread_start(&t, blocked_main, &bl);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	CHECK_EQ(send_nb(a, "hey", 3, 0), 3);
 	CHECK_EQ(BLOCKED(net), 0);
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(bl.result, 3);
 
 	/* A timeout gives the count up by itself, and counts as a timeout. */
@@ -1512,7 +1604,7 @@ static void wring_run(int nthreads, int rounds, int64_t spin_max)
 {
 	struct wring r;
 	struct wring_arg a[8];
-	pthread_t t[8];
+	test_thread_t t[8];
 	int i;
 
 	memset(&r, 0, sizeof(r));
@@ -1525,10 +1617,10 @@ static void wring_run(int nthreads, int rounds, int64_t spin_max)
 		a[i].r = &r;
 		a[i].id = i;
 		a[i].err = 12345;
-		CHECK_EQ(pthread_create(&t[i], NULL, wring_main, &a[i]), 0);
+		test_thread_start(&t[i], wring_main, &a[i]);
 	}
 	for (i = 0; i < nthreads; i++) {
-		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		test_thread_join(t[i]);
 		CHECK_EQ(a[i].err, 0);
 	}
 	CHECK_EQ(r.st.blocked, 0);
@@ -1550,7 +1642,7 @@ struct wsleeper {
 	int intr;
 	int64_t deadline;
 	int started, result;
-	pthread_t self;
+	test_thread_t self;
 };
 
 static void *wsleeper_main(void *arg)
@@ -1588,7 +1680,7 @@ static void wsleeper_start(struct wsleeper *w, struct wring *r, int intr, int64_
 	w->deadline = deadline;
 	w->started = 0;
 	w->result = 12345;
-	CHECK_EQ(pthread_create(&w->self, NULL, wsleeper_main, w), 0);
+	test_thread_start(&w->self, wsleeper_main, w);
 	for (i = 0; i < 10000 && wstat(r, &r->st.blocked) <= before; i++)
 		sleep_ms(1);
 	CHECK_EQ(wstat(r, &r->st.blocked), before + 1);
@@ -1606,12 +1698,12 @@ static void on_sigusr1(int sig)
 
 /* Signal @to until @w's sleep ends (a signal that lands before the thread
  * is inside its futex sleep is not an interruption), at most 10 s. */
-static void signal_until_done(pthread_t to, struct wsleeper *w)
+static void signal_until_done(test_thread_t to, struct wsleeper *w)
 {
 	int i;
 
 	for (i = 0; i < 1000 && wsleeper_result(w) == 12345; i++) {
-		CHECK_EQ(pthread_kill(to, SIGUSR1), 0);
+		test_thread_signal(to);
 		sleep_ms(10);
 	}
 }
@@ -1630,7 +1722,7 @@ static void test_wait_timeout_kick_signal(void)
 	/* timeout: -EAGAIN at the deadline, not before, counted */
 	t0 = plat_now_ns();
 	wsleeper_start(&a, &r, 0, t0 + 50 * MS);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	test_thread_join(a.self);
 	CHECK_EQ(a.result, -EAGAIN);
 	CHECK(plat_now_ns() - t0 >= 50 * MS);
 	CHECK_EQ(r.st.timeouts, 1);
@@ -1642,7 +1734,7 @@ static void test_wait_timeout_kick_signal(void)
 	__wake_up(&r.wq, 1);
 	CHECK_EQ(r.st.blocked, 0);	/* dropped by the waker */
 	plat_mutex_unlock(&r.lock);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	test_thread_join(a.self);
 	CHECK_EQ(a.result, 0);
 	CHECK_EQ(r.st.kicks, 0);
 
@@ -1652,8 +1744,8 @@ static void test_wait_timeout_kick_signal(void)
 	plat_mutex_lock(&r.lock);
 	__kick_all(&r.wq);
 	plat_mutex_unlock(&r.lock);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
-	CHECK_EQ(pthread_join(b.self, NULL), 0);
+	test_thread_join(a.self);
+	test_thread_join(b.self);
 	CHECK_EQ(a.result, 0);
 	CHECK_EQ(b.result, 0);
 	CHECK_EQ(r.st.kicks, 2);
@@ -1668,7 +1760,7 @@ static void test_wait_timeout_kick_signal(void)
 	/* an interruptible sleep with no timeout: -ERESTARTSYS */
 	wsleeper_start(&a, &r, 1, PLAT_FOREVER);
 	signal_until_done(a.self, &a);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	test_thread_join(a.self);
 	CHECK_EQ(a.result, -ERESTARTSYS);
 	CHECK_EQ(r.st.kicks, 3);
 
@@ -1676,7 +1768,7 @@ static void test_wait_timeout_kick_signal(void)
 	t0 = plat_now_ns();
 	wsleeper_start(&a, &r, 1, t0 + 20000 * MS);
 	signal_until_done(a.self, &a);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	test_thread_join(a.self);
 	CHECK_EQ(a.result, -EINTR);
 	CHECK(plat_now_ns() - t0 < 15000 * MS);
 	CHECK_EQ(r.st.kicks, 4);
@@ -1686,7 +1778,7 @@ static void test_wait_timeout_kick_signal(void)
 	wsleeper_start(&a, &r, 1, PLAT_FOREVER);
 	wsleeper_start(&b, &r, 0, PLAT_FOREVER);
 	signal_until_done(b.self, &a);
-	CHECK_EQ(pthread_join(a.self, NULL), 0);
+	test_thread_join(a.self);
 	CHECK_EQ(a.result, -ERESTARTSYS);
 	sleep_ms(20);
 	CHECK_EQ(wsleeper_result(&b), 12345);	/* still asleep */
@@ -1694,7 +1786,7 @@ static void test_wait_timeout_kick_signal(void)
 	plat_mutex_lock(&r.lock);
 	__wake_up_all(&r.wq);
 	plat_mutex_unlock(&r.lock);
-	CHECK_EQ(pthread_join(b.self, NULL), 0);
+	test_thread_join(b.self);
 	CHECK_EQ(b.result, 0);
 
 	CHECK_EQ(sigaction(SIGUSR1, &old, NULL), 0);
@@ -1703,6 +1795,100 @@ static void test_wait_timeout_kick_signal(void)
 	CHECK(!wq_active(&r.wq));
 	plat_mutex_destroy(&r.lock);
 }
+
+#ifdef MENIOS_TEST_DET
+/*
+ * A race as a schedule.  The lost wake-up that sched/wait.h's
+ * prepare-check-sleep order prevents: a sleeper that checks its condition,
+ * drops the lock and only then queues itself misses a waker that runs in
+ * between, and sleeps to its deadline.  On det each seed is one
+ * interleaving of sleeper and waker: some seeds lose the wake-up, others do
+ * not, the same seed loses it every time, and the real pattern
+ * (__wait_sleep under the lock that guards the condition) never does.
+ */
+struct race {
+	struct wring r;
+	int flag;			/* the condition, under r.lock */
+	int naive;			/* the sleeper drops the lock between check and sleep */
+	int result;
+};
+
+static void *race_sleeper(void *arg)
+{
+	struct race *x = arg;
+	struct wait_ctl ctl = { plat_now_ns() + 100 * MS, 0 };
+	int done, err = 0;
+
+	plat_mutex_lock(&x->r.lock);
+	done = x->flag;
+	if (x->naive && !done) {
+		plat_mutex_unlock(&x->r.lock);
+		plat_mutex_lock(&x->r.lock);	/* the window: a scheduling point */
+	}
+	while (!done && !err) {
+		err = __wait_sleep(&x->r.wq, &x->r.lock, &ctl, &x->r.st, NULL, 0);
+		done = x->flag;
+		if (x->naive)
+			break;
+	}
+	plat_mutex_unlock(&x->r.lock);
+	x->result = err;	/* -EAGAIN: slept to its deadline */
+	return NULL;
+}
+
+static void *race_waker(void *arg)
+{
+	struct race *x = arg;
+
+	plat_mutex_lock(&x->r.lock);
+	x->flag = 1;
+	__wake_up_all(&x->r.wq);
+	plat_mutex_unlock(&x->r.lock);
+	return NULL;
+}
+
+/* Run sleeper and waker on schedule @seed: 1 if the wake-up was lost. */
+static int race_run(uint64_t seed, int naive)
+{
+	struct race x;
+	test_thread_t s, w;
+
+	memset(&x, 0, sizeof(x));
+	plat_mutex_init(&x.r.lock);
+	wq_init(&x.r.wq);
+	x.naive = naive;
+	det_seed(seed);
+	test_thread_start(&s, race_sleeper, &x);
+	test_thread_start(&w, race_waker, &x);
+	test_thread_join(s);
+	test_thread_join(w);
+	CHECK(x.result == 0 || x.result == -EAGAIN);
+	CHECK(!wq_active(&x.r.wq));
+	plat_mutex_destroy(&x.r.lock);
+	return x.result == -EAGAIN;
+}
+
+static void test_det_race_schedule(void)
+{
+	uint64_t seed, lost_seed = 0;
+	int lost = 0, kept = 0;
+
+	for (seed = 1; seed <= 64; seed++) {
+		if (race_run(seed, 1)) {
+			lost++;
+			if (!lost_seed)
+				lost_seed = seed;
+		} else {
+			kept++;
+		}
+		CHECK_EQ(race_run(seed, 0), 0);
+	}
+	CHECK(lost > 0 && kept > 0);
+	CHECK_EQ(race_run(lost_seed, 1), 1);	/* the schedule replays the race */
+	printf("(lost on %d of 64 schedules, first seed %llu) ", lost,
+	       (unsigned long long)lost_seed);
+}
+#endif
 
 /*
  * Kernel teardown while data is moving: readers copy out of queued skbs with
@@ -1757,7 +1943,7 @@ static void test_net_shutdown_while_copying(void)
 		struct unix_net *net = net_new();
 		struct unix_sock *a, *b, *c, *d;
 		struct churn w1, r1, w2, r2;
-		pthread_t t[4];
+		test_thread_t t[4];
 
 		mkpair(net, SOCK_STREAM, &a, &b);
 		mkpair(net, SOCK_DGRAM, &c, &d);
@@ -1765,18 +1951,18 @@ static void test_net_shutdown_while_copying(void)
 		r1 = (struct churn){ b, 0, 1 };
 		w2 = (struct churn){ c, 0, 1 };
 		r2 = (struct churn){ d, 1, 1 };	/* dgram peek copies a queued skb */
-		CHECK_EQ(pthread_create(&t[0], NULL, churn_writer, &w1), 0);
-		CHECK_EQ(pthread_create(&t[1], NULL, churn_reader, &r1), 0);
-		CHECK_EQ(pthread_create(&t[2], NULL, churn_writer, &w2), 0);
-		CHECK_EQ(pthread_create(&t[3], NULL, churn_reader, &r2), 0);
+		test_thread_start(&t[0], churn_writer, &w1);
+		test_thread_start(&t[1], churn_reader, &r1);
+		test_thread_start(&t[2], churn_writer, &w2);
+		test_thread_start(&t[3], churn_reader, &r2);
 		sleep_ms(1 + round % 5);
 		unix_net_shutdown(net);
-		CHECK_EQ(pthread_join(t[0], NULL), 0);
-		CHECK_EQ(pthread_join(t[2], NULL), 0);
+		test_thread_join(t[0]);
+		test_thread_join(t[2]);
 		unix_shutdown(a, SHUT_WR);	/* in case the writer finished first */
 		unix_shutdown(c, SHUT_WR);
-		CHECK_EQ(pthread_join(t[1], NULL), 0);
-		CHECK_EQ(pthread_join(t[3], NULL), 0);
+		test_thread_join(t[1]);
+		test_thread_join(t[3]);
 		unix_release(a);
 		unix_release(b);
 		unix_release(c);
@@ -1808,7 +1994,7 @@ static void test_poll_many(void)
 	struct unix_pollfd p[4];
 	struct wait_ctl ctl;
 	struct delayed_send ds;
-	pthread_t t;
+	test_thread_t t;
 	char buf[4];
 	int64_t t0;
 
@@ -1841,10 +2027,10 @@ static void test_poll_many(void)
 	p[1] = (struct unix_pollfd){ .sk = d, .events = POLLIN, .revents = 0 };
 	ds.sk = c;
 	ds.ms = 80;
-	CHECK_EQ(pthread_create(&t, NULL, delayed_send_main, &ds), 0);
+	test_thread_start(&t, delayed_send_main, &ds);
 	CHECK_EQ(xpoll(net, p, 2, -1), 1);
 	CHECK_EQ(TIMEOUTS(net), 1);	/* woken by the send, not a timer */
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(p[0].revents, 0);
 	CHECK_EQ(p[1].revents, POLLIN);
 	CHECK_EQ(recv_nb(d, buf, sizeof(buf), 0), 1);
@@ -2911,10 +3097,10 @@ static void test_pipe_threads(void)
 	static unsigned char buf[9000];
 	uint32_t s = 777;
 	size_t got = 0;
-	pthread_t t;
+	test_thread_t t;
 	ssize_t r;
 
-	CHECK_EQ(pthread_create(&t, NULL, pipe_writer_main, &w), 0);
+	test_thread_start(&t, pipe_writer_main, &w);
 	for (;;) {
 		size_t n = xorshift(&s) % sizeof(buf) + 1, i;
 
@@ -2926,7 +3112,7 @@ static void test_pipe_threads(void)
 			CHECK_EQ(buf[i], (unsigned char)((got + i) * 7));
 		got += (size_t)r;
 	}
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(w.result, 4 << 20);
 	CHECK_EQ(got, 4 << 20);
 	pipe_release(p, RD);
@@ -2971,33 +3157,33 @@ static void test_pipe_wakeups(void)
 	struct unix_net *net = net_new();
 	struct pipe_inode_info *p = pipe_create(net), *q = pipe_create(net);
 	struct pipe_blocked b[3] = { { p, 0, 12345, 0 }, { q, 1, 12345, 0 }, { p, 2, 12345, 0 } };
-	pthread_t t[3];
+	test_thread_t t[3];
 	char buf[8];
 	int i;
 
 	/* A poller wakes on a write, then a reader. */
-	CHECK_EQ(pthread_create(&t[2], NULL, pipe_blocked_main, &b[2]), 0);
+	test_thread_start(&t[2], pipe_blocked_main, &b[2]);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	CHECK_EQ(PWRITE(p, "wake", 4), 4);
-	CHECK_EQ(pthread_join(t[2], NULL), 0);
+	test_thread_join(t[2]);
 	CHECK_EQ(b[2].result, 1);
 	CHECK_EQ(b[2].revents, POLLIN);
 	CHECK_EQ(PREAD(p, buf, sizeof(buf)), 4);
-	CHECK_EQ(pthread_create(&t[0], NULL, pipe_blocked_main, &b[0]), 0);
+	test_thread_start(&t[0], pipe_blocked_main, &b[0]);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	CHECK_EQ(PWRITE(p, "wake", 4), 4);
-	CHECK_EQ(pthread_join(t[0], NULL), 0);
+	test_thread_join(t[0]);
 	CHECK_EQ(b[0].result, 4);
 
 	/* Teardown: a blocked writer returns what it wrote, a reader ESHUTDOWN. */
 	b[0].result = 12345;
-	CHECK_EQ(pthread_create(&t[0], NULL, pipe_blocked_main, &b[0]), 0);
-	CHECK_EQ(pthread_create(&t[1], NULL, pipe_blocked_main, &b[1]), 0);
+	test_thread_start(&t[0], pipe_blocked_main, &b[0]);
+	test_thread_start(&t[1], pipe_blocked_main, &b[1]);
 	CHECK_EQ(wait_blocked(net, 2), 2);
 	unix_net_shutdown(net);
 	CHECK_EQ(BLOCKED(net), 0);
 	for (i = 0; i < 2; i++)
-		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		test_thread_join(t[i]);
 	CHECK_EQ(b[0].result, -ESHUTDOWN);
 	CHECK_EQ(b[1].result, 65536);
 	CHECK_EQ(PREAD(q, buf, 1), 1);			/* data stays readable */
@@ -3040,7 +3226,7 @@ static void test_pipe_fifo_open(void)
 	struct fifo_opener o = { p, RD, 12345, 99 };
 	struct wait_ctl ctl;
 	unsigned int v = 7;
-	pthread_t t;
+	test_thread_t t;
 
 	/* Non-blocking: a writer without a reader is ENXIO, a reader opens
 	 * and remembers w_counter; a first attempt that would wait is EAGAIN
@@ -3057,12 +3243,12 @@ static void test_pipe_fifo_open(void)
 
 	/* A blocking writer opens at once now; a blocking reader waits for a writer. */
 	pipe_release(p, RD);
-	CHECK_EQ(pthread_create(&t, NULL, fifo_open_main, &o), 0);
+	test_thread_start(&t, fifo_open_main, &o);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	CHECK_EQ(__atomic_load_n(&o.result, __ATOMIC_SEQ_CST), 12345);
 	ctl_init(&ctl, 1);
 	CHECK_EQ(pipe_fifo_open(p, WR, 0, &ctl, &v), 0);
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(o.result, 0);
 	CHECK_EQ(PWRITE(p, "fifo", 4), 4);
 	pipe_release(p, WR);
@@ -3072,10 +3258,10 @@ static void test_pipe_fifo_open(void)
 	/* Teardown kicks a waiting opener, which undoes its open. */
 	o.fmode = WR;
 	o.result = 12345;
-	CHECK_EQ(pthread_create(&t, NULL, fifo_open_main, &o), 0);
+	test_thread_start(&t, fifo_open_main, &o);
 	CHECK_EQ(wait_blocked(net, 1), 1);
 	unix_net_shutdown(net);
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	test_thread_join(t);
 	CHECK_EQ(o.result, -ESHUTDOWN);
 	CHECK_EQ(p->readers + p->writers, 0);
 	unix_net_destroy(net);
@@ -3127,13 +3313,9 @@ static void test_pipe_splice_tee(void)
 
 /* ---------------------------------------------------------------- main --- */
 
-/* What the host's poll(2) says of a readiness fd right now. */
 static int host_events(const struct unix_ready *r)
 {
-	struct pollfd p = { unix_ready_fd(r), POLLIN | POLLOUT, 0 };
-
-	CHECK(poll(&p, 1, 0) >= 0);
-	return p.revents;
+	return fd_events(unix_ready_fd(r));
 }
 
 static void test_ready(void)
@@ -3177,6 +3359,808 @@ static void test_ready(void)
 	net_done(net);
 }
 
+/*
+ * Tracepoints: a send and a recv record the sk_buff's life and the two
+ * copies in order, with the thread's pid and id; a full ring counts what it
+ * drops; a stopped trace records nothing and a second trace cannot start
+ * over a running one.
+ */
+static void test_trace_ring(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct trace_rec ring[16], out[16];
+	char buf[8] = "abcdefg";
+	size_t n, i;
+	int64_t skb;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(trace_start(ring, 16), 0);
+	CHECK_EQ(trace_start(out, 16), 1);
+	CHECK_EQ(trace_set_pid(42), 0);
+	trace_set_thread(7);
+	CHECK_EQ(trace_thread(), 7);
+	CHECK_EQ(send_nb(a, buf, 8, 0), 8);
+	CHECK_EQ(recv_nb(b, buf, 8, 0), 8);
+	CHECK_EQ(trace_set_pid(0), 42);
+	n = trace_drain(out, 16);
+#ifdef MENIOS_NO_TRACE
+	CHECK_EQ(n, 0);
+#else
+	CHECK_EQ(n, 6);
+	CHECK_EQ(out[0].type, TRACE_SKB_ALLOC);
+	CHECK_EQ(out[1].type, TRACE_COPY);
+	CHECK_EQ(out[2].type, TRACE_SKB_QUEUE);
+	CHECK_EQ(out[3].type, TRACE_COPY);
+	CHECK_EQ(out[4].type, TRACE_SKB_DEQUEUE);
+	CHECK_EQ(out[5].type, TRACE_SKB_FREE);
+	skb = out[0].a;
+	for (i = 0; i < n; i++) {
+		if (out[i].type != TRACE_COPY)
+			CHECK_EQ(out[i].a, skb);
+		CHECK_EQ(out[i].pid, 42);
+		CHECK_EQ(out[i].tid, 7);
+		CHECK(i == 0 || out[i].ts >= out[i - 1].ts);
+	}
+	CHECK_EQ(out[0].b, 8);		/* len */
+	CHECK_EQ(out[2].nr, 1);		/* queue length after */
+	CHECK_EQ(out[4].nr, 0);
+	CHECK_EQ(out[1].nr, 0);		/* a send's copy, by a's inode */
+	CHECK_EQ(out[1].a, (int64_t)a->ino);
+	CHECK_EQ(out[1].b, 8);
+	CHECK_EQ(out[3].nr, 1);		/* a receive's, by b's */
+	CHECK_EQ(out[3].a, (int64_t)b->ino);
+	/* a full ring drops, and counts, what does not fit */
+	for (i = 0; i < 3; i++) {
+		CHECK_EQ(send_nb(a, buf, 8, 0), 8);
+		CHECK_EQ(recv_nb(b, buf, 8, 0), 8);
+	}
+	CHECK_EQ(trace_pending(), 16);
+	CHECK_EQ(trace_dropped(), 2);
+	CHECK_EQ(trace_drain(out, 3), 3);
+	CHECK_EQ(out[0].type, TRACE_SKB_ALLOC);
+	CHECK_EQ(trace_pending(), 13);
+#endif
+	CHECK(trace_stop() == ring);
+	CHECK_EQ(send_nb(a, buf, 8, 0), 8);
+	CHECK_EQ(recv_nb(b, buf, 8, 0), 8);
+	CHECK_EQ(trace_pending(), 0);
+	CHECK_EQ(trace_drain(out, 16), 0);
+	CHECK(trace_stop() == NULL);
+	trace_set_thread(0);
+	unix_release(a);
+	unix_release(b);
+	net_done(net);
+}
+
+/* ------------------------------------------- lock order and wake-ups --- */
+
+/*
+ * Two threads released together by a barrier, each running fn(arg[i]):
+ * calls that lock two sockets in opposite orders meet as often as the
+ * scheduler lets them.
+ */
+struct pair_barrier {
+	plat_mutex_t lock;
+	plat_cond_t all_in;
+	int waiting;
+};
+
+static void pair_barrier_wait(struct pair_barrier *b)
+{
+	plat_mutex_lock(&b->lock);
+	if (++b->waiting == 2)
+		plat_cond_broadcast(&b->all_in);
+	while (b->waiting < 2)
+		plat_cond_wait_until(&b->all_in, &b->lock, PLAT_FOREVER);
+	plat_mutex_unlock(&b->lock);
+}
+
+struct pair_run {
+	struct pair_barrier *bar;
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *pair_main(void *p)
+{
+	struct pair_run *r = p;
+
+	pair_barrier_wait(r->bar);
+	return r->fn(r->arg);
+}
+
+static void run_pair(void *(*f0)(void *), void *a0, void *(*f1)(void *), void *a1)
+{
+	struct pair_barrier bar = { .waiting = 0 };
+	struct pair_run r[2] = { { &bar, f0, a0 }, { &bar, f1, a1 } };
+	test_thread_t t[2];
+	int i;
+
+	plat_mutex_init(&bar.lock);
+	plat_cond_init(&bar.all_in);
+	for (i = 0; i < 2; i++)
+		test_thread_start(&t[i], pair_main, &r[i]);
+	for (i = 0; i < 2; i++)
+		test_thread_join(t[i]);
+	plat_cond_destroy(&bar.all_in);
+	plat_mutex_destroy(&bar.lock);
+}
+
+struct conn_arg {
+	struct unix_sock *sk, *to;
+	int result;
+};
+
+static void *connect_main(void *p)
+{
+	struct conn_arg *c = p;
+	struct wait_ctl ctl;
+
+	ctl_init(&ctl, 1);
+	c->result = xconnect(c->sk, c->to, &CRED, 0, &ctl);
+	return NULL;
+}
+
+/*
+ * connect(A -> B) and connect(B -> A) at once, datagram (each call locks
+ * both sockets: unix_dgram_connect's double lock) and stream (each
+ * connector locks itself and the other's listener).  Neither deadlocks,
+ * both succeed, and the associations carry data both ways.
+ */
+static void test_lock_crossed_connect(void)
+{
+	struct unix_net *net = net_new();
+	char buf[4];
+	int round;
+
+	for (round = 0; round < 200; round++) {
+		struct unix_sock *a = mksock(net, SOCK_DGRAM), *b = mksock(net, SOCK_DGRAM);
+		char na[3] = { '\0', 'a', (char)('A' + round % 50) };
+		char nb[3] = { '\0', 'b', (char)('A' + round % 50) };
+		struct conn_arg ca = { a, b, 12345 }, cb = { b, a, 12345 };
+
+		CHECK_EQ(xbind(a, na, 3), 0);
+		CHECK_EQ(xbind(b, nb, 3), 0);
+		run_pair(connect_main, &ca, connect_main, &cb);
+		CHECK_EQ(ca.result, 0);
+		CHECK_EQ(cb.result, 0);
+		CHECK_EQ(send_nb(a, "a", 1, 0), 1);
+		CHECK_EQ(send_nb(b, "b", 1, 0), 1);
+		CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], 'a');
+		CHECK_EQ(recv_nb(a, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], 'b');
+		if (round % 2)
+			unix_release(a), unix_release(b);
+		else
+			unix_release(b), unix_release(a);
+	}
+	for (round = 0; round < 100; round++) {
+		struct unix_sock *l1 = mksock(net, SOCK_STREAM), *l2 = mksock(net, SOCK_STREAM);
+		struct unix_sock *c1 = mksock(net, SOCK_STREAM), *c2 = mksock(net, SOCK_STREAM);
+		struct unix_sock *s1 = NULL, *s2 = NULL;
+		struct conn_arg x = { c1, l2, 12345 }, y = { c2, l1, 12345 };
+		struct wait_ctl ctl;
+
+		CHECK_EQ(xbind(l1, "\0L1", 3), 0);
+		CHECK_EQ(xbind(l2, "\0L2", 3), 0);
+		CHECK_EQ(unix_listen(l1, 1, &CRED), 0);
+		CHECK_EQ(unix_listen(l2, 1, &CRED), 0);
+		run_pair(connect_main, &x, connect_main, &y);
+		CHECK_EQ(x.result, 0);
+		CHECK_EQ(y.result, 0);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_accept(l1, &s1, 0, &ctl), 0);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_accept(l2, &s2, 0, &ctl), 0);
+		unix_graft(s1);
+		unix_graft(s2);
+		CHECK_EQ(send_nb(c1, "1", 1, 0), 1);
+		CHECK_EQ(send_nb(s1, "2", 1, 0), 1);
+		CHECK_EQ(recv_nb(s2, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], '1');
+		CHECK_EQ(recv_nb(c2, buf, sizeof(buf), 0), 1);
+		CHECK_EQ(buf[0], '2');
+		unix_release(l1);
+		unix_release(l2);
+		unix_release(c1);
+		unix_release(s2);
+		unix_release(s1);
+		unix_release(c2);
+	}
+	net_done(net);
+}
+
+/* A blocking call's control with a 20 s deadline: a lost wake-up fails, never hangs. */
+static void ctl_deadline(struct wait_ctl *ctl)
+{
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->deadline = plat_now_ns() + 20000 * MS;
+}
+
+#define DUPLEX_MSGS 4000
+
+struct seq_io {
+	struct unix_sock *sk;
+	int count;		/* messages to move */
+	int err;
+};
+
+static void *seq_sender(void *p)
+{
+	struct seq_io *s = p;
+	uint32_t i;
+
+	for (i = 0; i < (uint32_t)s->count; i++) {
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl ctl;
+		ssize_t r;
+
+		msg_init(&m, &iov, &i, sizeof(i), 0);
+		ctl_deadline(&ctl);
+		r = unix_sendmsg(NULL, s->sk, &m, &ctl);
+		if (r != (ssize_t)sizeof(i)) {
+			s->err = r < 0 ? (int)r : -1000;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void *seq_receiver(void *p)
+{
+	struct seq_io *s = p;
+	uint32_t i, v;
+
+	for (i = 0; i < (uint32_t)s->count; i++) {
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl ctl;
+		ssize_t r;
+
+		msg_init(&m, &iov, &v, sizeof(v), MSG_WAITALL);
+		ctl_deadline(&ctl);
+		r = unix_recvmsg(s->sk, &m, &ctl);
+		unix_msg_release(s->sk, &m);
+		if (r != (ssize_t)sizeof(v) || v != i) {
+			s->err = r < 0 ? (int)r : -1001;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Two sockets sending to each other at once, each with its own reader,
+ * through queues of max_dgram_qlen (10) datagrams: both senders keep
+ * sleeping on the other's peer_wait while the readers wake them.  Every
+ * message arrives, in order, once.  Stream too (the senders' wmem waits).
+ */
+static void test_lock_both_ways(void)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM };
+	struct unix_net *net = net_new();
+	unsigned int k;
+
+	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+		struct unix_sock *a, *b;
+		struct seq_io io[4];
+		test_thread_t t[4];
+		int i;
+
+		mkpair(net, types[k], &a, &b);
+		if (types[k] == SOCK_STREAM) {
+			/* a small send buffer: the stream senders block too */
+			CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_SNDBUF, 4096), 0);
+			CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_SNDBUF, 4096), 0);
+		}
+		io[0] = (struct seq_io){ a, DUPLEX_MSGS, 0 };
+		io[1] = (struct seq_io){ b, DUPLEX_MSGS, 0 };
+		io[2] = (struct seq_io){ b, DUPLEX_MSGS, 0 };
+		io[3] = (struct seq_io){ a, DUPLEX_MSGS, 0 };
+		for (i = 0; i < 4; i++)
+			test_thread_start(&t[i], i < 2 ? seq_sender : seq_receiver,
+				  &io[i]);
+		for (i = 0; i < 4; i++)
+			test_thread_join(t[i]);
+		for (i = 0; i < 4; i++)
+			CHECK_EQ(io[i].err, 0);
+		CHECK_EQ(QUEUED(net), 0);
+		unix_release(a);
+		unix_release(b);
+	}
+	net_done(net);
+}
+
+struct close_sender {
+	struct unix_sock *sk;
+	const unsigned char *to;	/* sendto this name, or NULL: the receiver */
+	unsigned int tolen;		/* may be released while the sender runs */
+	size_t len;
+	ssize_t last;			/* the call's last result */
+	long sent;			/* calls that sent */
+};
+
+static void *close_sender_main(void *p)
+{
+	struct close_sender *c = p;
+	unsigned char *buf = calloc(1, c->len);
+	int sigpipe = 0;
+
+	CHECK(buf);
+	for (;;) {
+		c->last = xsend_name(c->sk, buf, c->len, MSG_NOSIGNAL, c->to, c->tolen, 1, NULL,
+				     &sigpipe);
+		if (c->last <= 0)
+			break;
+		c->sent++;
+		if (c->to == NULL && c->last < (ssize_t)c->len)
+			break;		/* a stream send cut short by the close */
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * The receiver goes while senders are blocked on it or copying into it:
+ * a stream sender returns what it sent, then EPIPE; datagram senders by
+ * name get ECONNREFUSED once it is gone; nothing leaks or is freed under
+ * a sleeper (ASan).
+ */
+static void test_lock_close_while_sending(void)
+{
+	struct unix_net *net = net_new();
+	char buf[65536];
+	int round, i;
+
+	for (round = 0; round < 20; round++) {
+		struct unix_sock *a, *b;
+		struct close_sender cs = { 0 };
+		test_thread_t t;
+
+		mkpair(net, SOCK_STREAM, &a, &b);
+		cs.sk = a;
+		cs.len = 1 << 20;
+		test_thread_start(&t, close_sender_main, &cs);
+		for (i = 0; i < round; i++)
+			CHECK(xrecv(b, buf, sizeof(buf), 0, 1, NULL, NULL, NULL) > 0);
+		if (round % 2)
+			CHECK_EQ(wait_blocked(net, 1), 1);
+		unix_release(b);
+		test_thread_join(t);
+		CHECK(cs.last == -EPIPE || (cs.last > 0 && cs.last < (ssize_t)cs.len));
+		unix_release(a);
+		CHECK_EQ(SKBS(net), 0);
+	}
+	for (round = 0; round < 10; round++) {
+		struct unix_sock *r = mksock(net, SOCK_DGRAM), *s[4];
+		struct close_sender cs[4];
+		test_thread_t t[4];
+
+		CHECK_EQ(xbind(r, "\0R", 2), 0);
+		for (i = 0; i < 4; i++) {
+			s[i] = mksock(net, SOCK_DGRAM);
+			cs[i] = (struct close_sender){ s[i], (const unsigned char *)"\0R", 2, 100, 0, 0 };
+			test_thread_start(&t[i], close_sender_main, &cs[i]);
+		}
+		CHECK_EQ(wait_blocked(net, 4), 4);	/* the queue is full */
+		for (i = 0; i < round; i++)
+			CHECK_EQ(xrecv(r, buf, sizeof(buf), 0, 1, NULL, NULL, NULL), 100);
+		unix_release(r);
+		for (i = 0; i < 4; i++) {
+			test_thread_join(t[i]);
+			CHECK_EQ(cs[i].last, -ECONNREFUSED);
+			unix_release(s[i]);
+		}
+		CHECK_EQ(SKBS(net), 0);
+	}
+	net_done(net);
+}
+
+struct waker_reader {
+	struct unix_sock *sk;
+	ssize_t result;
+};
+
+static void *waker_reader_main(void *p)
+{
+	struct waker_reader *w = p;
+	char buf[16];
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+
+	msg_init(&m, &iov, buf, sizeof(buf), 0);
+	ctl_deadline(&ctl);
+	w->result = unix_recvmsg(w->sk, &m, &ctl);
+	unix_msg_release(w->sk, &m);
+	return NULL;
+}
+
+static void *acceptor_main(void *p)
+{
+	struct waker_reader *w = p;
+	struct unix_sock *n = NULL;
+	struct wait_ctl ctl;
+
+	ctl_deadline(&ctl);
+	w->result = unix_accept(w->sk, &n, 0, &ctl);
+	if (w->result == 0) {
+		unix_graft(n);
+		unix_release(n);
+	}
+	return NULL;
+}
+
+/*
+ * Wake-ups with several sleepers on one queue: four readers asleep on a
+ * datagram socket are each woken and each get one of four datagrams; four
+ * acceptors asleep on a listener (exclusive waiters) each get one of four
+ * connections.  Every sleep ends by its event: no kick, no timeout.
+ */
+static void test_wake_many_sleepers(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *l, *c[4];
+	struct waker_reader w[4];
+	test_thread_t t[4];
+	struct wait_ctl ctl;
+	int i;
+
+	mkpair(net, SOCK_DGRAM, &a, &b);
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct waker_reader){ b, 12345 };
+		test_thread_start(&t[i], waker_reader_main, &w[i]);
+	}
+	CHECK_EQ(wait_blocked(net, 4), 4);
+	for (i = 0; i < 4; i++)
+		CHECK_EQ(send_nb(a, "w", 1, 0), 1);
+	for (i = 0; i < 4; i++) {
+		test_thread_join(t[i]);
+		CHECK_EQ(w[i].result, 1);
+	}
+	unix_release(a);
+	unix_release(b);
+
+	l = mksock(net, SOCK_STREAM);
+	CHECK_EQ(xbind(l, "\0acc", 4), 0);
+	CHECK_EQ(unix_listen(l, 8, &CRED), 0);
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct waker_reader){ l, 12345 };
+		test_thread_start(&t[i], acceptor_main, &w[i]);
+	}
+	CHECK_EQ(wait_blocked(net, 4), 4);
+	for (i = 0; i < 4; i++) {
+		c[i] = mksock(net, SOCK_STREAM);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(xconnect(c[i], l, &CRED, 0, &ctl), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		test_thread_join(t[i]);
+		CHECK_EQ(w[i].result, 0);
+	}
+	CHECK_EQ(KICKS(net), 0);
+	CHECK_EQ(TIMEOUTS(net), 0);
+	CHECK_EQ(BLOCKED(net), 0);
+	for (i = 0; i < 4; i++)
+		unix_release(c[i]);
+	unix_release(l);
+	net_done(net);
+}
+
+#define PINGPONG_ROUNDS 20000
+
+struct pinger {
+	struct unix_sock *sk;
+	int first;		/* sends first */
+	size_t len;
+	int err;
+};
+
+static void *pinger_main(void *p)
+{
+	struct pinger *g = p;
+	unsigned char *buf = calloc(1, g->len);
+	int i, turn;
+
+	CHECK(buf);
+	for (i = 0; i < PINGPONG_ROUNDS && !g->err; i++) {
+		for (turn = 0; turn < 2; turn++) {
+			struct unix_iov iov;
+			struct unix_msg m;
+			struct wait_ctl ctl;
+			ssize_t r;
+
+			ctl_deadline(&ctl);
+			if (turn == !g->first) {
+				buf[0] = (unsigned char)i;
+				msg_init(&m, &iov, buf, g->len, 0);
+				r = unix_sendmsg(NULL, g->sk, &m, &ctl);
+			} else {
+				msg_init(&m, &iov, buf, g->len, MSG_WAITALL);
+				r = unix_recvmsg(g->sk, &m, &ctl);
+				unix_msg_release(g->sk, &m);
+				if (r == (ssize_t)g->len && buf[0] != (unsigned char)i)
+					r = -1000;
+			}
+			if (r != (ssize_t)g->len) {
+				g->err = r < 0 ? (int)r : -1001;
+				break;
+			}
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Ping-pong: each side sleeps for the other's message, 20,000 round trips
+ * a type, small and large messages.  A lost wake-up fails at the 20 s
+ * deadline instead of hanging.
+ */
+static void test_wake_pingpong(void)
+{
+	static const struct { int type; size_t len; } cases[] = {
+		{ SOCK_STREAM, 1 }, { SOCK_STREAM, 70000 }, { SOCK_DGRAM, 64 },
+		{ SOCK_SEQPACKET, 64 },
+	};
+	struct unix_net *net = net_new();
+	unsigned int k;
+
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct unix_sock *a, *b;
+		struct pinger p0, p1;
+
+		mkpair(net, cases[k].type, &a, &b);
+		p0 = (struct pinger){ a, 1, cases[k].len, 0 };
+		p1 = (struct pinger){ b, 0, cases[k].len, 0 };
+		run_pair(pinger_main, &p0, pinger_main, &p1);
+		CHECK_EQ(p0.err, 0);
+		CHECK_EQ(p1.err, 0);
+		CHECK_EQ(QUEUED(net), 0);
+		unix_release(a);
+		unix_release(b);
+	}
+	CHECK_EQ(TIMEOUTS(net), 0);
+	net_done(net);
+}
+
+/* ---------------------------------------------------- stream handoff --- */
+
+struct hreader {
+	struct unix_sock *sk;
+	size_t len;
+	int flags;
+	char buf[256];
+	ssize_t result;
+	int msg_flags;
+	struct unix_cred cred;
+	int got_scm;
+};
+
+static void *hreader_main(void *p)
+{
+	struct hreader *r = p;
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+
+	msg_init(&m, &iov, r->buf, r->len, r->flags);
+	ctl_init(&ctl, 1);
+	r->result = unix_recvmsg(r->sk, &m, &ctl);
+	r->msg_flags = m.msg_flags;
+	r->cred = m.cred;
+	r->got_scm = m.got_scm && m.want_creds;
+	unix_msg_release(r->sk, &m);
+	return NULL;
+}
+
+/* A MSG_WAITALL reader of 8 bytes into three buffers: 3, 0 and 5 bytes. */
+struct hvec {
+	struct unix_sock *sk;
+	char b0[3], b2[5];
+	ssize_t result;
+};
+
+static void *hvec_main(void *p)
+{
+	struct hvec *v = p;
+	struct unix_iov iov[3] = { { v->b0, 3 }, { NULL, 0 }, { v->b2, 5 } };
+	struct unix_iov one;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+
+	msg_init(&m, &one, NULL, 0, MSG_WAITALL);
+	m.iov = iov;
+	m.iovlen = 3;
+	ctl_init(&ctl, 1);
+	v->result = unix_recvmsg(v->sk, &m, &ctl);
+	unix_msg_release(v->sk, &m);
+	return NULL;
+}
+
+/* Start a reader of @sk and wait until it is asleep. */
+static void hreader_start(struct unix_net *net, test_thread_t *t, struct hreader *r,
+			  struct unix_sock *sk, size_t len, int flags)
+{
+	memset(r, 0, sizeof(*r));
+	r->sk = sk;
+	r->len = len;
+	r->flags = flags;
+	r->result = 12345;
+	test_thread_start(t, hreader_main, r);
+	CHECK_EQ(wait_blocked(net, 1), 1);
+}
+
+/*
+ * A stream reader asleep on an empty queue takes a send's bytes straight
+ * into its buffer -- no skb is ever queued (SKBS is 0 the moment the send
+ * returns, whether or not the reader has run yet) -- within Linux's
+ * semantics: a read returns at its target (1 byte, SO_RCVLOWAT, the whole
+ * buffer for MSG_WAITALL) and bytes beyond the reader's room are queued
+ * behind; a timeout, the peer's close or shutdown return what was handed
+ * over; a peek, or SO_PASSCRED, never takes the handoff (the bytes stay
+ * queued for the next read; the credentials come with them).
+ */
+static void test_stream_handoff(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct hreader r;
+	test_thread_t t;
+	char buf[512];
+	int i;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+
+	/* target 1: the first send ends the read; what exceeds its room queues */
+	hreader_start(net, &t, &r, b, 10, 0);
+	for (i = 0; i < 26; i++)
+		buf[i] = (char)('a' + i);
+	CHECK_EQ(send_nb(a, buf, 26, 0), 26);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 10);
+	CHECK(memcmp(r.buf, "abcdefghij", 10) == 0);
+	CHECK_EQ(QUEUED(net), 16);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 16);
+	CHECK(memcmp(buf, "klmnopqrstuvwxyz", 16) == 0);
+
+	/* nothing queued at all: the skb count is 0 as the send returns */
+	hreader_start(net, &t, &r, b, 100, 0);
+	CHECK_EQ(send_nb(a, "hello", 5, 0), 5);
+	CHECK_EQ(SKBS(net), 0);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 5);
+	CHECK(memcmp(r.buf, "hello", 5) == 0);
+
+	/* MSG_WAITALL: three sends fill the buffer, in order */
+	hreader_start(net, &t, &r, b, 30, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "0123456789", 10, 0), 10);
+	CHECK_EQ(send_nb(a, "ABCDEFGHIJ", 10, 0), 10);
+	CHECK_EQ(BLOCKED(net), 1);
+	CHECK_EQ(send_nb(a, "klmnopqrstUVW", 13, 0), 13);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 30);
+	CHECK(memcmp(r.buf, "0123456789ABCDEFGHIJklmnopqrst", 30) == 0);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 3);
+	CHECK(memcmp(buf, "UVW", 3) == 0);
+
+	/* SO_RCVLOWAT 50: 20 bytes do not end the wait, 40 more do */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVLOWAT, 50), 0);
+	hreader_start(net, &t, &r, b, 200, 0);
+	CHECK_EQ(send_nb(a, buf, 20, 0), 20);
+	sleep_ms(20);
+	CHECK_EQ(BLOCKED(net), 1);
+	CHECK_EQ(send_nb(a, buf, 40, 0), 40);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 60);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVLOWAT, 1), 0);
+
+	/* a timeout returns what was handed over */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, 150 * MS), 0);
+	hreader_start(net, &t, &r, b, 100, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "part", 4, 0), 4);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 4);
+	CHECK(memcmp(r.buf, "part", 4) == 0);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, -1), 0);
+
+	/* a reader's iovec: the bytes spread over its buffers, empty ones skipped */
+	{
+		struct hvec hv;
+
+		memset(&hv, 0, sizeof(hv));
+		hv.sk = b;
+		test_thread_start(&t, hvec_main, &hv);
+		CHECK_EQ(wait_blocked(net, 1), 1);
+		CHECK_EQ(send_nb(a, "abcd", 4, 0), 4);
+		CHECK_EQ(send_nb(a, "efghXY", 6, 0), 6);
+		test_thread_join(t);
+		CHECK_EQ(hv.result, 8);
+		CHECK(memcmp(hv.b0, "abc", 3) == 0 && memcmp(hv.b2, "defgh", 5) == 0);
+		CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 2);
+		CHECK(memcmp(buf, "XY", 2) == 0);
+	}
+
+	/* a peek takes nothing: the bytes stay for the next read */
+	hreader_start(net, &t, &r, b, 100, MSG_PEEK);
+	CHECK_EQ(send_nb(a, "peek", 4, 0), 4);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 4);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 4);
+	CHECK(memcmp(buf, "peek", 4) == 0);
+
+	/* SO_PASSCRED: the bytes come with the sender's credentials */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1), 0);
+	hreader_start(net, &t, &r, b, 100, 0);
+	CHECK_EQ(send_nb(a, "cred", 4, 0), 4);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 4);
+	CHECK(r.got_scm);
+	CHECK_EQ(r.cred.pid, CRED.pid);
+	CHECK_EQ(r.cred.uid, CRED.uid);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 0), 0);
+
+	/* the peer's shutdown and close end a partial MSG_WAITALL read */
+	hreader_start(net, &t, &r, b, 100, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "bye", 3, 0), 3);
+	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 3);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 0);
+	unix_release(a);
+	unix_release(b);
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	hreader_start(net, &t, &r, b, 100, MSG_WAITALL);
+	CHECK_EQ(send_nb(a, "gone", 4, 0), 4);
+	unix_release(a);
+	test_thread_join(t);
+	CHECK_EQ(r.result, 4);
+	CHECK_EQ(recv_nb(b, buf, sizeof(buf), 0), 0);
+	unix_release(b);
+	CHECK_EQ(KICKS(net), 0);
+	net_done(net);
+}
+
+/*
+ * A handoff reader kicked (net teardown) while a sender copies a large
+ * message into its buffer: the teardown waits for the copy, the reader
+ * waits for the copy too, then returns what it got.
+ */
+static void test_stream_handoff_teardown(void)
+{
+	int round;
+
+	for (round = 0; round < 20; round++) {
+		struct unix_net *net = net_new();
+		struct unix_sock *a, *b;
+		struct close_sender cs = { 0 };
+		struct hreader r;
+		test_thread_t t, ts;
+
+		mkpair(net, SOCK_STREAM, &a, &b);
+		hreader_start(net, &t, &r, b, sizeof(r.buf), MSG_WAITALL);
+		cs.sk = a;
+		cs.len = 1 << 20;
+		test_thread_start(&ts, close_sender_main, &cs);
+		if (round % 2)
+			sleep_ms(1);
+		unix_net_shutdown(net);
+		test_thread_join(t);
+		test_thread_join(ts);
+		CHECK(r.result == (ssize_t)sizeof(r.buf) || r.result == -ESHUTDOWN ||
+		      (r.result > 0 && r.result < (ssize_t)sizeof(r.buf)));
+		CHECK(cs.last != 0);
+		unix_release(a);
+		unix_release(b);
+		check_zero(net);
+		unix_net_destroy(net);
+	}
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -3184,6 +4168,7 @@ struct test {
 
 static const struct test tests[] = {
 	{ "net_lifecycle", test_net_lifecycle },
+	{ "trace_ring", test_trace_ring },
 	{ "create_errnos", test_create_errnos },
 	{ "stream_pair", test_stream_pair },
 	{ "stream_shutdown_epipe", test_stream_shutdown_epipe },
@@ -3206,6 +4191,9 @@ static const struct test tests[] = {
 	{ "poll_many", test_poll_many },
 	{ "wait_no_lost_wakeup", test_wait_no_lost_wakeup },
 	{ "wait_timeout_kick_signal", test_wait_timeout_kick_signal },
+#ifdef MENIOS_TEST_DET
+	{ "det_race_schedule", test_det_race_schedule },
+#endif
 	{ "scm_rights", test_scm_rights },
 	{ "gc_self", test_gc_self },
 	{ "gc_reachable", test_gc_reachable },
@@ -3223,6 +4211,13 @@ static const struct test tests[] = {
 	{ "pipe_wakeups", test_pipe_wakeups },
 	{ "pipe_fifo_open", test_pipe_fifo_open },
 	{ "pipe_splice_tee", test_pipe_splice_tee },
+	{ "lock_crossed_connect", test_lock_crossed_connect },
+	{ "lock_both_ways", test_lock_both_ways },
+	{ "lock_close_while_sending", test_lock_close_while_sending },
+	{ "wake_many_sleepers", test_wake_many_sleepers },
+	{ "wake_pingpong", test_wake_pingpong },
+	{ "stream_handoff", test_stream_handoff },
+	{ "stream_handoff_teardown", test_stream_handoff_teardown },
 };
 
 int main(int argc, char **argv)
@@ -3248,6 +4243,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "no test named %s\n", argv[1]);
 		return 2;
 	}
+#ifdef MENIOS_TEST_DET
+	printf("det: %llu scheduling decisions\n", (unsigned long long)det_switches());
+#endif
 	printf("%d passed, 0 failed\n", passed);
 	return 0;
 }

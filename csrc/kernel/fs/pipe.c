@@ -29,9 +29,7 @@
  *       built without CONFIG_WATCH_QUEUE answers).
  *     - A call blocked when the net is torn down fails with ESHUTDOWN.
  */
-#include <errno.h>
-#include <string.h>
-
+#include "../lib/string.h"
 #include "pipe.h"
 #include "../net/unix/unix_socket.h"
 

@@ -42,9 +42,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
-#include "../../platform/host.h"
+#include "../../platform/platform.h"
+#include "../errno.h"
+#include "../types.h"
 #include "../list.h"
 #include "../sched/wait.h"
 #include "../mm/page.h"

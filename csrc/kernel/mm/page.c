@@ -1,12 +1,13 @@
 /*
  * mm/page.c - refcounted page runs.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
+#include "../errno.h"
+#include "../lib/string.h"
 #include "page.h"
-#include "../../platform/host.h"
+#include "../../platform/platform.h"
+#include "../trace/trace.h"
+
+_Static_assert(PAGE_SIZE_BYTES == PLAT_PAGE_SIZE, "a page run is made of platform pages");
 
 struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 {
@@ -17,7 +18,7 @@ struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 	run = plat_zalloc(sizeof(*run));
 	if (!run)
 		return NULL;
-	run->mem = aligned_alloc(PAGE_SIZE_BYTES, npages * PAGE_SIZE_BYTES);
+	run->mem = plat_page_alloc(npages);
 	if (!run->mem) {
 		plat_free(run);
 		return NULL;
@@ -31,21 +32,25 @@ struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 	run->npages = npages;
 	run->live_pages = &pool->live_pages;
 	atomic_fetch_add(&pool->live_pages, (long)npages);
+	trace_event(TRACE_PAGE_ALLOC, 0, trace_id(run), npages, 0);
 	return run;
 }
 
 void page_run_get(struct page_run *run)
 {
-	atomic_fetch_add(&run->refcnt, 1);
+	int was = atomic_fetch_add(&run->refcnt, 1);
+
+	trace_event(TRACE_PAGE_GET, 0, trace_id(run), was + 1, 0);
 }
 
 void page_run_put(struct page_run *run)
 {
 	int was = atomic_fetch_sub(&run->refcnt, 1);
 
+	trace_event(TRACE_PAGE_PUT, 0, trace_id(run), was - 1, 0);
 	if (was == 1) {
 		atomic_fetch_sub(run->live_pages, (long)run->npages);
-		free(run->mem);
+		plat_page_free(run->mem, run->npages);
 		plat_free(run);
 	} else {
 		plat_event_post(&run->released, WAKE_EVENT);	/* see page_run_wait() */

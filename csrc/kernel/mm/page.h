@@ -13,6 +13,7 @@
  * poster -- and costs a system call only when someone sleeps on it.
  *
  * Locking: refcnt, gifted and the event are atomics; nothing else is mutable.
+ * The tracepoints take the trace ring's lock, a leaf (kernel/trace/trace.h).
  */
 #ifndef MENIOS_PAGE_H
 #define MENIOS_PAGE_H

@@ -2,7 +2,8 @@
  * kernel/net/skbuff.c - socket buffers.
  */
 #include "skbuff.h"
-#include "../../platform/host.h"
+#include "../../platform/platform.h"
+#include "../trace/trace.h"
 
 #define SMP_CACHE_BYTES		64
 #define SKB_DATA_ALIGN(x)	(((x) + SMP_CACHE_BYTES - 1) & ~(size_t)(SMP_CACHE_BYTES - 1))
@@ -57,11 +58,13 @@ struct sk_buff *skb_alloc(size_t len, unsigned int truesize)
 	skb->cb.consumed = 0;
 	skb->data = skb->head;
 	skb->pages = NULL;
+	trace_event(TRACE_SKB_ALLOC, 0, trace_id(skb), len, truesize);
 	return skb;
 }
 
 void skb_free_mem(struct sk_buff *skb)
 {
+	trace_event(TRACE_SKB_FREE, 0, trace_id(skb), skb->len, 0);
 	plat_free(skb);
 }
 
@@ -74,6 +77,7 @@ void __skb_queue_tail(struct sk_buff_head *q, struct sk_buff *skb)
 	last->next = skb;
 	q->prev = skb;
 	skb_queue_set_len(q, q->qlen + 1, q->bytes + skb->len);
+	trace_event(TRACE_SKB_QUEUE, q->qlen, trace_id(skb), trace_id(q), skb->len);
 }
 
 void __skb_unlink(struct sk_buff *skb, struct sk_buff_head *q)
@@ -82,6 +86,7 @@ void __skb_unlink(struct sk_buff *skb, struct sk_buff_head *q)
 	skb->next->prev = skb->prev;
 	skb->next = skb->prev = NULL;
 	skb_queue_set_len(q, q->qlen - 1, q->bytes - skb->len);
+	trace_event(TRACE_SKB_DEQUEUE, q->qlen, trace_id(skb), trace_id(q), skb->len);
 }
 
 struct sk_buff *__skb_dequeue(struct sk_buff_head *q)

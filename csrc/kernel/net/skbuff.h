@@ -10,7 +10,8 @@
  * owned by the queue, an skb off every queue by whoever unlinked it.  A
  * queue's length and byte count are also read without the lock, as hints
  * (Linux's skb_queue_len_lockless): written with relaxed atomic stores under
- * the lock, read with relaxed atomic loads.
+ * the lock, read with relaxed atomic loads.  The tracepoints take the trace
+ * ring's lock, a leaf (kernel/trace/trace.h).
  */
 #ifndef MENIOS_SKBUFF_H
 #define MENIOS_SKBUFF_H

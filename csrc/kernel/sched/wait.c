@@ -7,11 +7,13 @@
  * hold-off time, an atomic hint.  intr_lock guards
  * intr_sleepers, the interruptible waiters now asleep; it nests inside a
  * queue lock or is taken alone, and nothing is taken while holding it.
+ * The tracepoints take the trace ring's lock, a leaf (kernel/trace/trace.h).
  */
-#include <errno.h>
 #include <stdatomic.h>
 
+#include "../errno.h"
 #include "wait.h"
+#include "../trace/trace.h"
 
 static plat_mutex_t intr_lock = PLAT_MUTEX_INITIALIZER;
 static struct list_head intr_sleepers = { &intr_sleepers, &intr_sleepers };
@@ -63,7 +65,10 @@ void __wq_add_callback(struct wait_queue_head *wq, struct wait_queue_entry *e,
 
 static void __waiter_wake(struct waiter *w, uint32_t reason)
 {
-	if (plat_event_post(&w->ev, reason) && w->counted) {
+	if (!plat_event_post(&w->ev, reason))
+		return;
+	trace_event(TRACE_WAKEUP, reason, trace_id(w), 0, 0);
+	if (w->counted) {
 		w->stats->blocked--;
 		w->counted = 0;
 	}
@@ -199,6 +204,7 @@ int __waiter_sleep(struct waiter *w, plat_mutex_t *lock, const struct wait_ctl *
 	}
 	st->blocked++;
 	w->counted = 1;
+	trace_event(TRACE_SLEEP, 0, trace_id(w), spin_ns, 0);
 	if (ctl->intr) {
 		plat_mutex_lock(&intr_lock);
 		list_add(&w->intr_link, &intr_sleepers);
@@ -228,6 +234,7 @@ int __waiter_sleep(struct waiter *w, plat_mutex_t *lock, const struct wait_ctl *
 		plat_mutex_unlock(&intr_lock);
 	}
 	plat_mutex_lock(lock);
+	trace_event(TRACE_SLEEP_END, 0, trace_id(w), r, 0);
 	if (w->counted) {
 		st->blocked--;
 		w->counted = 0;

@@ -27,9 +27,10 @@
  *     caller returns what it has done so far, else that error; the embedder
  *     runs its signal handlers and restarts the call from scratch.
  *
- * Signals reach a sleeper through the host kernel: a handler installed
- * without SA_RESTART makes the futex sleep of the thread it runs in return
- * EINTR.  Only interruptible sleepers act on it (in Python only the main
+ * Signals reach a sleeper through the platform: plat_event_wait returns
+ * -EINTR (on the host platform, a handler installed without SA_RESTART
+ * makes the futex sleep of the thread it runs in return EINTR).  Only
+ * interruptible sleepers act on it (in Python only the main
  * thread runs signal handlers, so the bridge makes only its sleeps
  * interruptible).  A process-directed signal may land on another thread
  * asleep here; that thread relays it -- it kicks every interruptible sleeper
@@ -64,8 +65,9 @@
 #define MENIOS_WAIT_H
 
 #include <stdint.h>
+#include "../errno.h"
 #include "../list.h"
-#include "../../platform/host.h"
+#include "../../platform/platform.h"
 
 /* Why a waiter's event was posted. */
 enum {
@@ -134,10 +136,6 @@ struct wait_spin_cfg {
 	int64_t fixed_ns;	/* always spin this long (SO_BUSY_POLL) */
 	int64_t adaptive_max_ns; /* bound of the adaptive spin; 0: none */
 };
-
-#ifndef ERESTARTSYS
-#define ERESTARTSYS 512		/* kernel-internal: the caller restarts the call */
-#endif
 
 static inline void wait_spin_init(struct wait_spin *s)
 {

@@ -1,6 +1,9 @@
 /*
- * net/unix/af_unix.c - the AF_UNIX socket family: SOCK_STREAM, SOCK_DGRAM
- * and SOCK_SEQPACKET state machines, one ops table per type.
+ * net/unix/af_unix.c - the AF_UNIX socket family: the net, socket
+ * lifetime, names, listen/accept/connect, shutdown, poll, options and the
+ * per-type ops tables.  The data paths are in stream.c and dgram.c,
+ * control messages and files in flight in scm.c, the message cursor in
+ * msg.c, page handoff in zerocopy.c (af_unix.h lists what they share).
  *
  * Written against Linux's net/unix/af_unix.c semantics: the same checks in
  * the same order, the same errnos, the same truesize accounting (so back-
@@ -17,8 +20,8 @@
  * Locking: see the contract in unix_socket.h.  In short: one net lock over
  * all socket state and wait queues; a per-socket iolock serialising readers
  * so they can copy with the net lock dropped; order iolock -> net lock.
- * Every blocking call sleeps in __unix_sleep() (poll in unix_poll_many()),
- * with the net lock dropped and no iolock held.
+ * Every blocking call sleeps in __unix_net_sleep() (poll in
+ * unix_poll_many()), with the net lock dropped and no iolock held.
  *
  * Known differences from Linux:
  *   [TO FIX]
@@ -34,34 +37,16 @@
  *       would find.
  *     - A call blocked when the net is torn down fails with ESHUTDOWN.
  */
-#include <errno.h>
-#include <string.h>
-
-#include "unix_socket.h"
+#include "../../lib/string.h"
+#include "af_unix.h"
 #include "../../mm/page.h"
 #include "../../fs/pipe.h"
-
-#define SKB_MAX_HEAD0		(4096 - 320)	/* SKB_MAX_HEAD(0) */
-#define UNIX_SKB_FRAGS_SZ	32768
-#define SKB_MAX_ALLOC		(16384 - 320)	/* SKB_MAX_ORDER(0, 2) */
-#define MAX_SKB_FRAGS		17
-#define PAGE_SZ			4096
-#define PAGE_ALIGN(x)		(((x) + PAGE_SZ - 1) & ~(size_t)(PAGE_SZ - 1))
-#define SOCK_MIN_SNDBUF		4608
-#define SOCK_MIN_RCVBUF		2304
-#define COPY_UNLOCKED_MIN	1024	/* copy larger chunks with the net lock dropped */
 
 static const struct unix_proto_ops unix_stream_ops;
 static const struct unix_proto_ops unix_dgram_ops;
 static const struct unix_proto_ops unix_seqpacket_ops;
 
-static inline size_t min_sz(size_t a, size_t b)
-{
-	return a < b ? a : b;
-}
-
-static void __unix_purge_queue(struct unix_sock *sk);
-static void msg_copy_to(struct unix_msg *m, const unsigned char *src, size_t n);
+static void __unix_release_sock(struct unix_sock *sk, int embryo);
 
 /* ---------------------------------------------------------------- net --- */
 
@@ -195,52 +180,15 @@ int __unix_net_sleep(struct unix_net *net, struct wait_queue_head *wq,
 	return err;
 }
 
-static int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
-			struct wait_ctl *ctl, int exclusive)
-{
-	return __unix_net_sleep(sk->net, wq, ctl, sk->busy_poll_ns, exclusive);
-}
-
-/*
- * wait_event: sleep on @wq until @cond (checked under net->lock) holds.
- * @err is 0 then, else what ended the wait (see __unix_sleep).
- */
-#define __unix_wait_event(err, sk, wq, ctl, exclusive, cond)			\
-	do {									\
-		(err) = 0;							\
-		while (!(cond)) {						\
-			(err) = __unix_sleep((sk), (wq), (ctl), (exclusive));	\
-			if (err)						\
-				break;						\
-		}								\
-	} while (0)
-
-/*
- * A reader copying out of an skb still on a receive queue drops net->lock
- * for the copy.  unix_net_shutdown() purges every queue without the readers'
- * iolocks, so it must wait for such copies as it waits for sleepers: count
- * them in net->sleepers.  Call with net->lock held; it is held again after.
- */
-static void __unix_copy_unlocked(struct unix_net *net, struct unix_msg *msg,
-				 const unsigned char *src, size_t n)
-{
-	net->sleepers++;
-	plat_mutex_unlock(&net->lock);
-	msg_copy_to(msg, src, n);
-	plat_mutex_lock(&net->lock);
-	if (--net->sleepers == 0 && net->dead)
-		plat_cond_broadcast(&net->idle);
-}
-
 /* ----------------------------------------------------------- refcounts --- */
 
-static void unix_addr_put(struct unix_address *addr)
+void unix_addr_put(struct unix_address *addr)
 {
 	if (addr && --addr->refcnt == 0)
 		plat_free(addr);
 }
 
-static void __unix_destroy(struct unix_sock *sk)
+void __unix_destroy(struct unix_sock *sk)
 {
 	struct unix_net *net = sk->net;
 
@@ -279,17 +227,6 @@ void __unix_gc_free(struct unix_sock *sk)
 	__unix_destroy(sk);
 }
 
-static inline void __sock_hold(struct unix_sock *sk)
-{
-	sk->refcnt++;
-}
-
-static inline void __sock_put(struct unix_sock *sk)
-{
-	if (--sk->refcnt == 0)
-		__unix_destroy(sk);
-}
-
 void unix_sock_hold(struct unix_sock *sk)
 {
 	plat_mutex_lock(&sk->net->lock);
@@ -310,130 +247,9 @@ void unix_sock_put(struct unix_sock *sk)
 		unix_net_free(net);
 }
 
-/* ---------------------------------------------------------------- scm --- */
-
-struct scm_fp_list *scm_fp_alloc(int count)
-{
-	struct scm_fp_list *fpl;
-
-	fpl = plat_zalloc(sizeof(*fpl) + (size_t)count * sizeof(struct scm_file));
-	if (fpl)
-		fpl->count = count;
-	return fpl;
-}
-
-void scm_fp_free(struct scm_fp_list *fpl)
-{
-	plat_free(fpl);
-}
-
-/* The user table entry of @uid, made if @create; NULL if none (or no memory). */
-static struct unix_user *__unix_user(struct unix_net *net, int32_t uid, int create)
-{
-	struct list_head *head = &net->users[(uint32_t)uid % UNIX_HASH_SIZE];
-	struct list_head *pos;
-	struct unix_user *u;
-
-	list_for_each(pos, head) {
-		u = list_entry(pos, struct unix_user, link);
-		if (u->uid == uid)
-			return u;
-	}
-	if (!create || !(u = plat_zalloc(sizeof(*u))))
-		return NULL;
-	u->uid = uid;
-	list_add_tail(&u->link, head);
-	return u;
-}
-
-/*
- * too_many_unix_fds: the sender's user already has more files in flight
- * than its RLIMIT_NOFILE, and no CAP_SYS_RESOURCE or CAP_SYS_ADMIN.  The
- * message's own files are not counted.
- */
-static int __too_many_unix_fds(struct unix_net *net, const struct scm_fp_list *fpl)
-{
-	struct unix_user *u = __unix_user(net, fpl->user, 0);
-
-	return u && u->inflight > fpl->user_nofile && !fpl->user_unlimited;
-}
-
-/* Files of @fpl enter flight (attached to an skb), charged to @u. */
-static void __unix_inflight(struct unix_net *net, struct scm_fp_list *fpl, struct unix_user *u)
-{
-	int i;
-
-	net->cnt.inflight += fpl->count;
-	fpl->charged = u;
-	u->inflight += fpl->count;
-	for (i = 0; i < fpl->count; i++) {
-		if (fpl->files[i].usk) {
-			fpl->files[i].usk->inflight++;
-			net->unix_tot_inflight++;
-		}
-	}
-}
-
-/* Files of @fpl leave flight (received, or their skb freed). */
-static void __unix_notinflight(struct unix_net *net, struct scm_fp_list *fpl)
-{
-	struct unix_user *u = fpl->charged;
-	int i;
-
-	net->cnt.inflight -= fpl->count;
-	fpl->charged = NULL;
-	u->inflight -= fpl->count;
-	if (!u->inflight) {
-		list_del_init(&u->link);
-		plat_free(u);
-	}
-	for (i = 0; i < fpl->count; i++) {
-		if (fpl->files[i].usk) {
-			fpl->files[i].usk->inflight--;
-			net->unix_tot_inflight--;
-		}
-	}
-}
-
-int unix_users_inflight(struct unix_net *net, int32_t *uids, int64_t *counts, int max)
-{
-	struct list_head *pos;
-	int i, n = 0;
-
-	plat_mutex_lock(&net->lock);
-	for (i = 0; i < UNIX_HASH_SIZE; i++) {
-		list_for_each(pos, &net->users[i]) {
-			struct unix_user *u = list_entry(pos, struct unix_user, link);
-
-			if (n < max) {
-				uids[n] = u->uid;
-				counts[n] = u->inflight;
-			}
-			n++;
-		}
-	}
-	plat_mutex_unlock(&net->lock);
-	return n;
-}
-
-/* Hand the files of @fpl back to the embedder to drop after unlocking. */
-static void __scm_fp_release(struct unix_net *net, struct scm_fp_list *fpl)
-{
-	fpl->next = net->released;
-	net->released = fpl;
-}
-
-void unix_file_ref(struct unix_sock *sk, int delta)
-{
-	plat_mutex_lock(&sk->net->lock);
-	sk->file_refs += delta;
-	plat_mutex_unlock(&sk->net->lock);
-}
-
 /* ---------------------------------------------------------------- skbs --- */
 
-static struct sk_buff *__unix_skb_new(struct unix_sock *owner, size_t len,
-				      unsigned int truesize)
+struct sk_buff *__unix_skb_new(struct unix_sock *owner, size_t len, unsigned int truesize)
 {
 	struct sk_buff *skb = skb_alloc(len, truesize);
 
@@ -446,35 +262,7 @@ static struct sk_buff *__unix_skb_new(struct unix_sock *owner, size_t len,
 	return skb;
 }
 
-/*
- * A stream skb of @len bytes, @data_len of them in page fragments on Linux
- * (alloc_skb_with_frags): with fragments, all its data live in pages of
- * the net's pool, so that splice can hand them to a pipe by reference
- * (skb_splice_bits).  The truesize is Linux's either way.
- */
-static struct sk_buff *__unix_skb_new_paged(struct unix_sock *owner, size_t len,
-					    size_t data_len, unsigned int truesize)
-{
-	struct sk_buff *skb;
-	struct page_run *run;
-
-	if (!data_len)
-		return __unix_skb_new(owner, len, truesize);
-	run = page_run_alloc(&owner->net->pool, PAGE_ALIGN(len) / PAGE_SZ, 0);
-	if (!run)
-		return NULL;
-	skb = __unix_skb_new(owner, 0, truesize);
-	if (!skb) {
-		page_run_put(run);
-		return NULL;
-	}
-	skb->len = (unsigned int)len;
-	skb->pages = run;
-	skb->data = run->mem;
-	return skb;
-}
-
-static int unix_writable(const struct unix_sock *sk, int state)
+int unix_writable(const struct unix_sock *sk, int state)
 {
 	return state != UNIX_LISTEN && (sk->wmem_alloc << 2) <= sk->sndbuf;
 }
@@ -484,7 +272,7 @@ static int unix_writable(const struct unix_sock *sk, int state)
  * embedder drops them), its truesize is returned to the sender, who may now
  * write again.
  */
-static void __kfree_skb(struct sk_buff *skb)
+void __kfree_skb(struct sk_buff *skb)
 {
 	struct unix_sock *owner = skb->sk;
 	struct unix_net *net = owner->net;
@@ -504,7 +292,7 @@ static void __kfree_skb(struct sk_buff *skb)
 	skb_free_mem(skb);
 }
 
-static void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb)
+void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb)
 {
 	__skb_queue_tail(&other->receive_queue, skb);
 	other->net->cnt.bytes_queued += skb->len;
@@ -516,7 +304,7 @@ static void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb)
 		__unix_gc_queued(other, skb->cb.fp);
 }
 
-static void __unix_unlink_skb(struct unix_sock *sk, struct sk_buff *skb)
+void __unix_unlink_skb(struct unix_sock *sk, struct sk_buff *skb)
 {
 	sk->net->cnt.bytes_queued -= skb->len;
 	__skb_unlink(skb, &sk->receive_queue);
@@ -524,7 +312,7 @@ static void __unix_unlink_skb(struct unix_sock *sk, struct sk_buff *skb)
 		skb->sk->listener = NULL;	/* an embryo leaves its listener */
 }
 
-static void __unix_purge_queue(struct unix_sock *sk)
+void __unix_purge_queue(struct unix_sock *sk)
 {
 	struct sk_buff *skb;
 
@@ -532,66 +320,6 @@ static void __unix_purge_queue(struct unix_sock *sk)
 	while ((skb = skb_peek(&sk->receive_queue)) != NULL) {
 		__unix_unlink_skb(sk, skb);
 		__kfree_skb(skb);
-	}
-}
-
-/* --------------------------------------------------------- msg cursor --- */
-
-static size_t msg_total(const struct unix_msg *m)
-{
-	size_t n = 0;
-	unsigned int i;
-
-	for (i = 0; i < m->iovlen; i++)
-		n += m->iov[i].len;
-	return n;
-}
-
-static size_t msg_left(const struct unix_msg *m)
-{
-	return msg_total(m) - m->done;
-}
-
-/* Copy @n bytes from the message cursor into @dst (send side). */
-static void msg_copy_from(struct unix_msg *m, unsigned char *dst, size_t n)
-{
-	while (n) {
-		struct unix_iov *v = &m->iov[m->iov_idx];
-		size_t c = min_sz(n, v->len - m->iov_off);
-
-		memcpy(dst, (unsigned char *)v->base + m->iov_off, c);
-		dst += c;
-		n -= c;
-		m->done += c;
-		m->iov_off += c;
-		if (m->iov_off == v->len) {
-			m->iov_idx++;
-			m->iov_off = 0;
-		}
-	}
-	/* Skip empty iovs so the cursor always points at room. */
-	while (m->iov_idx < m->iovlen && m->iov[m->iov_idx].len == 0)
-		m->iov_idx++;
-}
-
-/* Copy @n bytes from @src to the message cursor (receive side). */
-static void msg_copy_to(struct unix_msg *m, const unsigned char *src, size_t n)
-{
-	while (n) {
-		struct unix_iov *v;
-		size_t c;
-
-		while (m->iov[m->iov_idx].len == m->iov_off) {
-			m->iov_idx++;
-			m->iov_off = 0;
-		}
-		v = &m->iov[m->iov_idx];
-		c = min_sz(n, v->len - m->iov_off);
-		memcpy((unsigned char *)v->base + m->iov_off, src, c);
-		src += c;
-		n -= c;
-		m->done += c;
-		m->iov_off += c;
 	}
 }
 
@@ -682,9 +410,6 @@ void unix_set_uid(struct unix_sock *sk, int32_t uid)
 }
 
 /* ------------------------------------------------------------ release --- */
-
-static void __unix_dgram_peer_wake_disconnect(struct unix_sock *sk, struct unix_sock *other);
-static void __unix_release_sock(struct unix_sock *sk, int embryo);
 
 /*
  * The last file reference is gone (close of the last fd, exit, or the
@@ -832,7 +557,7 @@ static void __unix_bind_abstract_name(struct unix_sock *sk, struct unix_address 
  * random start on; -ENOSPC when every one is taken.  Nothing to do when
  * already bound.
  */
-static int __unix_autobind(struct unix_sock *sk)
+int __unix_autobind(struct unix_sock *sk)
 {
 	struct unix_net *net = sk->net;
 	struct unix_address *addr;
@@ -972,8 +697,8 @@ int unix_bind(void *task, struct unix_sock *sk, const void *path, unsigned int l
  * path: the VFS's errnos (host->find_bsd, called unlocked), ECONNREFUSED
  * when nothing is bound to the inode, EPROTOTYPE for another type.
  */
-static int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
-			   unsigned int len, int type, struct unix_sock **out)
+int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
+		    unsigned int len, int type, struct unix_sock **out)
 {
 	struct unix_sock *other;
 	char path[UNIX_PATH_MAX + 1];
@@ -1089,7 +814,7 @@ int unix_listen(struct unix_sock *sk, int backlog, const struct unix_cred *cred)
 	return sk->ops->listen(sk, backlog, cred);
 }
 
-static int unix_recvq_full(const struct unix_sock *sk)
+int unix_recvq_full(const struct unix_sock *sk)
 {
 	return (int)sk->receive_queue.qlen > sk->max_ack_backlog;
 }
@@ -1220,7 +945,7 @@ out:
 }
 
 /* Dgram: drop a dissolved association's leftovers from the receive queue. */
-static void __unix_dgram_disconnected(struct unix_sock *sk, struct unix_sock *other)
+void __unix_dgram_disconnected(struct unix_sock *sk, struct unix_sock *other)
 {
 	if (!skb_queue_empty(&sk->receive_queue)) {
 		__unix_purge_queue(sk);
@@ -1248,8 +973,8 @@ static int unix_dgram_connect(struct unix_sock *sk, struct unix_sock *other,
 			err = -ECONNREFUSED;
 			goto out;
 		}
-		if (other->peer && other->peer != sk) {
-			err = -EPERM;	/* unix_may_send */
+		if (!unix_may_send(sk, other)) {
+			err = -EPERM;
 			goto out;
 		}
 		sk->state = UNIX_ESTABLISHED;
@@ -1329,212 +1054,13 @@ int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_
  * directly, and poll registers there too, so the relay is the wait queue
  * itself: nothing to disconnect.
  */
-static void __unix_dgram_peer_wake_disconnect(struct unix_sock *sk, struct unix_sock *other)
+void __unix_dgram_peer_wake_disconnect(struct unix_sock *sk, struct unix_sock *other)
 {
 	(void)other;
 	__wake_up_all(&sk->wq);
 }
 
-/* ---------------------------------------------------------------- send --- */
-
-/*
- * scm_check_creds: SCM_CREDENTIALS may claim the sender's own pid (any pid
- * with CAP_SYS_ADMIN), one of its uids (any with CAP_SETUID) and one of its
- * gids (any with CAP_SETGID); an id of -1 is EINVAL, the rest EPERM.
- */
-static int scm_check_creds(const struct unix_cred *c, const struct unix_task_cred *me)
-{
-	if (c->uid == -1 || c->gid == -1)
-		return -EINVAL;
-	if ((c->pid == me->pid || (me->caps & UNIX_CAP_SYS_ADMIN)) &&
-	    (c->uid == me->uid || c->uid == me->euid || c->uid == me->suid ||
-	     (me->caps & UNIX_CAP_SETUID)) &&
-	    (c->gid == me->gid || c->gid == me->egid || c->gid == me->sgid ||
-	     (me->caps & UNIX_CAP_SETGID)))
-		return 0;
-	return -EPERM;
-}
-
-/* Walking a control buffer: where the next message starts, what is left. */
-struct cmsg_iter {
-	const unsigned char *p;
-	size_t left;
-};
-
-/*
- * The next control message: 1 with its header in @h and its data at
- * *@data (*@dlen bytes), 0 at the end, -EINVAL for a malformed header
- * (CMSG_OK).  Trailing bytes shorter than a header end the buffer.
- */
-static int cmsg_next(struct cmsg_iter *it, struct unix_cmsghdr *h,
-		     const unsigned char **data, size_t *dlen)
-{
-	size_t step;
-
-	if (it->left < sizeof(*h))
-		return 0;
-	memcpy(h, it->p, sizeof(*h));
-	if (h->cmsg_len < sizeof(*h) || h->cmsg_len > it->left)
-		return -EINVAL;
-	*data = it->p + sizeof(*h);
-	*dlen = h->cmsg_len - sizeof(*h);
-	step = UNIX_CMSG_ALIGN(h->cmsg_len);
-	if (step >= it->left) {
-		it->left = 0;
-	} else {
-		it->p += step;
-		it->left -= step;
-	}
-	return 1;
-}
-
-/*
- * scm_fp_copy: the @num fds at @fds join @msg->fp (room for @room files),
- * each a reference the embedder takes (fget_raw).  EINVAL past
- * SCM_MAX_FD in all; EBADF for a negative fd or one not open (the files
- * taken so far stay in @msg->fp, for unix_scm_destroy).
- */
-static int scm_fp_copy(void *task, const struct unix_host_ops *host, struct unix_msg *msg,
-		       const unsigned char *fds, int num, int room)
-{
-	struct scm_fp_list *fpl = msg->fp;
-	int i, err;
-
-	if (num <= 0)
-		return 0;
-	if (num > SCM_MAX_FD)
-		return -EINVAL;
-	if (!fpl) {
-		fpl = scm_fp_alloc(room);
-		if (!fpl)
-			return -ENOMEM;
-		fpl->count = 0;
-		msg->fp = fpl;
-	}
-	if (fpl->count + num > SCM_MAX_FD)
-		return -EINVAL;
-	for (i = 0; i < num; i++) {
-		int32_t fd;
-		struct scm_file *f = &fpl->files[fpl->count];
-
-		memcpy(&fd, fds + (size_t)i * sizeof(fd), sizeof(fd));
-		if (fd < 0)
-			return -EBADF;
-		err = host->fget(task, fd, &f->file, &f->usk);
-		if (err)
-			return err;
-		fpl->count++;
-	}
-	return 0;
-}
-
-/*
- * __scm_send: parse the control messages, once per call (the first attempt
- * consumes msg->control).  A malformed header, an unknown SOL_SOCKET type
- * or a malformed ucred is EINVAL; other levels are skipped.  SCM_RIGHTS
- * takes references to the files (scm_fp_copy); SCM_CREDENTIALS is checked
- * (scm_check_creds, then ESRCH for a pid naming no process).  The files
- * are charged to the caller's real uid, and its limit noted for
- * too_many_unix_fds.  Called with no lock held.
- */
-static int __scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
-{
-	const struct unix_host_ops *host = net->host;
-	struct cmsg_iter it = { msg->control, msg->controllen };
-	struct unix_cmsghdr h;
-	const unsigned char *data;
-	struct unix_task_cred me;
-	size_t dlen;
-	int have_me = 0, room = 0, err;
-
-	/* the files to make room for: at most SCM_MAX_FD, else EINVAL below */
-	while (cmsg_next(&it, &h, &data, &dlen) > 0)
-		if (h.cmsg_level == SOL_SOCKET && h.cmsg_type == SCM_RIGHTS)
-			room += (int)min_sz(dlen / sizeof(int32_t), SCM_MAX_FD);
-	room = room < SCM_MAX_FD ? room : SCM_MAX_FD;
-
-	it.p = msg->control;
-	it.left = msg->controllen;
-	msg->control = NULL;
-	msg->controllen = 0;
-	while ((err = cmsg_next(&it, &h, &data, &dlen)) > 0) {
-		if (h.cmsg_level != SOL_SOCKET)
-			continue;
-		if (!host)
-			return -EINVAL;
-		if (!have_me && (h.cmsg_type == SCM_RIGHTS || h.cmsg_type == SCM_CREDENTIALS)) {
-			err = host->cred(task, &me);
-			if (err)
-				return err;
-			have_me = 1;
-		}
-		switch (h.cmsg_type) {
-		case SCM_RIGHTS:
-			err = scm_fp_copy(task, host, msg, data, (int)(dlen / sizeof(int32_t)), room);
-			break;
-		case SCM_CREDENTIALS:
-			if (dlen != sizeof(struct unix_cred))
-				return -EINVAL;
-			memcpy(&msg->creds, data, sizeof(msg->creds));
-			err = scm_check_creds(&msg->creds, &me);
-			if (!err && msg->creds.pid != me.pid && !host->pid_exists(task, msg->creds.pid))
-				err = -ESRCH;
-			msg->has_creds = !err;
-			break;
-		default:
-			err = -EINVAL;
-		}
-		if (err)
-			return err;
-	}
-	if (err)
-		return err;		/* a malformed header */
-	if (msg->fp && !msg->fp->count) {
-		scm_fp_free(msg->fp);
-		msg->fp = NULL;
-	}
-	if (msg->fp) {
-		msg->fp->user = me.uid;
-		msg->fp->user_nofile = me.rlimit_nofile;
-		msg->fp->user_unlimited = !!(me.caps & (UNIX_CAP_SYS_RESOURCE | UNIX_CAP_SYS_ADMIN));
-	}
-	return 0;
-}
-
-/* A send's scm_send, first thing; a zero-copy send carries no control data. */
-static int unix_scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
-{
-	int err;
-
-	if (msg->control) {
-		err = __scm_send(task, net, msg);
-		if (err)
-			return err;
-	}
-	if (msg->pages && (msg->fp || msg->has_creds))
-		return -EINVAL;
-	return 0;
-}
-
-/* scm_destroy: the files of a message that was not sent go back, unlocked. */
-void unix_scm_destroy(struct unix_net *net, struct unix_msg *msg)
-{
-	struct scm_fp_list *fpl = msg->fp;
-	int i;
-
-	if (!fpl)
-		return;
-	msg->fp = NULL;
-	for (i = 0; i < fpl->count; i++)
-		net->host->fput(fpl->files[i].file);
-	scm_fp_free(fpl);
-}
-
-/* What a stream send that stopped on @err returns: what it queued, if any. */
-static ssize_t unix_no_sendmsg_result(struct unix_msg *msg, int err)
-{
-	return msg->done ? (ssize_t)msg->done : err;
-}
+/* -------------------------------------------------------- send/recv --- */
 
 /*
  * sock_alloc_send_pskb's wait for send-buffer space, as Linux's
@@ -1544,7 +1070,7 @@ static ssize_t unix_no_sendmsg_result(struct unix_msg *msg, int err)
  * (wmem <= sndbuf / 4, unix_write_space), so a blocked sender stays asleep
  * until the reader has drained three quarters.  Caller holds net->lock.
  */
-static int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
+int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
 {
 	int err;
 
@@ -1564,478 +1090,13 @@ static int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
 	}
 }
 
-/* Credentials the skb carries (maybe_add_creds / unix_scm_to_skb). */
-static void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,
-			     const struct unix_sock *sk, const struct unix_sock *other)
-{
-	if (msg->has_creds) {
-		skb->cb.cred = msg->creds;
-		return;
-	}
-	if ((sk->flags & UNIX_F_PASSCRED) || (other->flags & UNIX_F_PASSCRED) ||
-	    (other->flags & UNIX_F_DEAD))
-		skb->cb.cred = msg->cur;
-}
-
-/*
- * unix_attach_fds: the files go on @skb, charged to the sender's user --
- * or ETOOMANYREFS when that user is over its limit (too_many_unix_fds).
- */
-static int __unix_attach_fds(struct sk_buff *skb, struct unix_msg *msg)
-{
-	struct unix_net *net = skb->sk->net;
-	struct unix_user *u;
-
-	if (msg->fp) {
-		if (__too_many_unix_fds(net, msg->fp))
-			return -ETOOMANYREFS;
-		u = __unix_user(net, msg->fp->user, 1);
-		if (!u)
-			return -ENOMEM;
-		skb->cb.fp = msg->fp;
-		msg->fp = NULL;
-		__unix_inflight(net, skb->cb.fp, u);
-	}
-	return 0;
-}
-
-/* An skb that will not be queued gives its files back to the message. */
-static void __unix_unattach_fds(struct sk_buff *skb, struct unix_msg *msg)
-{
-	if (skb->cb.fp) {
-		__unix_notinflight(skb->sk->net, skb->cb.fp);
-		msg->fp = skb->cb.fp;
-		skb->cb.fp = NULL;
-	}
-}
-
-/* Move the message cursor back by @n bytes. */
-static void msg_rewind(struct unix_msg *m, size_t n)
-{
-	m->done -= n;
-	while (n) {
-		size_t c;
-
-		if (m->iov_off == 0) {
-			m->iov_idx--;
-			m->iov_off = m->iov[m->iov_idx].len;
-			continue;
-		}
-		c = min_sz(n, m->iov_off);
-		m->iov_off -= c;
-		n -= c;
-	}
-}
-
-/* Advance the message cursor by @n bytes without copying (zero-copy send). */
-static void msg_advance(struct unix_msg *m, size_t n)
-{
-	while (n) {
-		struct unix_iov *v = &m->iov[m->iov_idx];
-		size_t c = min_sz(n, v->len - m->iov_off);
-
-		n -= c;
-		m->done += c;
-		m->iov_off += c;
-		if (m->iov_off == v->len) {
-			m->iov_idx++;
-			m->iov_off = 0;
-		}
-	}
-}
-
-/*
- * An skb whose data are @msg's pages themselves: the zero-copy handoff.  The
- * skb holds a page reference.  Its truesize is the skb alone: the pages are
- * the sender's memory, accounted by the page pool (as Linux charges pinned
- * MSG_ZEROCOPY pages to the user's locked memory, not the socket buffer).
- */
-static struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size_t len)
-{
-	struct sk_buff *skb = __unix_skb_new(sk, 0, skb_truesize(0, 0));
-
-	if (!skb)
-		return NULL;
-	skb->len = (unsigned int)len;
-	skb->data = (unsigned char *)msg->iov[0].base;
-	skb->pages = msg->pages;
-	page_run_get(msg->pages);
-	msg_advance(msg, len);
-	sk->bytes_zerocopy += (int64_t)len;
-	sk->net->cnt.bytes_zerocopy += (int64_t)len;
-	return skb;
-}
-
 /* @n payload bytes memcpy'd by @sk's send (@out 0) or receive (@out 1). */
-static void __unix_account_copy(struct unix_sock *sk, size_t n, int out)
+void __unix_account_copy(struct unix_sock *sk, size_t n, int out)
 {
 	sk->bytes_copied += (int64_t)n;
 	if (out)
 		sk->bytes_copied_out += (int64_t)n;
 	sk->net->cnt.bytes_copied += (int64_t)n;
-}
-
-/*
- * Queue a filled stream skb of @size bytes on @other -- as its out-of-band
- * mark when @oob -- or, when @other can no longer read (EPIPE) or refuses
- * files (SO_PASSRIGHTS off: EPERM), give its bytes and files back to @msg
- * and free it.  A data skb's EPIPE raises SIGPIPE if nothing was sent yet
- * (unless MSG_NOSIGNAL); Linux's queue_oob raises none.
- */
-static int __unix_stream_queue(struct unix_sock *sk, struct unix_sock *other,
-			       struct sk_buff *skb, struct unix_msg *msg, size_t size,
-			       int oob)
-{
-	int err;
-
-	if ((other->flags & UNIX_F_DEAD) || (other->shutdown & RCV_SHUTDOWN)) {
-		err = -EPIPE;
-		goto unwind;
-	}
-	if (skb->cb.fp && (other->flags & UNIX_F_NOPASSRIGHTS)) {
-		err = -EPERM;
-		goto unwind;
-	}
-	__unix_skb_creds(skb, msg, sk, other);
-	if (oob) {
-		/* a mark not yet read becomes ordinary data ("ex-OOB") */
-		other->oob_skb = skb;
-		msg->urg = other->owner;	/* sk_send_sigurg, by the caller */
-	}
-	__unix_queue_skb(other, skb);
-	__wake_up_all(&other->wq);
-	return 0;
-
-unwind:
-	msg_rewind(msg, size);
-	__unix_unattach_fds(skb, msg);
-	__kfree_skb(skb);
-	if (err == -EPIPE && !oob && !msg->done && !(msg->flags & MSG_NOSIGNAL))
-		msg->sigpipe = 1;
-	return err;
-}
-
-/*
- * queue_oob: the last byte of a MSG_OOB send, alone in an skb, becomes
- * @other's out-of-band mark.  The skb carries the files only if no data skb
- * did.  On success @msg->urg names the receiving file's owner, to whom the
- * caller sends SIGURG.
- */
-static int __unix_queue_oob(struct unix_sock *sk, struct unix_sock *other,
-			    struct unix_msg *msg, struct wait_ctl *ctl)
-{
-	struct sk_buff *skb;
-	int err;
-
-	err = __unix_wait_wmem(sk, ctl);
-	if (err)
-		return err;
-	skb = __unix_skb_new(sk, 1, skb_truesize(1, 0));
-	if (!skb)
-		return -ENOMEM;
-	err = __unix_attach_fds(skb, msg);
-	if (err) {
-		__kfree_skb(skb);
-		return err;
-	}
-	msg_copy_from(msg, skb->data, 1);
-	__unix_account_copy(sk, 1, 0);
-	return __unix_stream_queue(sk, other, skb, msg, 1, 1);
-}
-
-static ssize_t unix_stream_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
-				   struct wait_ctl *ctl)
-{
-	struct unix_net *net = sk->net;
-	struct unix_sock *other;
-	struct sk_buff *skb;
-	size_t len = msg_total(msg);
-	int oob = msg->flags & MSG_OOB;
-	int err;
-
-	err = unix_scm_send(task, net, msg);
-	if (err)
-		return err;
-	if (oob) {
-		if (!len)
-			return -EOPNOTSUPP;
-		len--;		/* the last byte goes out of band, after the rest */
-	}
-
-	plat_mutex_lock(&net->lock);
-	if (msg->name) {
-		err = sk->state == UNIX_ESTABLISHED ? -EISCONN : -EOPNOTSUPP;
-		goto out_err;
-	}
-	other = sk->peer;
-	if (!other) {
-		err = -ENOTCONN;
-		goto out_err;
-	}
-	if (sk->shutdown & SEND_SHUTDOWN) {
-		if (!(msg->flags & MSG_NOSIGNAL))
-			msg->sigpipe = 1;
-		err = -EPIPE;
-		goto out_err;
-	}
-	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->sndtimeo);
-
-	if (msg->pages && msg->done < len) {
-		err = __unix_wait_wmem(sk, ctl);
-		if (err)
-			goto out_err;
-		skb = __unix_page_skb(sk, msg, len);
-		if (!skb) {
-			err = -ENOMEM;
-			goto out_err;
-		}
-		err = __unix_stream_queue(sk, other, skb, msg, len, 0);
-		if (err)
-			goto out_err;
-	}
-
-	while (msg->done < len) {
-		size_t size = len - msg->done, data_len, copy_now;
-		unsigned int truesize;
-
-		size = min_sz(size, (size_t)((sk->sndbuf >> 1) - 64));
-		size = min_sz(size, SKB_MAX_HEAD0 + UNIX_SKB_FRAGS_SZ);
-		data_len = size > SKB_MAX_HEAD0 ? size - SKB_MAX_HEAD0 : 0;
-		data_len = min_sz(size, PAGE_ALIGN(data_len));
-		truesize = skb_truesize(size - data_len, data_len);
-
-		err = __unix_wait_wmem(sk, ctl);
-		if (err)
-			goto out_err;
-		skb = __unix_skb_new_paged(sk, size, data_len, truesize);
-		if (!skb) {
-			err = -ENOMEM;
-			goto out_err;
-		}
-		/* Only the first skb carries the files. */
-		err = __unix_attach_fds(skb, msg);
-		if (err) {
-			__kfree_skb(skb);
-			goto out_err;
-		}
-
-		copy_now = size;
-		if (size >= COPY_UNLOCKED_MIN) {
-			plat_mutex_unlock(&net->lock);
-			msg_copy_from(msg, skb->data, size);
-			plat_mutex_lock(&net->lock);
-		} else {
-			msg_copy_from(msg, skb->data, size);
-		}
-		__unix_account_copy(sk, copy_now, 0);
-
-		err = __unix_stream_queue(sk, other, skb, msg, size, 0);
-		if (err)
-			goto out_err;
-	}
-	if (oob && msg->done == len) {
-		err = __unix_queue_oob(sk, other, msg, ctl);
-		if (err)
-			goto out_err;
-	}
-	plat_mutex_unlock(&net->lock);
-	return (ssize_t)msg->done;
-
-out_err:
-	plat_mutex_unlock(&net->lock);
-	return unix_no_sendmsg_result(msg, err);
-}
-
-
-/*
- * Datagram and seqpacket send, to msg->name (a sendto()) or to the peer.
- */
-static ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
-				  struct wait_ctl *ctl)
-{
-	struct unix_net *net = sk->net;
-	struct unix_sock *other = NULL;
-	struct sk_buff *skb = NULL;
-	size_t len = msg_total(msg), data_len = 0;
-	int err;
-
-	err = unix_scm_send(task, net, msg);
-	if (err)
-		return err;
-	if (msg->flags & MSG_OOB)
-		return -EOPNOTSUPP;
-	if (msg->name && (!msg->namelen || msg->namelen > UNIX_PATH_MAX))
-		return -EINVAL;		/* unix_validate_addr */
-
-	/*
-	 * Linux's order: autobind (SO_PASSCRED, unnamed, and somewhere to
-	 * send: a name or a peer); the size; then sock_alloc_send_pskb's
-	 * pending error, SEND_SHUTDOWN (EPIPE) and wait for room
-	 * (__unix_wait_wmem); the files (ETOOMANYREFS) and the copy; only then
-	 * the destination -- the peer (ENOTCONN), or the name, looked up with
-	 * the lock dropped (unix_find_other).
-	 */
-	plat_mutex_lock(&net->lock);
-	if ((sk->flags & UNIX_F_PASSCRED) && !sk->addr && (msg->name || sk->peer)) {
-		err = __unix_autobind(sk);
-		if (err)
-			goto out;
-	}
-	if (len > (size_t)(sk->sndbuf - 32)) {
-		err = -EMSGSIZE;
-		goto out;
-	}
-	if (len > SKB_MAX_ALLOC) {
-		data_len = min_sz(len - SKB_MAX_ALLOC, MAX_SKB_FRAGS * PAGE_SZ);
-		data_len = PAGE_ALIGN(data_len);
-	}
-	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->sndtimeo);
-	err = __unix_wait_wmem(sk, ctl);
-	if (err)
-		goto out;
-	if (msg->pages) {
-		skb = __unix_page_skb(sk, msg, len);
-		if (!skb) {
-			err = -ENOMEM;
-			goto out;
-		}
-	} else {
-		skb = __unix_skb_new(sk, len, skb_truesize(len - data_len, data_len));
-	}
-	if (!skb) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = __unix_attach_fds(skb, msg);
-	if (err) {
-		__kfree_skb(skb);	/* nothing copied yet */
-		goto out;
-	}
-	if (skb->pages) {
-		/* handed over: nothing to copy */
-	} else if (len >= COPY_UNLOCKED_MIN) {
-		plat_mutex_unlock(&net->lock);
-		msg_copy_from(msg, skb->data, len);
-		plat_mutex_lock(&net->lock);
-	} else {
-		msg_copy_from(msg, skb->data, len);
-	}
-	if (!skb->pages)
-		__unix_account_copy(sk, len, 0);
-
-	/*
-	 * @other is held (unix_find_other's reference, or unix_peer_get's)
-	 * until the call returns: a sleep below queues us on its peer_wait,
-	 * and the peer link alone may go -- a connect() elsewhere then a
-	 * close() of the peer -- before we wake and leave that queue.
-	 */
-	if (msg->name) {
-		plat_mutex_unlock(&net->lock);
-		err = unix_find_other(task, net, msg->name, msg->namelen, sk->type, &other);
-		plat_mutex_lock(&net->lock);
-		if (err)
-			goto out_free;
-	} else if (!(other = sk->peer)) {
-		err = -ENOTCONN;
-		goto out_free;
-	} else {
-		__sock_hold(other);
-	}
-	if (msg->drop) {
-		/* lost on the way (fault injection): its files never reach a
-		 * queue, so they go back to the caller to release */
-		__unix_unattach_fds(skb, msg);
-		__kfree_skb(skb);
-		err = (int)len;
-		goto out;
-	}
-restart:
-	if (!other) {
-		err = -ECONNRESET;	/* the association went while we slept */
-		goto out_free;
-	}
-	if (other->type != sk->type) {
-		err = -EPROTOTYPE;
-		goto out_free;
-	}
-	if (other->peer && other->peer != sk) {
-		err = -EPERM;		/* unix_may_send */
-		goto out_free;
-	}
-	if (other->flags & UNIX_F_DEAD) {
-		if (sk->type == SOCK_SEQPACKET) {
-			err = -EPIPE;
-		} else if (sk->peer == other) {
-			sk->peer = NULL;
-			__unix_dgram_peer_wake_disconnect(sk, other);
-			sk->state = UNIX_CLOSE;
-			__unix_dgram_disconnected(sk, other);
-			__sock_put(other);
-			err = -ECONNREFUSED;
-		} else {
-			/* Sent by name to a socket that died: the name is gone too. */
-			err = -ECONNREFUSED;
-		}
-		goto out_free;
-	}
-	if (other->shutdown & RCV_SHUTDOWN) {
-		err = -EPIPE;
-		goto out_free;
-	}
-	if (skb->cb.fp && (other->flags & UNIX_F_NOPASSRIGHTS)) {
-		err = -EPERM;
-		goto out_free;
-	}
-	if (other != sk && other->peer != sk && unix_recvq_full(other)) {
-		err = __unix_sleep(other, &other->peer_wait, ctl, 1);
-		if (err)
-			goto out_free;
-		if (!msg->name && other != sk->peer) {
-			/* our association changed while we slept: use the new peer */
-			__sock_put(other);
-			other = sk->peer;
-			if (other)
-				__sock_hold(other);
-		}
-		goto restart;
-	}
-	__unix_skb_creds(skb, msg, sk, other);
-	__unix_queue_skb(other, skb);
-	__wake_up_all(&other->wq);
-	err = (int)len;
-	goto out;
-
-out_free:
-	msg_rewind(msg, len);
-	__unix_unattach_fds(skb, msg);
-	__kfree_skb(skb);
-out:
-	if (other)
-		__sock_put(other);
-	plat_mutex_unlock(&net->lock);
-	return err;
-}
-
-static ssize_t unix_seqpacket_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
-				      struct wait_ctl *ctl)
-{
-	int err;
-
-	msg->name = NULL;	/* an address is ignored on a seqpacket socket */
-	plat_mutex_lock(&sk->net->lock);
-	err = sk->err;
-	sk->err = 0;
-	if (!err && sk->state != UNIX_ESTABLISHED)
-		err = ENOTCONN;
-	plat_mutex_unlock(&sk->net->lock);
-	if (err)
-		return -err;
-	/*
-	 * Linux's seqpacket send is the dgram one: its EPIPE (peer gone or
-	 * shut down) comes from sock_alloc_send_pskb/unix_dgram_sendmsg and,
-	 * unlike stream's, raises no SIGPIPE.
-	 */
-	return unix_dgram_sendmsg(task, sk, msg, ctl);
 }
 
 ssize_t unix_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
@@ -2044,20 +1105,7 @@ ssize_t unix_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 	return sk->ops->sendmsg(task, sk, msg, ctl);
 }
 
-/* ---------------------------------------------------------------- recv --- */
-
-static unsigned int unix_skb_len(const struct sk_buff *skb)
-{
-	return skb->len - skb->cb.consumed;
-}
-
-static int unix_skb_scm_eq(const struct sk_buff *skb, const struct unix_cred *c)
-{
-	return skb->cb.cred.pid == c->pid && skb->cb.cred.uid == c->uid &&
-	       skb->cb.cred.gid == c->gid;
-}
-
-static void __unix_copy_addr(struct unix_msg *msg, struct unix_sock *from)
+void __unix_copy_addr(struct unix_msg *msg, struct unix_sock *from)
 {
 	if (msg->addr)
 		return;
@@ -2065,409 +1113,6 @@ static void __unix_copy_addr(struct unix_msg *msg, struct unix_sock *from)
 		from->addr->refcnt++;
 		msg->addr = from->addr;
 	}
-}
-
-static void __sk_peek_offset_bwd(struct unix_sock *sk, int n)
-{
-	if (sk->peek_off >= 0)
-		sk->peek_off = sk->peek_off > n ? sk->peek_off - n : 0;
-}
-
-static void __sk_peek_offset_fwd(struct unix_sock *sk, int n)
-{
-	if (sk->peek_off >= 0)
-		sk->peek_off += n;
-}
-
-/* Duplicate the file list of a peeked message; the embedder takes new references. */
-static struct scm_fp_list *scm_fp_dup(const struct scm_fp_list *fpl)
-{
-	struct scm_fp_list *n = scm_fp_alloc(fpl->count);
-
-	if (n) {
-		memcpy(n->files, fpl->files, (size_t)fpl->count * sizeof(struct scm_file));
-		n->user = fpl->user;
-	}
-	return n;
-}
-
-/*
- * recv(MSG_OOB), Linux's unix_stream_recv_urg: the out-of-band byte, or
- * EINVAL when there is none or SO_OOBINLINE is set.  Never waits.  Returns 1
- * even into an empty buffer (the byte is then consumed uncopied, as Linux's
- * short copy into a full iterator succeeds); carries no address, creds or
- * files.  Reading it also drops a consumed skb just before it.
- */
-static ssize_t unix_stream_recv_urg(struct unix_sock *sk, struct unix_msg *msg)
-{
-	struct unix_net *net = sk->net;
-	struct sk_buff *oob, *read_skb = NULL;
-	ssize_t ret = 1;
-
-	plat_mutex_lock(&sk->iolock);
-	plat_mutex_lock(&net->lock);
-	oob = sk->oob_skb;
-	if ((sk->flags & UNIX_F_URGINLINE) || !oob) {
-		ret = -EINVAL;
-		goto out;
-	}
-	if (!(msg->flags & MSG_PEEK)) {
-		sk->oob_skb = NULL;
-		if (oob->prev != (struct sk_buff *)&sk->receive_queue &&
-		    !unix_skb_len(oob->prev)) {
-			read_skb = oob->prev;
-			__unix_unlink_skb(sk, read_skb);
-		}
-	}
-	if (msg_left(msg)) {
-		msg_copy_to(msg, oob->data + oob->cb.consumed, 1);
-		__unix_account_copy(sk, 1, 1);
-	}
-	if (!(msg->flags & MSG_PEEK))
-		oob->cb.consumed++;
-	msg->msg_flags |= MSG_OOB;
-	if (read_skb)
-		__kfree_skb(read_skb);
-out:
-	plat_mutex_unlock(&net->lock);
-	plat_mutex_unlock(&sk->iolock);
-	return ret;
-}
-
-/*
- * Linux's manage_oob: @skb is the next skb a stream reader would copy from;
- * return the one to copy from instead, or NULL to stop.  A reader steps over
- * (and, unless peeking, frees) consumed skbs, stops at the mark once it has
- * copied something, and -- without SO_OOBINLINE -- skips an unread OOB byte
- * it reaches first, dropping it unless peeking.  Linux 6.18 leaves such a
- * dropped byte counted in SIOCINQ (inq_stale).  Caller holds iolock and
- * net->lock.
- */
-static struct sk_buff *__unix_manage_oob(struct unix_sock *sk, struct sk_buff *skb,
-					 int flags, size_t copied)
-{
-	struct sk_buff *read_skb = NULL, *unread_skb = NULL, *oob = sk->oob_skb;
-	int inline_oob = !!(sk->flags & UNIX_F_URGINLINE);
-
-	if (unix_skb_len(skb) && skb != oob)
-		return skb;
-	if (!unix_skb_len(skb)) {
-		if (copied && (!oob || skb == oob)) {
-			skb = NULL;
-		} else if (flags & MSG_PEEK) {
-			skb = skb_peek_next(skb, &sk->receive_queue);
-		} else {
-			read_skb = skb;
-			skb = skb_peek_next(skb, &sk->receive_queue);
-			__unix_unlink_skb(sk, read_skb);
-		}
-		if (!skb)
-			goto out;
-	}
-	if (skb != oob)
-		goto out;
-	if (copied) {
-		skb = NULL;
-	} else if (!(flags & MSG_PEEK)) {
-		sk->oob_skb = NULL;
-		if (!inline_oob) {
-			__unix_unlink_skb(sk, skb);
-			unread_skb = skb;
-			sk->inq_stale++;
-			skb = skb_peek(&sk->receive_queue);
-		}
-	} else if (!inline_oob) {
-		skb = skb_peek_next(skb, &sk->receive_queue);
-	}
-out:
-	if (read_skb)
-		__kfree_skb(read_skb);
-	if (unread_skb)
-		__kfree_skb(unread_skb);
-	return skb;
-}
-
-static ssize_t unix_stream_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
-				   struct wait_ctl *ctl)
-{
-	struct unix_net *net = sk->net;
-	int flags = msg->flags;
-	size_t size = msg_left(msg), copied = msg->done, target;
-	int check_creds = 0, err = 0, skip;
-	struct sk_buff *skb, *last;
-	unsigned int last_len;
-
-	plat_mutex_lock(&net->lock);
-	if (sk->state != UNIX_ESTABLISHED) {
-		plat_mutex_unlock(&net->lock);
-		return -EINVAL;
-	}
-	plat_mutex_unlock(&net->lock);
-	if (flags & MSG_OOB)
-		return unix_stream_recv_urg(sk, msg);
-
-	target = (flags & MSG_WAITALL) ? msg_total(msg) : min_sz((size_t)sk->rcvlowat, msg_total(msg));
-	if (!target)
-		target = 1;
-	wait_ctl_begin(ctl, (flags & MSG_DONTWAIT) ? 0 : sk->rcvtimeo);
-
-	plat_mutex_lock(&sk->iolock);
-	plat_mutex_lock(&net->lock);
-	msg->want_creds = !!(sk->flags & UNIX_F_PASSCRED);
-	skip = (flags & MSG_PEEK) && sk->peek_off > 0 ? sk->peek_off : 0;
-	if (msg->got_scm && msg->want_creds)
-		check_creds = 1;	/* continuing the call's non-blocking attempt */
-
-	do {
-		unsigned int chunk;
-
-redo:
-		if (sk->flags & UNIX_F_DEAD) {
-			err = -ECONNRESET;
-			break;
-		}
-		last = skb = skb_peek(&sk->receive_queue);
-		last_len = last ? last->len : 0;
-again:
-		if (skb) {
-			skb = __unix_manage_oob(sk, skb, flags, copied);
-			if (!skb && copied)
-				break;
-		}
-		if (!skb) {
-			if (copied >= target)
-				break;
-			if (sk->err) {
-				err = -sk->err;
-				sk->err = 0;
-				break;
-			}
-			if (sk->shutdown & RCV_SHUTDOWN)
-				break;
-			/* Sleep with iolock released, as Linux does, until
-			 * something is appended after what we looked at. */
-			last = skb_peek_tail(&sk->receive_queue);
-			last_len = last ? last->len : 0;
-			plat_mutex_unlock(&net->lock);
-			plat_mutex_unlock(&sk->iolock);
-			plat_mutex_lock(&net->lock);
-			__unix_wait_event(err, sk, &sk->wq, ctl, 0,
-					  skb_peek_tail(&sk->receive_queue) != last ||
-					  (last && last->len != last_len) ||
-					  sk->err || (sk->shutdown & RCV_SHUTDOWN) ||
-					  (sk->flags & UNIX_F_DEAD));
-			plat_mutex_unlock(&net->lock);
-			if (err) {
-				msg->done = copied;
-				return copied ? (ssize_t)copied : err;
-			}
-			plat_mutex_lock(&sk->iolock);
-			plat_mutex_lock(&net->lock);
-			goto redo;
-		}
-
-		while ((unsigned int)skip >= unix_skb_len(skb)) {
-			skip -= unix_skb_len(skb);
-			last = skb;
-			last_len = skb->len;
-			skb = skb_peek_next(skb, &sk->receive_queue);
-			if (!skb)
-				goto again;
-		}
-
-		if (check_creds) {
-			/* Never glue messages from different writers. */
-			if (!unix_skb_scm_eq(skb, &msg->cred))
-				break;
-		} else if (sk->flags & UNIX_F_PASSCRED) {
-			msg->cred = skb->cb.cred;
-			msg->got_scm = 1;
-			check_creds = 1;
-		}
-
-		__unix_copy_addr(msg, skb->sk);
-
-		chunk = (unsigned int)min_sz(unix_skb_len(skb) - (unsigned int)skip, size);
-		if (chunk >= COPY_UNLOCKED_MIN) {
-			/* skb stays put: only iolock holders unlink it (and a
-			 * net shutdown, which waits for the copy). */
-			__unix_copy_unlocked(net, msg, skb->data + skb->cb.consumed + skip,
-					     chunk);
-		} else {
-			msg_copy_to(msg, skb->data + skb->cb.consumed + skip, chunk);
-		}
-		__unix_account_copy(sk, chunk, 1);
-		copied += chunk;
-		size -= chunk;
-
-		if (!(flags & MSG_PEEK)) {
-			skb->cb.consumed += chunk;
-			__sk_peek_offset_bwd(sk, (int)chunk);
-			if (skb->cb.fp) {
-				__unix_notinflight(net, skb->cb.fp);
-				msg->rfp = skb->cb.fp;
-				skb->cb.fp = NULL;
-				msg->got_scm = 1;
-				msg->cred = skb->cb.cred;
-			}
-			if (unix_skb_len(skb))
-				break;
-			__unix_unlink_skb(sk, skb);
-			__kfree_skb(skb);
-			if (msg->rfp)
-				break;
-		} else {
-			if (skb->cb.fp) {
-				msg->rfp = scm_fp_dup(skb->cb.fp);
-				msg->rfp_peeked = 1;
-				msg->got_scm = 1;
-				msg->cred = skb->cb.cred;
-			}
-			__sk_peek_offset_fwd(sk, (int)chunk);
-			if (skb->cb.fp)
-				break;
-			skip = 0;
-			last = skb;
-			last_len = skb->len;
-			skb = skb_peek_next(skb, &sk->receive_queue);
-			if (skb)
-				goto again;
-			break;
-		}
-	} while (size);
-
-	if (!copied && !err && msg->want_creds && !msg->got_scm) {
-		/* EOF: Linux gives scm_recv_unix its zeroed cookie, so a
-		 * SO_PASSCRED reader gets SCM_CREDENTIALS {0, 0, 0}. */
-		memset(&msg->cred, 0, sizeof(msg->cred));
-		msg->got_scm = 1;
-	}
-	plat_mutex_unlock(&net->lock);
-	plat_mutex_unlock(&sk->iolock);
-	msg->done = copied;
-	return copied ? (ssize_t)copied : err;
-}
-
-static ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
-				  struct wait_ctl *ctl)
-{
-	struct unix_net *net = sk->net;
-	int flags = msg->flags;
-	size_t size = msg_total(msg), skblen;
-	struct sk_buff *skb = NULL;
-	int err, skip = 0;
-
-	if (flags & MSG_OOB)
-		return -EOPNOTSUPP;
-	wait_ctl_begin(ctl, (flags & MSG_DONTWAIT) ? 0 : sk->rcvtimeo);
-
-	plat_mutex_lock(&sk->iolock);
-	plat_mutex_lock(&net->lock);
-	for (;;) {
-		if (sk->err) {
-			err = -sk->err;
-			sk->err = 0;
-			break;
-		}
-		skip = (flags & MSG_PEEK) && sk->peek_off > 0 ? sk->peek_off : 0;
-		for (skb = skb_peek(&sk->receive_queue); skb;
-		     skb = skb_peek_next(skb, &sk->receive_queue)) {
-			if ((unsigned int)skip < skb->len || (skip == 0))
-				break;
-			skip -= (int)skb->len;
-		}
-		if (skb) {
-			err = 0;
-			break;
-		}
-		err = -EAGAIN;
-		if (ctl->deadline <= plat_now_ns())
-			break;		/* non-blocking or timed out */
-		/* __skb_wait_for_more_packets */
-		if (sk->shutdown & RCV_SHUTDOWN) {
-			err = 0;
-			break;
-		}
-		if (sk->type == SOCK_SEQPACKET && sk->state != UNIX_ESTABLISHED) {
-			err = -ENOTCONN;
-			break;
-		}
-		plat_mutex_unlock(&net->lock);
-		plat_mutex_unlock(&sk->iolock);
-		plat_mutex_lock(&net->lock);
-		__unix_wait_event(err, sk, &sk->wq, ctl, 0,
-				  !skb_queue_empty(&sk->receive_queue) || sk->err ||
-				  (sk->shutdown & RCV_SHUTDOWN));
-		plat_mutex_unlock(&net->lock);
-		if (err && err != -EAGAIN)
-			return err;
-		plat_mutex_lock(&sk->iolock);
-		plat_mutex_lock(&net->lock);
-	}
-	if (!skb) {
-		if (sk->type == SOCK_SEQPACKET && err == -EAGAIN &&
-		    (sk->shutdown & RCV_SHUTDOWN))
-			err = 0;	/* EOF on a disconnected non-blocking seqpacket */
-		plat_mutex_unlock(&net->lock);
-		plat_mutex_unlock(&sk->iolock);
-		return err;
-	}
-
-	if (!(flags & MSG_PEEK))
-		__unix_unlink_skb(sk, skb);
-	if (wq_active(&sk->peer_wait))
-		__wake_up_all(&sk->peer_wait);
-	__unix_copy_addr(msg, skb->sk);
-
-	skblen = skb->len - (size_t)skip;
-	if (size > skblen)
-		size = skblen;
-	else if (size < skblen)
-		msg->msg_flags |= MSG_TRUNC;
-
-	msg->cred = skb->cb.cred;
-	msg->got_scm = 1;
-	msg->want_creds = !!(sk->flags & UNIX_F_PASSCRED);
-	if (!(flags & MSG_PEEK)) {
-		if (skb->cb.fp) {
-			__unix_notinflight(net, skb->cb.fp);
-			msg->rfp = skb->cb.fp;
-			skb->cb.fp = NULL;
-		}
-		__sk_peek_offset_bwd(sk, (int)skb->len);
-	} else {
-		__sk_peek_offset_fwd(sk, (int)size);
-		if (skb->cb.fp) {
-			msg->rfp = scm_fp_dup(skb->cb.fp);
-			msg->rfp_peeked = 1;
-		}
-	}
-
-	if (size >= COPY_UNLOCKED_MIN) {
-		/* a peeked skb is still queued: see __unix_copy_unlocked() */
-		__unix_copy_unlocked(net, msg, skb->data + skip, size);
-	} else {
-		msg_copy_to(msg, skb->data + skip, size);
-	}
-	__unix_account_copy(sk, size, 1);
-	if (!(flags & MSG_PEEK))
-		__kfree_skb(skb);
-	plat_mutex_unlock(&net->lock);
-	plat_mutex_unlock(&sk->iolock);
-	return (flags & MSG_TRUNC) ? (ssize_t)skblen : (ssize_t)size;
-}
-
-static ssize_t unix_seqpacket_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
-				      struct wait_ctl *ctl)
-{
-	int state;
-
-	plat_mutex_lock(&sk->net->lock);
-	state = sk->state;
-	plat_mutex_unlock(&sk->net->lock);
-	if (state != UNIX_ESTABLISHED)
-		return -ENOTCONN;
-	return unix_dgram_recvmsg(sk, msg, ctl);
 }
 
 ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
@@ -3070,80 +1715,3 @@ static const struct unix_proto_ops unix_seqpacket_ops = {
 	.recvmsg = unix_seqpacket_recvmsg,
 	.poll = __unix_dgram_poll,
 };
-
-/* ------------------------------------------------------------ zero copy --- */
-
-/*
- * Take the next message if it is a page skb (zero-copy send) and unread:
- * msg->rpages gets a page reference, msg->rpages_off/done its extent, and
- * the skb is consumed without copying.  Returns the length, 0 at EOF, or
- * -ENOBUFS when the next message is ordinary data or longer than
- * msg->iov[0].len when the caller gives an iov (the caller copies it with
- * unix_recvmsg), or -errno.  Ancillary data cannot travel with pages.
- */
-ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
-{
-	struct unix_net *net = sk->net;
-	struct sk_buff *skb;
-	ssize_t ret;
-	int err;
-
-	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->rcvtimeo);
-	plat_mutex_lock(&sk->iolock);
-	plat_mutex_lock(&net->lock);
-	for (;;) {
-		if (sk->type != SOCK_DGRAM && sk->state != UNIX_ESTABLISHED) {
-			ret = sk->type == SOCK_STREAM ? -EINVAL : -ENOTCONN;
-			goto out;
-		}
-		skb = skb_peek(&sk->receive_queue);
-		if (skb)
-			break;
-		if (sk->err) {
-			ret = -sk->err;
-			sk->err = 0;
-			goto out;
-		}
-		if (sk->shutdown & RCV_SHUTDOWN) {
-			ret = 0;
-			goto out;
-		}
-		plat_mutex_unlock(&net->lock);
-		plat_mutex_unlock(&sk->iolock);
-		plat_mutex_lock(&net->lock);
-		__unix_wait_event(err, sk, &sk->wq, ctl, 0,
-				  !skb_queue_empty(&sk->receive_queue) || sk->err ||
-				  (sk->shutdown & RCV_SHUTDOWN));
-		plat_mutex_unlock(&net->lock);
-		if (err)
-			return err;
-		plat_mutex_lock(&sk->iolock);
-		plat_mutex_lock(&net->lock);
-	}
-	if (!skb->pages || skb->cb.consumed || skb->cb.fp || (msg->flags & MSG_PEEK) ||
-	    (msg->iovlen && skb->len > msg->iov[0].len)) {
-		ret = -ENOBUFS;
-		goto out;
-	}
-	__unix_unlink_skb(sk, skb);
-	page_run_get(skb->pages);
-	msg->rpages = skb->pages;
-	msg->rpages_off = (size_t)(skb->data - skb->pages->mem);
-	msg->done = skb->len;
-	ret = (ssize_t)skb->len;
-	sk->bytes_zerocopy += skb->len;
-	sk->bytes_zerocopy_out += skb->len;
-	__kfree_skb(skb);
-	if (wq_active(&sk->peer_wait))
-		__wake_up_all(&sk->peer_wait);
-out:
-	plat_mutex_unlock(&net->lock);
-	plat_mutex_unlock(&sk->iolock);
-	return ret;
-}
-
-struct page_run *unix_alloc_pages(struct unix_net *net, size_t npages, int zero)
-{
-	return page_run_alloc(&net->pool, npages, zero);
-}
-

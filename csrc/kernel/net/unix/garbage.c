@@ -24,9 +24,9 @@
  *
  * Locking: runs entirely under net->lock (see unix_socket.h).
  */
-#include <errno.h>
 
 #include "unix_socket.h"
+#include "../../trace/trace.h"
 
 void __unix_gc_purge(struct unix_sock *sk);
 
@@ -142,6 +142,7 @@ static int __unix_gc(struct unix_net *net)
 		return 0;
 	net->gc_in_progress = 1;
 	net->cnt.gc_runs++;
+	trace_event(TRACE_GC_BEGIN, 0, net->unix_tot_inflight, 0, 0);
 
 	list_for_each_safe(pos, n, &net->socks) {
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, link);
@@ -192,6 +193,7 @@ static int __unix_gc(struct unix_net *net)
 	}
 	net->gc_maybe_cyclic = __unix_graph_maybe_cyclic(net);
 	net->gc_in_progress = 0;
+	trace_event(TRACE_GC_END, 0, collected, 0, 0);
 	return collected;
 }
 

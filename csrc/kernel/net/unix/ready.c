@@ -32,7 +32,6 @@
  * every change of that link wakes the socket's wq, and the callback moves
  * the entries before the old peer can go.
  */
-#include <errno.h>
 #include <stddef.h>
 
 #include "unix_socket.h"

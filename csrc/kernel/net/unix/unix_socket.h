@@ -26,11 +26,18 @@
  *   both hashed in struct unix_net -- and the per-user counts of files in
  *   flight (struct unix_user) are under net.lock.
  *
+ *   A stream reader asleep on an empty queue may offer its message to
+ *   senders (sk->handoff, struct unix_handoff in af_unix.h), under net.lock.
+ *   A sender that sets the offer's busy flag owns the reader's message and
+ *   copies into it with net.lock dropped (counted in net.sleepers, as a
+ *   reader's unlocked copy is); the reader, once awake, waits for busy to
+ *   clear under no lock before it touches its message again.
+ *
  *   Functions named __unix_*() expect the caller to hold net.lock.
  *   One read takes no lock: unix_recv_hint() reads a receive queue's length
  *   and byte count with relaxed atomic loads (skbuff.h), for a hint only.
  *
- *   Sleeping: a blocking call sleeps in __unix_sleep() (or poll's
+ *   Sleeping: a blocking call sleeps in __unix_net_sleep() (or poll's
  *   equivalent), queued on a wait queue under net.lock; the sleep drops
  *   net.lock (and the caller drops its iolock before it) and takes it again
  *   before returning, as sched/wait.h describes.  Wakers post under
@@ -53,11 +60,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "../../../include/sys/socket.h"
 #include "../../../include/sys/un.h"
-#include "../../../platform/host.h"
+#include "../../../platform/platform.h"
+#include "../../errno.h"
+#include "../../types.h"
 #include "../../list.h"
 #include "../../sched/wait.h"
 #include "../skbuff.h"
@@ -182,7 +190,9 @@ struct unix_counters {
 	int64_t skbs;			/* live sk_buffs */
 	int64_t bytes_queued;		/* data bytes in skbs on receive queues */
 	int64_t inflight;		/* files in flight in SCM_RIGHTS messages */
-	int64_t bytes_copied;		/* payload bytes memcpy'd in and out */
+	int64_t bytes_copied;		/* payload bytes copied in by sends and out by
+					 * receives (a stream handoff's one copy
+					 * counts both ways, as if queued and read) */
 	int64_t bytes_zerocopy;		/* payload bytes handed over as pages */
 	int64_t pages;			/* live pages */
 	int64_t gc_runs;		/* collector passes run */
@@ -293,6 +303,9 @@ struct unix_sock {
 	int64_t msgs_received;		/* skbs queued on this socket's receive queue */
 	int32_t uid;			/* the socket inode's owner (sock_i_uid) */
 	struct unix_ready *ready;	/* readiness fds armed on it (ready.c) */
+	/* stream: a reader asleep in recv, offering its buffer to senders
+	 * while the receive queue is empty (stream.c), under net.lock */
+	struct unix_handoff *handoff;
 };
 
 /*

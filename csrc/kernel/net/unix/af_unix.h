@@ -1,0 +1,198 @@
+/*
+ * net/unix/af_unix.h - what the files of the AF_UNIX core share among
+ * themselves (not the embedder's interface: that is unix_socket.h).
+ *
+ *   af_unix.c   the net, sleeping, refcounts, skb queueing, create/release,
+ *               names (bind, autobind, lookup), listen/accept, connect,
+ *               shutdown, poll, options, listing and the ops tables
+ *   stream.c    SOCK_STREAM send and receive, out-of-band data included
+ *   dgram.c     SOCK_DGRAM and SOCK_SEQPACKET send and receive
+ *   scm.c       control messages, files in flight and their accounting
+ *   msg.c       the message's iovec cursor and the lock-dropping copy
+ *   zerocopy.c  page handoff (send as pages, receive as pages)
+ *
+ * Locking: the contract in unix_socket.h.  Every function named __unix_*()
+ * or __sk_*() here expects the caller to hold net->lock.  Tracepoints take
+ * the trace ring's lock, a leaf (kernel/trace/trace.h).
+ */
+#ifndef MENIOS_NET_UNIX_AF_UNIX_H
+#define MENIOS_NET_UNIX_AF_UNIX_H
+
+#include "unix_socket.h"
+#include "../../trace/trace.h"
+
+#define SKB_MAX_HEAD0		(4096 - 320)	/* SKB_MAX_HEAD(0) */
+#define UNIX_SKB_FRAGS_SZ	32768
+#define SKB_MAX_ALLOC		(16384 - 320)	/* SKB_MAX_ORDER(0, 2) */
+#define MAX_SKB_FRAGS		17
+#define PAGE_SZ			4096
+#define PAGE_ALIGN(x)		(((x) + PAGE_SZ - 1) & ~(size_t)(PAGE_SZ - 1))
+#define SOCK_MIN_SNDBUF		4608
+#define SOCK_MIN_RCVBUF		2304
+#define COPY_UNLOCKED_MIN	1024	/* copy larger chunks with the net lock dropped */
+
+static inline size_t min_sz(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+/* ------------------------------------------------------------- sleeping --- */
+
+/* Sleep on @wq with @sk's SO_BUSY_POLL spin: __unix_net_sleep (af_unix.c). */
+static inline int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
+			       struct wait_ctl *ctl, int exclusive)
+{
+	return __unix_net_sleep(sk->net, wq, ctl, sk->busy_poll_ns, exclusive);
+}
+
+/*
+ * wait_event: sleep on @wq until @cond (checked under net->lock) holds.
+ * @err is 0 then, else what ended the wait (see __unix_net_sleep).
+ */
+#define __unix_wait_event(err, sk, wq, ctl, exclusive, cond)			\
+	do {									\
+		(err) = 0;							\
+		while (!(cond)) {						\
+			(err) = __unix_sleep((sk), (wq), (ctl), (exclusive));	\
+			if (err)						\
+				break;						\
+		}								\
+	} while (0)
+
+/* ------------------------------------------------------------ refcounts --- */
+
+void __unix_destroy(struct unix_sock *sk);
+void unix_addr_put(struct unix_address *addr);
+
+static inline void __sock_hold(struct unix_sock *sk)
+{
+	sk->refcnt++;
+}
+
+static inline void __sock_put(struct unix_sock *sk)
+{
+	if (--sk->refcnt == 0)
+		__unix_destroy(sk);
+}
+
+/* --------------------------------------------------------- skbs, queues --- */
+
+struct sk_buff *__unix_skb_new(struct unix_sock *owner, size_t len, unsigned int truesize);
+int unix_writable(const struct unix_sock *sk, int state);
+void __kfree_skb(struct sk_buff *skb);
+void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb);
+void __unix_unlink_skb(struct unix_sock *sk, struct sk_buff *skb);
+void __unix_purge_queue(struct unix_sock *sk);
+int unix_recvq_full(const struct unix_sock *sk);
+int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl);
+void __unix_account_copy(struct unix_sock *sk, size_t n, int out);
+
+/* @n payload bytes copied by @sk's send (@out 0) or receive (@out 1):
+ * counted (__unix_account_copy) and traced. */
+static inline void __unix_copied(struct unix_sock *sk, size_t n, int out)
+{
+	__unix_account_copy(sk, n, out);
+	trace_event(TRACE_COPY, out, sk->ino, n, 0);
+}
+void __unix_copy_addr(struct unix_msg *msg, struct unix_sock *from);
+
+/* The bytes of @skb a stream reader has not consumed yet. */
+static inline unsigned int unix_skb_len(const struct sk_buff *skb)
+{
+	return skb->len - skb->cb.consumed;
+}
+
+/* SO_PEEK_OFF follows a read (back) and a peek (forward): sk_peek_offset_*. */
+static inline void __sk_peek_offset_bwd(struct unix_sock *sk, int n)
+{
+	if (sk->peek_off >= 0)
+		sk->peek_off = sk->peek_off > n ? sk->peek_off - n : 0;
+}
+
+static inline void __sk_peek_offset_fwd(struct unix_sock *sk, int n)
+{
+	if (sk->peek_off >= 0)
+		sk->peek_off += n;
+}
+
+/* --------------------------------------------------- names, association --- */
+
+int __unix_autobind(struct unix_sock *sk);
+int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
+		    unsigned int len, int type, struct unix_sock **out);
+void __unix_dgram_disconnected(struct unix_sock *sk, struct unix_sock *other);
+void __unix_dgram_peer_wake_disconnect(struct unix_sock *sk, struct unix_sock *other);
+
+/*
+ * unix_may_send: @sk may send to @other unless @other is connected to
+ * someone else.
+ */
+static inline int unix_may_send(const struct unix_sock *sk, const struct unix_sock *other)
+{
+	return !other->peer || other->peer == sk;
+}
+
+/* -------------------------------------------------------- stream handoff --- */
+
+/*
+ * A stream reader asleep in recv for lack of data, offering its buffer:
+ * while its receive queue stays empty, a sender copies straight into @msg
+ * instead of queueing an skb -- one copy instead of two.  The reader puts
+ * it on sk->handoff before it sleeps and takes it off after; a sender
+ * takes it off once the reader has what it waits for.  Fields are under
+ * net->lock, except that the reader's message belongs to the sender that
+ * set @busy, which copies into it with net->lock dropped while the reader
+ * waits for @busy to clear before it looks at its message again.
+ */
+struct unix_handoff {
+	struct unix_msg *msg;		/* the reader's message; its cursor takes the bytes */
+	size_t room;			/* bytes the reader still has room for */
+	size_t want;			/* bytes that end the reader's wait (its target) */
+	size_t got;			/* bytes handed over so far */
+	int busy;			/* a sender is copying into @msg */
+};
+
+/* ------------------------------------------------------- per-type calls --- */
+
+ssize_t unix_stream_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
+			    struct wait_ctl *ctl);
+ssize_t unix_stream_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
+ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
+			   struct wait_ctl *ctl);
+ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
+ssize_t unix_seqpacket_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
+			       struct wait_ctl *ctl);
+ssize_t unix_seqpacket_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
+			       struct wait_ctl *ctl);
+
+/* ------------------------------------------------------------------ scm --- */
+
+int unix_scm_send(void *task, struct unix_net *net, struct unix_msg *msg);
+void __unix_notinflight(struct unix_net *net, struct scm_fp_list *fpl);
+void __scm_fp_release(struct unix_net *net, struct scm_fp_list *fpl);
+void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,
+		      const struct unix_sock *sk, const struct unix_sock *other);
+int __unix_attach_fds(struct sk_buff *skb, struct unix_msg *msg);
+void __unix_unattach_fds(struct sk_buff *skb, struct unix_msg *msg);
+void __unix_detach_fds(struct sk_buff *skb, struct unix_msg *msg);
+void unix_peek_fds(const struct sk_buff *skb, struct unix_msg *msg);
+int unix_skb_scm_eq(const struct sk_buff *skb, const struct unix_cred *c);
+
+/* ------------------------------------------------------------ msg cursor --- */
+
+size_t msg_total(const struct unix_msg *m);
+size_t msg_left(const struct unix_msg *m);
+void msg_copy_from(struct unix_msg *m, unsigned char *dst, size_t n);
+void msg_copy_to(struct unix_msg *m, const unsigned char *src, size_t n);
+void msg_advance(struct unix_msg *m, size_t n);
+void msg_rewind(struct unix_msg *m, size_t n);
+void __unix_msg_copy(struct unix_net *net, struct unix_msg *msg, unsigned char *buf,
+		     size_t n, int to_msg);
+void __unix_msg_handoff(struct unix_net *net, struct unix_msg *dst, struct unix_msg *src,
+			size_t n);
+
+/* ------------------------------------------------------------- zero copy --- */
+
+struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size_t len);
+
+#endif

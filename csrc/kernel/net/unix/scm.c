@@ -1,0 +1,407 @@
+/*
+ * net/unix/scm.c - control messages and files in flight.
+ *
+ * Linux's net/core/scm.c and net/unix/scm.c: __scm_send parses
+ * msg_control (SCM_RIGHTS takes file references through the host ops,
+ * SCM_CREDENTIALS is checked against the caller's credentials); the files
+ * ride on an skb, charged to the sender's user (unix_inflight,
+ * too_many_unix_fds: ETOOMANYREFS), until a receiver detaches them or the
+ * skb is freed, when they go to the net's release list for the embedder.
+ *
+ * Locking: net->lock for the user table and the in-flight counts, as unix_socket.h says; __scm_send runs with no lock held (it calls the host ops).
+ */
+#include "../../lib/string.h"
+#include "af_unix.h"
+
+/* ----------------------------------------------------- files in flight --- */
+
+struct scm_fp_list *scm_fp_alloc(int count)
+{
+	struct scm_fp_list *fpl;
+
+	fpl = plat_zalloc(sizeof(*fpl) + (size_t)count * sizeof(struct scm_file));
+	if (fpl)
+		fpl->count = count;
+	return fpl;
+}
+
+void scm_fp_free(struct scm_fp_list *fpl)
+{
+	plat_free(fpl);
+}
+
+/* The user table entry of @uid, made if @create; NULL if none (or no memory). */
+static struct unix_user *__unix_user(struct unix_net *net, int32_t uid, int create)
+{
+	struct list_head *head = &net->users[(uint32_t)uid % UNIX_HASH_SIZE];
+	struct list_head *pos;
+	struct unix_user *u;
+
+	list_for_each(pos, head) {
+		u = list_entry(pos, struct unix_user, link);
+		if (u->uid == uid)
+			return u;
+	}
+	if (!create || !(u = plat_zalloc(sizeof(*u))))
+		return NULL;
+	u->uid = uid;
+	list_add_tail(&u->link, head);
+	return u;
+}
+
+/*
+ * too_many_unix_fds: the sender's user already has more files in flight
+ * than its RLIMIT_NOFILE, and no CAP_SYS_RESOURCE or CAP_SYS_ADMIN.  The
+ * message's own files are not counted.
+ */
+static int __too_many_unix_fds(struct unix_net *net, const struct scm_fp_list *fpl)
+{
+	struct unix_user *u = __unix_user(net, fpl->user, 0);
+
+	return u && u->inflight > fpl->user_nofile && !fpl->user_unlimited;
+}
+
+/* Files of @fpl enter flight (attached to an skb), charged to @u. */
+static void __unix_inflight(struct unix_net *net, struct scm_fp_list *fpl, struct unix_user *u)
+{
+	int i;
+
+	net->cnt.inflight += fpl->count;
+	fpl->charged = u;
+	u->inflight += fpl->count;
+	for (i = 0; i < fpl->count; i++) {
+		if (fpl->files[i].usk) {
+			fpl->files[i].usk->inflight++;
+			net->unix_tot_inflight++;
+		}
+	}
+}
+
+/* Files of @fpl leave flight (received, or their skb freed). */
+void __unix_notinflight(struct unix_net *net, struct scm_fp_list *fpl)
+{
+	struct unix_user *u = fpl->charged;
+	int i;
+
+	net->cnt.inflight -= fpl->count;
+	fpl->charged = NULL;
+	u->inflight -= fpl->count;
+	if (!u->inflight) {
+		list_del_init(&u->link);
+		plat_free(u);
+	}
+	for (i = 0; i < fpl->count; i++) {
+		if (fpl->files[i].usk) {
+			fpl->files[i].usk->inflight--;
+			net->unix_tot_inflight--;
+		}
+	}
+}
+
+int unix_users_inflight(struct unix_net *net, int32_t *uids, int64_t *counts, int max)
+{
+	struct list_head *pos;
+	int i, n = 0;
+
+	plat_mutex_lock(&net->lock);
+	for (i = 0; i < UNIX_HASH_SIZE; i++) {
+		list_for_each(pos, &net->users[i]) {
+			struct unix_user *u = list_entry(pos, struct unix_user, link);
+
+			if (n < max) {
+				uids[n] = u->uid;
+				counts[n] = u->inflight;
+			}
+			n++;
+		}
+	}
+	plat_mutex_unlock(&net->lock);
+	return n;
+}
+
+/* Hand the files of @fpl back to the embedder to drop after unlocking. */
+void __scm_fp_release(struct unix_net *net, struct scm_fp_list *fpl)
+{
+	fpl->next = net->released;
+	net->released = fpl;
+}
+
+void unix_file_ref(struct unix_sock *sk, int delta)
+{
+	plat_mutex_lock(&sk->net->lock);
+	sk->file_refs += delta;
+	plat_mutex_unlock(&sk->net->lock);
+}
+
+/* --------------------------------------------------- control messages --- */
+
+/*
+ * scm_check_creds: SCM_CREDENTIALS may claim the sender's own pid (any pid
+ * with CAP_SYS_ADMIN), one of its uids (any with CAP_SETUID) and one of its
+ * gids (any with CAP_SETGID); an id of -1 is EINVAL, the rest EPERM.
+ */
+static int scm_check_creds(const struct unix_cred *c, const struct unix_task_cred *me)
+{
+	if (c->uid == -1 || c->gid == -1)
+		return -EINVAL;
+	if ((c->pid == me->pid || (me->caps & UNIX_CAP_SYS_ADMIN)) &&
+	    (c->uid == me->uid || c->uid == me->euid || c->uid == me->suid ||
+	     (me->caps & UNIX_CAP_SETUID)) &&
+	    (c->gid == me->gid || c->gid == me->egid || c->gid == me->sgid ||
+	     (me->caps & UNIX_CAP_SETGID)))
+		return 0;
+	return -EPERM;
+}
+
+/* Walking a control buffer: where the next message starts, what is left. */
+struct cmsg_iter {
+	const unsigned char *p;
+	size_t left;
+};
+
+/*
+ * The next control message: 1 with its header in @h and its data at
+ * *@data (*@dlen bytes), 0 at the end, -EINVAL for a malformed header
+ * (CMSG_OK).  Trailing bytes shorter than a header end the buffer.
+ */
+static int cmsg_next(struct cmsg_iter *it, struct unix_cmsghdr *h,
+		     const unsigned char **data, size_t *dlen)
+{
+	size_t step;
+
+	if (it->left < sizeof(*h))
+		return 0;
+	memcpy(h, it->p, sizeof(*h));
+	if (h->cmsg_len < sizeof(*h) || h->cmsg_len > it->left)
+		return -EINVAL;
+	*data = it->p + sizeof(*h);
+	*dlen = h->cmsg_len - sizeof(*h);
+	step = UNIX_CMSG_ALIGN(h->cmsg_len);
+	if (step >= it->left) {
+		it->left = 0;
+	} else {
+		it->p += step;
+		it->left -= step;
+	}
+	return 1;
+}
+
+/*
+ * scm_fp_copy: the @num fds at @fds join @msg->fp (room for @room files),
+ * each a reference the embedder takes (fget_raw).  EINVAL past
+ * SCM_MAX_FD in all; EBADF for a negative fd or one not open (the files
+ * taken so far stay in @msg->fp, for unix_scm_destroy).
+ */
+static int scm_fp_copy(void *task, const struct unix_host_ops *host, struct unix_msg *msg,
+		       const unsigned char *fds, int num, int room)
+{
+	struct scm_fp_list *fpl = msg->fp;
+	int i, err;
+
+	if (num <= 0)
+		return 0;
+	if (num > SCM_MAX_FD)
+		return -EINVAL;
+	if (!fpl) {
+		fpl = scm_fp_alloc(room);
+		if (!fpl)
+			return -ENOMEM;
+		fpl->count = 0;
+		msg->fp = fpl;
+	}
+	if (fpl->count + num > SCM_MAX_FD)
+		return -EINVAL;
+	for (i = 0; i < num; i++) {
+		int32_t fd;
+		struct scm_file *f = &fpl->files[fpl->count];
+
+		memcpy(&fd, fds + (size_t)i * sizeof(fd), sizeof(fd));
+		if (fd < 0)
+			return -EBADF;
+		err = host->fget(task, fd, &f->file, &f->usk);
+		if (err)
+			return err;
+		fpl->count++;
+	}
+	return 0;
+}
+
+/*
+ * __scm_send: parse the control messages, once per call (the first attempt
+ * consumes msg->control).  A malformed header, an unknown SOL_SOCKET type
+ * or a malformed ucred is EINVAL; other levels are skipped.  SCM_RIGHTS
+ * takes references to the files (scm_fp_copy); SCM_CREDENTIALS is checked
+ * (scm_check_creds, then ESRCH for a pid naming no process).  The files
+ * are charged to the caller's real uid, and its limit noted for
+ * too_many_unix_fds.  Called with no lock held.
+ */
+static int __scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
+{
+	const struct unix_host_ops *host = net->host;
+	struct cmsg_iter it = { msg->control, msg->controllen };
+	struct unix_cmsghdr h;
+	const unsigned char *data;
+	struct unix_task_cred me;
+	size_t dlen;
+	int have_me = 0, room = 0, err;
+
+	/* the files to make room for: at most SCM_MAX_FD, else EINVAL below */
+	while (cmsg_next(&it, &h, &data, &dlen) > 0)
+		if (h.cmsg_level == SOL_SOCKET && h.cmsg_type == SCM_RIGHTS)
+			room += (int)min_sz(dlen / sizeof(int32_t), SCM_MAX_FD);
+	room = room < SCM_MAX_FD ? room : SCM_MAX_FD;
+
+	it.p = msg->control;
+	it.left = msg->controllen;
+	msg->control = NULL;
+	msg->controllen = 0;
+	while ((err = cmsg_next(&it, &h, &data, &dlen)) > 0) {
+		if (h.cmsg_level != SOL_SOCKET)
+			continue;
+		if (!host)
+			return -EINVAL;
+		if (!have_me && (h.cmsg_type == SCM_RIGHTS || h.cmsg_type == SCM_CREDENTIALS)) {
+			err = host->cred(task, &me);
+			if (err)
+				return err;
+			have_me = 1;
+		}
+		switch (h.cmsg_type) {
+		case SCM_RIGHTS:
+			err = scm_fp_copy(task, host, msg, data, (int)(dlen / sizeof(int32_t)), room);
+			break;
+		case SCM_CREDENTIALS:
+			if (dlen != sizeof(struct unix_cred))
+				return -EINVAL;
+			memcpy(&msg->creds, data, sizeof(msg->creds));
+			err = scm_check_creds(&msg->creds, &me);
+			if (!err && msg->creds.pid != me.pid && !host->pid_exists(task, msg->creds.pid))
+				err = -ESRCH;
+			msg->has_creds = !err;
+			break;
+		default:
+			err = -EINVAL;
+		}
+		if (err)
+			return err;
+	}
+	if (err)
+		return err;		/* a malformed header */
+	if (msg->fp && !msg->fp->count) {
+		scm_fp_free(msg->fp);
+		msg->fp = NULL;
+	}
+	if (msg->fp) {
+		msg->fp->user = me.uid;
+		msg->fp->user_nofile = me.rlimit_nofile;
+		msg->fp->user_unlimited = !!(me.caps & (UNIX_CAP_SYS_RESOURCE | UNIX_CAP_SYS_ADMIN));
+	}
+	return 0;
+}
+
+/* A send's scm_send, first thing; a zero-copy send carries no control data. */
+int unix_scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
+{
+	int err;
+
+	if (msg->control) {
+		err = __scm_send(task, net, msg);
+		if (err)
+			return err;
+	}
+	if (msg->pages && (msg->fp || msg->has_creds))
+		return -EINVAL;
+	return 0;
+}
+
+/* scm_destroy: the files of a message that was not sent go back, unlocked. */
+void unix_scm_destroy(struct unix_net *net, struct unix_msg *msg)
+{
+	struct scm_fp_list *fpl = msg->fp;
+	int i;
+
+	if (!fpl)
+		return;
+	msg->fp = NULL;
+	for (i = 0; i < fpl->count; i++)
+		net->host->fput(fpl->files[i].file);
+	scm_fp_free(fpl);
+}
+
+/* Credentials the skb carries (maybe_add_creds / unix_scm_to_skb). */
+void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,
+		      const struct unix_sock *sk, const struct unix_sock *other)
+{
+	if (msg->has_creds) {
+		skb->cb.cred = msg->creds;
+		return;
+	}
+	if ((sk->flags & UNIX_F_PASSCRED) || (other->flags & UNIX_F_PASSCRED) ||
+	    (other->flags & UNIX_F_DEAD))
+		skb->cb.cred = msg->cur;
+}
+
+/*
+ * unix_attach_fds: the files go on @skb, charged to the sender's user --
+ * or ETOOMANYREFS when that user is over its limit (too_many_unix_fds).
+ */
+int __unix_attach_fds(struct sk_buff *skb, struct unix_msg *msg)
+{
+	struct unix_net *net = skb->sk->net;
+	struct unix_user *u;
+
+	if (msg->fp) {
+		if (__too_many_unix_fds(net, msg->fp))
+			return -ETOOMANYREFS;
+		u = __unix_user(net, msg->fp->user, 1);
+		if (!u)
+			return -ENOMEM;
+		skb->cb.fp = msg->fp;
+		msg->fp = NULL;
+		__unix_inflight(net, skb->cb.fp, u);
+	}
+	return 0;
+}
+
+/* An skb that will not be queued gives its files back to the message. */
+void __unix_unattach_fds(struct sk_buff *skb, struct unix_msg *msg)
+{
+	if (skb->cb.fp) {
+		__unix_notinflight(skb->sk->net, skb->cb.fp);
+		msg->fp = skb->cb.fp;
+		skb->cb.fp = NULL;
+	}
+}
+
+int unix_skb_scm_eq(const struct sk_buff *skb, const struct unix_cred *c)
+{
+	return skb->cb.cred.pid == c->pid && skb->cb.cred.uid == c->uid &&
+	       skb->cb.cred.gid == c->gid;
+}
+
+/* Duplicate the file list of a peeked message; the embedder takes new references. */
+static struct scm_fp_list *scm_fp_dup(const struct scm_fp_list *fpl)
+{
+	struct scm_fp_list *n = scm_fp_alloc(fpl->count);
+
+	if (n) {
+		memcpy(n->files, fpl->files, (size_t)fpl->count * sizeof(struct scm_file));
+		n->user = fpl->user;
+	}
+	return n;
+}
+
+/* unix_detach_fds: a read takes @skb's files out of flight, to install. */
+void __unix_detach_fds(struct sk_buff *skb, struct unix_msg *msg)
+{
+	__unix_notinflight(skb->sk->net, skb->cb.fp);
+	msg->rfp = skb->cb.fp;
+	skb->cb.fp = NULL;
+}
+
+/* unix_peek_fds: a peek gets a copy of @skb's files, which stay in flight. */
+void unix_peek_fds(const struct sk_buff *skb, struct unix_msg *msg)
+{
+	msg->rfp = scm_fp_dup(skb->cb.fp);
+	msg->rfp_peeked = 1;
+}

@@ -1,0 +1,110 @@
+/*
+ * net/unix/zerocopy.c - page handoff: messages sent and received as pages.
+ *
+ * A zero-copy send queues an skb whose data are the sender's pages (a page
+ * reference, no copy); a zero-copy receive takes such an skb's pages whole.
+ * Pages come from the net's page pool (mm/page.h).
+ *
+ * Locking: net->lock and the socket's iolock (readers), as unix_socket.h says.
+ */
+#include "../../lib/string.h"
+#include "af_unix.h"
+#include "../../mm/page.h"
+
+/*
+ * An skb whose data are @msg's pages themselves: the zero-copy handoff.  The
+ * skb holds a page reference.  Its truesize is the skb alone: the pages are
+ * the sender's memory, accounted by the page pool (as Linux charges pinned
+ * MSG_ZEROCOPY pages to the user's locked memory, not the socket buffer).
+ */
+struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size_t len)
+{
+	struct sk_buff *skb = __unix_skb_new(sk, 0, skb_truesize(0, 0));
+
+	if (!skb)
+		return NULL;
+	skb->len = (unsigned int)len;
+	skb->data = (unsigned char *)msg->iov[0].base;
+	skb->pages = msg->pages;
+	page_run_get(msg->pages);
+	msg_advance(msg, len);
+	sk->bytes_zerocopy += (int64_t)len;
+	sk->net->cnt.bytes_zerocopy += (int64_t)len;
+	trace_event(TRACE_HANDOFF, 0, sk->ino, len, trace_id(msg->pages));
+	return skb;
+}
+
+/*
+ * Take the next message if it is a page skb (zero-copy send) and unread:
+ * msg->rpages gets a page reference, msg->rpages_off/done its extent, and
+ * the skb is consumed without copying.  Returns the length, 0 at EOF, or
+ * -ENOBUFS when the next message is ordinary data or longer than
+ * msg->iov[0].len when the caller gives an iov (the caller copies it with
+ * unix_recvmsg), or -errno.  Ancillary data cannot travel with pages.
+ */
+ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
+{
+	struct unix_net *net = sk->net;
+	struct sk_buff *skb;
+	ssize_t ret;
+	int err;
+
+	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->rcvtimeo);
+	plat_mutex_lock(&sk->iolock);
+	plat_mutex_lock(&net->lock);
+	for (;;) {
+		if (sk->type != SOCK_DGRAM && sk->state != UNIX_ESTABLISHED) {
+			ret = sk->type == SOCK_STREAM ? -EINVAL : -ENOTCONN;
+			goto out;
+		}
+		skb = skb_peek(&sk->receive_queue);
+		if (skb)
+			break;
+		if (sk->err) {
+			ret = -sk->err;
+			sk->err = 0;
+			goto out;
+		}
+		if (sk->shutdown & RCV_SHUTDOWN) {
+			ret = 0;
+			goto out;
+		}
+		plat_mutex_unlock(&net->lock);
+		plat_mutex_unlock(&sk->iolock);
+		plat_mutex_lock(&net->lock);
+		__unix_wait_event(err, sk, &sk->wq, ctl, 0,
+				  !skb_queue_empty(&sk->receive_queue) || sk->err ||
+				  (sk->shutdown & RCV_SHUTDOWN));
+		plat_mutex_unlock(&net->lock);
+		if (err)
+			return err;
+		plat_mutex_lock(&sk->iolock);
+		plat_mutex_lock(&net->lock);
+	}
+	if (!skb->pages || skb->cb.consumed || skb->cb.fp || (msg->flags & MSG_PEEK) ||
+	    (msg->iovlen && skb->len > msg->iov[0].len)) {
+		ret = -ENOBUFS;
+		goto out;
+	}
+	__unix_unlink_skb(sk, skb);
+	page_run_get(skb->pages);
+	msg->rpages = skb->pages;
+	msg->rpages_off = (size_t)(skb->data - skb->pages->mem);
+	msg->done = skb->len;
+	ret = (ssize_t)skb->len;
+	sk->bytes_zerocopy += skb->len;
+	sk->bytes_zerocopy_out += skb->len;
+	trace_event(TRACE_HANDOFF, 1, sk->ino, skb->len, trace_id(skb->pages));
+	__kfree_skb(skb);
+	if (wq_active(&sk->peer_wait))
+		__wake_up_all(&sk->peer_wait);
+out:
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&sk->iolock);
+	return ret;
+}
+
+struct page_run *unix_alloc_pages(struct unix_net *net, size_t npages, int zero)
+{
+	return page_run_alloc(&net->pool, npages, zero);
+}
