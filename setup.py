@@ -77,7 +77,7 @@ def _extensions():
         include_dirs=["csrc"],
         extra_compile_args=["-O2", "-std=c11", "-D_GNU_SOURCE", *TRACE_DEFINES],
         # A change to the C core alone must relink the module.
-        depends=C_SOURCES + _c_headers(),
+        depends=C_SOURCES + _c_headers() + ["menios/pagecache.pxi"],
     )
     floor = Extension(
         "menios._floor",

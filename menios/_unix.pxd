@@ -39,6 +39,8 @@ cdef extern from "kernel/mm/page.h":
         unsigned char *mem
     struct page_pool:
         pass
+    page_run *page_run_alloc(page_pool *pool, size_t npages, int zero) nogil
+    long page_pool_live(page_pool *pool) nogil
     void page_run_get(page_run *run) nogil
     void page_run_put(page_run *run) nogil
     int page_run_wait(page_run *run, int refs, int64_t deadline_ns, int intr) nogil
@@ -226,6 +228,9 @@ cdef extern from "kernel/fs/pipe.h":
     struct pipe_iov:
         void *base
         size_t len
+    struct pipe_buffer:
+        page_run *page
+        unsigned int offset, len, flags
     struct pipe_io:
         pipe_iov *iov
         unsigned int iovlen
@@ -252,6 +257,15 @@ cdef extern from "kernel/fs/pipe.h":
                         wait_ctl *ctl, int *sigpipe) nogil
     ssize_t pipe_tee(pipe_inode_info *ipipe, pipe_inode_info *opipe, size_t len,
                      wait_ctl *ctl, int *sigpipe) nogil
+    ssize_t pipe_splice_to_socket(void *task, pipe_inode_info *pipe, unix_sock *sk, size_t len,
+                                  size_t *done, const unix_cred *cur, int pipe_nonblock,
+                                  int dontwait, int stream, wait_ctl *ctl, int *sigpipe,
+                                  int *sock_full) nogil
+    ssize_t pipe_splice_from_socket(unix_sock *sk, pipe_inode_info *pipe, size_t len,
+                                    int pipe_nonblock, int dontwait, int stream, wait_ctl *ctl,
+                                    int *sigpipe, scm_fp_list **rfp) nogil
+    ssize_t pipe_add_bufs(pipe_inode_info *pipe, pipe_buffer *bufs, unsigned int n, int zerocopy,
+                          wait_ctl *ctl, int *sigpipe, unsigned int *used) nogil
 
 cdef class Net:
     cdef unix_net *net

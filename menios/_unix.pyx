@@ -74,7 +74,7 @@ cdef extern from "Python.h":
 
 cdef extern from "errno.h":
     int EAGAIN, EINVAL, EBADF, ENOMEM, EMSGSIZE, ENOBUFS, EMFILE, EBUSY, ESRCH, EINTR
-    int ENOTSOCK, EPIPE, ECONNREFUSED
+    int ENOTSOCK, EPIPE, ECONNREFUSED, EFAULT
 
 cdef extern from *:
     """
@@ -404,6 +404,9 @@ cdef enum:
     CALL_FIFO_OPEN
     CALL_SPLICE
     CALL_TEE
+    CALL_PIPE_ADD
+    CALL_PIPE_TO_SOCK
+    CALL_SOCK_TO_PIPE
 
 cdef struct _call:
     int op
@@ -424,7 +427,16 @@ cdef struct _call:
     int fmode               # fifo open: PIPE_FMODE_*
     unsigned int version    # fifo open: out, the file's w_counter
     pipe_inode_info *opipe  # splice, tee: the output pipe
-    int sigpipe             # splice, tee: out, no reader on the output
+    int sigpipe             # splice, tee, pipe add: out, no reader on the output
+    pipe_buffer *bufs       # pipe add: page buffers to put in the pipe
+    unsigned int nbufs      # pipe add
+    unsigned int used       # pipe add: out, how many went in
+    int zerocopy            # pipe add: the pages are shared, not copies
+    size_t done             # pipe to socket: bytes moved by earlier attempts
+    unix_cred cur           # pipe to socket: the sender's credentials
+    int pipe_nonblock       # pipe to socket: no waiting for data
+    int sock_full           # pipe to socket: out, the socket took less than given
+    scm_fp_list *rfp        # socket to pipe: out, files a message carried
     bint nogil              # the first attempt too runs with the GIL released
     wait_ctl ctl
 
@@ -452,6 +464,14 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
         return pipe_splice(c.pipe, c.opipe, c.want, &c.ctl, &c.sigpipe)
     elif c.op == CALL_TEE:
         return pipe_tee(c.pipe, c.opipe, c.want, &c.ctl, &c.sigpipe)
+    elif c.op == CALL_PIPE_ADD:
+        return pipe_add_bufs(c.pipe, c.bufs, c.nbufs, c.zerocopy, &c.ctl, &c.sigpipe, &c.used)
+    elif c.op == CALL_PIPE_TO_SOCK:
+        r = pipe_splice_to_socket(c.task, c.pipe, c.sk, c.want, &c.done, &c.cur, c.pipe_nonblock,
+                                  c.fmode, c.zerocopy, &c.ctl, &c.sigpipe, &c.sock_full)
+    elif c.op == CALL_SOCK_TO_PIPE:
+        r = pipe_splice_from_socket(c.sk, c.pipe, c.want, c.pipe_nonblock, c.fmode, c.zerocopy,
+                                    &c.ctl, &c.sigpipe, &c.rfp)
     else:
         return pipe_fifo_open(c.pipe, c.fmode, c.want != 0, &c.ctl, &c.version)
     unix_ready_refresh(c.sk)    # what the call took away (ready.c)
@@ -468,6 +488,8 @@ cdef inline bint _would_block(_call *c, ssize_t r) noexcept:
         return r >= 0 and <size_t>r < c.want and c.msg.sigpipe == 0
     if c.op == CALL_PIPE_WRITE:  # a blocking pipe write writes everything
         return r >= 0 and <size_t>r < c.want and c.pio.sigpipe == 0
+    if c.op == CALL_PIPE_TO_SOCK:   # a blocking socket takes everything
+        return r >= 0 and c.sock_full != 0 and c.fmode == 0 and c.sigpipe == 0
     if c.op == CALL_RECV:       # a stream recv waits for its target
         return r > 0 and c.msg.done < c.want and c.msg.rfp == NULL
     return False
@@ -2545,3 +2567,6 @@ cdef class ProcessBase:
         if type(nbytes) is not int:
             nbytes = _operator.index(nbytes)
         return s._recv_into_data(buffer, nbytes, flags, False)
+
+
+include "pagecache.pxi"

@@ -67,6 +67,9 @@ TARGETS = {
     "connect_accept_abstract": ("ratio_ge", 2.0, ">=2x"),
     "scm_rights": ("ratio_ge", 2.0, ">=2x"),
     "idle_pair_memory": ("abs_le", 2048, "<=2KiB"),
+    "splice_relay": ("ratio_ge", 2.0, ">=2x"),
+    "sendfile_1m": ("ratio_ge", 2.0, ">=2x"),
+    "pipe_64k": ("ratio_ge", 2.0, ">=2x"),
 }
 
 
@@ -1352,6 +1355,258 @@ def _fmt_bytes(n):
            "(menios zero copy vs the host's copying stream and its vmsplice+splice path)")
 def _w_zc(name, budget, ring=ZC_RING):
     return _zerocopy(name, budget, ring)
+
+
+# ------------------------------------------------------ splice / sendfile
+_PAGE = 4096
+_CHUNK = 65536
+
+
+class _SpliceOps:
+    """The calls the splice workloads make, on menios or on the host."""
+
+    def __init__(self, name):
+        self.name = name
+        self.k = None
+        self.fds = []
+        if name == "menios":
+            self.k = _kernel()
+            p = self.k.spawn(uid=0, gid=0)
+            self.socketpair = lambda: p.socketpair(AF_UNIX, SOCK_STREAM)
+            self.pipe = p.pipe
+            self.send = p.send
+            self.recv_into = p.recv_into
+            self.read = p.read
+            self.write = p.write
+            self.splice = p.splice
+            self.sendfile = p.sendfile
+            self.shut_wr = lambda fd: p.shutdown(fd, SHUT_WR)
+            self.close = p.close
+            self.tmpfile = lambda: p.open("/bench", os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        else:
+            def socketpair():
+                a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.fds += [a.detach(), b.detach()]
+                return self.fds[-2], self.fds[-1]
+
+            def pipe():
+                r, w = os.pipe()
+                self.fds += [r, w]
+                return r, w
+
+            def tmpfile():
+                f = tempfile.TemporaryFile()
+                fd = os.dup(f.fileno())
+                f.close()
+                self.fds.append(fd)
+                return fd
+
+            def recv_into(fd, buf, n):
+                return os.readv(fd, [memoryview(buf)[:n]])
+            self.socketpair, self.pipe, self.tmpfile = socketpair, pipe, tmpfile
+            self.send = os.write
+            self.recv_into = recv_into
+            self.read = os.read
+            self.write = os.write
+            self.splice = os.splice
+            self.sendfile = os.sendfile
+            self.shut_wr = lambda fd: socket.socket(fileno=os.dup(fd)).shutdown(SHUT_WR)
+            self.close = os.close
+
+    def done(self):
+        if self.k is not None:
+            self.k.close()
+        for fd in self.fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _stamped_chunk(template, seq):
+    """Stamp each 4 KiB page of ``template`` with its page number."""
+    for i in range(0, len(template), _PAGE):
+        template[i:i + 8] = (seq + i // _PAGE).to_bytes(8, "little")
+    return template
+
+
+class _StampReader:
+    """Reads a stream in whole chunks and checks every page's stamp."""
+
+    def __init__(self, recv_into, fd, size):
+        self.recv_into, self.fd = recv_into, fd
+        self.buf = bytearray(size)
+        self.view = memoryview(self.buf)
+        self.page = 0
+        self.bytes = 0
+
+    def chunk(self):
+        """One chunk read and checked: False at EOF."""
+        got, size = 0, len(self.buf)
+        while got < size:
+            n = self.recv_into(self.fd, self.view[got:], size - got)
+            if not n:
+                if got:
+                    raise VerificationError("stream ended inside a chunk")
+                return False
+            got += n
+        for i in range(0, size, _PAGE):
+            if int.from_bytes(self.buf[i:i + 8], "little") != self.page:
+                raise VerificationError("page %d arrived with a wrong stamp" % self.page)
+            self.page += 1
+        self.bytes += size
+        return True
+
+
+def _splice_relay(name, budget):
+    ops = _SpliceOps(name)
+    try:
+        a1, a2 = ops.socketpair()
+        b1, b2 = ops.socketpair()
+        r, w = ops.pipe()
+        template = bytearray(_CHUNK)
+        state = dict(end=None)
+        reader = _StampReader(ops.recv_into, b2, _CHUNK)
+        start = threading.Barrier(3)
+
+        def sender():
+            start.wait()
+            end = time.perf_counter() + budget
+            seq = 0
+            while time.perf_counter() < end:
+                for _ in range(8):
+                    data = _stamped_chunk(template, seq)
+                    sent = 0
+                    while sent < _CHUNK:
+                        sent += ops.send(a1, memoryview(data)[sent:])
+                    seq += _CHUNK // _PAGE
+            ops.shut_wr(a1)
+
+        def relay():
+            start.wait()
+            while True:
+                n = ops.splice(a2, w, _CHUNK)
+                if not n:
+                    break
+                while n:
+                    n -= ops.splice(r, b1, n)
+            ops.shut_wr(b1)
+
+        def receiver():
+            start.wait()
+            t0 = time.perf_counter()
+            while reader.chunk():
+                pass
+            state["end"] = time.perf_counter() - t0
+        _threads([sender, relay, receiver], budget + 60)
+        return _result(reader.bytes // _CHUNK, state["end"], reader.bytes,
+                       note="sender -> A -> splice -> pipe -> splice -> B -> receiver, "
+                            "64 KiB chunks, every page's stamp checked")
+    finally:
+        ops.done()
+
+
+@_workload("splice_relay", "ops", ("menios", "host"),
+           "three threads: 64 KiB stamped chunks into socket A, a relay splices A -> pipe -> "
+           "socket B, the receiver checks every page's stamp")
+def _w_splice_relay(name, budget):
+    return _splice_relay(name, budget)
+
+
+def _sendfile_1m(name, budget):
+    ops = _SpliceOps(name)
+    size = 1 << 20
+    try:
+        fd = ops.tmpfile()
+        template = bytearray(size)
+        ops.write(fd, _stamped_chunk(template, 0))
+        a, b = ops.socketpair()
+        state = dict(files=0, end=None)
+        reader = _StampReader(ops.recv_into, b, _CHUNK)
+        start = threading.Barrier(2)
+
+        def sender():
+            start.wait()
+            end = time.perf_counter() + budget
+            files = 0
+            while time.perf_counter() < end:
+                off = 0
+                while off < size:
+                    off += ops.sendfile(a, fd, off, size - off)
+                files += 1
+            state["files"] = files
+            ops.shut_wr(a)
+
+        def receiver():
+            start.wait()
+            t0 = time.perf_counter()
+            while reader.chunk():
+                if reader.page % (size // _PAGE) == 0:
+                    reader.page = 0         # the next copy of the file starts again
+            state["end"] = time.perf_counter() - t0
+        _threads([sender, receiver], budget + 60)
+        if reader.bytes != state["files"] * size:
+            raise VerificationError("%d bytes arrived of %d" % (reader.bytes, state["files"] * size))
+        return _result(state["files"], state["end"], reader.bytes,
+                       note="sendfile of a 1 MiB page-cache file to a stream socket, "
+                            "every page's stamp checked")
+    finally:
+        ops.done()
+
+
+@_workload("sendfile_1m", "ops", ("menios", "host"),
+           "two threads: sendfile of a 1 MiB stamped file to a stream socket; the receiver "
+           "checks every page's stamp")
+def _w_sendfile_1m(name, budget):
+    return _sendfile_1m(name, budget)
+
+
+def _pipe_64k(name, budget):
+    ops = _SpliceOps(name)
+    try:
+        r, w = ops.pipe()
+        template = bytearray(_CHUNK)
+        state = dict(end=None)
+
+        def recv_into(fd, view, n):
+            data = ops.read(fd, n)
+            view[:len(data)] = data
+            return len(data)
+        reader = _StampReader(recv_into, r, _CHUNK)
+        start = threading.Barrier(2)
+
+        def writer():
+            start.wait()
+            end = time.perf_counter() + budget
+            seq = 0
+            while time.perf_counter() < end:
+                for _ in range(8):
+                    data = _stamped_chunk(template, seq)
+                    sent = 0
+                    while sent < _CHUNK:
+                        sent += ops.write(w, memoryview(data)[sent:])
+                    seq += _CHUNK // _PAGE
+            ops.close(w)
+
+        def rd():
+            start.wait()
+            t0 = time.perf_counter()
+            while reader.chunk():
+                pass
+            state["end"] = time.perf_counter() - t0
+        _threads([writer, rd], budget + 60)
+        return _result(reader.bytes // _CHUNK, state["end"], reader.bytes,
+                       note="64 KiB stamped writes into a pipe, every page's stamp checked")
+    finally:
+        if name != "menios":
+            ops.fds.remove(w)
+        ops.done()
+
+
+@_workload("pipe_64k", "ops", ("menios", "host"),
+           "two threads: 64 KiB stamped writes into a pipe; the reader checks every page's stamp")
+def _w_pipe_64k(name, budget):
+    return _pipe_64k(name, budget)
 
 
 # ------------------------------------------------------------------- runner

@@ -236,6 +236,12 @@ class Process(_unix.ProcessBase):
     def tee(self, src, dst, count, flags=0):
         return splicecalls.tee(self, src, dst, count, flags)
 
+    def vmsplice(self, fd, buffers, flags=0):
+        return splicecalls.vmsplice(self, fd, buffers, flags)
+
+    def sendfile(self, out_fd, in_fd, offset, count):
+        return splicecalls.sendfile(self, out_fd, in_fd, offset, count)
+
     def mkdir(self, path, mode=0o777):
         filecalls.mkdir(self, path, mode)
 

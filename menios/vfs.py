@@ -32,6 +32,7 @@ from stat import (S_IFDIR, S_IFREG, S_IFLNK, S_IFSOCK, S_IFIFO, S_IFCHR, S_IFBLK
                   S_ISUID, S_ISGID, S_ISVTX, S_ISDIR, S_ISREG, S_ISLNK,
                   S_ISFIFO)
 
+from . import _unix
 from .args import err
 from .cred import _check_id
 
@@ -120,7 +121,8 @@ class Inode:
 
     A directory has ``children`` (name bytes -> Inode, in creation order),
     ``parent`` and its own ``name`` in the parent; ``dead`` is set once it
-    has been removed.  A regular file has ``data`` (a bytearray), a symlink
+    has been removed.  A regular file has ``data``, its pages
+    (``_unix.PageCache``: splice and sendfile share them), a symlink
     ``target`` (bytes), a socket ``sock``: the bound socket object, set and
     cleared by the socket layer and never interpreted here.
     """
@@ -147,7 +149,7 @@ class Inode:
         if kind == S_IFDIR:
             self.children = {}
         elif kind == S_IFREG:
-            self.data = bytearray()
+            self.data = _unix.PageCache()
         elif kind == S_IFLNK:
             self.target = b""
 
@@ -235,7 +237,7 @@ class OpenFile:
             raise err(errno.EISDIR)
         if inode.data is None:
             raise err(errno.EINVAL)
-        data = bytes(inode.data[self.pos:self.pos + n])
+        data = inode.data.read(self.pos, n)
         self.pos += len(data)
         now = time.time()
         if (inode.atime <= inode.mtime or inode.atime <= inode.ctime
@@ -264,15 +266,16 @@ class OpenFile:
             return 0
         if self.flags & os.O_APPEND:
             self.pos = len(inode.data)
-        end = self.pos + len(data)
-        if self.pos > len(inode.data):
-            inode.data.extend(bytes(self.pos - len(inode.data)))
-        inode.data[self.pos:end] = data
-        self.pos = end
+        self.pos += inode.data.write(self.pos, data)
+        self._written(cred)
+        return len(data)
+
+    def _written(self, cred):
+        """After a write: file_remove_privs for *cred*, then the times."""
+        inode = self.inode
         if cred is not None and not cred.capable("CAP_FSETID"):
             inode.mode &= ~_kill_bits(inode.mode)
         inode.touch()
-        return len(data)
 
     def lseek(self, offset, whence=os.SEEK_SET):
         """Move the file position; return it.  EINVAL for a bad *whence* or
@@ -1056,7 +1059,7 @@ class VFS:
         if kind in (S_IFSOCK, S_IFCHR, S_IFBLK):
             raise err(errno.ENXIO)      # no socket open(2); no device drivers
         if flags & os.O_TRUNC and kind == S_IFREG and not created:
-            inode.data.clear()
+            inode.data.truncate(0)
             if not cred.capable("CAP_FSETID"):
                 inode.mode &= ~_kill_bits(inode.mode)
             inode.touch()

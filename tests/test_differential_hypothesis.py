@@ -10,7 +10,9 @@ random sizes (0..70000) and flags (MSG_OOB included), shutdown, close, fd
 passing (send_fds/recv_fds, SCM_RIGHTS through recvmsg), get/setsockopt
 (SO_OOBINLINE and SO_PASSRIGHTS among them), ioctl (SIOCINQ, SIOCOUTQ,
 SIOCATMARK), fcntl (F_GETFL, F_SETOWN to the calling process), the pending
-signals (SIGPIPE, SIGURG) and poll with timeout 0.  Every socket is non-blocking (O_NONBLOCK)
+signals (SIGPIPE, SIGURG) and poll with timeout 0; and pipes: pipe2
+(O_NONBLOCK, O_DIRECT), read, write, splice and tee between pipe ends,
+vmsplice (SPLICE_F_NONBLOCK), FIONREAD, poll, close.  Every socket is non-blocking (O_NONBLOCK)
 and every send/recv also carries ``MSG_DONTWAIT`` (sends ``MSG_NOSIGNAL``)
 except send_fds/recv_fds, whose stdlib versions drop their flags, so nothing
 blocks.  Fd numbers are identical on both backends, so one fd number serves
@@ -31,6 +33,7 @@ reported divergences in ``KNOWN_DIVERGENCES`` through while hunting others).
 """
 
 import array
+import mmap
 import os
 import socket
 
@@ -77,6 +80,8 @@ SETOPTS = st.sampled_from([
     (socket.SO_SNDBUF, 4096), (socket.SO_RCVBUF, 4096), (socket.SO_SNDBUF, 0),
     (socket.SO_OOBINLINE, 1), (socket.SO_OOBINLINE, 0), (SO_PASSRIGHTS, 0),
     (SO_PASSRIGHTS, 1)])
+SPLICE_F_NONBLOCK = 2
+SPLICE_FLAGS = st.sampled_from([0, SPLICE_F_NONBLOCK, 0x10])
 
 #: Data is a window into this pattern, so reordering or corruption shows.
 _PATTERN = bytes(i % 251 for i in range(70000 + 251))
@@ -127,6 +132,7 @@ class Differential(RuleBasedStateMachine):
     """Every rule runs the same call on both backends and compares outcomes."""
 
     fds = Bundle("fds")          # (process index, fd)
+    pipes = Bundle("pipes")      # (process index, fd) of a pipe end
 
     def __init__(self):
         super().__init__()
@@ -373,6 +379,62 @@ class Differential(RuleBasedStateMachine):
         for trace, proc, target in zip(self.traces, self._proc(s[0]), self._proc(owner)):
             trace.call(proc.fcntl, s[1], fcntl.F_SETOWN, target.pid)
         self._compare()
+
+    # ------------------------------------------------------------ pipes
+
+    @rule(target=pipes, pi=st.integers(0, 1),
+          flags=st.sampled_from([os.O_NONBLOCK, os.O_NONBLOCK | os.O_DIRECT]))
+    def pipe2(self, pi, flags):
+        pair = self._do(pi, "pipe2", flags)
+        if pair is None:
+            return multiple()
+        pi %= len(self.procs)
+        return multiple((pi, pair[0]), (pi, pair[1]))
+
+    @rule(f=pipes, size=SIZES)
+    def pipe_write(self, f, size):
+        self._do(f[0], "write", f[1], self._data(size))
+
+    @rule(f=pipes, size=SIZES)
+    def pipe_read(self, f, size):
+        self._do(f[0], "read", f[1], size)
+
+    def _same_proc(self, a, b):
+        return a[0] % len(self.procs) == b[0] % len(self.procs)
+
+    @rule(src=pipes, dst=pipes, size=SIZES, flags=SPLICE_FLAGS)
+    def pipe_splice(self, src, dst, size, flags):
+        if self._same_proc(src, dst):
+            self._do(src[0], "splice", src[1], dst[1], size, None, None, flags)
+
+    @rule(src=pipes, dst=pipes, size=SIZES, flags=SPLICE_FLAGS)
+    def pipe_tee(self, src, dst, size, flags):
+        if self._same_proc(src, dst):
+            self._do(src[0], "tee", src[1], dst[1], size, flags)
+
+    @rule(f=pipes, sizes=st.lists(SIZES, max_size=3))
+    def pipe_vmsplice(self, f, sizes):
+        """Only with SPLICE_F_NONBLOCK: vmsplice does not look at O_NONBLOCK.
+        Page-aligned buffers (mmap), as the host backend's: the user pages a
+        buffer spans decide the pipe slots it takes."""
+        bufs = []
+        for n in sizes:
+            m = mmap.mmap(-1, max(1, n))
+            m[:n] = self._data(n)
+            bufs.append(memoryview(m)[:n])
+        self._do(f[0], "vmsplice", f[1], bufs, SPLICE_F_NONBLOCK)
+
+    @rule(f=pipes, request=st.sampled_from([SIOCINQ, 0x5411]))
+    def pipe_ioctl(self, f, request):
+        self._do(f[0], "ioctl", f[1], request)
+
+    @rule(f=pipes, events=POLL_EVENTS)
+    def pipe_poll(self, f, events):
+        self._do(f[0], "poll", [(f[1], events)], 0)
+
+    @rule(f=pipes)
+    def pipe_close(self, f):
+        self._do(f[0], "close", f[1])
 
     @rule(pi=st.integers(0, 1))
     def pending_signals(self, pi):

@@ -99,6 +99,7 @@ import errno
 import faulthandler
 import fcntl
 import gc
+import mmap
 import operator
 import os
 import pickle
@@ -161,9 +162,14 @@ for _name, _restype, _argtypes in (
         ("ioctl", _int, [_int, _ulong, _ptr]),
         ("capset", _int, [_ptr, _ptr]),
         ("prctl", _int, [_int, _ulong, _ulong, _ulong, _ulong]),
-        ("tee", ctypes.c_ssize_t, [_int, _int, ctypes.c_size_t, _uint])):
+        ("tee", ctypes.c_ssize_t, [_int, _int, ctypes.c_size_t, _uint]),
+        ("vmsplice", ctypes.c_ssize_t, [_int, _ptr, ctypes.c_size_t, _uint])):
     getattr(_libc, _name).restype = _restype
     getattr(_libc, _name).argtypes = _argtypes
+
+
+class _Iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
 
 
 class _PollFd(ctypes.Structure):
@@ -358,6 +364,7 @@ class _Ops:
         self.mode = mode
         self.factory = factory        # the channel factory (_factory)
         self.pending = set()
+        self._vmspliced = []          # user memory vmsplice put in pipes
 
     def _fd(self, fd):
         """The fd to hand the kernel: one the scenario cannot own becomes a
@@ -531,6 +538,24 @@ class _Ops:
             raise ValueError("negative value for 'count' not allowed")
         return _check(_libc.tee(_cint(self._fd(src)), _cint(self._fd(dst)), count,
                                 operator.index(flags) & 0xFFFFFFFF))
+
+    def sendfile(self, out_fd, in_fd, offset, count):
+        return os.sendfile(self._fd(out_fd), self._fd(in_fd), offset, count)
+
+    def vmsplice(self, fd, datas, flags=0):
+        """vmsplice(2) over buffers holding ``datas``: (count, their
+        contents after the call: what a read end wrote into them)."""
+        # page-aligned memory: which user pages a buffer spans decides how
+        # many pipe slots it takes, so both backends see the same layout
+        maps = [mmap.mmap(-1, max(1, len(d))) for d in datas]
+        for m, d in zip(maps, datas):
+            m[:len(d)] = bytes(d)
+        self._vmspliced.extend(maps)    # a pipe holds their pages: keep them
+        iov = (_Iovec * max(1, len(maps)))(
+            *[(ctypes.addressof(ctypes.c_char.from_buffer(m)), len(d)) for m, d in zip(maps, datas)])
+        n = _check(_libc.vmsplice(_cint(self._fd(fd)), iov, len(maps),
+                                  operator.index(flags) & 0xFFFFFFFF))
+        return n, [m[:len(d)] for m, d in zip(maps, datas)]
 
     def mkfifo(self, path, mode=0o666):
         os.mkfifo(path, mode)
@@ -1329,6 +1354,16 @@ class HostProcess:
             view[:] = data
         return res
 
+    def vmsplice(self, fd, buffers, flags=0):
+        """As menios's vmsplice; what a read end wrote into the writable
+        ``buffers`` is copied into them here."""
+        views = [memoryview(b).cast("B") for b in buffers]
+        n, datas = self._call("vmsplice", fd, [bytes(v) for v in views], flags)
+        for view, data in zip(views, datas):
+            if not view.readonly:
+                view[:] = data
+        return n
+
     def setresuid(self, ruid, euid, suid):
         """setresuid(2) in the process."""
         self.kernel._ids("setresuid", uids=(ruid, euid, suid))
@@ -1389,7 +1424,7 @@ def _make_attr(name):
 for _name in ("socket socketpair bind listen accept connect send sendto sendmsg send_fds "
               "recv recvfrom recvmsg recv_fds shutdown close getsockname getpeername "
               "getsockopt setsockopt poll ioctl open read write lseek pipe pipe2 fstat dup dup2 fcntl "
-              "execve splice tee mkdir mkfifo mknod rmdir unlink rename link symlink readlink chmod stat lstat "
+              "execve splice tee sendfile mkdir mkfifo mknod rmdir unlink rename link symlink readlink chmod stat lstat "
               "listdir chdir getcwd socket_inodes").split():
     setattr(HostProcess, _name, _make_syscall(_name))
 for _name in "uid gid euid egid suid sgid groups umask cwd pending_signals".split():

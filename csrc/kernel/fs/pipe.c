@@ -8,10 +8,22 @@
  * the wait queues and the state poll reads (head, tail, max_usage, readers,
  * writers), which change with both held.  Order pipe.mutex -> net.lock.
  *
+ * Splice with sockets (fs/splice.c's splice_to_socket and
+ * splice_file_to_pipe over unix_stream_splice_read) lives here too:
+ * pipe_splice_to_socket and pipe_splice_from_socket call the socket's
+ * unix_sendmsg / unix_recvmsg / unix_recv_pages with the pipe's mutex held.
+ *
  * Known differences from Linux:
  *   [TO FIX]
  *     - No per-user pipe-buffer accounting (pipe-user-pages-soft/hard): a
  *       new pipe always gets 16 slots and only pipe-max-size bounds growth.
+ *     - A socket's message sent in pages goes into a pipe by reference only
+ *       whole and when it fits the free slots; otherwise it is copied, and
+ *       once something moved the splice stops before it (Linux references
+ *       the part that fits), so one splice may move fewer bytes.
+ *     - Pages queued on a stream socket by pipe_splice_to_socket are charged
+ *       only the skb's overhead against the send buffer, as MSG_ZEROCOPY
+ *       pages are (Linux charges a spliced page's length).
  *   [NOT TO FIX]
  *     - No notification pipes (O_NOTIFICATION_PIPE is ENOPKG, as a kernel
  *       built without CONFIG_WATCH_QUEUE answers).
@@ -786,4 +798,299 @@ unsigned int __pipe_poll(struct pipe_inode_info *pipe, int fmode, unsigned int v
 			mask |= POLLERR;
 	}
 	return mask;
+}
+
+/* ------------------------------------------------ buffers from outside --- */
+
+ssize_t pipe_add_bufs(struct pipe_inode_info *pipe, struct pipe_buffer *bufs, unsigned int n,
+		      int zerocopy, struct wait_ctl *ctl, int *sigpipe, unsigned int *used)
+{
+	struct unix_net *net = pipe->net;
+	ssize_t ret = 0;
+	unsigned int i = 0;
+	int err = 0;
+
+	*used = 0;
+	if (!n)
+		return 0;
+	wait_ctl_begin(ctl, -1);
+	plat_mutex_lock(&pipe->mutex);
+	for (;;) {	/* wait_for_space */
+		if (!pipe->readers) {
+			*sigpipe = 1;
+			err = -EPIPE;
+			goto out;
+		}
+		if (!pipe_full(pipe->head, pipe->tail, pipe->max_usage))
+			break;
+		plat_mutex_unlock(&pipe->mutex);
+		plat_mutex_lock(&net->lock);
+		__pipe_wait_event(err, net, &pipe->wr_wait, ctl, __pipe_writable(pipe));
+		plat_mutex_unlock(&net->lock);
+		plat_mutex_lock(&pipe->mutex);
+		if (err)
+			goto out;
+	}
+	plat_mutex_lock(&net->lock);
+	while (i < n && !pipe_full(pipe->head, pipe->tail, pipe->max_usage)) {
+		struct pipe_buffer *buf = pipe_buf(pipe, pipe->head);
+
+		*buf = bufs[i++];
+		buf->flags &= ~PIPE_BUF_FLAG_CAN_MERGE;	/* the page is not the pipe's to write */
+		pipe->head++;
+		ret += buf->len;
+	}
+	if (zerocopy)
+		net->cnt.bytes_zerocopy += (int64_t)ret;
+	__wake_up(&pipe->rd_wait, 1);
+	plat_mutex_unlock(&net->lock);
+out:
+	plat_mutex_unlock(&pipe->mutex);
+	*used = i;
+	return ret ? ret : err;
+}
+
+/* Drop @n bytes from the buffer at the tail (they went elsewhere). */
+static void pipe_consume(struct pipe_inode_info *pipe, size_t n, int *input_wakeup)
+{
+	struct unix_net *net = pipe->net;
+
+	while (n) {
+		struct pipe_buffer *buf = pipe_buf(pipe, pipe->tail);
+		size_t c = n < buf->len ? n : buf->len;
+
+		buf->offset += (unsigned int)c;
+		buf->len -= (unsigned int)c;
+		n -= c;
+		if (!buf->len) {
+			pipe_buf_release(pipe, buf);
+			plat_mutex_lock(&net->lock);
+			pipe->tail++;
+			plat_mutex_unlock(&net->lock);
+			*input_wakeup = 1;
+		}
+	}
+}
+
+ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct unix_sock *sk,
+			      size_t len, size_t *done, const struct unix_cred *cur,
+			      int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
+			      int *sigpipe, int *sock_full)
+{
+	struct unix_net *net = pipe->net;
+	struct unix_iov iov[PIPE_DEF_BUFFERS];
+	struct unix_msg msg;
+	struct wait_ctl sctl;
+	int first = ctl->deadline == WAIT_NONBLOCK, input_wakeup = 0, err = 0;
+
+	*sock_full = 0;
+	if (*done >= len)
+		return (ssize_t)*done;
+	wait_ctl_begin(ctl, -1);
+	plat_mutex_lock(&pipe->mutex);
+	while (*done < len) {
+		unsigned int nb = 0, tail;
+		size_t chunk = 0;
+		ssize_t n;
+
+		/* splice_from_pipe_next: data, else EOF, else wait */
+		while (pipe_empty(pipe->head, pipe->tail)) {
+			if (!pipe->writers || *done)
+				goto out;
+			if (pipe_nonblock) {
+				err = -EAGAIN;
+				goto out;
+			}
+			plat_mutex_unlock(&pipe->mutex);
+			plat_mutex_lock(&net->lock);
+			if (input_wakeup)
+				__wake_up(&pipe->wr_wait, 1);
+			input_wakeup = 0;
+			__pipe_wait_event(err, net, &pipe->rd_wait, ctl, __pipe_readable(pipe));
+			plat_mutex_unlock(&net->lock);
+			plat_mutex_lock(&pipe->mutex);
+			if (err)
+				goto out;
+		}
+		/* a stream takes one page skb per buffer; a datagram the batch */
+		for (tail = pipe->tail; tail != pipe->head && nb < PIPE_DEF_BUFFERS &&
+		     chunk < len - *done; tail++) {
+			struct pipe_buffer *buf = pipe_buf(pipe, tail);
+			size_t c = buf->len < len - *done - chunk ? buf->len : len - *done - chunk;
+
+			iov[nb].base = buf->page->mem + buf->offset;
+			iov[nb].len = c;
+			chunk += c;
+			nb++;
+			if (stream)
+				break;
+		}
+		memset(&msg, 0, sizeof(msg));
+		msg.iov = iov;
+		msg.iovlen = nb;
+		msg.flags = dontwait ? MSG_DONTWAIT : 0;
+		msg.cur = *cur;
+		if (stream)
+			msg.pages = pipe_buf(pipe, pipe->tail)->page;
+		sctl.deadline = first ? WAIT_NONBLOCK : 0;
+		sctl.intr = ctl->intr;
+		n = unix_sendmsg(task, sk, &msg, &sctl);
+		if (n > 0) {
+			pipe_consume(pipe, (size_t)n, &input_wakeup);
+			*done += (size_t)n;
+		}
+		if (msg.sigpipe)
+			*sigpipe = 1;
+		if (n < 0 || (size_t)n < chunk) {
+			*sock_full = n == -EAGAIN || (n >= 0 && (size_t)n < chunk);
+			if (n < 0)
+				err = (int)n;
+			break;
+		}
+	}
+out:
+	plat_mutex_unlock(&pipe->mutex);
+	if (input_wakeup) {
+		plat_mutex_lock(&net->lock);
+		__wake_up(&pipe->wr_wait, 1);
+		plat_mutex_unlock(&net->lock);
+	}
+	return *done ? (ssize_t)*done : err;
+}
+
+/* Put @n bytes of @run from @off at the head as page-sized buffers, each
+ * with a reference of its own (caller holds pipe.mutex; they fit). */
+static unsigned int pipe_push_run(struct pipe_inode_info *pipe, struct page_run *run,
+				  size_t off, size_t n)
+{
+	struct unix_net *net = pipe->net;
+	unsigned int pieces = 0;
+
+	plat_mutex_lock(&net->lock);
+	while (n) {
+		struct pipe_buffer *buf = pipe_buf(pipe, pipe->head);
+		size_t c = PAGE_SIZE_BYTES - off % PAGE_SIZE_BYTES;
+
+		if (c > n)
+			c = n;
+		page_run_get(run);
+		buf->page = run;
+		buf->offset = (unsigned int)off;
+		buf->len = (unsigned int)c;
+		buf->flags = 0;
+		pipe->head++;
+		off += c;
+		n -= c;
+		pieces++;
+	}
+	plat_mutex_unlock(&net->lock);
+	return pieces;
+}
+
+ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pipe, size_t len,
+				int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
+				int *sigpipe, struct scm_fp_list **rfp)
+{
+	struct unix_net *net = pipe->net;
+	int first = ctl->deadline == WAIT_NONBLOCK, err = 0;
+	unsigned int room;
+	size_t done = 0;
+
+	*rfp = NULL;
+	if (!len)
+		return 0;
+	wait_ctl_begin(ctl, -1);
+	plat_mutex_lock(&pipe->mutex);
+	for (;;) {	/* wait_for_space */
+		if (!pipe->readers) {
+			*sigpipe = 1;
+			err = -EPIPE;
+			goto out;
+		}
+		if (!pipe_full(pipe->head, pipe->tail, pipe->max_usage))
+			break;
+		if (pipe_nonblock) {
+			err = -EAGAIN;
+			goto out;
+		}
+		plat_mutex_unlock(&pipe->mutex);
+		plat_mutex_lock(&net->lock);
+		__pipe_wait_event(err, net, &pipe->wr_wait, ctl, __pipe_writable(pipe));
+		plat_mutex_unlock(&net->lock);
+		plat_mutex_lock(&pipe->mutex);
+		if (err)
+			goto out;
+	}
+	room = pipe->max_usage - pipe_occupancy(pipe->head, pipe->tail);
+	if (len > (size_t)room * PAGE_SIZE_BYTES)
+		len = (size_t)room * PAGE_SIZE_BYTES;
+	while (done < len && room) {
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl sctl;
+		struct page_run *run;
+		size_t want = len - done, bound = (size_t)(room - 1) * PAGE_SIZE_BYTES + 1;
+		ssize_t n;
+
+		if (want > (size_t)room * PAGE_SIZE_BYTES)
+			want = (size_t)room * PAGE_SIZE_BYTES;
+
+		sctl.deadline = (first || done) ? WAIT_NONBLOCK : 0;
+		sctl.intr = ctl->intr;
+		/* the sender's pages themselves, when they fit */
+		memset(&m, 0, sizeof(m));
+		iov.base = NULL;
+		iov.len = want < bound ? want : bound;
+		m.iov = &iov;
+		m.iovlen = 1;
+		m.flags = (dontwait || done) ? MSG_DONTWAIT : 0;
+		n = unix_recv_pages(sk, &m, &sctl);
+		if (n > 0) {
+			room -= pipe_push_run(pipe, m.rpages, m.rpages_off, (size_t)n);
+			page_run_put(m.rpages);
+			plat_mutex_lock(&net->lock);
+			net->cnt.bytes_zerocopy += n;
+			plat_mutex_unlock(&net->lock);
+		} else if (n == -ENOBUFS && done) {
+			break;		/* what follows is copied by the next call */
+		} else if (n == -ENOBUFS) {
+			/* ordinary data, or too long for the room: copied into fresh pages */
+			size_t npages = (want + PAGE_SIZE_BYTES - 1) / PAGE_SIZE_BYTES;
+
+			run = page_run_alloc(&net->pool, npages, 0);
+			if (!run) {
+				n = -ENOMEM;
+			} else {
+				memset(&m, 0, sizeof(m));
+				iov.base = run->mem;
+				iov.len = want;
+				m.iov = &iov;
+				m.iovlen = 1;
+				m.flags = (dontwait || done) ? MSG_DONTWAIT : 0;
+				sctl.deadline = (first || done) ? WAIT_NONBLOCK : 0;
+				n = unix_recvmsg(sk, &m, &sctl);
+				unix_msg_release(sk, &m);
+				*rfp = m.rfp;
+				if (n > 0)
+					room -= pipe_push_run(pipe, run, 0, (size_t)n);
+				page_run_put(run);
+			}
+		}
+		if (n <= 0) {
+			if (!done)
+				err = (int)n;
+			break;
+		}
+		done += (size_t)n;
+		if (!stream || *rfp)
+			break;		/* one message; files end a read */
+	}
+	if (done) {
+		plat_mutex_lock(&net->lock);
+		__wake_up(&pipe->rd_wait, 1);
+		plat_mutex_unlock(&net->lock);
+	}
+out:
+	plat_mutex_unlock(&pipe->mutex);
+	return done ? (ssize_t)done : err;
 }

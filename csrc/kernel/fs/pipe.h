@@ -27,6 +27,9 @@
  *
  *   Order: pipe.mutex -> net.lock; splice and tee between two pipes take
  *   both mutexes in address order (pipe_double_lock), then net.lock.
+ *   pipe_splice_to_socket and pipe_splice_from_socket hold pipe.mutex
+ *   across unix_sendmsg / unix_recvmsg, which take the socket's locks:
+ *   pipe.mutex -> (socket iolock) -> net.lock.
  *   A sleeper drops pipe.mutex before it
  *   sleeps on a wait queue under net.lock (pipe_read/pipe_write's
  *   wait_event_interruptible_exclusive); the sleep drops net.lock.
@@ -48,6 +51,9 @@
 #include "../mm/page.h"
 
 struct unix_net;
+struct unix_sock;
+struct unix_cred;
+struct scm_fp_list;
 
 #define PIPE_BUF_SIZE		4096	/* PIPE_BUF: writes up to this size are atomic */
 #define PIPE_DEF_BUFFERS	16
@@ -150,6 +156,56 @@ ssize_t pipe_splice(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe
 		    size_t len, struct wait_ctl *ctl, int *sigpipe);
 ssize_t pipe_tee(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
 		 size_t len, struct wait_ctl *ctl, int *sigpipe);
+
+/*
+ * pipe_add_bufs (splice_file_to_pipe's wait_for_space, then add_to_pipe;
+ * vmsplice_to_pipe): wait until @pipe has a free slot, then put as many of
+ * @bufs[0..@n) at its head as fit, each with the page reference it holds;
+ * *@used says how many went in (the caller keeps the rest).  The buffers
+ * never merge later writes: their pages are not the pipe's to write.
+ * @zerocopy: count the bytes as moved without a copy.  Returns the bytes
+ * added, -EAGAIN when full and @ctl non-blocking, -EPIPE (*@sigpipe set)
+ * with no reader, -ERESTARTSYS/-EINTR, -ESHUTDOWN.
+ */
+ssize_t pipe_add_bufs(struct pipe_inode_info *pipe, struct pipe_buffer *bufs, unsigned int n,
+		      int zerocopy, struct wait_ctl *ctl, int *sigpipe, unsigned int *used);
+
+/*
+ * splice_to_socket for an AF_UNIX socket @sk: send what @pipe holds, up to
+ * @len bytes in all (*@done carries the progress of earlier attempts and
+ * is advanced), consuming from the pipe exactly what the socket took.  On
+ * a @stream socket each buffer goes as a page skb sharing the buffer's
+ * page (no copy); otherwise a batch of up to PIPE_DEF_BUFFERS buffers goes
+ * as one message, copied.  Waits for data unless @pipe_nonblock (-EAGAIN);
+ * stops at EOF or, once something moved, when the pipe runs empty.  The
+ * send is unix_sendmsg's (MSG_DONTWAIT if @dontwait; the socket's
+ * timeout), never sleeping while @ctl is non-blocking: *@sock_full then
+ * says the socket took less than it was given.  @cur: the sender's
+ * credentials.  Returns *@done if non-zero, else the error (-EPIPE with
+ * *@sigpipe as the send set it).  Holds pipe.mutex across the sends, as
+ * Linux holds pipe_lock across sock_sendmsg.
+ */
+ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct unix_sock *sk,
+			      size_t len, size_t *done, const struct unix_cred *cur,
+			      int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
+			      int *sigpipe, int *sock_full);
+
+/*
+ * splice_file_to_pipe for an AF_UNIX socket @sk (unix_stream_splice_read;
+ * sock_splice_read's copy for the other types): wait for room in @pipe
+ * (-EAGAIN if @pipe_nonblock, -EPIPE with *@sigpipe without a reader),
+ * then receive up to @len bytes, at most what the free slots hold.  A
+ * message sent in pages (a page skb) goes in by reference, page-sized
+ * buffers sharing its pages; other data is copied into fresh pages.  A
+ * @stream socket is read across messages until @len or its queue runs
+ * out; another type gives one message, truncated.  The receive is the
+ * socket's (MSG_DONTWAIT if @dontwait; its timeout; never sleeping while
+ * @ctl is non-blocking).  Files a message carried come back in *@rfp for
+ * the caller to release.  Returns the bytes moved, 0 at EOF, or the error.
+ */
+ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pipe, size_t len,
+				int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
+				int *sigpipe, struct scm_fp_list **rfp);
 
 /* F_GETPIPE_SZ: the capacity in bytes. */
 long pipe_get_size(struct pipe_inode_info *pipe);

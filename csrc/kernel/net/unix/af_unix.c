@@ -28,7 +28,9 @@
  *     - One lock per net instead of per-socket state locks: correct, but
  *       senders to different sockets serialise on queueing.
  *   [NOT TO FIX]
- *     - No BPF, LSM, sockmap, splice or SO_PASSPIDFD/SO_PASSSEC.
+ *     - No BPF, LSM, sockmap or SO_PASSPIDFD/SO_PASSSEC.  splice is
+ *       fs/pipe.c's (pipe_splice_to_socket, pipe_splice_from_socket) over
+ *       unix_sendmsg, unix_recvmsg and unix_recv_pages.
  *     - A connect blocked on a full backlog keeps the listener it looked up
  *       instead of looking the name up again after each wake-up: a
  *       listener released meanwhile is ECONNREFUSED, as a new lookup

@@ -16,6 +16,36 @@
  */
 #include "../../lib/string.h"
 #include "af_unix.h"
+#include "../../mm/page.h"
+
+/*
+ * A stream skb of @len bytes, @data_len of them in page fragments on Linux
+ * (alloc_skb_with_frags): with fragments, all its data live in pages of
+ * the net's pool, so that splice can hand them to a pipe by reference
+ * (skb_splice_bits; fs/pipe.c's pipe_splice_from_socket).  The truesize is
+ * Linux's either way.
+ */
+static struct sk_buff *__unix_skb_new_paged(struct unix_sock *owner, size_t len,
+					    size_t data_len, unsigned int truesize)
+{
+	struct sk_buff *skb;
+	struct page_run *run;
+
+	if (!data_len)
+		return __unix_skb_new(owner, len, truesize);
+	run = page_run_alloc(&owner->net->pool, PAGE_ALIGN(len) / PAGE_SZ, 0);
+	if (!run)
+		return NULL;
+	skb = __unix_skb_new(owner, 0, truesize);
+	if (!skb) {
+		page_run_put(run);
+		return NULL;
+	}
+	skb->len = (unsigned int)len;
+	skb->pages = run;
+	skb->data = run->mem;
+	return skb;
+}
 
 /* What a stream send that stopped on @err returns: what it queued, if any. */
 static ssize_t unix_no_sendmsg_result(struct unix_msg *msg, int err)
@@ -204,7 +234,7 @@ ssize_t unix_stream_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *m
 		if (other->handoff && !oob &&
 		    __unix_stream_handoff(sk, other, msg, len - msg->done))
 			continue;
-		skb = __unix_skb_new(sk, size, truesize);
+		skb = __unix_skb_new_paged(sk, size, data_len, truesize);
 		if (!skb) {
 			err = -ENOMEM;
 			goto out_err;

@@ -38,7 +38,8 @@ struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size
  * Take the next message if it is a page skb (zero-copy send) and unread:
  * msg->rpages gets a page reference, msg->rpages_off/done its extent, and
  * the skb is consumed without copying.  Returns the length, 0 at EOF, or
- * -ENOBUFS when the next message is ordinary data (the caller copies it with
+ * -ENOBUFS when the next message is ordinary data or longer than
+ * msg->iov[0].len when the caller gives an iov (the caller copies it with
  * unix_recvmsg), or -errno.  Ancillary data cannot travel with pages.
  */
 ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
@@ -80,7 +81,8 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 		plat_mutex_lock(&sk->iolock);
 		plat_mutex_lock(&net->lock);
 	}
-	if (!skb->pages || skb->cb.consumed || skb->cb.fp || (msg->flags & MSG_PEEK)) {
+	if (!skb->pages || skb->cb.consumed || skb->cb.fp || (msg->flags & MSG_PEEK) ||
+	    (msg->iovlen && skb->len > msg->iov[0].len)) {
 		ret = -ENOBUFS;
 		goto out;
 	}
