@@ -12,13 +12,18 @@ order, then the C core moves page references.
 * regular file -> socket (sendfile): on a stream socket each page goes as a
   page skb sharing it; a datagram or seqpacket socket gets a copy, one
   message per batch of up to 16 pages (do_splice_direct's internal pipe).
+* pipe -> AF_UNIX socket (splice_to_socket): on a stream socket each pipe
+  buffer goes as a page skb sharing its page; a datagram or seqpacket socket
+  gets each batch copied as one message.
+* AF_UNIX socket -> pipe: a stream socket's paged data goes in by reference,
+  the rest is copied (unix_stream_splice_read); a datagram or seqpacket
+  socket gives one message, cut to the count.
 * vmsplice: ``Pages`` are shared page by page (``SPLICE_F_GIFT`` hands them
   over), other buffers copied into fresh pages; from a pipe's read end it
   copies out, as read.
 
 Each function takes the calling process first; failures raise ``OSError``
-with Linux's errno.  A pipe and a socket in splice are EINVAL (Linux moves
-the data; to fix).
+with Linux's errno.
 """
 import errno
 
