@@ -108,6 +108,8 @@ void pipe_put(struct pipe_inode_info *pipe)
 		page_run_put(pipe->tmp_page);
 	plat_free(pipe->bufs);
 	plat_mutex_destroy(&pipe->mutex);
+	wq_destroy(&pipe->rd_wait);
+	wq_destroy(&pipe->wr_wait);
 	plat_free(pipe);
 	if (free_net)
 		unix_net_free(net);

@@ -18,8 +18,10 @@
  * scm_fp_copy's fget_raw, current_cred() -- with no lock held.
  *
  * Locking: see the contract in unix_socket.h.  In short: one net lock over
- * all socket state and wait queues; a per-socket iolock serialising readers
- * so they can copy with the net lock dropped; order iolock -> net lock.
+ * all socket state and the conditions sleepers wait for; a lock per wait
+ * queue over its sleepers, inside the net lock; a per-socket iolock
+ * serialising readers so they can copy with the net lock dropped; order
+ * iolock -> net lock -> wait queue lock.
  * Every blocking call sleeps in __unix_net_sleep() (poll in
  * unix_poll_many()), with the net lock dropped and no iolock held.
  *
@@ -141,10 +143,11 @@ void unix_net_counters(struct unix_net *net, struct unix_counters *out)
 {
 	plat_mutex_lock(&net->lock);
 	*out = net->cnt;	/* "socks": structures; "live": not yet released */
-	out->blocked = net->wstats.blocked;
-	out->kicks = net->wstats.kicks;
-	out->wait_timeouts = net->wstats.timeouts;
-	out->spin_wakes = net->wstats.spin_wakes;
+	/* atomic: a waker drops blocked under its queue's lock (sched/wait.h) */
+	out->blocked = __atomic_load_n(&net->wstats.blocked, __ATOMIC_RELAXED);
+	out->kicks = __atomic_load_n(&net->wstats.kicks, __ATOMIC_RELAXED);
+	out->wait_timeouts = __atomic_load_n(&net->wstats.timeouts, __ATOMIC_RELAXED);
+	out->spin_wakes = __atomic_load_n(&net->wstats.spin_wakes, __ATOMIC_RELAXED);
 	plat_mutex_unlock(&net->lock);
 }
 
@@ -197,6 +200,8 @@ void __unix_destroy(struct unix_sock *sk)
 	if (!(sk->flags & UNIX_F_DEAD))
 		net->cnt.live--;	/* an embryo purged at net shutdown, never released */
 	plat_mutex_destroy(&sk->iolock);
+	wq_destroy(&sk->wq);
+	wq_destroy(&sk->peer_wait);
 	plat_free(sk);
 }
 
