@@ -7,8 +7,15 @@
  *                   state, peer link, address, shutdown bits, error, options,
  *                   receive queue and in-flight accounting, the callback
  *                   entries of its wait queues (ready.c) and the conditions
- *                   its sleepers wait for, and the net's socket list,
- *                   counters and release list.
+ *                   its sleepers wait for, and the net's socket list and
+ *                   release list.
+ *   atomics         A socket's refcount (refcount_t, kernel/refcount.h):
+ *                   sock_hold() and a put that is not the last take no
+ *                   lock; the last put frees the socket under net.lock
+ *                   (unix_sock_put() drops it with refcount_dec_not_one()
+ *                   first, as refcount_dec_and_lock).  The net's counters
+ *                   (net->cnt) are relaxed atomics (unix_cnt_add()), as
+ *                   are its wait_stats (sched/wait.h).
  *   wait_queue_head.lock  One per wait queue (sk->wq, sk->peer_wait, a
  *                   pipe's): its sleepers' entries.  Taken inside
  *                   sched/wait.c by every add, remove and wake, inside
@@ -75,6 +82,7 @@
 #include "../../../platform/platform.h"
 #include "../../errno.h"
 #include "../../types.h"
+#include "../../refcount.h"
 #include "../../list.h"
 #include "../../sched/wait.h"
 #include "../skbuff.h"
@@ -212,6 +220,11 @@ struct unix_counters {
 	int64_t spin_wakes;		/* sleeps whose wake-up came while spinning */
 };
 
+/* Count @n on @net's counter @field: a relaxed atomic add, so counting
+ * needs no lock (unix_net_counters() reads them the same way). */
+#define unix_cnt_add(net, field, n) \
+	((void)__atomic_fetch_add(&(net)->cnt.field, (int64_t)(n), __ATOMIC_RELAXED))
+
 struct unix_net {
 	plat_mutex_t lock;
 	struct unix_sysctl sysctl;
@@ -270,7 +283,7 @@ struct unix_sock {
 	int type;
 	int state;
 	unsigned int flags;
-	int refcnt;			/* under net.lock */
+	refcount_t refcnt;		/* atomic; the last put under net.lock */
 	int shutdown;
 	int err;			/* pending error (positive errno), reported once */
 	struct unix_sock *peer;		/* holds a reference */
