@@ -346,11 +346,11 @@ ssize_t pipe_read(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_
 				pipe_buf_release(pipe, buf);
 				plat_mutex_lock(&net->lock);
 				pipe->tail = ++tail;
-				net->cnt.bytes_copied += (int64_t)chars;
+				unix_cnt_add(net, bytes_copied, (int64_t)chars);
 				plat_mutex_unlock(&net->lock);
 			} else {
 				plat_mutex_lock(&net->lock);
-				net->cnt.bytes_copied += (int64_t)chars;
+				unix_cnt_add(net, bytes_copied, (int64_t)chars);
 				plat_mutex_unlock(&net->lock);
 			}
 			pipe->bytes_copied += (int64_t)chars;
@@ -403,7 +403,7 @@ static void pipe_push(struct pipe_inode_info *pipe, struct page_run *page,
 	buf->flags = flags;
 	plat_mutex_lock(&net->lock);
 	pipe->head++;
-	net->cnt.bytes_copied += len;
+	unix_cnt_add(net, bytes_copied, len);
 	plat_mutex_unlock(&net->lock);
 	pipe->bytes_copied += len;
 }
@@ -441,7 +441,7 @@ ssize_t pipe_write(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait
 			pipe_io_copy(io, buf->page->mem + offset, chars, 0);
 			plat_mutex_lock(&net->lock);
 			buf->len += (unsigned int)chars;
-			net->cnt.bytes_copied += (int64_t)chars;
+			unix_cnt_add(net, bytes_copied, (int64_t)chars);
 			plat_mutex_unlock(&net->lock);
 			pipe->bytes_copied += (int64_t)chars;
 			total_len -= chars;
@@ -629,7 +629,7 @@ retry:
 		}
 		o_len = obuf->len;
 		opipe->head++;
-		net->cnt.bytes_zerocopy += (int64_t)o_len;
+		unix_cnt_add(net, bytes_zerocopy, (int64_t)o_len);
 		ret += (ssize_t)o_len;
 		len -= o_len;
 	} while (len);
@@ -679,7 +679,7 @@ ssize_t pipe_tee(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
 			obuf->len = (unsigned int)len;
 		ret += obuf->len;
 		len -= obuf->len;
-		net->cnt.bytes_zerocopy += obuf->len;
+		unix_cnt_add(net, bytes_zerocopy, obuf->len);
 		opipe->head++;
 		i_tail++;
 	} while (len);
