@@ -1637,6 +1637,91 @@ static void test_wait_no_lost_wakeup(void)
 	wring_run(3, 10000, 50000);	/* with the adaptive spin */
 }
 
+/*
+ * Wakers that hold only the queue's lock: two threads pass a token (an
+ * atomic, under no lock) and wake the queue with no other lock held; each
+ * sleeps under a private lock of its own, queueing before its last check
+ * of the token, as a poll pass does.  A wake-up lost between the check and
+ * the sleep stops the exchange (a 10 s deadline turns that into a
+ * failure), and TSan sees every access to the queue ordered by its lock.
+ */
+struct wtoken {
+	struct wait_queue_head wq;
+	struct wait_stats st;
+	int turn;			/* atomic */
+	int rounds;
+};
+
+struct wtoken_arg {
+	struct wtoken *t;
+	int id;
+	int err;
+};
+
+static void *wtoken_main(void *arg)
+{
+	struct wtoken_arg *a = arg;
+	struct wtoken *t = a->t;
+	struct wait_ctl ctl = { 0, 0 };
+	plat_mutex_t own;
+	int i, err = 0;
+
+	plat_mutex_init(&own);
+	ctl.deadline = plat_now_ns() + 10000 * MS;
+	for (i = 0; i < t->rounds && !err; i++) {
+		plat_mutex_lock(&own);
+		for (;;) {
+			struct wait_queue_entry e;
+			struct waiter w;
+
+			waiter_init(&w, &t->st);
+			__wq_add(&t->wq, &e, &w, 0);
+			if (__atomic_load_n(&t->turn, __ATOMIC_SEQ_CST) == a->id) {
+				__wq_del(&e);
+				break;
+			}
+			err = __waiter_sleep(&w, &own, &ctl, 0, NULL);
+			__wq_del(&e);
+			if (err)
+				break;
+		}
+		plat_mutex_unlock(&own);
+		if (err)
+			break;
+		__atomic_store_n(&t->turn, !a->id, __ATOMIC_SEQ_CST);
+		__wake_up_all_slow(&t->wq, WAKE_EVENT);
+	}
+	plat_mutex_destroy(&own);
+	a->err = err;
+	return NULL;
+}
+
+static void test_wait_wake_queue_lock_only(void)
+{
+	struct wtoken t;
+	struct wtoken_arg a[2];
+	test_thread_t th[2];
+	int i;
+
+	memset(&t, 0, sizeof(t));
+	wq_init(&t.wq);
+	t.rounds = 20000;
+	for (i = 0; i < 2; i++) {
+		a[i].t = &t;
+		a[i].id = i;
+		a[i].err = 12345;
+		test_thread_start(&th[i], wtoken_main, &a[i]);
+	}
+	for (i = 0; i < 2; i++) {
+		test_thread_join(th[i]);
+		CHECK_EQ(a[i].err, 0);
+	}
+	CHECK_EQ(t.st.blocked, 0);
+	CHECK_EQ(t.st.timeouts, 0);
+	CHECK(!wq_active(&t.wq));
+	wq_destroy(&t.wq);
+}
+
 struct wsleeper {
 	struct wring *r;
 	int intr;
@@ -4190,6 +4275,7 @@ static const struct test tests[] = {
 	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
 	{ "poll_many", test_poll_many },
 	{ "wait_no_lost_wakeup", test_wait_no_lost_wakeup },
+	{ "wait_wake_queue_lock_only", test_wait_wake_queue_lock_only },
 	{ "wait_timeout_kick_signal", test_wait_timeout_kick_signal },
 #ifdef MENIOS_TEST_DET
 	{ "det_race_schedule", test_det_race_schedule },

@@ -120,6 +120,8 @@ void pipe_put(struct pipe_inode_info *pipe)
 		page_run_put(pipe->tmp_page);
 	plat_free(pipe->bufs);
 	plat_mutex_destroy(&pipe->mutex);
+	wq_destroy(&pipe->rd_wait);
+	wq_destroy(&pipe->wr_wait);
 	plat_free(pipe);
 	if (free_net)
 		unix_net_free(net);
@@ -356,11 +358,11 @@ ssize_t pipe_read(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_
 				pipe_buf_release(pipe, buf);
 				plat_mutex_lock(&net->lock);
 				pipe->tail = ++tail;
-				net->cnt.bytes_copied += (int64_t)chars;
+				unix_cnt_add(net, bytes_copied, (int64_t)chars);
 				plat_mutex_unlock(&net->lock);
 			} else {
 				plat_mutex_lock(&net->lock);
-				net->cnt.bytes_copied += (int64_t)chars;
+				unix_cnt_add(net, bytes_copied, (int64_t)chars);
 				plat_mutex_unlock(&net->lock);
 			}
 			pipe->bytes_copied += (int64_t)chars;
@@ -413,7 +415,7 @@ static void pipe_push(struct pipe_inode_info *pipe, struct page_run *page,
 	buf->flags = flags;
 	plat_mutex_lock(&net->lock);
 	pipe->head++;
-	net->cnt.bytes_copied += len;
+	unix_cnt_add(net, bytes_copied, len);
 	plat_mutex_unlock(&net->lock);
 	pipe->bytes_copied += len;
 }
@@ -451,7 +453,7 @@ ssize_t pipe_write(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait
 			pipe_io_copy(io, buf->page->mem + offset, chars, 0);
 			plat_mutex_lock(&net->lock);
 			buf->len += (unsigned int)chars;
-			net->cnt.bytes_copied += (int64_t)chars;
+			unix_cnt_add(net, bytes_copied, (int64_t)chars);
 			plat_mutex_unlock(&net->lock);
 			pipe->bytes_copied += (int64_t)chars;
 			total_len -= chars;
@@ -639,7 +641,7 @@ retry:
 		}
 		o_len = obuf->len;
 		opipe->head++;
-		net->cnt.bytes_zerocopy += (int64_t)o_len;
+		unix_cnt_add(net, bytes_zerocopy, (int64_t)o_len);
 		ret += (ssize_t)o_len;
 		len -= o_len;
 	} while (len);
@@ -689,7 +691,7 @@ ssize_t pipe_tee(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
 			obuf->len = (unsigned int)len;
 		ret += obuf->len;
 		len -= obuf->len;
-		net->cnt.bytes_zerocopy += obuf->len;
+		unix_cnt_add(net, bytes_zerocopy, obuf->len);
 		opipe->head++;
 		i_tail++;
 	} while (len);

@@ -1,13 +1,17 @@
 /*
  * kernel/sched/wait.c - wait queues, wakeups and the sleep itself.
  *
- * Locking: queues, waiters and wait_stats are under the lock of the queue's
- * owner (the caller's); a callback entry's function runs with it held.  Except a waiter's event word, which is atomic (a
- * spinning or sleeping owner reads it without the lock), and the spin
- * hold-off time, an atomic hint.  intr_lock guards
- * intr_sleepers, the interruptible waiters now asleep; it nests inside a
- * queue lock or is taken alone, and nothing is taken while holding it.
- * The tracepoints take the trace ring's lock, a leaf (kernel/trace/trace.h).
+ * Locking (the whole contract is in wait.h): a queue's sleepers' entries
+ * and spin state are under its own lock, wq->lock, which every add, remove
+ * and wake takes; its callback entries are under the owner's lock (the
+ * caller's), which their functions run with, and no queue lock.  A
+ * waiter's event word is atomic (a spinning or sleeping owner reads it
+ * without a lock), as are wait_stats, a waiter's counted flag and the spin
+ * hold-off time (relaxed: counters and a hint).  intr_lock guards
+ * intr_sleepers, the interruptible waiters now asleep; it nests inside the
+ * owner's lock or is taken alone, never with a queue lock, and nothing is
+ * taken while holding it.  The tracepoints take the trace ring's lock, a
+ * leaf (kernel/trace/trace.h).
  */
 #include <stdatomic.h>
 
@@ -27,17 +31,30 @@ static struct list_head intr_sleepers = { &intr_sleepers, &intr_sleepers };
 /* No spinning before this time (monotonic ns): see wait_spin(). */
 static _Atomic int64_t spin_holdoff_until;
 
+/* Relaxed counter updates: wait_stats are read only as statistics. */
+#define STAT_ADD(field, n)	__atomic_fetch_add(&(field), (n), __ATOMIC_RELAXED)
+
 void waiter_init(struct waiter *w, struct wait_stats *stats)
 {
 	plat_event_arm(&w->ev);
 	w->stats = stats;
-	w->counted = 0;
+	__atomic_store_n(&w->counted, 0, __ATOMIC_RELAXED);
 	INIT_LIST_HEAD(&w->intr_link);
 }
 
-void __wq_add(struct wait_queue_head *wq, struct wait_queue_entry *e,
-	      struct waiter *w, int exclusive)
+/* Drop @w's blocked count if it still holds one: its poster or itself,
+ * whichever comes first. */
+static void waiter_uncount(struct waiter *w)
 {
+	if (__atomic_exchange_n(&w->counted, 0, __ATOMIC_RELAXED))
+		STAT_ADD(w->stats->blocked, -1);
+}
+
+/* Under wq->lock. */
+static void wq_link(struct wait_queue_head *wq, struct wait_queue_entry *e,
+		    struct waiter *w, int exclusive)
+{
+	e->wq = wq;
 	e->w = w;
 	e->func = NULL;
 	e->exclusive = exclusive;
@@ -48,29 +65,58 @@ void __wq_add(struct wait_queue_head *wq, struct wait_queue_entry *e,
 		list_add(&e->link, &wq->head);
 }
 
+void __wq_add(struct wait_queue_head *wq, struct wait_queue_entry *e,
+	      struct waiter *w, int exclusive)
+{
+	plat_mutex_lock(&wq->lock);
+	wq_link(wq, e, w, exclusive);
+	plat_mutex_unlock(&wq->lock);
+}
+
 void __wq_del(struct wait_queue_entry *e)
 {
+	if (e->func) {
+		list_del_init(&e->link);	/* under the owner's lock */
+		return;
+	}
+	plat_mutex_lock(&e->wq->lock);
 	list_del_init(&e->link);
+	plat_mutex_unlock(&e->wq->lock);
 }
 
 void __wq_add_callback(struct wait_queue_head *wq, struct wait_queue_entry *e,
 		       wait_func_t func)
 {
+	e->wq = wq;
 	e->w = NULL;
 	e->func = func;
 	e->exclusive = 0;
 	e->key = 0;
-	list_add(&e->link, &wq->head);
+	list_add(&e->link, &wq->callbacks);
 }
 
-static void __waiter_wake(struct waiter *w, uint32_t reason)
+/* Under the queue's lock. */
+static void waiter_wake(struct waiter *w, uint32_t reason)
 {
 	if (!plat_event_post(&w->ev, reason))
 		return;
 	trace_event(TRACE_WAKEUP, reason, trace_id(w), 0, 0);
-	if (w->counted) {
-		w->stats->blocked--;
-		w->counted = 0;
+	waiter_uncount(w);
+}
+
+/*
+ * Run @wq's callback entries with @events, under the owner's lock and not
+ * the queue's: a callback may take its own entry off, or move its owner's
+ * entries on other queues.
+ */
+static void __wq_run_callbacks(struct wait_queue_head *wq, unsigned int events)
+{
+	struct list_head *pos, *n;
+
+	list_for_each_safe(pos, n, &wq->callbacks) {
+		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
+
+		e->func(e, events);
 	}
 }
 
@@ -79,17 +125,19 @@ static int waiter_woken(struct waiter *w)
 	return plat_event_reason(&w->ev) != 0;
 }
 
+/*
+ * Sleepers first, then callbacks.  Every callback entry runs at every
+ * wake-up, as when both shared one list: callbacks were never exclusive,
+ * and non-exclusive entries all come before the exclusive ones.
+ */
 void __wake_up_slow(struct wait_queue_head *wq, int nr_exclusive)
 {
-	struct list_head *pos, *n;
+	struct list_head *pos;
 
-	list_for_each_safe(pos, n, &wq->head) {
+	plat_mutex_lock(&wq->lock);
+	list_for_each(pos, &wq->head) {
 		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
 
-		if (e->func) {
-			e->func(e, ~0u);
-			continue;
-		}
 		if (e->exclusive) {
 			if (nr_exclusive <= 0)
 				break;
@@ -97,22 +145,21 @@ void __wake_up_slow(struct wait_queue_head *wq, int nr_exclusive)
 			if (!waiter_woken(e->w))
 				nr_exclusive--;
 		}
-		__waiter_wake(e->w, WAKE_EVENT);
+		waiter_wake(e->w, WAKE_EVENT);
 	}
+	plat_mutex_unlock(&wq->lock);
+	__wq_run_callbacks(wq, ~0u);
 }
 
 void __wake_up_all_slow(struct wait_queue_head *wq, uint32_t reason)
 {
-	struct list_head *pos, *n;
+	struct list_head *pos;
 
-	list_for_each_safe(pos, n, &wq->head) {
-		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
-
-		if (e->func)
-			e->func(e, ~0u);
-		else
-			__waiter_wake(e->w, reason);
-	}
+	plat_mutex_lock(&wq->lock);
+	list_for_each(pos, &wq->head)
+		waiter_wake(list_entry(pos, struct wait_queue_entry, link)->w, reason);
+	plat_mutex_unlock(&wq->lock);
+	__wq_run_callbacks(wq, ~0u);
 }
 
 /*
@@ -121,16 +168,17 @@ void __wake_up_all_slow(struct wait_queue_head *wq, uint32_t reason)
  */
 void __wake_up_poll_slow(struct wait_queue_head *wq, unsigned int events)
 {
-	struct list_head *pos, *n;
+	struct list_head *pos;
 
-	list_for_each_safe(pos, n, &wq->head) {
+	plat_mutex_lock(&wq->lock);
+	list_for_each(pos, &wq->head) {
 		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
 
-		if (e->func)
-			e->func(e, events);
-		else if (!e->key || (e->key & events))
-			__waiter_wake(e->w, WAKE_EVENT);
+		if (!e->key || (e->key & events))
+			waiter_wake(e->w, WAKE_EVENT);
 	}
+	plat_mutex_unlock(&wq->lock);
+	__wq_run_callbacks(wq, events);
 }
 
 void wait_relay_signal(void)
@@ -199,11 +247,11 @@ int __waiter_sleep(struct waiter *w, plat_mutex_t *lock, const struct wait_ctl *
 	now = plat_now_ns();
 	if (ctl->deadline <= now) {
 		if (ctl->deadline != WAIT_NONBLOCK)
-			st->timeouts++;
+			STAT_ADD(st->timeouts, 1);
 		return -EAGAIN;
 	}
-	st->blocked++;
-	w->counted = 1;
+	STAT_ADD(st->blocked, 1);
+	__atomic_store_n(&w->counted, 1, __ATOMIC_RELAXED);
 	trace_event(TRACE_SLEEP, 0, trace_id(w), spin_ns, 0);
 	if (ctl->intr) {
 		plat_mutex_lock(&intr_lock);
@@ -235,25 +283,22 @@ int __waiter_sleep(struct waiter *w, plat_mutex_t *lock, const struct wait_ctl *
 	}
 	plat_mutex_lock(lock);
 	trace_event(TRACE_SLEEP_END, 0, trace_id(w), r, 0);
-	if (w->counted) {
-		st->blocked--;
-		w->counted = 0;
-	}
+	waiter_uncount(w);
 woken:
 	switch (r) {
 	case WAKE_EVENT:
 		if (spun && *spun > 0)
-			st->spin_wakes++;
+			STAT_ADD(st->spin_wakes, 1);
 		return 0;
 	case WAKE_KICK:
-		st->kicks++;
+		STAT_ADD(st->kicks, 1);
 		return 0;
 	case WAKE_SIGNAL:
 	case -EINTR:
-		st->kicks++;
+		STAT_ADD(st->kicks, 1);
 		return wait_intr_errno(ctl);
 	default:	/* -ETIMEDOUT */
-		st->timeouts++;
+		STAT_ADD(st->timeouts, 1);
 		return -EAGAIN;
 	}
 }
@@ -310,15 +355,19 @@ int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, const struct wa
 	int r, spun;
 
 	waiter_init(&w, stats);
-	__wq_add(wq, &e, &w, exclusive);
-	if (spin) {
+	plat_mutex_lock(&wq->lock);
+	wq_link(wq, &e, &w, exclusive);
+	if (spin)
 		spin_ns = __wait_spin_budget(&wq->spin, spin);
+	plat_mutex_unlock(&wq->lock);
+	if (spin)
 		t0 = plat_now_ns();
-	}
 	r = __waiter_sleep(&w, lock, ctl, spin_ns, &spun);
-	__wq_del(&e);
+	plat_mutex_lock(&wq->lock);
+	list_del_init(&e.link);
 	if (spin && spun >= 0)
 		__wait_spin_result(&wq->spin, spin, spun, plat_now_ns() - t0);
+	plat_mutex_unlock(&wq->lock);
 	return r;
 }
 

@@ -54,12 +54,35 @@
  * that exist (the queue is checked first) and enter the host kernel only
  * for a waiter really asleep in it.
  *
- * Locking: every wait queue and waiter is protected by the lock its owner
- * names (the unix_net's, see net/unix/unix_socket.h); the functions
- * prefixed "__" expect the caller to hold it.  The waiter sleeps with that
- * lock released.  wait.c's list of interruptible sleepers has its own
- * process-wide lock, taken with or without a queue lock, never the other
- * way round; the signal relay takes it with no queue lock held.
+ * Locking: each wait queue has its own lock (wait_queue_head.lock, as
+ * Linux's wait_queue_head_t has a spinlock) over its list of sleepers'
+ * entries and its adaptive spin state.  Adding, removing and waking take
+ * it themselves, so a waker needs no other lock to post a sleeper, and
+ * the entries and waiters of a queue stay valid while its lock is held (a
+ * sleeper takes its entry off under it before its stack frame goes).  The
+ * functions prefixed "__" still expect the caller to hold the lock of the
+ * queue's owner -- the one the sleeper passes to __wait_sleep (the
+ * unix_net's, see net/unix/unix_socket.h) -- because of three things that
+ * lock still serialises:
+ *   - the sleeper's condition: __wait_sleep's caller checks it before it
+ *     queues, so a waker that changes it must hold that lock;
+ *   - wq_active(), the wakers' unlocked fast-path check, exact only under
+ *     it;
+ *   - callback entries, on their own list of the queue: added, removed and
+ *     run under the owner's lock, not the queue's (they recompute socket
+ *     state, and may move their owner's entries between queues).
+ * A waker holding no lock but the queue's own (which __wake_up*_slow()
+ * take) is race-free for a queue without callback entries whose sleepers
+ * queue before their last check of the condition, as a poll pass does
+ * (prepare_to_wait, then the check).
+ * Order: owner's lock -> queue lock; two queue locks are never held at
+ * once.  The waiter sleeps with every lock released.  wait_stats and a
+ * waiter's "counted" flag are atomic (relaxed): the waker that posts a
+ * waiter and the waiter itself may drop its blocked count under different
+ * locks, and exactly one of them does.  wait.c's list of interruptible
+ * sleepers has its own process-wide lock, taken with or without the
+ * owner's lock, never the other way round and never with a queue lock; the
+ * signal relay takes it with no other lock held.
  */
 #ifndef MENIOS_WAIT_H
 #define MENIOS_WAIT_H
@@ -93,12 +116,14 @@ struct wait_spin {
 struct waiter {
 	plat_event_t ev;
 	struct wait_stats *stats;	/* whose blocked count this sleep holds */
-	int counted;			/* counted in stats->blocked, not yet woken */
+	int counted;			/* counted in stats->blocked, not yet woken
+					 * (atomic: the poster and the owner race
+					 * to clear it) */
 	struct list_head intr_link;	/* on the interruptible list while asleep */
 };
 
 struct wait_queue_entry;
-/* A callback entry's function: runs under the queue's lock at each wake-up
+/* A callback entry's function: runs under the owner's lock at each wake-up
  * (@events: the poll key, ~0 for an unkeyed wake-up or a kick).  It may
  * add or remove its owner's entries on other queues and remove this one,
  * and must not touch other entries of the queue being woken. */
@@ -106,6 +131,7 @@ typedef void (*wait_func_t)(struct wait_queue_entry *e, unsigned int events);
 
 struct wait_queue_entry {
 	struct list_head link;
+	struct wait_queue_head *wq;	/* the queue it is on (a sleeper's entry) */
 	struct waiter *w;	/* the sleeper to wake, or NULL for a callback entry */
 	wait_func_t func;	/* callback entry (Linux's wait_queue_entry.func) */
 	int exclusive;		/* woken one at a time (accept), after all non-exclusive ones */
@@ -113,7 +139,9 @@ struct wait_queue_entry {
 };
 
 struct wait_queue_head {
-	struct list_head head;
+	plat_mutex_t lock;		/* head and spin (see Locking above) */
+	struct list_head head;		/* sleepers' entries */
+	struct list_head callbacks;	/* callback entries, under the owner's lock */
 	struct wait_spin spin;
 };
 
@@ -145,14 +173,22 @@ static inline void wait_spin_init(struct wait_spin *s)
 
 static inline void wq_init(struct wait_queue_head *wq)
 {
+	plat_mutex_init(&wq->lock);
 	INIT_LIST_HEAD(&wq->head);
+	INIT_LIST_HEAD(&wq->callbacks);
 	wait_spin_init(&wq->spin);
 }
 
-/* Anybody to wake?  (skwq_has_sleeper; the lock makes it exact.) */
+/* Before the queue's memory goes: nobody may be on it. */
+static inline void wq_destroy(struct wait_queue_head *wq)
+{
+	plat_mutex_destroy(&wq->lock);
+}
+
+/* Anybody to wake?  (skwq_has_sleeper; the owner's lock makes it exact.) */
 static inline int wq_active(const struct wait_queue_head *wq)
 {
-	return !list_empty(&wq->head);
+	return !list_empty(&wq->head) || !list_empty(&wq->callbacks);
 }
 
 /* Arm @w for one sleep (or one poll pass); @stats takes its blocked count. */

@@ -18,8 +18,10 @@
  * scm_fp_copy's fget_raw, current_cred() -- with no lock held.
  *
  * Locking: see the contract in unix_socket.h.  In short: one net lock over
- * all socket state and wait queues; a per-socket iolock serialising readers
- * so they can copy with the net lock dropped; order iolock -> net lock.
+ * all socket state and the conditions sleepers wait for; a lock per wait
+ * queue over its sleepers, inside the net lock; a per-socket iolock
+ * serialising readers so they can copy with the net lock dropped; order
+ * iolock -> net lock -> wait queue lock.
  * Every blocking call sleeps in __unix_net_sleep() (poll in
  * unix_poll_many()), with the net lock dropped and no iolock held.
  *
@@ -141,12 +143,25 @@ struct scm_fp_list *unix_net_take_released(struct unix_net *net)
 
 void unix_net_counters(struct unix_net *net, struct unix_counters *out)
 {
+#define CNT(field)	__atomic_load_n(&net->cnt.field, __ATOMIC_RELAXED)
 	plat_mutex_lock(&net->lock);
-	*out = net->cnt;	/* "socks": structures; "live": not yet released */
-	out->blocked = net->wstats.blocked;
-	out->kicks = net->wstats.kicks;
-	out->wait_timeouts = net->wstats.timeouts;
-	out->spin_wakes = net->wstats.spin_wakes;
+	/* Each counter is a relaxed atomic (unix_cnt_add); net.lock makes the
+	 * set consistent with the paths that still count under it. */
+	out->socks = CNT(socks);	/* structures */
+	out->live = CNT(live);		/* not yet released */
+	out->skbs = CNT(skbs);
+	out->bytes_queued = CNT(bytes_queued);
+	out->inflight = CNT(inflight);
+	out->bytes_copied = CNT(bytes_copied);
+	out->bytes_zerocopy = CNT(bytes_zerocopy);
+	out->pages = CNT(pages);
+	out->gc_runs = CNT(gc_runs);
+#undef CNT
+	/* a waker drops blocked under its queue's lock (sched/wait.h) */
+	out->blocked = __atomic_load_n(&net->wstats.blocked, __ATOMIC_RELAXED);
+	out->kicks = __atomic_load_n(&net->wstats.kicks, __ATOMIC_RELAXED);
+	out->wait_timeouts = __atomic_load_n(&net->wstats.timeouts, __ATOMIC_RELAXED);
+	out->spin_wakes = __atomic_load_n(&net->wstats.spin_wakes, __ATOMIC_RELAXED);
 	plat_mutex_unlock(&net->lock);
 }
 
@@ -195,10 +210,12 @@ void __unix_destroy(struct unix_sock *sk)
 	list_del_init(&sk->link);
 	list_del_init(&sk->bind_link);	/* a collected socket was never released */
 	unix_addr_put(sk->addr);
-	net->cnt.socks--;
+	unix_cnt_add(net, socks, -1);
 	if (!(sk->flags & UNIX_F_DEAD))
-		net->cnt.live--;	/* an embryo purged at net shutdown, never released */
+		unix_cnt_add(net, live, -1);	/* an embryo purged at net shutdown, never released */
 	plat_mutex_destroy(&sk->iolock);
+	wq_destroy(&sk->wq);
+	wq_destroy(&sk->peer_wait);
 	plat_free(sk);
 }
 
@@ -229,9 +246,7 @@ void __unix_gc_free(struct unix_sock *sk)
 
 void unix_sock_hold(struct unix_sock *sk)
 {
-	plat_mutex_lock(&sk->net->lock);
-	__sock_hold(sk);
-	plat_mutex_unlock(&sk->net->lock);
+	sock_hold(sk);
 }
 
 void unix_sock_put(struct unix_sock *sk)
@@ -239,6 +254,8 @@ void unix_sock_put(struct unix_sock *sk)
 	struct unix_net *net = sk->net;
 	int free_net;
 
+	if (refcount_dec_not_one(&sk->refcnt))
+		return;		/* not the last: nothing to free */
 	plat_mutex_lock(&net->lock);
 	__sock_put(sk);
 	free_net = __unix_net_unused(net);
@@ -256,9 +273,9 @@ struct sk_buff *__unix_skb_new(struct unix_sock *owner, size_t len, unsigned int
 	if (!skb)
 		return NULL;
 	skb->sk = owner;
-	__sock_hold(owner);
+	sock_hold(owner);
 	owner->wmem_alloc += truesize;
-	owner->net->cnt.skbs++;
+	unix_cnt_add(owner->net, skbs, 1);
 	return skb;
 }
 
@@ -287,7 +304,7 @@ void __kfree_skb(struct sk_buff *skb)
 	owner->wmem_alloc -= skb->truesize;
 	if (unix_writable(owner, owner->state))		/* unix_write_space */
 		__wake_up_poll(&owner->wq, POLLOUT | POLLWRNORM | POLLWRBAND);
-	net->cnt.skbs--;
+	unix_cnt_add(net, skbs, -1);
 	__sock_put(owner);
 	skb_free_mem(skb);
 }
@@ -295,7 +312,7 @@ void __kfree_skb(struct sk_buff *skb)
 void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb)
 {
 	__skb_queue_tail(&other->receive_queue, skb);
-	other->net->cnt.bytes_queued += skb->len;
+	unix_cnt_add(other->net, bytes_queued, skb->len);
 	if (other->state != UNIX_LISTEN) {	/* a message, not a connection request */
 		skb->sk->msgs_sent++;
 		other->msgs_received++;
@@ -306,7 +323,7 @@ void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb)
 
 void __unix_unlink_skb(struct unix_sock *sk, struct sk_buff *skb)
 {
-	sk->net->cnt.bytes_queued -= skb->len;
+	unix_cnt_add(sk->net, bytes_queued, -(int64_t)(skb->len));
 	__skb_unlink(skb, &sk->receive_queue);
 	if (skb->sk->listener == sk)
 		skb->sk->listener = NULL;	/* an embryo leaves its listener */
@@ -336,7 +353,7 @@ static struct unix_sock *__unix_create1(struct unix_net *net, int type)
 	sk->ops = type == SOCK_STREAM ? &unix_stream_ops :
 		  type == SOCK_SEQPACKET ? &unix_seqpacket_ops : &unix_dgram_ops;
 	sk->state = UNIX_CLOSE;
-	sk->refcnt = 1;		/* the file's reference, dropped by unix_release() */
+	refcount_set(&sk->refcnt, 1);	/* the file's reference, dropped by unix_release() */
 	skb_queue_head_init(&sk->receive_queue);
 	wq_init(&sk->wq);
 	wq_init(&sk->peer_wait);
@@ -355,8 +372,8 @@ static struct unix_sock *__unix_create1(struct unix_net *net, int type)
 	INIT_LIST_HEAD(&sk->gc_link);
 	INIT_LIST_HEAD(&sk->bind_link);
 	list_add_tail(&sk->link, &net->socks);
-	net->cnt.socks++;
-	net->cnt.live++;
+	unix_cnt_add(net, socks, 1);
+	unix_cnt_add(net, live, 1);
 	return sk;
 }
 
@@ -439,7 +456,7 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo)
 	int state;
 
 	if (!(sk->flags & UNIX_F_DEAD))
-		sk->net->cnt.live--;
+		unix_cnt_add(sk->net, live, -1);
 	list_del_init(&sk->bind_link);	/* unix_remove_socket: the name is free */
 	sk->flags |= UNIX_F_DEAD;
 	sk->shutdown = SHUTDOWN_MASK;
@@ -475,7 +492,7 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo)
 		if (state == UNIX_LISTEN && skb->sk != sk) {
 			/* An embryo has no file reference for the release to
 			 * drop (the skb's is its own): give it one. */
-			__sock_hold(skb->sk);
+			sock_hold(skb->sk);
 			__unix_release_sock(skb->sk, 1);
 		}
 		__kfree_skb(skb);
@@ -711,7 +728,7 @@ int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
 		plat_mutex_lock(&net->lock);
 		other = __unix_find_abstract(net, name, len, type);
 		if (other)
-			__sock_hold(other);
+			sock_hold(other);
 		plat_mutex_unlock(&net->lock);
 		if (!other)
 			return -ECONNREFUSED;
@@ -734,7 +751,7 @@ int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
 	else if (other->type != type)
 		err = -EPROTOTYPE;
 	else
-		__sock_hold(other);
+		sock_hold(other);
 	plat_mutex_unlock(&net->lock);
 	if (err)
 		return err;
@@ -855,7 +872,7 @@ static int unix_stream_accept(struct unix_sock *sk, struct unix_sock **newsk, in
 	}
 	__unix_unlink_skb(sk, skb);
 	*newsk = skb->sk;
-	__sock_hold(skb->sk);		/* the new file's reference */
+	sock_hold(skb->sk);		/* the new file's reference */
 	__kfree_skb(skb);
 	__wake_up(&sk->peer_wait, 1);
 	err = 0;
@@ -918,7 +935,7 @@ static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
 	}
 
 	/* The way is open: the embryo's peer is us, ours the embryo. */
-	__sock_hold(sk);
+	sock_hold(sk);
 	newsk->peer = sk;
 	newsk->state = UNIX_ESTABLISHED;
 	newsk->peercred = *cred;
@@ -929,7 +946,7 @@ static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
 	}
 	sk->peercred = other->peercred;
 	sk->state = UNIX_ESTABLISHED;
-	__sock_hold(newsk);
+	sock_hold(newsk);
 	sk->peer = newsk;
 
 	newsk->listener = other;
@@ -937,7 +954,7 @@ static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
 	__wake_up(&other->wq, 1);
 	__wake_up_all(&other->wq);	/* pollers of the listener */
 	/* The embryo's only reference until accept is the queued skb's. */
-	newsk->refcnt--;
+	refcount_dec(&newsk->refcnt);
 	err = 0;
 out:
 	plat_mutex_unlock(&net->lock);
@@ -979,7 +996,7 @@ static int unix_dgram_connect(struct unix_sock *sk, struct unix_sock *other,
 		}
 		sk->state = UNIX_ESTABLISHED;
 		other->state = UNIX_ESTABLISHED;
-		__sock_hold(other);
+		sock_hold(other);
 	}
 	old_peer = sk->peer;
 	sk->peer = other;
@@ -1033,8 +1050,8 @@ int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned in
 int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred)
 {
 	plat_mutex_lock(&a->net->lock);
-	__sock_hold(a);
-	__sock_hold(b);
+	sock_hold(a);
+	sock_hold(b);
 	a->peer = b;
 	b->peer = a;
 	a->peercred = *cred;
@@ -1096,7 +1113,7 @@ void __unix_account_copy(struct unix_sock *sk, size_t n, int out)
 	sk->bytes_copied += (int64_t)n;
 	if (out)
 		sk->bytes_copied_out += (int64_t)n;
-	sk->net->cnt.bytes_copied += (int64_t)n;
+	unix_cnt_add(sk->net, bytes_copied, (int64_t)n);
 }
 
 ssize_t unix_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
@@ -1206,7 +1223,7 @@ static void __poll_wait(struct poll_table *pt, struct wait_queue_head *wq,
 		pe->e.key = pt->key;
 		pe->held = owner;
 		if (owner)
-			__sock_hold(owner);
+			sock_hold(owner);
 	}
 }
 
@@ -1614,7 +1631,7 @@ static void __unix_sock_info(struct unix_sock *sk, struct unix_sock_info *i,
 	i->type = sk->type;
 	i->state = sk->state;
 	i->flags = (int)sk->flags;
-	i->refcnt = sk->refcnt;
+	i->refcnt = refcount_read(&sk->refcnt);
 	i->listening = sk->state == UNIX_LISTEN;
 	__unix_copy_name(sk->addr, i->path, &i->addr_len);
 	i->has_vfs = sk->addr && sk->addr->has_vfs;

@@ -64,14 +64,17 @@ static inline int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
 void __unix_destroy(struct unix_sock *sk);
 void unix_addr_put(struct unix_address *addr);
 
-static inline void __sock_hold(struct unix_sock *sk)
+/* Take a reference on @sk: the caller holds one, or found @sk under
+ * net.lock.  No lock needed. */
+static inline void sock_hold(struct unix_sock *sk)
 {
-	sk->refcnt++;
+	refcount_inc(&sk->refcnt);
 }
 
+/* Drop a reference; the last one frees @sk, which needs net.lock. */
 static inline void __sock_put(struct unix_sock *sk)
 {
-	if (--sk->refcnt == 0)
+	if (refcount_dec_and_test(&sk->refcnt))
 		__unix_destroy(sk);
 }
 

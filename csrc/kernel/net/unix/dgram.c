@@ -96,7 +96,7 @@ ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *ms
 		err = -ENOTCONN;
 		goto out_free;
 	} else {
-		__sock_hold(other);
+		sock_hold(other);
 	}
 	if (msg->drop) {
 		/* lost on the way (fault injection): its files never reach a
@@ -152,7 +152,7 @@ restart:
 			__sock_put(other);
 			other = sk->peer;
 			if (other)
-				__sock_hold(other);
+				sock_hold(other);
 		}
 		goto restart;
 	}

@@ -141,7 +141,7 @@ static int __unix_gc(struct unix_net *net)
 	if (net->gc_in_progress)
 		return 0;
 	net->gc_in_progress = 1;
-	net->cnt.gc_runs++;
+	unix_cnt_add(net, gc_runs, 1);
 	trace_event(TRACE_GC_BEGIN, 0, net->unix_tot_inflight, 0, 0);
 
 	list_for_each_safe(pos, n, &net->socks) {
@@ -175,7 +175,7 @@ static int __unix_gc(struct unix_net *net)
 	list_for_each_safe(pos, n, &candidates) {
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, gc_link);
 
-		sk->refcnt++;
+		refcount_inc(&sk->refcnt);
 	}
 	list_for_each_safe(pos, n, &candidates) {
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, gc_link);
@@ -188,7 +188,7 @@ static int __unix_gc(struct unix_net *net)
 
 		sk->flags &= ~UNIX_F_INFLIGHT_SEEN;
 		list_del_init(&sk->gc_link);
-		if (--sk->refcnt == 0)
+		if (refcount_dec_and_test(&sk->refcnt))
 			__unix_gc_free(sk);
 	}
 	net->gc_maybe_cyclic = __unix_graph_maybe_cyclic(net);

@@ -66,7 +66,7 @@ static void __unix_inflight(struct unix_net *net, struct scm_fp_list *fpl, struc
 {
 	int i;
 
-	net->cnt.inflight += fpl->count;
+	unix_cnt_add(net, inflight, fpl->count);
 	fpl->charged = u;
 	u->inflight += fpl->count;
 	for (i = 0; i < fpl->count; i++) {
@@ -83,7 +83,7 @@ void __unix_notinflight(struct unix_net *net, struct scm_fp_list *fpl)
 	struct unix_user *u = fpl->charged;
 	int i;
 
-	net->cnt.inflight -= fpl->count;
+	unix_cnt_add(net, inflight, -(int64_t)(fpl->count));
 	fpl->charged = NULL;
 	u->inflight -= fpl->count;
 	if (!u->inflight) {

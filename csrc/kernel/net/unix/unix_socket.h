@@ -5,8 +5,21 @@
  *
  *   unix_net.lock   One lock per simulated kernel.  Protects every socket's
  *                   state, peer link, address, shutdown bits, error, options,
- *                   receive queue, wait queues and in-flight accounting, and
- *                   the net's socket list, counters and release list.
+ *                   receive queue and in-flight accounting, the callback
+ *                   entries of its wait queues (ready.c) and the conditions
+ *                   its sleepers wait for, and the net's socket list and
+ *                   release list.
+ *   atomics         A socket's refcount (refcount_t, kernel/refcount.h):
+ *                   sock_hold() and a put that is not the last take no
+ *                   lock; the last put frees the socket under net.lock
+ *                   (unix_sock_put() drops it with refcount_dec_not_one()
+ *                   first, as refcount_dec_and_lock).  The net's counters
+ *                   (net->cnt) are relaxed atomics (unix_cnt_add()), as
+ *                   are its wait_stats (sched/wait.h).
+ *   wait_queue_head.lock  One per wait queue (sk->wq, sk->peer_wait, a
+ *                   pipe's): its sleepers' entries.  Taken inside
+ *                   sched/wait.c by every add, remove and wake, inside
+ *                   net.lock, never two at once (sched/wait.h).
  *   unix_sock.iolock  One per socket.  Serialises readers of the socket so a
  *                   reader may copy out of the head skb with net.lock dropped;
  *                   an skb on a receive queue is only freed by the iolock
@@ -41,11 +54,14 @@
  *   equivalent), queued on a wait queue under net.lock; the sleep drops
  *   net.lock (and the caller drops its iolock before it) and takes it again
  *   before returning, as sched/wait.h describes.  Wakers post under
- *   net.lock.  The one lock taken inside net.lock is sched/wait.c's list of
- *   interruptible sleepers.  A wake-up also runs the callback entries of
- *   readiness fds (ready.c) under net.lock; they recompute a poll mask and
- *   may make non-blocking host syscalls on the readiness fd, never sleep,
- *   take a lock or call the embedder.
+ *   net.lock (which orders a sleeper's check of its condition with the
+ *   waker's change of it) and the queue's own lock.  The locks taken inside
+ *   net.lock are a wait queue's and sched/wait.c's list of interruptible
+ *   sleepers, never both at once.  A wake-up also runs the callback entries
+ *   of readiness fds (ready.c) under net.lock, with the queue's lock
+ *   released; they recompute a poll mask, may move their record's entries
+ *   between queues and make non-blocking host syscalls on the readiness fd,
+ *   never sleep, take a lock or call the embedder.
  *
  *   The collector (garbage.c) runs its whole pass under net.lock.  A release
  *   never runs it itself: the pass must see the file references the release
@@ -66,6 +82,7 @@
 #include "../../../platform/platform.h"
 #include "../../errno.h"
 #include "../../types.h"
+#include "../../refcount.h"
 #include "../../list.h"
 #include "../../sched/wait.h"
 #include "../skbuff.h"
@@ -203,6 +220,11 @@ struct unix_counters {
 	int64_t spin_wakes;		/* sleeps whose wake-up came while spinning */
 };
 
+/* Count @n on @net's counter @field: a relaxed atomic add, so counting
+ * needs no lock (unix_net_counters() reads them the same way). */
+#define unix_cnt_add(net, field, n) \
+	((void)__atomic_fetch_add(&(net)->cnt.field, (int64_t)(n), __ATOMIC_RELAXED))
+
 struct unix_net {
 	plat_mutex_t lock;
 	struct unix_sysctl sysctl;
@@ -261,7 +283,7 @@ struct unix_sock {
 	int type;
 	int state;
 	unsigned int flags;
-	int refcnt;			/* under net.lock */
+	refcount_t refcnt;		/* atomic; the last put under net.lock */
 	int shutdown;
 	int err;			/* pending error (positive errno), reported once */
 	struct unix_sock *peer;		/* holds a reference */

@@ -29,7 +29,7 @@ struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size
 	page_run_get(msg->pages);
 	msg_advance(msg, len);
 	sk->bytes_zerocopy += (int64_t)len;
-	sk->net->cnt.bytes_zerocopy += (int64_t)len;
+	unix_cnt_add(sk->net, bytes_zerocopy, (int64_t)len);
 	trace_event(TRACE_HANDOFF, 0, sk->ino, len, trace_id(msg->pages));
 	return skb;
 }
