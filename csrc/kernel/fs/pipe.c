@@ -843,7 +843,7 @@ ssize_t pipe_add_bufs(struct pipe_inode_info *pipe, struct pipe_buffer *bufs, un
 		ret += buf->len;
 	}
 	if (zerocopy)
-		net->cnt.bytes_zerocopy += (int64_t)ret;
+		unix_cnt_add(net, bytes_zerocopy, (int64_t)ret);
 	__wake_up(&pipe->rd_wait, 1);
 	plat_mutex_unlock(&net->lock);
 out:
@@ -1051,7 +1051,7 @@ ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pi
 			room -= pipe_push_run(pipe, m.rpages, m.rpages_off, (size_t)n);
 			page_run_put(m.rpages);
 			plat_mutex_lock(&net->lock);
-			net->cnt.bytes_zerocopy += n;
+			unix_cnt_add(net, bytes_zerocopy, n);
 			plat_mutex_unlock(&net->lock);
 		} else if (n == -ENOBUFS && done) {
 			break;		/* what follows is copied by the next call */

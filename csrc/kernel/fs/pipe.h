@@ -19,13 +19,14 @@
  *                   copies into and out of the pages.  It protects the ring
  *                   contents (bufs[], their pages, offsets and lengths),
  *                   tmp_page and the merge state.
- *   unix_net.lock   The net's lock.  Protects the pipe's wait queues, as it
- *                   protects every wait queue of the net, and the state poll
- *                   reads: head, tail, max_usage, readers, writers and the
- *                   open counters.  These are written with BOTH locks held
- *                   and read with either, so poll needs only net.lock.
+ *   unix_net.lock   The net's lock.  Protects the state poll and the
+ *                   pipe's sleepers test: head, tail, max_usage, readers,
+ *                   writers and the open counters.  These are written with
+ *                   BOTH locks held and read with either, so poll needs only
+ *                   net.lock.  The wait queues' lists have their own locks,
+ *                   taken inside net.lock (sched/wait.h).
  *
- *   Order: pipe.mutex -> net.lock; splice and tee between two pipes take
+ *   Order: pipe.mutex -> net.lock -> wait queue lock; splice and tee between two pipes take
  *   both mutexes in address order (pipe_double_lock), then net.lock.
  *   pipe_splice_to_socket and pipe_splice_from_socket hold pipe.mutex
  *   across unix_sendmsg / unix_recvmsg, which take the socket's locks:
