@@ -804,6 +804,36 @@ unsigned int __pipe_poll(struct pipe_inode_info *pipe, int fmode, unsigned int v
 
 /* ------------------------------------------------ buffers from outside --- */
 
+/*
+ * splice's wait_for_space: with pipe->mutex held (dropped while asleep, held
+ * again on return), wait until the pipe has a free slot.  0, or -EPIPE (and
+ * *sigpipe) with no reader, -EAGAIN when @nonblock, the sleep's error.
+ */
+static int pipe_wait_for_space(struct pipe_inode_info *pipe, int nonblock,
+			       struct wait_ctl *ctl, int *sigpipe)
+{
+	struct unix_net *net = pipe->net;
+	int err = 0;
+
+	for (;;) {
+		if (!pipe->readers) {
+			*sigpipe = 1;
+			return -EPIPE;
+		}
+		if (!pipe_full(pipe->head, pipe->tail, pipe->max_usage))
+			return 0;
+		if (nonblock)
+			return -EAGAIN;
+		plat_mutex_unlock(&pipe->mutex);
+		plat_mutex_lock(&net->lock);
+		__pipe_wait_event(err, net, &pipe->wr_wait, ctl, __pipe_writable(pipe));
+		plat_mutex_unlock(&net->lock);
+		plat_mutex_lock(&pipe->mutex);
+		if (err)
+			return err;
+	}
+}
+
 ssize_t pipe_add_bufs(struct pipe_inode_info *pipe, struct pipe_buffer *bufs, unsigned int n,
 		      int zerocopy, struct wait_ctl *ctl, int *sigpipe, unsigned int *used)
 {
@@ -817,22 +847,9 @@ ssize_t pipe_add_bufs(struct pipe_inode_info *pipe, struct pipe_buffer *bufs, un
 		return 0;
 	wait_ctl_begin(ctl, -1);
 	plat_mutex_lock(&pipe->mutex);
-	for (;;) {	/* wait_for_space */
-		if (!pipe->readers) {
-			*sigpipe = 1;
-			err = -EPIPE;
-			goto out;
-		}
-		if (!pipe_full(pipe->head, pipe->tail, pipe->max_usage))
-			break;
-		plat_mutex_unlock(&pipe->mutex);
-		plat_mutex_lock(&net->lock);
-		__pipe_wait_event(err, net, &pipe->wr_wait, ctl, __pipe_writable(pipe));
-		plat_mutex_unlock(&net->lock);
-		plat_mutex_lock(&pipe->mutex);
-		if (err)
-			goto out;
-	}
+	err = pipe_wait_for_space(pipe, 0, ctl, sigpipe);
+	if (err)
+		goto out;
 	plat_mutex_lock(&net->lock);
 	while (i < n && !pipe_full(pipe->head, pipe->tail, pipe->max_usage)) {
 		struct pipe_buffer *buf = pipe_buf(pipe, pipe->head);
@@ -1003,26 +1020,9 @@ ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pi
 		return 0;
 	wait_ctl_begin(ctl, -1);
 	plat_mutex_lock(&pipe->mutex);
-	for (;;) {	/* wait_for_space */
-		if (!pipe->readers) {
-			*sigpipe = 1;
-			err = -EPIPE;
-			goto out;
-		}
-		if (!pipe_full(pipe->head, pipe->tail, pipe->max_usage))
-			break;
-		if (pipe_nonblock) {
-			err = -EAGAIN;
-			goto out;
-		}
-		plat_mutex_unlock(&pipe->mutex);
-		plat_mutex_lock(&net->lock);
-		__pipe_wait_event(err, net, &pipe->wr_wait, ctl, __pipe_writable(pipe));
-		plat_mutex_unlock(&net->lock);
-		plat_mutex_lock(&pipe->mutex);
-		if (err)
-			goto out;
-	}
+	err = pipe_wait_for_space(pipe, pipe_nonblock, ctl, sigpipe);
+	if (err)
+		goto out;
 	room = pipe->max_usage - pipe_occupancy(pipe->head, pipe->tail);
 	if (len > (size_t)room * PAGE_SIZE_BYTES)
 		len = (size_t)room * PAGE_SIZE_BYTES;
