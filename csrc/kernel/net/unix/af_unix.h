@@ -59,6 +59,26 @@ static inline int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
 		}								\
 	} while (0)
 
+/*
+ * __skb_wait_for_more_packets: sleep until @sk has a message to read, an
+ * error or a receive shutdown.  Called with net.lock and sk->iolock held;
+ * returns with neither (the reader takes its iolock again before it looks).
+ */
+static inline int __unix_wait_for_packet(struct unix_sock *sk, struct wait_ctl *ctl)
+{
+	struct unix_net *net = sk->net;
+	int err;
+
+	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&sk->iolock);
+	plat_mutex_lock(&net->lock);
+	__unix_wait_event(err, sk, &sk->wq, ctl, 0,
+			  !skb_queue_empty(&sk->receive_queue) || sk->err ||
+			  (sk->shutdown & RCV_SHUTDOWN));
+	plat_mutex_unlock(&net->lock);
+	return err;
+}
+
 /* ------------------------------------------------------------ refcounts --- */
 
 void __unix_destroy(struct unix_sock *sk);

@@ -69,13 +69,7 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 			ret = 0;
 			goto out;
 		}
-		plat_mutex_unlock(&net->lock);
-		plat_mutex_unlock(&sk->iolock);
-		plat_mutex_lock(&net->lock);
-		__unix_wait_event(err, sk, &sk->wq, ctl, 0,
-				  !skb_queue_empty(&sk->receive_queue) || sk->err ||
-				  (sk->shutdown & RCV_SHUTDOWN));
-		plat_mutex_unlock(&net->lock);
+		err = __unix_wait_for_packet(sk, ctl);
 		if (err)
 			return err;
 		plat_mutex_lock(&sk->iolock);
