@@ -1458,28 +1458,33 @@ class _StampReader:
         return True
 
 
+def _stamped_writes(write, fd, budget):
+    """Write 64 KiB stamped chunks (pages numbered on from 0) through
+    ``write(fd, view) -> count`` until ``budget`` seconds have passed."""
+    template = bytearray(_CHUNK)
+    end = time.perf_counter() + budget
+    seq = 0
+    while time.perf_counter() < end:
+        for _ in range(8):
+            data = _stamped_chunk(template, seq)
+            sent = 0
+            while sent < _CHUNK:
+                sent += write(fd, memoryview(data)[sent:])
+            seq += _CHUNK // _PAGE
+
 def _splice_relay(name, budget):
     ops = _SpliceOps(name)
     try:
         a1, a2 = ops.socketpair()
         b1, b2 = ops.socketpair()
         r, w = ops.pipe()
-        template = bytearray(_CHUNK)
         state = dict(end=None)
         reader = _StampReader(ops.recv_into, b2, _CHUNK)
         start = threading.Barrier(3)
 
         def sender():
             start.wait()
-            end = time.perf_counter() + budget
-            seq = 0
-            while time.perf_counter() < end:
-                for _ in range(8):
-                    data = _stamped_chunk(template, seq)
-                    sent = 0
-                    while sent < _CHUNK:
-                        sent += ops.send(a1, memoryview(data)[sent:])
-                    seq += _CHUNK // _PAGE
+            _stamped_writes(ops.send, a1, budget)
             ops.shut_wr(a1)
 
         def relay():
@@ -1565,7 +1570,6 @@ def _pipe_64k(name, budget):
     ops = _SpliceOps(name)
     try:
         r, w = ops.pipe()
-        template = bytearray(_CHUNK)
         state = dict(end=None)
 
         def recv_into(fd, view, n):
@@ -1577,15 +1581,7 @@ def _pipe_64k(name, budget):
 
         def writer():
             start.wait()
-            end = time.perf_counter() + budget
-            seq = 0
-            while time.perf_counter() < end:
-                for _ in range(8):
-                    data = _stamped_chunk(template, seq)
-                    sent = 0
-                    while sent < _CHUNK:
-                        sent += ops.write(w, memoryview(data)[sent:])
-                    seq += _CHUNK // _PAGE
+            _stamped_writes(ops.write, w, budget)
             ops.close(w)
 
         def rd():
