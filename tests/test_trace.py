@@ -402,7 +402,7 @@ def test_cli_traces_a_whole_script(tmp_path):
     out = tmp_path / "out.json"
     r = subprocess.run([sys.executable, "-m", "menios.cli", "trace", "-o", str(out), "--",
                         "python", str(script), "one"], capture_output=True, text=True,
-                       timeout=120, cwd=ROOT)
+                       timeout=120, cwd=str(tmp_path))
     assert r.returncode == 3, r.stderr
     assert "args ['one']" in r.stdout
     assert "menios trace:" in r.stderr and "0 dropped" in r.stderr
@@ -419,7 +419,7 @@ def test_cli_traces_a_whole_script(tmp_path):
 def test_cli_trace_usage_error(tmp_path):
     r = subprocess.run([sys.executable, "-m", "menios.cli", "trace", "-o",
                         str(tmp_path / "x.json")], capture_output=True, text=True,
-                       timeout=60, cwd=ROOT)
+                       timeout=60, cwd=str(tmp_path))
     assert r.returncode == 2 and "usage" in r.stderr
 
 
