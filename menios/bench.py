@@ -1457,6 +1457,13 @@ class _StampReader:
         self.bytes += size
         return True
 
+    def read_all(self):
+        """Read and check chunks to the end of the stream: the seconds it took."""
+        t0 = time.perf_counter()
+        while self.chunk():
+            pass
+        return time.perf_counter() - t0
+
 
 def _stamped_writes(write, fd, budget):
     """Write 64 KiB stamped chunks (pages numbered on from 0) through
@@ -1472,6 +1479,9 @@ def _stamped_writes(write, fd, budget):
                 sent += write(fd, memoryview(data)[sent:])
             seq += _CHUNK // _PAGE
 
+@_workload("splice_relay", "ops", ("menios", "host"),
+           "three threads: 64 KiB stamped chunks into socket A, a relay splices A -> pipe -> "
+           "socket B, the receiver checks every page's stamp")
 def _splice_relay(name, budget):
     ops = _SpliceOps(name)
     try:
@@ -1499,10 +1509,7 @@ def _splice_relay(name, budget):
 
         def receiver():
             start.wait()
-            t0 = time.perf_counter()
-            while reader.chunk():
-                pass
-            state["end"] = time.perf_counter() - t0
+            state["end"] = reader.read_all()
         _threads([sender, relay, receiver], budget + 60)
         return _result(reader.bytes // _CHUNK, state["end"], reader.bytes,
                        note="sender -> A -> splice -> pipe -> splice -> B -> receiver, "
@@ -1511,13 +1518,9 @@ def _splice_relay(name, budget):
         ops.done()
 
 
-@_workload("splice_relay", "ops", ("menios", "host"),
-           "three threads: 64 KiB stamped chunks into socket A, a relay splices A -> pipe -> "
-           "socket B, the receiver checks every page's stamp")
-def _w_splice_relay(name, budget):
-    return _splice_relay(name, budget)
-
-
+@_workload("sendfile_1m", "ops", ("menios", "host"),
+           "two threads: sendfile of a 1 MiB stamped file to a stream socket; the receiver "
+           "checks every page's stamp")
 def _sendfile_1m(name, budget):
     ops = _SpliceOps(name)
     size = 1 << 20
@@ -1559,13 +1562,8 @@ def _sendfile_1m(name, budget):
         ops.done()
 
 
-@_workload("sendfile_1m", "ops", ("menios", "host"),
-           "two threads: sendfile of a 1 MiB stamped file to a stream socket; the receiver "
-           "checks every page's stamp")
-def _w_sendfile_1m(name, budget):
-    return _sendfile_1m(name, budget)
-
-
+@_workload("pipe_64k", "ops", ("menios", "host"),
+           "two threads: 64 KiB stamped writes into a pipe; the reader checks every page's stamp")
 def _pipe_64k(name, budget):
     ops = _SpliceOps(name)
     try:
@@ -1586,10 +1584,7 @@ def _pipe_64k(name, budget):
 
         def rd():
             start.wait()
-            t0 = time.perf_counter()
-            while reader.chunk():
-                pass
-            state["end"] = time.perf_counter() - t0
+            state["end"] = reader.read_all()
         _threads([writer, rd], budget + 60)
         return _result(reader.bytes // _CHUNK, state["end"], reader.bytes,
                        note="64 KiB stamped writes into a pipe, every page's stamp checked")
@@ -1598,11 +1593,6 @@ def _pipe_64k(name, budget):
             ops.fds.remove(w)
         ops.done()
 
-
-@_workload("pipe_64k", "ops", ("menios", "host"),
-           "two threads: 64 KiB stamped writes into a pipe; the reader checks every page's stamp")
-def _w_pipe_64k(name, budget):
-    return _pipe_64k(name, budget)
 
 
 # ------------------------------------------------------------------- runner
