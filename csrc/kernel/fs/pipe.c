@@ -354,15 +354,11 @@ ssize_t pipe_read(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_
 				total_len = chars;	/* a packet is read whole; the rest goes */
 				buf->len = 0;
 			}
+			unix_cnt_add(net, bytes_copied, (int64_t)chars);	/* an atomic */
 			if (!buf->len) {
 				pipe_buf_release(pipe, buf);
 				plat_mutex_lock(&net->lock);
 				pipe->tail = ++tail;
-				unix_cnt_add(net, bytes_copied, (int64_t)chars);
-				plat_mutex_unlock(&net->lock);
-			} else {
-				plat_mutex_lock(&net->lock);
-				unix_cnt_add(net, bytes_copied, (int64_t)chars);
 				plat_mutex_unlock(&net->lock);
 			}
 			pipe->bytes_copied += (int64_t)chars;
@@ -1050,9 +1046,7 @@ ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pi
 		if (n > 0) {
 			room -= pipe_push_run(pipe, m.rpages, m.rpages_off, (size_t)n);
 			page_run_put(m.rpages);
-			plat_mutex_lock(&net->lock);
-			unix_cnt_add(net, bytes_zerocopy, n);
-			plat_mutex_unlock(&net->lock);
+			unix_cnt_add(net, bytes_zerocopy, n);	/* an atomic: no lock */
 		} else if (n == -ENOBUFS && done) {
 			break;		/* what follows is copied by the next call */
 		} else if (n == -ENOBUFS) {
