@@ -1697,6 +1697,92 @@ def run(workloads=None, quick=False, budget=None, mem_pairs=None, out=None, zc_r
     return rows
 
 
+def _median(vals):
+    vals = sorted(vals)
+    n = len(vals)
+    return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+
+
+def summarize(runs):
+    """Fold several full runs (each a list of rows from :func:`run`) into one
+    row per (workload, backend) that has a ratio in at least one run: the
+    ratio of every run, their median, min and max, and the target judged on
+    the median.  Runs where a backend failed or could not run are left out
+    of its figures (``runs_ok`` says how many counted)."""
+    order, ratios, errors = [], {}, {}
+    for rows in runs:
+        for r in rows:
+            key = (r["workload"], r["backend"])
+            if key not in ratios:
+                order.append(key)
+                ratios[key], errors[key] = [], []
+            if "error" in r:
+                errors[key].append(r["error"])
+            elif r.get("ratio") is not None:
+                ratios[key].append(r["ratio"])
+    out = []
+    for w, be in order:
+        rs = ratios[(w, be)]
+        if be == "host":
+            continue
+        row = dict(workload=w, backend=be, primary=WORKLOADS[w]["primary"],
+                   ratios=rs, runs=len(runs), runs_ok=len(rs))
+        if rs:
+            row.update(median=_median(rs), min=min(rs), max=max(rs))
+        elif errors[(w, be)]:
+            row["error"] = errors[(w, be)][-1]
+        else:
+            continue
+        if be == "menios" and w in TARGETS:
+            kind, thr, text = TARGETS[w]
+            met = None
+            if kind != "abs_le" and rs:
+                met = row["median"] >= thr if kind == "ratio_ge" else row["median"] <= thr
+            elif kind == "abs_le":
+                vals = [r.get("bytes_per_socket") for rows in runs for r in rows
+                        if (r["workload"], r["backend"]) == (w, be) and "error" not in r]
+                vals = [v for v in vals if v is not None]
+                if vals:
+                    met = _median(vals) <= thr
+            row["target"] = dict(goal=text, met=met)
+        out.append(row)
+    return out
+
+
+def format_summary(summary):
+    """The table of :func:`summarize`: per-run ratios against the host,
+    their median and range, and the target judged on the median."""
+    nruns = max((s["runs"] for s in summary), default=0)
+    head = ("workload", "backend") + tuple("run %d" % (i + 1) for i in range(nruns)) + (
+        "median", "range", "target")
+    lines = []
+    for s in summary:
+        if "error" in s:
+            lines.append((s["workload"], s["backend"]) + ("",) * nruns + ("-", s["error"], ""))
+            continue
+        per = ["%.2fx" % v for v in s["ratios"]] + ["-"] * (nruns - len(s["ratios"]))
+        tgt = s.get("target")
+        ttxt = "" if not tgt else "%s %s" % (
+            tgt["goal"], {True: "met", False: "NOT met", None: "n/a"}[tgt["met"]])
+        lines.append((s["workload"], s["backend"]) + tuple(per) + (
+            "%.2fx" % s["median"], "%.2f-%.2fx" % (s["min"], s["max"]), ttxt))
+    widths = [max(len(h), *(len(ln[i]) for ln in lines)) if lines else len(h)
+              for i, h in enumerate(head)]
+    res = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(head)).rstrip(),
+           "  ".join("-" * w for w in widths)]
+    prev = None
+    for ln in lines:
+        if prev is not None and ln[0] != prev:
+            res.append("")
+        prev = ln[0]
+        res.append("  ".join(c.ljust(widths[i]) for i, c in enumerate(ln)).rstrip())
+    res.append("")
+    res.append("Each run is a full `menios bench` pass; a ratio is this backend / host on the "
+               "workload's primary metric in that run.")
+    res.append("Targets are judged on the median of the runs, never asserted.")
+    return "\n".join(res)
+
+
 def _fmt(v, spec, none="-"):
     return none if v is None else format(v, spec)
 
@@ -1797,11 +1883,17 @@ def machine_info():
                 menios=menios.__version__)
 
 
-def write_json(rows, path, quick, budget):
+def write_json(rows, path, quick, budget, runs=None):
+    """Write the results as JSON: ``results`` is the last run's rows; with
+    several runs, ``runs`` holds every run's rows and ``summary`` the
+    medians (:func:`summarize`)."""
     doc = dict(machine=machine_info(), quick=quick, budget_s=budget,
                time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), results=rows,
                targets={k: dict(kind=v[0], threshold=v[1], goal=v[2])
                         for k, v in TARGETS.items()})
+    if runs is not None and len(runs) > 1:
+        doc["runs"] = runs
+        doc["summary"] = summarize(runs)
     with open(path, "w") as f:
         json.dump(doc, f, indent=2, sort_keys=True)
 
@@ -1886,6 +1978,9 @@ def add_arguments(p):
     p.add_argument("--monitor", action="store_true",
                    help="publish each menios kernel while it runs, for `menios ss` in "
                         "another shell")
+    p.add_argument("--runs", type=int, default=1, metavar="N",
+                   help="repeat the whole set N times and report each run's ratio, the "
+                        "median and the range; targets are judged on the median (default 1)")
     p.add_argument("--zc-ring", type=int, default=ZC_RING, metavar="N",
                    help="rotating 1 MiB buffers of the zero-copy writers in zerocopy_1m "
                         "(default %d)" % ZC_RING)
@@ -1902,6 +1997,10 @@ def main(args):
     if args.zc_ring < 1:
         print("menios bench: --zc-ring must be at least 1", file=sys.stderr)
         return 2
+    nruns = getattr(args, "runs", 1)
+    if nruns < 1:
+        print("menios bench: --runs must be at least 1", file=sys.stderr)
+        return 2
     global _MONITOR
     _MONITOR = bool(getattr(args, "monitor", False))
     budget = args.budget if args.budget is not None else (0.4 if args.quick else 2.5)
@@ -1909,13 +2008,23 @@ def main(args):
 
     def progress(s):
         print(s, file=sys.stderr, flush=True)
-    rows = run(args.workload, quick=args.quick, budget=budget, out=progress, zc_ring=args.zc_ring)
+    runs = []
+    for i in range(nruns):
+        if nruns > 1:
+            progress("run %d of %d" % (i + 1, nruns))
+        runs.append(run(args.workload, quick=args.quick, budget=budget, out=progress,
+                        zc_ring=args.zc_ring))
+    rows = runs[-1]
     print("menios bench%s: %s, python %s, %d cpus, %.1f s" % (
         " --quick" if args.quick else "", platform.machine(), sys.version.split()[0],
         os.cpu_count() or 0, time.perf_counter() - t0))
     print(format_table(rows))
+    if nruns > 1:
+        print("")
+        print("median of %d runs:" % nruns)
+        print(format_summary(summarize(runs)))
     if args.json:
-        write_json(rows, args.json, args.quick, budget)
+        write_json(rows, args.json, args.quick, budget, runs=runs)
     if args.plot:
         plot(rows, args.plot)
     if getattr(args, "plot_latency", None):
@@ -1923,7 +2032,7 @@ def main(args):
             plot_latency(rows, args.plot_latency)
         except ValueError as e:
             print("menios bench: --plot-latency: %s" % e, file=sys.stderr)
-    failed = [r for r in rows if r.get("failed")]
+    failed = [r for rows in runs for r in rows if r.get("failed")]
     if failed:
         print("menios bench: %d run(s) FAILED: %s" % (
             len(failed), ", ".join("%s/%s" % (r["workload"], r["backend"]) for r in failed)),

@@ -59,6 +59,65 @@ def test_bench_cli(capsys):
     assert "send_recv_64_dgram" in out and "vs host" in out
 
 
+def test_bench_cli_runs_reports_median_and_range(capsys, tmp_path):
+    from menios import cli
+    out_json = tmp_path / "runs.json"
+    assert cli.main(["bench", "--budget", "0.03", "--runs", "3", "--json", str(out_json),
+                     "--workload", "send_recv_64_dgram"]) == 0
+    out = capsys.readouterr().out
+    assert "median of 3 runs:" in out
+    doc = json.loads(out_json.read_text())
+    assert len(doc["runs"]) == 3
+    (s,) = [s for s in doc["summary"] if s["backend"] == "menios"]
+    ratios = [r["ratio"] for rows in doc["runs"] for r in rows if r["backend"] == "menios"]
+    assert s["ratios"] == ratios
+    assert s["median"] == sorted(ratios)[1]
+    assert (s["min"], s["max"]) == (min(ratios), max(ratios))
+    assert s["target"]["met"] == (s["median"] >= bench.TARGETS["send_recv_64_dgram"][1])
+    assert "%.2fx" % s["median"] in out
+
+
+def test_bench_cli_rejects_zero_runs(capsys):
+    from menios import cli
+    assert cli.main(["bench", "--runs", "0", "--workload", "send_recv_64_dgram"]) == 2
+    assert "--runs" in capsys.readouterr().err
+
+
+def _row(w, be, ratio=None, error=None):
+    r = dict(workload=w, backend=be, primary=bench.WORKLOADS[w]["primary"])
+    if error:
+        r["error"] = error
+    else:
+        r["ratio"] = ratio
+    return r
+
+
+def test_summarize_judges_the_median_and_skips_failed_runs():
+    w = "pingpong_64"                     # a "<=" target: lower is better
+    thr = bench.TARGETS[w][1]
+    runs = [[_row(w, "host", 1.0), _row(w, "menios", thr + 0.2)],
+            [_row(w, "host", 1.0), _row(w, "menios", thr - 0.1)],
+            [_row(w, "host", 1.0), _row(w, "menios", error="FAILED: boom")],
+            [_row(w, "host", 1.0), _row(w, "menios", thr - 0.3)]]
+    (s,) = bench.summarize(runs)
+    assert s["runs"] == 4 and s["runs_ok"] == 3
+    assert s["median"] == pytest.approx(thr - 0.1)
+    assert s["target"]["met"] is True
+    runs[1][1]["ratio"] = thr + 0.1
+    (s,) = bench.summarize(runs)
+    assert s["median"] == pytest.approx(thr + 0.1) and s["target"]["met"] is False
+    text = bench.format_summary(bench.summarize(runs))
+    assert "NOT met" in text and "-" in text.splitlines()[2]
+
+
+def test_summarize_reports_a_backend_that_never_ran():
+    w = "send_recv_64_dgram"
+    runs = [[_row(w, "host", 1.0), _row(w, "menios", error="not here")]] * 2
+    (s,) = bench.summarize(runs)
+    assert s["error"] == "not here" and s["runs_ok"] == 0 and "median" not in s
+    assert "not here" in bench.format_summary([s])
+
+
 # ------------------------------------------------------------- zerocopy_1m
 # The zero-copy workload must fail, never count, a page whose stamp is wrong.
 ZC_BACKENDS = ["menios", "host", "host_splice"]
