@@ -17,18 +17,20 @@
  * the fd table -- unix_find_bsd's walk, unix_bind_bsd's mknod,
  * scm_fp_copy's fget_raw, current_cred() -- with no lock held.
  *
- * Locking: see the contract in unix_socket.h.  In short: one net lock over
- * all socket state and the conditions sleepers wait for; a lock per wait
- * queue over its sleepers, inside the net lock; a per-socket iolock
- * serialising readers so they can copy with the net lock dropped; order
- * iolock -> net lock -> wait queue lock.
+ * Locking: see the contract in unix_socket.h.  In short: a socket's state
+ * under its state lock (unix_state_lock, two in unix_state_double_lock's
+ * order), its receive queue's links under the queue's lock, the names
+ * under names_lock, files in flight under gc_lock; the net lock still
+ * around every call, over the rest and the conditions sleepers wait for; a
+ * lock per wait queue over its sleepers; a per-socket iolock serialising
+ * readers so they can copy with the net lock dropped.
  * Every blocking call sleeps in __unix_net_sleep() (poll in
  * unix_poll_many()), with the net lock dropped and no iolock held.
  *
  * Known differences from Linux:
  *   [TO FIX]
- *     - One lock per net instead of per-socket state locks: correct, but
- *       senders to different sockets serialise on queueing.
+ *     - The net lock is still taken by every call, around the finer locks:
+ *       correct, but senders to different sockets serialise on it.
  *   [NOT TO FIX]
  *     - No BPF, LSM, sockmap or SO_PASSPIDFD/SO_PASSSEC.  splice is
  *       fs/pipe.c's (pipe_splice_to_socket, pipe_splice_from_socket) over
@@ -60,6 +62,8 @@ struct unix_net *unix_net_create(const struct unix_sysctl *sysctl)
 	if (!net)
 		return NULL;
 	plat_mutex_init(&net->lock);
+	plat_mutex_init(&net->names_lock);
+	plat_mutex_init(&net->gc_lock);
 	plat_cond_init(&net->idle);
 	net->sysctl = *sysctl;
 	INIT_LIST_HEAD(&net->socks);
@@ -110,6 +114,8 @@ void unix_net_shutdown(struct unix_net *net)
 void unix_net_free(struct unix_net *net)
 {
 	plat_cond_destroy(&net->idle);
+	plat_mutex_destroy(&net->gc_lock);
+	plat_mutex_destroy(&net->names_lock);
 	plat_mutex_destroy(&net->lock);
 	plat_free(net);
 }
@@ -208,12 +214,16 @@ void __unix_destroy(struct unix_sock *sk)
 	struct unix_net *net = sk->net;
 
 	list_del_init(&sk->link);
+	plat_mutex_lock(&net->names_lock);
 	list_del_init(&sk->bind_link);	/* a collected socket was never released */
+	plat_mutex_unlock(&net->names_lock);
 	unix_addr_put(sk->addr);
 	unix_cnt_add(net, socks, -1);
 	if (!(sk->flags & UNIX_F_DEAD))
 		unix_cnt_add(net, live, -1);	/* an embryo purged at net shutdown, never released */
 	plat_mutex_destroy(&sk->iolock);
+	plat_mutex_destroy(&sk->lock);
+	skb_queue_head_destroy(&sk->receive_queue);
 	wq_destroy(&sk->wq);
 	wq_destroy(&sk->peer_wait);
 	plat_free(sk);
@@ -311,7 +321,9 @@ void __kfree_skb(struct sk_buff *skb)
 
 void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb)
 {
+	plat_mutex_lock(&other->receive_queue.lock);
 	__skb_queue_tail(&other->receive_queue, skb);
+	plat_mutex_unlock(&other->receive_queue.lock);
 	unix_cnt_add(other->net, bytes_queued, skb->len);
 	if (other->state != UNIX_LISTEN) {	/* a message, not a connection request */
 		skb->sk->msgs_sent++;
@@ -324,7 +336,9 @@ void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb)
 void __unix_unlink_skb(struct unix_sock *sk, struct sk_buff *skb)
 {
 	unix_cnt_add(sk->net, bytes_queued, -(int64_t)(skb->len));
+	plat_mutex_lock(&sk->receive_queue.lock);
 	__skb_unlink(skb, &sk->receive_queue);
+	plat_mutex_unlock(&sk->receive_queue.lock);
 	if (skb->sk->listener == sk)
 		skb->sk->listener = NULL;	/* an embryo leaves its listener */
 }
@@ -333,7 +347,7 @@ void __unix_purge_queue(struct unix_sock *sk)
 {
 	struct sk_buff *skb;
 
-	sk->oob_skb = NULL;		/* it is on the queue going away */
+	__unix_set_oob_skb(sk, NULL);	/* it is on the queue going away */
 	while ((skb = skb_peek(&sk->receive_queue)) != NULL) {
 		__unix_unlink_skb(sk, skb);
 		__kfree_skb(skb);
@@ -358,6 +372,7 @@ static struct unix_sock *__unix_create1(struct unix_net *net, int type)
 	wq_init(&sk->wq);
 	wq_init(&sk->peer_wait);
 	plat_mutex_init(&sk->iolock);
+	plat_mutex_init(&sk->lock);
 	sk->sndbuf = net->sysctl.wmem_default;
 	sk->rcvbuf = net->sysctl.rmem_default;
 	sk->rcvtimeo = -1;
@@ -414,15 +429,19 @@ int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock *
 void unix_graft(struct unix_sock *sk)
 {
 	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	if (!sk->ino)
 		sk->ino = sk->net->next_ino++;
+	unix_state_unlock(sk);
 	plat_mutex_unlock(&sk->net->lock);
 }
 
 void unix_set_uid(struct unix_sock *sk, int32_t uid)
 {
 	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	sk->uid = uid;
+	unix_state_unlock(sk);
 	plat_mutex_unlock(&sk->net->lock);
 }
 
@@ -457,14 +476,18 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo)
 
 	if (!(sk->flags & UNIX_F_DEAD))
 		unix_cnt_add(sk->net, live, -1);
+	plat_mutex_lock(&sk->net->names_lock);
 	list_del_init(&sk->bind_link);	/* unix_remove_socket: the name is free */
+	plat_mutex_unlock(&sk->net->names_lock);
+	unix_state_lock(sk);
 	sk->flags |= UNIX_F_DEAD;
 	sk->shutdown = SHUTDOWN_MASK;
 	state = sk->state;
 	sk->state = UNIX_CLOSE;
 	skpair = sk->peer;
 	sk->peer = NULL;
-	sk->oob_skb = NULL;
+	unix_state_unlock(sk);
+	__unix_set_oob_skb(sk, NULL);
 
 	__wake_up_all(&sk->peer_wait);
 	__wake_up_all(&sk->wq);
@@ -478,9 +501,11 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo)
 
 			if (head && head->len == head->cb.consumed)
 				head = skb_peek_next(head, &sk->receive_queue);
+			unix_state_lock(skpair);
 			skpair->shutdown = SHUTDOWN_MASK;
 			if (head || embryo)
 				skpair->err = ECONNRESET;
+			unix_state_unlock(skpair);
 			__wake_up_all(&skpair->wq);
 		}
 		__unix_dgram_peer_wake_disconnect(sk, skpair);
@@ -561,7 +586,10 @@ static struct unix_address *unix_create_addr(const void *path, unsigned int len)
 	return addr;
 }
 
-/* Bind @sk to the abstract @addr; caller holds net->lock and saw @sk unnamed. */
+/*
+ * Bind @sk to the abstract @addr; caller holds net->lock, @sk's state lock
+ * and the names lock, and saw @sk unnamed.
+ */
 static void __unix_bind_abstract_name(struct unix_sock *sk, struct unix_address *addr)
 {
 	sk->addr = addr;
@@ -572,7 +600,7 @@ static void __unix_bind_abstract_name(struct unix_sock *sk, struct unix_address 
 /*
  * unix_autobind: a free abstract name of five hex digits, tried from a
  * random start on; -ENOSPC when every one is taken.  Nothing to do when
- * already bound.
+ * already bound.  Takes @sk's state lock and the names lock.
  */
 int __unix_autobind(struct unix_sock *sk)
 {
@@ -580,7 +608,7 @@ int __unix_autobind(struct unix_sock *sk)
 	struct unix_address *addr;
 	uint32_t ordernum, lastnum;
 	static const char hex[] = "0123456789abcdef";
-	int i;
+	int i, err = 0;
 
 	if (sk->addr)
 		return 0;
@@ -588,6 +616,12 @@ int __unix_autobind(struct unix_sock *sk)
 	if (!addr)
 		return -ENOMEM;
 	addr->len = 1 + UNIX_AUTOBIND_DIGITS;
+	unix_state_lock(sk);
+	plat_mutex_lock(&net->names_lock);
+	if (sk->addr) {
+		err = 1;	/* bound meanwhile: nothing to do */
+		goto out;
+	}
 	/* xorshift: each autobind starts somewhere new */
 	net->autobind_seed ^= net->autobind_seed << 13;
 	net->autobind_seed ^= net->autobind_seed >> 17;
@@ -601,12 +635,18 @@ int __unix_autobind(struct unix_sock *sk)
 		if (!__unix_find_abstract(net, addr->path, addr->len, sk->type))
 			break;
 		if (ordernum == lastnum) {
-			plat_free(addr);
-			return -ENOSPC;
+			err = -ENOSPC;
+			break;
 		}
 	}
-	__unix_bind_abstract_name(sk, addr);
-	return 0;
+	if (!err)
+		__unix_bind_abstract_name(sk, addr);
+out:
+	plat_mutex_unlock(&net->names_lock);
+	unix_state_unlock(sk);
+	if (err)
+		plat_free(addr);
+	return err > 0 ? 0 : err;
 }
 
 /* An unnamed socket with SO_PASSCRED autobinds before it connects or sends. */
@@ -630,12 +670,16 @@ static int unix_bind_abstract(struct unix_sock *sk, const void *path, unsigned i
 	if (!addr)
 		return -ENOMEM;
 	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
+	plat_mutex_lock(&sk->net->names_lock);
 	if (sk->addr)
 		err = -EINVAL;
 	else if (__unix_find_abstract(sk->net, addr->path, len, sk->type))
 		err = -EADDRINUSE;
 	else
 		__unix_bind_abstract_name(sk, addr);
+	plat_mutex_unlock(&sk->net->names_lock);
+	unix_state_unlock(sk);
 	plat_mutex_unlock(&sk->net->lock);
 	if (err)
 		plat_free(addr);
@@ -681,8 +725,12 @@ static int unix_bind_bsd(void *task, struct unix_sock *sk, const unsigned char *
 	addr->has_vfs = 1;
 	addr->vfs_dev = dev;
 	addr->vfs_ino = ino;
+	unix_state_lock(sk);
+	plat_mutex_lock(&sk->net->names_lock);
 	sk->addr = addr;
 	list_add_tail(&sk->bind_link, &sk->net->bsd_names[unix_bsd_hash(dev, ino)]);
+	plat_mutex_unlock(&sk->net->names_lock);
+	unix_state_unlock(sk);
 	plat_mutex_unlock(&sk->net->lock);
 	return 0;
 out:
@@ -726,9 +774,11 @@ int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
 
 	if (!name[0]) {
 		plat_mutex_lock(&net->lock);
+		plat_mutex_lock(&net->names_lock);
 		other = __unix_find_abstract(net, name, len, type);
 		if (other)
 			sock_hold(other);
+		plat_mutex_unlock(&net->names_lock);
 		plat_mutex_unlock(&net->lock);
 		if (!other)
 			return -ECONNREFUSED;
@@ -745,6 +795,7 @@ int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
 	if (err)
 		return err;
 	plat_mutex_lock(&net->lock);
+	plat_mutex_lock(&net->names_lock);
 	other = __unix_find_bsd(net, dev, ino);
 	if (!other)
 		err = -ECONNREFUSED;
@@ -752,6 +803,7 @@ int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
 		err = -EPROTOTYPE;
 	else
 		sock_hold(other);
+	plat_mutex_unlock(&net->names_lock);
 	plat_mutex_unlock(&net->lock);
 	if (err)
 		return err;
@@ -817,9 +869,11 @@ static int unix_stream_listen(struct unix_sock *sk, int backlog, const struct un
 		backlog = sk->net->sysctl.somaxconn;
 	if (backlog > sk->max_ack_backlog)
 		__wake_up_all(&sk->peer_wait);
+	unix_state_lock(sk);
 	sk->max_ack_backlog = backlog;
 	sk->state = UNIX_LISTEN;
 	sk->peercred = *cred;	/* so connect can copy them */
+	unix_state_unlock(sk);
 	err = 0;
 out:
 	plat_mutex_unlock(&sk->net->lock);
@@ -851,8 +905,7 @@ static int unix_stream_accept(struct unix_sock *sk, struct unix_sock **newsk, in
 	wait_ctl_begin(ctl, (flags & MSG_DONTWAIT) ? 0 : sk->rcvtimeo);
 	for (;;) {
 		if (sk->err) {
-			err = -sk->err;
-			sk->err = 0;
+			err = __unix_sock_error(sk);
 			goto out;
 		}
 		skb = skb_peek(&sk->receive_queue);
@@ -934,7 +987,14 @@ static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
 		goto out;
 	}
 
-	/* The way is open: the embryo's peer is us, ours the embryo. */
+	/*
+	 * The way is open: the embryo's peer is us, ours the embryo.  The
+	 * listener's state lock, then ours (a listener before the socket
+	 * connecting to it: we are in UNIX_CLOSE, so not a listener); the
+	 * embryo is not reachable yet.
+	 */
+	unix_state_lock(other);
+	unix_state_lock(sk);
 	sock_hold(sk);
 	newsk->peer = sk;
 	newsk->state = UNIX_ESTABLISHED;
@@ -948,6 +1008,8 @@ static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
 	sk->state = UNIX_ESTABLISHED;
 	sock_hold(newsk);
 	sk->peer = newsk;
+	unix_state_unlock(sk);
+	unix_state_unlock(other);
 
 	newsk->listener = other;
 	__unix_queue_skb(other, skb);
@@ -967,10 +1029,12 @@ void __unix_dgram_disconnected(struct unix_sock *sk, struct unix_sock *other)
 	if (!skb_queue_empty(&sk->receive_queue)) {
 		__unix_purge_queue(sk);
 		__wake_up_all(&sk->peer_wait);
+		unix_state_lock(other);
 		if (!(other->flags & UNIX_F_DEAD) && other->peer == sk) {
 			other->err = ECONNRESET;
 			__wake_up_all(&other->wq);
 		}
+		unix_state_unlock(other);
 	}
 }
 
@@ -994,21 +1058,30 @@ static int unix_dgram_connect(struct unix_sock *sk, struct unix_sock *other,
 			err = -EPERM;
 			goto out;
 		}
+		unix_state_double_lock(sk, other);
 		sk->state = UNIX_ESTABLISHED;
 		other->state = UNIX_ESTABLISHED;
 		sock_hold(other);
+	} else {
+		unix_state_lock(sk);
 	}
 	old_peer = sk->peer;
 	sk->peer = other;
+	if (old_peer && !other)
+		sk->state = UNIX_CLOSE;
+	if (other)
+		unix_state_double_unlock(sk, other);
+	else
+		unix_state_unlock(sk);
 	if (old_peer) {
-		if (!other)
-			sk->state = UNIX_CLOSE;
 		__unix_dgram_peer_wake_disconnect(sk, old_peer);
 		__wake_up_all(&sk->wq);
 		if (other != old_peer) {
 			__unix_dgram_disconnected(sk, old_peer);
+			unix_state_lock(old_peer);
 			if (!old_peer->peer)
 				old_peer->state = UNIX_CLOSE;
+			unix_state_unlock(old_peer);
 		}
 		__sock_put(old_peer);
 	}
@@ -1050,6 +1123,7 @@ int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned in
 int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred)
 {
 	plat_mutex_lock(&a->net->lock);
+	unix_state_double_lock(a, b);
 	sock_hold(a);
 	sock_hold(b);
 	a->peer = b;
@@ -1058,8 +1132,32 @@ int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_
 	b->peercred = *cred;
 	a->state = UNIX_ESTABLISHED;
 	b->state = UNIX_ESTABLISHED;
+	unix_state_double_unlock(a, b);
 	plat_mutex_unlock(&a->net->lock);
 	return 0;
+}
+
+void unix_state_double_lock(struct unix_sock *a, struct unix_sock *b)
+{
+	if (a == b) {
+		unix_state_lock(a);
+		return;
+	}
+	if ((uintptr_t)a > (uintptr_t)b) {
+		struct unix_sock *t = a;
+
+		a = b;
+		b = t;
+	}
+	unix_state_lock(a);
+	unix_state_lock(b);
+}
+
+void unix_state_double_unlock(struct unix_sock *a, struct unix_sock *b)
+{
+	unix_state_unlock(a);
+	if (a != b)
+		unix_state_unlock(b);
 }
 
 /* ------------------------------------------------- dgram peer wake relay --- */
@@ -1092,11 +1190,8 @@ int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
 	int err;
 
 	for (;;) {
-		if (sk->err) {
-			err = -sk->err;
-			sk->err = 0;
-			return err;
-		}
+		if (sk->err)
+			return __unix_sock_error(sk);
 		if (sk->shutdown & SEND_SHUTDOWN)
 			return -EPIPE;
 		if (sk->wmem_alloc < sk->sndbuf)
@@ -1174,10 +1269,12 @@ int unix_shutdown(struct unix_sock *sk, int how)
 		return -EINVAL;
 	mode = how + 1;
 	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	sk->shutdown |= mode;
+	other = sk->peer;
+	unix_state_unlock(sk);
 	__wake_up_all(&sk->wq);
 	__wake_up_all(&sk->peer_wait);
-	other = sk->peer;
 	if (other && (sk->type == SOCK_STREAM || sk->type == SOCK_SEQPACKET)) {
 		int peer_mode = 0;
 
@@ -1185,7 +1282,9 @@ int unix_shutdown(struct unix_sock *sk, int how)
 			peer_mode |= SEND_SHUTDOWN;
 		if (mode & SEND_SHUTDOWN)
 			peer_mode |= RCV_SHUTDOWN;
+		unix_state_lock(other);
 		other->shutdown |= peer_mode;
+		unix_state_unlock(other);
 		__wake_up_all(&other->wq);
 		__wake_up_all(&other->peer_wait);
 	}
@@ -1429,7 +1528,7 @@ int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val)
 	case SO_DOMAIN: *val = AF_UNIX; break;
 	case SO_PROTOCOL: *val = 0; break;
 	case SO_ACCEPTCONN: *val = sk->state == UNIX_LISTEN; break;
-	case SO_ERROR: *val = sk->err; sk->err = 0; break;
+	case SO_ERROR: *val = -__unix_sock_error(sk); break;
 	case SO_SNDBUF: *val = sk->sndbuf; break;
 	case SO_RCVBUF: *val = sk->rcvbuf; break;
 	case SO_RCVTIMEO: *val = sk->rcvtimeo; break;
@@ -1469,6 +1568,7 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 	if (level != SOL_SOCKET)
 		return -EOPNOTSUPP;
 	plat_mutex_lock(&net->lock);
+	unix_state_lock(sk);
 	switch (optname) {
 	case SO_SNDBUF:
 	case SO_SNDBUFFORCE:
@@ -1526,6 +1626,7 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 		else
 			err = -ENOPROTOOPT;
 	}
+	unix_state_unlock(sk);
 	plat_mutex_unlock(&net->lock);
 	return err;
 }
@@ -1541,7 +1642,9 @@ int unix_get_peercred(struct unix_sock *sk, struct unix_cred *out)
 void unix_set_owner(struct unix_sock *sk, const struct unix_fown *owner)
 {
 	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	sk->owner = *owner;
+	unix_state_unlock(sk);
 	plat_mutex_unlock(&sk->net->lock);
 }
 
@@ -1667,7 +1770,9 @@ static void __unix_sock_info(struct unix_sock *sk, struct unix_sock_info *i,
 	i->mem[2] = (uint32_t)sk->wmem_alloc;
 	i->mem[3] = (uint32_t)sk->sndbuf;
 	i->listener_ino = sk->listener ? sk->listener->ino : 0;
+	plat_mutex_lock(&sk->net->gc_lock);
 	i->inflight = sk->inflight;
+	plat_mutex_unlock(&sk->net->gc_lock);
 	i->bytes_copied_in = sk->bytes_copied - sk->bytes_copied_out;
 	i->bytes_copied_out = sk->bytes_copied_out;
 	i->bytes_zerocopy_in = sk->bytes_zerocopy - sk->bytes_zerocopy_out;

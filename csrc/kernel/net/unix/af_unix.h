@@ -36,6 +36,35 @@ static inline size_t min_sz(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
+/* ---------------------------------------------------------------- locks --- */
+
+/* unix_state_lock: a socket's state lock (unix_socket.h says what it covers). */
+static inline void unix_state_lock(struct unix_sock *sk)
+{
+	plat_mutex_lock(&sk->lock);
+}
+
+static inline void unix_state_unlock(struct unix_sock *sk)
+{
+	plat_mutex_unlock(&sk->lock);
+}
+
+/* Two sockets' state locks, the lower address first (one lock if @a == @b). */
+void unix_state_double_lock(struct unix_sock *a, struct unix_sock *b);
+void unix_state_double_unlock(struct unix_sock *a, struct unix_sock *b);
+
+/* sock_error: take @sk's pending error, as a negative errno, or 0. */
+static inline int __unix_sock_error(struct unix_sock *sk)
+{
+	int err;
+
+	unix_state_lock(sk);
+	err = sk->err;
+	sk->err = 0;
+	unix_state_unlock(sk);
+	return -err;
+}
+
 /* ------------------------------------------------------------- sleeping --- */
 
 /* Sleep on @wq with @sk's SO_BUSY_POLL spin: __unix_net_sleep (af_unix.c). */
@@ -128,14 +157,28 @@ static inline unsigned int unix_skb_len(const struct sk_buff *skb)
 /* SO_PEEK_OFF follows a read (back) and a peek (forward): sk_peek_offset_*. */
 static inline void __sk_peek_offset_bwd(struct unix_sock *sk, int n)
 {
-	if (sk->peek_off >= 0)
+	if (sk->peek_off >= 0) {
+		unix_state_lock(sk);
 		sk->peek_off = sk->peek_off > n ? sk->peek_off - n : 0;
+		unix_state_unlock(sk);
+	}
 }
 
 static inline void __sk_peek_offset_fwd(struct unix_sock *sk, int n)
 {
-	if (sk->peek_off >= 0)
+	if (sk->peek_off >= 0) {
+		unix_state_lock(sk);
 		sk->peek_off += n;
+		unix_state_unlock(sk);
+	}
+}
+
+/* Set @sk's out-of-band mark (an skb on its queue, or NULL): a queue field. */
+static inline void __unix_set_oob_skb(struct unix_sock *sk, struct sk_buff *skb)
+{
+	plat_mutex_lock(&sk->receive_queue.lock);
+	sk->oob_skb = skb;
+	plat_mutex_unlock(&sk->receive_queue.lock);
 }
 
 /* --------------------------------------------------- names, association --- */

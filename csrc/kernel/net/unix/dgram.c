@@ -123,9 +123,11 @@ restart:
 		if (sk->type == SOCK_SEQPACKET) {
 			err = -EPIPE;
 		} else if (sk->peer == other) {
+			unix_state_lock(sk);
 			sk->peer = NULL;
-			__unix_dgram_peer_wake_disconnect(sk, other);
 			sk->state = UNIX_CLOSE;
+			unix_state_unlock(sk);
+			__unix_dgram_peer_wake_disconnect(sk, other);
 			__unix_dgram_disconnected(sk, other);
 			__sock_put(other);
 			err = -ECONNREFUSED;
@@ -180,13 +182,12 @@ ssize_t unix_seqpacket_sendmsg(void *task, struct unix_sock *sk, struct unix_msg
 
 	msg->name = NULL;	/* an address is ignored on a seqpacket socket */
 	plat_mutex_lock(&sk->net->lock);
-	err = sk->err;
-	sk->err = 0;
+	err = __unix_sock_error(sk);
 	if (!err && sk->state != UNIX_ESTABLISHED)
-		err = ENOTCONN;
+		err = -ENOTCONN;
 	plat_mutex_unlock(&sk->net->lock);
 	if (err)
-		return -err;
+		return err;
 	/*
 	 * Linux's seqpacket send is the dgram one: its EPIPE (peer gone or
 	 * shut down) comes from sock_alloc_send_pskb/unix_dgram_sendmsg and,
@@ -212,8 +213,7 @@ ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 	plat_mutex_lock(&net->lock);
 	for (;;) {
 		if (sk->err) {
-			err = -sk->err;
-			sk->err = 0;
+			err = __unix_sock_error(sk);
 			break;
 		}
 		skip = (flags & MSG_PEEK) && sk->peek_off > 0 ? sk->peek_off : 0;

@@ -77,7 +77,7 @@ static int __unix_stream_queue(struct unix_sock *sk, struct unix_sock *other,
 	__unix_skb_creds(skb, msg, sk, other);
 	if (oob) {
 		/* a mark not yet read becomes ordinary data ("ex-OOB") */
-		other->oob_skb = skb;
+		__unix_set_oob_skb(other, skb);
 		msg->urg = other->owner;	/* sk_send_sigurg, by the caller */
 	}
 	__unix_queue_skb(other, skb);
@@ -288,7 +288,7 @@ static ssize_t unix_stream_recv_urg(struct unix_sock *sk, struct unix_msg *msg)
 		goto out;
 	}
 	if (!(msg->flags & MSG_PEEK)) {
-		sk->oob_skb = NULL;
+		__unix_set_oob_skb(sk, NULL);
 		if (oob->prev != (struct sk_buff *)&sk->receive_queue &&
 		    !unix_skb_len(oob->prev)) {
 			read_skb = oob->prev;
@@ -345,11 +345,13 @@ static struct sk_buff *__unix_manage_oob(struct unix_sock *sk, struct sk_buff *s
 	if (copied) {
 		skb = NULL;
 	} else if (!(flags & MSG_PEEK)) {
-		sk->oob_skb = NULL;
+		__unix_set_oob_skb(sk, NULL);
 		if (!inline_oob) {
 			__unix_unlink_skb(sk, skb);
 			unread_skb = skb;
+			plat_mutex_lock(&sk->receive_queue.lock);
 			sk->inq_stale++;
+			plat_mutex_unlock(&sk->receive_queue.lock);
 			skb = skb_peek(&sk->receive_queue);
 		}
 	} else if (!inline_oob) {
@@ -433,8 +435,7 @@ again:
 			if (copied >= target)
 				break;
 			if (sk->err) {
-				err = -sk->err;
-				sk->err = 0;
+				err = __unix_sock_error(sk);
 				break;
 			}
 			if (sk->shutdown & RCV_SHUTDOWN)

@@ -3,12 +3,38 @@
  *
  * LOCKING CONTRACT
  *
- *   unix_net.lock   One lock per simulated kernel.  Protects every socket's
- *                   state, peer link, address, shutdown bits, error, options,
- *                   receive queue and in-flight accounting, the callback
+ *   unix_net.lock   One per simulated kernel, still taken around every call
+ *                   (af_unix.c's [TO FIX]).  Protects the net's socket list
+ *                   and release list, a socket's wmem_alloc, copy counters,
+ *                   stream handoff offer (sk->handoff), the reference
+ *                   counts of addresses (struct unix_address), the callback
  *                   entries of its wait queues (ready.c) and the conditions
- *                   its sleepers wait for, and the net's socket list and
- *                   release list.
+ *                   its sleepers wait for.  Every field below that has a
+ *                   finer lock is also written with net.lock held, so a
+ *                   reader holding either lock sees it stable.
+ *   unix_sock.lock  unix_state_lock(), one per socket: its state, peer link,
+ *                   address, shutdown bits, pending error, flags (options),
+ *                   buffer sizes, timeouts, SO_RCVLOWAT, SO_PEEK_OFF,
+ *                   SO_BUSY_POLL, backlog, credentials, owner, uid and
+ *                   inode number.  Two sockets' state locks are taken as
+ *                   unix_state_double_lock() takes them (the lower address
+ *                   first: datagram connect, socketpair), except that a
+ *                   listener's comes before the socket connecting to it (a
+ *                   connecting socket is in UNIX_CLOSE, so never a listener).
+ *   sk_buff_head.lock  One per receive queue: its skbs' links, the stream
+ *                   out-of-band mark (sk->oob_skb) and inq_stale.  Linked
+ *                   and unlinked only in __unix_queue_skb and
+ *                   __unix_unlink_skb.
+ *   unix_net.names_lock  The abstract and path name tables (struct unix_net)
+ *                   and each socket's place on them (bind_link), and the
+ *                   autobind seed.  A bind takes it inside the socket's
+ *                   state lock, as the address is set with it.
+ *   unix_net.gc_lock  Files in flight: the per-user counts (struct
+ *                   unix_user), each socket's inflight, file_refs and
+ *                   collector mark, unix_tot_inflight and the collector's
+ *                   own state (gc_maybe_cyclic, gc_in_progress).  A leaf
+ *                   but for the collector's marking, which walks receive
+ *                   queues under it.
  *   atomics         A socket's refcount (refcount_t, kernel/refcount.h):
  *                   sock_hold() and a put that is not the last take no
  *                   lock; the last put frees the socket under net.lock
@@ -27,17 +53,17 @@
  *                   the caller holds the last file reference) or by the
  *                   garbage collector (which only frees unreachable sockets).
  *
- *   Order: iolock -> net.lock.  Never take an iolock while holding net.lock,
+ *   Order: iolock -> net.lock -> state locks -> names_lock; net.lock ->
+ *   gc_lock; net.lock -> a receive queue's lock; any of these -> a wait
+ *   queue's lock.  A state lock is never held while taking a queue lock or
+ *   gc_lock: each of these locks is held for a few stores, with no call out.
+  Never take an iolock while holding net.lock,
  *   and never call back into the embedder with net.lock or an iolock held:
  *   the host ops (unix_host.h: path lookup, mknod, fget/fput, credentials)
  *   are called with no core lock held, as Linux calls into the VFS and the
  *   fd table with no socket lock held; files dropped under the lock go on
  *   the net's release list instead, and the caller drains it after the call
  *   returns.
- *
- *   The names -- the abstract namespace and the table of path-bound sockets,
- *   both hashed in struct unix_net -- and the per-user counts of files in
- *   flight (struct unix_user) are under net.lock.
  *
  *   A stream reader asleep on an empty queue may offer its message to
  *   senders (sk->handoff, struct unix_handoff in af_unix.h), under net.lock.
@@ -104,7 +130,6 @@ enum {
 /* socket flags */
 #define UNIX_F_DEAD		0x01	/* released: no file refers to it */
 #define UNIX_F_PASSCRED		0x02	/* SO_PASSCRED */
-#define UNIX_F_INFLIGHT_SEEN	0x04	/* garbage collector: candidate mark */
 #define UNIX_F_URGINLINE	0x08	/* SO_OOBINLINE: the OOB byte is read in line */
 #define UNIX_F_NOPASSRIGHTS	0x10	/* SO_PASSRIGHTS off: SCM_RIGHTS to us is EPERM */
 #define UNIX_F_PASSSEC		0x20	/* SO_PASSSEC (no LSM: nothing to pass) */
@@ -227,6 +252,8 @@ struct unix_counters {
 
 struct unix_net {
 	plat_mutex_t lock;
+	plat_mutex_t names_lock;	/* the name tables and autobind_seed */
+	plat_mutex_t gc_lock;		/* files in flight and the collector */
 	struct unix_sysctl sysctl;
 	struct list_head socks;		/* every socket not yet freed */
 	struct list_head pipes;		/* every pipe not yet freed (fs/pipe.h) */
@@ -292,6 +319,7 @@ struct unix_sock {
 	struct wait_queue_head wq;	/* waiting to read, write, accept, or polling */
 	struct wait_queue_head peer_wait; /* waiting for this socket's queue to have room */
 	plat_mutex_t iolock;
+	plat_mutex_t lock;		/* unix_state_lock */
 	int64_t wmem_alloc;		/* truesize of this socket's skbs not yet freed */
 	int sndbuf, rcvbuf;
 	int64_t rcvtimeo, sndtimeo;	/* ns; -1: none */
@@ -316,6 +344,7 @@ struct unix_sock {
 	int64_t file_refs;		/* references to this socket's file the embedder holds */
 	struct list_head gc_link;
 	int64_t gc_refs;
+	int gc_candidate;		/* marked by the pass under way */
 	/* copy accounting */
 	int64_t bytes_copied;		/* copied in (sends) and out (receives) */
 	int64_t bytes_copied_out;	/* of which copied out by receives */

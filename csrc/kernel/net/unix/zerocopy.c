@@ -61,8 +61,7 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 		if (skb)
 			break;
 		if (sk->err) {
-			ret = -sk->err;
-			sk->err = 0;
+			ret = __unix_sock_error(sk);
 			goto out;
 		}
 		if (sk->shutdown & RCV_SHUTDOWN) {
