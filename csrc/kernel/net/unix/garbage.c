@@ -23,23 +23,26 @@
  * clears it unless some in-flight socket's queue still holds sockets.
  *
  * Locking: a pass runs under net->lock, its marking also under
- * net->gc_lock, which the in-flight counts it reads are written under (see
- * unix_socket.h and __unix_gc).
+ * net->gc_lock, which the in-flight counts it reads are written under, and
+ * each receive queue it walks under that queue's lock (see unix_socket.h
+ * and __unix_gc).
  */
 
-#include "unix_socket.h"
-#include "../../trace/trace.h"
-
-void __unix_gc_purge(struct unix_sock *sk);
+#include "af_unix.h"
 
 typedef void (*gc_visit)(struct unix_sock *target, void *arg);
 
-/* Call @fn on each in-flight socket referenced from @sk's queue(s). */
+/*
+ * Call @fn on each in-flight socket referenced from @sk's queue(s), under
+ * each queue's lock (a listener's before its embryos').  Caller holds
+ * gc_lock, so no file enters or leaves flight meanwhile.
+ */
 static void scan_children(struct unix_sock *sk, gc_visit fn, void *arg)
 {
 	struct sk_buff *skb, *eskb;
-	int i;
+	int i, listener = READ_ONCE(sk->state) == UNIX_LISTEN;
 
+	plat_mutex_lock(&sk->receive_queue.lock);
 	for (skb = skb_peek(&sk->receive_queue); skb;
 	     skb = skb_peek_next(skb, &sk->receive_queue)) {
 		struct scm_fp_list *fpl = skb->cb.fp;
@@ -50,9 +53,10 @@ static void scan_children(struct unix_sock *sk, gc_visit fn, void *arg)
 					fn(fpl->files[i].usk, arg);
 		}
 		/* A listener's queue holds embryos; their queues count as its own. */
-		if (sk->state == UNIX_LISTEN && skb->sk != sk) {
+		if (listener && skb->sk != sk) {
 			struct unix_sock *e = skb->sk;
 
+			plat_mutex_lock(&e->receive_queue.lock);
 			for (eskb = skb_peek(&e->receive_queue); eskb;
 			     eskb = skb_peek_next(eskb, &e->receive_queue)) {
 				fpl = eskb->cb.fp;
@@ -62,8 +66,10 @@ static void scan_children(struct unix_sock *sk, gc_visit fn, void *arg)
 					if (fpl->files[i].usk)
 						fn(fpl->files[i].usk, arg);
 			}
+			plat_mutex_unlock(&e->receive_queue.lock);
 		}
 	}
+	plat_mutex_unlock(&sk->receive_queue.lock);
 }
 
 static void dec_gc_refs(struct unix_sock *target, void *arg)
@@ -113,10 +119,12 @@ static int __unix_graph_maybe_cyclic(struct unix_net *net)
  */
 void __unix_gc_queued(struct unix_sock *receiver, const struct scm_fp_list *fpl)
 {
-	struct unix_sock *owner = receiver->listener ? receiver->listener : receiver;
+	struct unix_sock *owner = READ_ONCE(receiver->listener);
 	struct unix_net *net = receiver->net;
 	int i;
 
+	if (!owner)
+		owner = receiver;
 	plat_mutex_lock(&net->gc_lock);
 	if (owner->inflight > 0) {
 		for (i = 0; i < fpl->count; i++) {
@@ -166,7 +174,7 @@ static int __unix_gc(struct unix_net *net)
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, link);
 
 		if (sk->inflight > 0 && sk->file_refs == sk->inflight &&
-		    !(sk->flags & UNIX_F_DEAD)) {
+		    !(READ_ONCE(sk->flags) & UNIX_F_DEAD)) {
 			sk->gc_candidate = 1;
 			sk->gc_refs = sk->file_refs;
 			list_add_tail(&sk->gc_link, &candidates);
@@ -226,6 +234,7 @@ int unix_gc(struct unix_net *net)
 	plat_mutex_lock(&net->lock);
 	collected = __unix_gc(net);
 	plat_mutex_unlock(&net->lock);
+	unix_ready_flush(net);	/* a purge returns send buffers: wake-ups */
 	return collected;
 }
 
@@ -243,5 +252,6 @@ int unix_gc_scheduled(struct unix_net *net)
 	if (__unix_gc_due(net))
 		collected = __unix_gc(net);
 	plat_mutex_unlock(&net->lock);
+	unix_ready_flush(net);
 	return collected;
 }

@@ -74,7 +74,7 @@ static void __unix_inflight(struct unix_net *net, struct scm_fp_list *fpl, struc
 	u->inflight += fpl->count;
 	for (i = 0; i < fpl->count; i++) {
 		if (fpl->files[i].usk) {
-			fpl->files[i].usk->inflight++;
+			WRITE_ONCE(fpl->files[i].usk->inflight, fpl->files[i].usk->inflight + 1);
 			net->unix_tot_inflight++;
 		}
 	}
@@ -96,7 +96,7 @@ void __unix_notinflight(struct unix_net *net, struct scm_fp_list *fpl)
 	}
 	for (i = 0; i < fpl->count; i++) {
 		if (fpl->files[i].usk) {
-			fpl->files[i].usk->inflight--;
+			WRITE_ONCE(fpl->files[i].usk->inflight, fpl->files[i].usk->inflight - 1);
 			net->unix_tot_inflight--;
 		}
 	}
@@ -124,11 +124,14 @@ int unix_users_inflight(struct unix_net *net, int32_t *uids, int64_t *counts, in
 	return n;
 }
 
-/* Hand the files of @fpl back to the embedder to drop after unlocking. */
+/* Hand the files of @fpl back to the embedder to drop after the call
+ * (the release list is under gc_lock). */
 void __scm_fp_release(struct unix_net *net, struct scm_fp_list *fpl)
 {
+	plat_mutex_lock(&net->gc_lock);
 	fpl->next = net->released;
 	net->released = fpl;
+	plat_mutex_unlock(&net->gc_lock);
 }
 
 void unix_file_ref(struct unix_sock *sk, int delta)
@@ -333,7 +336,8 @@ void unix_scm_destroy(struct unix_net *net, struct unix_msg *msg)
 	scm_fp_free(fpl);
 }
 
-/* Credentials the skb carries (maybe_add_creds / unix_scm_to_skb). */
+/* Credentials the skb carries (maybe_add_creds / unix_scm_to_skb); the
+ * caller holds @other's state lock. */
 void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,
 		      const struct unix_sock *sk, const struct unix_sock *other)
 {
@@ -341,7 +345,7 @@ void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,
 		skb->cb.cred = msg->creds;
 		return;
 	}
-	if ((sk->flags & UNIX_F_PASSCRED) || (other->flags & UNIX_F_PASSCRED) ||
+	if ((READ_ONCE(sk->flags) & UNIX_F_PASSCRED) || (other->flags & UNIX_F_PASSCRED) ||
 	    (other->flags & UNIX_F_DEAD))
 		skb->cb.cred = msg->cur;
 }
