@@ -1859,12 +1859,12 @@ cdef class FdTable:
                on_release hook) only after it is released, as Linux's
                filp_close runs after pick_file.
 
-      order    fd table lock -> net.lock.  The one call into the core made
-               with the lock held is ``fget``'s reference count (Socket.fget
-               takes net.lock for a moment), as Linux's get_file is made
-               under files->file_lock.  The core never calls back into
-               Python with net.lock held, so nothing waits for the table
-               lock holding net.lock.  Kernel.lock and the table lock are
+      order    fd table lock -> the net's gc_lock.  The one call into the
+               core made with the lock held is ``fget``'s reference count
+               (Socket.fget takes gc_lock for a moment), as Linux's get_file
+               is made under files->file_lock.  The core never calls back
+               into Python with a lock held, so nothing waits for the table
+               lock holding a core lock.  Kernel.lock and the table lock are
                never held together.
 
       lookup   Takes no lock, as Linux's fdget reads a slot under RCU: a

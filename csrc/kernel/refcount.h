@@ -33,6 +33,20 @@ static inline void refcount_inc(refcount_t *r)
 	__atomic_fetch_add(&r->refs, 1, __ATOMIC_RELAXED);
 }
 
+/* Take a reference unless the count is already 0 (the object is being
+ * freed, but still reachable under the lock its free takes): 1 if taken. */
+static inline int refcount_inc_not_zero(refcount_t *r)
+{
+	int old = __atomic_load_n(&r->refs, __ATOMIC_RELAXED);
+
+	do {
+		if (old == 0)
+			return 0;
+	} while (!__atomic_compare_exchange_n(&r->refs, &old, old + 1, 1,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return 1;
+}
+
 /* Drop a reference the caller knows is not the last. */
 static inline void refcount_dec(refcount_t *r)
 {

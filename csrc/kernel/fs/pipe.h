@@ -30,7 +30,7 @@
  *   both mutexes in address order (pipe_double_lock), then net.lock.
  *   pipe_splice_to_socket and pipe_splice_from_socket hold pipe.mutex
  *   across unix_sendmsg / unix_recvmsg, which take the socket's locks:
- *   pipe.mutex -> (socket iolock) -> net.lock.
+ *   pipe.mutex -> (socket iolock, state and queue locks).
  *   A sleeper drops pipe.mutex before it
  *   sleeps on a wait queue under net.lock (pipe_read/pipe_write's
  *   wait_event_interruptible_exclusive); the sleep drops net.lock.

@@ -6,11 +6,14 @@
  * what it costs its sender's send buffer, computed as Linux computes it, so
  * that back-pressure hits at the same byte counts as on Linux.
  *
- * Locking: a queue is protected by its socket's net lock; an skb on a queue is
- * owned by the queue, an skb off every queue by whoever unlinked it.  A
- * queue's length and byte count are also read without the lock, as hints
- * (Linux's skb_queue_len_lockless): written with relaxed atomic stores under
- * the lock, read with relaxed atomic loads.  The tracepoints take the trace
+ * Locking: a queue has its own lock (sk_buff_head.lock, as Linux's
+ * sk_receive_queue.lock), held by whoever links or unlinks an skb; its
+ * owner's contract says which other lock a reader of the list holds
+ * (net/unix/unix_socket.h).  An skb on a queue is owned by the queue, an
+ * skb off every queue by whoever unlinked it.  A queue's length and byte
+ * count are also read without any lock, as hints (Linux's
+ * skb_queue_len_lockless): written with relaxed atomic stores under the
+ * lock, read with relaxed atomic loads.  The tracepoints take the trace
  * ring's lock, a leaf (kernel/trace/trace.h).
  */
 #ifndef MENIOS_SKBUFF_H
@@ -18,6 +21,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../../platform/platform.h"
 
 struct unix_sock;
 struct scm_fp_list;
@@ -50,6 +55,7 @@ struct sk_buff_head {
 	struct sk_buff *next, *prev;
 	unsigned int qlen;
 	size_t bytes;			/* sum of len over the queue */
+	plat_mutex_t lock;		/* links and unlinks (see Locking above) */
 };
 
 /* Under the queue's lock: set its length and byte count for lockless readers. */
@@ -74,6 +80,13 @@ static inline void skb_queue_head_init(struct sk_buff_head *q)
 {
 	q->next = q->prev = (struct sk_buff *)q;
 	skb_queue_set_len(q, 0, 0);
+	plat_mutex_init(&q->lock);
+}
+
+/* Before the queue's memory goes: nobody holds its lock. */
+static inline void skb_queue_head_destroy(struct sk_buff_head *q)
+{
+	plat_mutex_destroy(&q->lock);
 }
 
 static inline int skb_queue_empty(const struct sk_buff_head *q)

@@ -61,9 +61,10 @@
  * the entries and waiters of a queue stay valid while its lock is held (a
  * sleeper takes its entry off under it before its stack frame goes).  The
  * functions prefixed "__" still expect the caller to hold the lock of the
- * queue's owner -- the one the sleeper passes to __wait_sleep (the
- * unix_net's, see net/unix/unix_socket.h) -- because of three things that
- * lock still serialises:
+ * queue's owner -- the one the sleeper passes to __wait_sleep (a
+ * socket's state lock, or its net's lock for a pipe's queues; see
+ * net/unix/unix_socket.h) -- because of three things that lock still
+ * serialises:
  *   - the sleeper's condition: __wait_sleep's caller checks it before it
  *     queues, so a waker that changes it must hold that lock;
  *   - wq_active(), the wakers' unlocked fast-path check, exact only under

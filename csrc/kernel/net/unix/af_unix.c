@@ -17,18 +17,19 @@
  * the fd table -- unix_find_bsd's walk, unix_bind_bsd's mknod,
  * scm_fp_copy's fget_raw, current_cred() -- with no lock held.
  *
- * Locking: see the contract in unix_socket.h.  In short: one net lock over
- * all socket state and the conditions sleepers wait for; a lock per wait
- * queue over its sleepers, inside the net lock; a per-socket iolock
- * serialising readers so they can copy with the net lock dropped; order
- * iolock -> net lock -> wait queue lock.
- * Every blocking call sleeps in __unix_net_sleep() (poll in
- * unix_poll_many()), with the net lock dropped and no iolock held.
+ * Locking: see the contract in unix_socket.h.  In short, as Linux: a
+ * socket's state under its state lock (unix_state_lock; two in
+ * unix_state_double_lock's order, or a listener before its connector),
+ * its receive queue's links under the queue's lock, the names under
+ * names_lock, files in flight under gc_lock, a per-socket iolock
+ * serialising readers, who copy with no other lock held; a lock per wait
+ * queue over its sleepers.  The net lock is off the data path: it keeps
+ * the socket list, releases, the collector, listing, poll and readiness
+ * records.  Every blocking call sleeps in __unix_net_sleep_locked(), on a
+ * socket's queue with that socket's state lock dropped (poll in
+ * unix_poll_many(), with the net lock dropped), and no iolock held.
  *
  * Known differences from Linux:
- *   [TO FIX]
- *     - One lock per net instead of per-socket state locks: correct, but
- *       senders to different sockets serialise on queueing.
  *   [NOT TO FIX]
  *     - No BPF, LSM, sockmap or SO_PASSPIDFD/SO_PASSSEC.  splice is
  *       fs/pipe.c's (pipe_splice_to_socket, pipe_splice_from_socket) over
@@ -49,6 +50,7 @@ static const struct unix_proto_ops unix_dgram_ops;
 static const struct unix_proto_ops unix_seqpacket_ops;
 
 static void __unix_release_sock(struct unix_sock *sk, int embryo);
+static void unix_purge_queue(struct unix_sock *sk);
 
 /* ---------------------------------------------------------------- net --- */
 
@@ -60,6 +62,10 @@ struct unix_net *unix_net_create(const struct unix_sysctl *sysctl)
 	if (!net)
 		return NULL;
 	plat_mutex_init(&net->lock);
+	plat_mutex_init(&net->names_lock);
+	plat_mutex_init(&net->gc_lock);
+	plat_mutex_init(&net->idle_lock);
+	plat_mutex_init(&net->ready_lock);
 	plat_cond_init(&net->idle);
 	net->sysctl = *sysctl;
 	INIT_LIST_HEAD(&net->socks);
@@ -88,28 +94,72 @@ void unix_net_set_host(struct unix_net *net, const struct unix_host_ops *ops)
 void unix_net_shutdown(struct unix_net *net)
 {
 	struct list_head *pos, *n;
+	struct unix_sock **held = NULL;
+	size_t i, count = 0, room = 0;
 
 	plat_mutex_lock(&net->lock);
-	net->dead = 1;
+	__atomic_store_n(&net->dead, 1, __ATOMIC_SEQ_CST);
+	/* A sleeper checks dead and queues under its queue owner's lock: a
+	 * kick under that lock finds it queued, or it saw dead. */
 	list_for_each_safe(pos, n, &net->socks) {
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, link);
 
+		unix_state_lock(sk);
 		__kick_all(&sk->wq);
 		__kick_all(&sk->peer_wait);
+		unix_state_unlock(sk);
+		count++;
 	}
 	__pipe_kick_all(net);
-	while (net->sleepers)
-		plat_cond_wait_until(&net->idle, &net->lock, PLAT_FOREVER);
-	/* Nobody can read any more: drop every queued message, so files in
-	 * flight (cycles included) go back to the embedder to release. */
-	list_for_each_safe(pos, n, &net->socks)
-		__unix_purge_queue(list_entry(pos, struct unix_sock, link));
 	plat_mutex_unlock(&net->lock);
+	plat_mutex_lock(&net->idle_lock);
+	while (__atomic_load_n(&net->sleepers, __ATOMIC_SEQ_CST))
+		plat_cond_wait_until(&net->idle, &net->idle_lock, PLAT_FOREVER);
+	plat_mutex_unlock(&net->idle_lock);
+	/*
+	 * Nobody can read any more: drop every queued message, so files in
+	 * flight (cycles included) go back to the embedder to release.  Each
+	 * queue under its reader's iolock (a reader may still be copying out
+	 * of its head), taken with no net.lock held: the sockets are held in
+	 * an array meanwhile.
+	 */
+	for (;;) {
+		held = plat_alloc(sizeof(*held) * (count ? count : 1));
+		plat_mutex_lock(&net->lock);
+		room = held ? count : 0;
+		count = 0;
+		list_for_each_safe(pos, n, &net->socks)
+			count++;
+		if (held && count <= room)
+			break;
+		plat_mutex_unlock(&net->lock);
+		plat_free(held);
+		if (!held)
+			return;		/* no memory: the queues go with their sockets */
+	}
+	count = 0;
+	list_for_each_safe(pos, n, &net->socks) {
+		held[count] = list_entry(pos, struct unix_sock, link);
+		sock_hold(held[count++]);
+	}
+	plat_mutex_unlock(&net->lock);
+	for (i = 0; i < count; i++) {
+		plat_mutex_lock(&held[i]->iolock);
+		unix_purge_queue(held[i]);
+		plat_mutex_unlock(&held[i]->iolock);
+		sock_put(held[i]);
+	}
+	plat_free(held);
+	unix_ready_flush(net);
 }
 
 void unix_net_free(struct unix_net *net)
 {
 	plat_cond_destroy(&net->idle);
+	plat_mutex_destroy(&net->ready_lock);
+	plat_mutex_destroy(&net->idle_lock);
+	plat_mutex_destroy(&net->gc_lock);
+	plat_mutex_destroy(&net->names_lock);
 	plat_mutex_destroy(&net->lock);
 	plat_free(net);
 }
@@ -134,19 +184,17 @@ struct scm_fp_list *unix_net_take_released(struct unix_net *net)
 {
 	struct scm_fp_list *l;
 
-	plat_mutex_lock(&net->lock);
+	plat_mutex_lock(&net->gc_lock);
 	l = net->released;
 	net->released = NULL;
-	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&net->gc_lock);
 	return l;
 }
 
 void unix_net_counters(struct unix_net *net, struct unix_counters *out)
 {
 #define CNT(field)	__atomic_load_n(&net->cnt.field, __ATOMIC_RELAXED)
-	plat_mutex_lock(&net->lock);
-	/* Each counter is a relaxed atomic (unix_cnt_add); net.lock makes the
-	 * set consistent with the paths that still count under it. */
+	/* Each counter is a relaxed atomic (unix_cnt_add): a moment's view. */
 	out->socks = CNT(socks);	/* structures */
 	out->live = CNT(live);		/* not yet released */
 	out->skbs = CNT(skbs);
@@ -162,45 +210,77 @@ void unix_net_counters(struct unix_net *net, struct unix_counters *out)
 	out->kicks = __atomic_load_n(&net->wstats.kicks, __ATOMIC_RELAXED);
 	out->wait_timeouts = __atomic_load_n(&net->wstats.timeouts, __ATOMIC_RELAXED);
 	out->spin_wakes = __atomic_load_n(&net->wstats.spin_wakes, __ATOMIC_RELAXED);
-	plat_mutex_unlock(&net->lock);
 }
 
 /* -------------------------------------------------------------- sleep --- */
 
+/* A sleeper enters / leaves the net: unix_net_shutdown() waits for none. */
+static void unix_net_enter(struct unix_net *net)
+{
+	__atomic_fetch_add(&net->sleepers, 1, __ATOMIC_SEQ_CST);
+}
+
+static void unix_net_leave(struct unix_net *net)
+{
+	if (__atomic_sub_fetch(&net->sleepers, 1, __ATOMIC_SEQ_CST) == 0 &&
+	    __atomic_load_n(&net->dead, __ATOMIC_SEQ_CST)) {
+		plat_mutex_lock(&net->idle_lock);
+		plat_cond_broadcast(&net->idle);
+		plat_mutex_unlock(&net->idle_lock);
+	}
+}
+
+static int unix_net_dead(struct unix_net *net)
+{
+	return __atomic_load_n(&net->dead, __ATOMIC_SEQ_CST);
+}
+
 /*
  * Sleep on @wq until woken: the one sleep of every blocking call of the net,
- * sockets' and pipes' (the pattern is sched/wait.h's).  Caller holds
- * net->lock, has checked its condition under it, and re-checks it
+ * sockets' and pipes' (the pattern is sched/wait.h's).  Caller holds @lock,
+ * the lock of @wq's owner (a socket's state lock; net.lock for a pipe's
+ * queues), has checked its condition under it, and re-checks it
  * afterwards.  Returns 0, -EAGAIN at the deadline, -ERESTARTSYS/-EINTR when
  * a signal interrupts the sleep, or -ESHUTDOWN once the net is torn down.
  * net->sleepers counts it so that unix_net_shutdown() can wait for it to
- * leave.  @busy_poll_ns: the fixed spin (SO_BUSY_POLL).
+ * leave; shutdown sets dead before it kicks each queue under its owner's
+ * lock, so a sleeper that read dead clear is queued before the kick.
+ * @busy_poll_ns: the fixed spin (SO_BUSY_POLL).
  */
+int __unix_net_sleep_locked(struct unix_net *net, plat_mutex_t *lock,
+			    struct wait_queue_head *wq, struct wait_ctl *ctl,
+			    int64_t busy_poll_ns, int exclusive)
+{
+	struct wait_spin_cfg spin = { busy_poll_ns, READ_ONCE(net->spin_max_ns) };
+	int err;
+
+	if (unix_net_dead(net))
+		return -ESHUTDOWN;
+	unix_net_enter(net);
+	err = __wait_sleep(wq, lock, ctl, &net->wstats, &spin, exclusive);
+	unix_net_leave(net);
+	if (unix_net_dead(net))
+		return -ESHUTDOWN;
+	return err;
+}
+
 int __unix_net_sleep(struct unix_net *net, struct wait_queue_head *wq,
 		     struct wait_ctl *ctl, int64_t busy_poll_ns, int exclusive)
 {
-	struct wait_spin_cfg spin = { busy_poll_ns, net->spin_max_ns };
-	int err;
-
-	if (net->dead)
-		return -ESHUTDOWN;
-	net->sleepers++;
-	err = __wait_sleep(wq, &net->lock, ctl, &net->wstats, &spin, exclusive);
-	net->sleepers--;
-	if (net->dead) {
-		if (!net->sleepers)
-			plat_cond_broadcast(&net->idle);
-		return -ESHUTDOWN;
-	}
-	return err;
+	return __unix_net_sleep_locked(net, &net->lock, wq, ctl, busy_poll_ns, exclusive);
 }
 
 /* ----------------------------------------------------------- refcounts --- */
 
 void unix_addr_put(struct unix_address *addr)
 {
-	if (addr && --addr->refcnt == 0)
+	if (addr && __atomic_sub_fetch(&addr->refcnt, 1, __ATOMIC_ACQ_REL) == 0)
 		plat_free(addr);
+}
+
+static void unix_addr_get(struct unix_address *addr)
+{
+	__atomic_fetch_add(&addr->refcnt, 1, __ATOMIC_RELAXED);
 }
 
 void __unix_destroy(struct unix_sock *sk)
@@ -208,12 +288,20 @@ void __unix_destroy(struct unix_sock *sk)
 	struct unix_net *net = sk->net;
 
 	list_del_init(&sk->link);
+	plat_mutex_lock(&net->names_lock);
 	list_del_init(&sk->bind_link);	/* a collected socket was never released */
+	plat_mutex_unlock(&net->names_lock);
+	/* An embryo's sender may still be checking, under gc_lock, whether
+	 * its listener -- this socket -- is in flight (__unix_gc_queued). */
+	plat_mutex_lock(&net->gc_lock);
+	plat_mutex_unlock(&net->gc_lock);
 	unix_addr_put(sk->addr);
 	unix_cnt_add(net, socks, -1);
 	if (!(sk->flags & UNIX_F_DEAD))
 		unix_cnt_add(net, live, -1);	/* an embryo purged at net shutdown, never released */
 	plat_mutex_destroy(&sk->iolock);
+	plat_mutex_destroy(&sk->lock);
+	skb_queue_head_destroy(&sk->receive_queue);
 	wq_destroy(&sk->wq);
 	wq_destroy(&sk->peer_wait);
 	plat_free(sk);
@@ -222,21 +310,31 @@ void __unix_destroy(struct unix_sock *sk)
 /* Collector hooks (garbage.c): purge a dead cycle member's queue, free a socket. */
 void __unix_gc_purge(struct unix_sock *sk)
 {
+	struct sk_buff_head *q = &sk->receive_queue;
 	struct sk_buff *skb;
 
-	/* Embryos of a listener in the cycle hold files too. */
-	for (skb = skb_peek(&sk->receive_queue); skb;
-	     skb = skb_peek_next(skb, &sk->receive_queue))
-		if (sk->state == UNIX_LISTEN && skb->sk != sk)
-			__unix_purge_queue(skb->sk);
 	/*
 	 * A listener's own queue holds only connection requests, no files;
 	 * freeing them here would drop the embryos without releasing them
 	 * (leaking each embryo's connector through its peer link).  They go
-	 * with the listener's release, which the purge above leads to.
+	 * with the listener's release, which the purge leads to; but the
+	 * embryos hold files too.  Nothing unlinks a request meanwhile: only
+	 * accept and the listener's release do, and a listener in a dead
+	 * cycle has no file to call them on.
 	 */
-	if (sk->state != UNIX_LISTEN)
-		__unix_purge_queue(sk);
+	if (READ_ONCE(sk->state) == UNIX_LISTEN) {
+		plat_mutex_lock(&q->lock);
+		for (skb = skb_peek(q); skb; skb = skb_peek_next(skb, q)) {
+			if (skb->sk == sk)
+				continue;
+			plat_mutex_unlock(&q->lock);
+			__unix_purge_queue(skb->sk);
+			plat_mutex_lock(&q->lock);
+		}
+		plat_mutex_unlock(&q->lock);
+		return;
+	}
+	__unix_purge_queue(sk);
 }
 
 void __unix_gc_free(struct unix_sock *sk)
@@ -274,22 +372,25 @@ struct sk_buff *__unix_skb_new(struct unix_sock *owner, size_t len, unsigned int
 		return NULL;
 	skb->sk = owner;
 	sock_hold(owner);
-	owner->wmem_alloc += truesize;
+	__atomic_fetch_add(&owner->wmem_alloc, (int64_t)truesize, __ATOMIC_RELAXED);
 	unix_cnt_add(owner->net, skbs, 1);
 	return skb;
 }
 
 int unix_writable(const struct unix_sock *sk, int state)
 {
-	return state != UNIX_LISTEN && (sk->wmem_alloc << 2) <= sk->sndbuf;
+	return state != UNIX_LISTEN && (unix_wmem(sk) << 2) <= sk->sndbuf;
 }
 
 /*
  * Free an skb: its files go to the release list (still in flight until the
  * embedder drops them), its truesize is returned to the sender, who may now
- * write again.
+ * write again (the wake-up under the sender's state lock, which its wait for
+ * room checks under).  The caller holds no state or queue lock; __kfree_skb
+ * holds net.lock (the sender's last reference may go with it), kfree_skb
+ * does not.
  */
-void __kfree_skb(struct sk_buff *skb)
+static void unix_skb_release(struct sk_buff *skb)
 {
 	struct unix_sock *owner = skb->sk;
 	struct unix_net *net = owner->net;
@@ -301,43 +402,109 @@ void __kfree_skb(struct sk_buff *skb)
 	}
 	if (skb->pages)
 		page_run_put(skb->pages);
-	owner->wmem_alloc -= skb->truesize;
+	__atomic_fetch_sub(&owner->wmem_alloc, (int64_t)skb->truesize, __ATOMIC_RELAXED);
+	unix_state_lock(owner);
 	if (unix_writable(owner, owner->state))		/* unix_write_space */
 		__wake_up_poll(&owner->wq, POLLOUT | POLLWRNORM | POLLWRBAND);
+	unix_state_unlock(owner);
 	unix_cnt_add(net, skbs, -1);
+}
+
+void __kfree_skb(struct sk_buff *skb)
+{
+	struct unix_sock *owner = skb->sk;
+
+	unix_skb_release(skb);
 	__sock_put(owner);
 	skb_free_mem(skb);
 }
 
-void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb)
+void kfree_skb(struct sk_buff *skb)
 {
-	__skb_queue_tail(&other->receive_queue, skb);
-	unix_cnt_add(other->net, bytes_queued, skb->len);
-	if (other->state != UNIX_LISTEN) {	/* a message, not a connection request */
-		skb->sk->msgs_sent++;
-		other->msgs_received++;
+	struct unix_sock *owner = skb->sk;
+
+	unix_skb_release(skb);
+	sock_put(owner);
+	skb_free_mem(skb);
+}
+
+/* Free the skbs skb_defer_free() put on @list (no lock held). */
+void kfree_skb_list(struct sk_buff *list)
+{
+	while (list) {
+		struct sk_buff *next = list->next;
+
+		kfree_skb(list);
+		list = next;
 	}
+}
+
+/* Queue @skb on @other's receive queue -- as its out-of-band mark too when
+ * @oob; caller holds @other's state lock. */
+void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb, int oob)
+{
+	/* Once queued, the skb is the reader's: everything read first. */
 	if (skb->cb.fp)
 		__unix_gc_queued(other, skb->cb.fp);
+	unix_cnt_add(other->net, bytes_queued, skb->len);
+	if (other->state != UNIX_LISTEN) {	/* a message, not a connection request */
+		unix_sk_stat_add(skb->sk, msgs_sent, 1);
+		unix_sk_stat_add(other, msgs_received, 1);
+	}
+	plat_mutex_lock(&other->receive_queue.lock);
+	__skb_queue_tail(&other->receive_queue, skb);
+	if (oob)
+		__unix_set_oob_skb(other, skb);	/* a mark not yet read becomes ordinary data */
+	plat_mutex_unlock(&other->receive_queue.lock);
+}
+
+/* Unlink @skb from @sk's receive queue, holding the queue's lock. */
+void __unix_unlink_skb_locked(struct unix_sock *sk, struct sk_buff *skb)
+{
+	unix_cnt_add(sk->net, bytes_queued, -(int64_t)(skb->len));
+	__skb_unlink(skb, &sk->receive_queue);
+	if (READ_ONCE(skb->sk->listener) == sk)
+		WRITE_ONCE(skb->sk->listener, NULL);	/* an embryo leaves its listener */
 }
 
 void __unix_unlink_skb(struct unix_sock *sk, struct sk_buff *skb)
 {
-	unix_cnt_add(sk->net, bytes_queued, -(int64_t)(skb->len));
-	__skb_unlink(skb, &sk->receive_queue);
-	if (skb->sk->listener == sk)
-		skb->sk->listener = NULL;	/* an embryo leaves its listener */
+	plat_mutex_lock(&sk->receive_queue.lock);
+	__unix_unlink_skb_locked(sk, skb);
+	plat_mutex_unlock(&sk->receive_queue.lock);
 }
 
+/* Take @sk's head skb off its queue, or NULL. */
+static struct sk_buff *unix_dequeue(struct unix_sock *sk)
+{
+	struct sk_buff *skb;
+
+	plat_mutex_lock(&sk->receive_queue.lock);
+	skb = skb_peek(&sk->receive_queue);
+	if (skb)
+		__unix_unlink_skb_locked(sk, skb);
+	plat_mutex_unlock(&sk->receive_queue.lock);
+	return skb;
+}
+
+/* Drop every skb queued on @sk (its out-of-band mark with them); the
+ * caller holds net.lock (__) or no lock, and no reader can be copying. */
 void __unix_purge_queue(struct unix_sock *sk)
 {
 	struct sk_buff *skb;
 
-	sk->oob_skb = NULL;		/* it is on the queue going away */
-	while ((skb = skb_peek(&sk->receive_queue)) != NULL) {
-		__unix_unlink_skb(sk, skb);
+	unix_set_oob_skb(sk, NULL);	/* it is on the queue going away */
+	while ((skb = unix_dequeue(sk)) != NULL)
 		__kfree_skb(skb);
-	}
+}
+
+static void unix_purge_queue(struct unix_sock *sk)
+{
+	struct sk_buff *skb;
+
+	unix_set_oob_skb(sk, NULL);
+	while ((skb = unix_dequeue(sk)) != NULL)
+		kfree_skb(skb);
 }
 
 /* ------------------------------------------------------------- create --- */
@@ -358,6 +525,7 @@ static struct unix_sock *__unix_create1(struct unix_net *net, int type)
 	wq_init(&sk->wq);
 	wq_init(&sk->peer_wait);
 	plat_mutex_init(&sk->iolock);
+	plat_mutex_init(&sk->lock);
 	sk->sndbuf = net->sysctl.wmem_default;
 	sk->rcvbuf = net->sysctl.rmem_default;
 	sk->rcvtimeo = -1;
@@ -414,16 +582,18 @@ int unix_create(struct unix_net *net, int type, int protocol, struct unix_sock *
 void unix_graft(struct unix_sock *sk)
 {
 	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	if (!sk->ino)
-		sk->ino = sk->net->next_ino++;
+		WRITE_ONCE(sk->ino, sk->net->next_ino++);
+	unix_state_unlock(sk);
 	plat_mutex_unlock(&sk->net->lock);
 }
 
 void unix_set_uid(struct unix_sock *sk, int32_t uid)
 {
-	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	sk->uid = uid;
-	plat_mutex_unlock(&sk->net->lock);
+	unix_state_unlock(sk);
 }
 
 /* ------------------------------------------------------------ release --- */
@@ -446,6 +616,7 @@ int unix_release(struct unix_sock *sk)
 	__unix_release_sock(sk, 0);
 	gc = __unix_gc_due(net);
 	plat_mutex_unlock(&net->lock);
+	unix_ready_flush(net);
 	return gc;
 }
 
@@ -457,38 +628,45 @@ static void __unix_release_sock(struct unix_sock *sk, int embryo)
 
 	if (!(sk->flags & UNIX_F_DEAD))
 		unix_cnt_add(sk->net, live, -1);
+	plat_mutex_lock(&sk->net->names_lock);
 	list_del_init(&sk->bind_link);	/* unix_remove_socket: the name is free */
-	sk->flags |= UNIX_F_DEAD;
-	sk->shutdown = SHUTDOWN_MASK;
+	plat_mutex_unlock(&sk->net->names_lock);
+	unix_state_lock(sk);
+	unix_flags_set(sk, UNIX_F_DEAD);
+	WRITE_ONCE(sk->shutdown, SHUTDOWN_MASK);
 	state = sk->state;
-	sk->state = UNIX_CLOSE;
+	WRITE_ONCE(sk->state, UNIX_CLOSE);
 	skpair = sk->peer;
-	sk->peer = NULL;
-	sk->oob_skb = NULL;
-
+	WRITE_ONCE(sk->peer, NULL);
 	__wake_up_all(&sk->peer_wait);
 	__wake_up_all(&sk->wq);
+	unix_state_unlock(sk);
+	unix_set_oob_skb(sk, NULL);
 
 	if (skpair) {
 		if (sk->type == SOCK_STREAM || sk->type == SOCK_SEQPACKET) {
 			/* Unread data resets the peer; an empty skb at the head (a
 			 * consumed OOB byte, a zero-length record) is not data, as in
 			 * Linux since "Don't set -ECONNRESET for consumed OOB skb". */
-			struct sk_buff *head = skb_peek(&sk->receive_queue);
+			struct sk_buff *head;
 
+			plat_mutex_lock(&sk->receive_queue.lock);
+			head = skb_peek(&sk->receive_queue);
 			if (head && head->len == head->cb.consumed)
 				head = skb_peek_next(head, &sk->receive_queue);
-			skpair->shutdown = SHUTDOWN_MASK;
+			plat_mutex_unlock(&sk->receive_queue.lock);
+			unix_state_lock(skpair);
+			WRITE_ONCE(skpair->shutdown, SHUTDOWN_MASK);
 			if (head || embryo)
-				skpair->err = ECONNRESET;
+				WRITE_ONCE(skpair->err, ECONNRESET);
 			__wake_up_all(&skpair->wq);
+			unix_state_unlock(skpair);
 		}
 		__unix_dgram_peer_wake_disconnect(sk, skpair);
 		__sock_put(skpair);
 	}
 
-	while ((skb = skb_peek(&sk->receive_queue)) != NULL) {
-		__unix_unlink_skb(sk, skb);
+	while ((skb = unix_dequeue(sk)) != NULL) {
 		if (state == UNIX_LISTEN && skb->sk != sk) {
 			/* An embryo has no file reference for the release to
 			 * drop (the skb's is its own): give it one. */
@@ -561,10 +739,13 @@ static struct unix_address *unix_create_addr(const void *path, unsigned int len)
 	return addr;
 }
 
-/* Bind @sk to the abstract @addr; caller holds net->lock and saw @sk unnamed. */
+/*
+ * Bind @sk to the abstract @addr; caller holds @sk's state lock and the
+ * names lock, and saw @sk unnamed.
+ */
 static void __unix_bind_abstract_name(struct unix_sock *sk, struct unix_address *addr)
 {
-	sk->addr = addr;
+	__atomic_store_n(&sk->addr, addr, __ATOMIC_RELEASE);
 	list_add_tail(&sk->bind_link, &sk->net->abstract_names[
 		unix_abstract_hash(addr->path, addr->len, sk->type)]);
 }
@@ -572,7 +753,7 @@ static void __unix_bind_abstract_name(struct unix_sock *sk, struct unix_address 
 /*
  * unix_autobind: a free abstract name of five hex digits, tried from a
  * random start on; -ENOSPC when every one is taken.  Nothing to do when
- * already bound.
+ * already bound.  Takes @sk's state lock and the names lock.
  */
 int __unix_autobind(struct unix_sock *sk)
 {
@@ -580,14 +761,20 @@ int __unix_autobind(struct unix_sock *sk)
 	struct unix_address *addr;
 	uint32_t ordernum, lastnum;
 	static const char hex[] = "0123456789abcdef";
-	int i;
+	int i, err = 0;
 
-	if (sk->addr)
+	if (unix_addr(sk))
 		return 0;
 	addr = unix_create_addr("\0", 1);	/* NUL + 5 hex digits */
 	if (!addr)
 		return -ENOMEM;
 	addr->len = 1 + UNIX_AUTOBIND_DIGITS;
+	unix_state_lock(sk);
+	plat_mutex_lock(&net->names_lock);
+	if (sk->addr) {
+		err = 1;	/* bound meanwhile: nothing to do */
+		goto out;
+	}
 	/* xorshift: each autobind starts somewhere new */
 	net->autobind_seed ^= net->autobind_seed << 13;
 	net->autobind_seed ^= net->autobind_seed >> 17;
@@ -601,24 +788,26 @@ int __unix_autobind(struct unix_sock *sk)
 		if (!__unix_find_abstract(net, addr->path, addr->len, sk->type))
 			break;
 		if (ordernum == lastnum) {
-			plat_free(addr);
-			return -ENOSPC;
+			err = -ENOSPC;
+			break;
 		}
 	}
-	__unix_bind_abstract_name(sk, addr);
-	return 0;
+	if (!err)
+		__unix_bind_abstract_name(sk, addr);
+out:
+	plat_mutex_unlock(&net->names_lock);
+	unix_state_unlock(sk);
+	if (err)
+		plat_free(addr);
+	return err > 0 ? 0 : err;
 }
 
 /* An unnamed socket with SO_PASSCRED autobinds before it connects or sends. */
 static int unix_passcred_autobind(struct unix_sock *sk)
 {
-	int err = 0;
-
-	plat_mutex_lock(&sk->net->lock);
-	if ((sk->flags & UNIX_F_PASSCRED) && !sk->addr)
-		err = __unix_autobind(sk);
-	plat_mutex_unlock(&sk->net->lock);
-	return err;
+	if ((READ_ONCE(sk->flags) & UNIX_F_PASSCRED) && !unix_addr(sk))
+		return __unix_autobind(sk);
+	return 0;
 }
 
 /* unix_bind_abstract: EINVAL when bound, EADDRINUSE when the name is taken. */
@@ -629,14 +818,16 @@ static int unix_bind_abstract(struct unix_sock *sk, const void *path, unsigned i
 
 	if (!addr)
 		return -ENOMEM;
-	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
+	plat_mutex_lock(&sk->net->names_lock);
 	if (sk->addr)
 		err = -EINVAL;
 	else if (__unix_find_abstract(sk->net, addr->path, len, sk->type))
 		err = -EADDRINUSE;
 	else
 		__unix_bind_abstract_name(sk, addr);
-	plat_mutex_unlock(&sk->net->lock);
+	plat_mutex_unlock(&sk->net->names_lock);
+	unix_state_unlock(sk);
 	if (err)
 		plat_free(addr);
 	return err;
@@ -671,19 +862,21 @@ static int unix_bind_bsd(void *task, struct unix_sock *sk, const unsigned char *
 	err = host->mknod_bsd(task, (const char *)addr->path, &dev, &ino);
 	if (err)
 		goto out;
-	plat_mutex_lock(&sk->net->lock);
+	addr->has_vfs = 1;
+	addr->vfs_dev = dev;
+	addr->vfs_ino = ino;
+	unix_state_lock(sk);
 	if (sk->addr) {
-		plat_mutex_unlock(&sk->net->lock);
+		unix_state_unlock(sk);
 		host->unlink_bsd(task, (const char *)addr->path);
 		err = -EINVAL;
 		goto out;
 	}
-	addr->has_vfs = 1;
-	addr->vfs_dev = dev;
-	addr->vfs_ino = ino;
-	sk->addr = addr;
+	plat_mutex_lock(&sk->net->names_lock);
+	__atomic_store_n(&sk->addr, addr, __ATOMIC_RELEASE);
 	list_add_tail(&sk->bind_link, &sk->net->bsd_names[unix_bsd_hash(dev, ino)]);
-	plat_mutex_unlock(&sk->net->lock);
+	plat_mutex_unlock(&sk->net->names_lock);
+	unix_state_unlock(sk);
 	return 0;
 out:
 	plat_free(addr);
@@ -696,9 +889,7 @@ int unix_bind(void *task, struct unix_sock *sk, const void *path, unsigned int l
 	int err;
 
 	if (len == 0) {
-		plat_mutex_lock(&sk->net->lock);
 		err = __unix_autobind(sk);
-		plat_mutex_unlock(&sk->net->lock);
 		return err;
 	}
 	if (len > UNIX_PATH_MAX)
@@ -725,11 +916,11 @@ int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
 	int err;
 
 	if (!name[0]) {
-		plat_mutex_lock(&net->lock);
+		plat_mutex_lock(&net->names_lock);
 		other = __unix_find_abstract(net, name, len, type);
-		if (other)
-			sock_hold(other);
-		plat_mutex_unlock(&net->lock);
+		if (other && !refcount_inc_not_zero(&other->refcnt))
+			other = NULL;	/* being freed */
+		plat_mutex_unlock(&net->names_lock);
 		if (!other)
 			return -ECONNREFUSED;
 		*out = other;
@@ -744,15 +935,17 @@ int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
 	err = net->host->find_bsd(task, path, &dev, &ino);
 	if (err)
 		return err;
-	plat_mutex_lock(&net->lock);
+	plat_mutex_lock(&net->names_lock);
 	other = __unix_find_bsd(net, dev, ino);
+	if (other && !refcount_inc_not_zero(&other->refcnt))
+		other = NULL;	/* being freed */
 	if (!other)
 		err = -ECONNREFUSED;
 	else if (other->type != type)
 		err = -EPROTOTYPE;
-	else
-		sock_hold(other);
-	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&net->names_lock);
+	if (err == -EPROTOTYPE)
+		sock_put(other);
 	if (err)
 		return err;
 	*out = other;
@@ -775,17 +968,17 @@ int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned i
 	struct unix_sock *s = sk;
 	int err = 0;
 
-	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	if (peer) {
-		s = sk->peer;
+		s = sk->peer;	/* held by the link, which our lock keeps */
 		if (!s) {
 			err = -ENOTCONN;
 			goto out;
 		}
 	}
-	__unix_copy_name(s->addr, path, len);
+	__unix_copy_name(unix_addr(s), path, len);
 out:
-	plat_mutex_unlock(&sk->net->lock);
+	unix_state_unlock(sk);
 	return err;
 }
 
@@ -808,7 +1001,7 @@ static int unix_stream_listen(struct unix_sock *sk, int backlog, const struct un
 {
 	int err = -EINVAL;
 
-	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	if (!sk->addr)
 		goto out;	/* no listens on an unbound socket */
 	if (sk->state != UNIX_CLOSE && sk->state != UNIX_LISTEN)
@@ -817,33 +1010,37 @@ static int unix_stream_listen(struct unix_sock *sk, int backlog, const struct un
 		backlog = sk->net->sysctl.somaxconn;
 	if (backlog > sk->max_ack_backlog)
 		__wake_up_all(&sk->peer_wait);
-	sk->max_ack_backlog = backlog;
-	sk->state = UNIX_LISTEN;
+	WRITE_ONCE(sk->max_ack_backlog, backlog);
+	WRITE_ONCE(sk->state, UNIX_LISTEN);
 	sk->peercred = *cred;	/* so connect can copy them */
 	err = 0;
 out:
-	plat_mutex_unlock(&sk->net->lock);
+	unix_state_unlock(sk);
 	return err;
 }
 
 int unix_listen(struct unix_sock *sk, int backlog, const struct unix_cred *cred)
 {
-	return sk->ops->listen(sk, backlog, cred);
+	int err = sk->ops->listen(sk, backlog, cred);
+
+	unix_ready_flush(sk->net);
+	return err;
 }
 
+/* More connection requests (or datagrams) queued than the backlog allows;
+ * exact under @sk's state lock, a hint without. */
 int unix_recvq_full(const struct unix_sock *sk)
 {
-	return (int)sk->receive_queue.qlen > sk->max_ack_backlog;
+	return (int)skb_queue_len_lockless(&sk->receive_queue) > READ_ONCE(sk->max_ack_backlog);
 }
 
 static int unix_stream_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 			      struct wait_ctl *ctl)
 {
-	struct unix_net *net = sk->net;
 	struct sk_buff *skb;
 	int err;
 
-	plat_mutex_lock(&net->lock);
+	unix_state_lock(sk);
 	if (sk->state != UNIX_LISTEN) {
 		err = -EINVAL;
 		goto out;
@@ -852,10 +1049,10 @@ static int unix_stream_accept(struct unix_sock *sk, struct unix_sock **newsk, in
 	for (;;) {
 		if (sk->err) {
 			err = -sk->err;
-			sk->err = 0;
+			WRITE_ONCE(sk->err, 0);
 			goto out;
 		}
-		skb = skb_peek(&sk->receive_queue);
+		skb = unix_dequeue(sk);
 		if (skb)
 			break;
 		if (sk->shutdown & RCV_SHUTDOWN) {
@@ -870,38 +1067,66 @@ static int unix_stream_accept(struct unix_sock *sk, struct unix_sock **newsk, in
 			goto out;
 		}
 	}
-	__unix_unlink_skb(sk, skb);
 	*newsk = skb->sk;
 	sock_hold(skb->sk);		/* the new file's reference */
-	__kfree_skb(skb);
 	__wake_up(&sk->peer_wait, 1);
-	err = 0;
+	unix_state_unlock(sk);
+	kfree_skb(skb);
+	return 0;
 out:
-	plat_mutex_unlock(&net->lock);
+	unix_state_unlock(sk);
 	return err;
 }
 
 int unix_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 		struct wait_ctl *ctl)
 {
-	return sk->ops->accept(sk, newsk, flags, ctl);
+	int err = sk->ops->accept(sk, newsk, flags, ctl);
+
+	unix_ready_flush(sk->net);
+	return err;
 }
 
 /* ------------------------------------------------------------ connect --- */
+
+/* Drop an embryo that never reached a listener, with its request skb. */
+static void unix_drop_embryo(struct unix_sock *newsk, struct sk_buff *skb)
+{
+	struct unix_net *net = newsk->net;
+
+	if (skb)
+		kfree_skb(skb);
+	plat_mutex_lock(&net->lock);
+	__unix_release_sock(newsk, 0);
+	plat_mutex_unlock(&net->lock);
+}
 
 static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
 			       const struct unix_cred *cred, int flags, struct wait_ctl *ctl)
 {
 	struct unix_net *net = sk->net;
 	struct unix_sock *newsk;
+	struct unix_address *addr;
 	struct sk_buff *skb;
-	int err;
+	int err, state;
 
 	if (!other)
 		return -EINVAL;		/* AF_UNSPEC: not a valid AF_UNIX address */
 
+	/* The embryo and its request first, as Linux: no lock is held yet. */
 	plat_mutex_lock(&net->lock);
-	wait_ctl_begin(ctl, (flags & MSG_DONTWAIT) ? 0 : sk->sndtimeo);
+	newsk = __unix_create1(net, sk->type);
+	plat_mutex_unlock(&net->lock);
+	if (!newsk)
+		return -ENOMEM;
+	skb = __unix_skb_new(newsk, 0, skb_truesize(1, 0));
+	if (!skb) {
+		unix_drop_embryo(newsk, NULL);
+		return -ENOMEM;
+	}
+
+	wait_ctl_begin(ctl, (flags & MSG_DONTWAIT) ? 0 : READ_ONCE(sk->sndtimeo));
+	unix_state_lock(other);
 	for (;;) {
 		if ((other->flags & UNIX_F_DEAD) || other->type != sk->type) {
 			err = -ECONNREFUSED;
@@ -917,75 +1142,88 @@ static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
 		if (err)
 			goto out;
 	}
+	/*
+	 * Our state lock inside the listener's: a listener before the socket
+	 * connecting to it.  Checked first without our lock, as Linux does,
+	 * so that a listener (or a connected socket) never takes its own lock
+	 * inside another listener's.
+	 */
+	state = READ_ONCE(sk->state);
+	if (state != UNIX_CLOSE) {
+		err = state == UNIX_ESTABLISHED ? -EISCONN : -EINVAL;
+		goto out;
+	}
+	unix_state_lock(sk);
 	if (sk->state != UNIX_CLOSE) {
 		err = sk->state == UNIX_ESTABLISHED ? -EISCONN : -EINVAL;
+		unix_state_unlock(sk);
 		goto out;
 	}
 
-	newsk = __unix_create1(net, sk->type);
-	if (!newsk) {
-		err = -ENOMEM;
-		goto out;
-	}
-	skb = __unix_skb_new(newsk, 0, skb_truesize(1, 0));
-	if (!skb) {
-		__unix_release_sock(newsk, 0);
-		err = -ENOMEM;
-		goto out;
-	}
-
-	/* The way is open: the embryo's peer is us, ours the embryo. */
+	/* The way is open: the embryo's peer is us, ours the embryo (which
+	 * nobody else can reach yet). */
 	sock_hold(sk);
 	newsk->peer = sk;
 	newsk->state = UNIX_ESTABLISHED;
 	newsk->peercred = *cred;
 	newsk->flags |= other->flags & UNIX_F_SCM_INHERIT;	/* as of connect(), not accept() */
-	if (other->addr) {
-		other->addr->refcnt++;
-		newsk->addr = other->addr;
+	addr = other->addr;
+	if (addr) {
+		unix_addr_get(addr);
+		newsk->addr = addr;
 	}
 	sk->peercred = other->peercred;
-	sk->state = UNIX_ESTABLISHED;
+	WRITE_ONCE(sk->state, UNIX_ESTABLISHED);
 	sock_hold(newsk);
-	sk->peer = newsk;
+	WRITE_ONCE(sk->peer, newsk);
+	unix_state_unlock(sk);
 
-	newsk->listener = other;
-	__unix_queue_skb(other, skb);
-	__wake_up(&other->wq, 1);
-	__wake_up_all(&other->wq);	/* pollers of the listener */
+	WRITE_ONCE(newsk->listener, other);
 	/* The embryo's only reference until accept is the queued skb's. */
 	refcount_dec(&newsk->refcnt);
-	err = 0;
+	__unix_queue_skb(other, skb, 0);
+	__wake_up(&other->wq, 1);
+	__wake_up_all(&other->wq);	/* pollers of the listener */
+	unix_state_unlock(other);
+	return 0;
 out:
-	plat_mutex_unlock(&net->lock);
+	unix_state_unlock(other);
+	unix_drop_embryo(newsk, skb);
 	return err;
 }
 
-/* Dgram: drop a dissolved association's leftovers from the receive queue. */
-void __unix_dgram_disconnected(struct unix_sock *sk, struct unix_sock *other)
+/*
+ * Dgram: drop a dissolved association's leftovers from the receive queue
+ * (under @sk's iolock, which the caller holds: a reader may be copying out
+ * of the head), and reset the old peer if it was connected back to us.
+ */
+void unix_dgram_disconnected(struct unix_sock *sk, struct unix_sock *other)
 {
-	if (!skb_queue_empty(&sk->receive_queue)) {
-		__unix_purge_queue(sk);
+	if (skb_queue_len_lockless(&sk->receive_queue)) {
+		unix_purge_queue(sk);
+		unix_state_lock(sk);
 		__wake_up_all(&sk->peer_wait);
+		unix_state_unlock(sk);
+		unix_state_lock(other);
 		if (!(other->flags & UNIX_F_DEAD) && other->peer == sk) {
-			other->err = ECONNRESET;
+			WRITE_ONCE(other->err, ECONNRESET);
 			__wake_up_all(&other->wq);
 		}
+		unix_state_unlock(other);
 	}
 }
 
 static int unix_dgram_connect(struct unix_sock *sk, struct unix_sock *other,
 			      const struct unix_cred *cred, int flags, struct wait_ctl *ctl)
 {
-	struct unix_net *net = sk->net;
 	struct unix_sock *old_peer;
 	int err = 0;
 
 	(void)cred; (void)flags; (void)ctl;
 	/* Purging our queue may free skbs a reader is copying from: take iolock. */
 	plat_mutex_lock(&sk->iolock);
-	plat_mutex_lock(&net->lock);
 	if (other) {
+		unix_state_double_lock(sk, other);
 		if ((other->flags & UNIX_F_DEAD) || other->type != sk->type) {
 			err = -ECONNREFUSED;
 			goto out;
@@ -994,26 +1232,36 @@ static int unix_dgram_connect(struct unix_sock *sk, struct unix_sock *other,
 			err = -EPERM;
 			goto out;
 		}
-		sk->state = UNIX_ESTABLISHED;
-		other->state = UNIX_ESTABLISHED;
+		WRITE_ONCE(sk->state, UNIX_ESTABLISHED);
+		WRITE_ONCE(other->state, UNIX_ESTABLISHED);
 		sock_hold(other);
+	} else {
+		unix_state_lock(sk);
 	}
 	old_peer = sk->peer;
-	sk->peer = other;
+	WRITE_ONCE(sk->peer, other);
+	if (old_peer && !other)
+		WRITE_ONCE(sk->state, UNIX_CLOSE);
+	if (old_peer)
+		__wake_up_all(&sk->wq);		/* unix_dgram_peer_wake_disconnect_wakeup */
+	if (other)
+		unix_state_double_unlock(sk, other);
+	else
+		unix_state_unlock(sk);
 	if (old_peer) {
-		if (!other)
-			sk->state = UNIX_CLOSE;
-		__unix_dgram_peer_wake_disconnect(sk, old_peer);
-		__wake_up_all(&sk->wq);
 		if (other != old_peer) {
-			__unix_dgram_disconnected(sk, old_peer);
+			unix_dgram_disconnected(sk, old_peer);
+			unix_state_lock(old_peer);
 			if (!old_peer->peer)
-				old_peer->state = UNIX_CLOSE;
+				WRITE_ONCE(old_peer->state, UNIX_CLOSE);
+			unix_state_unlock(old_peer);
 		}
-		__sock_put(old_peer);
+		sock_put(old_peer);
 	}
+	plat_mutex_unlock(&sk->iolock);
+	return 0;
 out:
-	plat_mutex_unlock(&net->lock);
+	unix_state_double_unlock(sk, other);
 	plat_mutex_unlock(&sk->iolock);
 	return err;
 }
@@ -1032,8 +1280,10 @@ int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned in
 	struct unix_sock *other;
 	int err;
 
-	if (!path)
-		return sk->ops->connect(sk, NULL, cred, flags, ctl);
+	if (!path) {
+		err = sk->ops->connect(sk, NULL, cred, flags, ctl);
+		goto out;
+	}
 	if (len == 0 || len > UNIX_PATH_MAX)
 		return -EINVAL;
 	err = unix_passcred_autobind(sk);
@@ -1044,22 +1294,47 @@ int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned in
 		return err;
 	err = sk->ops->connect(sk, other, cred, flags, ctl);
 	unix_sock_put(other);
+out:
+	unix_ready_flush(sk->net);
 	return err;
 }
 
 int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred)
 {
-	plat_mutex_lock(&a->net->lock);
+	unix_state_double_lock(a, b);
 	sock_hold(a);
 	sock_hold(b);
-	a->peer = b;
-	b->peer = a;
+	WRITE_ONCE(a->peer, b);
+	WRITE_ONCE(b->peer, a);
 	a->peercred = *cred;
 	b->peercred = *cred;
-	a->state = UNIX_ESTABLISHED;
-	b->state = UNIX_ESTABLISHED;
-	plat_mutex_unlock(&a->net->lock);
+	WRITE_ONCE(a->state, UNIX_ESTABLISHED);
+	WRITE_ONCE(b->state, UNIX_ESTABLISHED);
+	unix_state_double_unlock(a, b);
 	return 0;
+}
+
+void unix_state_double_lock(struct unix_sock *a, struct unix_sock *b)
+{
+	if (a == b) {
+		unix_state_lock(a);
+		return;
+	}
+	if ((uintptr_t)a > (uintptr_t)b) {
+		struct unix_sock *t = a;
+
+		a = b;
+		b = t;
+	}
+	unix_state_lock(a);
+	unix_state_lock(b);
+}
+
+void unix_state_double_unlock(struct unix_sock *a, struct unix_sock *b)
+{
+	unix_state_unlock(a);
+	if (a != b)
+		unix_state_unlock(b);
 }
 
 /* ------------------------------------------------- dgram peer wake relay --- */
@@ -1069,12 +1344,15 @@ int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_
  * on the peer's peer_wait (Linux's peer_wake relay); a reader of the peer
  * wakes it.  In this implementation a sleeper waits on the peer's peer_wait
  * directly, and poll registers there too, so the relay is the wait queue
- * itself: nothing to disconnect.
+ * itself: nothing to disconnect but to wake @sk's own sleepers and pollers,
+ * which may have been waiting on @other's.  Takes @sk's state lock.
  */
 void __unix_dgram_peer_wake_disconnect(struct unix_sock *sk, struct unix_sock *other)
 {
 	(void)other;
+	unix_state_lock(sk);
 	__wake_up_all(&sk->wq);
+	unix_state_unlock(sk);
 }
 
 /* -------------------------------------------------------- send/recv --- */
@@ -1085,7 +1363,8 @@ void __unix_dgram_peer_wake_disconnect(struct unix_sock *sk, struct unix_sock *o
  * (wmem_alloc < sndbuf), re-checked each time the socket's wait queue is
  * woken -- and skb frees wake it only once the socket is writable
  * (wmem <= sndbuf / 4, unix_write_space), so a blocked sender stays asleep
- * until the reader has drained three quarters.  Caller holds net->lock.
+ * until the reader has drained three quarters.  Caller holds @sk's state
+ * lock (a free returns the truesize, then wakes under it).
  */
 int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
 {
@@ -1094,12 +1373,12 @@ int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
 	for (;;) {
 		if (sk->err) {
 			err = -sk->err;
-			sk->err = 0;
+			WRITE_ONCE(sk->err, 0);
 			return err;
 		}
 		if (sk->shutdown & SEND_SHUTDOWN)
 			return -EPIPE;
-		if (sk->wmem_alloc < sk->sndbuf)
+		if (unix_wmem(sk) < sk->sndbuf)
 			return 0;
 		err = __unix_sleep(sk, &sk->wq, ctl, 0);
 		if (err)
@@ -1108,38 +1387,48 @@ int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
 }
 
 /* @n payload bytes memcpy'd by @sk's send (@out 0) or receive (@out 1). */
-void __unix_account_copy(struct unix_sock *sk, size_t n, int out)
+void unix_account_copy(struct unix_sock *sk, size_t n, int out)
 {
-	sk->bytes_copied += (int64_t)n;
+	unix_sk_stat_add(sk, bytes_copied, n);
 	if (out)
-		sk->bytes_copied_out += (int64_t)n;
+		unix_sk_stat_add(sk, bytes_copied_out, n);
 	unix_cnt_add(sk->net, bytes_copied, (int64_t)n);
 }
 
 ssize_t unix_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 		     struct wait_ctl *ctl)
 {
-	return sk->ops->sendmsg(task, sk, msg, ctl);
+	ssize_t ret = sk->ops->sendmsg(task, sk, msg, ctl);
+
+	unix_ready_flush(sk->net);
+	return ret;
 }
 
-void __unix_copy_addr(struct unix_msg *msg, struct unix_sock *from)
+/* The sender's address for a receiver's msg_name (a reference). */
+void unix_copy_addr(struct unix_msg *msg, struct unix_sock *from)
 {
+	struct unix_address *addr;
+
 	if (msg->addr)
 		return;
-	if (from->addr) {
-		from->addr->refcnt++;
-		msg->addr = from->addr;
+	addr = unix_addr(from);
+	if (addr) {
+		unix_addr_get(addr);
+		msg->addr = addr;
 	}
 }
 
 ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
 {
-	return sk->ops->recvmsg(sk, msg, ctl);
+	ssize_t ret = sk->ops->recvmsg(sk, msg, ctl);
+
+	unix_ready_flush(sk->net);
+	return ret;
 }
 
 /*
- * About how many bytes a recv on @sk would copy now, read without the net
- * lock as Linux's unix_recvq_full_lockless reads a queue: a stream's queued
+ * About how many bytes a recv on @sk would copy now, read without a lock
+ * as Linux's unix_recvq_full_lockless reads a queue: a stream's queued
  * bytes, else the mean queued datagram.  A hint (the embedder's choice of
  * how to run the copy), never a promise: the queue may change at once.
  */
@@ -1157,10 +1446,9 @@ size_t unix_recv_hint(const struct unix_sock *sk)
 /* Release what a recvmsg left in @msg that the caller did not take. */
 void unix_msg_release(struct unix_sock *sk, struct unix_msg *msg)
 {
-	plat_mutex_lock(&sk->net->lock);
+	(void)sk;
 	unix_addr_put(msg->addr);
 	msg->addr = NULL;
-	plat_mutex_unlock(&sk->net->lock);
 }
 
 /* ------------------------------------------------------------ shutdown --- */
@@ -1173,11 +1461,14 @@ int unix_shutdown(struct unix_sock *sk, int how)
 	if (how < SHUT_RD || how > SHUT_RDWR)
 		return -EINVAL;
 	mode = how + 1;
-	plat_mutex_lock(&sk->net->lock);
-	sk->shutdown |= mode;
+	unix_state_lock(sk);
+	WRITE_ONCE(sk->shutdown, sk->shutdown | mode);
+	other = sk->peer;
+	if (other)
+		sock_hold(other);
 	__wake_up_all(&sk->wq);
 	__wake_up_all(&sk->peer_wait);
-	other = sk->peer;
+	unix_state_unlock(sk);
 	if (other && (sk->type == SOCK_STREAM || sk->type == SOCK_SEQPACKET)) {
 		int peer_mode = 0;
 
@@ -1185,19 +1476,25 @@ int unix_shutdown(struct unix_sock *sk, int how)
 			peer_mode |= SEND_SHUTDOWN;
 		if (mode & SEND_SHUTDOWN)
 			peer_mode |= RCV_SHUTDOWN;
-		other->shutdown |= peer_mode;
+		unix_state_lock(other);
+		WRITE_ONCE(other->shutdown, other->shutdown | peer_mode);
 		__wake_up_all(&other->wq);
 		__wake_up_all(&other->peer_wait);
+		unix_state_unlock(other);
 	}
-	plat_mutex_unlock(&sk->net->lock);
+	if (other)
+		sock_put(other);
+	unix_ready_flush(sk->net);
 	return 0;
 }
 
 /* ---------------------------------------------------------------- poll --- */
 
-/* A poller's entry on a wait queue, and the socket it holds, if any. */
+/* A poller's entry on a wait queue, the lock of the queue's owner, and the
+ * socket it holds, if any. */
 struct poll_entry {
 	struct wait_queue_entry e;
+	plat_mutex_t *lock;
 	struct unix_sock *held;
 };
 
@@ -1209,90 +1506,123 @@ struct poll_table {
 };
 
 /*
- * Queue the poller on @wq.  @owner, when not NULL, is held until the entry
- * is taken off again (__poll_unwait): a wait queue of another socket than
- * the one polled (a peer's peer_wait) must outlive the sleep.
+ * Queue the poller on @wq, whose owner's lock @lock the caller holds (a
+ * socket's state lock; net.lock for a pipe's queues).  @owner, when not
+ * NULL, is held until the entry is taken off again (__poll_unwait): a wait
+ * queue of another socket than the one polled (a peer's peer_wait) must
+ * outlive the sleep.
  */
 static void __poll_wait(struct poll_table *pt, struct wait_queue_head *wq,
-			struct unix_sock *owner)
+			plat_mutex_t *lock, struct unix_sock *owner)
 {
 	if (pt && pt->n < pt->max) {
 		struct poll_entry *pe = &pt->entries[pt->n++];
 
 		__wq_add(wq, &pe->e, pt->w, 0);
 		pe->e.key = pt->key;
+		pe->lock = lock;
 		pe->held = owner;
 		if (owner)
 			sock_hold(owner);
 	}
 }
 
-static void __poll_unwait(struct poll_table *pt)
+/* Take the poller off every queue, each under its owner's lock as wakers
+ * read the queue under it.  Caller holds net.lock. */
+static void __poll_unwait(struct poll_table *pt, struct unix_net *net)
 {
 	unsigned int i;
 
 	for (i = 0; i < pt->n; i++) {
-		__wq_del(&pt->entries[i].e);
-		if (pt->entries[i].held)
-			__sock_put(pt->entries[i].held);
+		struct poll_entry *pe = &pt->entries[i];
+
+		if (pe->lock != &net->lock)
+			plat_mutex_lock(pe->lock);
+		__wq_del(&pe->e);
+		if (pe->lock != &net->lock)
+			plat_mutex_unlock(pe->lock);
+		if (pe->held)
+			__sock_put(pe->held);
 	}
 	pt->n = 0;
 }
 
+/* Poll a stream socket: under its state lock, with net.lock held. */
 static unsigned int __unix_poll(struct unix_sock *sk, struct poll_table *pt,
 				unsigned int events)
 {
 	unsigned int mask = 0;
-	int shutdown = sk->shutdown, state = sk->state;
+	int shutdown, state;
 
 	(void)events;
-	__poll_wait(pt, &sk->wq, NULL);
+	unix_state_lock(sk);
+	shutdown = sk->shutdown;
+	state = sk->state;
+	__poll_wait(pt, &sk->wq, &sk->lock, NULL);
 	if (sk->err)
 		mask |= POLLERR;
 	if (shutdown == SHUTDOWN_MASK)
 		mask |= POLLHUP;
 	if (shutdown & RCV_SHUTDOWN)
 		mask |= POLLRDHUP | POLLIN | POLLRDNORM;
-	if (!skb_queue_empty(&sk->receive_queue))
+	if (skb_queue_len_lockless(&sk->receive_queue))
 		mask |= POLLIN | POLLRDNORM;
-	if (sk->oob_skb)
+	if (READ_ONCE(sk->oob_skb))
 		mask |= POLLPRI;
 	if (state == UNIX_CLOSE)
 		mask |= POLLHUP;
 	if (unix_writable(sk, state))
 		mask |= POLLOUT | POLLWRNORM | POLLWRBAND;
+	unix_state_unlock(sk);
 	return mask;
 }
 
+/*
+ * Poll a datagram or seqpacket socket: its own state under its lock, then
+ * its peer's room under the peer's (never both at once), with net.lock
+ * held.
+ */
 static unsigned int __unix_dgram_poll(struct unix_sock *sk, struct poll_table *pt,
 				      unsigned int events)
 {
 	unsigned int mask = 0;
-	int shutdown = sk->shutdown, state = sk->state, writable;
-	struct unix_sock *other;
+	int shutdown, state, writable;
+	struct unix_sock *other = NULL;
 
-	__poll_wait(pt, &sk->wq, NULL);
+	unix_state_lock(sk);
+	shutdown = sk->shutdown;
+	state = sk->state;
+	__poll_wait(pt, &sk->wq, &sk->lock, NULL);
 	if (sk->err)
 		mask |= POLLERR;
 	if (shutdown & RCV_SHUTDOWN)
 		mask |= POLLRDHUP | POLLIN | POLLRDNORM;
 	if (shutdown == SHUTDOWN_MASK)
 		mask |= POLLHUP;
-	if (!skb_queue_empty(&sk->receive_queue))
+	if (skb_queue_len_lockless(&sk->receive_queue))
 		mask |= POLLIN | POLLRDNORM;
 	if (sk->type == SOCK_SEQPACKET && state == UNIX_CLOSE)
 		mask |= POLLHUP;
-	if (!(events & (POLLWRBAND | POLLWRNORM | POLLOUT)))
+	if (!(events & (POLLWRBAND | POLLWRNORM | POLLOUT))) {
+		unix_state_unlock(sk);
 		return mask;
+	}
 	writable = unix_writable(sk, state);
-	if (writable) {
+	if (writable && sk->peer) {
 		other = sk->peer;
-		if (other && other->peer != sk && unix_recvq_full(other) &&
+		sock_hold(other);
+	}
+	unix_state_unlock(sk);
+	if (other) {
+		unix_state_lock(other);
+		if (other->peer != sk && unix_recvq_full(other) &&
 		    !(other->flags & UNIX_F_DEAD)) {
 			/* the peer-wake relay: a reader of other wakes us */
-			__poll_wait(pt, &other->peer_wait, other);
+			__poll_wait(pt, &other->peer_wait, &other->lock, other);
 			writable = 0;
 		}
+		unix_state_unlock(other);
+		__sock_put(other);
 	}
 	if (writable)
 		mask |= POLLOUT | POLLWRNORM | POLLWRBAND;
@@ -1303,7 +1633,10 @@ static unsigned int __unix_dgram_poll(struct unix_sock *sk, struct poll_table *p
  * do_poll: one pass over the sockets with the waiter queued on every queue
  * that may change their readiness, then one sleep until any of them fires,
  * the deadline (ctl->deadline, set by the caller) or a signal; repeat.
- * Returns the number of ready entries, 0 at the deadline, or -errno.
+ * Returns the number of ready entries, 0 at the deadline, or -errno.  The
+ * pass runs under net.lock (a pipe's state, the sockets' each under its own
+ * state lock inside it); a poller queues on a socket's queue before it
+ * reads the state its wakers change under that socket's lock.
  */
 int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n,
 		   struct wait_ctl *ctl)
@@ -1319,6 +1652,7 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 		return -ENOMEM;
 	pt.max = 2 * n;
 	pt.w = &w;
+	pt.n = 0;
 	plat_mutex_lock(&net->lock);
 	for (;;) {
 		int64_t spin_ns, t0;
@@ -1336,9 +1670,9 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 
 				pt.key = fds[i].events | POLLERR | POLLHUP;
 				if (fds[i].pipe_fmode & PIPE_FMODE_READ)
-					__poll_wait(&pt, &pipe->rd_wait, NULL);
+					__poll_wait(&pt, &pipe->rd_wait, &net->lock, NULL);
 				if (fds[i].pipe_fmode & PIPE_FMODE_WRITE)
-					__poll_wait(&pt, &pipe->wr_wait, NULL);
+					__poll_wait(&pt, &pipe->wr_wait, &net->lock, NULL);
 				mask = __pipe_poll(pipe, fds[i].pipe_fmode, fds[i].pipe_version);
 				fds[i].revents = mask & (fds[i].events | POLLERR | POLLHUP);
 				if (fds[i].revents)
@@ -1358,7 +1692,7 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 		}
 		if (ready || timed_out)
 			break;
-		if (net->dead) {
+		if (unix_net_dead(net)) {
 			err = -ESHUTDOWN;
 			break;
 		}
@@ -1366,14 +1700,12 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 			break;
 		spin_ns = __wait_spin_budget(&net->poll_spin, &spin);
 		t0 = plat_now_ns();
-		net->sleepers++;
+		unix_net_enter(net);
 		err = __waiter_sleep(&w, &net->lock, ctl, spin_ns, &spun);
-		net->sleepers--;
 		if (spun >= 0)
 			__wait_spin_result(&net->poll_spin, &spin, spun, plat_now_ns() - t0);
-		__poll_unwait(&pt);
-		if (net->dead && !net->sleepers)
-			plat_cond_broadcast(&net->idle);
+		__poll_unwait(&pt, net);
+		unix_net_leave(net);
 		if (err == -EAGAIN) {
 			err = 0;	/* timed out: one last pass, as do_poll */
 			timed_out = 1;
@@ -1381,7 +1713,7 @@ int unix_poll_many(struct unix_net *net, struct unix_pollfd *fds, unsigned int n
 			break;
 		}
 	}
-	__poll_unwait(&pt);
+	__poll_unwait(&pt, net);
 	plat_mutex_unlock(&net->lock);
 	plat_free(pt.entries);
 	return err ? err : ready;
@@ -1423,13 +1755,13 @@ int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val)
 
 	if (level != SOL_SOCKET)
 		return -EOPNOTSUPP;
-	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	switch (optname) {
 	case SO_TYPE: *val = sk->type; break;
 	case SO_DOMAIN: *val = AF_UNIX; break;
 	case SO_PROTOCOL: *val = 0; break;
 	case SO_ACCEPTCONN: *val = sk->state == UNIX_LISTEN; break;
-	case SO_ERROR: *val = sk->err; sk->err = 0; break;
+	case SO_ERROR: *val = sk->err; WRITE_ONCE(sk->err, 0); break;
 	case SO_SNDBUF: *val = sk->sndbuf; break;
 	case SO_RCVBUF: *val = sk->rcvbuf; break;
 	case SO_RCVTIMEO: *val = sk->rcvtimeo; break;
@@ -1446,7 +1778,7 @@ int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val)
 		else
 			err = -ENOPROTOOPT;
 	}
-	plat_mutex_unlock(&sk->net->lock);
+	unix_state_unlock(sk);
 	return err;
 }
 
@@ -1454,9 +1786,9 @@ int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val)
 static inline void __unix_valbool_flag(struct unix_sock *sk, unsigned int flag, int on)
 {
 	if (on)
-		sk->flags |= flag;
+		unix_flags_set(sk, flag);
 	else
-		sk->flags &= ~flag;
+		unix_flags_clear(sk, flag);
 }
 
 int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
@@ -1468,7 +1800,7 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 
 	if (level != SOL_SOCKET)
 		return -EOPNOTSUPP;
-	plat_mutex_lock(&net->lock);
+	unix_state_lock(sk);
 	switch (optname) {
 	case SO_SNDBUF:
 	case SO_SNDBUFFORCE:
@@ -1477,7 +1809,7 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 			v = net->sysctl.wmem_max;
 		if (v > INT32_MAX / 2)
 			v = INT32_MAX / 2;
-		sk->sndbuf = (int)(v * 2 > SOCK_MIN_SNDBUF ? v * 2 : SOCK_MIN_SNDBUF);
+		WRITE_ONCE(sk->sndbuf, (int)(v * 2 > SOCK_MIN_SNDBUF ? v * 2 : SOCK_MIN_SNDBUF));
 		__wake_up_all(&sk->wq);
 		break;
 	case SO_RCVBUF:
@@ -1487,28 +1819,28 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 			v = net->sysctl.rmem_max;
 		if (v > INT32_MAX / 2)
 			v = INT32_MAX / 2;
-		sk->rcvbuf = (int)(v * 2 > SOCK_MIN_RCVBUF ? v * 2 : SOCK_MIN_RCVBUF);
+		WRITE_ONCE(sk->rcvbuf, (int)(v * 2 > SOCK_MIN_RCVBUF ? v * 2 : SOCK_MIN_RCVBUF));
 		break;
-	case SO_RCVTIMEO: sk->rcvtimeo = val; break;
-	case SO_SNDTIMEO: sk->sndtimeo = val; break;
+	case SO_RCVTIMEO: WRITE_ONCE(sk->rcvtimeo, val); break;
+	case SO_SNDTIMEO: WRITE_ONCE(sk->sndtimeo, val); break;
 	case SO_RCVLOWAT:
 		v = (int32_t)val;
 		if (v < 0)
 			v = INT32_MAX;
-		sk->rcvlowat = v ? (int)v : 1;
+		WRITE_ONCE(sk->rcvlowat, v ? (int)v : 1);
 		__wake_up_all(&sk->wq);
 		break;
 	case SO_SNDLOWAT:
 		err = -ENOPROTOOPT;
 		break;
 	case SO_PEEK_OFF:	/* unix_set_peek_off: any negative value is off */
-		sk->peek_off = (int)val;
+		WRITE_ONCE(sk->peek_off, (int)val);
 		break;
 	case SO_BUSY_POLL:
 		if (val < 0)
 			err = -EINVAL;
 		else
-			sk->busy_poll_ns = val * 1000;
+			WRITE_ONCE(sk->busy_poll_ns, val * 1000);
 		break;
 	case SO_PASSRIGHTS:
 		__unix_valbool_flag(sk, UNIX_F_NOPASSRIGHTS, val == 0);
@@ -1526,35 +1858,37 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 		else
 			err = -ENOPROTOOPT;
 	}
-	plat_mutex_unlock(&net->lock);
+	unix_state_unlock(sk);
+	unix_ready_flush(net);
 	return err;
 }
 
 int unix_get_peercred(struct unix_sock *sk, struct unix_cred *out)
 {
-	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	*out = sk->peercred;
-	plat_mutex_unlock(&sk->net->lock);
+	unix_state_unlock(sk);
 	return 0;
 }
 
 void unix_set_owner(struct unix_sock *sk, const struct unix_fown *owner)
 {
-	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	sk->owner = *owner;
-	plat_mutex_unlock(&sk->net->lock);
+	unix_state_unlock(sk);
 }
 
 void unix_get_owner(struct unix_sock *sk, struct unix_fown *out)
 {
-	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	*out = sk->owner;
-	plat_mutex_unlock(&sk->net->lock);
+	unix_state_unlock(sk);
 }
 
 /*
  * unix_inq_len: bytes a read would see -- a stream or seqpacket socket's
  * whole queue, a datagram socket's first message.  Not for a listener.
+ * Caller holds the queue's lock.
  */
 static long __unix_inq_len(struct unix_sock *sk)
 {
@@ -1584,10 +1918,11 @@ int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out)
 	long amount = 0;
 	int err = 0;
 
-	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
+	plat_mutex_lock(&sk->receive_queue.lock);
 	switch (cmd) {
 	case SIOCOUTQ_:
-		amount = (long)sk->wmem_alloc;
+		amount = (long)unix_wmem(sk);
 		break;
 	case SIOCINQ_:
 		if (sk->state == UNIX_LISTEN) {
@@ -1614,14 +1949,16 @@ int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out)
 	default:
 		err = -ENOTTY;
 	}
-	plat_mutex_unlock(&sk->net->lock);
+	plat_mutex_unlock(&sk->receive_queue.lock);
+	unix_state_unlock(sk);
 	*out = (int)amount;
 	return err;
 }
 
 /* ------------------------------------------------------------- listing --- */
 
-/* sk_diag_fill's view of one socket; the icons go to @icons from *@ni on. */
+/* sk_diag_fill's view of one socket; the icons go to @icons from *@ni on.
+ * Caller holds net.lock, @sk's state lock and its queue's lock. */
 static void __unix_sock_info(struct unix_sock *sk, struct unix_sock_info *i,
 			     uint64_t *icons, size_t max_icons, size_t *ni)
 {
@@ -1633,12 +1970,13 @@ static void __unix_sock_info(struct unix_sock *sk, struct unix_sock_info *i,
 	i->flags = (int)sk->flags;
 	i->refcnt = refcount_read(&sk->refcnt);
 	i->listening = sk->state == UNIX_LISTEN;
-	__unix_copy_name(sk->addr, i->path, &i->addr_len);
+	__unix_copy_name(sk->addr, i->path, &i->addr_len);	/* set under our lock */
 	i->has_vfs = sk->addr && sk->addr->has_vfs;
 	i->vfs_dev = i->has_vfs ? sk->addr->vfs_dev : 0;
 	i->vfs_ino = i->has_vfs ? sk->addr->vfs_ino : 0;
 	/* sk_diag_dump_peer: a released peer has no inode left */
-	i->peer_ino = sk->peer && !(sk->peer->flags & UNIX_F_DEAD) ? sk->peer->ino : 0;
+	i->peer_ino = sk->peer && !(READ_ONCE(sk->peer->flags) & UNIX_F_DEAD) ?
+		      READ_ONCE(sk->peer->ino) : 0;
 	i->shutdown = sk->shutdown;
 	i->uid = sk->uid;
 	i->icons_off = *ni;
@@ -1650,30 +1988,32 @@ static void __unix_sock_info(struct unix_sock *sk, struct unix_sock_info *i,
 		     skb = skb_peek_next(skb, &sk->receive_queue)) {
 			struct unix_sock *req = skb->sk;
 
+			struct unix_sock *p = READ_ONCE(req->peer);
+
 			if (*ni < max_icons)
-				icons[*ni] = req->peer && !(req->peer->flags & UNIX_F_DEAD) ?
-					     req->peer->ino : 0;
+				icons[*ni] = p && !(READ_ONCE(p->flags) & UNIX_F_DEAD) ?
+					     READ_ONCE(p->ino) : 0;
 			(*ni)++;
 			i->nicons++;
 		}
 	} else {
 		i->rqueue = (unsigned int)__unix_inq_len(sk);
-		i->wqueue = (unsigned int)sk->wmem_alloc;
+		i->wqueue = (unsigned int)unix_wmem(sk);
 	}
 	/* sk_get_meminfo: an AF_UNIX socket charges its skbs to the sender
 	 * (SK_MEMINFO_WMEM_ALLOC) and nothing to the receiver. */
 	memset(i->mem, 0, sizeof(i->mem));
 	i->mem[1] = (uint32_t)sk->rcvbuf;
-	i->mem[2] = (uint32_t)sk->wmem_alloc;
+	i->mem[2] = (uint32_t)unix_wmem(sk);
 	i->mem[3] = (uint32_t)sk->sndbuf;
-	i->listener_ino = sk->listener ? sk->listener->ino : 0;
-	i->inflight = sk->inflight;
-	i->bytes_copied_in = sk->bytes_copied - sk->bytes_copied_out;
-	i->bytes_copied_out = sk->bytes_copied_out;
-	i->bytes_zerocopy_in = sk->bytes_zerocopy - sk->bytes_zerocopy_out;
-	i->bytes_zerocopy_out = sk->bytes_zerocopy_out;
-	i->msgs_sent = sk->msgs_sent;
-	i->msgs_received = sk->msgs_received;
+	i->listener_ino = READ_ONCE(sk->listener) ? READ_ONCE(sk->listener->ino) : 0;
+	i->inflight = READ_ONCE(sk->inflight);
+	i->bytes_copied_in = READ_ONCE(sk->bytes_copied) - READ_ONCE(sk->bytes_copied_out);
+	i->bytes_copied_out = READ_ONCE(sk->bytes_copied_out);
+	i->bytes_zerocopy_in = READ_ONCE(sk->bytes_zerocopy) - READ_ONCE(sk->bytes_zerocopy_out);
+	i->bytes_zerocopy_out = READ_ONCE(sk->bytes_zerocopy_out);
+	i->msgs_sent = READ_ONCE(sk->msgs_sent);
+	i->msgs_received = READ_ONCE(sk->msgs_received);
 }
 
 int unix_list(struct unix_net *net, struct unix_sock_info *out, int max,
@@ -1687,12 +2027,16 @@ int unix_list(struct unix_net *net, struct unix_sock_info *out, int max,
 	list_for_each_safe(pos, n, &net->socks) {
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, link);
 
-		if (sk->flags & UNIX_F_DEAD)
+		if (READ_ONCE(sk->flags) & UNIX_F_DEAD)
 			continue;	/* released and going away */
+		unix_state_lock(sk);
+		plat_mutex_lock(&sk->receive_queue.lock);
 		if (count < max)
 			__unix_sock_info(sk, &out[count], icons, max_icons, &ni);
 		else if (sk->state == UNIX_LISTEN)
 			ni += sk->receive_queue.qlen;
+		plat_mutex_unlock(&sk->receive_queue.lock);
+		unix_state_unlock(sk);
 		count++;
 	}
 	plat_mutex_unlock(&net->lock);

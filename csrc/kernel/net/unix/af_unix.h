@@ -8,12 +8,12 @@
  *   stream.c    SOCK_STREAM send and receive, out-of-band data included
  *   dgram.c     SOCK_DGRAM and SOCK_SEQPACKET send and receive
  *   scm.c       control messages, files in flight and their accounting
- *   msg.c       the message's iovec cursor and the lock-dropping copy
+ *   msg.c       the message's iovec cursor and its copies
  *   zerocopy.c  page handoff (send as pages, receive as pages)
  *
- * Locking: the contract in unix_socket.h.  Every function named __unix_*()
- * or __sk_*() here expects the caller to hold net->lock.  Tracepoints take
- * the trace ring's lock, a leaf (kernel/trace/trace.h).
+ * Locking: the contract in unix_socket.h.  A function named __unix_*() or
+ * __sk_*() here expects the caller to hold the lock its comment names.
+ * Tracepoints take the trace ring's lock, a leaf (kernel/trace/trace.h).
  */
 #ifndef MENIOS_NET_UNIX_AF_UNIX_H
 #define MENIOS_NET_UNIX_AF_UNIX_H
@@ -29,25 +29,96 @@
 #define PAGE_ALIGN(x)		(((x) + PAGE_SZ - 1) & ~(size_t)(PAGE_SZ - 1))
 #define SOCK_MIN_SNDBUF		4608
 #define SOCK_MIN_RCVBUF		2304
-#define COPY_UNLOCKED_MIN	1024	/* copy larger chunks with the net lock dropped */
+#define COPY_UNLOCKED_MIN	1024	/* a reader copies larger chunks with its queue unlocked */
 
 static inline size_t min_sz(size_t a, size_t b)
 {
 	return a < b ? a : b;
 }
 
+/* ---------------------------------------------------------------- locks --- */
+
+/*
+ * A field written under a lock and also read without it (a hint, or a
+ * check the reader repeats under the lock before it acts): both sides are
+ * relaxed atomic accesses, as Linux's READ_ONCE / WRITE_ONCE.
+ */
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* Set / clear flag bits of @sk (caller holds its state lock). */
+static inline void unix_flags_set(struct unix_sock *sk, unsigned int f)
+{
+	__atomic_fetch_or(&sk->flags, f, __ATOMIC_RELAXED);
+}
+
+static inline void unix_flags_clear(struct unix_sock *sk, unsigned int f)
+{
+	__atomic_fetch_and(&sk->flags, ~f, __ATOMIC_RELAXED);
+}
+
+/* A per-socket statistic (copy counters): a relaxed atomic add. */
+#define unix_sk_stat_add(sk, field, n) \
+	((void)__atomic_fetch_add(&(sk)->field, (int64_t)(n), __ATOMIC_RELAXED))
+
+/* Truesize of @sk's skbs not yet freed: charged and returned atomically. */
+static inline int64_t unix_wmem(const struct unix_sock *sk)
+{
+	return __atomic_load_n(&sk->wmem_alloc, __ATOMIC_RELAXED);
+}
+
+/* A socket's address: published once with a release store, read with an
+ * acquire load (its bytes never change). */
+static inline struct unix_address *unix_addr(const struct unix_sock *sk)
+{
+	return __atomic_load_n(&sk->addr, __ATOMIC_ACQUIRE);
+}
+
+/* unix_state_lock: a socket's state lock (unix_socket.h says what it covers). */
+static inline void unix_state_lock(struct unix_sock *sk)
+{
+	plat_mutex_lock(&sk->lock);
+}
+
+static inline void unix_state_unlock(struct unix_sock *sk)
+{
+	plat_mutex_unlock(&sk->lock);
+}
+
+/* Two sockets' state locks, the lower address first (one lock if @a == @b). */
+void unix_state_double_lock(struct unix_sock *a, struct unix_sock *b);
+void unix_state_double_unlock(struct unix_sock *a, struct unix_sock *b);
+
+/* sock_error: take @sk's pending error, as a negative errno, or 0. */
+static inline int __unix_sock_error(struct unix_sock *sk)
+{
+	int err;
+
+	unix_state_lock(sk);
+	err = sk->err;
+	WRITE_ONCE(sk->err, 0);
+	unix_state_unlock(sk);
+	return -err;
+}
+
 /* ------------------------------------------------------------- sleeping --- */
 
-/* Sleep on @wq with @sk's SO_BUSY_POLL spin: __unix_net_sleep (af_unix.c). */
+/*
+ * Sleep on @wq, one of @sk's own queues (sk->wq, sk->peer_wait), with its
+ * SO_BUSY_POLL spin; the caller holds @sk's state lock, which the sleep
+ * drops and takes again (__unix_net_sleep_locked, af_unix.c).
+ */
 static inline int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
 			       struct wait_ctl *ctl, int exclusive)
 {
-	return __unix_net_sleep(sk->net, wq, ctl, sk->busy_poll_ns, exclusive);
+	return __unix_net_sleep_locked(sk->net, &sk->lock, wq, ctl,
+				       READ_ONCE(sk->busy_poll_ns), exclusive);
 }
 
 /*
- * wait_event: sleep on @wq until @cond (checked under net->lock) holds.
- * @err is 0 then, else what ended the wait (see __unix_net_sleep).
+ * wait_event: sleep on @wq, a queue of @sk's, until @cond (checked under
+ * @sk's state lock) holds.  @err is 0 then, else what ended the wait (see
+ * __unix_net_sleep_locked).
  */
 #define __unix_wait_event(err, sk, wq, ctl, exclusive, cond)			\
 	do {									\
@@ -61,21 +132,21 @@ static inline int __unix_sleep(struct unix_sock *sk, struct wait_queue_head *wq,
 
 /*
  * __skb_wait_for_more_packets: sleep until @sk has a message to read, an
- * error or a receive shutdown.  Called with net.lock and sk->iolock held;
- * returns with neither (the reader takes its iolock again before it looks).
+ * error or a receive shutdown.  Called with sk->iolock held and no other
+ * lock; returns with none (the reader takes its iolock again before it
+ * looks).  Senders queue under @sk's state lock, so the queue's length,
+ * read under it, is exact here.
  */
-static inline int __unix_wait_for_packet(struct unix_sock *sk, struct wait_ctl *ctl)
+static inline int unix_wait_for_packet(struct unix_sock *sk, struct wait_ctl *ctl)
 {
-	struct unix_net *net = sk->net;
 	int err;
 
-	plat_mutex_unlock(&net->lock);
 	plat_mutex_unlock(&sk->iolock);
-	plat_mutex_lock(&net->lock);
+	unix_state_lock(sk);
 	__unix_wait_event(err, sk, &sk->wq, ctl, 0,
-			  !skb_queue_empty(&sk->receive_queue) || sk->err ||
+			  skb_queue_len_lockless(&sk->receive_queue) || sk->err ||
 			  (sk->shutdown & RCV_SHUTDOWN));
-	plat_mutex_unlock(&net->lock);
+	unix_state_unlock(sk);
 	return err;
 }
 
@@ -84,40 +155,53 @@ static inline int __unix_wait_for_packet(struct unix_sock *sk, struct wait_ctl *
 void __unix_destroy(struct unix_sock *sk);
 void unix_addr_put(struct unix_address *addr);
 
-/* Take a reference on @sk: the caller holds one, or found @sk under
- * net.lock.  No lock needed. */
+/* Take a reference on @sk: the caller holds one, or found @sk under a
+ * lock that keeps it (a name table's, a peer link's).  No lock needed. */
 static inline void sock_hold(struct unix_sock *sk)
 {
 	refcount_inc(&sk->refcnt);
 }
 
-/* Drop a reference; the last one frees @sk, which needs net.lock. */
+/* Drop a reference, holding net.lock; the last one frees @sk. */
 static inline void __sock_put(struct unix_sock *sk)
 {
 	if (refcount_dec_and_test(&sk->refcnt))
 		__unix_destroy(sk);
 }
 
+/* Drop a reference holding no lock but maybe an iolock: unix_sock_put. */
+#define sock_put(sk)	unix_sock_put(sk)
+
 /* --------------------------------------------------------- skbs, queues --- */
 
 struct sk_buff *__unix_skb_new(struct unix_sock *owner, size_t len, unsigned int truesize);
 int unix_writable(const struct unix_sock *sk, int state);
 void __kfree_skb(struct sk_buff *skb);
-void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb);
+void kfree_skb(struct sk_buff *skb);
+void kfree_skb_list(struct sk_buff *list);
+
+/* Put an unlinked @skb on a list to free once the caller's locks are dropped. */
+static inline void skb_defer_free(struct sk_buff **list, struct sk_buff *skb)
+{
+	skb->next = *list;
+	*list = skb;
+}
+void __unix_queue_skb(struct unix_sock *other, struct sk_buff *skb, int oob);
 void __unix_unlink_skb(struct unix_sock *sk, struct sk_buff *skb);
+void __unix_unlink_skb_locked(struct unix_sock *sk, struct sk_buff *skb);
 void __unix_purge_queue(struct unix_sock *sk);
 int unix_recvq_full(const struct unix_sock *sk);
 int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl);
-void __unix_account_copy(struct unix_sock *sk, size_t n, int out);
+void unix_account_copy(struct unix_sock *sk, size_t n, int out);
 
 /* @n payload bytes copied by @sk's send (@out 0) or receive (@out 1):
- * counted (__unix_account_copy) and traced. */
-static inline void __unix_copied(struct unix_sock *sk, size_t n, int out)
+ * counted (unix_account_copy) and traced. */
+static inline void unix_copied(struct unix_sock *sk, size_t n, int out)
 {
-	__unix_account_copy(sk, n, out);
-	trace_event(TRACE_COPY, out, sk->ino, n, 0);
+	unix_account_copy(sk, n, out);
+	trace_event(TRACE_COPY, out, READ_ONCE(sk->ino), n, 0);
 }
-void __unix_copy_addr(struct unix_msg *msg, struct unix_sock *from);
+void unix_copy_addr(struct unix_msg *msg, struct unix_sock *from);
 
 /* The bytes of @skb a stream reader has not consumed yet. */
 static inline unsigned int unix_skb_len(const struct sk_buff *skb)
@@ -125,17 +209,49 @@ static inline unsigned int unix_skb_len(const struct sk_buff *skb)
 	return skb->len - skb->cb.consumed;
 }
 
-/* SO_PEEK_OFF follows a read (back) and a peek (forward): sk_peek_offset_*. */
+/*
+ * SO_PEEK_OFF follows a read (back) and a peek (forward): sk_peek_offset_*.
+ * Called with @sk's state lock held (the __ variants) or not.
+ */
 static inline void __sk_peek_offset_bwd(struct unix_sock *sk, int n)
 {
-	if (sk->peek_off >= 0)
-		sk->peek_off = sk->peek_off > n ? sk->peek_off - n : 0;
+	int off = sk->peek_off;
+
+	if (off >= 0)
+		WRITE_ONCE(sk->peek_off, off > n ? off - n : 0);
 }
 
-static inline void __sk_peek_offset_fwd(struct unix_sock *sk, int n)
+static inline void sk_peek_offset_bwd(struct unix_sock *sk, int n)
 {
-	if (sk->peek_off >= 0)
-		sk->peek_off += n;
+	if (READ_ONCE(sk->peek_off) >= 0) {
+		unix_state_lock(sk);
+		__sk_peek_offset_bwd(sk, n);
+		unix_state_unlock(sk);
+	}
+}
+
+static inline void sk_peek_offset_fwd(struct unix_sock *sk, int n)
+{
+	if (READ_ONCE(sk->peek_off) >= 0) {
+		unix_state_lock(sk);
+		if (sk->peek_off >= 0)
+			WRITE_ONCE(sk->peek_off, sk->peek_off + n);
+		unix_state_unlock(sk);
+	}
+}
+
+/* Set @sk's out-of-band mark (an skb on its queue, or NULL), holding its
+ * queue's lock; poll reads it without. */
+static inline void __unix_set_oob_skb(struct unix_sock *sk, struct sk_buff *skb)
+{
+	WRITE_ONCE(sk->oob_skb, skb);
+}
+
+static inline void unix_set_oob_skb(struct unix_sock *sk, struct sk_buff *skb)
+{
+	plat_mutex_lock(&sk->receive_queue.lock);
+	__unix_set_oob_skb(sk, skb);
+	plat_mutex_unlock(&sk->receive_queue.lock);
 }
 
 /* --------------------------------------------------- names, association --- */
@@ -143,7 +259,7 @@ static inline void __sk_peek_offset_fwd(struct unix_sock *sk, int n)
 int __unix_autobind(struct unix_sock *sk);
 int unix_find_other(void *task, struct unix_net *net, const unsigned char *name,
 		    unsigned int len, int type, struct unix_sock **out);
-void __unix_dgram_disconnected(struct unix_sock *sk, struct unix_sock *other);
+void unix_dgram_disconnected(struct unix_sock *sk, struct unix_sock *other);
 void __unix_dgram_peer_wake_disconnect(struct unix_sock *sk, struct unix_sock *other);
 
 /*
@@ -162,10 +278,11 @@ static inline int unix_may_send(const struct unix_sock *sk, const struct unix_so
  * while its receive queue stays empty, a sender copies straight into @msg
  * instead of queueing an skb -- one copy instead of two.  The reader puts
  * it on sk->handoff before it sleeps and takes it off after; a sender
- * takes it off once the reader has what it waits for.  Fields are under
- * net->lock, except that the reader's message belongs to the sender that
- * set @busy, which copies into it with net->lock dropped while the reader
- * waits for @busy to clear before it looks at its message again.
+ * takes it off once the reader has what it waits for.  sk->handoff and the
+ * fields are under the reader's state lock, except that the reader's
+ * message belongs to the sender that set @busy, which copies into it with
+ * the lock dropped while the reader waits for @busy to clear before it
+ * looks at its message again.
  */
 struct unix_handoff {
 	struct unix_msg *msg;		/* the reader's message; its cursor takes the bytes */
@@ -209,10 +326,8 @@ void msg_copy_from(struct unix_msg *m, unsigned char *dst, size_t n);
 void msg_copy_to(struct unix_msg *m, const unsigned char *src, size_t n);
 void msg_advance(struct unix_msg *m, size_t n);
 void msg_rewind(struct unix_msg *m, size_t n);
-void __unix_msg_copy(struct unix_net *net, struct unix_msg *msg, unsigned char *buf,
-		     size_t n, int to_msg);
-void __unix_msg_handoff(struct unix_net *net, struct unix_msg *dst, struct unix_msg *src,
-			size_t n);
+void unix_msg_copy(struct unix_msg *msg, unsigned char *buf, size_t n, int to_msg);
+void unix_msg_handoff(struct unix_msg *dst, struct unix_msg *src, size_t n);
 
 /* ------------------------------------------------------------- zero copy --- */
 

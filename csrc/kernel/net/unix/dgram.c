@@ -6,24 +6,26 @@
  * its queue is full (max_dgram_qlen); a seqpacket socket is a connected
  * datagram socket with stream's connection checks.
  *
- * Locking: net->lock and the socket's iolock (readers), as unix_socket.h says.
+ * Locking: the state locks of the sender and the receiver, never both at
+ * once; the receive queue's lock; the reader's iolock (unix_socket.h).
  */
 #include "../../lib/string.h"
 #include "af_unix.h"
 
 /*
  * Datagram and seqpacket send, to msg->name (a sendto()) or to the peer.
+ * Our state lock for our own state, the receiver's (alone) to check it and
+ * queue, as Linux's unix_dgram_sendmsg; the copy with no lock held.
  */
 ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 			   struct wait_ctl *ctl)
 {
-	struct unix_net *net = sk->net;
 	struct unix_sock *other = NULL;
 	struct sk_buff *skb = NULL;
 	size_t len = msg_total(msg), data_len = 0;
 	int err;
 
-	err = unix_scm_send(task, net, msg);
+	err = unix_scm_send(task, sk->net, msg);
 	if (err)
 		return err;
 	if (msg->flags & MSG_OOB)
@@ -37,17 +39,18 @@ ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *ms
 	 * pending error, SEND_SHUTDOWN (EPIPE) and wait for room
 	 * (__unix_wait_wmem); the files (ETOOMANYREFS) and the copy; only then
 	 * the destination -- the peer (ENOTCONN), or the name, looked up with
-	 * the lock dropped (unix_find_other).
+	 * no lock held (unix_find_other).
 	 */
-	plat_mutex_lock(&net->lock);
-	if ((sk->flags & UNIX_F_PASSCRED) && !sk->addr && (msg->name || sk->peer)) {
+	if ((READ_ONCE(sk->flags) & UNIX_F_PASSCRED) && !unix_addr(sk) &&
+	    (msg->name || READ_ONCE(sk->peer))) {
 		err = __unix_autobind(sk);
 		if (err)
-			goto out;
+			return err;
 	}
+	unix_state_lock(sk);
 	if (len > (size_t)(sk->sndbuf - 32)) {
 		err = -EMSGSIZE;
-		goto out;
+		goto out_unlock;
 	}
 	if (len > SKB_MAX_ALLOC) {
 		data_len = min_sz(len - SKB_MAX_ALLOC, MAX_SKB_FRAGS * PAGE_SZ);
@@ -56,7 +59,19 @@ ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *ms
 	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->sndtimeo);
 	err = __unix_wait_wmem(sk, ctl);
 	if (err)
-		goto out;
+		goto out_unlock;
+	/*
+	 * @other is held (unix_find_other's reference, or unix_peer_get's)
+	 * until the call returns: a sleep below queues us on its peer_wait,
+	 * and the peer link alone may go -- a connect() elsewhere then a
+	 * close() of the peer -- before we wake and leave that queue.
+	 */
+	if (!msg->name) {
+		other = sk->peer;
+		if (other)
+			sock_hold(other);
+	}
+	unix_state_unlock(sk);
 	if (msg->pages) {
 		skb = __unix_page_skb(sk, msg, len);
 		if (!skb) {
@@ -72,37 +87,27 @@ ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *ms
 	}
 	err = __unix_attach_fds(skb, msg);
 	if (err) {
-		__kfree_skb(skb);	/* nothing copied yet */
+		kfree_skb(skb);		/* nothing copied yet */
 		goto out;
 	}
 	if (!skb->pages) {	/* else handed over: nothing to copy */
-		__unix_msg_copy(net, msg, skb->data, len, 0);
-		__unix_copied(sk, len, 0);
+		unix_msg_copy(msg, skb->data, len, 0);
+		unix_copied(sk, len, 0);
 	}
 
-	/*
-	 * @other is held (unix_find_other's reference, or unix_peer_get's)
-	 * until the call returns: a sleep below queues us on its peer_wait,
-	 * and the peer link alone may go -- a connect() elsewhere then a
-	 * close() of the peer -- before we wake and leave that queue.
-	 */
 	if (msg->name) {
-		plat_mutex_unlock(&net->lock);
-		err = unix_find_other(task, net, msg->name, msg->namelen, sk->type, &other);
-		plat_mutex_lock(&net->lock);
+		err = unix_find_other(task, sk->net, msg->name, msg->namelen, sk->type, &other);
 		if (err)
 			goto out_free;
-	} else if (!(other = sk->peer)) {
+	} else if (!other) {
 		err = -ENOTCONN;
 		goto out_free;
-	} else {
-		sock_hold(other);
 	}
 	if (msg->drop) {
 		/* lost on the way (fault injection): its files never reach a
 		 * queue, so they go back to the caller to release */
 		__unix_unattach_fds(skb, msg);
-		__kfree_skb(skb);
+		kfree_skb(skb);
 		err = (int)len;
 		goto out;
 	}
@@ -115,61 +120,86 @@ restart:
 		err = -EPROTOTYPE;
 		goto out_free;
 	}
+	unix_state_lock(other);
 	if (!unix_may_send(sk, other)) {
 		err = -EPERM;
-		goto out_free;
+		goto out_unlock_free;
 	}
 	if (other->flags & UNIX_F_DEAD) {
+		unix_state_unlock(other);
+		err = -ECONNREFUSED;	/* sent by name to a socket that died: the name is gone too */
 		if (sk->type == SOCK_SEQPACKET) {
 			err = -EPIPE;
-		} else if (sk->peer == other) {
-			sk->peer = NULL;
-			__unix_dgram_peer_wake_disconnect(sk, other);
-			sk->state = UNIX_CLOSE;
-			__unix_dgram_disconnected(sk, other);
-			__sock_put(other);
-			err = -ECONNREFUSED;
 		} else {
-			/* Sent by name to a socket that died: the name is gone too. */
-			err = -ECONNREFUSED;
+			int was_peer;
+
+			unix_state_lock(sk);
+			was_peer = sk->peer == other;
+			if (was_peer) {
+				WRITE_ONCE(sk->peer, NULL);
+				WRITE_ONCE(sk->state, UNIX_CLOSE);
+				__wake_up_all(&sk->wq);	/* unix_dgram_peer_wake_disconnect_wakeup */
+			}
+			unix_state_unlock(sk);
+			if (was_peer) {
+				plat_mutex_lock(&sk->iolock);
+				unix_dgram_disconnected(sk, other);
+				plat_mutex_unlock(&sk->iolock);
+				sock_put(other);	/* the peer link's */
+			}
 		}
 		goto out_free;
 	}
 	if (other->shutdown & RCV_SHUTDOWN) {
 		err = -EPIPE;
-		goto out_free;
+		goto out_unlock_free;
 	}
 	if (skb->cb.fp && (other->flags & UNIX_F_NOPASSRIGHTS)) {
 		err = -EPERM;
-		goto out_free;
+		goto out_unlock_free;
 	}
 	if (other != sk && other->peer != sk && unix_recvq_full(other)) {
 		err = __unix_sleep(other, &other->peer_wait, ctl, 1);
+		unix_state_unlock(other);
 		if (err)
 			goto out_free;
-		if (!msg->name && other != sk->peer) {
-			/* our association changed while we slept: use the new peer */
-			__sock_put(other);
-			other = sk->peer;
-			if (other)
-				sock_hold(other);
+		if (!msg->name) {
+			struct unix_sock *peer;
+
+			unix_state_lock(sk);
+			peer = sk->peer;
+			if (peer != other) {
+				/* our association changed while we slept: use the new peer */
+				if (peer)
+					sock_hold(peer);
+				unix_state_unlock(sk);
+				sock_put(other);
+				other = peer;
+			} else {
+				unix_state_unlock(sk);
+			}
 		}
 		goto restart;
 	}
 	__unix_skb_creds(skb, msg, sk, other);
-	__unix_queue_skb(other, skb);
+	__unix_queue_skb(other, skb, 0);
 	__wake_up_all(&other->wq);
+	unix_state_unlock(other);
 	err = (int)len;
 	goto out;
 
+out_unlock_free:
+	unix_state_unlock(other);
 out_free:
 	msg_rewind(msg, len);
 	__unix_unattach_fds(skb, msg);
-	__kfree_skb(skb);
+	kfree_skb(skb);
 out:
 	if (other)
-		__sock_put(other);
-	plat_mutex_unlock(&net->lock);
+		sock_put(other);
+	return err;
+out_unlock:
+	unix_state_unlock(sk);
 	return err;
 }
 
@@ -179,14 +209,14 @@ ssize_t unix_seqpacket_sendmsg(void *task, struct unix_sock *sk, struct unix_msg
 	int err;
 
 	msg->name = NULL;	/* an address is ignored on a seqpacket socket */
-	plat_mutex_lock(&sk->net->lock);
-	err = sk->err;
-	sk->err = 0;
+	unix_state_lock(sk);
+	err = -sk->err;
+	WRITE_ONCE(sk->err, 0);
 	if (!err && sk->state != UNIX_ESTABLISHED)
-		err = ENOTCONN;
-	plat_mutex_unlock(&sk->net->lock);
+		err = -ENOTCONN;
+	unix_state_unlock(sk);
 	if (err)
-		return -err;
+		return err;
 	/*
 	 * Linux's seqpacket send is the dgram one: its EPIPE (peer gone or
 	 * shut down) comes from sock_alloc_send_pskb/unix_dgram_sendmsg and,
@@ -195,10 +225,16 @@ ssize_t unix_seqpacket_sendmsg(void *task, struct unix_sock *sk, struct unix_msg
 	return unix_dgram_sendmsg(task, sk, msg, ctl);
 }
 
+/*
+ * Datagram and seqpacket receive, Linux's __unix_dgram_recvmsg: the iolock
+ * for the whole call, the queue's lock to find and unlink the message, the
+ * state lock to wake senders waiting for room (and to sleep); the copy
+ * under the iolock alone.
+ */
 ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 			   struct wait_ctl *ctl)
 {
-	struct unix_net *net = sk->net;
+	struct sk_buff_head *q = &sk->receive_queue;
 	int flags = msg->flags;
 	size_t size = msg_total(msg), skblen;
 	struct sk_buff *skb = NULL;
@@ -206,23 +242,30 @@ ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
-	wait_ctl_begin(ctl, (flags & MSG_DONTWAIT) ? 0 : sk->rcvtimeo);
+	wait_ctl_begin(ctl, (flags & MSG_DONTWAIT) ? 0 : READ_ONCE(sk->rcvtimeo));
 
 	plat_mutex_lock(&sk->iolock);
-	plat_mutex_lock(&net->lock);
 	for (;;) {
-		if (sk->err) {
-			err = -sk->err;
-			sk->err = 0;
-			break;
+		if (READ_ONCE(sk->err)) {
+			err = __unix_sock_error(sk);
+			if (err)
+				break;
 		}
-		skip = (flags & MSG_PEEK) && sk->peek_off > 0 ? sk->peek_off : 0;
-		for (skb = skb_peek(&sk->receive_queue); skb;
-		     skb = skb_peek_next(skb, &sk->receive_queue)) {
+		skip = 0;
+		if (flags & MSG_PEEK) {
+			skip = READ_ONCE(sk->peek_off);
+			if (skip < 0)
+				skip = 0;
+		}
+		plat_mutex_lock(&q->lock);
+		for (skb = skb_peek(q); skb; skb = skb_peek_next(skb, q)) {
 			if ((unsigned int)skip < skb->len || (skip == 0))
 				break;
 			skip -= (int)skb->len;
 		}
+		if (skb && !(flags & MSG_PEEK))
+			__unix_unlink_skb_locked(sk, skb);
+		plat_mutex_unlock(&q->lock);
 		if (skb) {
 			err = 0;
 			break;
@@ -231,34 +274,34 @@ ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 		if (ctl->deadline <= plat_now_ns())
 			break;		/* non-blocking or timed out */
 		/* __skb_wait_for_more_packets */
-		if (sk->shutdown & RCV_SHUTDOWN) {
+		if (READ_ONCE(sk->shutdown) & RCV_SHUTDOWN) {
 			err = 0;
 			break;
 		}
-		if (sk->type == SOCK_SEQPACKET && sk->state != UNIX_ESTABLISHED) {
+		if (sk->type == SOCK_SEQPACKET && READ_ONCE(sk->state) != UNIX_ESTABLISHED) {
 			err = -ENOTCONN;
 			break;
 		}
-		err = __unix_wait_for_packet(sk, ctl);
+		err = unix_wait_for_packet(sk, ctl);
 		if (err && err != -EAGAIN)
 			return err;
 		plat_mutex_lock(&sk->iolock);
-		plat_mutex_lock(&net->lock);
 	}
 	if (!skb) {
 		if (sk->type == SOCK_SEQPACKET && err == -EAGAIN &&
-		    (sk->shutdown & RCV_SHUTDOWN))
+		    (READ_ONCE(sk->shutdown) & RCV_SHUTDOWN))
 			err = 0;	/* EOF on a disconnected non-blocking seqpacket */
-		plat_mutex_unlock(&net->lock);
 		plat_mutex_unlock(&sk->iolock);
 		return err;
 	}
 
-	if (!(flags & MSG_PEEK))
-		__unix_unlink_skb(sk, skb);
+	/* Room on our queue: wake senders waiting for it (under our state
+	 * lock, which they check the queue under). */
+	unix_state_lock(sk);
 	if (wq_active(&sk->peer_wait))
 		__wake_up_all(&sk->peer_wait);
-	__unix_copy_addr(msg, skb->sk);
+	unix_state_unlock(sk);
+	unix_copy_addr(msg, skb->sk);
 
 	skblen = skb->len - (size_t)skip;
 	if (size > skblen)
@@ -268,36 +311,30 @@ ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 
 	msg->cred = skb->cb.cred;
 	msg->got_scm = 1;
-	msg->want_creds = !!(sk->flags & UNIX_F_PASSCRED);
+	msg->want_creds = !!(READ_ONCE(sk->flags) & UNIX_F_PASSCRED);
 	if (!(flags & MSG_PEEK)) {
 		if (skb->cb.fp)
 			__unix_detach_fds(skb, msg);
-		__sk_peek_offset_bwd(sk, (int)skb->len);
+		sk_peek_offset_bwd(sk, (int)skb->len);
 	} else {
-		__sk_peek_offset_fwd(sk, (int)size);
+		sk_peek_offset_fwd(sk, (int)size);
 		if (skb->cb.fp)
 			unix_peek_fds(skb, msg);
 	}
 
-	/* a peeked skb is still queued: see __unix_msg_copy() */
-	__unix_msg_copy(net, msg, skb->data + skip, size, 1);
-	__unix_copied(sk, size, 1);
-	if (!(flags & MSG_PEEK))
-		__kfree_skb(skb);
-	plat_mutex_unlock(&net->lock);
+	/* a peeked skb is still queued, but only the iolock holder unlinks it */
+	unix_msg_copy(msg, skb->data + skip, size, 1);
+	unix_copied(sk, size, 1);
 	plat_mutex_unlock(&sk->iolock);
+	if (!(flags & MSG_PEEK))
+		kfree_skb(skb);
 	return (flags & MSG_TRUNC) ? (ssize_t)skblen : (ssize_t)size;
 }
 
 ssize_t unix_seqpacket_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 			       struct wait_ctl *ctl)
 {
-	int state;
-
-	plat_mutex_lock(&sk->net->lock);
-	state = sk->state;
-	plat_mutex_unlock(&sk->net->lock);
-	if (state != UNIX_ESTABLISHED)
+	if (READ_ONCE(sk->state) != UNIX_ESTABLISHED)
 		return -ENOTCONN;
 	return unix_dgram_recvmsg(sk, msg, ctl);
 }

@@ -22,22 +22,27 @@
  * a cycle is -- so such a queueing sets net->gc_maybe_cyclic, and a pass
  * clears it unless some in-flight socket's queue still holds sockets.
  *
- * Locking: runs entirely under net->lock (see unix_socket.h).
+ * Locking: a pass runs under net->lock, its marking also under
+ * net->gc_lock, which the in-flight counts it reads are written under, and
+ * each receive queue it walks under that queue's lock (see unix_socket.h
+ * and __unix_gc).
  */
 
-#include "unix_socket.h"
-#include "../../trace/trace.h"
-
-void __unix_gc_purge(struct unix_sock *sk);
+#include "af_unix.h"
 
 typedef void (*gc_visit)(struct unix_sock *target, void *arg);
 
-/* Call @fn on each in-flight socket referenced from @sk's queue(s). */
+/*
+ * Call @fn on each in-flight socket referenced from @sk's queue(s), under
+ * each queue's lock (a listener's before its embryos').  Caller holds
+ * gc_lock, so no file enters or leaves flight meanwhile.
+ */
 static void scan_children(struct unix_sock *sk, gc_visit fn, void *arg)
 {
 	struct sk_buff *skb, *eskb;
-	int i;
+	int i, listener = READ_ONCE(sk->state) == UNIX_LISTEN;
 
+	plat_mutex_lock(&sk->receive_queue.lock);
 	for (skb = skb_peek(&sk->receive_queue); skb;
 	     skb = skb_peek_next(skb, &sk->receive_queue)) {
 		struct scm_fp_list *fpl = skb->cb.fp;
@@ -48,9 +53,10 @@ static void scan_children(struct unix_sock *sk, gc_visit fn, void *arg)
 					fn(fpl->files[i].usk, arg);
 		}
 		/* A listener's queue holds embryos; their queues count as its own. */
-		if (sk->state == UNIX_LISTEN && skb->sk != sk) {
+		if (listener && skb->sk != sk) {
 			struct unix_sock *e = skb->sk;
 
+			plat_mutex_lock(&e->receive_queue.lock);
 			for (eskb = skb_peek(&e->receive_queue); eskb;
 			     eskb = skb_peek_next(eskb, &e->receive_queue)) {
 				fpl = eskb->cb.fp;
@@ -60,21 +66,23 @@ static void scan_children(struct unix_sock *sk, gc_visit fn, void *arg)
 					if (fpl->files[i].usk)
 						fn(fpl->files[i].usk, arg);
 			}
+			plat_mutex_unlock(&e->receive_queue.lock);
 		}
 	}
+	plat_mutex_unlock(&sk->receive_queue.lock);
 }
 
 static void dec_gc_refs(struct unix_sock *target, void *arg)
 {
 	(void)arg;
-	if (target->flags & UNIX_F_INFLIGHT_SEEN)
+	if (target->gc_candidate)
 		target->gc_refs--;
 }
 
 static void mark_alive(struct unix_sock *target, void *work)
 {
-	if (target->flags & UNIX_F_INFLIGHT_SEEN) {
-		target->flags &= ~UNIX_F_INFLIGHT_SEEN;
+	if (target->gc_candidate) {
+		target->gc_candidate = 0;
 		list_del_init(&target->gc_link);
 		list_add_tail(&target->gc_link, (struct list_head *)work);
 	}
@@ -111,26 +119,41 @@ static int __unix_graph_maybe_cyclic(struct unix_net *net)
  */
 void __unix_gc_queued(struct unix_sock *receiver, const struct scm_fp_list *fpl)
 {
-	struct unix_sock *owner = receiver->listener ? receiver->listener : receiver;
+	struct unix_sock *owner = READ_ONCE(receiver->listener);
+	struct unix_net *net = receiver->net;
 	int i;
 
-	if (owner->inflight <= 0)
-		return;
-	for (i = 0; i < fpl->count; i++) {
-		if (fpl->files[i].usk) {
-			receiver->net->gc_maybe_cyclic = 1;
-			return;
+	if (!owner)
+		owner = receiver;
+	plat_mutex_lock(&net->gc_lock);
+	if (owner->inflight > 0) {
+		for (i = 0; i < fpl->count; i++) {
+			if (fpl->files[i].usk) {
+				net->gc_maybe_cyclic = 1;
+				break;
+			}
 		}
 	}
+	plat_mutex_unlock(&net->gc_lock);
 }
 
 /* Is a pass due now: sockets in flight, and maybe in a cycle. */
 int __unix_gc_due(struct unix_net *net)
 {
-	return net->unix_tot_inflight > 0 && net->gc_maybe_cyclic &&
-	       !net->gc_in_progress;
+	int due;
+
+	plat_mutex_lock(&net->gc_lock);
+	due = net->unix_tot_inflight > 0 && net->gc_maybe_cyclic && !net->gc_in_progress;
+	plat_mutex_unlock(&net->gc_lock);
+	return due;
 }
 
+/*
+ * One pass, under net->lock.  The marking runs under gc_lock too, so no
+ * file enters or leaves flight meanwhile; the purge runs without it (an
+ * skb freed there takes its files out of flight, under gc_lock), with
+ * gc_in_progress keeping any other pass out of the candidates' gc_link.
+ */
 static int __unix_gc(struct unix_net *net)
 {
 	struct list_head candidates, alive, *pos, *n;
@@ -138,8 +161,11 @@ static int __unix_gc(struct unix_net *net)
 
 	INIT_LIST_HEAD(&candidates);
 	INIT_LIST_HEAD(&alive);
-	if (net->gc_in_progress)
+	plat_mutex_lock(&net->gc_lock);
+	if (net->gc_in_progress) {
+		plat_mutex_unlock(&net->gc_lock);
 		return 0;
+	}
 	net->gc_in_progress = 1;
 	unix_cnt_add(net, gc_runs, 1);
 	trace_event(TRACE_GC_BEGIN, 0, net->unix_tot_inflight, 0, 0);
@@ -148,8 +174,8 @@ static int __unix_gc(struct unix_net *net)
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, link);
 
 		if (sk->inflight > 0 && sk->file_refs == sk->inflight &&
-		    !(sk->flags & UNIX_F_DEAD)) {
-			sk->flags |= UNIX_F_INFLIGHT_SEEN;
+		    !(READ_ONCE(sk->flags) & UNIX_F_DEAD)) {
+			sk->gc_candidate = 1;
 			sk->gc_refs = sk->file_refs;
 			list_add_tail(&sk->gc_link, &candidates);
 		}
@@ -176,7 +202,9 @@ static int __unix_gc(struct unix_net *net)
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, gc_link);
 
 		refcount_inc(&sk->refcnt);
+		sk->gc_candidate = 0;
 	}
+	plat_mutex_unlock(&net->gc_lock);
 	list_for_each_safe(pos, n, &candidates) {
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, gc_link);
 
@@ -186,13 +214,14 @@ static int __unix_gc(struct unix_net *net)
 	list_for_each_safe(pos, n, &candidates) {
 		struct unix_sock *sk = list_entry(pos, struct unix_sock, gc_link);
 
-		sk->flags &= ~UNIX_F_INFLIGHT_SEEN;
 		list_del_init(&sk->gc_link);
 		if (refcount_dec_and_test(&sk->refcnt))
 			__unix_gc_free(sk);
 	}
+	plat_mutex_lock(&net->gc_lock);
 	net->gc_maybe_cyclic = __unix_graph_maybe_cyclic(net);
 	net->gc_in_progress = 0;
+	plat_mutex_unlock(&net->gc_lock);
 	trace_event(TRACE_GC_END, 0, collected, 0, 0);
 	return collected;
 }
@@ -205,6 +234,7 @@ int unix_gc(struct unix_net *net)
 	plat_mutex_lock(&net->lock);
 	collected = __unix_gc(net);
 	plat_mutex_unlock(&net->lock);
+	unix_ready_flush(net);	/* a purge returns send buffers: wake-ups */
 	return collected;
 }
 
@@ -222,5 +252,6 @@ int unix_gc_scheduled(struct unix_net *net)
 	if (__unix_gc_due(net))
 		collected = __unix_gc(net);
 	plat_mutex_unlock(&net->lock);
+	unix_ready_flush(net);
 	return collected;
 }

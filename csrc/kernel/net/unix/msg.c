@@ -4,12 +4,10 @@
  * The cursor walks @msg->iov as iov_iter does: copy out of it (send), into
  * it (receive), skip (zero-copy send) or step back (a send that could not
  * queue what it copied), or copy into another message's cursor (a stream
- * handoff).  __unix_msg_copy and __unix_msg_handoff are the copies that
- * may drop net->lock.
+ * handoff).
  *
- * Locking: the cursor belongs to the caller's call, under no lock;
- * __unix_msg_copy is called with net->lock held, drops it for a large
- * copy and holds it again on return (unix_socket.h).
+ * Locking: the cursor belongs to the caller's call, under no lock; the
+ * copies run with no state lock held (see unix_msg_copy).
  */
 #include "../../lib/string.h"
 #include "af_unix.h"
@@ -105,51 +103,24 @@ void msg_rewind(struct unix_msg *m, size_t n)
 }
 
 /*
- * The lock-dropping copy: @n bytes between @msg's cursor and @buf, into
- * the message when @to_msg (a receive), out of it otherwise (a send), or
- * -- __unix_msg_handoff -- from one message's cursor straight into
- * another's.  Copies of COPY_UNLOCKED_MIN bytes or more run with net->lock
- * dropped, so a sender and a receiver copy at the same time.  That is safe
- * because the memory cannot go away meanwhile: a sender's skb is not queued
- * yet, a reader's skb is only unlinked by an iolock holder -- the reader
- * itself -- and a handoff's reader waits for the copy (unix_handoff.busy);
- * the exception is unix_net_shutdown(), which purges every queue without
- * the readers' iolocks, so it waits for such copies as it waits for
- * sleepers: they count in net->sleepers.  Called with net->lock held; held
- * again on return.
+ * The copies of a send or a receive: @n bytes between @msg's cursor and
+ * @buf, into the message when @to_msg (a receive), out of it otherwise (a
+ * send), or -- unix_msg_handoff -- from one message's cursor straight into
+ * another's.  They run with no state lock held (a stream reader copies a
+ * small chunk under its queue's lock, a large one without), so a sender
+ * and a receiver copy at the same time.  That is safe because the memory cannot
+ * go away meanwhile: a sender's skb is not queued yet, a reader's skb is
+ * only unlinked by an iolock holder -- the reader itself, or
+ * unix_net_shutdown() and a datagram disconnect, which take that iolock --
+ * and a handoff's reader waits for the copy (unix_handoff.busy).
  */
-static int __unix_copy_unlock(struct unix_net *net, size_t n)
+void unix_msg_copy(struct unix_msg *msg, unsigned char *buf, size_t n, int to_msg)
 {
-	if (n < COPY_UNLOCKED_MIN)
-		return 0;
-	net->sleepers++;
-	plat_mutex_unlock(&net->lock);
-	return 1;
-}
-
-static void __unix_copy_relock(struct unix_net *net, int unlocked)
-{
-	if (!unlocked)
-		return;
-	plat_mutex_lock(&net->lock);
-	if (--net->sleepers == 0 && net->dead)
-		plat_cond_broadcast(&net->idle);
-}
-
-void __unix_msg_copy(struct unix_net *net, struct unix_msg *msg, unsigned char *buf,
-		     size_t n, int to_msg)
-{
-	int unlocked = __unix_copy_unlock(net, n);
-
 	msg_iter(msg, to_msg ? NULL : buf, to_msg ? buf : NULL, n);
-	__unix_copy_relock(net, unlocked);
 }
 
-void __unix_msg_handoff(struct unix_net *net, struct unix_msg *dst, struct unix_msg *src,
-			size_t n)
+void unix_msg_handoff(struct unix_msg *dst, struct unix_msg *src, size_t n)
 {
-	int unlocked = __unix_copy_unlock(net, n);
-
 	while (n) {
 		size_t c;
 		unsigned char *p = msg_seg(src, &c);
@@ -160,5 +131,4 @@ void __unix_msg_handoff(struct unix_net *net, struct unix_msg *dst, struct unix_
 		src->iov_off += c;
 		n -= c;
 	}
-	__unix_copy_relock(net, unlocked);
 }

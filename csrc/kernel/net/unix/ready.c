@@ -29,42 +29,66 @@
  * POLLRDBAND, POLLHUP, POLLERR), writable likewise (POLLOUT, POLLWRNORM,
  * POLLWRBAND, POLLERR), with the mask computed for POLLIN | POLLOUT.
  *
- * LOCKING: records, their entries and sk->ready are under net.lock; the
- * callback runs with it held (a waker's), and refresh takes it.  The host
- * fd is updated with net.lock held: it is the wake-up of host sleepers, as
- * a futex wake is of the core's, made where the state changes so that two
- * updates can never land out of order.  It costs one or two non-blocking
- * host syscalls on a transition and nothing otherwise; no Python runs here.
- * A record holds a reference on its socket.  The peer's queues are only
- * used while the socket's peer link (which holds the peer) points at it:
- * every change of that link wakes the socket's wq, and the callback moves
- * the entries before the old peer can go.
+ * LOCKING: a callback runs under the lock of the queue's owner -- the
+ * waker's state lock of some socket -- where it can neither take another
+ * socket's lock nor read the other socket's state, so it only marks its
+ * record dirty (r->dirty and the net's ready_dirty list, under
+ * net.ready_lock, a leaf) and the waker's call updates the dirty records
+ * before it returns (unix_ready_flush, with no lock held).  Updates, arming
+ * and disarming are serialised by net.lock, and take the sockets' state
+ * locks one at a time inside it: the self entry is added and removed
+ * under its socket's lock, the peer entries under the peer's, as every
+ * entry of a queue is.  The host fd is updated under net.lock, so two
+ * updates never land out of order; an update recomputes the mask from the
+ * sockets' state at that time, so the last update shows the last state.
+ * It costs one or two non-blocking host syscalls on a transition and
+ * nothing otherwise; no Python runs here.  A record holds a reference on
+ * its socket, and on the peer whose queues its peer entries are on.
  */
 #include <stddef.h>
 
-#include "unix_socket.h"
+#include "af_unix.h"
 
 struct unix_ready {
 	struct unix_sock *sk;
 	struct unix_ready *next;	/* on sk->ready */
 	struct wait_queue_entry self;	/* on sk->wq */
 	struct wait_queue_entry peer_wq, peer_room; /* on other->wq, other->peer_wait */
-	struct unix_sock *other;	/* whose queues peer_wq/peer_room are on, or NULL */
+	struct unix_sock *other;	/* whose queues peer_wq/peer_room are on, or NULL (held) */
 	int fds[2];			/* plat_readyfd_open's */
 	int readable, writable;		/* what fds[0] shows */
+	int dirty;			/* on the net's ready_dirty list */
+	struct unix_ready *dirty_next;
 };
 
 #define READY_IN	(POLLIN | POLLRDNORM | POLLRDBAND | POLLHUP | POLLERR)
 #define READY_OUT	(POLLOUT | POLLWRNORM | POLLWRBAND | POLLERR)
 
-/* The peer whose queues decide the socket's writability, as unix_dgram_poll. */
-static struct unix_sock *__ready_other(struct unix_sock *sk)
+/*
+ * The peer whose queues decide the socket's writability, as unix_dgram_poll,
+ * held; or NULL.  Each socket's state under its own lock, one at a time.
+ */
+static struct unix_sock *ready_other(struct unix_sock *sk)
 {
-	struct unix_sock *other = sk->peer;
+	struct unix_sock *other;
+	int keep;
 
-	if (sk->type == SOCK_STREAM || !other || other->peer == sk ||
-	    (other->flags & UNIX_F_DEAD))
+	if (sk->type == SOCK_STREAM)
 		return NULL;
+	unix_state_lock(sk);
+	other = sk->peer;
+	if (other)
+		sock_hold(other);
+	unix_state_unlock(sk);
+	if (!other)
+		return NULL;
+	unix_state_lock(other);
+	keep = other->peer != sk && !(other->flags & UNIX_F_DEAD);
+	unix_state_unlock(other);
+	if (!keep) {
+		__sock_put(other);
+		return NULL;
+	}
 	return other;
 }
 
@@ -76,24 +100,40 @@ static void ready_wake_self(struct wait_queue_entry *e, unsigned int events);
 static void ready_wake_peer_wq(struct wait_queue_entry *e, unsigned int events);
 static void ready_wake_peer_room(struct wait_queue_entry *e, unsigned int events);
 
+/* Take the peer entries off r->other's queues (under net.lock). */
+static void __ready_drop_other(struct unix_ready *r)
+{
+	if (!r->other)
+		return;
+	unix_state_lock(r->other);
+	__wq_del(&r->peer_wq);
+	__wq_del(&r->peer_room);
+	unix_state_unlock(r->other);
+	__sock_put(r->other);
+	r->other = NULL;
+}
+
+/* Recompute and show the socket's state.  Caller holds net.lock. */
 static void __ready_update(struct unix_ready *r)
 {
-	struct unix_sock *sk = r->sk, *other = __ready_other(sk);
+	struct unix_sock *sk = r->sk, *other = ready_other(sk);
 	unsigned int mask;
 	int rd, wr;
 
 	if (other != r->other) {
-		if (r->other) {
-			__wq_del(&r->peer_wq);
-			__wq_del(&r->peer_room);
-		}
+		__ready_drop_other(r);
 		if (other) {
+			unix_state_lock(other);
 			__wq_add_callback(&other->wq, &r->peer_wq, ready_wake_peer_wq);
 			__wq_add_callback(&other->peer_wait, &r->peer_room,
 					  ready_wake_peer_room);
+			unix_state_unlock(other);
+			r->other = other;	/* keeps ready_other's reference */
+			other = NULL;
 		}
-		r->other = other;
 	}
+	if (other)
+		__sock_put(other);
 	mask = sk->ops->poll(sk, NULL, POLLIN | POLLOUT);
 	rd = (mask & READY_IN) != 0;
 	wr = (mask & READY_OUT) != 0;
@@ -105,22 +145,79 @@ static void __ready_update(struct unix_ready *r)
 	}
 }
 
+/* A wake-up of one of the record's queues, under that queue's owner's lock. */
+static void ready_mark(struct unix_ready *r)
+{
+	struct unix_net *net = r->sk->net;
+
+	plat_mutex_lock(&net->ready_lock);
+	if (!r->dirty) {
+		r->dirty = 1;
+		r->dirty_next = net->ready_dirty;
+		net->ready_dirty = r;
+		__atomic_fetch_add(&net->ready_pending, 1, __ATOMIC_RELAXED);
+	}
+	plat_mutex_unlock(&net->ready_lock);
+}
+
 static void ready_wake_self(struct wait_queue_entry *e, unsigned int events)
 {
 	(void)events;
-	__ready_update(READY_OF(e, self));
+	ready_mark(READY_OF(e, self));
 }
 
 static void ready_wake_peer_wq(struct wait_queue_entry *e, unsigned int events)
 {
 	(void)events;
-	__ready_update(READY_OF(e, peer_wq));
+	ready_mark(READY_OF(e, peer_wq));
 }
 
 static void ready_wake_peer_room(struct wait_queue_entry *e, unsigned int events)
 {
 	(void)events;
-	__ready_update(READY_OF(e, peer_room));
+	ready_mark(READY_OF(e, peer_room));
+}
+
+/* Take @r off the dirty list if it is on it.  Caller holds net.lock. */
+static void __ready_undirty(struct unix_ready *r)
+{
+	struct unix_net *net = r->sk->net;
+	struct unix_ready **pp;
+
+	plat_mutex_lock(&net->ready_lock);
+	if (r->dirty) {
+		for (pp = &net->ready_dirty; *pp; pp = &(*pp)->dirty_next) {
+			if (*pp == r) {
+				*pp = r->dirty_next;
+				break;
+			}
+		}
+		r->dirty = 0;
+		__atomic_fetch_sub(&net->ready_pending, 1, __ATOMIC_RELAXED);
+	}
+	plat_mutex_unlock(&net->ready_lock);
+}
+
+/* Update every record woken since its last update. */
+void unix_ready_flush_slow(struct unix_net *net)
+{
+	struct unix_ready *r;
+
+	plat_mutex_lock(&net->lock);
+	for (;;) {
+		plat_mutex_lock(&net->ready_lock);
+		r = net->ready_dirty;
+		if (r) {
+			net->ready_dirty = r->dirty_next;
+			r->dirty = 0;
+			__atomic_fetch_sub(&net->ready_pending, 1, __ATOMIC_RELAXED);
+		}
+		plat_mutex_unlock(&net->ready_lock);
+		if (!r)
+			break;
+		__ready_update(r);
+	}
+	plat_mutex_unlock(&net->lock);
 }
 
 /*
@@ -145,7 +242,9 @@ int unix_ready_arm(struct unix_sock *sk, struct unix_ready **out)
 	r->sk = sk;
 	r->writable = 1;	/* as plat_readyfd_open leaves it */
 	plat_mutex_lock(&net->lock);
+	unix_state_lock(sk);
 	__wq_add_callback(&sk->wq, &r->self, ready_wake_self);
+	unix_state_unlock(sk);
 	r->next = sk->ready;
 	__atomic_store_n(&sk->ready, r, __ATOMIC_RELAXED);
 	__ready_update(r);
@@ -167,11 +266,11 @@ void unix_ready_disarm(struct unix_ready *r)
 	struct unix_ready **pp;
 
 	plat_mutex_lock(&sk->net->lock);
+	unix_state_lock(sk);
 	__wq_del(&r->self);
-	if (r->other) {
-		__wq_del(&r->peer_wq);
-		__wq_del(&r->peer_room);
-	}
+	unix_state_unlock(sk);
+	__ready_drop_other(r);
+	__ready_undirty(r);
 	for (pp = &sk->ready; *pp; pp = &(*pp)->next) {
 		if (*pp == r) {
 			__atomic_store_n(pp, r->next, __ATOMIC_RELAXED);

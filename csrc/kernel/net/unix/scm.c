@@ -8,7 +8,10 @@
  * too_many_unix_fds: ETOOMANYREFS), until a receiver detaches them or the
  * skb is freed, when they go to the net's release list for the embedder.
  *
- * Locking: net->lock for the user table and the in-flight counts, as unix_socket.h says; __scm_send runs with no lock held (it calls the host ops).
+ * Locking: the user table, the in-flight counts and a socket's file_refs
+ * are under net->gc_lock (a leaf: nothing is taken inside it), as
+ * unix_socket.h says; __scm_send runs with no lock held (it calls the host
+ * ops).
  */
 #include "../../lib/string.h"
 #include "af_unix.h"
@@ -71,7 +74,7 @@ static void __unix_inflight(struct unix_net *net, struct scm_fp_list *fpl, struc
 	u->inflight += fpl->count;
 	for (i = 0; i < fpl->count; i++) {
 		if (fpl->files[i].usk) {
-			fpl->files[i].usk->inflight++;
+			WRITE_ONCE(fpl->files[i].usk->inflight, fpl->files[i].usk->inflight + 1);
 			net->unix_tot_inflight++;
 		}
 	}
@@ -83,6 +86,7 @@ void __unix_notinflight(struct unix_net *net, struct scm_fp_list *fpl)
 	struct unix_user *u = fpl->charged;
 	int i;
 
+	plat_mutex_lock(&net->gc_lock);
 	unix_cnt_add(net, inflight, -(int64_t)(fpl->count));
 	fpl->charged = NULL;
 	u->inflight -= fpl->count;
@@ -92,10 +96,11 @@ void __unix_notinflight(struct unix_net *net, struct scm_fp_list *fpl)
 	}
 	for (i = 0; i < fpl->count; i++) {
 		if (fpl->files[i].usk) {
-			fpl->files[i].usk->inflight--;
+			WRITE_ONCE(fpl->files[i].usk->inflight, fpl->files[i].usk->inflight - 1);
 			net->unix_tot_inflight--;
 		}
 	}
+	plat_mutex_unlock(&net->gc_lock);
 }
 
 int unix_users_inflight(struct unix_net *net, int32_t *uids, int64_t *counts, int max)
@@ -103,7 +108,7 @@ int unix_users_inflight(struct unix_net *net, int32_t *uids, int64_t *counts, in
 	struct list_head *pos;
 	int i, n = 0;
 
-	plat_mutex_lock(&net->lock);
+	plat_mutex_lock(&net->gc_lock);
 	for (i = 0; i < UNIX_HASH_SIZE; i++) {
 		list_for_each(pos, &net->users[i]) {
 			struct unix_user *u = list_entry(pos, struct unix_user, link);
@@ -115,22 +120,25 @@ int unix_users_inflight(struct unix_net *net, int32_t *uids, int64_t *counts, in
 			n++;
 		}
 	}
-	plat_mutex_unlock(&net->lock);
+	plat_mutex_unlock(&net->gc_lock);
 	return n;
 }
 
-/* Hand the files of @fpl back to the embedder to drop after unlocking. */
+/* Hand the files of @fpl back to the embedder to drop after the call
+ * (the release list is under gc_lock). */
 void __scm_fp_release(struct unix_net *net, struct scm_fp_list *fpl)
 {
+	plat_mutex_lock(&net->gc_lock);
 	fpl->next = net->released;
 	net->released = fpl;
+	plat_mutex_unlock(&net->gc_lock);
 }
 
 void unix_file_ref(struct unix_sock *sk, int delta)
 {
-	plat_mutex_lock(&sk->net->lock);
+	plat_mutex_lock(&sk->net->gc_lock);
 	sk->file_refs += delta;
-	plat_mutex_unlock(&sk->net->lock);
+	plat_mutex_unlock(&sk->net->gc_lock);
 }
 
 /* --------------------------------------------------- control messages --- */
@@ -328,7 +336,8 @@ void unix_scm_destroy(struct unix_net *net, struct unix_msg *msg)
 	scm_fp_free(fpl);
 }
 
-/* Credentials the skb carries (maybe_add_creds / unix_scm_to_skb). */
+/* Credentials the skb carries (maybe_add_creds / unix_scm_to_skb); the
+ * caller holds @other's state lock. */
 void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,
 		      const struct unix_sock *sk, const struct unix_sock *other)
 {
@@ -336,7 +345,7 @@ void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,
 		skb->cb.cred = msg->creds;
 		return;
 	}
-	if ((sk->flags & UNIX_F_PASSCRED) || (other->flags & UNIX_F_PASSCRED) ||
+	if ((READ_ONCE(sk->flags) & UNIX_F_PASSCRED) || (other->flags & UNIX_F_PASSCRED) ||
 	    (other->flags & UNIX_F_DEAD))
 		skb->cb.cred = msg->cur;
 }
@@ -349,18 +358,22 @@ int __unix_attach_fds(struct sk_buff *skb, struct unix_msg *msg)
 {
 	struct unix_net *net = skb->sk->net;
 	struct unix_user *u;
+	int err = 0;
 
 	if (msg->fp) {
-		if (__too_many_unix_fds(net, msg->fp))
-			return -ETOOMANYREFS;
-		u = __unix_user(net, msg->fp->user, 1);
-		if (!u)
-			return -ENOMEM;
-		skb->cb.fp = msg->fp;
-		msg->fp = NULL;
-		__unix_inflight(net, skb->cb.fp, u);
+		plat_mutex_lock(&net->gc_lock);
+		if (__too_many_unix_fds(net, msg->fp)) {
+			err = -ETOOMANYREFS;
+		} else if (!(u = __unix_user(net, msg->fp->user, 1))) {
+			err = -ENOMEM;
+		} else {
+			skb->cb.fp = msg->fp;
+			msg->fp = NULL;
+			__unix_inflight(net, skb->cb.fp, u);
+		}
+		plat_mutex_unlock(&net->gc_lock);
 	}
-	return 0;
+	return err;
 }
 
 /* An skb that will not be queued gives its files back to the message. */

@@ -3,71 +3,121 @@
  *
  * LOCKING CONTRACT
  *
- *   unix_net.lock   One lock per simulated kernel.  Protects every socket's
- *                   state, peer link, address, shutdown bits, error, options,
- *                   receive queue and in-flight accounting, the callback
- *                   entries of its wait queues (ready.c) and the conditions
- *                   its sleepers wait for, and the net's socket list and
- *                   release list.
- *   atomics         A socket's refcount (refcount_t, kernel/refcount.h):
- *                   sock_hold() and a put that is not the last take no
- *                   lock; the last put frees the socket under net.lock
- *                   (unix_sock_put() drops it with refcount_dec_not_one()
- *                   first, as refcount_dec_and_lock).  The net's counters
- *                   (net->cnt) are relaxed atomics (unix_cnt_add()), as
- *                   are its wait_stats (sched/wait.h).
- *   wait_queue_head.lock  One per wait queue (sk->wq, sk->peer_wait, a
- *                   pipe's): its sleepers' entries.  Taken inside
- *                   sched/wait.c by every add, remove and wake, inside
- *                   net.lock, never two at once (sched/wait.h).
- *   unix_sock.iolock  One per socket.  Serialises readers of the socket so a
- *                   reader may copy out of the head skb with net.lock dropped;
- *                   an skb on a receive queue is only freed by the iolock
- *                   holder, by the socket's release (no reader can exist then:
- *                   the caller holds the last file reference) or by the
- *                   garbage collector (which only frees unreachable sockets).
+ * As Linux's AF_UNIX: per-socket locks on the data path, no net-wide lock
+ * on it.
  *
- *   Order: iolock -> net.lock.  Never take an iolock while holding net.lock,
- *   and never call back into the embedder with net.lock or an iolock held:
- *   the host ops (unix_host.h: path lookup, mknod, fget/fput, credentials)
- *   are called with no core lock held, as Linux calls into the VFS and the
- *   fd table with no socket lock held; files dropped under the lock go on
- *   the net's release list instead, and the caller drains it after the call
- *   returns.
+ *   unix_sock.lock  unix_state_lock(), one per socket: its state, peer
+ *                   link, address, shutdown bits, pending error, flags
+ *                   (options), buffer sizes, timeouts, SO_RCVLOWAT,
+ *                   SO_PEEK_OFF, SO_BUSY_POLL, backlog, credentials, owner,
+ *                   uid, inode number and stream handoff offer
+ *                   (sk->handoff).  It is also the owner's lock of the
+ *                   socket's two wait queues (sk->wq, sk->peer_wait): a
+ *                   sleeper on them checks its condition under it, and
+ *                   whoever changes such a condition -- a sender queueing
+ *                   on the socket, a free returning its send buffer, a
+ *                   reader making room, a shutdown or release -- holds it
+ *                   when it wakes them, so no wake-up is lost
+ *                   (sched/wait.h).  Two sockets' state locks are taken as
+ *                   unix_state_double_lock() takes them (the lower address
+ *                   first: datagram connect, socketpair), except that a
+ *                   listener's comes before the socket connecting to it
+ *                   (unix_stream_connect: the connector checks it is in
+ *                   UNIX_CLOSE, so not a listener, before it nests).
+ *                   Everywhere else one state lock at a time: a stream
+ *                   send takes its own only to wait for room, the peer's
+ *                   alone to queue; a release or shutdown changes its
+ *                   peer after its own.
+ *   sk_buff_head.lock  One per receive queue: its skbs' links, the stream
+ *                   out-of-band mark (sk->oob_skb) and inq_stale.  A sender
+ *                   links under the receiver's state lock and this one; a
+ *                   reader walks and unlinks under this one alone.
+ *   unix_sock.iolock  One per socket.  Serialises readers of the socket: a
+ *                   reader copies out of a queued skb holding its iolock
+ *                   (and, for a small stream chunk, the queue's lock).  An skb on a receive queue is unlinked only by
+ *                   the iolock holder, by unix_net_shutdown() and a
+ *                   datagram disconnect (which take the iolock), by the
+ *                   socket's release (no reader can exist then: the caller
+ *                   holds the last file reference) or by the garbage
+ *                   collector (which only frees unreachable sockets).
+ *   unix_net.names_lock  The abstract and path name tables (struct unix_net),
+ *                   each socket's place on them (bind_link), and the
+ *                   autobind seed.  A bind takes it inside the socket's
+ *                   state lock; a lookup takes it alone and keeps what it
+ *                   found with refcount_inc_not_zero().
+ *   unix_net.gc_lock  Files in flight: the per-user counts (struct
+ *                   unix_user), each socket's inflight, file_refs and
+ *                   collector mark, unix_tot_inflight, the collector's state
+ *                   (gc_maybe_cyclic, gc_in_progress) and the net's release
+ *                   list.  The collector's marking walks receive queues
+ *                   under it (gc_lock -> queue locks).
+ *   unix_net.lock   The net's lists (sockets, pipes), next_ino, orphaned,
+ *                   and what is not on the data path: a socket's release,
+ *                   the collector's pass, listing, poll's passes and its
+ *                   sleep, readiness records (ready.c) and pipes
+ *                   (fs/pipe.h).  The last reference of a socket is dropped
+ *                   under it (the socket leaves the list): unix_sock_put()
+ *                   drops it with refcount_dec_not_one() first, as
+ *                   refcount_dec_and_lock, so only that put takes it.
+ *   unix_net.idle_lock, ready_lock  Leaves: the teardown's wait for
+ *                   sleepers, and the list of readiness records woken.
+ *   wait_queue_head.lock  One per wait queue: its sleepers' entries.  Taken
+ *                   inside sched/wait.c by every add, remove and wake, a
+ *                   leaf (sched/wait.h).
+ *   atomics         A socket's refcount (refcount_t, kernel/refcount.h),
+ *                   wmem_alloc, copy counters, an address's refcnt, the
+ *                   net's counters (net->cnt, unix_cnt_add()), wait_stats,
+ *                   sleepers and dead.  Fields written under a socket's
+ *                   state lock and read by the data path without it (flags,
+ *                   state, shutdown, error, peer, timeouts, peek offset,
+ *                   listener, the out-of-band mark) are written and read
+ *                   there with READ_ONCE/WRITE_ONCE (af_unix.h); such a read
+ *                   is a hint, checked again under the lock before anything
+ *                   depends on it.  An address is published with a release
+ *                   store and never changes after.
  *
- *   The names -- the abstract namespace and the table of path-bound sockets,
- *   both hashed in struct unix_net -- and the per-user counts of files in
- *   flight (struct unix_user) are under net.lock.
+ *   Order: iolock -> state lock (two as above) -> receive queue lock;
+ *   state lock -> names_lock; state lock -> gc_lock -> queue locks (a
+ *   listener's before its embryos'); net.lock -> state locks, gc_lock,
+ *   names_lock; iolock -> net.lock (a last put); anything -> a wait
+ *   queue's lock, idle_lock, ready_lock, the trace ring's lock.  Never take
+ *   net.lock holding a state or queue lock: an skb is freed (it may drop
+ *   its sender's last reference, and it takes the sender's state lock to
+ *   wake it) with no state or queue lock held -- readers unlink under the
+ *   queue lock and free after they let go.  Never call back into the
+ *   embedder with a core lock held: the host ops (unix_host.h: path
+ *   lookup, mknod, fget/fput, credentials) are called with none, as Linux
+ *   calls into the VFS and the fd table with no socket lock held; files
+ *   dropped meanwhile go on the net's release list, and the caller drains
+ *   it after the call returns.
  *
  *   A stream reader asleep on an empty queue may offer its message to
- *   senders (sk->handoff, struct unix_handoff in af_unix.h), under net.lock.
- *   A sender that sets the offer's busy flag owns the reader's message and
- *   copies into it with net.lock dropped (counted in net.sleepers, as a
- *   reader's unlocked copy is); the reader, once awake, waits for busy to
- *   clear under no lock before it touches its message again.
+ *   senders (sk->handoff, struct unix_handoff in af_unix.h), under its
+ *   state lock.  A sender that sets the offer's busy flag owns the reader's
+ *   message and copies into it with the lock dropped; the reader, once
+ *   awake, waits for busy to clear before it touches its message again.
  *
- *   Functions named __unix_*() expect the caller to hold net.lock.
+ *   Functions named __unix_*() expect the caller to hold the lock their
+ *   comment names (net.lock unless said otherwise).
  *   One read takes no lock: unix_recv_hint() reads a receive queue's length
  *   and byte count with relaxed atomic loads (skbuff.h), for a hint only.
  *
- *   Sleeping: a blocking call sleeps in __unix_net_sleep() (or poll's
- *   equivalent), queued on a wait queue under net.lock; the sleep drops
- *   net.lock (and the caller drops its iolock before it) and takes it again
- *   before returning, as sched/wait.h describes.  Wakers post under
- *   net.lock (which orders a sleeper's check of its condition with the
- *   waker's change of it) and the queue's own lock.  The locks taken inside
- *   net.lock are a wait queue's and sched/wait.c's list of interruptible
- *   sleepers, never both at once.  A wake-up also runs the callback entries
- *   of readiness fds (ready.c) under net.lock, with the queue's lock
- *   released; they recompute a poll mask, may move their record's entries
- *   between queues and make non-blocking host syscalls on the readiness fd,
- *   never sleep, take a lock or call the embedder.
+ *   Sleeping: a blocking call sleeps in __unix_net_sleep_locked() (poll in
+ *   unix_poll_many()), queued on a wait queue under its owner's lock -- a
+ *   socket's state lock, or net.lock for a pipe's -- which the sleep drops
+ *   (the caller drops its iolock before) and takes again before returning,
+ *   as sched/wait.h describes.  A wake-up also runs the callback entries
+ *   of readiness fds (ready.c) under the waker's lock, with the queue's
+ *   lock released; they only mark their record for the waker's call to
+ *   update before it returns (unix_ready_flush), and never sleep or call
+ *   the embedder.
  *
- *   The collector (garbage.c) runs its whole pass under net.lock.  A release
- *   never runs it itself: the pass must see the file references the release
- *   let go of, which the embedder puts only after the call returns, so
- *   unix_release() says whether a pass is due and the caller runs
- *   unix_gc_scheduled() once it has drained the release list.
+ *   The collector (garbage.c) runs its pass under net.lock, its marking
+ *   under gc_lock too.  A release never runs it itself: the pass must see
+ *   the file references the release let go of, which the embedder puts
+ *   only after the call returns, so unix_release() says whether a pass is
+ *   due and the caller runs unix_gc_scheduled() once it has drained the
+ *   release list.
  *
  * Every call returns 0 or a count on success and -errno on failure.
  */
@@ -104,7 +154,6 @@ enum {
 /* socket flags */
 #define UNIX_F_DEAD		0x01	/* released: no file refers to it */
 #define UNIX_F_PASSCRED		0x02	/* SO_PASSCRED */
-#define UNIX_F_INFLIGHT_SEEN	0x04	/* garbage collector: candidate mark */
 #define UNIX_F_URGINLINE	0x08	/* SO_OOBINLINE: the OOB byte is read in line */
 #define UNIX_F_NOPASSRIGHTS	0x10	/* SO_PASSRIGHTS off: SCM_RIGHTS to us is EPERM */
 #define UNIX_F_PASSSEC		0x20	/* SO_PASSSEC (no LSM: nothing to pass) */
@@ -133,7 +182,7 @@ enum {
 #define UNIX_AUTOBIND_MASK	0xFFFFF
 
 struct unix_address {
-	int refcnt;			/* under net.lock */
+	int refcnt;			/* atomic */
 	unsigned int len;		/* sun_path bytes stored, as Linux's addr_len - 2 */
 	unsigned char path[UNIX_PATH_MAX + 1];
 	/* The file a path name made (unix_sk(sk)->path), as the embedder's VFS
@@ -169,7 +218,7 @@ struct scm_file {
 
 /*
  * A user's files in flight (Linux's user_struct.unix_inflight), on the
- * net's user table under net.lock while it has any.
+ * net's user table under gc_lock while it has any.
  */
 struct unix_user {
 	struct list_head link;
@@ -227,14 +276,21 @@ struct unix_counters {
 
 struct unix_net {
 	plat_mutex_t lock;
+	plat_mutex_t names_lock;	/* the name tables and autobind_seed */
+	plat_mutex_t gc_lock;		/* files in flight and the collector */
 	struct unix_sysctl sysctl;
 	struct list_head socks;		/* every socket not yet freed */
 	struct list_head pipes;		/* every pipe not yet freed (fs/pipe.h) */
 	struct scm_fp_list *released;	/* files dropped under the lock, for the embedder to release */
 	struct unix_counters cnt;
-	int dead;			/* unix_net_shutdown() ran: every sleeper fails */
-	int sleepers;			/* threads asleep in this net */
+	int dead;			/* unix_net_shutdown() ran: every sleeper fails (atomic) */
+	int sleepers;			/* threads asleep in this net (atomic) */
+	plat_mutex_t idle_lock;		/* for idle */
 	plat_cond_t idle;		/* signalled when sleepers drops to 0 after shutdown */
+	/* readiness records woken since their last update (ready.c) */
+	plat_mutex_t ready_lock;
+	struct unix_ready *ready_dirty;
+	int ready_pending;		/* records on ready_dirty (atomic: a hint) */
 	struct wait_stats wstats;	/* every sleep in this net */
 	int64_t busy_poll_ns;		/* net.core.busy_poll: poll's fixed spin, a new socket's SO_BUSY_POLL */
 	int64_t spin_max_ns;		/* bound of the adaptive spin before a sleep; 0: none */
@@ -292,6 +348,7 @@ struct unix_sock {
 	struct wait_queue_head wq;	/* waiting to read, write, accept, or polling */
 	struct wait_queue_head peer_wait; /* waiting for this socket's queue to have room */
 	plat_mutex_t iolock;
+	plat_mutex_t lock;		/* unix_state_lock */
 	int64_t wmem_alloc;		/* truesize of this socket's skbs not yet freed */
 	int sndbuf, rcvbuf;
 	int64_t rcvtimeo, sndtimeo;	/* ns; -1: none */
@@ -316,6 +373,7 @@ struct unix_sock {
 	int64_t file_refs;		/* references to this socket's file the embedder holds */
 	struct list_head gc_link;
 	int64_t gc_refs;
+	int gc_candidate;		/* marked by the pass under way */
 	/* copy accounting */
 	int64_t bytes_copied;		/* copied in (sends) and out (receives) */
 	int64_t bytes_copied_out;	/* of which copied out by receives */
@@ -326,7 +384,7 @@ struct unix_sock {
 	int32_t uid;			/* the socket inode's owner (sock_i_uid) */
 	struct unix_ready *ready;	/* readiness fds armed on it (ready.c) */
 	/* stream: a reader asleep in recv, offering its buffer to senders
-	 * while the receive queue is empty (stream.c), under net.lock */
+	 * while the receive queue is empty (stream.c), under its state lock */
 	struct unix_handoff *handoff;
 };
 
@@ -392,7 +450,11 @@ static inline int __unix_net_unused(struct unix_net *net)
 	return net->orphaned && list_empty(&net->socks) && list_empty(&net->pipes);
 }
 void unix_net_free(struct unix_net *net);
-/* The one sleep of the net's blocking calls (see af_unix.c). */
+/* The one sleep of the net's blocking calls (see af_unix.c): on a queue
+ * whose owner's lock is @lock (a socket's state lock), or net.lock (pipes). */
+int __unix_net_sleep_locked(struct unix_net *net, plat_mutex_t *lock,
+			    struct wait_queue_head *wq, struct wait_ctl *ctl,
+			    int64_t busy_poll_ns, int exclusive);
 int __unix_net_sleep(struct unix_net *net, struct wait_queue_head *wq,
 		     struct wait_ctl *ctl, int64_t busy_poll_ns, int exclusive);
 
@@ -508,9 +570,10 @@ void unix_set_uid(struct unix_sock *sk, int32_t uid);
 /*
  * Readiness fds (ready.c): a host fd kept readable/writable exactly while
  * the socket polls so, for host event loops.  Becoming ready comes with a
- * wake-up of a queue the socket polls, which runs the record's callback;
- * becoming unready only comes from the socket's own calls (its recv empties
- * the queue, its send fills its buffer), after which the caller runs
+ * wake-up of a queue the socket polls, which marks the record for the
+ * waker's call to update before it returns (unix_ready_flush); becoming
+ * unready only comes from the socket's own calls (its recv empties the
+ * queue, its send fills its buffer), after which the caller runs
  * unix_ready_refresh().  Both recompute the mask and update the host fd
  * under net.lock.
  */
@@ -519,6 +582,13 @@ int unix_ready_arm(struct unix_sock *sk, struct unix_ready **out);
 int unix_ready_fd(const struct unix_ready *r);
 void unix_ready_disarm(struct unix_ready *r);
 void unix_ready_refresh_slow(struct unix_sock *sk);
+void unix_ready_flush_slow(struct unix_net *net);
+/* Update the records woken meanwhile; every call that may wake ends with it. */
+static inline void unix_ready_flush(struct unix_net *net)
+{
+	if (__atomic_load_n(&net->ready_pending, __ATOMIC_RELAXED))
+		unix_ready_flush_slow(net);
+}
 static inline void unix_ready_refresh(struct unix_sock *sk)
 {
 	if (__atomic_load_n(&sk->ready, __ATOMIC_RELAXED))

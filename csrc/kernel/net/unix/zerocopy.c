@@ -5,7 +5,8 @@
  * reference, no copy); a zero-copy receive takes such an skb's pages whole.
  * Pages come from the net's page pool (mm/page.h).
  *
- * Locking: net->lock and the socket's iolock (readers), as unix_socket.h says.
+ * Locking: as the datagram and stream paths (unix_socket.h): a receive
+ * under the iolock, the queue's lock to unlink, the state lock to wake.
  */
 #include "../../lib/string.h"
 #include "af_unix.h"
@@ -28,7 +29,7 @@ struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size
 	skb->pages = msg->pages;
 	page_run_get(msg->pages);
 	msg_advance(msg, len);
-	sk->bytes_zerocopy += (int64_t)len;
+	unix_sk_stat_add(sk, bytes_zerocopy, len);
 	unix_cnt_add(sk->net, bytes_zerocopy, (int64_t)len);
 	trace_event(TRACE_HANDOFF, 0, sk->ino, len, trace_id(msg->pages));
 	return skb;
@@ -44,56 +45,65 @@ struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size
  */
 ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
 {
-	struct unix_net *net = sk->net;
+	struct sk_buff_head *q = &sk->receive_queue;
 	struct sk_buff *skb;
 	ssize_t ret;
 	int err;
 
-	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : sk->rcvtimeo);
+	wait_ctl_begin(ctl, (msg->flags & MSG_DONTWAIT) ? 0 : READ_ONCE(sk->rcvtimeo));
 	plat_mutex_lock(&sk->iolock);
-	plat_mutex_lock(&net->lock);
 	for (;;) {
-		if (sk->type != SOCK_DGRAM && sk->state != UNIX_ESTABLISHED) {
+		int state = READ_ONCE(sk->state);
+
+		if (sk->type != SOCK_DGRAM && state != UNIX_ESTABLISHED) {
 			ret = sk->type == SOCK_STREAM ? -EINVAL : -ENOTCONN;
 			goto out;
 		}
-		skb = skb_peek(&sk->receive_queue);
-		if (skb)
-			break;
-		if (sk->err) {
-			ret = -sk->err;
-			sk->err = 0;
+		plat_mutex_lock(&q->lock);
+		skb = skb_peek(q);
+		if (skb && (!skb->pages || skb->cb.consumed || skb->cb.fp ||
+			    (msg->flags & MSG_PEEK) ||
+			    (msg->iovlen && skb->len > msg->iov[0].len))) {
+			plat_mutex_unlock(&q->lock);
+			ret = -ENOBUFS;
 			goto out;
 		}
-		if (sk->shutdown & RCV_SHUTDOWN) {
+		if (skb)
+			__unix_unlink_skb_locked(sk, skb);
+		plat_mutex_unlock(&q->lock);
+		if (skb)
+			break;
+		if (READ_ONCE(sk->err)) {
+			ret = __unix_sock_error(sk);
+			if (ret)
+				goto out;
+		}
+		if (READ_ONCE(sk->shutdown) & RCV_SHUTDOWN) {
 			ret = 0;
 			goto out;
 		}
-		err = __unix_wait_for_packet(sk, ctl);
+		err = unix_wait_for_packet(sk, ctl);
 		if (err)
 			return err;
 		plat_mutex_lock(&sk->iolock);
-		plat_mutex_lock(&net->lock);
 	}
-	if (!skb->pages || skb->cb.consumed || skb->cb.fp || (msg->flags & MSG_PEEK) ||
-	    (msg->iovlen && skb->len > msg->iov[0].len)) {
-		ret = -ENOBUFS;
-		goto out;
-	}
-	__unix_unlink_skb(sk, skb);
 	page_run_get(skb->pages);
 	msg->rpages = skb->pages;
 	msg->rpages_off = (size_t)(skb->data - skb->pages->mem);
 	msg->done = skb->len;
 	ret = (ssize_t)skb->len;
-	sk->bytes_zerocopy += skb->len;
-	sk->bytes_zerocopy_out += skb->len;
+	unix_sk_stat_add(sk, bytes_zerocopy, skb->len);
+	unix_sk_stat_add(sk, bytes_zerocopy_out, skb->len);
 	trace_event(TRACE_HANDOFF, 1, sk->ino, skb->len, trace_id(skb->pages));
-	__kfree_skb(skb);
+	unix_state_lock(sk);
 	if (wq_active(&sk->peer_wait))
 		__wake_up_all(&sk->peer_wait);
+	unix_state_unlock(sk);
+	plat_mutex_unlock(&sk->iolock);
+	kfree_skb(skb);
+	unix_ready_flush(sk->net);
+	return ret;
 out:
-	plat_mutex_unlock(&net->lock);
 	plat_mutex_unlock(&sk->iolock);
 	return ret;
 }
