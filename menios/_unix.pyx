@@ -66,6 +66,39 @@ cdef object _socketcalls():
         _socketcalls_mod = socketcalls
     return _socketcalls_mod
 
+
+cdef object _filecalls_mod = None
+cdef object _splicecalls_mod = None
+cdef object _PipeEnd = None
+
+
+cdef object _filecalls():
+    """menios.filecalls, the general path of read and write; also loads
+    files.PipeEnd, the pipe file whose reads and writes are PipeFile's own
+    (both import this module)."""
+    global _filecalls_mod, _PipeEnd
+    if _filecalls_mod is None:
+        from . import filecalls, files
+        _PipeEnd = files.PipeEnd
+        _filecalls_mod = filecalls
+    return _filecalls_mod
+
+
+cdef object _splicecalls():
+    """menios.splice, the general path of splice."""
+    global _splicecalls_mod
+    if _splicecalls_mod is None:
+        _filecalls()
+        from . import splice
+        _splicecalls_mod = splice
+    return _splicecalls_mod
+
+
+cdef enum:
+    # splice's flags (SPLICE_F_ALL) and the one that matters here
+    SPLICE_F_NONBLOCK_ = 2
+    SPLICE_F_ALL_ = 0xf
+
 cdef extern from "Python.h":
     int _PyBytes_Resize(PyObject **, Py_ssize_t) except -1
     PyObject *_bytes_new "PyBytes_FromStringAndSize"(const char *, Py_ssize_t)
@@ -2516,6 +2549,105 @@ cdef class ProcessBase:
                 raise self._epipe() from None
         finally:
             h.f.fput()
+
+    def read(self, fd, n):
+        """read(2) (filecalls.read): at most ``n`` bytes.  On a pipe, with
+        int arguments and ``n >= 0``, the call is made here (pipe_read),
+        with the checks filecalls.read makes in its order; anything else
+        goes the general way."""
+        cdef FileRef h
+        if type(fd) is int and type(n) is int and n >= 0:
+            if _filecalls_mod is None:
+                _filecalls()
+            h = self._hold_c(fd, False)
+            try:
+                if type(h.f) is _PipeEnd:
+                    return PipeFile.read(<PipeFile>h.f, n)
+            finally:
+                h.f.fput()
+        return _filecalls().read(self, fd, n)
+
+    def write(self, fd, data):
+        """write(2) (filecalls.write): bytes written.  On a pipe the call is
+        made here (pipe_write): EPIPE with SIGPIPE pending when no reader
+        is left, SIGPIPE too when a partial write ends that way; anything
+        else goes the general way."""
+        cdef FileRef h
+        if _filecalls_mod is None:
+            _filecalls()
+        h = self._hold_c(fd, False)
+        try:
+            if type(h.f) is _PipeEnd:
+                try:
+                    n, sigpipe = PipeFile.write(<PipeFile>h.f, data)
+                except SigPipe:
+                    raise self._epipe() from None
+                if sigpipe:
+                    self._raise_sigpipe()
+                return n
+        finally:
+            h.f.fput()
+        return _filecalls().write(self, fd, data)
+
+    def splice(self, src, dst, count, offset_src=None, offset_dst=None, flags=0):
+        """splice(2) (splice.splice): bytes moved.  Between a pipe and a
+        stream socket or between two pipes, with int arguments, no offsets
+        and a positive count, the call is made here with the checks
+        splice.splice makes, in its order; anything else goes the general
+        way."""
+        cdef FileRef hi, ho
+        cdef int fl
+        cdef bint nonblock, pipe_nb, sock_nb
+        if (offset_src is not None or offset_dst is not None or type(src) is not int
+                or type(dst) is not int or type(count) is not int or type(flags) is not int
+                or count <= 0 or flags & ~SPLICE_F_ALL_):
+            return _splicecalls().splice(self, src, dst, count, offset_src, offset_dst, flags)
+        if _splicecalls_mod is None:
+            _splicecalls()
+        fl = flags
+        nonblock = (fl & SPLICE_F_NONBLOCK_) != 0
+        hi = self._hold_c(src, False)
+        try:
+            ho = self._hold_c(dst, False)
+            try:
+                fin, fout = hi.f, ho.f
+                if type(fin) is _PipeEnd and (<PipeFile>fin).fmode & PIPE_FMODE_READ:
+                    if type(fout) is _PipeEnd:
+                        if not (<PipeFile>fout).fmode & PIPE_FMODE_WRITE:
+                            raise OSError(EBADF, os.strerror(EBADF))
+                        return self._pipe_call(PipeFile.splice_to, fin, fout, count,
+                                               nonblock or ((<PipeFile>fin).f_flags
+                                                            | (<PipeFile>fout).f_flags)
+                                               & O_NONBLOCK, False)
+                    if type(fout) is Socket:
+                        return self._pipe_call(splice_pipe_to_socket, fin, fout, count,
+                                               self._scm, nonblock
+                                               or (<PipeFile>fin).f_flags & O_NONBLOCK, self)
+                elif (type(fin) is Socket and (<Socket>fin).type == SOCK_STREAM
+                      and type(fout) is _PipeEnd):
+                    if not (<PipeFile>fout).fmode & PIPE_FMODE_WRITE:
+                        raise OSError(EBADF, os.strerror(EBADF))
+                    pipe_nb = nonblock or ((<PipeFile>fout).f_flags & O_NONBLOCK) != 0
+                    sock_nb = pipe_nb or ((<Socket>fin).f_flags & O_NONBLOCK) != 0
+                    return self._pipe_call(splice_socket_to_pipe, fin, fout, count,
+                                           pipe_nb, sock_nb)
+            finally:
+                ho.f.fput()
+        finally:
+            hi.f.fput()
+        return _splicecalls().splice(self, src, dst, count, offset_src, offset_dst, flags)
+
+    def _pipe_call(self, call, *args):
+        """files.signalling_pipe_call: run a pipe call that returns (count,
+        SIGPIPE due); SIGPIPE made pending when due, EPIPE when nothing
+        moved."""
+        try:
+            n, sigpipe = call(*args)
+        except SigPipe:
+            raise self._epipe() from None
+        if sigpipe:
+            self._raise_sigpipe()
+        return n
 
     def recv_fds(self, fd, bufsize, maxfds, flags=0):
         """recvmsg with room for one SCM_RIGHTS message of ``maxfds`` fds

@@ -160,7 +160,8 @@ def _threads(targets, timeout):
     if any(t.is_alive() for t in ts):
         raise RuntimeError("benchmark threads did not finish within %.0f s" % timeout)
     if errors:
-        raise errors[0]
+        # a wrong page fails the row, whatever broke in the other threads after it
+        raise next((e for e in errors if isinstance(e, VerificationError)), errors[0])
 
 
 def _rss():
@@ -998,24 +999,46 @@ class _Aborted(Exception):
     """The other side of a zero-copy run failed; this side stops."""
 
 
-# zc_stamps computes all of a message's stamps in one big-integer
-# multiply-add: word i of _STAMP_ONES is 1 and word i of _STAMP_IDX is i + 1.
-_STAMP_ONES = sum(1 << (64 * i) for i in range(ZC_PAGES))
-_STAMP_IDX = sum((i + 1) << (64 * i) for i in range(ZC_PAGES))
+# page_stamps computes a run of page stamps in one big-integer multiply-add:
+# word i of _stamp_consts(n)'s first is 1 and of its second i + 1.
+_STAMP_CONSTS = {}
+
+
+def _stamp_consts(npages):
+    c = _STAMP_CONSTS.get(npages)
+    if c is None:
+        c = _STAMP_CONSTS[npages] = (sum(1 << (64 * i) for i in range(npages)),
+                                     sum((i + 1) << (64 * i) for i in range(npages)))
+    return c
+
+
+def page_stamps(first, npages):
+    """The stamps of ``npages`` pages numbered on from ``first``, as 8-byte
+    little-endian words: page ``first + i`` carries ``first + i + 1`` (never
+    0, so a zero-filled page never passes)."""
+    ones, idx = _stamp_consts(npages)
+    return (first * ones + idx).to_bytes(8 * npages, "little")
+
+
+def page_words(buf):
+    """A view of the first 8-byte word of every 4 KiB page of ``buf`` (a
+    whole number of pages): the stamps' places, written or read in one
+    strided slice.  Release it (``with``) before resizing ``buf``."""
+    with memoryview(buf) as m, m.cast("B") as b, b.cast("Q") as q:
+        return q[::_STAMP_STRIDE]
 
 
 def zc_stamps(handoff):
     """The stamps of message number ``handoff`` as ZC_PAGES 8-byte
-    little-endian words: page i carries ``handoff * ZC_PAGES + i + 1`` (never
-    0, so a zero-filled page never passes)."""
-    return (handoff * ZC_PAGES * _STAMP_ONES + _STAMP_IDX).to_bytes(8 * ZC_PAGES, "little")
+    little-endian words: page i carries ``handoff * ZC_PAGES + i + 1``."""
+    return page_stamps(handoff * ZC_PAGES, ZC_PAGES)
 
 
 def stamp_pages(buf, handoff):
     """Write the stamps of message ``handoff`` at the start of each page of
     the 1 MiB buffer ``buf``."""
     with memoryview(zc_stamps(handoff)) as src, src.cast("Q") as words_in, \
-            memoryview(buf) as m, m.cast("Q") as q, q[::_STAMP_STRIDE] as words:
+            page_words(buf) as words:
         words[:] = words_in
 
 
@@ -1413,6 +1436,24 @@ class _SpliceOps:
             self.shut_wr = lambda fd: socket.socket(fileno=os.dup(fd)).shutdown(SHUT_WR)
             self.close = os.close
 
+    def hanging_up(self, fn, *fds):
+        """``fn`` made to close ``fds`` when it fails, so the threads
+        blocked on their other ends stop (EOF, EPIPE) instead of waiting for
+        data that will never come or room that will never be made."""
+        def run():
+            try:
+                fn()
+            except BaseException:
+                for fd in fds:
+                    try:
+                        self.close(fd)
+                    except OSError:
+                        pass
+                    if fd in self.fds:
+                        self.fds.remove(fd)
+                raise
+        return run
+
     def done(self):
         if self.k is not None:
             self.k.close()
@@ -1423,38 +1464,76 @@ class _SpliceOps:
                 pass
 
 
-def _stamped_chunk(template, seq):
-    """Stamp each 4 KiB page of ``template`` with its page number."""
-    for i in range(0, len(template), _PAGE):
-        template[i:i + 8] = (seq + i // _PAGE).to_bytes(8, "little")
+def _stamped_chunk(template, first):
+    """Stamp every 4 KiB page of ``template`` with its number, pages numbered
+    on from ``first`` (page_stamps: the word ``first + i + 1`` at the start
+    of page i), in one strided store; returns ``template``."""
+    with memoryview(page_stamps(first, len(template) // _PAGE)) as src, \
+            src.cast("Q") as words_in, page_words(template) as words:
+        words[:] = words_in
     return template
 
 
 class _StampReader:
-    """Reads a stream in whole chunks and checks every page's stamp."""
+    """Reads a stream in whole chunks and checks every page's stamp (pages
+    numbered on from 0 over the stream, as ``_stamped_chunk`` stamps them):
+    a wrong, stale, zero-filled or missing page raises VerificationError.
+    ``recv_into(fd, view, n) -> count`` fills a buffer; or, with ``read(fd,
+    n) -> bytes``, a whole chunk read at once is checked where it arrived
+    and a short one is gathered in the buffer first."""
 
-    def __init__(self, recv_into, fd, size):
-        self.recv_into, self.fd = recv_into, fd
+    def __init__(self, recv_into, fd, size, read=None):
+        self.recv_into, self.read, self.fd = recv_into, read, fd
         self.buf = bytearray(size)
         self.view = memoryview(self.buf)
+        self.words = page_words(self.buf)
+        self.npages = size // _PAGE
         self.page = 0
         self.bytes = 0
+
+    def check(self, data):
+        """Check the stamps of one chunk's pages, ``data`` or the buffer."""
+        if data is None:
+            got = self.words.tobytes()
+        else:
+            with page_words(data) as words:
+                got = words.tobytes()
+        exp = page_stamps(self.page, self.npages)
+        if got != exp:
+            for i in range(self.npages):
+                if got[8 * i:8 * i + 8] != exp[8 * i:8 * i + 8]:
+                    raise VerificationError("page %d arrived with a wrong stamp %#x" % (
+                        self.page + i, int.from_bytes(got[8 * i:8 * i + 8], "little")))
+        self.page += self.npages
+        self.bytes += len(self.buf)
 
     def chunk(self):
         """One chunk read and checked: False at EOF."""
         got, size = 0, len(self.buf)
-        while got < size:
-            n = self.recv_into(self.fd, self.view[got:], size - got)
-            if not n:
-                if got:
-                    raise VerificationError("stream ended inside a chunk")
-                return False
-            got += n
-        for i in range(0, size, _PAGE):
-            if int.from_bytes(self.buf[i:i + 8], "little") != self.page:
-                raise VerificationError("page %d arrived with a wrong stamp" % self.page)
-            self.page += 1
-        self.bytes += size
+        if self.read is not None:
+            data = self.read(self.fd, size)
+            if len(data) == size:
+                self.check(data)
+                return True
+            while True:
+                if not data:
+                    if got:
+                        raise VerificationError("stream ended inside a chunk")
+                    return False
+                self.view[got:got + len(data)] = data
+                got += len(data)
+                if got == size:
+                    break
+                data = self.read(self.fd, size - got)
+        else:
+            while got < size:
+                n = self.recv_into(self.fd, self.view[got:], size - got)
+                if not n:
+                    if got:
+                        raise VerificationError("stream ended inside a chunk")
+                    return False
+                got += n
+        self.check(None)
         return True
 
     def read_all(self):
@@ -1474,7 +1553,7 @@ def _stamped_writes(write, fd, budget):
     while time.perf_counter() < end:
         for _ in range(8):
             data = _stamped_chunk(template, seq)
-            sent = 0
+            sent = write(fd, data)
             while sent < _CHUNK:
                 sent += write(fd, memoryview(data)[sent:])
             seq += _CHUNK // _PAGE
@@ -1510,7 +1589,8 @@ def _splice_relay(name, budget):
         def receiver():
             start.wait()
             state["end"] = reader.read_all()
-        _threads([sender, relay, receiver], budget + 60)
+        _threads([ops.hanging_up(sender, a1), ops.hanging_up(relay, a2, r, w, b1),
+                  ops.hanging_up(receiver, b2)], budget + 60)
         return _result(reader.bytes // _CHUNK, state["end"], reader.bytes,
                        note="sender -> A -> splice -> pipe -> splice -> B -> receiver, "
                             "64 KiB chunks, every page's stamp checked")
@@ -1552,7 +1632,7 @@ def _sendfile_1m(name, budget):
                 if reader.page % (size // _PAGE) == 0:
                     reader.page = 0         # the next copy of the file starts again
             state["end"] = time.perf_counter() - t0
-        _threads([sender, receiver], budget + 60)
+        _threads([ops.hanging_up(sender, a), ops.hanging_up(receiver, b)], budget + 60)
         if reader.bytes != state["files"] * size:
             raise VerificationError("%d bytes arrived of %d" % (reader.bytes, state["files"] * size))
         return _result(state["files"], state["end"], reader.bytes,
@@ -1570,27 +1650,23 @@ def _pipe_64k(name, budget):
         r, w = ops.pipe()
         state = dict(end=None)
 
-        def recv_into(fd, view, n):
-            data = ops.read(fd, n)
-            view[:len(data)] = data
-            return len(data)
-        reader = _StampReader(recv_into, r, _CHUNK)
+        reader = _StampReader(None, r, _CHUNK, read=ops.read)
         start = threading.Barrier(2)
 
         def writer():
             start.wait()
             _stamped_writes(ops.write, w, budget)
             ops.close(w)
+            if w in ops.fds:
+                ops.fds.remove(w)
 
         def rd():
             start.wait()
             state["end"] = reader.read_all()
-        _threads([writer, rd], budget + 60)
+        _threads([ops.hanging_up(writer, w), ops.hanging_up(rd, r)], budget + 60)
         return _result(reader.bytes // _CHUNK, state["end"], reader.bytes,
                        note="64 KiB stamped writes into a pipe, every page's stamp checked")
     finally:
-        if name != "menios":
-            ops.fds.remove(w)
         ops.done()
 
 

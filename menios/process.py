@@ -212,11 +212,7 @@ class Process(_unix.ProcessBase):
     def open(self, path, flags, mode=0o666):
         return filecalls.open(self, path, flags, mode)
 
-    def read(self, fd, n):
-        return filecalls.read(self, fd, n)
-
-    def write(self, fd, data):
-        return filecalls.write(self, fd, data)
+    # read and write: ProcessBase's (a pipe's in C, the rest filecalls')
 
     def lseek(self, fd, offset, whence):
         return filecalls.lseek(self, fd, offset, whence)
@@ -230,8 +226,8 @@ class Process(_unix.ProcessBase):
     def pipe2(self, flags):
         return filecalls.pipe(self, flags)
 
-    def splice(self, src, dst, count, offset_src=None, offset_dst=None, flags=0):
-        return splicecalls.splice(self, src, dst, count, offset_src, offset_dst, flags)
+    # splice: ProcessBase's (pipe <-> stream socket and pipe -> pipe in C,
+    # the rest splicecalls')
 
     def tee(self, src, dst, count, flags=0):
         return splicecalls.tee(self, src, dst, count, flags)

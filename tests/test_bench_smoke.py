@@ -233,6 +233,73 @@ def test_zerocopy_failure_fails_the_row_and_the_command(monkeypatch, capsys):
     assert "FAILED" in captured.out and "zerocopy_1m/menios" in captured.err
 
 
+# --------------------------------------------- splice_relay, sendfile_1m, pipe_64k
+# Their writers stamp every 4 KiB page with its number in the stream and
+# their readers check every stamp: a page that arrives stale, zero-filled or
+# wrong fails the row.
+SPLICE_ROWS = {"splice_relay": bench._splice_relay, "sendfile_1m": bench._sendfile_1m,
+               "pipe_64k": bench._pipe_64k}
+
+
+def test_page_stamps_are_checked_in_one_slice():
+    chunk = bench._stamped_chunk(bytearray(bench._CHUNK), 32)
+    assert [int.from_bytes(chunk[i:i + 8], "little") for i in range(0, bench._CHUNK, 4096)] \
+        == list(range(33, 49))
+    reader = bench._StampReader(None, None, bench._CHUNK)
+    reader.page = 32
+    reader.check(bytes(chunk))
+    assert (reader.page, reader.bytes) == (48, bench._CHUNK)
+    chunk[3 * 4096 + 7] ^= 0x40
+    reader.page = 32
+    with pytest.raises(bench.VerificationError, match="page 35 arrived with a wrong stamp"):
+        reader.check(chunk)
+
+
+def _page_spoiler(monkeypatch, first, page):
+    """``_stamped_chunk`` leaves one page of the chunk starting at page
+    ``first`` as it was (stale: the previous chunk's stamp, or zeros in a
+    fresh buffer)."""
+    orig = bench._stamped_chunk
+    off = page * 4096
+
+    def stamp(template, f):
+        old = bytes(template[off:off + 8])
+        orig(template, f)
+        if f == first:
+            template[off:off + 8] = old
+        return template
+    monkeypatch.setattr(bench, "_stamped_chunk", stamp)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", ["menios", "host"])
+@pytest.mark.parametrize("row", sorted(SPLICE_ROWS))
+def test_splice_rows_fail_on_a_stale_page(monkeypatch, row, name):
+    # sendfile stamps its file once (pages from 0); the others a chunk at a time
+    first = 0 if row == "sendfile_1m" else 3 * 16
+    _page_spoiler(monkeypatch, first, 5)
+    with pytest.raises(bench.VerificationError,
+                       match="page %d arrived with a wrong stamp" % (first + 5)):
+        SPLICE_ROWS[row](name, 0.1)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", ["menios", "host"])
+@pytest.mark.parametrize("row", sorted(SPLICE_ROWS))
+def test_splice_rows_check_every_page(monkeypatch, row, name):
+    checked = []
+    orig = bench._StampReader.check
+
+    def check(self, data):
+        orig(self, data)
+        checked.append(self.npages)
+    monkeypatch.setattr(bench._StampReader, "check", check)
+    r = SPLICE_ROWS[row](name, 0.05)
+    assert r["ops"] > 0
+    pages_per_op = 256 if row == "sendfile_1m" else 16      # 1 MiB file, 64 KiB chunk
+    assert sum(checked) == r["ops"] * pages_per_op
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("nsenders", [1, 8])
 @pytest.mark.parametrize("name", ["menios", "host"])

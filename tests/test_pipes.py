@@ -90,6 +90,41 @@ def test_blocked_read_releases_the_gil_and_wakes(kernel):
     assert spins > 1000
 
 
+def _copied(kernel):
+    return kernel.counters()["bytes_copied"]
+
+
+def test_writer_hands_bytes_straight_to_a_sleeping_reader(kernel):
+    """A reader asleep on an empty pipe gets a write copied straight into
+    its buffer (one copy); what its buffer cannot take goes into the pipe,
+    in order, for the next read."""
+    p = kernel.spawn()
+    r, w = p.pipe()
+    t, box = _run(p.read, r, 10)
+    assert kernel.wait_blocked(1, JOIN)
+    before = _copied(kernel)
+    assert p.write(w, b"0123456789abcdef") == 16
+    t.join(JOIN)
+    assert box.get("result") == b"0123456789"
+    assert p.ioctl(r, menios.FIONREAD) == 6
+    assert _copied(kernel) - before == 16       # 10 handed over + 6 into the pipe
+    assert p.read(r, 100) == b"abcdef"
+    assert _copied(kernel) - before == 22
+
+
+def test_packets_are_not_handed_over(kernel):
+    """An O_DIRECT write stays a packet in the pipe: copied in, then out."""
+    p = kernel.spawn()
+    r, w = p.pipe2(os.O_DIRECT)
+    t, box = _run(p.read, r, 10)
+    assert kernel.wait_blocked(1, JOIN)
+    before = _copied(kernel)
+    assert p.write(w, b"packet") == 6
+    t.join(JOIN)
+    assert box.get("result") == b"packet"
+    assert _copied(kernel) - before == 12
+
+
 def test_blocked_write_wakes_when_read(kernel):
     """A blocking write bigger than the pipe returns once all of it is in."""
     p = kernel.spawn()

@@ -250,3 +250,97 @@ def _page_cache_frees_its_pages():
     with pytest.raises(OSError) as e:
         p.splice(fd, 99, 1)
     assert e.value.errno == errno.EBADF
+
+
+# ------------------------------------------------------------------
+# Process.read, write and splice make the common pipe and socket calls in
+# C (ProcessBase); filecalls and splice.splice are the general path.  Both
+# must answer every call alike: result, errno, SIGPIPE, what moved.
+
+def _outcome(call):
+    try:
+        return ("ok", call())
+    except OSError as e:
+        return ("OSError", e.errno)
+    except (TypeError, ValueError) as e:
+        return (type(e).__name__,)
+
+
+def _world():
+    k = menios.Kernel()
+    p = k.spawn()
+    fds = {}
+    fds["r"], fds["w"] = p.pipe()
+    fds["r2"], fds["w2"] = p.pipe()
+    fds["s1"], fds["s2"] = p.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    fds["d1"], fds["d2"] = p.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    fds["nr"], fds["nw"] = p.pipe2(os.O_NONBLOCK)
+    fds["bad"] = 999
+    p.send(fds["s2"], b"stream")
+    p.send(fds["d2"], b"dgram")
+    p.write(fds["w"], b"piped")
+    p.write(fds["w2"], b"more")
+    fds["closed_r"], fds["closed_w"] = p.pipe()
+    p.close(fds["closed_r"])
+    return k, p, fds
+
+
+def _state(k, p, fds):
+    """What a call left behind: SIGPIPE pending, bytes where they went."""
+    out = [sorted(p.pending_signals)]
+    for fd in ("r", "r2", "nr"):
+        out.append(p._file(fds[fd]).nread())
+    for fd in ("s1", "d1"):
+        try:
+            out.append(p.recv(fds[fd], 100, socket.MSG_DONTWAIT))
+        except OSError as e:
+            out.append(e.errno)
+    return out
+
+
+SPLICE_ENDS = ["r", "w", "r2", "w2", "s1", "d1", "nr", "nw", "closed_w", "bad"]
+
+
+@pytest.mark.parametrize("src", SPLICE_ENDS)
+@pytest.mark.parametrize("dst", SPLICE_ENDS)
+def test_splice_fast_path_answers_as_the_general_path(src, dst):
+    from menios import splice as splicecalls
+    seen = []
+    for how in ("fast", "general"):
+        for count, flags in ((100, SPLICE_F_NONBLOCK), (3, SPLICE_F_NONBLOCK), (0, 0),
+                             (-1, 0), (10, 0x100)):
+            k, p, fds = _world()
+            try:
+                a, b = fds[src], fds[dst]
+                if how == "fast":
+                    r = _outcome(lambda: p.splice(a, b, count, flags=flags))
+                else:
+                    r = _outcome(lambda: splicecalls.splice(p, a, b, count, None, None, flags))
+                seen.append((how, count, flags, r, _state(k, p, fds)))
+            finally:
+                k.close()
+    half = len(seen) // 2
+    assert [s[1:] for s in seen[:half]] == [s[1:] for s in seen[half:]]
+
+
+@pytest.mark.parametrize("fd", SPLICE_ENDS)
+def test_read_write_fast_paths_answer_as_the_general_path(fd):
+    # (every fd that is read has bytes or is non-blocking: no call sleeps)
+    from menios import filecalls
+    seen = []
+    for how in ("fast", "general"):
+        for call, arg in (("read", 3), ("read", 100), ("read", 0), ("read", -1),
+                          ("read", "x"), ("write", b"abc"), ("write", b""),
+                          ("write", "not bytes")):
+            k, p, fds = _world()
+            try:
+                f = fds[fd]
+                if how == "fast":
+                    r = _outcome(lambda: getattr(p, call)(f, arg))
+                else:
+                    r = _outcome(lambda: getattr(filecalls, call)(p, f, arg))
+                seen.append((how, call, arg, r, _state(k, p, fds)))
+            finally:
+                k.close()
+    half = len(seen) // 2
+    assert [s[1:] for s in seen[:half]] == [s[1:] for s in seen[half:]]

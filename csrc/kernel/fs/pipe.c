@@ -1,12 +1,19 @@
 /*
  * fs/pipe.c - pipes, after Linux's fs/pipe.c: a ring of page buffers,
  * PIPE_BUF-atomic writes, small writes merged into the last page, O_DIRECT
- * packets, F_SETPIPE_SZ, pipe_poll's bits.
+ * packets, F_SETPIPE_SZ, pipe_poll's bits.  A write into an empty pipe
+ * whose reader sleeps there is copied straight into the reader's buffer
+ * (pipe_handoff; stream.c does the same for stream sockets): one copy and no
+ * page instead of two copies, and the pipe stays empty for the write after
+ * it.  The reader sees what Linux's would once it ran (the bytes, then the
+ * rest of the write in the pipe); only a FIONREAD or poll between the write
+ * and the reader's return can tell (the bytes are not in the pipe).
  *
  * Locking: see the contract in pipe.h.  In short: pipe.mutex serialises the
  * pipe's readers and writers and is held across copies; the net lock guards
- * the wait queues and the state poll reads (head, tail, max_usage, readers,
- * writers), which change with both held.  Order pipe.mutex -> net.lock.
+ * the wait queues, the readers' offers and the state poll reads (head,
+ * tail, max_usage, readers, writers), which change with both held.  Order
+ * pipe.mutex -> net.lock.
  *
  * Splice with sockets (fs/splice.c's splice_to_socket and
  * splice_file_to_pipe over unix_stream_splice_read) lives here too:
@@ -299,6 +306,46 @@ static void pipe_io_copy(struct pipe_io *io, unsigned char *mem, size_t n, int t
 	}
 }
 
+/*
+ * Copy @n bytes from the writer's buffers @src into the reader's @dst, both
+ * from their cursors on (the direct handoff).
+ */
+static void pipe_io_xfer(struct pipe_io *dst, struct pipe_io *src, size_t n)
+{
+	while (n) {
+		struct pipe_iov *v = &dst->iov[dst->iov_idx];
+		size_t c = v->len - dst->iov_off;
+
+		if (c > n)
+			c = n;
+		pipe_io_copy(src, (unsigned char *)v->base + dst->iov_off, c, 0);
+		n -= c;
+		dst->done += c;
+		dst->iov_off += c;
+		if (dst->iov_off == v->len) {
+			dst->iov_idx++;
+			dst->iov_off = 0;
+		}
+	}
+}
+
+/*
+ * A reader's offer is over: withdraw it if no writer took it, after any copy
+ * into its buffer still running has finished.  Returns the bytes handed
+ * over.  Caller holds net.lock.
+ */
+static size_t __pipe_handoff_end(struct pipe_inode_info *pipe, struct pipe_handoff *h)
+{
+	while (h->busy) {
+		plat_mutex_unlock(&pipe->net->lock);
+		plat_yield();
+		plat_mutex_lock(&pipe->net->lock);
+	}
+	if (pipe->handoff == h)
+		pipe->handoff = NULL;
+	return h->got;
+}
+
 /* ---------------------------------------------------------------- read --- */
 
 static int __pipe_readable(const struct pipe_inode_info *pipe)
@@ -330,7 +377,8 @@ ssize_t pipe_read(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_
 	struct unix_net *net = pipe->net;
 	size_t total_len = pipe_io_total(io) - io->done;
 	ssize_t ret = 0;
-	int was_full, wake_next_reader = 0, err;
+	int was_full, wake_next_reader = 0, err, offered;
+	struct pipe_handoff h;
 
 	if (total_len == 0)
 		return 0;	/* a null read succeeds at once */
@@ -376,11 +424,28 @@ ssize_t pipe_read(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_
 		plat_mutex_lock(&net->lock);
 		if (was_full)
 			__wake_up(&pipe->wr_wait, 1);
-		__pipe_wait_event(err, net, &pipe->rd_wait, ctl, __pipe_readable(pipe));
+		/* A blocking read of an empty pipe offers its buffer to writers
+		 * while it sleeps (pipe_handoff). */
+		offered = ctl->deadline != WAIT_NONBLOCK && !pipe->handoff &&
+			  pipe_empty(pipe->head, pipe->tail);
+		if (offered) {
+			h = (struct pipe_handoff){ io, total_len, 0, 0 };
+			pipe->handoff = &h;
+		}
+		__pipe_wait_event(err, net, &pipe->rd_wait, ctl,
+				  __pipe_readable(pipe) || (offered && pipe->handoff != &h));
+		if (offered) {
+			size_t got = __pipe_handoff_end(pipe, &h);
+
+			ret += (ssize_t)got;
+			total_len -= got;
+		}
 		plat_mutex_unlock(&net->lock);
-		if (err)
+		if (err && !ret)
 			return err;
 		plat_mutex_lock(&pipe->mutex);
+		if (err || !total_len)
+			break;
 		was_full = pipe_full(pipe->head, pipe->tail, pipe->max_usage);
 		wake_next_reader = 1;
 	}
@@ -416,6 +481,44 @@ static void pipe_push(struct pipe_inode_info *pipe, struct page_run *page,
 	pipe->bytes_copied += len;
 }
 
+/*
+ * The direct handoff: with a reader asleep on the empty pipe offering its
+ * buffer, copy up to *@total_len bytes of @io straight into it and end the
+ * offer (a read returns once it has bytes).  What does not fit goes into
+ * the pipe as usual.  Returns 1 when the whole write went over.  Caller
+ * holds pipe.mutex, so no other writer comes between and no byte can be
+ * in the pipe before these.
+ */
+static int pipe_handoff(struct pipe_inode_info *pipe, struct pipe_io *io, size_t *total_len)
+{
+	struct unix_net *net = pipe->net;
+	struct pipe_handoff *h;
+	size_t n;
+
+	plat_mutex_lock(&net->lock);
+	h = pipe->handoff;
+	if (h && !h->busy)
+		h->busy = 1;
+	else
+		h = NULL;
+	plat_mutex_unlock(&net->lock);
+	if (!h)
+		return 0;
+	n = *total_len < h->room ? *total_len : h->room;
+	pipe_io_xfer(h->io, io, n);
+	unix_cnt_add(net, bytes_copied, (int64_t)n);	/* an atomic */
+	pipe->bytes_copied += (int64_t)n;
+	*total_len -= n;
+	plat_mutex_lock(&net->lock);
+	h->got += n;
+	h->room -= n;
+	h->busy = 0;
+	pipe->handoff = NULL;
+	__wake_up_all(&pipe->rd_wait);
+	plat_mutex_unlock(&net->lock);
+	return *total_len == 0;
+}
+
 ssize_t pipe_write(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_ctl *ctl)
 {
 	struct unix_net *net = pipe->net;
@@ -433,6 +536,8 @@ ssize_t pipe_write(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait
 		goto out;
 	}
 	was_empty = pipe_empty(pipe->head, pipe->tail);
+	if (was_empty && !io->packet && pipe_handoff(pipe, io, &total_len))
+		goto out;
 	/*
 	 * The odd bytes of a write (all of a small one) may go into the last
 	 * page if they fit there whole: that is what keeps writes of up to
@@ -495,6 +600,8 @@ ssize_t pipe_write(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait
 			break;
 		was_empty = pipe_empty(pipe->head, pipe->tail);
 		wake_next_writer = 1;
+		if (was_empty && !io->packet && pipe_handoff(pipe, io, &total_len))
+			break;
 	}
 out:
 	if (pipe_full(pipe->head, pipe->tail, pipe->max_usage))

@@ -36,6 +36,13 @@
  *   wait_event_interruptible_exclusive); the sleep drops net.lock.
  *   Functions named __pipe_*() expect the caller to hold net.lock.
  *
+ *   A reader asleep on an empty pipe may offer its buffer to writers
+ *   (pipe->handoff, struct pipe_handoff), set and taken under net.lock.  A
+ *   writer that sets the offer's busy flag (under net.lock, holding
+ *   pipe.mutex) owns the reader's pipe_io and copies into it with only
+ *   pipe.mutex held; the reader, once awake, waits for busy to clear under
+ *   net.lock (dropping it while it yields) before it touches its io again.
+ *
  * Every call returns 0 or a count on success and -errno on failure.
  */
 #ifndef MENIOS_PIPE_H
@@ -84,6 +91,18 @@ struct pipe_inode_info {
 	struct wait_queue_head rd_wait, wr_wait;
 	struct list_head link;		/* on net->pipes */
 	int64_t bytes_copied;		/* payload bytes copied in and out */
+	struct pipe_handoff *handoff;	/* under net.lock: a sleeping reader's offer */
+};
+
+/*
+ * A reader asleep on an empty pipe offers its buffer: a writer copies
+ * straight into it (one copy instead of two, no page) and ends the offer.
+ */
+struct pipe_handoff {
+	struct pipe_io *io;		/* the reader's call; its cursor takes the bytes */
+	size_t room;			/* bytes the reader has room for */
+	size_t got;			/* bytes handed over */
+	int busy;			/* a writer is copying into @io */
 };
 
 /* The caller's side of a pipe file (FMODE_READ / FMODE_WRITE). */

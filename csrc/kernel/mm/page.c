@@ -9,19 +9,58 @@
 
 _Static_assert(PAGE_SIZE_BYTES == PLAT_PAGE_SIZE, "a page run is made of platform pages");
 
-struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
+/* A one-page run from the pool's cache, or NULL. */
+static struct page_run *page_pool_take(struct page_pool *pool)
 {
 	struct page_run *run;
 
+	if (!atomic_load_explicit(&pool->nfree, memory_order_relaxed))
+		return NULL;	/* a hint: a miss only costs an allocation */
+	plat_mutex_lock(&pool->lock);
+	run = pool->free;
+	if (run) {
+		pool->free = run->next_free;
+		atomic_fetch_sub_explicit(&pool->nfree, 1, memory_order_relaxed);
+	}
+	plat_mutex_unlock(&pool->lock);
+	return run;
+}
+
+/* Keep a freed one-page run for reuse: 0 when the cache is full. */
+static int page_pool_keep(struct page_pool *pool, struct page_run *run)
+{
+	int kept = 0;
+
+	if (atomic_load_explicit(&pool->nfree, memory_order_relaxed) >= PAGE_POOL_CACHE)
+		return 0;	/* a hint, as above */
+	plat_mutex_lock(&pool->lock);
+	if (atomic_load_explicit(&pool->nfree, memory_order_relaxed) < PAGE_POOL_CACHE) {
+		run->next_free = pool->free;
+		pool->free = run;
+		atomic_fetch_add_explicit(&pool->nfree, 1, memory_order_relaxed);
+		kept = 1;
+	}
+	plat_mutex_unlock(&pool->lock);
+	return kept;
+}
+
+struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
+{
+	struct page_run *run = NULL;
+
 	if (npages == 0 || npages > SIZE_MAX / PAGE_SIZE_BYTES)
 		return NULL;
-	run = plat_zalloc(sizeof(*run));
-	if (!run)
-		return NULL;
-	run->mem = plat_page_alloc(npages);
-	if (!run->mem) {
-		plat_free(run);
-		return NULL;
+	if (npages == 1)
+		run = page_pool_take(pool);
+	if (!run) {
+		run = plat_zalloc(sizeof(*run));
+		if (!run)
+			return NULL;
+		run->mem = plat_page_alloc(npages);
+		if (!run->mem) {
+			plat_free(run);
+			return NULL;
+		}
 	}
 	if (zero)
 		memset(run->mem, 0, npages * PAGE_SIZE_BYTES);
@@ -30,10 +69,27 @@ struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 	atomic_init(&run->completions, 0);
 	plat_event_arm(&run->released);
 	run->npages = npages;
-	run->live_pages = &pool->live_pages;
+	run->pool = pool;
+	run->next_free = NULL;
 	atomic_fetch_add(&pool->live_pages, (long)npages);
 	trace_event(TRACE_PAGE_ALLOC, 0, trace_id(run), npages, 0);
 	return run;
+}
+
+void page_pool_drain(struct page_pool *pool)
+{
+	struct page_run *run, *next;
+
+	plat_mutex_lock(&pool->lock);
+	run = pool->free;
+	pool->free = NULL;
+	atomic_store_explicit(&pool->nfree, 0, memory_order_relaxed);
+	plat_mutex_unlock(&pool->lock);
+	for (; run; run = next) {
+		next = run->next_free;
+		plat_page_free(run->mem, run->npages);
+		plat_free(run);
+	}
 }
 
 void page_run_get(struct page_run *run)
@@ -49,7 +105,11 @@ void page_run_put(struct page_run *run)
 
 	trace_event(TRACE_PAGE_PUT, 0, trace_id(run), was - 1, 0);
 	if (was == 1) {
-		atomic_fetch_sub(run->live_pages, (long)run->npages);
+		struct page_pool *pool = run->pool;
+
+		atomic_fetch_sub(&pool->live_pages, (long)run->npages);
+		if (run->npages == 1 && page_pool_keep(pool, run))
+			return;
 		plat_page_free(run->mem, run->npages);
 		plat_free(run);
 	} else {

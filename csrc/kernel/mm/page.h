@@ -12,8 +12,17 @@
  * in the run itself -- the sleeper's own reference keeps it alive for the
  * poster -- and costs a system call only when someone sleeps on it.
  *
- * Locking: refcnt, gifted and the event are atomics; nothing else is mutable.
- * The tracepoints take the trace ring's lock, a leaf (kernel/trace/trace.h).
+ * A pool keeps up to PAGE_POOL_CACHE freed one-page runs (descriptor and
+ * page) for its next allocations, as Linux's per-CPU page lists keep freed
+ * pages from going back to the buddy allocator: a pipe or a page skb takes
+ * and drops a page per 4 KiB moved, and the host allocator's aligned
+ * allocations cost more than the copy of the page.  page_pool_drain frees
+ * them when the pool goes.
+ *
+ * Locking: refcnt, gifted and the event are atomics; nothing else of a run
+ * in use is mutable.  pool->lock guards the pool's cache (free, nfree) and
+ * is a leaf: nothing is called with it held.  The tracepoints take the
+ * trace ring's lock, a leaf (kernel/trace/trace.h).
  */
 #ifndef MENIOS_PAGE_H
 #define MENIOS_PAGE_H
@@ -23,26 +32,37 @@
 #include <stdint.h>
 
 #include "../sched/wait.h"
+#include "../../platform/platform.h"
 
 #define PAGE_SIZE_BYTES 4096
 
 struct page_run {
 	atomic_int refcnt;
 	atomic_int gifted;		/* handed to a socket: the owner may no longer write */
-	atomic_long *live_pages;	/* the allocator's live-page counter */
+	struct page_pool *pool;		/* the allocator: its live-page counter, its cache */
+	struct page_run *next_free;	/* in the pool's cache */
 	atomic_long completions;	/* the sender's references released by receivers */
 	plat_event_t released;		/* posted by every put that does not free */
 	size_t npages;
 	unsigned char *mem;
 };
 
+/* One-page runs a pool keeps for reuse at most. */
+#define PAGE_POOL_CACHE 64
+
+/* All-zero storage is an empty pool. */
 struct page_pool {
 	atomic_long live_pages;		/* pages allocated and not yet freed */
+	plat_mutex_t lock;		/* guards free; nfree changes under it */
+	struct page_run *free;		/* freed one-page runs, for reuse */
+	atomic_uint nfree;		/* read without the lock as a hint */
 };
 
 /* @zero: clear the pages (fresh pages handed to a user are zero-filled). */
 struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero);
 long page_pool_live(struct page_pool *pool);
+/* Free the runs the pool keeps for reuse (the pool is going away). */
+void page_pool_drain(struct page_pool *pool);
 void page_run_get(struct page_run *run);
 /* Drop a reference; the last one frees the pages. */
 void page_run_put(struct page_run *run);

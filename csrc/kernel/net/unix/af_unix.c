@@ -155,6 +155,7 @@ void unix_net_shutdown(struct unix_net *net)
 
 void unix_net_free(struct unix_net *net)
 {
+	page_pool_drain(&net->pool);
 	plat_cond_destroy(&net->idle);
 	plat_mutex_destroy(&net->ready_lock);
 	plat_mutex_destroy(&net->idle_lock);
