@@ -13,6 +13,7 @@ import pytest
 import menios
 from menios import SPLICE_F_GIFT, SPLICE_F_NONBLOCK
 from menios import _unix
+from menios.constants import F_SETPIPE_SZ, FIONREAD
 from test_blocking import JOIN, _ctrl_c, _run
 
 
@@ -58,6 +59,41 @@ def test_splice_relay_copies_no_payload_byte(kernel):
         while len(received) < off + len(chunk):
             received += p.recv(b2, 1 << 20)
     assert bytes(received) == data
+
+
+def test_splice_takes_the_part_of_a_stream_message_that_fits(kernel):
+    """A stream socket's skbs larger than the pipe's free room go in by
+    reference in the part that fits; the rest stays queued and a later
+    recv (peek first) or splice carries on exactly where it stopped."""
+    p = kernel.spawn()
+    a, b = p.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    p.setsockopt(a, socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    r, w = p.pipe()
+    data = _payload(80 * 1024)
+    assert p.send(a, data) == len(data)
+    copied, moved = _copies(kernel)
+    n = p.splice(b, w, 1 << 20, flags=SPLICE_F_NONBLOCK)
+    # more than the first skb (36544 bytes), at most the pipe's 16 pages
+    assert 36544 < n <= 65536
+    assert _copies(kernel) == (copied, moved + n)
+    assert p.ioctl(b, FIONREAD) == len(data) - n
+    assert p.recv(b, 100, socket.MSG_PEEK) == data[n:n + 100]
+    assert p.read(r, 1 << 20) == data[:n]
+    copied, moved = _copies(kernel)
+    m = p.splice(b, w, 1 << 20, flags=SPLICE_F_NONBLOCK)
+    assert n + m == len(data)
+    assert _copies(kernel) == (copied, moved + m)
+    assert p.read(r, 1 << 20) == data[n:]
+    # and a recv after a partial splice reads the rest of the skb in order
+    assert p.send(a, data) == len(data)
+    r2, w2 = p.pipe()
+    p.fcntl(w2, F_SETPIPE_SZ, 4096)
+    k = p.splice(b, w2, 1 << 20, flags=SPLICE_F_NONBLOCK)
+    assert 0 < k <= 4096
+    rest = bytearray()
+    while len(rest) < len(data) - k:
+        rest += p.recv(b, 1 << 20, socket.MSG_DONTWAIT)
+    assert p.read(r2, 8192) + bytes(rest) == data
 
 
 def test_sendfile_of_page_cache_copies_nothing(kernel):
@@ -192,7 +228,7 @@ def test_kernel_close_wakes_blocked_splices():
     a, b = p.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     fd = p.open("/f", os.O_RDWR | os.O_CREAT, 0o600)
     p.write(fd, b"x")
-    p.fcntl(w2, menios.F_SETPIPE_SZ, 4096)
+    p.fcntl(w2, F_SETPIPE_SZ, 4096)
     p.write(w2, b"y" * 4096)
     # three pipes: a splice from a socket sleeps holding its pipe's mutex,
     # as Linux's holds pipe_lock, so another splice on that pipe would wait

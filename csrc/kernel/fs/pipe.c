@@ -24,10 +24,13 @@
  *   [TO FIX]
  *     - No per-user pipe-buffer accounting (pipe-user-pages-soft/hard): a
  *       new pipe always gets 16 slots and only pipe-max-size bounds growth.
- *     - A socket's message sent in pages goes into a pipe by reference only
- *       whole and when it fits the free slots; otherwise it is copied, and
- *       once something moved the splice stops before it (Linux references
- *       the part that fits), so one splice may move fewer bytes.
+ *     - A datagram or seqpacket message sent in pages goes into a pipe by
+ *       reference only whole and when it fits the free slots; otherwise it
+ *       is copied.  A stream socket's page message goes by reference in
+ *       the part that fits, as Linux's skb_splice_bits, but each skb starts
+ *       a fresh pipe buffer where Linux copies an skb's head into the
+ *       previous buffer's page (spd_can_coalesce), so a splice may move a
+ *       few hundred bytes fewer.
  *     - Pages queued on a stream socket by pipe_splice_to_socket are charged
  *       only the skb's overhead against the send buffer, as MSG_ZEROCOPY
  *       pages are (Linux charges a spliced page's length).
@@ -1142,12 +1145,14 @@ ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pi
 
 		sctl.deadline = (first || done) ? WAIT_NONBLOCK : 0;
 		sctl.intr = ctl->intr;
-		/* the sender's pages themselves, when they fit */
+		/* the sender's pages themselves: a stream's the part that fits
+		 * the free slots, another type's message whole if it fits */
 		memset(&m, 0, sizeof(m));
 		iov.base = NULL;
-		iov.len = want < bound ? want : bound;
+		iov.len = stream ? want : (want < bound ? want : bound);
 		m.iov = &iov;
 		m.iovlen = 1;
+		m.rpages_slots = stream ? room : 0;
 		m.flags = (dontwait || done) ? MSG_DONTWAIT : 0;
 		n = unix_recv_pages(sk, &m, &sctl);
 		if (n > 0) {

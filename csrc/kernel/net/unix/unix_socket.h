@@ -436,6 +436,9 @@ struct unix_msg {
 	int rfp_peeked;			/* rfp is a copy: the caller takes new references */
 	struct page_run *rpages;	/* zero-copy pages received */
 	size_t rpages_off;		/* where the message starts in them */
+	/* recv_pages on a stream socket: take the part of a page message
+	 * that fits this many pages (0: whole, unread messages only) */
+	unsigned int rpages_slots;
 };
 
 /* net */

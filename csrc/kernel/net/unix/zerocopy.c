@@ -42,11 +42,19 @@ struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size
  * -ENOBUFS when the next message is ordinary data or longer than
  * msg->iov[0].len when the caller gives an iov (the caller copies it with
  * unix_recvmsg), or -errno.  Ancillary data cannot travel with pages.
+ *
+ * With msg->rpages_slots set (splice into a pipe with that many free
+ * slots), a stream socket gives the part of its head page skb that fits
+ * those pages and msg->iov[0].len -- from where an earlier read stopped --
+ * and keeps the rest queued, as Linux's skb_splice_bits references the
+ * frags that fit.
  */
 ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
 {
 	struct sk_buff_head *q = &sk->receive_queue;
-	struct sk_buff *skb;
+	struct sk_buff *skb, *skb_keep = NULL;
+	int part = msg->rpages_slots && sk->type == SOCK_STREAM;
+	unsigned int len = 0;
 	ssize_t ret;
 	int err;
 
@@ -61,18 +69,38 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 		}
 		plat_mutex_lock(&q->lock);
 		skb = skb_peek(q);
-		if (skb && (!skb->pages || skb->cb.consumed || skb->cb.fp ||
-			    (msg->flags & MSG_PEEK) ||
-			    (msg->iovlen && skb->len > msg->iov[0].len))) {
+		if (skb && (!skb->pages || skb->cb.fp || (msg->flags & MSG_PEEK))) {
 			plat_mutex_unlock(&q->lock);
 			ret = -ENOBUFS;
 			goto out;
 		}
-		if (skb)
-			__unix_unlink_skb_locked(sk, skb);
-		plat_mutex_unlock(&q->lock);
-		if (skb)
+		if (skb) {
+			len = unix_skb_len(skb);
+			if (part) {
+				size_t off = (size_t)(skb->data - skb->pages->mem) +
+					     skb->cb.consumed;
+				size_t fit = (size_t)msg->rpages_slots * PAGE_SIZE_BYTES -
+					     off % PAGE_SIZE_BYTES;
+
+				if (len > fit)
+					len = (unsigned int)fit;
+			} else if (skb->cb.consumed) {
+				len = 0;
+			}
+			if (msg->iovlen && len > msg->iov[0].len)
+				len = part ? (unsigned int)msg->iov[0].len : 0;
+			if (!len) {
+				plat_mutex_unlock(&q->lock);
+				ret = -ENOBUFS;
+				goto out;
+			}
+			if (len == unix_skb_len(skb))
+				__unix_unlink_skb_locked(sk, skb);
+			else
+				skb_keep = skb;
 			break;
+		}
+		plat_mutex_unlock(&q->lock);
 		if (READ_ONCE(sk->err)) {
 			ret = __unix_sock_error(sk);
 			if (ret)
@@ -89,12 +117,30 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 	}
 	page_run_get(skb->pages);
 	msg->rpages = skb->pages;
-	msg->rpages_off = (size_t)(skb->data - skb->pages->mem);
-	msg->done = skb->len;
-	ret = (ssize_t)skb->len;
-	unix_sk_stat_add(sk, bytes_zerocopy, skb->len);
-	unix_sk_stat_add(sk, bytes_zerocopy_out, skb->len);
-	trace_event(TRACE_HANDOFF, 1, sk->ino, skb->len, trace_id(skb->pages));
+	msg->rpages_off = (size_t)(skb->data - skb->pages->mem) + skb->cb.consumed;
+	if (skb_keep) {
+		/* part of it: the rest stays queued for the next reader, who
+		 * starts where this one stopped (the queue's lock, as a
+		 * stream read consumes under it) */
+		skb->cb.consumed += len;
+		plat_mutex_unlock(&q->lock);
+		msg->done = len;
+		ret = (ssize_t)len;
+		unix_sk_stat_add(sk, bytes_zerocopy, len);
+		unix_sk_stat_add(sk, bytes_zerocopy_out, len);
+		trace_event(TRACE_HANDOFF, 1, sk->ino, len, trace_id(skb->pages));
+		sk_peek_offset_bwd(sk, (int)len);
+		plat_mutex_unlock(&sk->iolock);
+		return ret;
+	}
+	plat_mutex_unlock(&q->lock);
+	msg->done = len;
+	ret = (ssize_t)len;
+	unix_sk_stat_add(sk, bytes_zerocopy, len);
+	unix_sk_stat_add(sk, bytes_zerocopy_out, len);
+	trace_event(TRACE_HANDOFF, 1, sk->ino, len, trace_id(skb->pages));
+	if (part)
+		sk_peek_offset_bwd(sk, (int)len);
 	unix_state_lock(sk);
 	if (wq_active(&sk->peer_wait))
 		__wake_up_all(&sk->peer_wait);
