@@ -355,7 +355,8 @@ struct unix_msg {
 	 * attempt's scm_send into @fp and @creds and consumed (set to NULL) */
 	const void *control;
 	size_t controllen;
-	/* send: the sender's credentials now, and explicit SCM_CREDENTIALS */
+	/* send: the sender's credentials (scm_send reads them through the
+	 * host's cred op), and explicit SCM_CREDENTIALS */
 	struct unix_cred cur;
 	int has_creds;
 	struct unix_cred creds;
@@ -378,7 +379,22 @@ struct unix_msg {
 	int rfp_peeked;			/* rfp is a copy: the caller takes new references */
 	struct page_run *rpages;	/* zero-copy pages received */
 	size_t rpages_off;		/* where the message starts in them */
+	/* recv: msg_control, for unix_recvmsg's scm_recv (NULL: the caller
+	 * takes @rfp and @cred itself).  Control messages are written at
+	 * @rcontrol, which advances past them, and @rcontrollen, the room
+	 * left, shrinks; a buffer larger than UNIX_SCM_RECV_MAX behaves as
+	 * one of that size.  @creds_put, @fds_put: SCM_CREDENTIALS is written,
+	 * the files a message carried are detached (a call's first attempt
+	 * may write the credentials, its blocking one add the files; files
+	 * end a stream read). */
+	unsigned char *rcontrol;
+	size_t rcontrollen;
+	int creds_put, fds_put;
 };
+
+/* The most scm_recv writes: SCM_CREDENTIALS and SCM_MAX_FD files. */
+#define UNIX_SCM_RECV_MAX	(UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(struct unix_cred))) + \
+				 UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(SCM_MAX_FD * sizeof(int32_t))))
 
 /* net */
 struct unix_net *unix_net_create(const struct unix_sysctl *sysctl);
@@ -412,15 +428,16 @@ void unix_net_set_host(struct unix_net *net, const struct unix_host_ops *ops);
  * unix_connect's @path NULL is AF_UNSPEC.
  */
 int unix_bind(void *task, struct unix_sock *sk, const void *path, unsigned int len);
-int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred);
-int unix_listen(struct unix_sock *sk, int backlog, const struct unix_cred *cred);
+int unix_socketpair(void *task, struct unix_sock *a, struct unix_sock *b);
+int unix_listen(void *task, struct unix_sock *sk, int backlog);
 int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned int len,
-		 const struct unix_cred *cred, int flags, struct wait_ctl *ctl);
+		 int flags, struct wait_ctl *ctl);
 int unix_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 		struct wait_ctl *ctl);
 ssize_t unix_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 		     struct wait_ctl *ctl);
-ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
+ssize_t unix_recvmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
+		     struct wait_ctl *ctl);
 size_t unix_recv_hint(const struct unix_sock *sk);	/* lockless: a hint */
 int unix_shutdown(struct unix_sock *sk, int how);
 int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned int *len);
