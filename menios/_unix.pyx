@@ -269,11 +269,11 @@ cdef inline void _put_file(object f) noexcept:
     """Drop a message's reference to the file @f (fput, then the Python
     reference the core held).  A release never fails the syscall that
     caused it."""
-    Py_DECREF(f)
     try:
         f.fput()
     except Exception:
         pass
+    Py_DECREF(f)                # last: it may be the last reference to @f
 
 
 cdef int _host_cred(void *task, unix_task_cred *out) noexcept nogil:
