@@ -29,8 +29,8 @@
  *
  *   Order: iolock -> net.lock.  Never take an iolock while holding net.lock,
  *   and never call back into the embedder with net.lock or an iolock held:
- *   the host ops (unix_host.h: path lookup, mknod, fget/fput, credentials)
- *   are called with no core lock held, as Linux calls into the VFS and the
+ *   the host ops (unix_host.h: path lookup, mknod, fget/fput, credentials,
+ *   receive_fd) are called with no core lock held, as Linux calls into the VFS and the
  *   fd table with no socket lock held; files dropped under the lock go on
  *   the net's release list instead, and the caller drains it after the call
  *   returns.
@@ -425,7 +425,10 @@ void unix_net_set_host(struct unix_net *net, const struct unix_host_ops *ops);
  * calls: each is the whole syscall.  @task is the caller (unix_host.h);
  * names are sun_path bytes: @len 0 is an address of sun_family alone, a
  * leading NUL an abstract name, anything else a path up to its first NUL.
- * unix_connect's @path NULL is AF_UNSPEC.
+ * unix_connect's @path NULL is AF_UNSPEC.  listen, connect and socketpair
+ * take SO_PEERCRED, and a send its default credentials, from the host's
+ * cred op; a recvmsg with a control buffer (unix_msg.rcontrol) ends with
+ * scm_recv writing the control messages into it.
  */
 int unix_bind(void *task, struct unix_sock *sk, const void *path, unsigned int len);
 int unix_socketpair(void *task, struct unix_sock *a, struct unix_sock *b);
