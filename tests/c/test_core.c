@@ -2579,6 +2579,18 @@ static void test_scm_recv(void)
 		CHECK_EQ(f1.f_count, 1);
 	}
 
+	/* SO_PASSSEC: no control buffer is MSG_CTRUNC (scm_has_secdata), a
+	 * buffer gets nothing (no LSM, no security context) */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSSEC, 1), 0);
+	CHECK_EQ(send_nb(a, "ab", 2, 0), 2);
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), 0, control, 0, &used, &mflags), 2);
+	CHECK_EQ(mflags, MSG_CTRUNC);
+	CHECK_EQ(send_nb(a, "ab", 2, 0), 2);
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), 0, control, 1, &used, &mflags), 2);
+	CHECK_EQ(mflags, 0);
+	CHECK_EQ(used, 0);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSSEC, 0), 0);
+
 	/* no free fd for the second: the first stays installed, MSG_CTRUNC */
 	for (i = 1; i < TVFS_FDS; i++)
 		tvfs_fds[i] = &f0;

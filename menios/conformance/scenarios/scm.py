@@ -737,6 +737,22 @@ def scm_peek_ctrunc(k, t, sotype, ancbufsize):
     t.call(p.recvmsg, b, 10, BIG)
 
 
+@scenario(params={"sotype": SOCK_TYPES})
+def passsec_no_control(k, t, sotype):
+    """SO_PASSSEC: a recvmsg with no control buffer reports MSG_CTRUNC
+    (scm_has_secdata), one with a buffer gets no message and no flag (no
+    LSM gives a security context)."""
+    p = k.spawn(uid=1000, gid=1000)
+    a, b = make_pair(k, p, sotype, "socketpair")
+    t.call(p.setsockopt, b, SOL, socket.SO_PASSSEC, 1)
+    for room in (0, 1, BIG):
+        t.call(p.send, a, b"x")
+        t.call(p.recvmsg, b, 10, room)
+    t.call(p.setsockopt, b, SOL, socket.SO_PASSSEC, 0)
+    t.call(p.send, a, b"x")
+    t.call(p.recvmsg, b, 10)
+
+
 @scenario(params={"sotype": SOCK_TYPES, "who": ("root", "user")}, needs={"ids"})
 def passcred_explicit(k, t, sotype, who):
     """Explicit SCM_CREDENTIALS: validated (EPERM, ESRCH, EINVAL) as Linux."""

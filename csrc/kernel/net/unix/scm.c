@@ -7,8 +7,11 @@
  * ride on an skb, charged to the sender's user (unix_inflight,
  * too_many_unix_fds: ETOOMANYREFS), until a receiver detaches them or the
  * skb is freed, when they go to the net's release list for the embedder.
+ * scm_recv writes a receive's control messages (put_cmsg) and installs its
+ * files as the caller's fds through the host ops (scm_detach_fds).
  *
  * Locking: net->lock for the user table and the in-flight counts, as unix_socket.h says; __scm_send runs with no lock held (it calls the host ops).
+ * So does unix_scm_recv, which takes net->lock only to read a socket flag.
  */
 #include "../../lib/string.h"
 #include "af_unix.h"
@@ -511,8 +514,11 @@ static void scm_detach_fds(void *task, struct unix_net *net, struct unix_msg *ms
 /*
  * scm_recv, at the end of a recvmsg (@err its result) with a control
  * buffer: SCM_CREDENTIALS when the receiver has SO_PASSCRED (ids of -1
- * read as the overflow ids), then the files (scm_detach_fds).  A call
- * that failed installs nothing.  MSG_CMSG_CLOEXEC is reported back in
+ * read as the overflow ids), then the files (scm_detach_fds).  A buffer
+ * of 0 bytes stands for none (msg_control NULL): what would have gone in
+ * it sets MSG_CTRUNC, SO_PASSSEC's security context too (scm_has_secdata)
+ * although with no LSM there is none to put in a buffer.  A call that
+ * failed installs nothing.  MSG_CMSG_CLOEXEC is reported back in
  * msg_flags, as ____sys_recvmsg reports it.  Called with no lock held.
  */
 void unix_scm_recv(void *task, struct unix_sock *sk, struct unix_msg *msg, ssize_t err)
@@ -530,6 +536,12 @@ void unix_scm_recv(void *task, struct unix_sock *sk, struct unix_msg *msg, ssize
 			msg->rfp = NULL;
 		}
 		return;
+	}
+	if (!msg->rcontrollen) {
+		plat_mutex_lock(&sk->net->lock);
+		if (sk->flags & UNIX_F_PASSSEC)
+			msg->msg_flags |= MSG_CTRUNC;
+		plat_mutex_unlock(&sk->net->lock);
 	}
 	if (msg->want_creds && msg->got_scm && !msg->creds_put) {
 		c = msg->cred;

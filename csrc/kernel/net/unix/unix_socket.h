@@ -383,7 +383,7 @@ struct unix_msg {
 	 * takes @rfp and @cred itself).  Control messages are written at
 	 * @rcontrol, which advances past them, and @rcontrollen, the room
 	 * left, shrinks; a buffer larger than UNIX_SCM_RECV_MAX behaves as
-	 * one of that size.  @creds_put, @fds_put: SCM_CREDENTIALS is written,
+	 * one of that size, one of 0 bytes as none (msg_control NULL).  @creds_put, @fds_put: SCM_CREDENTIALS is written,
 	 * the files a message carried are detached (a call's first attempt
 	 * may write the credentials, its blocking one add the files; files
 	 * end a stream read). */
