@@ -1172,8 +1172,8 @@ cdef class Socket(File):
         cdef unsigned int i
         c.op = CALL_RECV
         c.task = NULL
-        if proc is not None:
-            _task_init(&t, proc)
+        if proc is not None or m.rcontrol != NULL:
+            _task_init(&t, proc)        # TypeError for a control buffer without a process
             c.task = &t
         c.sk = self.sk
         c.msg = m
@@ -2429,6 +2429,9 @@ cdef class ProcessBase:
 
     def __cinit__(self, *args, **kwargs):
         self.fdtable = FdTable()
+        # no ids until _set_task_cred gives them
+        self.task_cred.uid = self.task_cred.euid = self.task_cred.suid = -1
+        self.task_cred.gid = self.task_cred.egid = self.task_cred.sgid = -1
 
     def _set_task_cred(self, int pid, cred):
         """Keep what the core's cred op reads (current_cred()): ``pid`` and
