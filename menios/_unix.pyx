@@ -25,7 +25,8 @@ The core asks the rest of the kernel -- the VFS, the fd table, the
 caller's credentials -- through its host ops
 (csrc/kernel/net/unix/unix_host.h), which this module fills with trampolines
 into the calling process.  A call that may reach them passes a
-``_task``: the process, and a slot for an exception.  A trampoline turns an
+``_task``: the process, its credentials as ``ProcessBase.task_cred`` keeps
+them (read by every send without the GIL), and a slot for an exception.  A trampoline turns an
 ``OSError`` into ``-errno`` for the core; any other exception (a bug, a
 ``KeyboardInterrupt`` raised by a signal handler inside the VFS) is stashed
 in the ``_task``, the core is told ``-EINTR`` so that it unwinds with

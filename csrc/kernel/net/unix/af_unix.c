@@ -10,8 +10,8 @@
  * pressure hits at the same byte counts), the same wakeup rules.  Each
  * entry (unix_bind, unix_connect, unix_sendmsg...) is the whole syscall:
  * names, autobind and lookups, control messages (__scm_send, scm_recv),
- * files in flight per user (too_many_unix_fds) included.  The abstract namespace
- * and the table of path-bound sockets are here
+ * files in flight per user (too_many_unix_fds) included.  The abstract
+ * namespace and the table of path-bound sockets are here
  * (unix_find_socket_byname/byinode); the rest of the kernel is asked
  * through the host ops (unix_host.h) where Linux calls into the VFS and
  * the fd table -- unix_find_bsd's walk, unix_bind_bsd's mknod,
@@ -833,12 +833,14 @@ out:
 static int unix_prepare_peercred(void *task, struct unix_net *net, struct unix_cred *out)
 {
 	struct unix_task_cred me;
-	int err = unix_task_cred(task, net, &me);
+	int err = unix_current_cred(task, net, &me);
 
+	if (err)
+		return err;
 	out->pid = me.pid;
 	out->uid = me.euid;
 	out->gid = me.egid;
-	return err;
+	return 0;
 }
 
 int unix_listen(void *task, struct unix_sock *sk, int backlog)

@@ -143,7 +143,7 @@ void unix_file_ref(struct unix_sock *sk, int delta)
  * called with no lock held.  An embedder without one runs every task as
  * pid 0 with no ids (-1, the overflow ids when reported) and no limits.
  */
-int unix_task_cred(void *task, struct unix_net *net, struct unix_task_cred *out)
+int unix_current_cred(void *task, struct unix_net *net, struct unix_task_cred *out)
 {
 	const struct unix_host_ops *host = net->host;
 
@@ -325,7 +325,7 @@ int unix_scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
 	struct unix_task_cred me;
 	int err;
 
-	err = unix_task_cred(task, net, &me);
+	err = unix_current_cred(task, net, &me);
 	if (err)
 		return err;
 	msg->cur.pid = me.pid;
