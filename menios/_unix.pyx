@@ -561,7 +561,7 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
             r = _call_once(c)
     else:
         r = _call_once(c)
-    if c.task != NULL:
+    if c.task != NULL and c.task.exc != NULL:     # checked here: a call costs every send
         _task_done(c.task)
     if nonblock or not _would_block(c, r):
         return r
@@ -572,7 +572,7 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
     while True:
         with nogil:
             r = _call_once(c)
-        if c.task != NULL:
+        if c.task != NULL and c.task.exc != NULL:
             _task_done(c.task)
         if r != -ERESTARTSYS and r != -EINTR:
             break
