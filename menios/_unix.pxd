@@ -60,7 +60,8 @@ cdef extern from "kernel/net/unix/unix_host.h":
         void (*unlink_bsd)(void *task, const char *path) noexcept
         int (*fget)(void *task, int fd, void **file, unix_sock **usk) noexcept
         void (*fput)(void *file) noexcept
-        int (*cred)(void *task, unix_task_cred *out) noexcept
+        int (*cred)(void *task, unix_task_cred *out) noexcept nogil
+        int (*receive_fd)(void *task, void *file, int cloexec, int dup) noexcept
         int (*pid_exists)(void *task, int32_t pid) noexcept
 
 cdef extern from "kernel/net/unix/unix_socket.h":
@@ -140,6 +141,10 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         int rfp_peeked
         page_run *rpages
         size_t rpages_off
+        unsigned char *rcontrol
+        size_t rcontrollen
+        int creds_put, fds_put
+    enum: UNIX_SCM_RECV_MAX
 
     struct unix_pollfd:
         unix_sock *sk
@@ -189,13 +194,13 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     int unix_release(unix_sock *sk) nogil
 
     int unix_bind(void *task, unix_sock *sk, const void *path, unsigned int len) nogil
-    int unix_socketpair(unix_sock *a, unix_sock *b, const unix_cred *cred) nogil
-    int unix_listen(unix_sock *sk, int backlog, const unix_cred *cred) nogil
+    int unix_socketpair(void *task, unix_sock *a, unix_sock *b) nogil
+    int unix_listen(void *task, unix_sock *sk, int backlog) nogil
     int unix_connect(void *task, unix_sock *sk, const void *path, unsigned int len,
-                     const unix_cred *cred, int flags, wait_ctl *ctl) nogil
+                     int flags, wait_ctl *ctl) nogil
     int unix_accept(unix_sock *sk, unix_sock **newsk, int flags, wait_ctl *ctl) nogil
     ssize_t unix_sendmsg(void *task, unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
-    ssize_t unix_recvmsg(unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
+    ssize_t unix_recvmsg(void *task, unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     size_t unix_recv_hint(const unix_sock *sk) nogil
     int unix_shutdown(unix_sock *sk, int how) nogil
     int unix_getname(unix_sock *sk, int peer, unsigned char *path, unsigned int *len) nogil
@@ -258,7 +263,7 @@ cdef extern from "kernel/fs/pipe.h":
     ssize_t pipe_tee(pipe_inode_info *ipipe, pipe_inode_info *opipe, size_t len,
                      wait_ctl *ctl, int *sigpipe) nogil
     ssize_t pipe_splice_to_socket(void *task, pipe_inode_info *pipe, unix_sock *sk, size_t len,
-                                  size_t *done, const unix_cred *cur, int pipe_nonblock,
+                                  size_t *done, int pipe_nonblock,
                                   int dontwait, int stream, wait_ctl *ctl, int *sigpipe,
                                   int *sock_full) nogil
     ssize_t pipe_splice_from_socket(unix_sock *sk, pipe_inode_info *pipe, size_t len,
@@ -295,16 +300,18 @@ cdef class Socket(File):
     cdef void _leave(self)
     cdef ssize_t _send(self, unix_msg *m, size_t total, object proc) except? -2
     cdef void _sigurg(self, unix_fown *o)
-    cdef object _send_data(self, object data, int flags, tuple cur, bytes name,
-                           object proc, bint drop)
-    cdef object _sendmsg_c(self, object buffers, int flags, tuple cur, bytes control,
-                           bytes name, object proc, bint drop)
-    cdef ssize_t _recv(self, unix_msg *m) except? -2
+    cdef object _send_data(self, object data, int flags, object proc, bytes name, bint drop)
+    cdef object _sendmsg_c(self, object buffers, int flags, object proc, bytes control,
+                           bytes name, bint drop)
+    cdef ssize_t _recv(self, unix_msg *m, object proc) except? -2
     cdef object _recv_data(self, Py_ssize_t bufsize, int flags, bint want_addr)
     cdef object _recv_into_data(self, object buffer, Py_ssize_t nbytes, int flags,
                                 bint want_addr)
     cdef object _take_files(self, unix_msg *m)
-    cdef object _finish(self, unix_msg *m)
+    cdef object _recvmsg_c(self, object buffers, int flags, Py_ssize_t ancbufsize, object proc,
+                           bint fds_only)
+    cdef object _recvmsg_bytes(self, Py_ssize_t bufsize, int flags, Py_ssize_t ancbufsize,
+                               object proc, bint fds_only)
     cdef object _finish_data(self, unix_msg *m, bint want_addr)
 
 
@@ -368,8 +375,9 @@ cdef class FileRef:
 cdef class ProcessBase:
     """The hot path of a Process: its fd table and send/recv dispatch."""
     cdef readonly FdTable fdtable
-    cdef public tuple _scm
-    cdef public unsigned int _caps     # UNIX_CAP_* the credentials hold (_update_creds)
+    # What the core's cred op reads (current_cred()): set by _set_task_cred
+    # at each credential change, and rlimit_nofile
+    cdef unix_task_cred task_cred
     cdef public object pending_signals
     cdef public bint alive
     cdef object _fd_c(self, object fd)

@@ -25,7 +25,8 @@ The core asks the rest of the kernel -- the VFS, the fd table, the
 caller's credentials -- through its host ops
 (csrc/kernel/net/unix/unix_host.h), which this module fills with trampolines
 into the calling process.  A call that may reach them passes a
-``_task``: the process, and a slot for an exception.  A trampoline turns an
+``_task``: the process, its credentials as ``ProcessBase.task_cred`` keeps
+them (read by every send without the GIL), and a slot for an exception.  A trampoline turns an
 ``OSError`` into ``-errno`` for the core; any other exception (a bug, a
 ``KeyboardInterrupt`` raised by a signal handler inside the VFS) is stashed
 in the ``_task``, the core is told ``-EINTR`` so that it unwinds with
@@ -198,11 +199,14 @@ cdef inline int _check(ssize_t r) except -1:
 cdef struct _task:
     PyObject *proc          # borrowed: the caller holds the process
     PyObject *exc           # owned: an exception an op raised, not an errno
+    const unix_task_cred *cred  # the process's credentials (ProcessBase.task_cred)
 
 
-cdef inline void _task_init(_task *t, object proc) noexcept:
+cdef inline int _task_init(_task *t, object proc) except -1:
+    t.cred = &(<ProcessBase?>proc).task_cred
     t.proc = <PyObject *>proc
     t.exc = NULL
+    return 0
 
 
 cdef int _task_done(_task *t) except -1:
@@ -299,35 +303,40 @@ cdef inline void _put_file(object f) noexcept:
     """Drop a message's reference to the file @f (fput, then the Python
     reference the core held).  A release never fails the syscall that
     caused it."""
-    Py_DECREF(f)
     try:
         f.fput()
     except Exception:
         pass
+    Py_DECREF(f)                # last: it may be the last reference to @f
 
 
-def unix_caps(cred):
-    """The capabilities the core asks about (UNIX_CAP_*) that ``cred``
-    holds: what ProcessBase._caps caches per credential change."""
-    return ((UNIX_CAP_SYS_ADMIN if cred.capable("CAP_SYS_ADMIN") else 0)
-            | (UNIX_CAP_SETUID if cred.capable("CAP_SETUID") else 0)
-            | (UNIX_CAP_SETGID if cred.capable("CAP_SETGID") else 0)
-            | (UNIX_CAP_SYS_RESOURCE if cred.capable("CAP_SYS_RESOURCE") else 0))
+cdef int _host_cred(void *task, unix_task_cred *out) noexcept nogil:
+    """current_cred(): the caller's pid, ids, capabilities and RLIMIT_NOFILE,
+    as ProcessBase.task_cred keeps them (set at each credential change), so
+    that every send may ask without the GIL."""
+    out[0] = (<_task *>task).cred[0]
+    return 0
 
 
-cdef int _host_cred(void *task, unix_task_cred *out) noexcept with gil:
-    """current_cred(): the caller's pid, ids, capabilities (computed once
-    per credential change: ProcessBase._caps), RLIMIT_NOFILE."""
+cdef int _host_receive_fd(void *task, void *file, int cloexec, int dup) noexcept with gil:
+    """receive_fd: the caller's lowest free fd gets the file -- the
+    message's reference to it, or for a peek (@dup) a new one."""
     cdef _task *t = <_task *>task
+    cdef ProcessBase proc = <ProcessBase>t.proc
+    cdef object f = <object>file
+    cdef Py_ssize_t fd
     try:
-        proc = <object>t.proc
-        c = proc.cred
-        out.pid = proc.pid
-        out.uid, out.euid, out.suid = c.uid, c.euid, c.suid
-        out.gid, out.egid, out.sgid = c.gid, c.egid, c.sgid
-        out.caps = (<ProcessBase?>proc)._caps
-        out.rlimit_nofile = proc.rlimit_nofile
-        return 0
+        if dup:
+            f.fget()
+        try:
+            fd = proc.fdtable.alloc(f, proc.task_cred.rlimit_nofile, 0, cloexec)
+        except BaseException:
+            if dup:
+                f.fput()
+            raise
+        if not dup:
+            Py_DECREF(f)        # the message's Python reference: the table holds its own
+        return <int>fd
     except BaseException as e:
         return _host_error(t, e)
 
@@ -349,7 +358,47 @@ _HOST_OPS.unlink_bsd = _host_unlink_bsd
 _HOST_OPS.fget = _host_fget
 _HOST_OPS.fput = _host_fput
 _HOST_OPS.cred = _host_cred
+_HOST_OPS.receive_fd = _host_receive_fd
 _HOST_OPS.pid_exists = _host_pid_exists
+
+
+cdef list _ancdata(const unsigned char *buf, Py_ssize_t used):
+    """The control messages scm_recv wrote in ``used`` bytes at ``buf``, as
+    the stdlib's recvmsg lists them: ``[(level, type, data)]``."""
+    cdef Py_ssize_t off = 0
+    cdef uint64_t clen
+    cdef int32_t level, type_
+    out = []
+    while used - off >= CMSG_HDR_LEN:
+        memcpy(&clen, buf + off, 8)
+        memcpy(&level, buf + off + 8, 4)
+        memcpy(&type_, buf + off + 12, 4)
+        if clen < <uint64_t>CMSG_HDR_LEN or clen > <uint64_t>(used - off):
+            break
+        out.append((level, type_, (<const char *>buf)[off + CMSG_HDR_LEN:off + <Py_ssize_t>clen]))
+        off += <Py_ssize_t>((clen + 7) & ~(<uint64_t>7))
+    return out
+
+
+cdef list _cmsg_fds(const unsigned char *buf, Py_ssize_t used):
+    """The fds of the SCM_RIGHTS messages among those at ``buf`` (what the
+    stdlib's recv_fds takes out of the ancdata)."""
+    cdef Py_ssize_t off = 0, i
+    cdef uint64_t clen
+    cdef int32_t level, type_, fd
+    out = []
+    while used - off >= CMSG_HDR_LEN:
+        memcpy(&clen, buf + off, 8)
+        memcpy(&level, buf + off + 8, 4)
+        memcpy(&type_, buf + off + 12, 4)
+        if clen < <uint64_t>CMSG_HDR_LEN or clen > <uint64_t>(used - off):
+            break
+        if level == SOL_SOCKET and type_ == SCM_RIGHTS:
+            for i in range((<Py_ssize_t>clen - CMSG_HDR_LEN) // 4):
+                memcpy(&fd, buf + off + CMSG_HDR_LEN + 4 * i, 4)
+                out.append(fd)
+        off += <Py_ssize_t>((clen + 7) & ~(<uint64_t>7))
+    return out
 
 
 def cmsg_buffer(object ancdata):
@@ -448,7 +497,6 @@ cdef struct _call:
     const unsigned char *name   # connect: sun_path bytes, NULL for AF_UNSPEC
     unsigned int namelen
     unix_sock *newsk        # accept: the new socket
-    const unix_cred *cred   # connect
     unix_msg *msg           # send, recv, recv_pages
     unix_net *net           # poll
     unix_pollfd *fds        # poll
@@ -466,7 +514,6 @@ cdef struct _call:
     unsigned int used       # pipe add: out, how many went in
     int zerocopy            # pipe add: the pages are shared, not copies
     size_t done             # pipe to socket: bytes moved by earlier attempts
-    unix_cred cur           # pipe to socket: the sender's credentials
     int pipe_nonblock       # pipe to socket: no waiting for data
     int sock_full           # pipe to socket: out, the socket took less than given
     scm_fp_list *rfp        # socket to pipe: out, files a message carried
@@ -482,11 +529,11 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
     if c.op == CALL_SEND:
         r = unix_sendmsg(c.task, c.sk, c.msg, &c.ctl)
     elif c.op == CALL_RECV:
-        r = unix_recvmsg(c.sk, c.msg, &c.ctl)
+        r = unix_recvmsg(c.task, c.sk, c.msg, &c.ctl)
     elif c.op == CALL_ACCEPT:
         r = unix_accept(c.sk, &c.newsk, 0, &c.ctl)
     elif c.op == CALL_CONNECT:
-        r = unix_connect(c.task, c.sk, c.name, c.namelen, c.cred, 0, &c.ctl)
+        r = unix_connect(c.task, c.sk, c.name, c.namelen, 0, &c.ctl)
     elif c.op == CALL_RECV_PAGES:
         r = unix_recv_pages(c.sk, c.msg, &c.ctl)
     elif c.op == CALL_PIPE_READ:
@@ -500,7 +547,7 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
     elif c.op == CALL_PIPE_ADD:
         return pipe_add_bufs(c.pipe, c.bufs, c.nbufs, c.zerocopy, &c.ctl, &c.sigpipe, &c.used)
     elif c.op == CALL_PIPE_TO_SOCK:
-        r = pipe_splice_to_socket(c.task, c.pipe, c.sk, c.want, &c.done, &c.cur, c.pipe_nonblock,
+        r = pipe_splice_to_socket(c.task, c.pipe, c.sk, c.want, &c.done, c.pipe_nonblock,
                                   c.fmode, c.zerocopy, &c.ctl, &c.sigpipe, &c.sock_full)
     elif c.op == CALL_SOCK_TO_PIPE:
         r = pipe_splice_from_socket(c.sk, c.pipe, c.want, c.pipe_nonblock, c.fmode, c.zerocopy,
@@ -523,8 +570,9 @@ cdef inline bint _would_block(_call *c, ssize_t r) noexcept:
         return r >= 0 and <size_t>r < c.want and c.pio.sigpipe == 0
     if c.op == CALL_PIPE_TO_SOCK:   # a blocking socket takes everything
         return r >= 0 and c.sock_full != 0 and c.fmode == 0 and c.sigpipe == 0
-    if c.op == CALL_RECV:       # a stream recv waits for its target
-        return r > 0 and c.msg.done < c.want and c.msg.rfp == NULL
+    if c.op == CALL_RECV:       # a stream recv waits for its target; files end it
+        return (r > 0 and c.msg.done < c.want and c.msg.rfp == NULL
+                and c.msg.fds_put == 0)
     return False
 
 
@@ -546,7 +594,7 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
             r = _call_once(c)
     else:
         r = _call_once(c)
-    if c.task != NULL:
+    if c.task != NULL and c.task.exc != NULL:     # checked here: a call costs every send
         _task_done(c.task)
     if nonblock or not _would_block(c, r):
         return r
@@ -557,7 +605,7 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
     while True:
         with nogil:
             r = _call_once(c)
-        if c.task != NULL:
+        if c.task != NULL and c.task.exc != NULL:
             _task_done(c.task)
         if r != -ERESTARTSYS and r != -EINTR:
             break
@@ -588,13 +636,6 @@ cdef inline void _msg_control(unix_msg *m, bytes control) noexcept:
     if control is not None:
         m.control = PyBytes_AS_STRING(control)
         m.controllen = <size_t>PyBytes_GET_SIZE(control)
-
-
-cdef inline int _set_cred(unix_cred *c, tuple t) except -1:
-    c.pid = <int32_t>t[0]
-    c.uid = <int32_t>t[1]
-    c.gid = <int32_t>t[2]
-    return 0
 
 
 cdef int64_t _ns_from_us(str what, int us) except? -1:
@@ -910,20 +951,23 @@ cdef class Socket(File):
         return (<char *>buf)[:n]
 
     # ---------------------------------------------------- connections ---
-    def listen(self, int backlog, tuple cred):
-        cdef unix_cred c
-        _set_cred(&c, cred)
-        _check(unix_listen(self.sk, backlog, &c))
+    def listen(self, proc, int backlog):
+        """listen(2) for the process ``proc``, whose credentials become the
+        listener's SO_PEERCRED."""
+        cdef _task t
+        cdef int r
+        _task_init(&t, proc)
+        r = unix_listen(&t, self.sk, backlog)
+        _task_done(&t)
+        _check(r)
         unix_ready_refresh(self.sk)     # a listener is never writable
 
-    def connect(self, proc, bytes path, tuple cred):
+    def connect(self, proc, bytes path):
         """connect(2) for the process ``proc`` to the sun_path bytes
-        ``path`` (None: AF_UNSPEC); ``cred`` are its SO_PEERCRED."""
-        cdef unix_cred uc
+        ``path`` (None: AF_UNSPEC)."""
         cdef _call c
         cdef _task t
         cdef ssize_t r
-        _set_cred(&uc, cred)
         _task_init(&t, proc)
         c.op = CALL_CONNECT
         c.task = &t
@@ -931,7 +975,6 @@ cdef class Socket(File):
         c.sk = self.sk
         c.name = <const unsigned char *><char *>path if path is not None else NULL
         c.namelen = <unsigned int>len(path) if path is not None else 0
-        c.cred = &uc
         self._enter()
         try:
             r = _syscall(&c, (self.f_flags & O_NONBLOCK) != 0)
@@ -940,10 +983,15 @@ cdef class Socket(File):
         finally:
             self._leave()
 
-    def socketpair_with(self, Socket other, tuple cred):
-        cdef unix_cred c
-        _set_cred(&c, cred)
-        _check(unix_socketpair(self.sk, other.sk, &c))
+    def socketpair_with(self, Socket other, proc):
+        """socketpair(2) for the process ``proc``: its credentials are each
+        end's SO_PEERCRED."""
+        cdef _task t
+        cdef int r
+        _task_init(&t, proc)
+        r = unix_socketpair(&t, self.sk, other.sk)
+        _task_done(&t)
+        _check(r)
 
     def accept(self, int flags=0):
         """Wait for a connection; returns the new Socket."""
@@ -971,16 +1019,14 @@ cdef class Socket(File):
 
     # ----------------------------------------------------------- data ---
     cdef ssize_t _send(self, unix_msg *m, size_t total, object proc) except? -2:
-        """The send: ``proc`` is the caller, for a destination path's lookup
-        (None when the message names no destination)."""
+        """The send: ``proc`` is the caller, for its credentials, files and
+        a destination path's lookup."""
         cdef _call c
         cdef _task t
         cdef ssize_t r
         c.op = CALL_SEND
-        c.task = NULL
-        if proc is not None:
-            _task_init(&t, proc)
-            c.task = &t
+        _task_init(&t, proc)
+        c.task = &t
         c.sk = self.sk
         c.msg = m
         c.want = total
@@ -1010,15 +1056,15 @@ cdef class Socket(File):
         if deliver is not None:
             deliver(o.pid, o.uid, o.euid)
 
-    def send(self, data, int flags, tuple cur, bytes name=None, proc=None, bint drop=False):
-        """send/sendto: returns bytes sent.  ``name``: the destination's
-        sun_path bytes (None: none), looked up for the process ``proc``.
-        ``drop`` (a datagram, fault injection): the datagram is lost after
-        every check, the copy and the lookup (``unix_msg.drop``)."""
-        return self._send_data(data, flags, cur, name, proc, drop)
+    def send(self, data, int flags, proc, bytes name=None, bint drop=False):
+        """send/sendto by the process ``proc``: returns bytes sent.
+        ``name``: the destination's sun_path bytes (None: none).  ``drop``
+        (a datagram, fault injection): the datagram is lost after every
+        check, the copy and the lookup (``unix_msg.drop``)."""
+        return self._send_data(data, flags, proc, name, drop)
 
-    cdef object _send_data(self, object data, int flags, tuple cur, bytes name,
-                           object proc, bint drop):
+    cdef object _send_data(self, object data, int flags, object proc, bytes name,
+                           bint drop):
         cdef unix_iov iov
         cdef unix_msg m
         cdef Py_buffer view
@@ -1027,7 +1073,6 @@ cdef class Socket(File):
             iov.base = PyBytes_AS_STRING(data)
             iov.len = <size_t>PyBytes_GET_SIZE(data)
             _msg_init(&m, &iov, 1, flags)
-            _set_cred(&m.cur, cur)
             _msg_name(&m, name)
             m.drop = drop
             return self._send(&m, iov.len, proc)
@@ -1036,23 +1081,22 @@ cdef class Socket(File):
             iov.base = view.buf
             iov.len = <size_t>view.len
             _msg_init(&m, &iov, 1, flags)
-            _set_cred(&m.cur, cur)
             _msg_name(&m, name)
             m.drop = drop
             return self._send(&m, iov.len, proc)
         finally:
             PyBuffer_Release(&view)
 
-    def sendmsg(self, buffers, int flags, tuple cur, bytes control=None, bytes name=None,
-                proc=None, bint drop=False):
+    def sendmsg(self, buffers, int flags, proc, bytes control=None, bytes name=None,
+                bint drop=False):
         """sendmsg: ``control`` the control messages as a msg_control buffer
         (``cmsg_buffer``), which the core parses (scm_send) for the process
-        ``proc``: its fds, its credentials.  ``name``/``proc``/``drop``: as
-        for ``send``."""
-        return self._sendmsg_c(buffers, flags, cur, control, name, proc, drop)
+        ``proc``: its fds, its credentials.  ``name``/``drop``: as for
+        ``send``."""
+        return self._sendmsg_c(buffers, flags, proc, control, name, drop)
 
-    cdef object _sendmsg_c(self, object buffers, int flags, tuple cur, bytes control,
-                           bytes name, object proc, bint drop):
+    cdef object _sendmsg_c(self, object buffers, int flags, object proc, bytes control,
+                           bytes name, bint drop):
         cdef Py_ssize_t n, i
         cdef unix_iov *iov = NULL
         cdef Py_buffer *views = NULL
@@ -1064,7 +1108,7 @@ cdef class Socket(File):
         if flags & MSG_ZEROCOPY:
             flags &= ~MSG_ZEROCOPY
             if n == 1 and type(bufs[0]) is Pages and (<Pages>bufs[0]).nbytes >= ZEROCOPY_THRESHOLD:
-                return self._send_pages(<Pages>bufs[0], flags, cur, name, proc, control, drop)
+                return self._send_pages(<Pages>bufs[0], flags, proc, name, control, drop)
         if n > IOV_MAX:
             raise OSError(EMSGSIZE, os.strerror(EMSGSIZE))
         iov = <unix_iov *>malloc(sizeof(unix_iov) * (n + 1))
@@ -1080,7 +1124,6 @@ cdef class Socket(File):
                 iov[i].len = <size_t>views[i].len
                 total += iov[i].len
             _msg_init(&m, iov, <unsigned int>n, flags)
-            _set_cred(&m.cur, cur)
             _msg_name(&m, name)
             _msg_control(&m, control)
             m.drop = drop
@@ -1091,7 +1134,7 @@ cdef class Socket(File):
             free(iov)
             free(views)
 
-    def _send_pages(self, Pages pages, int flags, tuple cur, bytes name, proc, bytes control,
+    def _send_pages(self, Pages pages, int flags, proc, bytes name, bytes control,
                     bint drop=False):
         """Hand the pages themselves to the receiver: no copy."""
         cdef unix_iov iov
@@ -1102,7 +1145,6 @@ cdef class Socket(File):
         iov.base = pages.run.mem
         iov.len = <size_t>pages.nbytes
         _msg_init(&m, &iov, 1, flags)
-        _set_cred(&m.cur, cur)
         _msg_name(&m, name)
         _msg_control(&m, control)
         m.drop = drop
@@ -1152,8 +1194,11 @@ cdef class Socket(File):
                 raise MemoryError()
         return pb
 
-    cdef ssize_t _recv(self, unix_msg *m) except? -2:
+    cdef ssize_t _recv(self, unix_msg *m, object proc) except? -2:
+        """The receive; ``proc`` is the caller, for the files a control
+        buffer (m.rcontrol) gets installed as fds, or None without one."""
         cdef _call c
+        cdef _task t
         cdef int flags = m.flags
         cdef bint nonblock = (flags & MSG_DONTWAIT) != 0 or (self.f_flags & O_NONBLOCK) != 0
         cdef size_t total = 0
@@ -1161,6 +1206,9 @@ cdef class Socket(File):
         cdef unsigned int i
         c.op = CALL_RECV
         c.task = NULL
+        if proc is not None or m.rcontrol != NULL:
+            _task_init(&t, proc)        # TypeError for a control buffer without a process
+            c.task = &t
         c.sk = self.sk
         c.msg = m
         c.want = 0
@@ -1205,18 +1253,6 @@ cdef class Socket(File):
         scm_fp_free(fpl)
         return out
 
-    cdef object _finish(self, unix_msg *m):
-        """Collect (addr, cred, files) from a finished recvmsg and release the rest."""
-        cdef object addr = None
-        cdef object cred = None
-        if m.addr != NULL:
-            addr = (<char *>m.addr.path)[:m.addr.len]
-        if m.got_scm and m.want_creds:
-            cred = (m.cred.pid, m.cred.uid, m.cred.gid)
-        files = self._take_files(m)
-        unix_msg_release(self.sk, m)
-        return addr, cred, files
-
     cdef object _finish_data(self, unix_msg *m, bint want_addr):
         """Finish a recv that takes no control data: the sender's address
         if @want_addr (else None); the files a message carried are closed,
@@ -1251,7 +1287,7 @@ cdef class Socket(File):
             iov.base = _bytes_data(p)
             iov.len = <size_t>cap
             _msg_init(&m, &iov, 1, flags)
-            r = self._recv(&m)
+            r = self._recv(&m, None)
             addr = self._finish_data(&m, want_addr)
             _check(r)
         except BaseException:
@@ -1295,7 +1331,7 @@ cdef class Socket(File):
             iov.base = view.buf
             iov.len = <size_t>nbytes
             _msg_init(&m, &iov, 1, flags)
-            r = self._recv(&m)
+            r = self._recv(&m, None)
             addr = self._finish_data(&m, want_addr)
             _check(r)
             if want_addr:
@@ -1304,14 +1340,24 @@ cdef class Socket(File):
         finally:
             PyBuffer_Release(&view)
 
-    def recvmsg_into(self, buffers, int flags, Py_ssize_t ancbufsize=0):
-        """Returns (nbytes, msg_flags, raw addr, cred or None, files).
+    def recvmsg_into(self, buffers, int flags, Py_ssize_t ancbufsize, proc):
+        """recvmsg(2) for the process ``proc`` with a control buffer of
+        ``ancbufsize`` bytes: (nbytes, msg_flags, raw addr, ancdata).  The
+        core writes the control messages (scm_recv, files installed as
+        ``proc``'s fds); ancdata lists them as the stdlib's recvmsg does.
         The buffers are checked before ``ancbufsize``, as the stdlib does."""
+        return self._recvmsg_c(buffers, flags, ancbufsize, proc, False)
+
+    cdef object _recvmsg_c(self, object buffers, int flags, Py_ssize_t ancbufsize, object proc,
+                           bint fds_only):
+        """recvmsg_into; with ``fds_only`` the fds its SCM_RIGHTS messages
+        carry stand in for the ancdata (recv_fds)."""
         cdef Py_ssize_t n, i, got = 0
         cdef unix_iov *iov = NULL
         cdef Py_buffer *views = NULL
         cdef unix_msg m
         cdef ssize_t r
+        cdef unsigned char control[UNIX_SCM_RECV_MAX]
         try:
             bufs = list(buffers)
         except TypeError:
@@ -1337,28 +1383,36 @@ cdef class Socket(File):
             if n > IOV_MAX:     # the kernel's check, after the stdlib's
                 raise OSError(EMSGSIZE, os.strerror(EMSGSIZE))
             _msg_init(&m, iov, <unsigned int>n, flags)
-            r = self._recv(&m)
-            addr, cred, files = self._finish(&m)
-            if r < 0:
-                for f in files:
-                    f.fput()
-                _raise(r)
-            return r, m.msg_flags, addr, cred, files
+            m.rcontrol = control
+            m.rcontrollen = (<size_t>ancbufsize if ancbufsize < <Py_ssize_t>UNIX_SCM_RECV_MAX
+                             else UNIX_SCM_RECV_MAX)
+            r = self._recv(&m, proc)
+            addr = self._finish_data(&m, True)
+            _check(r)
+            if fds_only:
+                anc = _cmsg_fds(control, m.rcontrol - control)
+            else:
+                anc = _ancdata(control, m.rcontrol - control)
+            return r, m.msg_flags, addr, anc
         finally:
             for i in range(got):
                 PyBuffer_Release(&views[i])
             free(iov)
             free(views)
 
-    def recvmsg(self, Py_ssize_t bufsize, int flags, Py_ssize_t ancbufsize=0):
-        """Returns (data, msg_flags, raw addr, cred or None, files)."""
+    def recvmsg(self, Py_ssize_t bufsize, int flags, Py_ssize_t ancbufsize, proc):
+        """recvmsg(2) into a new buffer: (data, msg_flags, raw addr, ancdata)."""
+        return self._recvmsg_bytes(bufsize, flags, ancbufsize, proc, False)
+
+    cdef object _recvmsg_bytes(self, Py_ssize_t bufsize, int flags, Py_ssize_t ancbufsize,
+                               object proc, bint fds_only):
         cdef Py_ssize_t cap
         if bufsize < 0:
             raise ValueError("negative buffer size in recvmsg()")
         cap = bufsize if bufsize < RECV_CAP else RECV_CAP
         buf = bytearray(cap)
-        r, mflags, addr, cred, files = self.recvmsg_into((buf,), flags, ancbufsize)
-        return bytes(buf[:min(r, cap)]), mflags, addr, cred, files
+        r, mflags, addr, anc = self._recvmsg_c((buf,), flags, ancbufsize, proc, fds_only)
+        return bytes(buf[:min(r, cap)]), mflags, addr, anc
 
     # -------------------------------------------------------- control ---
     def shutdown(self, int how):
@@ -2409,6 +2463,31 @@ cdef class ProcessBase:
 
     def __cinit__(self, *args, **kwargs):
         self.fdtable = FdTable()
+        # no ids until _set_task_cred gives them
+        self.task_cred.uid = self.task_cred.euid = self.task_cred.suid = -1
+        self.task_cred.gid = self.task_cred.egid = self.task_cred.sgid = -1
+
+    def _set_task_cred(self, int pid, cred):
+        """Keep what the core's cred op reads (current_cred()): ``pid`` and
+        the ids of ``cred``, and the capabilities the checks ask about
+        (UNIX_CAP_*).  Called at each credential change, so that no send
+        computes them."""
+        cdef unix_task_cred *c = &self.task_cred
+        c.pid = pid
+        c.uid, c.euid, c.suid = cred.uid, cred.euid, cred.suid
+        c.gid, c.egid, c.sgid = cred.gid, cred.egid, cred.sgid
+        c.caps = ((UNIX_CAP_SYS_ADMIN if cred.capable("CAP_SYS_ADMIN") else 0)
+                  | (UNIX_CAP_SETUID if cred.capable("CAP_SETUID") else 0)
+                  | (UNIX_CAP_SETGID if cred.capable("CAP_SETGID") else 0)
+                  | (UNIX_CAP_SYS_RESOURCE if cred.capable("CAP_SYS_RESOURCE") else 0))
+
+    property rlimit_nofile:
+        """RLIMIT_NOFILE: fds stay below it, and a user's files in flight
+        may exceed it only with CAP_SYS_RESOURCE (too_many_unix_fds)."""
+        def __get__(self):
+            return self.task_cred.rlimit_nofile
+        def __set__(self, int64_t n):
+            self.task_cred.rlimit_nofile = n
 
     cdef object _fd_c(self, object fd):
         """``fd`` as an int: ESRCH once exited, TypeError for a non-integer."""
@@ -2507,7 +2586,7 @@ cdef class ProcessBase:
 
     cdef object _send_c(self, Socket s, object data, int flags):
         try:
-            return s._send_data(data, flags, self._scm, None, None, False)
+            return s._send_data(data, flags, self, None, False)
         except SigPipe:
             raise self._epipe() from None
 
@@ -2544,7 +2623,7 @@ cdef class ProcessBase:
                 if type(b) is not bytes and type(b) is not Pages:
                     memoryview(b).release()
             try:
-                return s._sendmsg_c(bufs, flags, self._scm, control, None, self, False)
+                return s._sendmsg_c(bufs, flags, self, control, None, False)
             except SigPipe:
                 raise self._epipe() from None
         finally:
@@ -2621,7 +2700,7 @@ cdef class ProcessBase:
                                                & O_NONBLOCK, False)
                     if type(fout) is Socket:
                         return self._pipe_call(splice_pipe_to_socket, fin, fout, count,
-                                               self._scm, nonblock
+                                               nonblock
                                                or (<PipeFile>fin).f_flags & O_NONBLOCK, self)
                 elif (type(fin) is Socket and (<Socket>fin).type == SOCK_STREAM
                       and type(fout) is _PipeEnd):
@@ -2652,13 +2731,12 @@ cdef class ProcessBase:
     def recv_fds(self, fd, bufsize, maxfds, flags=0):
         """recvmsg with room for one SCM_RIGHTS message of ``maxfds`` fds
         (socketcalls.recv_fds): (data, [fd], msg_flags, sender's name).
-        With int arguments, a non-negative ``maxfds`` and no credentials in
-        the message, the fds are installed here as scm.scm_recv_fds installs
-        them; anything else goes the general way."""
+        With int arguments and a non-negative ``maxfds`` the call is made
+        here, the fds read straight out of the control buffer; anything
+        else goes the general way."""
         cdef FileRef h
         cdef Socket s
-        cdef Py_ssize_t ancbufsize, fdmax, i
-        cdef int mflags
+        cdef Py_ssize_t ancbufsize
         if (type(bufsize) is not int or type(maxfds) is not int or type(flags) is not int
                 or not 0 <= maxfds <= SCM_FAST_MAXFDS):
             return _socketcalls().recv_fds(self, fd, bufsize, maxfds, flags)
@@ -2666,27 +2744,7 @@ cdef class ProcessBase:
         h = self._hold_c(fd, True)
         try:
             s = <Socket>h.f
-            data, mflags, raw, cred, files = s.recvmsg(bufsize, flags, ancbufsize)
-            if cred is not None:
-                from .scm import scm_recv_fds
-                _, mflags, got = scm_recv_fds(self, ancbufsize, flags, mflags, cred, files)
-            else:
-                mflags |= flags & MSG_CMSG_CLOEXEC
-                got = []
-                if files:
-                    fdmax = (ancbufsize - CMSG_HDR_LEN) // 4
-                    if fdmax > len(files):
-                        fdmax = len(files)
-                    for i in range(fdmax):
-                        try:
-                            got.append(self.fdtable.alloc(files[i], self.rlimit_nofile, 0,
-                                                          flags & MSG_CMSG_CLOEXEC))
-                        except OSError:
-                            break
-                    for i in range(len(got), len(files)):
-                        files[i].fput()
-                    if len(got) < len(files):
-                        mflags |= MSG_CTRUNC
+            data, mflags, raw, got = s._recvmsg_bytes(bufsize, flags, ancbufsize, self, True)
             return data, got, mflags, None if raw is None else _decode_name(raw)
         finally:
             h.f.fput()

@@ -429,7 +429,7 @@ class FaultProcess(Process):
         if f.drop:
             n = memoryview(data).nbytes
             with self._hold_sock(fd) as s:
-                s.send(data, flags, self._scm, None, None, True)
+                s.send(data, flags, self, None, True)
             return n
         if f.max_bytes is not None:
             data = _clip(data, f.max_bytes)

@@ -345,8 +345,9 @@ def pipe_read_refs(PipeFile pipe not None, PageRefs refs not None, bint nonblock
         free(iov)
 
 
-def socket_send_refs(Socket sock not None, PageRefs refs not None, tuple cur, bint pages):
-    """Send ``refs``' bytes on ``sock`` (splice_to_socket): with ``pages``
+def socket_send_refs(Socket sock not None, PageRefs refs not None, proc, bint pages):
+    """Send ``refs``' bytes on ``sock`` for the process ``proc``
+    (splice_to_socket): with ``pages``
     (a stream socket) each page buffer is queued as it is, a page skb
     sharing the page; otherwise they go as one message, copied.  Returns
     the bytes sent; what was sent leaves ``refs``.  An error after some
@@ -363,7 +364,7 @@ def socket_send_refs(Socket sock not None, PageRefs refs not None, tuple cur, bi
     if pages:
         while refs.start < refs.n:
             b = &refs.bufs[refs.start]
-            sent_one = _send_page(sock, b, cur)
+            sent_one = _send_page(sock, b, proc)
             if isinstance(sent_one, BaseException):
                 if sent:
                     return sent
@@ -382,8 +383,7 @@ def socket_send_refs(Socket sock not None, PageRefs refs not None, tuple cur, bi
             iov[i].len = b.len
             total += b.len
         _msg_init(&m, iov, n, 0)
-        _set_cred(&m.cur, cur)
-        r = sock._send(&m, total, None)
+        r = sock._send(&m, total, proc)
     finally:
         free(iov)
     # a datagram goes whole: every buffer was sent
@@ -393,17 +393,16 @@ def socket_send_refs(Socket sock not None, PageRefs refs not None, tuple cur, bi
     return r
 
 
-cdef object _send_page(Socket sock, pipe_buffer *b, tuple cur):
+cdef object _send_page(Socket sock, pipe_buffer *b, object proc):
     """One page buffer as a page skb: its length, or the exception."""
     cdef unix_iov iov
     cdef unix_msg m
     iov.base = b.page.mem + b.offset
     iov.len = b.len
     _msg_init(&m, &iov, 1, 0)
-    _set_cred(&m.cur, cur)
     m.pages = b.page
     try:
-        return sock._send(&m, iov.len, None)
+        return sock._send(&m, iov.len, proc)
     except BaseException as e:
         return e
 
@@ -454,7 +453,7 @@ def pipe_read_into(PipeFile pipe not None, buffers, bint nonblock):
 
 
 def splice_pipe_to_socket(PipeFile pipe not None, Socket sock not None, size_t count,
-                          tuple cur, bint pipe_nonblock, proc=None):
+                          bint pipe_nonblock, proc):
     """splice from a pipe into an AF_UNIX socket (pipe_splice_to_socket):
     (bytes moved, SIGPIPE due).  A stream socket gets the pipe's pages
     as page skbs, the others a copy per batch.  EAGAIN when the pipe is
@@ -464,16 +463,13 @@ def splice_pipe_to_socket(PipeFile pipe not None, Socket sock not None, size_t c
     cdef _task t
     cdef ssize_t r
     c.op = CALL_PIPE_TO_SOCK
-    c.task = NULL
-    if proc is not None:
-        _task_init(&t, proc)
-        c.task = &t
+    _task_init(&t, proc)
+    c.task = &t
     c.nogil = False
     c.pipe = pipe.pipe
     c.sk = sock.sk
     c.want = count
     c.done = 0
-    _set_cred(&c.cur, cur)
     c.pipe_nonblock = pipe_nonblock
     c.fmode = (sock.f_flags & O_NONBLOCK) != 0          # MSG_DONTWAIT
     c.zerocopy = sock.type == SOCK_STREAM               # page skbs

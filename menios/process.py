@@ -4,7 +4,7 @@ syscall as a method.  Failures raise ``OSError(errno, strerror)``.
 ``Process`` is the syscall surface; the calls themselves live in modules
 named for what they hold: ``fdcalls`` (close, dup, fcntl, ioctl),
 ``socketcalls`` (the socket syscalls), ``sockopt``, ``namespace``
-(addresses as the syscalls copy them in), ``scm`` (control messages), ``poll`` and ``filecalls`` (files,
+(addresses as the syscalls copy them in), ``poll`` and ``filecalls`` (files,
 pipes and the VFS path calls).  send, recv and recv_into are the Cython
 fast path of ``_unix.ProcessBase``.
 """
@@ -66,10 +66,7 @@ class Process(_unix.ProcessBase):
 
     # -------------------------------------------------------------- ids
     def _update_creds(self):
-        c = self.cred
-        self._scm = (self.pid, c.uid, c.gid)          # SCM_CREDENTIALS default
-        self._peer = (self.pid, c.euid, c.egid)       # SO_PEERCRED
-        self._caps = _unix.unix_caps(c)               # what the C core's checks ask
+        self._set_task_cred(self.pid, self.cred)     # what the C core reads
 
     uid = property(lambda self: self.cred.uid)
     gid = property(lambda self: self.cred.gid)

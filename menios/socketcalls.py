@@ -5,21 +5,21 @@ send and receive calls that take addresses or control messages.
 Each function takes the calling process first, converts its arguments as
 the stdlib does (addresses: ``namespace``), holds the socket for the call
 (``proc._hold_sock``) and leaves the AF_UNIX semantics -- names, autobind,
-lookups, control messages, in Linux's order -- to the C core
-(``_unix.Socket``); ``scm`` builds the control messages a receive returns.  Plain send, recv
-and recv_into are the Cython fast path (``_unix.ProcessBase``).
+lookups, control messages sent and received, in Linux's order -- to the C
+core (``_unix.Socket``).  Plain send, recv and recv_into are the Cython
+fast path (``_unix.ProcessBase``).
 Failures raise ``OSError`` with Linux's errno.
 """
+import array
 import errno
 
 from . import _unix
 from .args import as_int, err
 from .constants import (
-    AF_UNIX, INT_MAX, INT_MIN, NPROTO, O_NONBLOCK, O_RDWR, SIZEOF_CMSGHDR,
-    SIZEOF_INT, SOCK_CLOEXEC, SOCK_MAX, SOCK_NONBLOCK, SOCK_STREAM, SOCK_TYPE_MASK)
+    AF_UNIX, INT_MAX, INT_MIN, NPROTO, O_NONBLOCK, O_RDWR, SCM_RIGHTS, SIZEOF_CMSGHDR,
+    SIZEOF_INT, SOCK_CLOEXEC, SOCK_MAX, SOCK_NONBLOCK, SOCK_STREAM, SOCK_TYPE_MASK, SOL_SOCKET)
 from .fdcalls import install, install_two, reserve_two
 from .namespace import decode_name, dest, sockaddr
-from .scm import scm_recv, scm_recv_fds
 
 _Socket = _unix.Socket
 _cmsg_buffer = _unix.cmsg_buffer
@@ -89,7 +89,7 @@ def socketpair(proc, family=AF_UNIX, type=SOCK_STREAM, proto=0):
         b = _Socket(proc.kernel.net, type, proto)
         setup_socket(proc, a, type)
         setup_socket(proc, b, type)
-        a.socketpair_with(b, proc._peer)
+        a.socketpair_with(b, proc)
     except BaseException:
         for s in (a, b):
             if s is not None:
@@ -119,7 +119,7 @@ def listen(proc, fd, backlog):
         backlog = as_int(backlog)
         if backlog > INT_MAX or backlog < INT_MIN:
             raise OverflowError("backlog out of range")
-        s.listen(backlog, proc._peer)
+        s.listen(proc, backlog)
 
 
 def connect(proc, fd, addr):
@@ -129,7 +129,7 @@ def connect(proc, fd, addr):
     bound there, EPROTOTYPE for another type; an abstract name:
     ECONNREFUSED); then the socket's."""
     with proc._hold_sock(fd) as s:
-        s.connect(proc, None if addr is None else sockaddr(addr), proc._peer)
+        s.connect(proc, None if addr is None else sockaddr(addr))
 
 
 def accept(proc, fd, flags=0):
@@ -183,7 +183,7 @@ def sendto(proc, fd, data, addr, flags=0, *, _lost=False):
         memoryview(data).release()          # TypeError before any other check
         raw = dest(addr)
         try:
-            return s.send(data, flags, proc._scm, raw, proc, _lost)
+            return s.send(data, flags, proc, raw, _lost)
         except _SigPipe:
             raise proc._epipe() from None
 
@@ -222,7 +222,7 @@ def _sendmsg(proc, fd, buffers, ancdata, fds, flags, address, lost=False):
         else:
             control = _cmsg_buffer(ancdata) if ancdata else None
         try:
-            return s.sendmsg(bufs, flags, proc._scm, control, raw, proc, lost)
+            return s.sendmsg(bufs, flags, proc, control, raw, lost)
         except _SigPipe:
             raise proc._epipe() from None
 
@@ -244,10 +244,10 @@ def recvfrom_into(proc, fd, buffer, nbytes=0, flags=0):
 
 def recvmsg(proc, fd, bufsize, ancbufsize=0, flags=0):
     """recvmsg(2): (data, ancdata, msg_flags, sender's name); the control
-    messages as ``scm.scm_recv`` builds them, received fds installed."""
+    messages as the core's scm_recv writes them in a buffer of
+    ``ancbufsize`` bytes, received fds installed."""
     with proc._hold_sock(fd) as s:
-        data, mflags, raw, cred, files = s.recvmsg(as_int(bufsize), flags, ancbufsize)
-        anc, mflags = scm_recv(proc, ancbufsize, flags, mflags, cred, files)
+        data, mflags, raw, anc = s.recvmsg(as_int(bufsize), flags, ancbufsize, proc)
         return data, anc, mflags, decode_name(raw)
 
 
@@ -255,21 +255,23 @@ def recvmsg_into(proc, fd, buffers, ancbufsize=0, flags=0):
     """recvmsg(2) into writable buffers: (count, ancdata, msg_flags,
     sender's name)."""
     with proc._hold_sock(fd) as s:
-        n, mflags, raw, cred, files = s.recvmsg_into(buffers, flags, ancbufsize)
-        anc, mflags = scm_recv(proc, ancbufsize, flags, mflags, cred, files)
+        n, mflags, raw, anc = s.recvmsg_into(buffers, flags, ancbufsize, proc)
         return n, anc, mflags, decode_name(raw)
 
 
 def recv_fds(proc, fd, bufsize, maxfds, flags=0):
     """recvmsg with room for one SCM_RIGHTS message of ``maxfds`` fds
     (CMSG_LEN, without the stdlib's range checks): (data, [fd],
-    msg_flags, sender's name).  The fds are those ``scm_recv_fds``
-    installed, not parsed back out of the ancillary data."""
+    msg_flags, sender's name).  The fds are those of the SCM_RIGHTS
+    messages the core wrote, as the stdlib's recv_fds takes them."""
     ancbufsize = SIZEOF_CMSGHDR + maxfds * SIZEOF_INT
     with proc._hold_sock(fd) as s:
-        data, mflags, raw, cred, files = s.recvmsg(as_int(bufsize), flags, ancbufsize)
-        _, mflags, fds = scm_recv_fds(proc, ancbufsize, flags, mflags, cred, files)
-        return data, fds, mflags, decode_name(raw)
+        data, mflags, raw, anc = s.recvmsg(as_int(bufsize), flags, ancbufsize, proc)
+        fds = array.array("i")
+        for level, type_, payload in anc:
+            if level == SOL_SOCKET and type_ == SCM_RIGHTS:
+                fds.frombytes(payload[:len(payload) - len(payload) % SIZEOF_INT])
+        return data, list(fds), mflags, decode_name(raw)
 
 
 def recv_pages(proc, fd, bufsize, flags=0):

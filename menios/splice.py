@@ -163,8 +163,7 @@ def splice(proc, src, dst, count, offset_src=None, offset_dst=None, flags=0):
             if offset_dst is not None:
                 raise err(errno.EINVAL)         # no FMODE_PWRITE
             return signalling_pipe_call(proc, _unix.splice_pipe_to_socket, fin, fout, count,
-                                        proc._scm, nonblock or bool(fin.f_flags & O_NONBLOCK),
-                                        proc)
+                                        nonblock or bool(fin.f_flags & O_NONBLOCK), proc)
         if opipe and isinstance(fin, _Socket):
             if offset_src is not None:
                 raise err(errno.EINVAL)
@@ -217,7 +216,7 @@ def _to_socket(proc, fin, sock, pos, count):
         if not want:
             break
         try:
-            n = _unix.socket_send_refs(sock, refs, proc._scm, stream)
+            n = _unix.socket_send_refs(sock, refs, proc, stream)
         except _unix.SigPipe:
             if total:
                 break

@@ -253,6 +253,20 @@ static int host_cred(void *task, struct unix_task_cred *out)
 	return 0;
 }
 
+static int host_receive_fd(void *task, void *file, int cloexec, int dup)
+{
+	int fd;
+
+	(void)task;
+	(void)cloexec;		/* no exec here */
+	if (dup)
+		file_get(file);	/* a peek installs duplicates */
+	fd = fd_install(file);
+	if (fd < 0 && dup)
+		file_put(file);
+	return fd;
+}
+
 static int host_pid_exists(void *task, int32_t pid)
 {
 	(void)task;
@@ -266,6 +280,7 @@ static const struct unix_host_ops mk_host_ops = {
 	.fget = host_fget,
 	.fput = host_fput,
 	.cred = host_cred,
+	.receive_fd = host_receive_fd,
 	.pid_exists = host_pid_exists,
 };
 
@@ -353,7 +368,7 @@ int mk_socketpair(int domain, int type, int protocol, int sv[2])
 		unix_release(a);
 		return fail(err);
 	}
-	err = unix_socketpair(a, b, &mk_cred);
+	err = unix_socketpair(NULL, a, b);
 	if (err) {
 		unix_release(a);
 		unix_release(b);
@@ -398,7 +413,7 @@ int mk_listen(int fd, int backlog)
 	int err;
 	WITH_FILE(fd, f);
 
-	err = unix_listen(f->sk, backlog, &mk_cred);
+	err = unix_listen(NULL, f->sk, backlog);
 	file_put(f);
 	return err ? fail(err) : 0;
 }
@@ -451,7 +466,7 @@ int mk_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	err = sun_bytes(addr, len, &path, &plen);
 	if (!err) {
 		ctl_blocking(&ctl, 0);
-		err = unix_connect(NULL, f->sk, path, plen, &mk_cred, 0, &ctl);
+		err = unix_connect(NULL, f->sk, path, plen, 0, &ctl);
 	}
 	file_put(f);
 	return err ? fail(err) : 0;
@@ -476,7 +491,6 @@ static int msg_init(struct unix_msg *m, struct unix_iov *iov, const struct msghd
 	m->iov = iov;
 	m->iovlen = (unsigned int)msg->msg_iovlen;
 	m->flags = flags;
-	m->cur = mk_cred;
 	return 0;
 }
 
@@ -514,74 +528,13 @@ ssize_t mk_sendmsg(int fd, const struct msghdr *msg, int flags)
 	return r < 0 ? fail(r) : r;
 }
 
-/*
- * The control messages of a receive, as Linux's scm_recv puts them:
- * SCM_CREDENTIALS (with SO_PASSCRED), then SCM_RIGHTS with the files
- * installed as new fds.  Files that do not fit are dropped, with MSG_CTRUNC.
- */
-static void put_control(struct unix_msg *m, struct msghdr *msg)
-{
-	unsigned char *buf = msg->msg_control;
-	size_t room = buf ? msg->msg_controllen : 0, used = 0;
-	struct scm_fp_list *fpl = m->rfp;
-	struct cmsghdr h;
-	int i, n, fd;
-
-	if (m->got_scm && m->want_creds) {
-		struct ucred uc = { m->cred.pid, (unsigned int)m->cred.uid,
-				    (unsigned int)m->cred.gid };
-
-		if (room - used >= CMSG_SPACE(sizeof(uc))) {
-			h.cmsg_len = CMSG_LEN(sizeof(uc));
-			h.cmsg_level = SOL_SOCKET;
-			h.cmsg_type = SCM_CREDENTIALS;
-			memcpy(buf + used, &h, sizeof(h));
-			memcpy(buf + used + CMSG_LEN(0), &uc, sizeof(uc));
-			used += CMSG_SPACE(sizeof(uc));
-		} else {
-			msg->msg_flags |= MSG_CTRUNC;
-		}
-	}
-	if (fpl) {
-		m->rfp = NULL;
-		n = 0;
-		for (i = 0; i < fpl->count; i++) {
-			struct mk_file *f = fpl->files[i].file;
-
-			if (m->rfp_peeked)
-				file_get(f);	/* a peek installs duplicates */
-			if (room - used < CMSG_LEN((size_t)(n + 1) * sizeof(int))) {
-				msg->msg_flags |= MSG_CTRUNC;
-				file_put(f);
-				continue;
-			}
-			fd = fd_install(f);
-			if (fd < 0) {
-				msg->msg_flags |= MSG_CTRUNC;
-				file_put(f);
-				continue;
-			}
-			memcpy(buf + used + CMSG_LEN((size_t)n * sizeof(int)), &fd, sizeof(fd));
-			n++;
-		}
-		if (n) {
-			h.cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
-			h.cmsg_level = SOL_SOCKET;
-			h.cmsg_type = SCM_RIGHTS;
-			memcpy(buf + used, &h, sizeof(h));
-			used += CMSG_SPACE((size_t)n * sizeof(int));
-		}
-		scm_fp_free(fpl);
-	}
-	msg->msg_controllen = used < room ? used : room;
-}
-
 ssize_t mk_recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct unix_iov iov[MK_IOV_MAX];
 	struct unix_msg m;
 	struct wait_ctl ctl;
 	ssize_t r;
+	unsigned char none;
 	WITH_FILE(fd, f);
 
 	if (msg_init(&m, iov, msg, flags)) {
@@ -589,7 +542,11 @@ ssize_t mk_recvmsg(int fd, struct msghdr *msg, int flags)
 		return fail(-EMSGSIZE);
 	}
 	ctl_blocking(&ctl, flags);
-	r = unix_recvmsg(f->sk, &m, &ctl);
+	/* the core's scm_recv writes the control messages (a buffer of 0
+	 * bytes stands for none: the same truncation) */
+	m.rcontrol = msg->msg_control ? msg->msg_control : &none;
+	m.rcontrollen = msg->msg_control ? msg->msg_controllen : 0;
+	r = unix_recvmsg(NULL, f->sk, &m, &ctl);
 	msg->msg_flags = 0;
 	if (r >= 0) {
 		msg->msg_flags = m.msg_flags;
@@ -602,7 +559,8 @@ ssize_t mk_recvmsg(int fd, struct msghdr *msg, int flags)
 				alen = 0;
 			msg->msg_namelen = alen;
 		}
-		put_control(&m, msg);
+		msg->msg_controllen = msg->msg_control ?
+			(size_t)(m.rcontrol - (unsigned char *)msg->msg_control) : 0;
 	}
 	unix_msg_release(f->sk, &m);
 	file_put(f);

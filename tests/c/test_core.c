@@ -178,14 +178,14 @@ static int xbind(struct unix_sock *sk, const char *path, unsigned int len)
 }
 
 /* connect(2) to the name @other is bound to (an empty address if none). */
-static int xconnect(struct unix_sock *sk, struct unix_sock *other,
-		    const struct unix_cred *cred, int flags, struct wait_ctl *ctl)
+static int xconnect(struct unix_sock *sk, struct unix_sock *other, int flags,
+		    struct wait_ctl *ctl)
 {
 	unsigned char name[UNIX_PATH_MAX + 1];
 	unsigned int len = 0;
 
 	CHECK_EQ(unix_getname(other, 0, name, &len), 0);
-	return unix_connect(NULL, sk, name, len, cred, flags, ctl);
+	return unix_connect(NULL, sk, name, len, flags, ctl);
 }
 
 static void check_zero(struct unix_net *net)
@@ -221,7 +221,7 @@ static void mkpair(struct unix_net *net, int type, struct unix_sock **a, struct 
 {
 	*a = mksock(net, type);
 	*b = mksock(net, type);
-	CHECK_EQ(unix_socketpair(*a, *b, &CRED), 0);
+	CHECK_EQ(unix_socketpair(NULL, *a, *b), 0);
 }
 
 static void ctl_init(struct wait_ctl *ctl, int blocking)
@@ -240,7 +240,6 @@ static void msg_init(struct unix_msg *m, struct unix_iov *iov, void *buf, size_t
 	m->iov = iov;
 	m->iovlen = 1;
 	m->flags = flags;
-	m->cur = CRED;
 }
 
 /*
@@ -302,7 +301,7 @@ static ssize_t xrecv(struct unix_sock *sk, void *buf, size_t len, int flags, int
 
 	msg_init(&m, &iov, buf, len, flags);
 	ctl_init(&ctl, blocking);
-	r = unix_recvmsg(sk, &m, &ctl);
+	r = unix_recvmsg(NULL, sk, &m, &ctl);
 	if (msg_flags)
 		*msg_flags = m.msg_flags;
 	if (peeked)
@@ -485,8 +484,11 @@ static void tfile_put(struct tfile *f)
  */
 #define TVFS_FDS	8
 static struct tfile *tvfs_fds[TVFS_FDS];
+static int tvfs_cloexec[TVFS_FDS];	/* receive_fd's cloexec, per fd */
 static unsigned int tvfs_caps;
 static int64_t tvfs_nofile = 1024;
+/* the caller's real ids, and how far its effective ids are from them */
+static int32_t tvfs_uid = 1000, tvfs_gid = 1000, tvfs_eshift;
 
 static int tvfs_fget(void *task, int fd, void **file, struct unix_sock **usk)
 {
@@ -509,11 +511,32 @@ static int tvfs_cred(void *task, struct unix_task_cred *out)
 	CHECK(task == NULL);
 	memset(out, 0, sizeof(*out));
 	out->pid = CRED.pid;
-	out->uid = out->euid = out->suid = CRED.uid;
-	out->gid = out->egid = out->sgid = CRED.gid;
+	out->uid = out->suid = tvfs_uid;
+	out->gid = out->sgid = tvfs_gid;
+	out->euid = tvfs_uid + tvfs_eshift;
+	out->egid = tvfs_gid + tvfs_eshift;
 	out->caps = tvfs_caps;
 	out->rlimit_nofile = tvfs_nofile;
 	return 0;
+}
+
+/* receive_fd: the lowest free fd gets @file (the message's reference, or
+ * a new one for a peek); -EMFILE when the table is full. */
+static int tvfs_receive_fd(void *task, void *file, int cloexec, int dup)
+{
+	int fd;
+
+	CHECK(task == NULL);
+	for (fd = 0; fd < TVFS_FDS; fd++) {
+		if (!tvfs_fds[fd]) {
+			if (dup)
+				tfile_get(file);
+			tvfs_fds[fd] = file;
+			tvfs_cloexec[fd] = cloexec;
+			return fd;
+		}
+	}
+	return -EMFILE;
 }
 
 static int tvfs_pid_exists(void *task, int32_t pid)
@@ -529,6 +552,7 @@ static const struct unix_host_ops tvfs_ops = {
 	.fget = tvfs_fget,
 	.fput = tvfs_fput,
 	.cred = tvfs_cred,
+	.receive_fd = tvfs_receive_fd,
 	.pid_exists = tvfs_pid_exists,
 };
 
@@ -695,7 +719,7 @@ static void test_stream_pair(void)
 		m.iov = iov;
 		m.iovlen = 2;
 		ctl_init(&ctl, 0);
-		CHECK_EQ(unix_recvmsg(a, &m, &ctl), 8);
+		CHECK_EQ(unix_recvmsg(NULL, a, &m, &ctl), 8);
 		unix_msg_release(a, &m);
 		CHECK(memcmp(x, "abc", 3) == 0 && memcmp(y, "defgh", 5) == 0);
 	}
@@ -802,19 +826,19 @@ static void test_listen_connect_accept(void)
 	c3 = mksock(net, SOCK_STREAM);
 	c4 = mksock(net, SOCK_STREAM);
 
-	CHECK_EQ(unix_listen(l, 1, &CRED), -EINVAL);		/* unbound */
+	CHECK_EQ(unix_listen(NULL, l, 1), -EINVAL);		/* unbound */
 	ctl_init(&ctl, 0);
-	CHECK_EQ(xconnect(c1, l, &CRED, 0, &ctl), -EINVAL);	/* no name to reach it by */
+	CHECK_EQ(xconnect(c1, l, 0, &ctl), -EINVAL);	/* no name to reach it by */
 	CHECK_EQ(xbind(l, "/tmp/l", 6), 0);
-	CHECK_EQ(xconnect(c1, l, &CRED, 0, &ctl), -ECONNREFUSED);	/* not listening */
+	CHECK_EQ(xconnect(c1, l, 0, &ctl), -ECONNREFUSED);	/* not listening */
 	CHECK_EQ(tvfs_unlinks, 0);
 	CHECK_EQ(xbind(l, "/tmp/m", 6), -EINVAL);		/* rebind */
 	CHECK_EQ(tvfs_unlinks, 1);				/* its inode made and removed */
 	CHECK_EQ(tvfs_find_bsd(NULL, "/tmp/m", &dev, &ino), -ENOENT);
-	CHECK_EQ(unix_connect(NULL, c1, "/tmp/none", 9, &CRED, 0, &ctl), -ENOENT);
+	CHECK_EQ(unix_connect(NULL, c1, "/tmp/none", 9, 0, &ctl), -ENOENT);
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_accept(l, &x, 0, &ctl), -EINVAL);		/* not listening */
-	CHECK_EQ(unix_listen(l, 1, &CRED), 0);
+	CHECK_EQ(unix_listen(NULL, l, 1), 0);
 	CHECK_EQ(unix_getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &v), 0);
 	CHECK_EQ(v, 1);
 	ctl_init(&ctl, 0);
@@ -822,13 +846,13 @@ static void test_listen_connect_accept(void)
 
 	/* backlog 1 takes two connections; the third would block */
 	ctl_init(&ctl, 0);
-	CHECK_EQ(xconnect(c1, l, &CRED, MSG_DONTWAIT, &ctl), 0);
+	CHECK_EQ(xconnect(c1, l, MSG_DONTWAIT, &ctl), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(xconnect(c1, l, &CRED, MSG_DONTWAIT, &ctl), -EISCONN);
+	CHECK_EQ(xconnect(c1, l, MSG_DONTWAIT, &ctl), -EISCONN);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(xconnect(c2, l, &CRED, MSG_DONTWAIT, &ctl), 0);
+	CHECK_EQ(xconnect(c2, l, MSG_DONTWAIT, &ctl), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(xconnect(c3, l, &CRED, MSG_DONTWAIT, &ctl), -EAGAIN);
+	CHECK_EQ(xconnect(c3, l, MSG_DONTWAIT, &ctl), -EAGAIN);
 	CHECK_EQ(SOCKS(net), 7);	/* 5 + 2 embryos */
 
 	/* connect finishes before accept: data can flow at once */
@@ -854,7 +878,7 @@ static void test_listen_connect_accept(void)
 
 	/* room again for the third */
 	ctl_init(&ctl, 0);
-	CHECK_EQ(xconnect(c3, l, &CRED, MSG_DONTWAIT, &ctl), 0);
+	CHECK_EQ(xconnect(c3, l, MSG_DONTWAIT, &ctl), 0);
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_accept(l, &n2, 0, &ctl), 0);
 
@@ -864,7 +888,7 @@ static void test_listen_connect_accept(void)
 	/* type mismatch: a path reaches the socket, of another type */
 	x = mksock(net, SOCK_SEQPACKET);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(xconnect(x, l, &CRED, 0, &ctl), -EPROTOTYPE);
+	CHECK_EQ(xconnect(x, l, 0, &ctl), -EPROTOTYPE);
 	unix_release(x);
 
 	/* listener closes with c3 never accepted: ECONNRESET for c3 */
@@ -874,7 +898,7 @@ static void test_listen_connect_accept(void)
 	CHECK_EQ(recv_nb(c3, buf, sizeof(buf), 0), -ECONNRESET);
 	CHECK_EQ(recv_nb(c3, buf, sizeof(buf), 0), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(xconnect(c4, l, &CRED, 0, &ctl), -ECONNREFUSED);	/* released */
+	CHECK_EQ(xconnect(c4, l, 0, &ctl), -ECONNREFUSED);	/* released */
 	unix_sock_put(l);
 
 	unix_release(c1);
@@ -902,11 +926,11 @@ static void test_listing(void)
 
 	l = mksock(net, SOCK_STREAM);
 	CHECK_EQ(xbind(l, "L", 1), 0);
-	CHECK_EQ(unix_listen(l, 3, &CRED), 0);
+	CHECK_EQ(unix_listen(NULL, l, 3), 0);
 	for (i = 0; i < 3; i++) {
 		c[i] = mksock(net, SOCK_STREAM);
 		ctl_init(&ctl, 0);
-		CHECK_EQ(xconnect(c[i], l, &CRED, MSG_DONTWAIT, &ctl), 0);
+		CHECK_EQ(xconnect(c[i], l, MSG_DONTWAIT, &ctl), 0);
 	}
 	CHECK_EQ(send_nb(c[0], "abc", 3, 0), 3);
 	CHECK_EQ(unix_list(net, NULL, 0, NULL, 0, &ni), 7);	/* 4 sockets + 3 embryos */
@@ -987,7 +1011,7 @@ static void *connector_main(void *arg)
 	int r;
 
 	ctl_init(&ctl, 1);
-	r = xconnect(c->sk, c->l, &CRED, 0, &ctl);
+	r = xconnect(c->sk, c->l, 0, &ctl);
 	__atomic_store_n(&c->result, r, __ATOMIC_SEQ_CST);
 	return NULL;
 }
@@ -1004,9 +1028,9 @@ static void test_blocking_connect(void)
 	c1 = mksock(net, SOCK_STREAM);
 	c2 = mksock(net, SOCK_STREAM);
 	CHECK_EQ(xbind(l, "\0abstract", 9), 0);
-	CHECK_EQ(unix_listen(l, 0, &CRED), 0);
+	CHECK_EQ(unix_listen(NULL, l, 0), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(xconnect(c1, l, &CRED, 0, &ctl), 0);
+	CHECK_EQ(xconnect(c1, l, 0, &ctl), 0);
 	c.sk = c2;
 	c.l = l;
 	c.result = 1;
@@ -1110,7 +1134,7 @@ static void test_dgram_qlen(void)
 	/* recvfrom reports the sender's address */
 	msg_init(&m, &iov, buf, sizeof(buf), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_recvmsg(r, &m, &ctl), 1);
+	CHECK_EQ(unix_recvmsg(NULL, r, &m, &ctl), 1);
 	CHECK(m.addr != NULL);
 	CHECK_EQ(m.addr->len, 2);			/* "s" and its NUL */
 	CHECK_EQ(m.addr->path[0], 's');
@@ -1223,7 +1247,7 @@ static void *bulk_reader(void *arg)
 			n = 1 + n % 64;
 		msg_init(&m, &iov, buf, n, (xorshift(&b->seed) % 8 == 0) ? MSG_WAITALL : 0);
 		ctl_init(&ctl, 1);
-		r = unix_recvmsg(b->sk, &m, &ctl);
+		r = unix_recvmsg(NULL, b->sk, &m, &ctl);
 		unix_msg_release(b->sk, &m);
 		if (r < 0) {
 			b->err = (int)r;
@@ -1345,7 +1369,7 @@ static void test_dgram_sleeper_peer_gone(void)
 	p = mksock(net, SOCK_DGRAM);
 	CHECK_EQ(xbind(p, "p", 1), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(xconnect(s, p, &CRED, 0, &ctl), 0);
+	CHECK_EQ(xconnect(s, p, 0, &ctl), 0);
 	for (i = 0; i < 100 && send_nb(s, "m", 1, 0) == 1; i++)
 		;
 	CHECK_EQ(send_nb(s, "m", 1, 0), -EAGAIN);
@@ -1353,7 +1377,7 @@ static void test_dgram_sleeper_peer_gone(void)
 	d.result = 12345;
 	test_thread_start(&t, dgram_sleeper_main, &d);
 	CHECK_EQ(wait_blocked(net, 1), 1);
-	CHECK_EQ(unix_connect(NULL, s, NULL, 0, &CRED, 0, &ctl), 0);	/* AF_UNSPEC */
+	CHECK_EQ(unix_connect(NULL, s, NULL, 0, 0, &ctl), 0);	/* AF_UNSPEC */
 	unix_release(p);
 	test_thread_join(t);
 	CHECK_EQ(d.result, -ECONNRESET);
@@ -1401,13 +1425,13 @@ static void test_dgram_poller_peer_gone(void)
 
 		CHECK_EQ(xbind(p, name, 2), 0);
 		ctl_init(&ctl, 0);
-		CHECK_EQ(xconnect(s, p, &CRED, 0, &ctl), 0);
+		CHECK_EQ(xconnect(s, p, 0, &ctl), 0);
 		for (i = 0; i < 100 && send_nb(s, "m", 1, 0) == 1; i++)
 			;
 		CHECK_EQ(send_nb(s, "m", 1, 0), -EAGAIN);
 		test_thread_start(&t, peer_poller_main, &pp);
 		CHECK_EQ(wait_blocked(net, 1), 1);
-		CHECK_EQ(unix_connect(NULL, s, NULL, 0, &CRED, 0, &ctl), 0);	/* AF_UNSPEC */
+		CHECK_EQ(unix_connect(NULL, s, NULL, 0, 0, &ctl), 0);	/* AF_UNSPEC */
 		unix_release(p);
 		test_thread_join(t);
 		CHECK_EQ(pp.result, 1);
@@ -1467,7 +1491,7 @@ static void test_net_shutdown_wakes(void)
 	mkpair(net, SOCK_STREAM, &c, &d);
 	l = mksock(net, SOCK_STREAM);
 	CHECK_EQ(xbind(l, "L", 1), 0);
-	CHECK_EQ(unix_listen(l, 5, &CRED), 0);
+	CHECK_EQ(unix_listen(NULL, l, 5), 0);
 	bl[0].sk = b; bl[0].op = 0;
 	bl[1].sk = l; bl[1].op = 1;
 	bl[2].sk = a; bl[2].op = 2;
@@ -1536,10 +1560,9 @@ static void test_blocked_count(void)
 		memset(&m, 0, sizeof(m));
 		m.iov = &iov;
 		m.iovlen = 1;
-		m.cur = CRED;
 		ctl_init(&ctl, 1);
 		ctl.deadline = t0 + 30 * MS;
-		CHECK_EQ(unix_recvmsg(b, &m, &ctl), -EAGAIN);
+		CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), -EAGAIN);
 		CHECK(plat_now_ns() - t0 >= 30 * MS);
 		CHECK_EQ(BLOCKED(net), 0);
 		CHECK_EQ(TIMEOUTS(net), 1);
@@ -2087,7 +2110,7 @@ static void test_poll_many(void)
 	mkpair(net, SOCK_DGRAM, &c, &d);
 	l = mksock(net, SOCK_STREAM);
 	CHECK_EQ(xbind(l, "P", 1), 0);
-	CHECK_EQ(unix_listen(l, 5, &CRED), 0);
+	CHECK_EQ(unix_listen(NULL, l, 5), 0);
 
 	/* nothing readable; everything writable */
 	p[0] = (struct unix_pollfd){ .sk = a, .events = POLLIN, .revents = 0 };
@@ -2125,7 +2148,7 @@ static void test_poll_many(void)
 		struct unix_sock *cc = mksock(net, SOCK_STREAM), *n;
 
 		ctl_init(&ctl, 0);
-		CHECK_EQ(xconnect(cc, l, &CRED, 0, &ctl), 0);
+		CHECK_EQ(xconnect(cc, l, 0, &ctl), 0);
 		p[0] = (struct unix_pollfd){ .sk = l, .events = POLLIN, .revents = 0 };
 		ctl_init(&ctl, 0);
 		CHECK_EQ(unix_poll_many(net, p, 1, &ctl), 1);
@@ -2332,7 +2355,7 @@ static void test_scm_send(void)
 
 		msg_init(&m, &iov, data, sizeof(data), 0);
 		ctl_init(&ctl, 0);
-		CHECK_EQ(unix_recvmsg(b, &m, &ctl), 1);
+		CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
 		got = m.cred;
 		unix_msg_release(b, &m);
 	}
@@ -2388,6 +2411,297 @@ static void test_scm_send(void)
 	net_done(net);
 }
 
+/* recvmsg with a control buffer of @clen bytes: its result; *@used the
+ * control bytes written, *@mflags msg_flags. */
+static ssize_t recv_ctl(struct unix_sock *sk, void *buf, size_t len, int flags,
+			unsigned char *control, size_t clen, size_t *used, int *mflags)
+{
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+	ssize_t r;
+
+	msg_init(&m, &iov, buf, len, flags);
+	m.rcontrol = control;
+	m.rcontrollen = clen;
+	ctl_init(&ctl, 0);
+	r = unix_recvmsg(NULL, sk, &m, &ctl);
+	CHECK(m.rfp == NULL);			/* scm_recv took them */
+	*used = (size_t)(m.rcontrol - control);
+	*mflags = m.msg_flags;
+	unix_msg_release(sk, &m);
+	return r;
+}
+
+/* The control message at @control: its header, and its data in @data. */
+static void cmsg_get(const unsigned char *control, struct unix_cmsghdr *h, void *data,
+		     size_t len)
+{
+	memcpy(h, control, sizeof(*h));
+	memcpy(data, control + sizeof(*h), len);
+}
+
+/* Close the fds receive_fd installed (the files' references go). */
+static void tvfs_close_all(void)
+{
+	int fd;
+
+	for (fd = 0; fd < TVFS_FDS; fd++) {
+		if (tvfs_fds[fd])
+			tfile_put(tvfs_fds[fd]);
+		tvfs_fds[fd] = NULL;
+		tvfs_cloexec[fd] = 0;
+	}
+}
+
+/*
+ * Credentials as the core reads them through the cred op: SO_PEERCRED
+ * (the effective ids) at socketpair, listen and connect; a message's
+ * default credentials (the real ids) at each send.
+ */
+static void test_task_cred(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *l, *c, *n;
+	struct unix_cred pc;
+	struct wait_ctl ctl;
+	unsigned char control[64];
+	struct unix_cmsghdr h;
+	size_t used;
+	int mflags;
+	char data[4];
+
+	tvfs_eshift = 5;
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(unix_get_peercred(a, &pc), 0);
+	CHECK_EQ(pc.pid, CRED.pid);
+	CHECK_EQ(pc.uid, tvfs_uid + 5);
+	CHECK_EQ(pc.gid, tvfs_gid + 5);
+
+	/* the default credentials are the sender's real ids, as of the send */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1), 0);
+	tvfs_uid = 1234;
+	CHECK_EQ(send_nb(a, "x", 1, 0), 1);
+	tvfs_uid = 1000;
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), 0, control, sizeof(control), &used, &mflags), 1);
+	CHECK_EQ(used, UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(pc))));
+	cmsg_get(control, &h, &pc, sizeof(pc));
+	CHECK_EQ(h.cmsg_type, SCM_CREDENTIALS);
+	CHECK_EQ(pc.pid, CRED.pid);
+	CHECK_EQ(pc.uid, 1234);
+	CHECK_EQ(pc.gid, tvfs_gid);
+	unix_release(a);
+	unix_release(b);
+
+	/* listen records the listener's; connect the connector's, as of connect */
+	l = mksock(net, SOCK_STREAM);
+	c = mksock(net, SOCK_STREAM);
+	CHECK_EQ(xbind(l, "\0pc", 3), 0);
+	tvfs_eshift = 7;
+	CHECK_EQ(unix_listen(NULL, l, 1), 0);
+	tvfs_eshift = 9;
+	ctl_init(&ctl, 0);
+	CHECK_EQ(xconnect(c, l, 0, &ctl), 0);
+	CHECK_EQ(unix_get_peercred(c, &pc), 0);
+	CHECK_EQ(pc.uid, tvfs_uid + 7);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_accept(l, &n, 0, &ctl), 0);
+	CHECK_EQ(unix_get_peercred(n, &pc), 0);
+	CHECK_EQ(pc.uid, tvfs_uid + 9);
+	CHECK_EQ(pc.gid, tvfs_gid + 9);
+	tvfs_eshift = 0;
+	unix_release(n);
+	unix_release(c);
+	unix_release(l);
+	net_done(net);
+}
+
+/*
+ * scm_recv: what a control buffer of each size gets (put_cmsg,
+ * scm_detach_fds), the fds installed through receive_fd.
+ */
+static void test_scm_recv(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	struct tfile f0, f1, *files[2] = { &f0, &f1 };
+	struct scm_fp_list *fp;
+	unsigned char control[UNIX_SCM_RECV_MAX + 64];
+	struct unix_cmsghdr h;
+	struct unix_cred uc;
+	int32_t fds[2];
+	size_t used;
+	int mflags, i;
+	char data[8];
+
+	mkpair(net, SOCK_DGRAM, &a, &b);
+	tfile_open(&f0, NULL);
+	tfile_open(&f1, NULL);
+	memset(tvfs_fds, 0, sizeof(tvfs_fds));
+
+	/* room for both: one SCM_RIGHTS, the lowest free fds, O_CLOEXEC asked */
+	fp = fp_of(files, 2);
+	CHECK_EQ(xsend(a, "ab", 2, 0, NULL, 0, &fp, NULL), 2);
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), MSG_CMSG_CLOEXEC, control, UNIX_CMSG_LEN(8),
+			  &used, &mflags), 2);
+	CHECK_EQ(mflags, MSG_CMSG_CLOEXEC);
+	CHECK_EQ(used, UNIX_CMSG_LEN(8));
+	cmsg_get(control, &h, fds, sizeof(fds));
+	CHECK_EQ(h.cmsg_len, UNIX_CMSG_LEN(8));
+	CHECK_EQ(h.cmsg_level, SOL_SOCKET);
+	CHECK_EQ(h.cmsg_type, SCM_RIGHTS);
+	CHECK_EQ(fds[0], 0);
+	CHECK_EQ(fds[1], 1);
+	CHECK(tvfs_fds[0] == &f0 && tvfs_fds[1] == &f1);
+	CHECK(tvfs_cloexec[0] && tvfs_cloexec[1]);
+	CHECK_EQ(f0.f_count, 2);		/* the message's reference is the fd's */
+	CHECK_EQ(INFLIGHT(net), 0);
+	tvfs_close_all();
+
+	/* room for one: it is installed, the other put, MSG_CTRUNC */
+	fp = fp_of(files, 2);
+	CHECK_EQ(xsend(a, "ab", 2, 0, NULL, 0, &fp, NULL), 2);
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), 0, control, UNIX_CMSG_LEN(7), &used, &mflags), 2);
+	CHECK_EQ(mflags, MSG_CTRUNC);
+	CHECK_EQ(used, UNIX_CMSG_LEN(7));	/* its padding, as far as the room goes */
+	CHECK(tvfs_fds[0] == &f0 && !tvfs_fds[1] && !tvfs_cloexec[0]);
+	CHECK_EQ(f1.f_count, 1);
+	tvfs_close_all();
+
+	/* a header's room and no more, or none at all: nothing, MSG_CTRUNC */
+	for (i = 0; i < 2; i++) {
+		fp = fp_of(files, 2);
+		CHECK_EQ(xsend(a, "ab", 2, 0, NULL, 0, &fp, NULL), 2);
+		CHECK_EQ(recv_ctl(b, data, sizeof(data), 0, control, i ? 16 : 0, &used, &mflags), 2);
+		CHECK_EQ(mflags, MSG_CTRUNC);
+		CHECK_EQ(used, 0);
+		CHECK_EQ(f0.f_count, 1);
+		CHECK_EQ(f1.f_count, 1);
+	}
+
+	/* SO_PASSSEC: no control buffer is MSG_CTRUNC (scm_has_secdata), a
+	 * buffer gets nothing (no LSM, no security context) */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSSEC, 1), 0);
+	CHECK_EQ(send_nb(a, "ab", 2, 0), 2);
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), 0, control, 0, &used, &mflags), 2);
+	CHECK_EQ(mflags, MSG_CTRUNC);
+	CHECK_EQ(send_nb(a, "ab", 2, 0), 2);
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), 0, control, 1, &used, &mflags), 2);
+	CHECK_EQ(mflags, 0);
+	CHECK_EQ(used, 0);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSSEC, 0), 0);
+
+	/* no free fd for the second: the first stays installed, MSG_CTRUNC */
+	for (i = 1; i < TVFS_FDS; i++)
+		tvfs_fds[i] = &f0;
+	fp = fp_of(files, 2);
+	CHECK_EQ(xsend(a, "ab", 2, 0, NULL, 0, &fp, NULL), 2);
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), 0, control, sizeof(control), &used, &mflags), 2);
+	for (i = 1; i < TVFS_FDS; i++)
+		tvfs_fds[i] = NULL;
+	CHECK_EQ(mflags, MSG_CTRUNC);
+	CHECK_EQ(used, UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(4)));
+	CHECK(tvfs_fds[0] == &f0);
+	CHECK_EQ(f1.f_count, 1);
+	tvfs_close_all();
+
+	/* a peek installs new references; the files stay in flight */
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(a, "ab", 2, 0, NULL, 0, &fp, NULL), 2);
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), MSG_PEEK, control, sizeof(control),
+			  &used, &mflags), 2);
+	CHECK_EQ(mflags, 0);
+	CHECK(tvfs_fds[0] == &f0);
+	CHECK_EQ(f0.f_count, 3);
+	CHECK_EQ(INFLIGHT(net), 1);
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), MSG_PEEK, control, 0, &used, &mflags), 2);
+	CHECK_EQ(mflags, MSG_CTRUNC);		/* no room: a peek puts nothing back */
+	CHECK_EQ(f0.f_count, 3);
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), 0, control, sizeof(control), &used, &mflags), 2);
+	CHECK(tvfs_fds[1] == &f0);
+	CHECK_EQ(INFLIGHT(net), 0);
+	tvfs_close_all();
+	CHECK_EQ(f0.f_count, 1);
+
+	/* SO_PASSCRED: SCM_CREDENTIALS first, ids of -1 read as the overflow
+	 * ids; cut to the room left, then no room for the files */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1), 0);
+	tvfs_uid = -1;
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(a, "ab", 2, 0, NULL, 0, &fp, NULL), 2);
+	tvfs_uid = 1000;
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), 0, control, sizeof(control), &used, &mflags), 2);
+	CHECK_EQ(mflags, 0);
+	CHECK_EQ(used, UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(uc))) + UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(4)));
+	cmsg_get(control, &h, &uc, sizeof(uc));
+	CHECK_EQ(h.cmsg_type, SCM_CREDENTIALS);
+	CHECK_EQ(h.cmsg_len, UNIX_CMSG_LEN(sizeof(uc)));
+	CHECK_EQ(uc.uid, 65534);
+	CHECK_EQ(uc.gid, tvfs_gid);
+	cmsg_get(control + UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(uc))), &h, fds, 4);
+	CHECK_EQ(h.cmsg_type, SCM_RIGHTS);
+	CHECK_EQ(fds[0], 0);
+	tvfs_close_all();
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(a, "ab", 2, 0, NULL, 0, &fp, NULL), 2);
+	CHECK_EQ(recv_ctl(b, data, sizeof(data), 0, control, 20, &used, &mflags), 2);
+	CHECK_EQ(mflags, MSG_CTRUNC);
+	CHECK_EQ(used, 20);
+	cmsg_get(control, &h, &uc, 4);
+	CHECK_EQ(h.cmsg_len, 20);		/* the header says what fitted */
+	CHECK_EQ(uc.pid, CRED.pid);
+	CHECK(tvfs_fds[0] == NULL);
+	CHECK_EQ(f0.f_count, 1);
+	unix_release(a);
+	unix_release(b);
+
+	/*
+	 * A stream read continued by a second call on the same message (a
+	 * call's blocking attempt after its non-blocking one): the credentials
+	 * are written once, the files after them, and the files end the read.
+	 */
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1), 0);
+	CHECK_EQ(send_nb(a, "ab", 2, 0), 2);
+	{
+		struct unix_iov iov;
+		struct unix_msg m;
+		struct wait_ctl ctl;
+
+		msg_init(&m, &iov, data, 6, MSG_WAITALL);
+		m.rcontrol = control;
+		m.rcontrollen = sizeof(control);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 2);
+		CHECK_EQ(m.rcontrol - control, (long)UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(uc))));
+		fp = fp_of(files, 1);
+		CHECK_EQ(xsend(a, "cd", 2, 0, NULL, 0, &fp, NULL), 2);
+		CHECK_EQ(send_nb(a, "ef", 2, 0), 2);
+		ctl_init(&ctl, 1);
+		CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 4);
+		CHECK_EQ(m.fds_put, 1);
+		CHECK_EQ(m.rcontrol - control, (long)(UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(uc))) +
+						      UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(4))));
+		unix_msg_release(b, &m);
+	}
+	CHECK(!memcmp(data, "abcd", 4));
+	cmsg_get(control, &h, &uc, sizeof(uc));
+	CHECK_EQ(h.cmsg_type, SCM_CREDENTIALS);
+	cmsg_get(control + UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(uc))), &h, fds, 4);
+	CHECK_EQ(h.cmsg_type, SCM_RIGHTS);
+	CHECK(tvfs_fds[fds[0]] == &f0);
+	tvfs_close_all();
+	CHECK_EQ(recv_nb(b, data, sizeof(data), 0), 2);
+	unix_release(a);
+	unix_release(b);
+
+	CHECK_EQ(f0.f_count, 1);
+	CHECK_EQ(f1.f_count, 1);
+	tfile_put(&f0);
+	tfile_put(&f1);
+	net_done(net);
+}
+
 /*
  * The names: abstract ones keyed by name and type, freed with the socket;
  * autobind's five hex digits, once; SO_PASSCRED autobinds a connect.
@@ -2424,7 +2738,7 @@ static void test_names(void)
 	/* SO_PASSCRED: an unnamed socket autobinds on connect, even one that fails */
 	CHECK_EQ(unix_setsockopt(d, SOL_SOCKET, SO_PASSCRED, 1), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_connect(NULL, d, "\0zz", 3, &CRED, 0, &ctl), -ECONNREFUSED);
+	CHECK_EQ(unix_connect(NULL, d, "\0zz", 3, 0, &ctl), -ECONNREFUSED);
 	CHECK_EQ(unix_getname(d, 0, name, &len), 0);
 	CHECK_EQ(len, 6);
 
@@ -2642,9 +2956,9 @@ static void test_gc_listener(void)
 	tfile_open(&fl, l);
 	tfile_open(&fc, c);
 	CHECK_EQ(xbind(l, "gc", 2), 0);
-	CHECK_EQ(unix_listen(l, 5, &CRED), 0);
+	CHECK_EQ(unix_listen(NULL, l, 5), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(xconnect(c, l, &CRED, 0, &ctl), 0);
+	CHECK_EQ(xconnect(c, l, 0, &ctl), 0);
 	fp = fp_of(fl_, 1);
 	CHECK_EQ(xsend(c, "L", 1, 0, NULL, 0, &fp, NULL), 1);	/* to the embryo */
 	tfile_put(&fl);
@@ -3583,7 +3897,7 @@ static void *connect_main(void *p)
 	struct wait_ctl ctl;
 
 	ctl_init(&ctl, 1);
-	c->result = xconnect(c->sk, c->to, &CRED, 0, &ctl);
+	c->result = xconnect(c->sk, c->to, 0, &ctl);
 	return NULL;
 }
 
@@ -3630,8 +3944,8 @@ static void test_lock_crossed_connect(void)
 
 		CHECK_EQ(xbind(l1, "\0L1", 3), 0);
 		CHECK_EQ(xbind(l2, "\0L2", 3), 0);
-		CHECK_EQ(unix_listen(l1, 1, &CRED), 0);
-		CHECK_EQ(unix_listen(l2, 1, &CRED), 0);
+		CHECK_EQ(unix_listen(NULL, l1, 1), 0);
+		CHECK_EQ(unix_listen(NULL, l2, 1), 0);
 		run_pair(connect_main, &x, connect_main, &y);
 		CHECK_EQ(x.result, 0);
 		CHECK_EQ(y.result, 0);
@@ -3707,7 +4021,7 @@ static void *seq_receiver(void *p)
 
 		msg_init(&m, &iov, &v, sizeof(v), MSG_WAITALL);
 		ctl_deadline(&ctl);
-		r = unix_recvmsg(s->sk, &m, &ctl);
+		r = unix_recvmsg(NULL, s->sk, &m, &ctl);
 		unix_msg_release(s->sk, &m);
 		if (r != (ssize_t)sizeof(v) || v != i) {
 			s->err = r < 0 ? (int)r : -1001;
@@ -4038,7 +4352,7 @@ static void *waker_reader_main(void *p)
 
 	msg_init(&m, &iov, buf, sizeof(buf), 0);
 	ctl_deadline(&ctl);
-	w->result = unix_recvmsg(w->sk, &m, &ctl);
+	w->result = unix_recvmsg(NULL, w->sk, &m, &ctl);
 	unix_msg_release(w->sk, &m);
 	return NULL;
 }
@@ -4090,7 +4404,7 @@ static void test_wake_many_sleepers(void)
 
 	l = mksock(net, SOCK_STREAM);
 	CHECK_EQ(xbind(l, "\0acc", 4), 0);
-	CHECK_EQ(unix_listen(l, 8, &CRED), 0);
+	CHECK_EQ(unix_listen(NULL, l, 8), 0);
 	for (i = 0; i < 4; i++) {
 		w[i] = (struct waker_reader){ l, 12345 };
 		test_thread_start(&t[i], acceptor_main, &w[i]);
@@ -4099,7 +4413,7 @@ static void test_wake_many_sleepers(void)
 	for (i = 0; i < 4; i++) {
 		c[i] = mksock(net, SOCK_STREAM);
 		ctl_init(&ctl, 0);
-		CHECK_EQ(xconnect(c[i], l, &CRED, 0, &ctl), 0);
+		CHECK_EQ(xconnect(c[i], l, 0, &ctl), 0);
 	}
 	for (i = 0; i < 4; i++) {
 		test_thread_join(t[i]);
@@ -4144,7 +4458,7 @@ static void *pinger_main(void *p)
 				r = unix_sendmsg(NULL, g->sk, &m, &ctl);
 			} else {
 				msg_init(&m, &iov, buf, g->len, MSG_WAITALL);
-				r = unix_recvmsg(g->sk, &m, &ctl);
+				r = unix_recvmsg(NULL, g->sk, &m, &ctl);
 				unix_msg_release(g->sk, &m);
 				if (r == (ssize_t)g->len && buf[0] != (unsigned char)i)
 					r = -1000;
@@ -4213,7 +4527,7 @@ static void *hreader_main(void *p)
 
 	msg_init(&m, &iov, r->buf, r->len, r->flags);
 	ctl_init(&ctl, 1);
-	r->result = unix_recvmsg(r->sk, &m, &ctl);
+	r->result = unix_recvmsg(NULL, r->sk, &m, &ctl);
 	r->msg_flags = m.msg_flags;
 	r->cred = m.cred;
 	r->got_scm = m.got_scm && m.want_creds;
@@ -4240,7 +4554,7 @@ static void *hvec_main(void *p)
 	m.iov = iov;
 	m.iovlen = 3;
 	ctl_init(&ctl, 1);
-	v->result = unix_recvmsg(v->sk, &m, &ctl);
+	v->result = unix_recvmsg(NULL, v->sk, &m, &ctl);
 	unix_msg_release(v->sk, &m);
 	return NULL;
 }
@@ -4451,6 +4765,8 @@ static const struct test tests[] = {
 	{ "dgram_sendto_lookup", test_dgram_sendto_lookup },
 	{ "names", test_names },
 	{ "scm_send", test_scm_send },
+	{ "task_cred", test_task_cred },
+	{ "scm_recv", test_scm_recv },
 	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
 	{ "poll_many", test_poll_many },
 	{ "wait_no_lost_wakeup", test_wait_no_lost_wakeup },

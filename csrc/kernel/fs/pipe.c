@@ -998,9 +998,8 @@ static void pipe_consume(struct pipe_inode_info *pipe, size_t n, int *input_wake
 }
 
 ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct unix_sock *sk,
-			      size_t len, size_t *done, const struct unix_cred *cur,
-			      int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
-			      int *sigpipe, int *sock_full)
+			      size_t len, size_t *done, int pipe_nonblock, int dontwait,
+			      int stream, struct wait_ctl *ctl, int *sigpipe, int *sock_full)
 {
 	struct unix_net *net = pipe->net;
 	struct unix_iov iov[PIPE_DEF_BUFFERS];
@@ -1054,7 +1053,6 @@ ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct u
 		msg.iov = iov;
 		msg.iovlen = nb;
 		msg.flags = dontwait ? MSG_DONTWAIT : 0;
-		msg.cur = *cur;
 		if (stream)
 			msg.pages = pipe_buf(pipe, pipe->tail)->page;
 		sctl.deadline = first ? WAIT_NONBLOCK : 0;
@@ -1176,7 +1174,7 @@ ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pi
 				m.iovlen = 1;
 				m.flags = (dontwait || done) ? MSG_DONTWAIT : 0;
 				sctl.deadline = (first || done) ? WAIT_NONBLOCK : 0;
-				n = unix_recvmsg(sk, &m, &sctl);
+				n = unix_recvmsg(NULL, sk, &m, &sctl);
 				unix_msg_release(sk, &m);
 				*rfp = m.rfp;
 				if (n > 0)

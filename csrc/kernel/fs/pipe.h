@@ -200,15 +200,14 @@ ssize_t pipe_add_bufs(struct pipe_inode_info *pipe, struct pipe_buffer *bufs, un
  * stops at EOF or, once something moved, when the pipe runs empty.  The
  * send is unix_sendmsg's (MSG_DONTWAIT if @dontwait; the socket's
  * timeout), never sleeping while @ctl is non-blocking: *@sock_full then
- * says the socket took less than it was given.  @cur: the sender's
- * credentials.  Returns *@done if non-zero, else the error (-EPIPE with
+ * says the socket took less than it was given.  @task: the sender, for
+ * scm_send's credentials.  Returns *@done if non-zero, else the error (-EPIPE with
  * *@sigpipe as the send set it).  Holds pipe.mutex across the sends, as
  * Linux holds pipe_lock across sock_sendmsg.
  */
 ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct unix_sock *sk,
-			      size_t len, size_t *done, const struct unix_cred *cur,
-			      int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
-			      int *sigpipe, int *sock_full);
+			      size_t len, size_t *done, int pipe_nonblock, int dontwait,
+			      int stream, struct wait_ctl *ctl, int *sigpipe, int *sock_full);
 
 /*
  * splice_file_to_pipe for an AF_UNIX socket @sk (unix_stream_splice_read;

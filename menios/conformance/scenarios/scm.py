@@ -696,6 +696,63 @@ def passcred_ctrunc(k, t, sotype, ancbufsize):
     _eof(t, p, r)
 
 
+@scenario(params={"sotype": SOCK_TYPES, "passcred": (False, True),
+                  "ancbufsize": (17, 23, 29, 31, 33, 49, 55)})
+def scm_ctrunc_unaligned(k, t, sotype, passcred, ancbufsize):
+    """Control buffers between the aligned sizes (put_cmsg,
+    scm_detach_fds): a ucred cut mid-field, a message whose padding the
+    buffer cuts short, an fd array cut mid-fd."""
+    p = k.spawn(uid=1000, gid=1000)
+    a, b = make_pair(k, p, sotype, "socketpair")
+    pipes = [_pipe_nb(t, p) for _ in range(2)]
+    if passcred:
+        _passcred(t, p, b)
+    t.call(p.sendmsg, a, [b"data"], [_rights(*[w for _, w in pipes])])
+    for _, w in pipes:
+        t.call(p.close, w)
+    pid = p.pid
+
+    def recv():
+        data, anc, flags, addr = p.recvmsg(b, 10, ancbufsize)
+        anc = [(lvl, typ, d if len(d) == 12 or typ != CREDS
+                else ("partial ucred", len(d), d[:4] == struct.pack("i", pid)[:len(d)], d[4:]))
+               for lvl, typ, d in anc]
+        return data, anc, flags, addr
+    t.step("recvmsg(b, 10, %d)" % ancbufsize, recv)
+    for r, _ in pipes:
+        _eof(t, p, r)
+
+
+@scenario(params={"sotype": SOCK_TYPES, "ancbufsize": (0, 16, 20, 24)})
+def scm_peek_ctrunc(k, t, sotype, ancbufsize):
+    """A peek with too small a control buffer installs what fits and puts
+    nothing back: every file stays queued for the read that follows."""
+    p = k.spawn(uid=1000, gid=1000)
+    a, b = make_pair(k, p, sotype, "socketpair")
+    pipes = [_pipe_nb(t, p) for _ in range(2)]
+    t.call(p.sendmsg, a, [b"data"], [_rights(*[w for _, w in pipes])])
+    for _, w in pipes:
+        t.call(p.close, w)
+    t.call(p.recvmsg, b, 10, ancbufsize, socket.MSG_PEEK)
+    t.call(p.recvmsg, b, 10, BIG)
+
+
+@scenario(params={"sotype": SOCK_TYPES})
+def passsec_no_control(k, t, sotype):
+    """SO_PASSSEC: a recvmsg with no control buffer reports MSG_CTRUNC
+    (scm_has_secdata), one with a buffer gets no message and no flag (no
+    LSM gives a security context)."""
+    p = k.spawn(uid=1000, gid=1000)
+    a, b = make_pair(k, p, sotype, "socketpair")
+    t.call(p.setsockopt, b, SOL, socket.SO_PASSSEC, 1)
+    for room in (0, 1, BIG):
+        t.call(p.send, a, b"x")
+        t.call(p.recvmsg, b, 10, room)
+    t.call(p.setsockopt, b, SOL, socket.SO_PASSSEC, 0)
+    t.call(p.send, a, b"x")
+    t.call(p.recvmsg, b, 10)
+
+
 @scenario(params={"sotype": SOCK_TYPES, "who": ("root", "user")}, needs={"ids"})
 def passcred_explicit(k, t, sotype, who):
     """Explicit SCM_CREDENTIALS: validated (EPERM, ESRCH, EINVAL) as Linux."""

@@ -9,13 +9,13 @@
  * the same order, the same errnos, the same truesize accounting (so back-
  * pressure hits at the same byte counts), the same wakeup rules.  Each
  * entry (unix_bind, unix_connect, unix_sendmsg...) is the whole syscall:
- * names, autobind and lookups, control messages (__scm_send), files in
- * flight per user (too_many_unix_fds) included.  The abstract namespace
- * and the table of path-bound sockets are here
+ * names, autobind and lookups, control messages (__scm_send, scm_recv),
+ * files in flight per user (too_many_unix_fds) included.  The abstract
+ * namespace and the table of path-bound sockets are here
  * (unix_find_socket_byname/byinode); the rest of the kernel is asked
  * through the host ops (unix_host.h) where Linux calls into the VFS and
  * the fd table -- unix_find_bsd's walk, unix_bind_bsd's mknod,
- * scm_fp_copy's fget_raw, current_cred() -- with no lock held.
+ * scm_fp_copy's fget_raw, receive_fd, current_cred() -- with no lock held.
  *
  * Locking: see the contract in unix_socket.h.  In short, as Linux: a
  * socket's state under its state lock (unix_state_lock; two in
@@ -1020,10 +1020,31 @@ out:
 	return err;
 }
 
-int unix_listen(struct unix_sock *sk, int backlog, const struct unix_cred *cred)
+/*
+ * prepare_peercred: the caller's credentials as SO_PEERCRED reports them
+ * (its tgid, euid and egid), read with no lock held.
+ */
+static int unix_prepare_peercred(void *task, struct unix_net *net, struct unix_cred *out)
 {
-	int err = sk->ops->listen(sk, backlog, cred);
+	struct unix_task_cred me;
+	int err = unix_current_cred(task, net, &me);
 
+	if (err)
+		return err;
+	out->pid = me.pid;
+	out->uid = me.euid;
+	out->gid = me.egid;
+	return 0;
+}
+
+int unix_listen(void *task, struct unix_sock *sk, int backlog)
+{
+	struct unix_cred cred;
+	int err = unix_prepare_peercred(task, sk->net, &cred);
+
+	if (err)
+		return err;
+	err = sk->ops->listen(sk, backlog, &cred);
 	unix_ready_flush(sk->net);
 	return err;
 }
@@ -1276,13 +1297,14 @@ out:
  * connect makes the rest of the checks.
  */
 int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned int len,
-		 const struct unix_cred *cred, int flags, struct wait_ctl *ctl)
+		 int flags, struct wait_ctl *ctl)
 {
+	struct unix_cred cred = { 0, -1, -1 };
 	struct unix_sock *other;
 	int err;
 
 	if (!path) {
-		err = sk->ops->connect(sk, NULL, cred, flags, ctl);
+		err = sk->ops->connect(sk, NULL, &cred, flags, ctl);
 		goto out;
 	}
 	if (len == 0 || len > UNIX_PATH_MAX)
@@ -1290,18 +1312,30 @@ int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned in
 	err = unix_passcred_autobind(sk);
 	if (err)
 		return err;
+	/* a connection's SO_PEERCRED, as unix_stream_connect prepares it */
+	if (sk->type != SOCK_DGRAM) {
+		err = unix_prepare_peercred(task, sk->net, &cred);
+		if (err)
+			return err;
+	}
 	err = unix_find_other(task, sk->net, path, len, sk->type, &other);
 	if (err)
 		return err;
-	err = sk->ops->connect(sk, other, cred, flags, ctl);
+	err = sk->ops->connect(sk, other, &cred, flags, ctl);
 	unix_sock_put(other);
 out:
 	unix_ready_flush(sk->net);
 	return err;
 }
 
-int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred)
+int unix_socketpair(void *task, struct unix_sock *a, struct unix_sock *b)
 {
+	struct unix_cred c;
+	const struct unix_cred *cred = &c;
+	int err = unix_prepare_peercred(task, a->net, &c);
+
+	if (err)
+		return err;
 	unix_state_double_lock(a, b);
 	sock_hold(a);
 	sock_hold(b);
@@ -1419,10 +1453,14 @@ void unix_copy_addr(struct unix_msg *msg, struct unix_sock *from)
 	}
 }
 
-ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
+/* recvmsg(2): the type's receive, then, with a control buffer, scm_recv. */
+ssize_t unix_recvmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
+		     struct wait_ctl *ctl)
 {
 	ssize_t ret = sk->ops->recvmsg(sk, msg, ctl);
 
+	if (msg->rcontrol)
+		unix_scm_recv(task, sk, msg, ret);
 	unix_ready_flush(sk->net);
 	return ret;
 }

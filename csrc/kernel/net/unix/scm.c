@@ -7,11 +7,13 @@
  * ride on an skb, charged to the sender's user (unix_inflight,
  * too_many_unix_fds: ETOOMANYREFS), until a receiver detaches them or the
  * skb is freed, when they go to the net's release list for the embedder.
+ * scm_recv writes a receive's control messages (put_cmsg) and installs its
+ * files as the caller's fds through the host ops (scm_detach_fds).
  *
  * Locking: the user table, the in-flight counts and a socket's file_refs
  * are under net->gc_lock (a leaf: nothing is taken inside it), as
- * unix_socket.h says; __scm_send runs with no lock held (it calls the host
- * ops).
+ * unix_socket.h says; __scm_send and unix_scm_recv run with no lock held
+ * (they call the host ops).
  */
 #include "../../lib/string.h"
 #include "af_unix.h"
@@ -144,6 +146,23 @@ void unix_file_ref(struct unix_sock *sk, int delta)
 /* --------------------------------------------------- control messages --- */
 
 /*
+ * current_cred(): the caller's credentials through the host's cred op,
+ * called with no lock held.  An embedder without one runs every task as
+ * pid 0 with no ids (-1, the overflow ids when reported) and no limits.
+ */
+int unix_current_cred(void *task, struct unix_net *net, struct unix_task_cred *out)
+{
+	const struct unix_host_ops *host = net->host;
+
+	if (host && host->cred)
+		return host->cred(task, out);
+	memset(out, 0, sizeof(*out));
+	out->uid = out->euid = out->suid = -1;
+	out->gid = out->egid = out->sgid = -1;
+	return 0;
+}
+
+/*
  * scm_check_creds: SCM_CREDENTIALS may claim the sender's own pid (any pid
  * with CAP_SYS_ADMIN), one of its uids (any with CAP_SETUID) and one of its
  * gids (any with CAP_SETGID); an id of -1 is EINVAL, the rest EPERM.
@@ -243,15 +262,16 @@ static int scm_fp_copy(void *task, const struct unix_host_ops *host, struct unix
  * are charged to the caller's real uid, and its limit noted for
  * too_many_unix_fds.  Called with no lock held.
  */
-static int __scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
+static int __scm_send(void *task, struct unix_net *net, struct unix_msg *msg,
+		      const struct unix_task_cred *cur)
 {
 	const struct unix_host_ops *host = net->host;
+	const struct unix_task_cred me = *cur;
 	struct cmsg_iter it = { msg->control, msg->controllen };
 	struct unix_cmsghdr h;
 	const unsigned char *data;
-	struct unix_task_cred me;
 	size_t dlen;
-	int have_me = 0, room = 0, err;
+	int room = 0, err;
 
 	/* the files to make room for: at most SCM_MAX_FD, else EINVAL below */
 	while (cmsg_next(&it, &h, &data, &dlen) > 0)
@@ -268,12 +288,6 @@ static int __scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
 			continue;
 		if (!host)
 			return -EINVAL;
-		if (!have_me && (h.cmsg_type == SCM_RIGHTS || h.cmsg_type == SCM_CREDENTIALS)) {
-			err = host->cred(task, &me);
-			if (err)
-				return err;
-			have_me = 1;
-		}
 		switch (h.cmsg_type) {
 		case SCM_RIGHTS:
 			err = scm_fp_copy(task, host, msg, data, (int)(dlen / sizeof(int32_t)), room);
@@ -307,13 +321,25 @@ static int __scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
 	return 0;
 }
 
-/* A send's scm_send, first thing; a zero-copy send carries no control data. */
+/*
+ * A send's scm_send, first thing: the caller's pid and real ids become the
+ * message's default credentials (scm_set_cred), which it carries when
+ * either end has SO_PASSCRED; then the control messages.  A zero-copy send
+ * carries no control data.  Called with no lock held.
+ */
 int unix_scm_send(void *task, struct unix_net *net, struct unix_msg *msg)
 {
+	struct unix_task_cred me;
 	int err;
 
+	err = unix_current_cred(task, net, &me);
+	if (err)
+		return err;
+	msg->cur.pid = me.pid;
+	msg->cur.uid = me.uid;
+	msg->cur.gid = me.gid;
 	if (msg->control) {
-		err = __scm_send(task, net, msg);
+		err = __scm_send(task, net, msg, &me);
 		if (err)
 			return err;
 	}
@@ -417,4 +443,125 @@ void unix_peek_fds(const struct sk_buff *skb, struct unix_msg *msg)
 {
 	msg->rfp = scm_fp_dup(skb->cb.fp);
 	msg->rfp_peeked = 1;
+}
+
+/* ------------------------------------------------------------- receive --- */
+
+/* overflowuid, overflowgid: what an id with no mapping reads as */
+#define UNIX_OVERFLOWUID	65534
+#define UNIX_OVERFLOWGID	65534
+
+/*
+ * put_cmsg: one control message at @msg->rcontrol, cut to the room left
+ * (MSG_CTRUNC) -- none at all when not even its header fits.  The room
+ * shrinks by the message's aligned length, or to nothing.
+ */
+static void put_cmsg(struct unix_msg *msg, int level, int type, const void *data, size_t len)
+{
+	struct unix_cmsghdr h;
+	size_t cmlen = UNIX_CMSG_LEN(len);
+
+	if (msg->rcontrollen < sizeof(h)) {
+		msg->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	if (msg->rcontrollen < cmlen) {
+		msg->msg_flags |= MSG_CTRUNC;
+		cmlen = msg->rcontrollen;
+	}
+	h.cmsg_len = cmlen;
+	h.cmsg_level = level;
+	h.cmsg_type = type;
+	memcpy(msg->rcontrol, &h, sizeof(h));
+	memcpy(msg->rcontrol + sizeof(h), data, cmlen - sizeof(h));
+	cmlen = min_sz(UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(len)), msg->rcontrollen);
+	msg->rcontrol += cmlen;
+	msg->rcontrollen -= cmlen;
+}
+
+/*
+ * scm_detach_fds: as many of the received files as the room left holds
+ * become the caller's fds (the host's receive_fd, O_CLOEXEC with
+ * MSG_CMSG_CLOEXEC), up to the first that finds no free fd; one
+ * SCM_RIGHTS message lists them.  Files left over, or no room for a
+ * single fd, set MSG_CTRUNC; the message's files not installed are put.
+ */
+static void scm_detach_fds(void *task, struct unix_net *net, struct unix_msg *msg)
+{
+	const struct unix_host_ops *host = net->host;
+	struct scm_fp_list *fpl = msg->rfp;
+	int cloexec = !!(msg->msg_flags & MSG_CMSG_CLOEXEC);
+	int fdmax = 0, i, fd;
+	struct unix_cmsghdr h;
+	size_t cmlen;
+
+	msg->rfp = NULL;
+	msg->fds_put = 1;
+	if (msg->rcontrollen > sizeof(h) && host->receive_fd)
+		fdmax = (int)min_sz((msg->rcontrollen - sizeof(h)) / sizeof(int32_t),
+				    (size_t)fpl->count);
+	for (i = 0; i < fdmax; i++) {
+		fd = host->receive_fd(task, fpl->files[i].file, cloexec, msg->rfp_peeked);
+		if (fd < 0)
+			break;
+		memcpy(msg->rcontrol + sizeof(h) + (size_t)i * sizeof(int32_t), &fd, sizeof(fd));
+	}
+	if (i > 0) {
+		h.cmsg_len = UNIX_CMSG_LEN((size_t)i * sizeof(int32_t));
+		h.cmsg_level = SOL_SOCKET;
+		h.cmsg_type = SCM_RIGHTS;
+		memcpy(msg->rcontrol, &h, sizeof(h));
+		cmlen = min_sz(UNIX_CMSG_ALIGN(h.cmsg_len), msg->rcontrollen);
+		msg->rcontrol += cmlen;
+		msg->rcontrollen -= cmlen;
+	}
+	if (i < fpl->count)
+		msg->msg_flags |= MSG_CTRUNC;
+	if (!msg->rfp_peeked)
+		for (; i < fpl->count; i++)
+			host->fput(fpl->files[i].file);
+	scm_fp_free(fpl);
+}
+
+/*
+ * scm_recv, at the end of a recvmsg (@err its result) with a control
+ * buffer: SCM_CREDENTIALS when the receiver has SO_PASSCRED (ids of -1
+ * read as the overflow ids), then the files (scm_detach_fds).  A buffer
+ * of 0 bytes stands for none (msg_control NULL): what would have gone in
+ * it sets MSG_CTRUNC, SO_PASSSEC's security context too (scm_has_secdata)
+ * although with no LSM there is none to put in a buffer.  A call that
+ * failed installs nothing.  MSG_CMSG_CLOEXEC is reported back in
+ * msg_flags, as ____sys_recvmsg reports it.  Called with no lock held.
+ */
+void unix_scm_recv(void *task, struct unix_sock *sk, struct unix_msg *msg, ssize_t err)
+{
+	struct unix_cred c;
+	int i;
+
+	msg->msg_flags |= msg->flags & MSG_CMSG_CLOEXEC;
+	if (err < 0) {
+		/* nothing is delivered: files the call took go back */
+		if (msg->rfp) {
+			for (i = 0; !msg->rfp_peeked && i < msg->rfp->count; i++)
+				sk->net->host->fput(msg->rfp->files[i].file);
+			scm_fp_free(msg->rfp);
+			msg->rfp = NULL;
+		}
+		return;
+	}
+	if (!msg->rcontrollen) {
+		if (READ_ONCE(sk->flags) & UNIX_F_PASSSEC)
+			msg->msg_flags |= MSG_CTRUNC;
+	}
+	if (msg->want_creds && msg->got_scm && !msg->creds_put) {
+		c = msg->cred;
+		if (c.uid == -1)
+			c.uid = UNIX_OVERFLOWUID;
+		if (c.gid == -1)
+			c.gid = UNIX_OVERFLOWGID;
+		put_cmsg(msg, SOL_SOCKET, SCM_CREDENTIALS, &c, sizeof(c));
+		msg->creds_put = 1;
+	}
+	if (msg->rfp)
+		scm_detach_fds(task, sk->net, msg);
 }

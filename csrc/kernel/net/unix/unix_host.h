@@ -23,7 +23,18 @@
  *               under the core's lock go on the net's release list instead.
  *   cred        current_cred() and what the checks read of the task: its
  *               pid, ids, capabilities, RLIMIT_NOFILE (too_many_unix_fds,
- *               scm_check_creds).
+ *               scm_check_creds).  Read where Linux reads them: SO_PEERCRED
+ *               (init_peercred) in listen, connect and socketpair, and a
+ *               message's default credentials (scm_send) in every send --
+ *               so an embedder keeps them at hand rather than computing
+ *               them per call.  A splice into a socket sends with the
+ *               pipe's mutex held, as Linux's scm_send runs under
+ *               pipe_lock: the op must not call back into the core.
+ *   receive_fd  scm_detach_fds' receive_fd: install @file at the caller's
+ *               lowest free fd (close-on-exec if @cloexec) and return the
+ *               fd, or -EMFILE.  The message's reference to @file becomes
+ *               the fd's; with @dup (a peek, whose files stay in flight)
+ *               the fd takes a reference of its own (get_file).
  *   pid_exists  __scm_send's find_get_pid: ESRCH for SCM_CREDENTIALS naming
  *               no process.
  *
@@ -68,6 +79,7 @@ struct unix_host_ops {
 	int (*fget)(void *task, int fd, void **file, struct unix_sock **usk);
 	void (*fput)(void *file);
 	int (*cred)(void *task, struct unix_task_cred *out);
+	int (*receive_fd)(void *task, void *file, int cloexec, int dup);
 	/* 1 if a process @pid exists, 0 if not */
 	int (*pid_exists)(void *task, int32_t pid);
 };

@@ -34,8 +34,9 @@
  *                   reader walks and unlinks under this one alone.
  *   unix_sock.iolock  One per socket.  Serialises readers of the socket: a
  *                   reader copies out of a queued skb holding its iolock
- *                   (and, for a small stream chunk, the queue's lock).  An skb on a receive queue is unlinked only by
- *                   the iolock holder, by unix_net_shutdown() and a
+ *                   (and, for a small stream chunk, the queue's lock).  An
+ *                   skb on a receive queue is unlinked only by the iolock
+ *                   holder, by unix_net_shutdown() and a
  *                   datagram disconnect (which take the iolock), by the
  *                   socket's release (no reader can exist then: the caller
  *                   holds the last file reference) or by the garbage
@@ -86,7 +87,8 @@
  *   wake it) with no state or queue lock held -- readers unlink under the
  *   queue lock and free after they let go.  Never call back into the
  *   embedder with a core lock held: the host ops (unix_host.h: path
- *   lookup, mknod, fget/fput, credentials) are called with none, as Linux
+ *   lookup, mknod, fget/fput, credentials, receive_fd) are called with
+ *   none, as Linux
  *   calls into the VFS and the fd table with no socket lock held; files
  *   dropped meanwhile go on the net's release list, and the caller drains
  *   it after the call returns.
@@ -413,7 +415,8 @@ struct unix_msg {
 	 * attempt's scm_send into @fp and @creds and consumed (set to NULL) */
 	const void *control;
 	size_t controllen;
-	/* send: the sender's credentials now, and explicit SCM_CREDENTIALS */
+	/* send: the sender's credentials (scm_send reads them through the
+	 * host's cred op), and explicit SCM_CREDENTIALS */
 	struct unix_cred cur;
 	int has_creds;
 	struct unix_cred creds;
@@ -439,7 +442,23 @@ struct unix_msg {
 	/* recv_pages on a stream socket: take the part of a page message
 	 * that fits this many pages (0: whole, unread messages only) */
 	unsigned int rpages_slots;
+	/* recv: msg_control, for unix_recvmsg's scm_recv (NULL: the caller
+	 * takes @rfp and @cred itself).  Control messages are written at
+	 * @rcontrol, which advances past them, and @rcontrollen, the room
+	 * left, shrinks; a buffer larger than UNIX_SCM_RECV_MAX behaves as
+	 * one of that size, one of 0 bytes as none (msg_control NULL).
+	 * @creds_put, @fds_put: SCM_CREDENTIALS is written, the files a
+	 * message carried are detached (a call's first attempt may write the
+	 * credentials, its blocking one add the files; files end a stream
+	 * read). */
+	unsigned char *rcontrol;
+	size_t rcontrollen;
+	int creds_put, fds_put;
 };
+
+/* The most scm_recv writes: SCM_CREDENTIALS and SCM_MAX_FD files. */
+#define UNIX_SCM_RECV_MAX	(UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(struct unix_cred))) + \
+				 UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(SCM_MAX_FD * sizeof(int32_t))))
 
 /* net */
 struct unix_net *unix_net_create(const struct unix_sysctl *sysctl);
@@ -474,18 +493,22 @@ void unix_net_set_host(struct unix_net *net, const struct unix_host_ops *ops);
  * calls: each is the whole syscall.  @task is the caller (unix_host.h);
  * names are sun_path bytes: @len 0 is an address of sun_family alone, a
  * leading NUL an abstract name, anything else a path up to its first NUL.
- * unix_connect's @path NULL is AF_UNSPEC.
+ * unix_connect's @path NULL is AF_UNSPEC.  listen, connect and socketpair
+ * take SO_PEERCRED, and a send its default credentials, from the host's
+ * cred op; a recvmsg with a control buffer (unix_msg.rcontrol) ends with
+ * scm_recv writing the control messages into it.
  */
 int unix_bind(void *task, struct unix_sock *sk, const void *path, unsigned int len);
-int unix_socketpair(struct unix_sock *a, struct unix_sock *b, const struct unix_cred *cred);
-int unix_listen(struct unix_sock *sk, int backlog, const struct unix_cred *cred);
+int unix_socketpair(void *task, struct unix_sock *a, struct unix_sock *b);
+int unix_listen(void *task, struct unix_sock *sk, int backlog);
 int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned int len,
-		 const struct unix_cred *cred, int flags, struct wait_ctl *ctl);
+		 int flags, struct wait_ctl *ctl);
 int unix_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 		struct wait_ctl *ctl);
 ssize_t unix_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 		     struct wait_ctl *ctl);
-ssize_t unix_recvmsg(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl);
+ssize_t unix_recvmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
+		     struct wait_ctl *ctl);
 size_t unix_recv_hint(const struct unix_sock *sk);	/* lockless: a hint */
 int unix_shutdown(struct unix_sock *sk, int how);
 int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned int *len);
