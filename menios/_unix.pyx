@@ -89,6 +89,115 @@ cdef extern from *:
     void menios_page_set_gifted(page_run *r, int v) nogil
     long menios_pool_live(unix_net *n) nogil
 
+# The GIL around a wake-up (see _syscall).  A call that wakes a sleeper
+# usually runs with the GIL held (the first, non-blocking attempt), so the
+# woken thread would find the GIL taken: asking for it at once, it would
+# sleep again on the GIL's condition variable and be woken a second time
+# when its waker lets go -- two futex sleeps and wake-ups where one does.
+#
+# The woken side: it waits with the GIL released until the thread that may
+# hold it has let go, then takes it (menios_gil_settle).  menios_gil_busy
+# says "the last thing the bridge did with the GIL was a core call made
+# holding it": set before such a call, cleared by any thread of the bridge
+# that releases the GIL.  It is a hint -- a thread that goes on to run
+# Python, or releases the GIL outside the bridge, leaves it set -- so the
+# wait is bounded (GIL_SETTLE_NS) and one that runs out clears it.
+#
+# The waking side: a wake-up of a thread asleep in the host kernel is a
+# futex wake, which often runs the woken thread at once on the waker's CPU,
+# preempting it with the GIL still held.  The core's platform keeps such
+# wake-ups until the bridge flushes them (plat_wake_hold), and a thread
+# that works in requests and replies -- its call that woke someone on a
+# socket was followed by a call the other way on the same socket (a send,
+# then the recv of the reply) -- lets go of the GIL before it flushes: it
+# is about to wait for that reply, and the woken peer runs with the GIL
+# free.  A thread that goes on the same way (a writer streaming, a
+# receiver draining a queue whose senders it wakes) keeps the GIL: handing
+# it over there would only stall it.  menios_wake_observe learns which
+# kind of thread it runs in (per thread, a counter that saturates).
+cdef extern from *:
+    """
+    #include <stdatomic.h>
+    #include "platform/platform.h"
+    static _Atomic int menios_gil_busy;
+    static inline void menios_gil_enter(void)
+    {
+        atomic_store_explicit(&menios_gil_busy, 1, memory_order_relaxed);
+    }
+    static inline void menios_gil_leave(void)
+    {
+        if (atomic_load_explicit(&menios_gil_busy, memory_order_relaxed))
+            atomic_store_explicit(&menios_gil_busy, 0, memory_order_release);
+    }
+    static inline int menios_gil_is_busy(void)
+    {
+        return atomic_load_explicit(&menios_gil_busy, memory_order_acquire);
+    }
+    /* Wait up to @bound_ns for menios_gil_busy to clear: a microsecond of
+     * cpu_relax (the holder runs on another CPU and lets go that soon),
+     * then yields (this thread's wake-up preempted it on this CPU).  A
+     * yield that took long (another thread had the CPU) ends the wait. */
+    static void menios_gil_settle(int64_t bound_ns)
+    {
+        int64_t t0, t, t1;
+
+        if (!menios_gil_is_busy())
+            return;
+        t0 = t = plat_now_ns();
+        while (t - t0 < 1000) {
+            plat_cpu_relax();
+            plat_cpu_relax();
+            if (!menios_gil_is_busy())
+                return;
+            t = plat_now_ns();
+        }
+        while (menios_gil_is_busy()) {
+            if (t - t0 >= bound_ns) {
+                menios_gil_leave();
+                return;
+            }
+            plat_yield();
+            t1 = plat_now_ns();
+            if (t1 - t > 50000)
+                return;
+            t = t1;
+        }
+    }
+    /* The thread's request/reply counter (0..3) and its last call. */
+    static __thread int menios_wake_pred, menios_wake_watch, menios_wake_op;
+    static __thread void *menios_wake_sk;
+    /* A call @op on @sk made with the GIL held has returned, having woken
+     * @nw threads asleep in the host kernel: learn from it whether this
+     * thread works in requests and replies; returns 1 if it does. */
+    static inline int menios_wake_observe(int op, void *sk, unsigned int nw)
+    {
+        if (menios_wake_watch) {
+            if (sk == menios_wake_sk && op != menios_wake_op) {
+                if (menios_wake_pred < 3)
+                    menios_wake_pred++;
+            } else if (menios_wake_pred > 0) {
+                menios_wake_pred--;
+            }
+        }
+        menios_wake_watch = nw != 0;
+        menios_wake_op = op;
+        menios_wake_sk = sk;
+        return menios_wake_pred >= 2;
+    }
+    """
+    void menios_gil_enter() nogil
+    void menios_gil_leave() nogil
+    void menios_gil_settle(int64_t bound_ns) nogil
+    int menios_wake_observe(int op, void *sk, unsigned int nw) nogil
+
+cdef extern from "platform/platform.h":
+    unsigned int plat_wake_hold(int hold) nogil
+    void plat_wake_flush() nogil
+
+# How long a woken thread waits for the GIL to be let go before it asks for
+# it anyway (see menios_gil_busy above).
+cdef int64_t GIL_SETTLE_NS = 20000
+
 cdef enum:
     SIGPIPE = 13
     SOL_SOCKET = 1
@@ -506,13 +615,24 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
     from scratch -- with the same deadline, a destination name looked up
     again."""
     cdef ssize_t r
+    cdef unsigned int nw
     c.ctl.deadline = WAIT_NONBLOCK
     c.ctl.intr = 0
     if c.nogil:
         with nogil:
+            menios_gil_leave()
             r = _call_once(c)
     else:
+        menios_gil_enter()
+        plat_wake_hold(1)
         r = _call_once(c)
+        nw = plat_wake_hold(0)
+        if menios_wake_observe(c.op, <void *>c.sk, nw) and nw:
+            with nogil:         # the woken peer runs with the GIL free
+                menios_gil_leave()
+                plat_wake_flush()
+        elif nw:
+            plat_wake_flush()
     if c.task != NULL:
         _task_done(c.task)
     if nonblock or not _would_block(c, r):
@@ -523,7 +643,10 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
         __trace_record(TRACE_BLOCK, c.op, 0, 0, 0)
     while True:
         with nogil:
+            menios_gil_leave()
             r = _call_once(c)
+            if r != -ERESTARTSYS and r != -EINTR:
+                menios_gil_settle(GIL_SETTLE_NS)
         if c.task != NULL:
             _task_done(c.task)
         if r != -ERESTARTSYS and r != -EINTR:
