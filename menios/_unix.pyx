@@ -107,14 +107,15 @@ cdef extern from *:
 # futex wake, which often runs the woken thread at once on the waker's CPU,
 # preempting it with the GIL still held.  The core's platform keeps such
 # wake-ups until the bridge flushes them (plat_wake_hold), and a thread
-# that works in requests and replies -- its call that woke someone on a
-# socket was followed by a call the other way on the same socket (a send,
-# then the recv of the reply) -- lets go of the GIL before it flushes: it
-# is about to wait for that reply, and the woken peer runs with the GIL
-# free.  A thread that goes on the same way (a writer streaming, a
-# receiver draining a queue whose senders it wakes) keeps the GIL: handing
-# it over there would only stall it.  menios_wake_observe learns which
-# kind of thread it runs in (per thread, a counter that saturates).
+# that works in requests and replies -- its calls alternate between
+# sending and receiving on one socket (a send, then the recv of the
+# reply) -- lets go of the GIL before it flushes: it is about to wait for
+# that reply, and the woken peer runs with the GIL free.  A thread that
+# goes on the same way (a writer streaming, a receiver draining a queue
+# whose senders it wakes) keeps the GIL and wakes at once: handing the
+# GIL over there would only stall it.  menios_wake_observe learns which
+# kind of thread it runs in from its GIL-held calls (per thread, a counter
+# that saturates).
 cdef extern from *:
     """
     #include <stdatomic.h>
@@ -122,7 +123,8 @@ cdef extern from *:
     static _Atomic int menios_gil_busy;
     static inline void menios_gil_enter(void)
     {
-        atomic_store_explicit(&menios_gil_busy, 1, memory_order_relaxed);
+        if (!atomic_load_explicit(&menios_gil_busy, memory_order_relaxed))
+            atomic_store_explicit(&menios_gil_busy, 1, memory_order_relaxed);
     }
     static inline void menios_gil_leave(void)
     {
@@ -163,32 +165,37 @@ cdef extern from *:
             t = t1;
         }
     }
-    /* The thread's request/reply counter (0..3) and its last call. */
-    static __thread int menios_wake_pred, menios_wake_watch, menios_wake_op;
-    static __thread void *menios_wake_sk;
-    /* A call @op on @sk made with the GIL held has returned, having woken
-     * @nw threads asleep in the host kernel: learn from it whether this
-     * thread works in requests and replies; returns 1 if it does. */
-    static inline int menios_wake_observe(int op, void *sk, unsigned int nw)
+    /* The thread's request/reply counter (0..3) and its last GIL-held
+     * call (initial-exec: one instruction an access, every call). */
+    struct menios_wake_pattern {
+        int pred, op;
+        void *sk;
+    };
+    static __thread struct menios_wake_pattern menios_wp
+        __attribute__((tls_model("initial-exec")));
+    /* A call @op on @sk is about to be made with the GIL held: learn from
+     * it whether this thread works in requests and replies (its calls
+     * alternate between sending and receiving on one socket); returns 1
+     * if it does. */
+    static inline int menios_wake_observe(int op, void *sk)
     {
-        if (menios_wake_watch) {
-            if (sk == menios_wake_sk && op != menios_wake_op) {
-                if (menios_wake_pred < 3)
-                    menios_wake_pred++;
-            } else if (menios_wake_pred > 0) {
-                menios_wake_pred--;
-            }
+        struct menios_wake_pattern *p = &menios_wp;
+
+        if (sk == p->sk && op != p->op) {
+            if (p->pred < 3)
+                p->pred++;
+        } else if (p->pred > 0) {
+            p->pred--;
         }
-        menios_wake_watch = nw != 0;
-        menios_wake_op = op;
-        menios_wake_sk = sk;
-        return menios_wake_pred >= 2;
+        p->op = op;
+        p->sk = sk;
+        return p->pred >= 2;
     }
     """
     void menios_gil_enter() nogil
     void menios_gil_leave() nogil
     void menios_gil_settle(int64_t bound_ns) nogil
-    int menios_wake_observe(int op, void *sk, unsigned int nw) nogil
+    int menios_wake_observe(int op, void *sk) nogil
 
 cdef extern from "platform/platform.h":
     unsigned int plat_wake_hold(int hold) nogil
@@ -615,7 +622,6 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
     from scratch -- with the same deadline, a destination name looked up
     again."""
     cdef ssize_t r
-    cdef unsigned int nw
     c.ctl.deadline = WAIT_NONBLOCK
     c.ctl.intr = 0
     if c.nogil:
@@ -624,15 +630,15 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
             r = _call_once(c)
     else:
         menios_gil_enter()
-        plat_wake_hold(1)
-        r = _call_once(c)
-        nw = plat_wake_hold(0)
-        if menios_wake_observe(c.op, <void *>c.sk, nw) and nw:
-            with nogil:         # the woken peer runs with the GIL free
-                menios_gil_leave()
-                plat_wake_flush()
-        elif nw:
-            plat_wake_flush()
+        if menios_wake_observe(c.op, <void *>c.sk):
+            plat_wake_hold(1)
+            r = _call_once(c)
+            if plat_wake_hold(0):
+                with nogil:     # the woken peer runs with the GIL free
+                    menios_gil_leave()
+                    plat_wake_flush()
+        else:
+            r = _call_once(c)
     if c.task != NULL:
         _task_done(c.task)
     if nonblock or not _would_block(c, r):

@@ -48,20 +48,34 @@ static inline struct host_mutex *hm(plat_mutex_t *m)
 	return (struct host_mutex *)(void *)m->opaque;
 }
 
-/* The calling thread's plat_mutex_t locks held, and its deferred wakes. */
-#define WAKE_Q_MAX 16
-static __thread unsigned int lock_depth;
-static __thread int wake_q_held;
-static __thread unsigned int wake_q_len;
-static __thread _Atomic uint32_t *wake_q[WAKE_Q_MAX];
+/*
+ * The calling thread's plat_mutex_t locks held, and its deferred wakes.
+ * Every lock and unlock counts, so the thread-local storage is
+ * initial-exec: one instruction an access, where the general-dynamic
+ * model of a shared object costs a __tls_get_addr call (the 72 bytes come
+ * from the static TLS that the C library keeps for objects loaded later).
+ */
+#define WAKE_Q_MAX 8
+struct wake_q {
+	unsigned int lock_depth;
+	int held;
+	unsigned int len;
+	_Atomic uint32_t *words[WAKE_Q_MAX];
+};
+static __thread struct wake_q wq_self __attribute__((tls_model("initial-exec")));
+#define lock_depth	(wq_self.lock_depth)
+#define wake_q_held	(wq_self.held)
+#define wake_q_len	(wq_self.len)
+#define wake_q		(wq_self.words)
 
 static void futex_wake_all(_Atomic uint32_t *word)
 {
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-/* wake_up_q: make the wakes queued while this thread held locks. */
-static void wake_q_flush(void)
+/* wake_up_q: make the wakes queued while this thread held locks (out of
+ * line: the lock and unlock fast paths then need no stack frame). */
+static __attribute__((noinline, cold)) void wake_q_flush(void)
 {
 	unsigned int i, n = wake_q_len;
 
@@ -110,8 +124,8 @@ void plat_mutex_destroy(plat_mutex_t *m)
 
 void plat_mutex_lock(plat_mutex_t *m)
 {
+	lock_depth++;		/* first: the common path ends in a tail call */
 	pthread_mutex_lock(&hm(m)->m);
-	lock_depth++;
 #ifdef MENIOS_DEBUG_LOCKS
 	assert(!hm(m)->held);
 	hm(m)->held = 1;
@@ -125,9 +139,12 @@ void plat_mutex_unlock(plat_mutex_t *m)
 	plat_mutex_assert_held(m);
 	hm(m)->held = 0;
 #endif
-	pthread_mutex_unlock(&hm(m)->m);
-	if (!--lock_depth && wake_q_len && !wake_q_held)
+	if (__builtin_expect(!--lock_depth && wake_q_len && !wake_q_held, 0)) {
+		pthread_mutex_unlock(&hm(m)->m);
 		wake_q_flush();
+		return;
+	}
+	pthread_mutex_unlock(&hm(m)->m);
 }
 
 #ifdef MENIOS_DEBUG_LOCKS
