@@ -120,6 +120,7 @@ cdef extern from *:
     """
     #include <stdatomic.h>
     #include "platform/platform.h"
+    #include "kernel/sched/wait.h"
     static _Atomic int menios_gil_busy;
     static inline void menios_gil_enter(void)
     {
@@ -137,11 +138,13 @@ cdef extern from *:
     }
     /* Wait up to @bound_ns for menios_gil_busy to clear: a microsecond of
      * cpu_relax (the holder runs on another CPU and lets go that soon),
-     * then yields (this thread's wake-up preempted it on this CPU).  A
-     * yield that took long (another thread had the CPU) ends the wait. */
+     * then yields (this thread's wake-up preempted it on this CPU) under
+     * the core's rule for spins (wait_spin_yield): none on a machine
+     * that looked loaded, where a yield can hand a time slice to a CPU
+     * hog. */
     static void menios_gil_settle(int64_t bound_ns)
     {
-        int64_t t0, t, t1;
+        int64_t t0, t;
 
         if (!menios_gil_is_busy())
             return;
@@ -154,15 +157,12 @@ cdef extern from *:
             t = plat_now_ns();
         }
         while (menios_gil_is_busy()) {
-            if (t - t0 >= bound_ns) {
+            if (plat_now_ns() - t0 >= bound_ns) {
                 menios_gil_leave();
                 return;
             }
-            plat_yield();
-            t1 = plat_now_ns();
-            if (t1 - t > 50000)
+            if (!wait_spin_yield())
                 return;
-            t = t1;
         }
     }
     /* The thread's request/reply counter (0..3) and its last GIL-held
