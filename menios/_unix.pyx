@@ -120,7 +120,6 @@ cdef extern from *:
     """
     #include <stdatomic.h>
     #include "platform/platform.h"
-    #include "kernel/sched/wait.h"
     static _Atomic int menios_gil_busy;
     static inline void menios_gil_enter(void)
     {
@@ -136,15 +135,36 @@ cdef extern from *:
     {
         return atomic_load_explicit(&menios_gil_busy, memory_order_acquire);
     }
+    /* No yields in menios_gil_settle before this time (monotonic ns), and
+     * how long the next such hold-off lasts. */
+    static _Atomic int64_t menios_settle_holdoff, menios_settle_holdoff_len;
+    /* A settling yield handed a time slice away at @now: hold yields off
+     * for 1 ms, twice as long as last time (up to 100 ms) if that one
+     * ended less than its own length ago -- so a machine kept busy by a
+     * CPU hog soon sees a yield at most every 100 ms, and a passing
+     * contention costs a millisecond of settling without yields. */
+    static void menios_settle_hold_off(int64_t now)
+    {
+        int64_t until = atomic_load_explicit(&menios_settle_holdoff, memory_order_relaxed);
+        int64_t len = atomic_load_explicit(&menios_settle_holdoff_len, memory_order_relaxed);
+
+        if (len > 0 && now - until < len)
+            len = len * 2 < 100000000 ? len * 2 : 100000000;
+        else
+            len = 1000000;
+        atomic_store_explicit(&menios_settle_holdoff_len, len, memory_order_relaxed);
+        atomic_store_explicit(&menios_settle_holdoff, now + len, memory_order_relaxed);
+    }
     /* Wait up to @bound_ns for menios_gil_busy to clear: a microsecond of
      * cpu_relax (the holder runs on another CPU and lets go that soon),
-     * then yields (this thread's wake-up preempted it on this CPU) under
-     * the core's rule for spins (wait_spin_yield): none on a machine
-     * that looked loaded, where a yield can hand a time slice to a CPU
-     * hog. */
+     * then yields (this thread's wake-up preempted it on this CPU).  A
+     * yield that took long ends the wait; one that took very long handed
+     * a time slice to some other thread -- a loaded machine, where a CPU
+     * hog would get one at every wake-up -- and stops these yields for a
+     * while in every thread (menios_settle_hold_off). */
     static void menios_gil_settle(int64_t bound_ns)
     {
-        int64_t t0, t;
+        int64_t t0, t, t1;
 
         if (!menios_gil_is_busy())
             return;
@@ -156,13 +176,21 @@ cdef extern from *:
                 return;
             t = plat_now_ns();
         }
+        if (t < atomic_load_explicit(&menios_settle_holdoff, memory_order_relaxed))
+            return;
         while (menios_gil_is_busy()) {
-            if (plat_now_ns() - t0 >= bound_ns) {
+            if (t - t0 >= bound_ns) {
                 menios_gil_leave();
                 return;
             }
-            if (!wait_spin_yield())
+            plat_yield();
+            t1 = plat_now_ns();
+            if (t1 - t > 50000) {
+                if (t1 - t > 200000)
+                    menios_settle_hold_off(t1);
                 return;
+            }
+            t = t1;
         }
     }
     /* The thread's request/reply counter (0..3) and its last GIL-held

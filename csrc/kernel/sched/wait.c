@@ -224,22 +224,6 @@ static int wait_spin(struct waiter *w, int64_t end)
 	return r;
 }
 
-int wait_spin_yield(void)
-{
-	int64_t t = plat_now_ns(), t1;
-
-	if (t < atomic_load_explicit(&spin_holdoff_until, memory_order_relaxed))
-		return 0;
-	plat_yield();
-	t1 = plat_now_ns();
-	if (t1 - t > SPIN_YIELD_LONG_NS) {
-		atomic_store_explicit(&spin_holdoff_until, t1 + SPIN_HOLDOFF_NS,
-				      memory_order_relaxed);
-		return 0;
-	}
-	return 1;
-}
-
 /* sock_intr_errno: restart a call with no timeout, else report EINTR. */
 static int wait_intr_errno(const struct wait_ctl *ctl)
 {

@@ -258,15 +258,6 @@ void __wait_spin_result(struct wait_spin *s, const struct wait_spin_cfg *cfg,
 int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, const struct wait_ctl *ctl,
 		 struct wait_stats *stats, const struct wait_spin_cfg *spin, int exclusive);
 
-/*
- * One yield of a spin outside the core (the embedder's wait for its own
- * lock after a wake-up), under the same rule as the core's spins: none
- * while spinning is held off, and a yield that took long holds spinning
- * off.  Returns 1 if it yielded and may yield again, 0 if the caller
- * should stop spinning.
- */
-int wait_spin_yield(void);
-
 /* A signal ended a futex sleep of a thread that does not handle signals:
  * pass it on to every interruptible sleeper.  Call with no lock held. */
 void wait_relay_signal(void);
