@@ -135,6 +135,11 @@ cdef extern from *:
     {
         return atomic_load_explicit(&menios_gil_busy, memory_order_acquire);
     }
+    #define SETTLE_RELAX_NS         1000        /* cpu_relax before yields */
+    #define SETTLE_YIELD_LONG_NS    50000       /* a yield this long ends the wait */
+    #define SETTLE_YIELD_STALL_NS   200000      /* this long: yields held off */
+    #define SETTLE_HOLDOFF_MIN_NS   1000000
+    #define SETTLE_HOLDOFF_MAX_NS   100000000
     /* No yields in menios_gil_settle before this time (monotonic ns), and
      * how long the next such hold-off lasts. */
     static _Atomic int64_t menios_settle_holdoff, menios_settle_holdoff_len;
@@ -149,9 +154,9 @@ cdef extern from *:
         int64_t len = atomic_load_explicit(&menios_settle_holdoff_len, memory_order_relaxed);
 
         if (len > 0 && now - until < len)
-            len = len * 2 < 100000000 ? len * 2 : 100000000;
+            len = len * 2 < SETTLE_HOLDOFF_MAX_NS ? len * 2 : SETTLE_HOLDOFF_MAX_NS;
         else
-            len = 1000000;
+            len = SETTLE_HOLDOFF_MIN_NS;
         atomic_store_explicit(&menios_settle_holdoff_len, len, memory_order_relaxed);
         atomic_store_explicit(&menios_settle_holdoff, now + len, memory_order_relaxed);
     }
@@ -169,7 +174,7 @@ cdef extern from *:
         if (!menios_gil_is_busy())
             return;
         t0 = t = plat_now_ns();
-        while (t - t0 < 1000) {
+        while (t - t0 < SETTLE_RELAX_NS) {
             plat_cpu_relax();
             plat_cpu_relax();
             if (!menios_gil_is_busy())
@@ -185,8 +190,8 @@ cdef extern from *:
             }
             plat_yield();
             t1 = plat_now_ns();
-            if (t1 - t > 50000) {
-                if (t1 - t > 200000)
+            if (t1 - t > SETTLE_YIELD_LONG_NS) {
+                if (t1 - t > SETTLE_YIELD_STALL_NS)
                     menios_settle_hold_off(t1);
                 return;
             }

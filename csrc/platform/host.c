@@ -52,7 +52,7 @@ static inline struct host_mutex *hm(plat_mutex_t *m)
  * The calling thread's plat_mutex_t locks held, and its deferred wakes.
  * Every lock and unlock counts, so the thread-local storage is
  * initial-exec: one instruction an access, where the general-dynamic
- * model of a shared object costs a __tls_get_addr call (the 72 bytes come
+ * model of a shared object costs a __tls_get_addr call (the 80 bytes come
  * from the static TLS that the C library keeps for objects loaded later).
  */
 #define WAKE_Q_MAX 8
