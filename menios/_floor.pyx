@@ -2,8 +2,9 @@
 """Floors for ``menios bench``: what the same work costs with no kernel in
 the way.  ``copy_floor`` runs two C threads moving a stream with one or two
 ``memcpy``s (csrc/bench/copyfloor.c); the GIL is released for the run.
-``Baton`` lets two Python threads take turns by spinning with the GIL
-released: the floor of a round trip between threads that never sleep.
+``Baton`` lets two Python threads take turns with the GIL released, by
+spinning or asleep on a futex: the floors of a round trip between threads
+that never sleep and between threads that do.
 ``ready_floor`` times, in C, the host calls that keep a readiness fd in
 step per send+recv pair (csrc/bench/readyfloor.c)."""
 
@@ -45,6 +46,9 @@ cdef extern from *:
     int baton_wait(atomic_int *turn, int me, int64_t timeout_ns) nogil
     void baton_give(atomic_int *turn, int to) nogil
     int baton_pass_wait(atomic_int *turn, int me, int64_t timeout_ns) nogil
+    void baton_give_wake(atomic_int *turn, int to) nogil
+    int baton_sleep(atomic_int *turn, int me, int64_t timeout_ns) nogil
+    int baton_pass_sleep(atomic_int *turn, int me, int64_t timeout_ns) nogil
 
 from libc.stdlib cimport free
 
@@ -93,33 +97,38 @@ cdef int _side(int me) except -1:
 cdef class Baton:
     """A turn shared by two threads, sides 0 and 1; side 0 has it first.
     A wait that lasts longer than ``timeout`` seconds raises TimeoutError
-    (the other side is gone)."""
+    (the other side is gone).  ``sleep=True``: a waiting side sleeps on a
+    futex instead of spinning, and handing the turn over wakes it."""
     cdef atomic_int *turn
+    cdef bint sleep
 
-    def __cinit__(self):
+    def __cinit__(self, bint sleep=False):
         self.turn = menios_baton_new()
         if self.turn == NULL:
             raise MemoryError()
+        self.sleep = sleep
 
     def __dealloc__(self):
         free(self.turn)
 
     def pass_wait(self, int me, double timeout=10.0):
-        """Give the turn to the other side, then spin (GIL released) until
-        it comes back to side ``me``."""
+        """Give the turn to the other side, then spin or sleep (GIL
+        released) until it comes back to side ``me``."""
         self._spin(me, timeout, True)
 
     def wait(self, int me, double timeout=10.0):
-        """Spin (GIL released) until side ``me`` has the turn."""
+        """Spin or sleep (GIL released) until side ``me`` has the turn."""
         self._spin(me, timeout, False)
 
     cdef int _spin(self, int me, double timeout, bint give) except -1:
-        """Spin until side @me has the turn, handing it over first if @give."""
+        """Wait until side @me has the turn, handing it over first if @give."""
         cdef int r
         cdef int64_t t = <int64_t>(timeout * 1e9)
         _side(me)
         with nogil:
-            if give:
+            if self.sleep:
+                r = baton_pass_sleep(self.turn, me, t) if give else baton_sleep(self.turn, me, t)
+            elif give:
                 r = baton_pass_wait(self.turn, me, t)
             else:
                 r = baton_wait(self.turn, me, t)
@@ -129,4 +138,7 @@ cdef class Baton:
 
     def give(self, int to):
         """Hand the turn to side ``to`` without waiting."""
-        baton_give(self.turn, _side(to))
+        if self.sleep:
+            baton_give_wake(self.turn, _side(to))
+        else:
+            baton_give(self.turn, _side(to))

@@ -576,13 +576,17 @@ def _gil_pingpong(budget):
                    note="floor: two Python threads handing each other a lock, no I/O")
 
 
-def _spin_pingpong(budget):
+def _spin_pingpong(budget, sleep=False):
     """The floor of a round trip between two Python threads that never
     sleep: each hands the other the turn and spins with the GIL released
     until it comes back (menios._floor.Baton), so the GIL changes hands
-    twice per round trip with no I/O and no futex."""
+    twice per round trip with no I/O and no futex.  ``sleep``: the floor
+    of one between two threads that sleep -- each hands the turn over,
+    wakes the other and sleeps on a futex, all with the GIL released: two
+    GIL hand-offs and two futex sleeps and wake-ups per round trip, what
+    a blocking exchange costs at least when spinning does not pay."""
     from menios._floor import Baton
-    baton = Baton()
+    baton = Baton(sleep=sleep)
     samples = []
     stop = []
     ready = threading.Barrier(2)
@@ -605,11 +609,12 @@ def _spin_pingpong(budget):
     _threads([server, client], budget + 60)
     elapsed = sum(samples) / 1e9
     return _result(len(samples), elapsed, samples=samples,
-                   note="floor: two Python threads taking turns by spinning with the GIL "
-                   "released, no I/O, no sleep")
+                   note="floor: two Python threads taking turns with the GIL released, "
+                   "%s, no I/O" % ("asleep on a futex" if sleep else "spinning, no sleep"))
 
 
-_PINGPONG_FLOORS = {"gil_handoff": _gil_pingpong, "gil_spin": _spin_pingpong}
+_PINGPONG_FLOORS = {"gil_handoff": _gil_pingpong, "gil_spin": _spin_pingpong,
+                    "gil_sleep": functools.partial(_spin_pingpong, sleep=True)}
 
 
 @_workload("pingpong_64", "lat", ("menios", "host", "pipe") + tuple(_PINGPONG_FLOORS),

@@ -344,11 +344,13 @@ def test_floor_rows_report_ratios():
     rows = bench.run(["stream_64k", "pingpong_64"], budget=0.05)
     by = {(r["workload"], r["backend"]): r for r in rows}
     for key in [("stream_64k", "c_ring"), ("stream_64k", "c_handoff"),
-                ("pingpong_64", "gil_handoff"), ("pingpong_64", "gil_spin")]:
+                ("pingpong_64", "gil_handoff"), ("pingpong_64", "gil_spin"),
+                ("pingpong_64", "gil_sleep")]:
         assert "error" not in by[key], by[key]
         assert by[key]["ratio"] > 0
     assert set(by[("stream_64k", "menios")]["ratio_vs"]) == {"c_ring", "c_handoff"}
-    assert set(by[("pingpong_64", "menios")]["ratio_vs"]) == {"gil_handoff", "gil_spin"}
+    assert set(by[("pingpong_64", "menios")]["ratio_vs"]) == {"gil_handoff", "gil_spin",
+                                                              "gil_sleep"}
 
 
 @pytest.mark.parametrize("kind", ["socketpair", "eventfd", "syscalls"])

@@ -17,19 +17,28 @@
  *
  * The baton (baton_pass_wait) is the floor of a round trip between two
  * Python threads that never sleep: each hands the other the turn and spins,
- * with the GIL released, until it comes back.
+ * with the GIL released, until it comes back.  Its sleeping form
+ * (baton_pass_sleep) is the floor of a round trip between two Python
+ * threads that sleep: each hands the turn over, wakes the other (a futex
+ * wake, made with the GIL released) and sleeps on a futex until the turn
+ * comes back -- what the cheapest blocking exchange costs when spinning
+ * does not pay (a loaded machine).
  *
  * Locking: none; the producer and the consumer share the ring's head and
  * tail (or the handoff's ready and filled words) as acquire/release atomics,
  * each written by one side only; the baton's turn is one atomic word.
  */
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "copyfloor.h"
 
@@ -216,4 +225,34 @@ int baton_pass_wait(atomic_int *turn, int me, int64_t timeout_ns)
 {
 	baton_give(turn, !me);
 	return baton_wait(turn, me, timeout_ns);
+}
+
+void baton_give_wake(atomic_int *turn, int to)
+{
+	atomic_store_explicit(turn, to, memory_order_release);
+	syscall(SYS_futex, (int *)turn, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+int baton_sleep(atomic_int *turn, int me, int64_t timeout_ns)
+{
+	int64_t end = now_ns() + timeout_ns, left;
+	struct timespec ts;
+	int t;
+
+	while ((t = atomic_load_explicit(turn, memory_order_acquire)) != me) {
+		left = end - now_ns();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		ts.tv_sec = (time_t)(left / 1000000000);
+		ts.tv_nsec = (long)(left % 1000000000);
+		/* returns at once if the turn moved since the load above */
+		syscall(SYS_futex, (int *)turn, FUTEX_WAIT_PRIVATE, t, &ts, NULL, 0);
+	}
+	return 0;
+}
+
+int baton_pass_sleep(atomic_int *turn, int me, int64_t timeout_ns)
+{
+	baton_give_wake(turn, !me);
+	return baton_sleep(turn, me, timeout_ns);
 }

@@ -1,6 +1,7 @@
 /*
  * bench/copyfloor.h - two threads moving a stream with one or two memcpy()s
- * and no kernel, no Python: the floor of the stream benchmarks.
+ * and no kernel, no Python: the floor of the stream benchmarks; and a turn
+ * two threads take, spinning or asleep: the floors of the round trips.
  */
 #ifndef MENIOS_BENCH_COPYFLOOR_H
 #define MENIOS_BENCH_COPYFLOOR_H
@@ -29,5 +30,10 @@ void baton_give(atomic_int *turn, int to);
 int baton_wait(atomic_int *turn, int me, int64_t timeout_ns);
 /* Give the turn to the other side and spin until it comes back to @me. */
 int baton_pass_wait(atomic_int *turn, int me, int64_t timeout_ns);
+/* The same, asleep on a futex: give the turn and wake the other side; sleep
+ * until side @me has the turn; give, wake, then sleep. */
+void baton_give_wake(atomic_int *turn, int to);
+int baton_sleep(atomic_int *turn, int me, int64_t timeout_ns);
+int baton_pass_sleep(atomic_int *turn, int me, int64_t timeout_ns);
 
 #endif

@@ -469,6 +469,17 @@ void plat_cpu_relax(void)
 {
 }
 
+/* Posts wake their owner at once here: nothing is ever deferred. */
+unsigned int plat_wake_hold(int hold)
+{
+	(void)hold;
+	return 0;
+}
+
+void plat_wake_flush(void)
+{
+}
+
 void plat_yield(void)
 {
 	det_init();

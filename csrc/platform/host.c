@@ -10,6 +10,21 @@
  *
  * Locking: a plat_mutex_t is a pthread mutex; the debug fields of
  * struct host_mutex are written only by the thread holding it.
+ *
+ * Wake-ups are deferred past the waker's locks, as Linux's wake_q defers
+ * wake_up_q(): the core posts a sleeper's event with the lock the sleeper
+ * needs next still held, and a sleeper woken at once (often onto the
+ * waker's own CPU, preempting it) would find that lock taken and sleep on
+ * it -- a second futex sleep and wake per wake-up.  So a post made while
+ * its thread holds any plat_mutex_t sets the event's word at once (a
+ * spinning owner sees it) and queues only the FUTEX_WAKE, on a per-thread
+ * list that the unlock of the thread's last lock, or its next sleep
+ * (plat_cond_wait_until, plat_event_wait), flushes -- unless the thread
+ * holds its wake-ups (plat_wake_hold), when only plat_wake_flush or a
+ * sleep does.  The list is thread-local: no lock.  A
+ * FUTEX_WAKE made after its sleeper has already left (its deadline came
+ * between the post and the flush) is harmless: a private futex wake only
+ * hashes the address, and every futex sleeper re-checks its word.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* PTHREAD_MUTEX_ADAPTIVE_NP, syscall() */
@@ -31,6 +46,54 @@
 static inline struct host_mutex *hm(plat_mutex_t *m)
 {
 	return (struct host_mutex *)(void *)m->opaque;
+}
+
+/*
+ * The calling thread's plat_mutex_t locks held, and its deferred wakes.
+ * Every lock and unlock counts, so the thread-local storage is
+ * initial-exec: one instruction an access, where the general-dynamic
+ * model of a shared object costs a __tls_get_addr call (the 80 bytes come
+ * from the static TLS that the C library keeps for objects loaded later).
+ */
+#define WAKE_Q_MAX 8
+struct wake_q {
+	unsigned int lock_depth;
+	int held;
+	unsigned int len;
+	_Atomic uint32_t *words[WAKE_Q_MAX];
+};
+static __thread struct wake_q wq_self __attribute__((tls_model("initial-exec")));
+#define lock_depth	(wq_self.lock_depth)
+#define wake_q_held	(wq_self.held)
+#define wake_q_len	(wq_self.len)
+#define wake_q		(wq_self.words)
+
+static void futex_wake_all(_Atomic uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* wake_up_q: make the wakes queued while this thread held locks (out of
+ * line: the lock and unlock fast paths then need no stack frame). */
+static __attribute__((noinline, cold)) void wake_q_flush(void)
+{
+	unsigned int i, n = wake_q_len;
+
+	wake_q_len = 0;
+	for (i = 0; i < n; i++)
+		futex_wake_all(wake_q[i]);
+}
+
+unsigned int plat_wake_hold(int hold)
+{
+	wake_q_held = hold;
+	return wake_q_len;
+}
+
+void plat_wake_flush(void)
+{
+	if (wake_q_len)
+		wake_q_flush();
 }
 
 static inline pthread_cond_t *hc(plat_cond_t *c)
@@ -61,6 +124,7 @@ void plat_mutex_destroy(plat_mutex_t *m)
 
 void plat_mutex_lock(plat_mutex_t *m)
 {
+	lock_depth++;		/* first: the common path ends in a tail call */
 	pthread_mutex_lock(&hm(m)->m);
 #ifdef MENIOS_DEBUG_LOCKS
 	assert(!hm(m)->held);
@@ -75,6 +139,11 @@ void plat_mutex_unlock(plat_mutex_t *m)
 	plat_mutex_assert_held(m);
 	hm(m)->held = 0;
 #endif
+	if (__builtin_expect(!--lock_depth && wake_q_len && !wake_q_held, 0)) {
+		pthread_mutex_unlock(&hm(m)->m);
+		wake_q_flush();
+		return;
+	}
 	pthread_mutex_unlock(&hm(m)->m);
 }
 
@@ -114,6 +183,8 @@ void plat_cond_wait_until(plat_cond_t *c, plat_mutex_t *m, int64_t deadline_ns)
 {
 	struct timespec ts;
 
+	if (wake_q_len)
+		wake_q_flush();		/* never sleep on wakes of our own */
 #ifdef MENIOS_DEBUG_LOCKS
 	plat_mutex_assert_held(m);
 	hm(m)->held = 0;
@@ -146,8 +217,12 @@ int plat_event_post(plat_event_t *e, uint32_t reason)
 	} while (!atomic_compare_exchange_weak_explicit(&e->state, &s, reason,
 						       memory_order_acq_rel,
 						       memory_order_relaxed));
-	if (s & HOST_EVENT_SLEEPING)
-		syscall(SYS_futex, &e->state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	if (s & HOST_EVENT_SLEEPING) {
+		if ((lock_depth || wake_q_held) && wake_q_len < WAKE_Q_MAX)
+			wake_q[wake_q_len++] = &e->state;
+		else
+			futex_wake_all(&e->state);
+	}
 	return 1;
 }
 
@@ -156,6 +231,8 @@ int plat_event_wait(plat_event_t *e, int64_t deadline_ns)
 	struct timespec ts, *tsp = NULL;
 	uint32_t s;
 
+	if (wake_q_len)
+		wake_q_flush();		/* never sleep on wakes of our own */
 	if (deadline_ns != PLAT_FOREVER) {
 		ts.tv_sec = (time_t)(deadline_ns / 1000000000);
 		ts.tv_nsec = (long)(deadline_ns % 1000000000);

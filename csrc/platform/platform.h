@@ -95,6 +95,22 @@ int plat_event_post(plat_event_t *e, uint32_t reason);
  */
 int plat_event_wait(plat_event_t *e, int64_t deadline_ns);
 
+/*
+ * Deferred wake-ups (Linux's wake_q).  A post that must wake a thread
+ * asleep in the host kernel, made while the posting thread holds a
+ * plat_mutex_t, is carried out when that thread drops its last one (or
+ * before it sleeps), so the woken thread does not find the lock it needs
+ * next still taken.  plat_wake_hold(1) makes the thread keep such wake-ups
+ * past its last unlock too, until plat_wake_flush() -- for an embedder
+ * that holds a lock of its own across the call (Python's GIL) and wants to
+ * release it before the woken thread runs.  plat_wake_hold(0) ends the
+ * hold and returns how many wake-ups are pending; the caller then flushes
+ * them (its next unlock of a last lock, or its next sleep, would too).  A
+ * platform with nothing to defer returns 0.
+ */
+unsigned int plat_wake_hold(int hold);
+void plat_wake_flush(void);
+
 /* Monotonic clock, nanoseconds. */
 int64_t plat_now_ns(void);
 

@@ -40,6 +40,7 @@
 #include "platform/det.h"
 #else
 #include <pthread.h>
+#include "platform/host.h"	/* HOST_EVENT_SLEEPING */
 #endif
 
 #define CHECK(cond) do {						\
@@ -4505,6 +4506,113 @@ static void test_wake_pingpong(void)
 	net_done(net);
 }
 
+/*
+ * Deferred wake-ups (platform.h, plat_wake_hold): a thread asleep in the
+ * host kernel is woken by a post made under a lock only once the poster
+ * drops that lock, and by a post made while the poster holds its wake-ups
+ * only at plat_wake_flush.  The det platform defers nothing: there the
+ * post itself wakes the sleeper and plat_wake_hold reports nothing held.
+ */
+struct dsleeper {
+	plat_event_t ev;
+	int result;		/* atomic: 0 until the sleep returns */
+};
+
+static void *dsleeper_main(void *p)
+{
+	struct dsleeper *d = p;
+
+	__atomic_store_n(&d->result, plat_event_wait(&d->ev, plat_now_ns() + 10000 * MS),
+			 __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Start a sleeper and wait until it is asleep in the host kernel. */
+static void dsleeper_start(test_thread_t *t, struct dsleeper *d)
+{
+	int i;
+
+	plat_event_arm(&d->ev);
+	d->result = 0;
+	test_thread_start(t, dsleeper_main, d);
+#ifdef MENIOS_TEST_DET
+	(void)i;
+	sleep_ms(1);
+#else
+	for (i = 0; i < 10000; i++) {
+		if (atomic_load(&d->ev.state) & HOST_EVENT_SLEEPING)
+			break;
+		sleep_ms(1);
+	}
+	CHECK(atomic_load(&d->ev.state) & HOST_EVENT_SLEEPING);
+#endif
+}
+
+#ifndef MENIOS_TEST_DET
+/* Whether the sleeper is still asleep 20 ms after its post. */
+static int dsleeper_still_asleep(struct dsleeper *d)
+{
+	sleep_ms(20);
+	return __atomic_load_n(&d->result, __ATOMIC_SEQ_CST) == 0;
+}
+#endif
+
+static void test_wake_deferred(void)
+{
+	struct dsleeper d;
+	test_thread_t t;
+	plat_mutex_t m;
+	unsigned int held;
+
+	plat_mutex_init(&m);
+
+	/* posted under a lock: woken at the unlock */
+	dsleeper_start(&t, &d);
+	plat_mutex_lock(&m);
+	CHECK_EQ(plat_event_post(&d.ev, WAKE_EVENT), 1);
+#ifdef MENIOS_TEST_DET
+	plat_mutex_unlock(&m);
+#else
+	CHECK(dsleeper_still_asleep(&d));
+	plat_mutex_unlock(&m);
+#endif
+	test_thread_join(t);
+	CHECK_EQ(d.result, WAKE_EVENT);
+
+	/* posted while holding wake-ups: woken at the flush, not at an unlock */
+	dsleeper_start(&t, &d);
+	plat_wake_hold(1);
+	plat_mutex_lock(&m);
+	CHECK_EQ(plat_event_post(&d.ev, WAKE_EVENT), 1);
+	plat_mutex_unlock(&m);
+	held = plat_wake_hold(0);
+#ifdef MENIOS_TEST_DET
+	CHECK_EQ(held, 0);
+#else
+	CHECK_EQ(held, 1);
+	CHECK(dsleeper_still_asleep(&d));
+#endif
+	plat_wake_flush();
+	test_thread_join(t);
+	CHECK_EQ(d.result, WAKE_EVENT);
+	CHECK_EQ(plat_wake_hold(0), 0);
+
+	/* a poster that sleeps first makes its held wake-ups */
+	dsleeper_start(&t, &d);
+	plat_wake_hold(1);
+	CHECK_EQ(plat_event_post(&d.ev, WAKE_KICK), 1);
+	plat_wake_hold(0);
+	{
+		plat_event_t mine;
+
+		plat_event_arm(&mine);
+		CHECK_EQ(plat_event_wait(&mine, plat_now_ns() + 1 * MS), -ETIMEDOUT);
+	}
+	test_thread_join(t);
+	CHECK_EQ(d.result, WAKE_KICK);
+	plat_mutex_destroy(&m);
+}
+
 /* ---------------------------------------------------- stream handoff --- */
 
 struct hreader {
@@ -4799,6 +4907,7 @@ static const struct test tests[] = {
 	{ "lock_gc_racing_send", test_lock_gc_racing_send },
 	{ "wake_many_sleepers", test_wake_many_sleepers },
 	{ "wake_pingpong", test_wake_pingpong },
+	{ "wake_deferred", test_wake_deferred },
 	{ "stream_handoff", test_stream_handoff },
 	{ "stream_handoff_teardown", test_stream_handoff_teardown },
 };

@@ -52,7 +52,9 @@
  * unnoticed until the next wake-up; without the spin that window is only
  * the few instructions before the futex call.  Wakers post only to waiters
  * that exist (the queue is checked first) and enter the host kernel only
- * for a waiter really asleep in it.
+ * for a waiter really asleep in it -- once they have dropped their locks
+ * (the platform defers that wake-up, as Linux's wake_q does: see
+ * plat_wake_hold in platform.h).
  *
  * Locking: each wait queue has its own lock (wait_queue_head.lock, as
  * Linux's wait_queue_head_t has a spinlock) over its list of sleepers'
