@@ -1790,26 +1790,33 @@ def summarize(runs):
     ratio of every run, their median, min and max, and the target judged on
     the median.  Runs where a backend failed or could not run are left out
     of its figures (``runs_ok`` says how many counted)."""
-    order, ratios, errors = [], {}, {}
+    order, ratios, errors, sizes = [], {}, {}, {}
     for rows in runs:
         for r in rows:
             key = (r["workload"], r["backend"])
             if key not in ratios:
                 order.append(key)
-                ratios[key], errors[key] = [], []
+                ratios[key], errors[key], sizes[key] = [], [], []
             if "error" in r:
                 errors[key].append(r["error"])
             elif r.get("ratio") is not None:
                 ratios[key].append(r["ratio"])
+            elif r.get("bytes_per_socket") is not None:
+                sizes[key].append(r["bytes_per_socket"])
     out = []
     for w, be in order:
-        rs = ratios[(w, be)]
+        rs, bs = ratios[(w, be)], sizes[(w, be)]
         if be == "host":
             continue
         row = dict(workload=w, backend=be, primary=WORKLOADS[w]["primary"],
-                   ratios=rs, runs=len(runs), runs_ok=len(rs))
+                   ratios=rs, runs=len(runs), runs_ok=len(rs) or len(bs))
         if rs:
             row.update(median=_median(rs), min=min(rs), max=max(rs))
+        elif bs:
+            # Memory per socket is judged on the largest run: a later run
+            # in the same process reuses memory an earlier one freed, so
+            # its RSS grows less than a fresh process's would.
+            row.update(bytes_per_socket=bs, max_bytes=max(bs))
         elif errors[(w, be)]:
             row["error"] = errors[(w, be)][-1]
         else:
@@ -1817,14 +1824,11 @@ def summarize(runs):
         if be == "menios" and w in TARGETS:
             kind, thr, text = TARGETS[w]
             met = None
-            if kind != "abs_le" and rs:
+            if kind == "abs_le":
+                if bs:
+                    met = max(bs) <= thr
+            elif rs:
                 met = row["median"] >= thr if kind == "ratio_ge" else row["median"] <= thr
-            elif kind == "abs_le":
-                vals = [r.get("bytes_per_socket") for rows in runs for r in rows
-                        if (r["workload"], r["backend"]) == (w, be) and "error" not in r]
-                vals = [v for v in vals if v is not None]
-                if vals:
-                    met = _median(vals) <= thr
             row["target"] = dict(goal=text, met=met)
         out.append(row)
     return out
@@ -1841,10 +1845,16 @@ def format_summary(summary):
         if "error" in s:
             lines.append((s["workload"], s["backend"]) + ("",) * nruns + ("-", s["error"], ""))
             continue
-        per = ["%.2fx" % v for v in s["ratios"]] + ["-"] * (nruns - len(s["ratios"]))
         tgt = s.get("target")
         ttxt = "" if not tgt else "%s %s" % (
             tgt["goal"], {True: "met", False: "NOT met", None: "n/a"}[tgt["met"]])
+        if "bytes_per_socket" in s:
+            vals = s["bytes_per_socket"]
+            per = ["%.0f B" % v for v in vals] + ["-"] * (nruns - len(vals))
+            lines.append((s["workload"], s["backend"]) + tuple(per) + (
+                "max %.0f B" % s["max_bytes"], "%.0f-%.0f B" % (min(vals), max(vals)), ttxt))
+            continue
+        per = ["%.2fx" % v for v in s["ratios"]] + ["-"] * (nruns - len(s["ratios"]))
         lines.append((s["workload"], s["backend"]) + tuple(per) + (
             "%.2fx" % s["median"], "%.2f-%.2fx" % (s["min"], s["max"]), ttxt))
     widths = [max(len(h), *(len(ln[i]) for ln in lines)) if lines else len(h)
@@ -1860,7 +1870,8 @@ def format_summary(summary):
     res.append("")
     res.append("Each run is a full `menios bench` pass; a ratio is this backend / host on the "
                "workload's primary metric in that run.")
-    res.append("Targets are judged on the median of the runs, never asserted.")
+    res.append("Targets are judged on the median of the runs (memory per socket on the "
+               "largest run), never asserted.")
     return "\n".join(res)
 
 

@@ -110,6 +110,22 @@ def test_summarize_judges_the_median_and_skips_failed_runs():
     assert "NOT met" in text and "-" in text.splitlines()[2]
 
 
+def test_summarize_judges_memory_on_the_largest_run():
+    w = "idle_pair_memory"
+    thr = bench.TARGETS[w][1]
+
+    def mem(v):
+        return dict(workload=w, backend="menios", primary="mem", bytes_per_socket=v)
+    runs = [[mem(thr + 1)], [mem(thr - 100)], [mem(thr - 200)]]
+    (s,) = bench.summarize(runs)
+    assert s["bytes_per_socket"] == [thr + 1, thr - 100, thr - 200]
+    assert s["max_bytes"] == thr + 1 and s["target"]["met"] is False
+    runs[0][0]["bytes_per_socket"] = thr
+    (s,) = bench.summarize(runs)
+    assert s["target"]["met"] is True
+    assert "max %d B" % thr in bench.format_summary([s])
+
+
 def test_summarize_reports_a_backend_that_never_ran():
     w = "send_recv_64_dgram"
     runs = [[_row(w, "host", 1.0), _row(w, "menios", error="not here")]] * 2
