@@ -511,42 +511,51 @@ _HOST_OPS.receive_fd = _host_receive_fd
 _HOST_OPS.pid_exists = _host_pid_exists
 
 
+cdef inline Py_ssize_t _cmsg_next(const unsigned char *buf, Py_ssize_t used, Py_ssize_t off,
+                                  uint64_t *clen, int32_t *level, int32_t *type_) noexcept:
+    """The header of the control message at ``off`` of the ``used`` bytes at
+    ``buf`` into clen/level/type_, and where the next one starts; -1 when no
+    whole message starts there."""
+    if used - off < CMSG_HDR_LEN:
+        return -1
+    memcpy(clen, buf + off, 8)
+    memcpy(level, buf + off + 8, 4)
+    memcpy(type_, buf + off + 12, 4)
+    if clen[0] < <uint64_t>CMSG_HDR_LEN or clen[0] > <uint64_t>(used - off):
+        return -1
+    return off + <Py_ssize_t>((clen[0] + 7) & ~(<uint64_t>7))
+
+
 cdef list _ancdata(const unsigned char *buf, Py_ssize_t used):
     """The control messages scm_recv wrote in ``used`` bytes at ``buf``, as
     the stdlib's recvmsg lists them: ``[(level, type, data)]``."""
-    cdef Py_ssize_t off = 0
+    cdef Py_ssize_t off = 0, nxt
     cdef uint64_t clen
     cdef int32_t level, type_
     out = []
-    while used - off >= CMSG_HDR_LEN:
-        memcpy(&clen, buf + off, 8)
-        memcpy(&level, buf + off + 8, 4)
-        memcpy(&type_, buf + off + 12, 4)
-        if clen < <uint64_t>CMSG_HDR_LEN or clen > <uint64_t>(used - off):
-            break
+    nxt = _cmsg_next(buf, used, off, &clen, &level, &type_)
+    while nxt >= 0:
         out.append((level, type_, (<const char *>buf)[off + CMSG_HDR_LEN:off + <Py_ssize_t>clen]))
-        off += <Py_ssize_t>((clen + 7) & ~(<uint64_t>7))
+        off = nxt
+        nxt = _cmsg_next(buf, used, off, &clen, &level, &type_)
     return out
 
 
 cdef list _cmsg_fds(const unsigned char *buf, Py_ssize_t used):
     """The fds of the SCM_RIGHTS messages among those at ``buf`` (what the
     stdlib's recv_fds takes out of the ancdata)."""
-    cdef Py_ssize_t off = 0, i
+    cdef Py_ssize_t off = 0, nxt, i
     cdef uint64_t clen
     cdef int32_t level, type_, fd
     out = []
-    while used - off >= CMSG_HDR_LEN:
-        memcpy(&clen, buf + off, 8)
-        memcpy(&level, buf + off + 8, 4)
-        memcpy(&type_, buf + off + 12, 4)
-        if clen < <uint64_t>CMSG_HDR_LEN or clen > <uint64_t>(used - off):
-            break
+    nxt = _cmsg_next(buf, used, off, &clen, &level, &type_)
+    while nxt >= 0:
         if level == SOL_SOCKET and type_ == SCM_RIGHTS:
             for i in range((<Py_ssize_t>clen - CMSG_HDR_LEN) // 4):
                 memcpy(&fd, buf + off + CMSG_HDR_LEN + 4 * i, 4)
                 out.append(fd)
-        off += <Py_ssize_t>((clen + 7) & ~(<uint64_t>7))
+        off = nxt
+        nxt = _cmsg_next(buf, used, off, &clen, &level, &type_)
     return out
 
 

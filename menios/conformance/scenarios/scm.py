@@ -72,6 +72,18 @@ def _listener(t, p, sotype, kind, name="srv"):
 
 # ------------------------------------------------------------ SCM_RIGHTS
 
+def _recv_cut_ucred(p, b, ancbufsize):
+    """recvmsg(b, 10, ancbufsize) with a truncated ucred shown as what can
+    be compared across kernels: its length, whether it starts with the
+    caller's pid, and the rest of its bytes."""
+    data, anc, flags, addr = p.recvmsg(b, 10, ancbufsize)
+    pid = struct.pack("i", p.pid)
+    anc = [(lvl, typ, d if len(d) == 12 or typ != CREDS
+            else ("partial ucred", len(d), d[:4] == pid[:len(d)], d[4:]))
+           for lvl, typ, d in anc]
+    return data, anc, flags, addr
+
+
 @scenario(params={"sotype": SOCK_TYPES, "passed": SOCK_TYPES})
 def scm_pass_socket(k, t, sotype, passed):
     """Pass one end of a socketpair of each type; the receiver uses it."""
@@ -683,16 +695,7 @@ def passcred_ctrunc(k, t, sotype, ancbufsize):
     _passcred(t, p, b)
     t.call(p.sendmsg, a, [b"c"], [_rights(w)])
     t.call(p.close, w)
-    pid = p.pid
-
-    def recv():
-        data, anc, flags, addr = p.recvmsg(b, 10, ancbufsize)
-        # a truncated ucred cannot be normalised: show whether it starts with the pid
-        anc = [(lvl, typ, d if len(d) == 12 or typ != CREDS
-                else ("partial ucred", len(d), d[:4] == struct.pack("i", pid)[:len(d)], d[4:]))
-               for lvl, typ, d in anc]
-        return data, anc, flags, addr
-    t.step("recvmsg(b, 10, %d)" % ancbufsize, recv)
+    t.step("recvmsg(b, 10, %d)" % ancbufsize, lambda: _recv_cut_ucred(p, b, ancbufsize))
     _eof(t, p, r)
 
 
@@ -710,15 +713,7 @@ def scm_ctrunc_unaligned(k, t, sotype, passcred, ancbufsize):
     t.call(p.sendmsg, a, [b"data"], [_rights(*[w for _, w in pipes])])
     for _, w in pipes:
         t.call(p.close, w)
-    pid = p.pid
-
-    def recv():
-        data, anc, flags, addr = p.recvmsg(b, 10, ancbufsize)
-        anc = [(lvl, typ, d if len(d) == 12 or typ != CREDS
-                else ("partial ucred", len(d), d[:4] == struct.pack("i", pid)[:len(d)], d[4:]))
-               for lvl, typ, d in anc]
-        return data, anc, flags, addr
-    t.step("recvmsg(b, 10, %d)" % ancbufsize, recv)
+    t.step("recvmsg(b, 10, %d)" % ancbufsize, lambda: _recv_cut_ucred(p, b, ancbufsize))
     for r, _ in pipes:
         _eof(t, p, r)
 

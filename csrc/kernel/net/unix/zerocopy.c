@@ -118,21 +118,11 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 	page_run_get(skb->pages);
 	msg->rpages = skb->pages;
 	msg->rpages_off = (size_t)(skb->data - skb->pages->mem) + skb->cb.consumed;
-	if (skb_keep) {
-		/* part of it: the rest stays queued for the next reader, who
-		 * starts where this one stopped (the queue's lock, as a
-		 * stream read consumes under it) */
+	/* part of it: the rest stays queued for the next reader, who starts
+	 * where this one stopped (under the queue's lock, as a stream read
+	 * consumes) */
+	if (skb_keep)
 		skb->cb.consumed += len;
-		plat_mutex_unlock(&q->lock);
-		msg->done = len;
-		ret = (ssize_t)len;
-		unix_sk_stat_add(sk, bytes_zerocopy, len);
-		unix_sk_stat_add(sk, bytes_zerocopy_out, len);
-		trace_event(TRACE_HANDOFF, 1, sk->ino, len, trace_id(skb->pages));
-		sk_peek_offset_bwd(sk, (int)len);
-		plat_mutex_unlock(&sk->iolock);
-		return ret;
-	}
 	plat_mutex_unlock(&q->lock);
 	msg->done = len;
 	ret = (ssize_t)len;
@@ -141,6 +131,11 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 	trace_event(TRACE_HANDOFF, 1, sk->ino, len, trace_id(skb->pages));
 	if (part)
 		sk_peek_offset_bwd(sk, (int)len);
+	if (skb_keep) {
+		/* nothing freed: no room made for senders */
+		plat_mutex_unlock(&sk->iolock);
+		return ret;
+	}
 	unix_state_lock(sk);
 	if (wq_active(&sk->peer_wait))
 		__wake_up_all(&sk->peer_wait);
