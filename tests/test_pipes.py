@@ -94,18 +94,26 @@ def _copied(kernel):
     return kernel.counters()["bytes_copied"]
 
 
+def _write_to_sleeping_reader(kernel, p, r, w, data):
+    """Write ``data`` once a reader of 10 bytes sleeps on ``r``: what the
+    reader got, and the copy counter just before the write."""
+    t, box = _run(p.read, r, 10)
+    assert kernel.wait_blocked(1, JOIN)
+    before = _copied(kernel)
+    assert p.write(w, data) == len(data)
+    t.join(JOIN)
+    assert not t.is_alive()
+    return box.get("result"), before
+
+
 def test_writer_hands_bytes_straight_to_a_sleeping_reader(kernel):
     """A reader asleep on an empty pipe gets a write copied straight into
     its buffer (one copy); what its buffer cannot take goes into the pipe,
     in order, for the next read."""
     p = kernel.spawn()
     r, w = p.pipe()
-    t, box = _run(p.read, r, 10)
-    assert kernel.wait_blocked(1, JOIN)
-    before = _copied(kernel)
-    assert p.write(w, b"0123456789abcdef") == 16
-    t.join(JOIN)
-    assert box.get("result") == b"0123456789"
+    got, before = _write_to_sleeping_reader(kernel, p, r, w, b"0123456789abcdef")
+    assert got == b"0123456789"
     assert p.ioctl(r, menios.FIONREAD) == 6
     assert _copied(kernel) - before == 16       # 10 handed over + 6 into the pipe
     assert p.read(r, 100) == b"abcdef"
@@ -116,12 +124,8 @@ def test_packets_are_not_handed_over(kernel):
     """An O_DIRECT write stays a packet in the pipe: copied in, then out."""
     p = kernel.spawn()
     r, w = p.pipe2(os.O_DIRECT)
-    t, box = _run(p.read, r, 10)
-    assert kernel.wait_blocked(1, JOIN)
-    before = _copied(kernel)
-    assert p.write(w, b"packet") == 6
-    t.join(JOIN)
-    assert box.get("result") == b"packet"
+    got, before = _write_to_sleeping_reader(kernel, p, r, w, b"packet")
+    assert got == b"packet"
     assert _copied(kernel) - before == 12
 
 
