@@ -3341,6 +3341,52 @@ static unsigned int ppoll1(struct pipe_inode_info *pipe, int fmode)
 	return p.revents;
 }
 
+/* Freed runs of up to PAGE_POOL_RUN_MAX pages are reused for the next
+ * allocation of the same length, PAGE_POOL_CACHE pages at most in all;
+ * longer runs and the overflow go back to the host. */
+static void test_page_pool_cache(void)
+{
+	struct unix_net *net = net_new();
+	struct page_run *runs[PAGE_POOL_CACHE / 16 + 2], *r, *big;
+	unsigned char *mem16;
+	size_t i, n = sizeof(runs) / sizeof(runs[0]);
+
+	r = page_run_alloc(&net->pool, 16, 0);
+	CHECK(r);
+	mem16 = r->mem;
+	r->mem[0] = 'x';
+	page_run_put(r);
+	CHECK_EQ(PAGES(net), 0);
+	CHECK_EQ(atomic_load(&net->pool.nfree), 16);
+	r = page_run_alloc(&net->pool, 8, 1);		/* another length: fresh pages */
+	CHECK(r && r->mem != mem16);
+	CHECK_EQ(r->mem[0], 0);
+	page_run_put(r);
+	r = page_run_alloc(&net->pool, 16, 1);		/* the same length: the kept run */
+	CHECK(r && r->mem == mem16);
+	CHECK_EQ(r->mem[0], 0);				/* zeroed when asked */
+	CHECK_EQ(r->npages, 16);
+	CHECK_EQ(PAGES(net), 16);
+	page_run_put(r);
+
+	big = page_run_alloc(&net->pool, PAGE_POOL_RUN_MAX + 1, 0);
+	CHECK(big);
+	page_run_put(big);				/* too long to keep */
+	CHECK_EQ(atomic_load(&net->pool.nfree), 16 + 8);
+
+	for (i = 0; i < n; i++) {
+		runs[i] = page_run_alloc(&net->pool, 16, 0);
+		CHECK(runs[i]);
+	}
+	CHECK_EQ(PAGES(net), (long)(16 * n));
+	for (i = 0; i < n; i++)
+		page_run_put(runs[i]);
+	CHECK_EQ(PAGES(net), 0);
+	/* The 8-page run and as many 16-page runs as fit beside it. */
+	CHECK_EQ(atomic_load(&net->pool.nfree), 8 + 16 * ((PAGE_POOL_CACHE - 8) / 16));
+	net_done(net);					/* drains the cache: ASan sees no leak */
+}
+
 static void test_pipe_basic(void)
 {
 	struct unix_net *net = net_new();
@@ -4854,6 +4900,7 @@ struct test {
 
 static const struct test tests[] = {
 	{ "net_lifecycle", test_net_lifecycle },
+	{ "page_pool_cache", test_page_pool_cache },
 	{ "trace_ring", test_trace_ring },
 	{ "create_errnos", test_create_errnos },
 	{ "stream_pair", test_stream_pair },

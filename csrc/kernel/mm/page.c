@@ -9,35 +9,39 @@
 
 _Static_assert(PAGE_SIZE_BYTES == PLAT_PAGE_SIZE, "a page run is made of platform pages");
 
-/* A one-page run from the pool's cache, or NULL. */
-static struct page_run *page_pool_take(struct page_pool *pool)
+/* A run of @npages from the pool's cache, or NULL. */
+static struct page_run *page_pool_take(struct page_pool *pool, size_t npages)
 {
 	struct page_run *run;
 
-	if (!atomic_load_explicit(&pool->nfree, memory_order_relaxed))
+	if (npages > PAGE_POOL_RUN_MAX ||
+	    atomic_load_explicit(&pool->nfree, memory_order_relaxed) < npages)
 		return NULL;	/* a hint: a miss only costs an allocation */
 	plat_mutex_lock(&pool->lock);
-	run = pool->free;
+	run = pool->free[npages - 1];
 	if (run) {
-		pool->free = run->next_free;
-		atomic_fetch_sub_explicit(&pool->nfree, 1, memory_order_relaxed);
+		pool->free[npages - 1] = run->next_free;
+		atomic_fetch_sub_explicit(&pool->nfree, (unsigned int)npages,
+					  memory_order_relaxed);
 	}
 	plat_mutex_unlock(&pool->lock);
 	return run;
 }
 
-/* Keep a freed one-page run for reuse: 0 when the cache is full. */
+/* Keep a freed run for reuse: 0 when it is too long or the cache is full. */
 static int page_pool_keep(struct page_pool *pool, struct page_run *run)
 {
+	unsigned int n = (unsigned int)run->npages;
 	int kept = 0;
 
-	if (atomic_load_explicit(&pool->nfree, memory_order_relaxed) >= PAGE_POOL_CACHE)
+	if (run->npages > PAGE_POOL_RUN_MAX ||
+	    atomic_load_explicit(&pool->nfree, memory_order_relaxed) + n > PAGE_POOL_CACHE)
 		return 0;	/* a hint, as above */
 	plat_mutex_lock(&pool->lock);
-	if (atomic_load_explicit(&pool->nfree, memory_order_relaxed) < PAGE_POOL_CACHE) {
-		run->next_free = pool->free;
-		pool->free = run;
-		atomic_fetch_add_explicit(&pool->nfree, 1, memory_order_relaxed);
+	if (atomic_load_explicit(&pool->nfree, memory_order_relaxed) + n <= PAGE_POOL_CACHE) {
+		run->next_free = pool->free[n - 1];
+		pool->free[n - 1] = run;
+		atomic_fetch_add_explicit(&pool->nfree, n, memory_order_relaxed);
 		kept = 1;
 	}
 	plat_mutex_unlock(&pool->lock);
@@ -50,8 +54,7 @@ struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 
 	if (npages == 0 || npages > SIZE_MAX / PAGE_SIZE_BYTES)
 		return NULL;
-	if (npages == 1)
-		run = page_pool_take(pool);
+	run = page_pool_take(pool, npages);
 	if (!run) {
 		run = plat_zalloc(sizeof(*run));
 		if (!run)
@@ -79,17 +82,20 @@ struct page_run *page_run_alloc(struct page_pool *pool, size_t npages, int zero)
 void page_pool_drain(struct page_pool *pool)
 {
 	struct page_run *run, *next;
+	size_t i;
 
-	plat_mutex_lock(&pool->lock);
-	run = pool->free;
-	pool->free = NULL;
-	atomic_store_explicit(&pool->nfree, 0, memory_order_relaxed);
-	plat_mutex_unlock(&pool->lock);
-	for (; run; run = next) {
-		next = run->next_free;
-		plat_page_free(run->mem, run->npages);
-		plat_free(run);
+	for (i = 0; i < PAGE_POOL_RUN_MAX; i++) {
+		plat_mutex_lock(&pool->lock);
+		run = pool->free[i];
+		pool->free[i] = NULL;
+		plat_mutex_unlock(&pool->lock);
+		for (; run; run = next) {
+			next = run->next_free;
+			plat_page_free(run->mem, run->npages);
+			plat_free(run);
+		}
 	}
+	atomic_store_explicit(&pool->nfree, 0, memory_order_relaxed);
 }
 
 void page_run_get(struct page_run *run)
@@ -108,7 +114,7 @@ void page_run_put(struct page_run *run)
 		struct page_pool *pool = run->pool;
 
 		atomic_fetch_sub(&pool->live_pages, (long)run->npages);
-		if (run->npages == 1 && page_pool_keep(pool, run))
+		if (page_pool_keep(pool, run))
 			return;
 		plat_page_free(run->mem, run->npages);
 		plat_free(run);

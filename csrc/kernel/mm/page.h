@@ -12,12 +12,15 @@
  * in the run itself -- the sleeper's own reference keeps it alive for the
  * poster -- and costs a system call only when someone sleeps on it.
  *
- * A pool keeps up to PAGE_POOL_CACHE freed one-page runs (descriptor and
- * page) for its next allocations, as Linux's per-CPU page lists keep freed
- * pages from going back to the buddy allocator: a pipe or a page skb takes
- * and drops a page per 4 KiB moved, and the host allocator's aligned
- * allocations cost more than the copy of the page.  page_pool_drain frees
- * them when the pool goes.
+ * A pool keeps freed runs of up to PAGE_POOL_RUN_MAX pages (descriptor
+ * and pages), up to PAGE_POOL_CACHE pages in all, for its next allocations
+ * of the same size, as Linux's per-CPU page lists keep freed pages from
+ * going back to the buddy allocator: a pipe or a page skb takes and drops a
+ * page per 4 KiB moved, a stream send of 64 KiB a run of 16, and the host
+ * allocator's aligned allocations cost more than the copy of the pages --
+ * more still when the run is freed by another thread than the one that
+ * made it, which is how a stream's skbs go.  page_pool_drain frees them
+ * when the pool goes.
  *
  * Locking: refcnt, gifted and the event are atomics; nothing else of a run
  * in use is mutable.  pool->lock guards the pool's cache (free, nfree) and
@@ -47,15 +50,17 @@ struct page_run {
 	unsigned char *mem;
 };
 
-/* One-page runs a pool keeps for reuse at most. */
-#define PAGE_POOL_CACHE 64
+/* The longest run a pool keeps for reuse, and how many pages it keeps at
+ * most (1 MiB). */
+#define PAGE_POOL_RUN_MAX 32
+#define PAGE_POOL_CACHE 256
 
 /* All-zero storage is an empty pool. */
 struct page_pool {
 	atomic_long live_pages;		/* pages allocated and not yet freed */
 	plat_mutex_t lock;		/* guards free; nfree changes under it */
-	struct page_run *free;		/* freed one-page runs, for reuse */
-	atomic_uint nfree;		/* read without the lock as a hint */
+	struct page_run *free[PAGE_POOL_RUN_MAX];	/* freed runs of i + 1 pages */
+	atomic_uint nfree;		/* pages in free; read without the lock as a hint */
 };
 
 /* @zero: clear the pages (fresh pages handed to a user are zero-filled). */
