@@ -123,19 +123,23 @@ cdef extern from *:
     void menios_page_set_gifted(page_run *r, int v) nogil
     long menios_pool_live(unix_net *n) nogil
 
-# The GIL around a wake-up (see _syscall).  A call that wakes a sleeper
-# usually runs with the GIL held (the first, non-blocking attempt), so the
-# woken thread would find the GIL taken: asking for it at once, it would
-# sleep again on the GIL's condition variable and be woken a second time
-# when its waker lets go -- two futex sleeps and wake-ups where one does.
+# The GIL around a call made without it (see _syscall).  A thread that
+# comes back from the core while another thread holds the GIL would sleep
+# on the GIL's condition variable, and the holder's next release would
+# have to wake it: a futex sleep and wake-up for every hand-over.  Two
+# threads streaming through a socket hand the GIL over on every call --
+# each runs a little Python between calls made without the GIL -- and a
+# woken sleeper usually finds its waker holding the GIL, since the call
+# that wakes runs with it (the first, non-blocking attempt).
 #
-# The woken side: it waits with the GIL released until the thread that may
-# hold it has let go, then takes it (menios_gil_settle).  menios_gil_busy
-# says "the last thing the bridge did with the GIL was a core call made
-# holding it": set before such a call, cleared by any thread of the bridge
-# that releases the GIL.  It is a hint -- a thread that goes on to run
-# Python, or releases the GIL outside the bridge, leaves it set -- so the
-# wait is bounded (GIL_SETTLE_NS) and one that runs out clears it.
+# So a thread coming back waits with the GIL released until the thread
+# that may hold it has let go, then takes it (menios_gil_settle).
+# menios_gil_busy says "a thread of the bridge holds the GIL": set when a
+# thread makes a core call holding it or takes it back after a call made
+# without it, cleared by any thread of the bridge that releases it.  It
+# is a hint -- a thread that goes on to release the GIL outside the bridge
+# (host I/O, a sleep) leaves it set -- so the wait is bounded
+# (GIL_SETTLE_NS) and one that runs out clears it.
 #
 # The waking side: a wake-up of a thread asleep in the host kernel is a
 # futex wake, which often runs the woken thread at once on the waker's CPU,
@@ -751,6 +755,8 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
         with nogil:
             menios_gil_leave()
             r = _call_once(c)
+            menios_gil_settle(GIL_SETTLE_NS)
+        menios_gil_enter()
     else:
         menios_gil_enter()
         if menios_wake_observe(c.op, <void *>c.sk):
@@ -776,6 +782,7 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
             r = _call_once(c)
             if r != -ERESTARTSYS and r != -EINTR:
                 menios_gil_settle(GIL_SETTLE_NS)
+        menios_gil_enter()
         if c.task != NULL and c.task.exc != NULL:
             _task_done(c.task)
         if r != -ERESTARTSYS and r != -EINTR:
