@@ -5,13 +5,14 @@
 # A file's data are refcounted pages (mm/page.h), a page run per 4096 bytes
 # of the file, NULL for a hole.  A write that fills FOLIO_PAGES aligned hole
 # pages at once puts them in one run of that many pages (as Linux's large
-# folios): each of its pages holds a reference to the run, and a move of
-# consecutive pages of one run goes as one page skb instead of one per page.  Splicing a file into a pipe
-# puts references to those very pages in the pipe, and sendfile to a stream
-# socket queues them as page skbs: a later write to the file is seen by
-# whoever reads that page from the pipe or the socket, as on Linux (the page
-# is shared, not copied).  Truncating drops the cache's references; a pipe or
-# a message holding a page keeps it.
+# folios): each of its pages holds a reference to the run, and consecutive
+# pages of one run go to a stream socket as one page skb.  Splicing a file
+# into a pipe puts references to those very pages in the pipe, and sendfile
+# to a stream socket queues them as page skbs: a later write to the file is
+# seen by whoever reads that page from the pipe or the socket, as on Linux
+# (the page is shared, not copied).  Truncating drops the cache's
+# references; a pipe or a message holding a page keeps it (the whole run,
+# for a large one).
 
 # The page cache's allocator: static, so it outlives every page (a page in a
 # pipe or a message may outlive the file, the VFS and the Kernel).
