@@ -389,41 +389,49 @@ def pipe_read_refs(PipeFile pipe not None, PageRefs refs not None, bint nonblock
 
 def socket_send_refs(Socket sock not None, PageRefs refs not None, proc, bint pages):
     """Send ``refs``' bytes on ``sock`` for the process ``proc``
-    (splice_to_socket): with ``pages``
-    (a stream socket) the page buffers are queued as page skbs sharing
-    their pages, one per stretch of buffers that follow each other in one
-    page run; otherwise they go as one message, copied.  Returns
-    the bytes sent; what was sent leaves ``refs``.  An error after some
-    bytes went ends the call with those; else it is raised (SigPipe for
-    EPIPE with SIGPIPE due)."""
+    (splice_to_socket): with ``pages`` (a stream socket) the page buffers
+    are queued as page skbs sharing their pages, one per stretch of
+    buffers that follow each other in one page run, in one call that waits
+    for room as a blocking send does; otherwise they go as one message,
+    copied.  Returns the bytes sent; what was sent leaves ``refs``.  An
+    error after some bytes went ends the call with those; else it is
+    raised (SigPipe for EPIPE with SIGPIPE due)."""
     cdef unix_msg m
     cdef unix_iov *iov
-    cdef unsigned int i, k, n = refs.n - refs.start
-    cdef size_t total = 0, sent = 0, length
+    cdef unsigned int i, n = refs.n - refs.start
+    cdef size_t total = 0
     cdef ssize_t r
     cdef pipe_buffer *b
+    cdef _call c
+    cdef _task t
     if n == 0:
         return 0
     if pages:
-        while refs.start < refs.n:
-            b = &refs.bufs[refs.start]
-            # buffers that follow each other in one run go as one skb
-            k = 1
-            length = b.len
-            while (refs.start + k < refs.n and refs.bufs[refs.start + k].page == b.page
-                   and refs.bufs[refs.start + k].offset == b.offset + length):
-                length += refs.bufs[refs.start + k].len
-                k += 1
-            sent_one = _send_page(sock, b, length, proc)
-            if isinstance(sent_one, BaseException):
-                if sent:
-                    return sent
-                raise sent_one
-            for i in range(k):
+        c.op = CALL_SEND_BUFS
+        _task_init(&t, proc)
+        c.task = &t
+        c.nogil = False
+        c.sk = sock.sk
+        c.bufs = refs.bufs + refs.start
+        c.nbufs = n
+        c.used = 0
+        c.done = 0
+        c.fmode = 0
+        c.sigpipe = 0
+        c.sock_full = 0
+        sock._enter()
+        try:
+            r = _syscall(&c, (sock.f_flags & O_NONBLOCK) != 0)
+        finally:
+            sock._leave()
+            for i in range(c.used):     # the skbs hold their own references
                 page_run_put(refs.bufs[refs.start + i].page)
-            refs.handed(k)
-            sent += <size_t>sent_one
-        return sent
+            refs.handed(c.used)
+        if r < 0:
+            if c.sigpipe:
+                raise SigPipe(-r, os.strerror(<int>-r))
+            _raise(r)
+        return r
     iov = <unix_iov *>malloc(sizeof(unix_iov) * n)
     if iov == NULL:
         raise MemoryError()
@@ -442,21 +450,6 @@ def socket_send_refs(Socket sock not None, PageRefs refs not None, proc, bint pa
         page_run_put(refs.bufs[refs.start].page)
         refs.handed(1)
     return r
-
-
-cdef object _send_page(Socket sock, pipe_buffer *b, size_t length, object proc):
-    """@length bytes of @b's page run from @b's offset as a page skb: the
-    length, or the exception."""
-    cdef unix_iov iov
-    cdef unix_msg m
-    iov.base = b.page.mem + b.offset
-    iov.len = length
-    _msg_init(&m, &iov, 1, 0)
-    m.pages = b.page
-    try:
-        return sock._send(&m, iov.len, proc)
-    except BaseException as e:
-        return e
 
 
 def pipe_read_into(PipeFile pipe not None, buffers, bint nonblock):

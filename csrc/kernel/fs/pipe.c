@@ -31,9 +31,6 @@
  *       a fresh pipe buffer where Linux copies an skb's head into the
  *       previous buffer's page (spd_can_coalesce), so a splice may move a
  *       few hundred bytes fewer.
- *     - Pages queued on a stream socket by pipe_splice_to_socket are charged
- *       only the skb's overhead against the send buffer, as MSG_ZEROCOPY
- *       pages are (Linux charges a spliced page's length).
  *   [NOT TO FIX]
  *     - No notification pipes (O_NOTIFICATION_PIPE is ENOPKG, as a kernel
  *       built without CONFIG_WATCH_QUEUE answers).
@@ -1064,8 +1061,10 @@ ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct u
 		msg.iov = iov;
 		msg.iovlen = nb;
 		msg.flags = dontwait ? MSG_DONTWAIT : 0;
-		if (stream)
+		if (stream) {
 			msg.pages = pipe_buf(pipe, pipe->tail)->page;
+			msg.splice = 1;
+		}
 		sctl.deadline = first ? WAIT_NONBLOCK : 0;
 		sctl.intr = ctl->intr;
 		n = unix_sendmsg(task, sk, &msg, &sctl);
