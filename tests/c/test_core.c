@@ -3759,7 +3759,8 @@ static void test_pipe_splice_tee(void)
 
 /* pipe_splice_to_socket on a stream socket: buffers that follow each other
  * in one page run go as one page skb, others as skbs of their own; the
- * payload is shared, never copied, and arrives in order. */
+ * payload is shared, never copied, charged to the send buffer, and arrives
+ * in order. */
 static void test_pipe_splice_to_socket_runs(void)
 {
 	struct unix_net *net = net_new();
@@ -3799,6 +3800,9 @@ static void test_pipe_splice_to_socket_runs(void)
 	CHECK_EQ(full, 0);
 	CHECK_EQ(pipe_nread(pipe), 0);
 	CHECK_EQ(b->receive_queue.qlen, 3);	/* 3 buffers of r1, r2's, r1's last */
+	/* spliced pages are charged their length, as Linux's skb_splice_from_iter */
+	CHECK_EQ(__atomic_load_n(&a->wmem_alloc, __ATOMIC_RELAXED),
+		 8192 + 100 + 50 + 10 + 3 * (int64_t)skb_truesize(0, 0));
 	unix_net_counters(net, &c1);
 	CHECK_EQ(c1.bytes_copied, c0.bytes_copied);
 	CHECK_EQ(c1.bytes_zerocopy - c0.bytes_zerocopy, 8192 + 100 + 50 + 10);
