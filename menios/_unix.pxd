@@ -130,6 +130,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         unix_cred creds
         scm_fp_list *fp
         page_run *pages
+        int splice
         const unsigned char *name
         unsigned int namelen
         int drop

@@ -98,6 +98,8 @@ cdef object _splicecalls():
 cdef enum:
     # splice's flags (SPLICE_F_ALL) and the one that matters here
     SPLICE_F_NONBLOCK_ = 2
+    # most buffers one send of spliced pages takes (splice_to_socket's bvec)
+    SPLICE_BATCH_ = 16
     SPLICE_F_ALL_ = 0xf
 
 cdef extern from "Python.h":
@@ -651,6 +653,7 @@ cdef enum:
     CALL_PIPE_ADD
     CALL_PIPE_TO_SOCK
     CALL_SOCK_TO_PIPE
+    CALL_SEND_BUFS
 
 cdef struct _call:
     int op
@@ -671,16 +674,55 @@ cdef struct _call:
     unsigned int version    # fifo open: out, the file's w_counter
     pipe_inode_info *opipe  # splice, tee: the output pipe
     int sigpipe             # splice, tee, pipe add: out, no reader on the output
-    pipe_buffer *bufs       # pipe add: page buffers to put in the pipe
-    unsigned int nbufs      # pipe add
-    unsigned int used       # pipe add: out, how many went in
+    pipe_buffer *bufs       # pipe add, send bufs: page buffers to put in the pipe / send
+    unsigned int nbufs      # pipe add, send bufs
+    unsigned int used       # pipe add, send bufs: out, how many went
     int zerocopy            # pipe add: the pages are shared, not copies
-    size_t done             # pipe to socket: bytes moved by earlier attempts
+    size_t done             # pipe to socket, send bufs: bytes moved by earlier attempts
     int pipe_nonblock       # pipe to socket: no waiting for data
-    int sock_full           # pipe to socket: out, the socket took less than given
+    int sock_full           # pipe to socket, send bufs: out, the socket took less than given
     scm_fp_list *rfp        # socket to pipe: out, files a message carried
     bint nogil              # the first attempt too runs with the GIL released
     wait_ctl ctl
+
+
+cdef ssize_t _send_bufs(_call *c) noexcept nogil:
+    """Send @c.bufs from @c.used on, as splice_to_socket sends a stream
+    socket a pipe's pages: a page skb per stretch of buffers that follow
+    each other in one page run (up to SPLICE_BATCH buffers), the pages
+    shared and charged to the send buffer.  Each send has the socket's
+    timeout (or none on a non-blocking attempt).  Stops at the first send
+    that fails: @c.done if something went, else its error."""
+    cdef unix_msg m
+    cdef unix_iov iov
+    cdef wait_ctl sctl
+    cdef pipe_buffer *b
+    cdef unsigned int k
+    cdef ssize_t n
+    c.sock_full = 0
+    while c.used < c.nbufs:
+        b = &c.bufs[c.used]
+        iov.base = b.page.mem + b.offset
+        iov.len = b.len
+        k = 1
+        while (c.used + k < c.nbufs and k < SPLICE_BATCH_ and c.bufs[c.used + k].page == b.page
+               and c.bufs[c.used + k].offset == b.offset + iov.len):
+            iov.len += c.bufs[c.used + k].len
+            k += 1
+        _msg_init(&m, &iov, 1, 0)
+        m.pages = b.page
+        m.splice = 1
+        sctl.deadline = WAIT_NONBLOCK if c.ctl.deadline == WAIT_NONBLOCK else 0
+        sctl.intr = c.ctl.intr
+        n = unix_sendmsg(c.task, c.sk, &m, &sctl)
+        if m.sigpipe:
+            c.sigpipe = 1
+        if n < 0:
+            c.sock_full = n == -EAGAIN
+            return <ssize_t>c.done if c.done else n
+        c.used += k
+        c.done += <size_t>n
+    return <ssize_t>c.done
 
 
 cdef ssize_t _call_once(_call *c) noexcept nogil:
@@ -711,6 +753,8 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
     elif c.op == CALL_PIPE_TO_SOCK:
         r = pipe_splice_to_socket(c.task, c.pipe, c.sk, c.want, &c.done, c.pipe_nonblock,
                                   c.fmode, c.zerocopy, &c.ctl, &c.sigpipe, &c.sock_full)
+    elif c.op == CALL_SEND_BUFS:
+        r = _send_bufs(c)
     elif c.op == CALL_SOCK_TO_PIPE:
         r = pipe_splice_from_socket(c.sk, c.pipe, c.want, c.pipe_nonblock, c.fmode, c.zerocopy,
                                     &c.ctl, &c.sigpipe, &c.rfp)
@@ -730,7 +774,7 @@ cdef inline bint _would_block(_call *c, ssize_t r) noexcept:
         return r >= 0 and <size_t>r < c.want and c.msg.sigpipe == 0
     if c.op == CALL_PIPE_WRITE:  # a blocking pipe write writes everything
         return r >= 0 and <size_t>r < c.want and c.pio.sigpipe == 0
-    if c.op == CALL_PIPE_TO_SOCK:   # a blocking socket takes everything
+    if c.op == CALL_PIPE_TO_SOCK or c.op == CALL_SEND_BUFS:  # a blocking socket takes everything
         return r >= 0 and c.sock_full != 0 and c.fmode == 0 and c.sigpipe == 0
     if c.op == CALL_RECV:       # a stream recv waits for its target; files end it
         return (r > 0 and c.msg.done < c.want and c.msg.rfp == NULL

@@ -2,13 +2,17 @@
 # of its pages into pipes and sockets (Linux's filemap_splice_read,
 # iter_file_splice_write, splice_to_socket, vmsplice_to_pipe).
 #
-# A file's data are refcounted pages (mm/page.h), one page run of one page
-# per 4096 bytes of the file, NULL for a hole.  Splicing a file into a pipe
-# puts references to those very pages in the pipe, and sendfile to a stream
-# socket queues them as page skbs: a later write to the file is seen by
-# whoever reads that page from the pipe or the socket, as on Linux (the page
-# is shared, not copied).  Truncating drops the cache's references; a pipe or
-# a message holding a page keeps it.
+# A file's data are refcounted pages (mm/page.h), a page run per 4096 bytes
+# of the file, NULL for a hole.  A write that fills FOLIO_PAGES aligned hole
+# pages at once puts them in one run of that many pages (as Linux's large
+# folios): each of its pages holds a reference to the run, and consecutive
+# pages of one run go to a stream socket as one page skb.  Splicing a file
+# into a pipe puts references to those very pages in the pipe, and sendfile
+# to a stream socket queues them as page skbs: a later write to the file is
+# seen by whoever reads that page from the pipe or the socket, as on Linux
+# (the page is shared, not copied).  Truncating drops the cache's
+# references; a pipe or a message holding a page keeps it (the whole run,
+# for a large one).
 
 # The page cache's allocator: static, so it outlives every page (a page in a
 # pipe or a message may outlive the file, the VFS and the Kernel).
@@ -17,6 +21,14 @@ cdef page_pool _FILE_PAGES
 #: Most page buffers one move takes at once: a default pipe's capacity (the
 #: internal pipe of Linux's do_splice_direct is as large).
 SPLICE_BATCH = 16
+#: The pages of a file's large page run (64 KiB, one SPLICE_BATCH).
+cdef Py_ssize_t FOLIO_PAGES = 16
+
+
+cdef inline unsigned int _page_off(page_run *run, Py_ssize_t i) noexcept nogil:
+    """Where file page @i starts in @run, the run that holds it: a large
+    run covers FOLIO_PAGES pages from an aligned index."""
+    return <unsigned int>((i % <Py_ssize_t>run.npages) * PAGE_SIZE)
 
 
 def pagecache_pages():
@@ -104,6 +116,29 @@ cdef class PageCache:
         self.cap = newcap
         return 0
 
+    cdef void _fill_folios(self, Py_ssize_t pos, Py_ssize_t n) noexcept:
+        """Before a write of @n bytes at @pos: each aligned group of
+        FOLIO_PAGES hole pages the write covers whole gets one large run
+        (not zeroed: the write fills it).  Capacity is reserved; a failed
+        allocation leaves the holes to ``_page``."""
+        cdef Py_ssize_t g, end, i
+        cdef page_run *run
+        g = (pos + FOLIO_PAGES * PAGE_SIZE - 1) // (FOLIO_PAGES * PAGE_SIZE) * FOLIO_PAGES
+        end = (pos + n) // PAGE_SIZE
+        while g + FOLIO_PAGES <= end:
+            for i in range(g, g + FOLIO_PAGES):
+                if self.pages[i] != NULL:
+                    break
+            else:
+                run = page_run_alloc(&_FILE_PAGES, <size_t>FOLIO_PAGES, 0)
+                if run == NULL:
+                    return
+                for i in range(g, g + FOLIO_PAGES):
+                    if i > g:
+                        page_run_get(run)
+                    self.pages[i] = run
+            g += FOLIO_PAGES
+
     cdef page_run *_page(self, Py_ssize_t i) except NULL:
         """Page @i, allocated (zero-filled) if it is a hole."""
         cdef page_run *run
@@ -132,7 +167,7 @@ cdef class PageCache:
             off = pos % PAGE_SIZE
             c = min(PAGE_SIZE - off, end - pos)
             if i < self.cap and self.pages[i] != NULL:
-                memcpy(out + done, self.pages[i].mem + off, c)
+                memcpy(out + done, self.pages[i].mem + _page_off(self.pages[i], i) + off, c)
             else:
                 memset(out + done, 0, c)
             done += c
@@ -152,12 +187,14 @@ cdef class PageCache:
         try:
             if view.len:
                 self._reserve((pos + view.len + PAGE_SIZE - 1) // PAGE_SIZE)
+                if view.len >= FOLIO_PAGES * PAGE_SIZE:
+                    self._fill_folios(pos, view.len)
             while done < view.len:
                 i = (pos + done) // PAGE_SIZE
                 off = (pos + done) % PAGE_SIZE
                 c = min(PAGE_SIZE - off, view.len - done)
                 run = self._page(i)
-                memcpy(run.mem + off, <unsigned char *>view.buf + done, c)
+                memcpy(run.mem + _page_off(run, i) + off, <unsigned char *>view.buf + done, c)
                 done += c
             if done and pos + done > self.size:
                 self.size = pos + done
@@ -179,7 +216,8 @@ cdef class PageCache:
                     page_run_put(self.pages[i])
                     self.pages[i] = NULL
             if length % PAGE_SIZE and keep - 1 < self.cap and self.pages[keep - 1] != NULL:
-                memset(self.pages[keep - 1].mem + length % PAGE_SIZE, 0,
+                memset(self.pages[keep - 1].mem + _page_off(self.pages[keep - 1], keep - 1)
+                       + length % PAGE_SIZE, 0,
                        PAGE_SIZE - length % PAGE_SIZE)
         self.size = length
 
@@ -189,12 +227,14 @@ cdef class PageCache:
         past the end).  A hole gets a zero-filled page of its own."""
         cdef PageRefs r = PageRefs(max_bufs)
         cdef Py_ssize_t end, i, off, c
+        cdef page_run *run
         end = self.size if n >= self.size - pos else pos + n
         while pos < end and r.n < max_bufs:
             i = pos // PAGE_SIZE
             off = pos % PAGE_SIZE
             c = min(PAGE_SIZE - off, end - pos)
-            r.add(self._page(i), <unsigned int>off, <unsigned int>c)
+            run = self._page(i)
+            r.add(run, _page_off(run, i) + <unsigned int>off, <unsigned int>c)
             pos += c
         return r
 
@@ -204,12 +244,14 @@ cdef class PageCache:
         ``extend(end)``)."""
         cdef PageRefs r = PageRefs(max_bufs)
         cdef Py_ssize_t end = pos + n, i, off, c
+        cdef page_run *run
         self._reserve((end + PAGE_SIZE - 1) // PAGE_SIZE)
         while pos < end and r.n < max_bufs:
             i = pos // PAGE_SIZE
             off = pos % PAGE_SIZE
             c = min(PAGE_SIZE - off, end - pos)
-            r.add(self._page(i), <unsigned int>off, <unsigned int>c)
+            run = self._page(i)
+            r.add(run, _page_off(run, i) + <unsigned int>off, <unsigned int>c)
             pos += c
         return r
 
@@ -347,32 +389,49 @@ def pipe_read_refs(PipeFile pipe not None, PageRefs refs not None, bint nonblock
 
 def socket_send_refs(Socket sock not None, PageRefs refs not None, proc, bint pages):
     """Send ``refs``' bytes on ``sock`` for the process ``proc``
-    (splice_to_socket): with ``pages``
-    (a stream socket) each page buffer is queued as it is, a page skb
-    sharing the page; otherwise they go as one message, copied.  Returns
-    the bytes sent; what was sent leaves ``refs``.  An error after some
-    bytes went ends the call with those; else it is raised (SigPipe for
-    EPIPE with SIGPIPE due)."""
+    (splice_to_socket): with ``pages`` (a stream socket) the page buffers
+    are queued as page skbs sharing their pages, one per stretch of
+    buffers that follow each other in one page run, in one call that waits
+    for room as a blocking send does; otherwise they go as one message,
+    copied.  Returns the bytes sent; what was sent leaves ``refs``.  An
+    error after some bytes went ends the call with those; else it is
+    raised (SigPipe for EPIPE with SIGPIPE due)."""
     cdef unix_msg m
     cdef unix_iov *iov
     cdef unsigned int i, n = refs.n - refs.start
-    cdef size_t total = 0, sent = 0
+    cdef size_t total = 0
     cdef ssize_t r
     cdef pipe_buffer *b
+    cdef _call c
+    cdef _task t
     if n == 0:
         return 0
     if pages:
-        while refs.start < refs.n:
-            b = &refs.bufs[refs.start]
-            sent_one = _send_page(sock, b, proc)
-            if isinstance(sent_one, BaseException):
-                if sent:
-                    return sent
-                raise sent_one
-            refs.handed(1)
-            page_run_put(b.page)
-            sent += <size_t>sent_one
-        return sent
+        c.op = CALL_SEND_BUFS
+        _task_init(&t, proc)
+        c.task = &t
+        c.nogil = False
+        c.sk = sock.sk
+        c.bufs = refs.bufs + refs.start
+        c.nbufs = n
+        c.used = 0
+        c.done = 0
+        c.fmode = 0
+        c.sigpipe = 0
+        c.sock_full = 0
+        sock._enter()
+        try:
+            r = _syscall(&c, (sock.f_flags & O_NONBLOCK) != 0)
+        finally:
+            sock._leave()
+            for i in range(c.used):     # the skbs hold their own references
+                page_run_put(refs.bufs[refs.start + i].page)
+            refs.handed(c.used)
+        if r < 0:
+            if c.sigpipe:
+                raise SigPipe(-r, os.strerror(<int>-r))
+            _raise(r)
+        return r
     iov = <unix_iov *>malloc(sizeof(unix_iov) * n)
     if iov == NULL:
         raise MemoryError()
@@ -391,20 +450,6 @@ def socket_send_refs(Socket sock not None, PageRefs refs not None, proc, bint pa
         page_run_put(refs.bufs[refs.start].page)
         refs.handed(1)
     return r
-
-
-cdef object _send_page(Socket sock, pipe_buffer *b, object proc):
-    """One page buffer as a page skb: its length, or the exception."""
-    cdef unix_iov iov
-    cdef unix_msg m
-    iov.base = b.page.mem + b.offset
-    iov.len = b.len
-    _msg_init(&m, &iov, 1, 0)
-    m.pages = b.page
-    try:
-        return sock._send(&m, iov.len, proc)
-    except BaseException as e:
-        return e
 
 
 def pipe_read_into(PipeFile pipe not None, buffers, bint nonblock):

@@ -9,12 +9,15 @@ order, then the C core moves page references.
   later write to the file shows through the pipe, as on Linux.
 * pipe -> regular file: the pipe's bytes are copied into the file's pages
   (iter_file_splice_write).
-* regular file -> socket (sendfile): on a stream socket each page goes as a
-  page skb sharing it; a datagram or seqpacket socket gets a copy, one
-  message per batch of up to 16 pages (do_splice_direct's internal pipe).
-* pipe -> AF_UNIX socket (splice_to_socket): on a stream socket each pipe
-  buffer goes as a page skb sharing its page; a datagram or seqpacket socket
-  gets each batch copied as one message.
+* regular file -> socket (sendfile): on a stream socket the pages go as page
+  skbs sharing them (consecutive pages of one large page run in one skb),
+  charged to the send buffer; a datagram or seqpacket socket gets a copy,
+  one message per batch of up to 16 pages (do_splice_direct's internal
+  pipe).
+* pipe -> AF_UNIX socket (splice_to_socket): on a stream socket the pipe's
+  buffers go as page skbs sharing their pages (buffers that follow each
+  other in one page run in one skb), charged to the send buffer; a datagram
+  or seqpacket socket gets each batch copied as one message.
 * AF_UNIX socket -> pipe: a stream socket's paged data goes in by reference,
   the rest is copied (unix_stream_splice_read); a datagram or seqpacket
   socket gives one message, cut to the count.
@@ -45,6 +48,9 @@ MAX_RW_COUNT = 0x7ffff000
 #: UIO_MAXIOV.
 IOV_MAX = 1024
 PAGE_SIZE = 4096
+#: Page references sendfile takes at once for a stream socket (1 MiB): one
+#: call then sends them, as page skbs of up to 16 pages each.
+SENDFILE_STREAM_BATCH = 256
 
 
 def _readable(f):
@@ -208,10 +214,11 @@ def _to_socket(proc, fin, sock, pos, count):
     SIGPIPE pending)."""
     of = fin.of
     stream = sock.type == SOCK_STREAM
+    batch = SENDFILE_STREAM_BATCH if stream else _unix.SPLICE_BATCH
     total = 0
     while total < count:
         with of._lock:
-            refs = of.inode.data.refs(pos + total, count - total)
+            refs = of.inode.data.refs(pos + total, count - total, batch)
         want = refs.nbytes
         if not want:
             break

@@ -117,6 +117,45 @@ def test_sendfile_of_page_cache_copies_nothing(kernel):
     assert p.lseek(fd, 0, os.SEEK_CUR) == len(data)     # an offset was given
 
 
+def test_large_file_pages_go_as_one_skb_each(kernel):
+    """A write that covers aligned 64 KiB of holes puts them in one large
+    page run: sendfile queues each such 64 KiB as one page skb, other pages
+    as a skb each; nothing is copied, a later write to the file shows
+    through, and the file reads back whole."""
+    p = kernel.spawn()
+    data = _payload(40 * 4096 + 123)
+    fd = p.open("/big", os.O_RDWR | os.O_CREAT, 0o600)
+    assert p.write(fd, data) == len(data)
+    a, b = p.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    copied, moved = _copies(kernel)
+    skbs = kernel.counters()["skbs"]
+    assert p.sendfile(a, fd, 0, 65536) == 65536
+    assert kernel.counters()["skbs"] == skbs + 1
+    assert p.sendfile(a, fd, 65536, 2 * 65536) == 65536 + 8 * 4096 + 123
+    assert kernel.counters()["skbs"] == skbs + 1 + 1 + 9
+    assert _copies(kernel) == (copied, moved + len(data))
+    p.lseek(fd, 70000, os.SEEK_SET)
+    p.write(fd, b"ZZ")                      # in place: the queued page shows it
+    got = bytearray()
+    while len(got) < len(data):
+        got += p.recv(b, 1 << 20)
+    want = bytearray(data)
+    want[70000:70002] = b"ZZ"
+    assert bytes(got) == bytes(want)
+    # a write not aligned to 64 KiB: the groups it covers whole, single pages around
+    fd2 = p.open("/odd", os.O_RDWR | os.O_CREAT, 0o600)
+    p.lseek(fd2, 1000, os.SEEK_SET)
+    odd = _payload(200000)
+    assert p.write(fd2, odd) == len(odd)
+    p.lseek(fd2, 0, os.SEEK_SET)
+    assert p.read(fd2, 300000) == bytes(1000) + odd
+    p.close(p.open("/odd", os.O_WRONLY | os.O_TRUNC))
+    p.lseek(fd2, 70000, os.SEEK_SET)
+    assert p.write(fd2, b"e") == 1          # over a hole: zeros before it
+    p.lseek(fd2, 0, os.SEEK_SET)
+    assert p.read(fd2, 300000) == bytes(70000) + b"e"
+
+
 def test_sendfile_and_splice_to_pipe_share_the_file_pages(kernel):
     """A file's page in a pipe is the file's: written after the splice, the
     pipe shows the new bytes; the page outlives the file's truncation."""
@@ -286,6 +325,18 @@ def _page_cache_frees_its_pages():
     with pytest.raises(OSError) as e:
         p.splice(fd, 99, 1)
     assert e.value.errno == errno.EBADF
+    # a large run (64 KiB written at once) stays whole while a pipe holds a page of it
+    p.lseek(fd, 0, os.SEEK_SET)
+    p.write(fd, b"y" * 65536)
+    assert _unix.pagecache_pages() - before == 16
+    r, w = p.pipe()
+    assert p.splice(fd, w, 4096, 8192) == 4096
+    p.open("/f", os.O_WRONLY | os.O_TRUNC)
+    assert _unix.pagecache_pages() - before == 16
+    assert p.read(r, 10000) == b"y" * 4096
+    p.close(r)
+    p.close(w)
+    assert _unix.pagecache_pages() == before
 
 
 # ------------------------------------------------------------------

@@ -3757,6 +3757,90 @@ static void test_pipe_splice_tee(void)
 	net_done(net);
 }
 
+/* pipe_splice_to_socket on a stream socket: buffers that follow each other
+ * in one page run go as one page skb, others as skbs of their own; the
+ * payload is shared, never copied, charged to the send buffer, and arrives
+ * in order. */
+static void test_pipe_splice_to_socket_runs(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *pipe = pipe_create(net);
+	struct unix_sock *a, *b;
+	struct page_run *r1 = page_run_alloc(&net->pool, 3, 0), *r2 = page_run_alloc(&net->pool, 1, 0);
+	struct pipe_buffer bufs[5] = {
+		{ .page = r1, .offset = 0, .len = 4096 },
+		{ .page = r1, .offset = 4096, .len = 4096 },
+		{ .page = r1, .offset = 8192, .len = 100 },
+		{ .page = r2, .offset = 0, .len = 50 },		/* another run */
+		{ .page = r1, .offset = 8492, .len = 10 },	/* r1 again, not following */
+	};
+	struct unix_counters c0, c1;
+	struct wait_ctl ctl;
+	static unsigned char out[12000];
+	unsigned int used = 0, i;
+	int sigpipe = 0, full = 0;
+	size_t done = 0;
+
+	CHECK(r1 && r2);
+	for (i = 0; i < 3 * 4096; i++)
+		r1->mem[i] = (unsigned char)(i * 7);
+	memset(r2->mem, 'q', 4096);
+	page_run_get(r1);
+	page_run_get(r1);
+	page_run_get(r1);			/* a reference per buffer */
+	mkpair(net, SOCK_STREAM, &a, &b);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_add_bufs(pipe, bufs, 5, 1, &ctl, &sigpipe, &used), 8192 + 100 + 50 + 10);
+	CHECK_EQ(used, 5);
+	unix_net_counters(net, &c0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_splice_to_socket(NULL, pipe, a, 100000, &done, 1, 1, 1, &ctl, &sigpipe,
+				       &full), 8192 + 100 + 50 + 10);
+	CHECK_EQ(done, 8192 + 100 + 50 + 10);
+	CHECK_EQ(full, 0);
+	CHECK_EQ(pipe_nread(pipe), 0);
+	CHECK_EQ(b->receive_queue.qlen, 3);	/* 3 buffers of r1, r2's, r1's last */
+	/* spliced pages are charged their length, as Linux's skb_splice_from_iter */
+	CHECK_EQ(__atomic_load_n(&a->wmem_alloc, __ATOMIC_RELAXED),
+		 8192 + 100 + 50 + 10 + 3 * (int64_t)skb_truesize(0, 0));
+	unix_net_counters(net, &c1);
+	CHECK_EQ(c1.bytes_copied, c0.bytes_copied);
+	CHECK_EQ(c1.bytes_zerocopy - c0.bytes_zerocopy, 8192 + 100 + 50 + 10);
+	/* a count that ends inside a buffer: the skb stops there */
+	page_run_get(r1);
+	bufs[0].offset = 4096 - 300;
+	bufs[0].len = 300;
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_add_bufs(pipe, bufs, 2, 1, &ctl, &sigpipe, &used), 300 + 4096);
+	done = 0;
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_splice_to_socket(NULL, pipe, a, 1000, &done, 1, 1, 1, &ctl, &sigpipe,
+				       &full), 1000);
+	CHECK_EQ(b->receive_queue.qlen, 4);
+	CHECK_EQ(pipe_nread(pipe), 300 + 4096 - 1000);
+	CHECK_EQ(recv_nb(b, out, sizeof(out), 0), 8192 + 100 + 50 + 10 + 1000);
+	for (i = 0; i < 8292; i++)
+		CHECK_EQ(out[i], (unsigned char)(i * 7));
+	for (i = 8292; i < 8342; i++)
+		CHECK_EQ(out[i], 'q');
+	for (i = 0; i < 10; i++)
+		CHECK_EQ(out[8342 + i], (unsigned char)((8492 + i) * 7));
+	for (i = 0; i < 300; i++)
+		CHECK_EQ(out[8352 + i], (unsigned char)((4096 - 300 + i) * 7));
+	for (i = 0; i < 700; i++)
+		CHECK_EQ(out[8652 + i], (unsigned char)((4096 + i) * 7));
+	CHECK_EQ(sigpipe, 0);
+	pipe_release(pipe, RD);
+	pipe_release(pipe, WR);
+	pipe_put(pipe);
+	unix_release(a);
+	unix_release(b);
+	page_run_put(r1);
+	page_run_put(r2);
+	CHECK_EQ(PAGES(net), 0);
+	net_done(net);
+}
+
 /* ---------------------------------------------------------------- main --- */
 
 static int host_events(const struct unix_ready *r)
@@ -4901,6 +4985,7 @@ struct test {
 static const struct test tests[] = {
 	{ "net_lifecycle", test_net_lifecycle },
 	{ "page_pool_cache", test_page_pool_cache },
+	{ "pipe_splice_to_socket_runs", test_pipe_splice_to_socket_runs },
 	{ "trace_ring", test_trace_ring },
 	{ "create_errnos", test_create_errnos },
 	{ "stream_pair", test_stream_pair },

@@ -31,9 +31,6 @@
  *       a fresh pipe buffer where Linux copies an skb's head into the
  *       previous buffer's page (spd_can_coalesce), so a splice may move a
  *       few hundred bytes fewer.
- *     - Pages queued on a stream socket by pipe_splice_to_socket are charged
- *       only the skb's overhead against the send buffer, as MSG_ZEROCOPY
- *       pages are (Linux charges a spliced page's length).
  *   [NOT TO FIX]
  *     - No notification pipes (O_NOTIFICATION_PIPE is ENOPKG, as a kernel
  *       built without CONFIG_WATCH_QUEUE answers).
@@ -1013,7 +1010,7 @@ ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct u
 	wait_ctl_begin(ctl, -1);
 	plat_mutex_lock(&pipe->mutex);
 	while (*done < len) {
-		unsigned int nb = 0, tail;
+		unsigned int nb = 0, taken = 0, tail;
 		size_t chunk = 0;
 		ssize_t n;
 
@@ -1036,25 +1033,38 @@ ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct u
 			if (err)
 				goto out;
 		}
-		/* a stream takes one page skb per buffer; a datagram the batch */
-		for (tail = pipe->tail; tail != pipe->head && nb < PIPE_DEF_BUFFERS &&
-		     chunk < len - *done; tail++) {
+		/* a datagram takes the batch, copied; a stream one page skb per
+		 * run of buffers that follow each other in one page run (a
+		 * spliced skb's or a large file page's pieces), as Linux's
+		 * sendmsg(MSG_SPLICE_PAGES) puts a batch's pages in one skb */
+		for (tail = pipe->tail; tail != pipe->head && taken < PIPE_DEF_BUFFERS &&
+		     chunk < len - *done; tail++, taken++) {
 			struct pipe_buffer *buf = pipe_buf(pipe, tail);
 			size_t c = buf->len < len - *done - chunk ? buf->len : len - *done - chunk;
 
-			iov[nb].base = buf->page->mem + buf->offset;
-			iov[nb].len = c;
+			if (stream && nb) {
+				if (buf->page != pipe_buf(pipe, pipe->tail)->page ||
+				    buf->page->mem + buf->offset !=
+				    (unsigned char *)iov[0].base + iov[0].len)
+					break;
+				iov[0].len += c;
+			} else {
+				iov[nb].base = buf->page->mem + buf->offset;
+				iov[nb].len = c;
+				nb++;
+			}
 			chunk += c;
-			nb++;
-			if (stream)
+			if (c < buf->len)
 				break;
 		}
 		memset(&msg, 0, sizeof(msg));
 		msg.iov = iov;
 		msg.iovlen = nb;
 		msg.flags = dontwait ? MSG_DONTWAIT : 0;
-		if (stream)
+		if (stream) {
 			msg.pages = pipe_buf(pipe, pipe->tail)->page;
+			msg.splice = 1;
+		}
 		sctl.deadline = first ? WAIT_NONBLOCK : 0;
 		sctl.intr = ctl->intr;
 		n = unix_sendmsg(task, sk, &msg, &sctl);

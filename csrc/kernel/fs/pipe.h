@@ -195,7 +195,9 @@ ssize_t pipe_add_bufs(struct pipe_inode_info *pipe, struct pipe_buffer *bufs, un
  * @len bytes in all (*@done carries the progress of earlier attempts and
  * is advanced), consuming from the pipe exactly what the socket took.  On
  * a @stream socket each buffer goes as a page skb sharing the buffer's
- * page (no copy); otherwise a batch of up to PIPE_DEF_BUFFERS buffers goes
+ * page (no copy), buffers that follow each other in one page run as one
+ * skb (up to PIPE_DEF_BUFFERS of them), charged to the send buffer with
+ * their length (unix_msg.splice); otherwise a batch of up to PIPE_DEF_BUFFERS buffers goes
  * as one message, copied.  Waits for data unless @pipe_nonblock (-EAGAIN);
  * stops at EOF or, once something moved, when the pipe runs empty.  The
  * send is unix_sendmsg's (MSG_DONTWAIT if @dontwait; the socket's

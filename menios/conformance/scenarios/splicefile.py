@@ -283,6 +283,24 @@ def sendfile_socket_errors(k, t):
     t.call(p.lseek, fd, 0, os.SEEK_CUR)
 
 
+@scenario("sendfile_pages_fill_send_buffer")
+def sendfile_pages_fill_send_buffer(k, t):
+    """Pages sendfile or splice queues on a stream socket are charged their
+    length against the send buffer: into a non-blocking socket, 1 MiB of a
+    file goes 64 KiB at a time until the buffer is full, then EAGAIN."""
+    p = _proc(k)
+    fd = _file(t, p, _pattern(1 << 20))
+    a, b = t.call(p.socketpair, socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+    t.call(p.sendfile, a, fd, 0, 1 << 20)
+    t.call(p.sendfile, a, fd, 0, 1 << 20)
+    c, d = t.call(p.socketpair, socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    for i in range(6):
+        t.call(p.splice, fd, w, 16 * PAGE, i * 16 * PAGE)
+        t.call(p.splice, r, c, 16 * PAGE)
+    t.call(p.recv, d, 100000, socket.MSG_DONTWAIT)
+
+
 @scenario("sendfile_args")
 def sendfile_args(k, t):
     """do_sendfile's checks in order: the input (EBADF, ESPIPE for an

@@ -422,6 +422,9 @@ struct unix_msg {
 	struct unix_cred creds;
 	struct scm_fp_list *fp;		/* send: files to pass (consumed on success) */
 	struct page_run *pages;		/* send: zero-copy pages */
+	/* send: @pages are spliced (splice_to_socket's MSG_SPLICE_PAGES): their
+	 * length is charged to the send buffer, not only the skb's */
+	int splice;
 	/* send: the destination's sun_path bytes (msg_name), or NULL for none;
 	 * @namelen may be 0 (an address of sun_family alone) */
 	const unsigned char *name;

@@ -14,13 +14,17 @@
 
 /*
  * An skb whose data are @msg's pages themselves: the zero-copy handoff.  The
- * skb holds a page reference.  Its truesize is the skb alone: the pages are
- * the sender's memory, accounted by the page pool (as Linux charges pinned
- * MSG_ZEROCOPY pages to the user's locked memory, not the socket buffer).
+ * skb holds a page reference.  Its truesize is the skb alone for a
+ * MSG_ZEROCOPY send: the pages are the sender's memory, accounted by the
+ * page pool (as Linux charges pinned MSG_ZEROCOPY pages to the user's
+ * locked memory, not the socket buffer); spliced pages (@msg->splice) are
+ * charged their length too, as Linux's skb_splice_from_iter grows the
+ * truesize, so a relay's or sendfile's queue is bounded by the send buffer.
  */
 struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size_t len)
 {
-	struct sk_buff *skb = __unix_skb_new(sk, 0, skb_truesize(0, 0));
+	unsigned int truesize = skb_truesize(0, 0) + (msg->splice ? (unsigned int)len : 0);
+	struct sk_buff *skb = __unix_skb_new(sk, 0, truesize);
 
 	if (!skb)
 		return NULL;
