@@ -390,8 +390,8 @@ cdef int _host_error(_task *t, object e) noexcept:
 
 cdef inline void _inode_id(object inode, uint32_t *dev, uint64_t *ino):
     """An inode's identity as the core keys it: the kernel's dev_t, ino."""
-    d = inode.dev
-    dev[0] = ((os.major(d) & 0xfff) << 20) | (os.minor(d) & 0xfffff)
+    cdef uint64_t d = inode.dev     # glibc's dev_t: gnu_dev_major/minor
+    dev[0] = <uint32_t>((((d >> 8) & 0xfff) << 20) | (d & 0xff) | ((d >> 12) & 0xfff00))
     ino[0] = inode.ino
 
 
@@ -402,7 +402,7 @@ cdef int _host_find_bsd(void *task, const char *path, uint32_t *dev,
     try:
         proc = <object>t.proc
         inode = proc.kernel.vfs.open_socket_inode(proc.cred, proc._cwd, <bytes>path)
-        if inode.mode & S_IFMT != S_IFSOCK:
+        if (<unsigned int>inode.mode & S_IFMT) != S_IFSOCK:
             return -ECONNREFUSED
         _inode_id(inode, dev, ino)
         return 0

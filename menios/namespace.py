@@ -56,6 +56,8 @@ def decode_name(raw):
     an abstract name, str up to the first NUL for a filesystem name."""
     if raw is None:
         return None
+    if not raw:
+        return ""               # unnamed: what accept gives for most peers
     if raw[:1] == b"\0":
         return raw
     return os.fsdecode(raw.split(b"\0", 1)[0])

@@ -147,9 +147,10 @@ class Process(_unix.ProcessBase):
         return _poll(self, fds, timeout_ms)
 
     # ------------------------------------------------------------ sockets
-    def socket(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
-        """A new socket fd.  EAFNOSUPPORT for a family other than AF_UNIX."""
-        return socketcalls.socket(self, family, type, proto)
+    # socket, connect and accept, like close and the data calls below, are
+    # the module functions themselves bound as methods: each is on every
+    # connection's way.
+    socket = socketcalls.socket
 
     def socketpair(self, family=AF_UNIX, type=SOCK_STREAM, proto=0):
         """Two connected sockets."""
@@ -163,13 +164,8 @@ class Process(_unix.ProcessBase):
     def listen(self, fd, backlog=SOMAXCONN):
         socketcalls.listen(self, fd, backlog)
 
-    def connect(self, fd, addr):
-        """Connect; ``addr=None`` is AF_UNSPEC (dissolves a datagram association)."""
-        socketcalls.connect(self, fd, addr)
-
-    def accept(self, fd, flags=0):
-        """accept4: (newfd, peer address)."""
-        return socketcalls.accept(self, fd, flags)
+    connect = socketcalls.connect
+    accept = socketcalls.accept
 
     def shutdown(self, fd, how):
         socketcalls.shutdown(self, fd, how)

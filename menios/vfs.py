@@ -755,7 +755,6 @@ class VFS:
             inode.rdev = dev
         return inode
 
-    @_locked
     def open_socket_inode(self, cred, cwd, path):
         """Return the inode ``connect``/``sendto`` reach at *path*.
 
@@ -763,8 +762,45 @@ class VFS:
         inode (or search on the way), ENOENT, ENOTDIR, ELOOP.  The inode
         may be of any type: the caller refuses a non-socket.
         """
-        inode = self.lookup(cred, cwd, path)
-        self.permission(cred, inode, MAY_WRITE)
+        with self.lock:
+            inode = self._walk_plain(cred, cwd, path, MAY_WRITE)
+            if inode is None:
+                inode = self._resolve(_Nameidata(cred), cwd, _getname(path), True)
+                self.permission(cred, inode, MAY_WRITE)
+            return inode
+
+    def _walk_plain(self, cred, cwd, name, mask):
+        """The common walk, in one pass: the inode the bytes path *name*
+        reaches when it is made of existing directories' names and ends in
+        an existing name that is not a symlink, with search permission on
+        every directory and *mask* on the inode.  None for anything else
+        (".", "..", a symlink, a missing name, a trailing slash, a denied
+        check): the caller then walks with ``_resolve``, which finds the
+        errno in Linux's order.  The checks made here are _resolve's, in
+        its order, with no side effects, so a walk cut short and redone
+        gives the same answer."""
+        if type(name) is not bytes or len(name) >= PATH_MAX:
+            return None
+        comps = name.split(b"/")
+        last = comps.pop()
+        if not last:
+            return None             # empty, or a trailing slash
+        dir = self.root if name[0] == 0x2f or cwd is None else cwd
+        may = self.may
+        for comp in comps:
+            if not comp:
+                continue
+            if not may(cred, dir, MAY_EXEC):
+                return None
+            inode = dir.children.get(comp)      # never ".", ".." nor too long
+            if inode is None or not S_ISDIR(inode.mode):
+                return None
+            dir = inode
+        if not may(cred, dir, MAY_EXEC):
+            return None
+        inode = dir.children.get(last)
+        if inode is None or S_ISLNK(inode.mode) or not may(cred, inode, mask):
+            return None
         return inode
 
     @_locked

@@ -1257,6 +1257,60 @@ def test_permission_classes(vfs):
         vfs.permission(other, d, MAY_EXEC)
 
 
+def test_open_socket_inode_is_the_full_walk(vfs):
+    """open_socket_inode answers the common path in one pass: for every
+    path and caller it must give what the general walk (lookup, then
+    write permission on the inode) gives, inode or errno."""
+    alice, bob, carol = user(1000), user(1001), user(1002, 1002, (APP,))
+    vfs.mkdir(ROOTC, None, "/a", 0o777, 0)
+    vfs.mkdir(alice, None, "/a/priv", 0o700, 0)
+    vfs.mknod_socket(alice, None, "/a/priv/s", 0o777)
+    vfs.mknod_socket(alice, None, "/a/s", 0o755)
+    vfs.mknod_socket(alice, None, "/a/w", 0o757)
+    vfs.symlink(alice, None, "s", "/a/link")
+    vfs.symlink(alice, None, "priv", "/a/dlink")
+    vfs.open(alice, None, "/a/file", os.O_CREAT | os.O_WRONLY, 0o666, 0).release()
+    vfs.mkdir(ROOTC, None, "/a/g", 0o770, 0)
+    vfs.chown(ROOTC, None, "/a/g", 0, APP)
+    vfs.mknod_socket(ROOTC, None, "/a/g/s", 0o777)
+    vfs.mkdir(ROOTC, None, "/a/x", 0o766, 0)       # no search for others
+    vfs.mknod_socket(ROOTC, None, "/a/x/s", 0o777)
+    vfs.chmod(ROOTC, None, "/a", 0o755)
+    a = vfs.lookup(ROOTC, None, "/a")
+    paths = [b"/a/s", b"a/s", b"s", b"//a///s", b"/a/./s", b"/a/../a/s",
+             b"/a/link", b"/a/dlink/s", b"/a/s/", b"/a/s/x", b"/a/priv/s",
+             b"priv/s", b"/a/nothing", b"/a/file", b"/a/g/s", b"/a/x/s",
+             b"/a/w", b"/a", b"/", b"", b"/a/" + b"n" * 300,
+             b"/" * 5000 + b"a/w", "/a/w", b"/a/w\0"]
+
+    def outcome(call):
+        try:
+            return "ok", call()
+        except OSError as e:
+            return "err", e.errno
+        except ValueError:
+            return "err", "ValueError"
+
+    def full_walk(cred, cwd, path):
+        inode = vfs.lookup(cred, cwd, path)
+        vfs.permission(cred, inode, MAY_WRITE)
+        return inode
+
+    seen = set()
+    for cred in (ROOTC, alice, bob, carol):
+        for cwd in (None, a):
+            for path in paths:
+                got = outcome(lambda: vfs.open_socket_inode(cred, cwd, path))
+                assert got == outcome(lambda: full_walk(cred, cwd, path)), (
+                    cred.fsuid, cwd, path)
+                seen.add(got[0] if got[0] == "ok" else got[1])
+    assert seen == {"ok", errno.EACCES, errno.ENOENT, errno.ENOTDIR,
+                    errno.ENAMETOOLONG, "ValueError"}
+    assert vfs.open_socket_inode(carol, None, b"/a/w") is vfs.lookup(ROOTC, None, "/a/w")
+    with pytest.raises(PermissionError):
+        vfs.open_socket_inode(bob, None, b"/a/s")
+
+
 def test_bind_mode_owner_and_setgid_parent(vfs):
     d = vfs.mkdir(ROOTC, None, "/tmp/g", 0o777, 0)
     vfs.chown(ROOTC, None, "/tmp/g", 0, 2000)

@@ -1339,6 +1339,131 @@ static void test_threads_duplex(void)
 }
 
 /*
+ * A sender out of room sleeps in its send, or polls for POLLOUT, until the
+ * reader's frees give its send buffer back.  A free takes the sender's
+ * state lock to wake it only while sk->nospace says a waiter may be there
+ * (__unix_set_nospace): a wake-up lost between the waiter's last look at
+ * the room and its sleep leaves the sender asleep with the reader waiting
+ * for the rest, and the 10 s SO_SNDTIMEO / SO_RCVTIMEO / poll deadline
+ * turns that into a failure.  Both types, both ways of waiting, with the
+ * smallest send buffer so that most messages wait.
+ */
+#define WSPACE_MSGS	3000
+#define WSPACE_TIMEO	(10000 * MS)
+
+struct wspace {
+	struct unix_sock *sk;
+	int poll;			/* wait in unix_poll_many, not in the send */
+	int waits;			/* attempts that found no room (atomic) */
+	ssize_t err;
+	size_t bytes;			/* atomic */
+};
+
+static size_t wspace_len(int i)
+{
+	return 300 + (size_t)i * 7919 % 1200;
+}
+
+static void *wspace_sender(void *arg)
+{
+	struct wspace *w = arg;
+	unsigned char buf[1500];
+	int i;
+
+	memset(buf, 'w', sizeof(buf));
+	for (i = 0; i < WSPACE_MSGS && !w->err; i++) {
+		size_t n = wspace_len(i), off = 0;
+
+		while (off < n) {
+			ssize_t r = send_nb(w->sk, buf, n - off, 0);
+
+			if (r == -EAGAIN) {
+				__atomic_fetch_add(&w->waits, 1, __ATOMIC_SEQ_CST);
+				if (w->poll) {
+					struct unix_pollfd p = { .sk = w->sk, .events = POLLOUT };
+
+					r = xpoll(w->sk->net, &p, 1, WSPACE_TIMEO);
+					if (r == 1 && p.revents == POLLOUT)
+						continue;
+					r = r < 0 ? r : -ETIMEDOUT;
+				} else {
+					r = xsend(w->sk, buf, n - off, 0, NULL, 1, NULL, NULL);
+				}
+			}
+			if (r <= 0) {
+				w->err = r ? r : -EIO;
+				break;
+			}
+			off += (size_t)r;
+		}
+		__atomic_fetch_add(&w->bytes, off, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+static void *wspace_reader(void *arg)
+{
+	struct wspace *w = arg;
+	unsigned char buf[1500];
+	size_t want = 0;
+	uint32_t seed = 99;
+	int i;
+
+	for (i = 0; i < WSPACE_MSGS; i++)
+		want += wspace_len(i);
+	while (w->bytes < want) {
+		/* a stream in pieces of any size; whole datagrams */
+		size_t len = w->sk->type == SOCK_STREAM ? 1 + xorshift(&seed) % sizeof(buf)
+							: sizeof(buf);
+		ssize_t r = xrecv(w->sk, buf, len, 0, 1, NULL, NULL, NULL);
+
+		if (r <= 0) {
+			w->err = r ? r : -EIO;
+			break;
+		}
+		w->bytes += (size_t)r;
+	}
+	return NULL;
+}
+
+static void test_write_space_no_lost_wakeup(void)
+{
+	int type, poll;
+
+	for (type = 0; type < 2; type++)
+		for (poll = 0; poll < 2; poll++) {
+			struct unix_net *net = net_new();
+			struct unix_sock *a, *b;
+			struct wspace w = { 0 }, r = { 0 };
+			test_thread_t tw, tr;
+			int i;
+
+			mkpair(net, type ? SOCK_DGRAM : SOCK_STREAM, &a, &b);
+			CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_SNDBUF, 1), 0);
+			CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_SNDTIMEO, WSPACE_TIMEO), 0);
+			CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, WSPACE_TIMEO), 0);
+			w.sk = a;
+			w.poll = poll;
+			r.sk = b;
+			test_thread_start(&tw, wspace_sender, &w);
+			/* the reader starts once the sender has found no room */
+			for (i = 0; i < 10000 && !__atomic_load_n(&w.waits, __ATOMIC_SEQ_CST); i++)
+				sleep_ms(1);
+			CHECK(__atomic_load_n(&w.waits, __ATOMIC_SEQ_CST) > 0);
+			test_thread_start(&tr, wspace_reader, &r);
+			test_thread_join(tw);
+			test_thread_join(tr);
+			CHECK_EQ(w.err, 0);
+			CHECK_EQ(r.err, 0);
+			CHECK_EQ(r.bytes, w.bytes);
+			CHECK_EQ(TIMEOUTS(net), 0);
+			unix_release(a);
+			unix_release(b);
+			net_done(net);
+		}
+}
+
+/*
  * A datagram sender asleep on its peer's full queue holds the peer: a
  * connect() elsewhere drops the peer link, and the peer's close() then
  * frees nothing the sleeper still stands on; the sender wakes to
@@ -5000,6 +5125,7 @@ static const struct test tests[] = {
 	{ "dgram_poller_peer_gone", test_dgram_poller_peer_gone },
 	{ "threads_bulk", test_threads_bulk },
 	{ "threads_duplex", test_threads_duplex },
+	{ "write_space_no_lost_wakeup", test_write_space_no_lost_wakeup },
 	{ "net_shutdown_wakes", test_net_shutdown_wakes },
 	{ "blocked_count", test_blocked_count },
 	{ "dgram_sendto_lookup", test_dgram_sendto_lookup },

@@ -386,10 +386,11 @@ int unix_writable(const struct unix_sock *sk, int state)
 /*
  * Free an skb: its files go to the release list (still in flight until the
  * embedder drops them), its truesize is returned to the sender, who may now
- * write again (the wake-up under the sender's state lock, which its wait for
- * room checks under).  The caller holds no state or queue lock; __kfree_skb
- * holds net.lock (the sender's last reference may go with it), kfree_skb
- * does not.
+ * write again: unix_write_space, whose wake-up is under the sender's state
+ * lock, taken only when a waiter for room may be asleep or polling
+ * (sk->nospace, __unix_set_nospace).  The caller holds no state or queue
+ * lock; __kfree_skb holds net.lock (the sender's last reference may go
+ * with it), kfree_skb does not.
  */
 static void unix_skb_release(struct sk_buff *skb)
 {
@@ -403,11 +404,16 @@ static void unix_skb_release(struct sk_buff *skb)
 	}
 	if (skb->pages)
 		page_run_put(skb->pages);
-	__atomic_fetch_sub(&owner->wmem_alloc, (int64_t)skb->truesize, __ATOMIC_RELAXED);
-	unix_state_lock(owner);
-	if (unix_writable(owner, owner->state))		/* unix_write_space */
-		__wake_up_poll(&owner->wq, POLLOUT | POLLWRNORM | POLLWRBAND);
-	unix_state_unlock(owner);
+	/* both seq_cst: the other half of __unix_set_nospace's handshake */
+	__atomic_fetch_sub(&owner->wmem_alloc, (int64_t)skb->truesize, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&owner->nospace, __ATOMIC_SEQ_CST)) {
+		unix_state_lock(owner);
+		if (unix_writable(owner, owner->state)) {	/* unix_write_space */
+			WRITE_ONCE(owner->nospace, 0);
+			__wake_up_poll(&owner->wq, POLLOUT | POLLWRNORM | POLLWRBAND);
+		}
+		unix_state_unlock(owner);
+	}
 	unix_cnt_add(net, skbs, -1);
 }
 
@@ -1399,7 +1405,8 @@ void __unix_dgram_peer_wake_disconnect(struct unix_sock *sk, struct unix_sock *o
  * woken -- and skb frees wake it only once the socket is writable
  * (wmem <= sndbuf / 4, unix_write_space), so a blocked sender stays asleep
  * until the reader has drained three quarters.  Caller holds @sk's state
- * lock (a free returns the truesize, then wakes under it).
+ * lock (a free returns the truesize, then wakes under it if the waiter set
+ * sk->nospace before its last look: __unix_set_nospace).
  */
 int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
 {
@@ -1413,6 +1420,9 @@ int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl)
 		}
 		if (sk->shutdown & SEND_SHUTDOWN)
 			return -EPIPE;
+		if (unix_wmem(sk) < sk->sndbuf)
+			return 0;
+		__unix_set_nospace(sk);		/* then look again */
 		if (unix_wmem(sk) < sk->sndbuf)
 			return 0;
 		err = __unix_sleep(sk, &sk->wq, ctl, 0);
@@ -1586,6 +1596,21 @@ static void __poll_unwait(struct poll_table *pt, struct unix_net *net)
 	pt->n = 0;
 }
 
+/*
+ * unix_writable for a poll, under @sk's state lock: when there is no room,
+ * @sk is marked for the free that makes some to wake its queue, and looked
+ * at again (__unix_set_nospace).
+ */
+static int __unix_poll_writable(struct unix_sock *sk, int state)
+{
+	if (state == UNIX_LISTEN)
+		return 0;		/* never writable: nothing to wait for */
+	if (unix_writable(sk, state))
+		return 1;
+	__unix_set_nospace(sk);
+	return unix_writable(sk, state);
+}
+
 /* Poll a stream socket: under its state lock, with net.lock held. */
 static unsigned int __unix_poll(struct unix_sock *sk, struct poll_table *pt,
 				unsigned int events)
@@ -1610,7 +1635,7 @@ static unsigned int __unix_poll(struct unix_sock *sk, struct poll_table *pt,
 		mask |= POLLPRI;
 	if (state == UNIX_CLOSE)
 		mask |= POLLHUP;
-	if (unix_writable(sk, state))
+	if (__unix_poll_writable(sk, state))
 		mask |= POLLOUT | POLLWRNORM | POLLWRBAND;
 	unix_state_unlock(sk);
 	return mask;
@@ -1646,7 +1671,7 @@ static unsigned int __unix_dgram_poll(struct unix_sock *sk, struct poll_table *p
 		unix_state_unlock(sk);
 		return mask;
 	}
-	writable = unix_writable(sk, state);
+	writable = __unix_poll_writable(sk, state);
 	if (writable && sk->peer) {
 		other = sk->peer;
 		sock_hold(other);

@@ -176,6 +176,30 @@ static inline void __sock_put(struct unix_sock *sk)
 
 struct sk_buff *__unix_skb_new(struct unix_sock *owner, size_t len, unsigned int truesize);
 int unix_writable(const struct unix_sock *sk, int state);
+
+/*
+ * Whoever waits for room on @sk -- a sender in __unix_wait_wmem, a poll
+ * (and so a readiness fd) that finds no POLLOUT -- sets sk->nospace under
+ * @sk's state lock, then looks at wmem_alloc again before it sleeps or
+ * reports no room.  A free subtracts its truesize from wmem_alloc, then
+ * takes @sk's state lock to wake only if it reads nospace set
+ * (unix_skb_release).  The flag's store and load and wmem_alloc's update
+ * and the load below are sequentially consistent, so the two
+ * store-then-load pairs cannot both miss (Linux's wq_has_sleeper /
+ * skwq_has_sleeper barriers): either the waiter's second look sees the
+ * free's room (by coherence, the relaxed reads after the load below see
+ * nothing older than it did), or the free sees the
+ * flag, and then its state lock comes after the waiter has queued itself
+ * and dropped the lock in its sleep.  The flag is cleared only under the
+ * state lock by a free that wakes the queue: every waiter is woken then
+ * and sets it again if it still finds no room.
+ */
+static inline void __unix_set_nospace(struct unix_sock *sk)
+{
+	__atomic_store_n(&sk->nospace, 1, __ATOMIC_SEQ_CST);
+	(void)__atomic_load_n(&sk->wmem_alloc, __ATOMIC_SEQ_CST);
+}
+
 void __kfree_skb(struct sk_buff *skb);
 void kfree_skb(struct sk_buff *skb);
 void kfree_skb_list(struct sk_buff *list);

@@ -18,7 +18,12 @@
  *                   on the socket, a free returning its send buffer, a
  *                   reader making room, a shutdown or release -- holds it
  *                   when it wakes them, so no wake-up is lost
- *                   (sched/wait.h).  Two sockets' state locks are taken as
+ *                   (sched/wait.h).  A free returning send buffer takes
+ *                   it only when sk->nospace is set: whoever waits for
+ *                   room sets that flag under the lock and looks at the
+ *                   room again, each side's store and load sequentially
+ *                   consistent, so one of the two sees the other
+ *                   (__unix_set_nospace, af_unix.h).  Two sockets' state locks are taken as
  *                   unix_state_double_lock() takes them (the lower address
  *                   first: datagram connect, socketpair), except that a
  *                   listener's comes before the socket connecting to it
@@ -66,7 +71,8 @@
  *                   inside sched/wait.c by every add, remove and wake, a
  *                   leaf (sched/wait.h).
  *   atomics         A socket's refcount (refcount_t, kernel/refcount.h),
- *                   wmem_alloc, copy counters, an address's refcnt, the
+ *                   wmem_alloc, nospace (set under the state lock; cleared
+ *                   there by a free that wakes), copy counters, an address's refcnt, the
  *                   net's counters (net->cnt, unix_cnt_add()), wait_stats,
  *                   sleepers and dead.  Fields written under a socket's
  *                   state lock and read by the data path without it (flags,
@@ -83,8 +89,8 @@
  *   names_lock; iolock -> net.lock (a last put); anything -> a wait
  *   queue's lock, idle_lock, ready_lock, the trace ring's lock.  Never take
  *   net.lock holding a state or queue lock: an skb is freed (it may drop
- *   its sender's last reference, and it takes the sender's state lock to
- *   wake it) with no state or queue lock held -- readers unlink under the
+ *   its sender's last reference, and it may take the sender's state lock
+ *   to wake it) with no state or queue lock held -- readers unlink under the
  *   queue lock and free after they let go.  Never call back into the
  *   embedder with a core lock held: the host ops (unix_host.h: path
  *   lookup, mknod, fget/fput, credentials, receive_fd) are called with
@@ -384,6 +390,9 @@ struct unix_sock {
 	int64_t msgs_sent;		/* skbs this socket's sends queued on a receiver */
 	int64_t msgs_received;		/* skbs queued on this socket's receive queue */
 	int32_t uid;			/* the socket inode's owner (sock_i_uid) */
+	/* atomic: a sender waiting for room or a poller found no room (Linux's
+	 * SOCKWQ_ASYNC_NOSPACE); a free wakes the socket only while it is set */
+	int nospace;
 	struct unix_ready *ready;	/* readiness fds armed on it (ready.c) */
 	/* stream: a reader asleep in recv, offering its buffer to senders
 	 * while the receive queue is empty (stream.c), under its state lock */
