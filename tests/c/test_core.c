@@ -1568,6 +1568,75 @@ static void test_dgram_poller_peer_gone(void)
 	net_done(net);
 }
 
+/*
+ * A receive makes room for one datagram and wakes one of the senders
+ * asleep on the full queue -- they wait exclusively, as Linux's
+ * unix_wait_for_peer -- and every poller waiting for POLLOUT; the next
+ * receives wake the others, one each.
+ */
+static void test_dgram_recv_wakes_one_sender(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *s[3], *p;
+	struct dgram_sleeper d[3];
+	struct peer_poller pp;
+	test_thread_t t[3], tp;
+	struct trace_rec ring[256], out[256];
+	struct wait_ctl ctl;
+	char buf[8];
+	size_t n, i;
+	int k, wakes = 0, queued = 0;
+
+	p = mksock(net, SOCK_DGRAM);
+	CHECK_EQ(xbind(p, "p", 1), 0);
+	ctl_init(&ctl, 0);
+	for (k = 0; k < 3; k++) {
+		s[k] = mksock(net, SOCK_DGRAM);
+		CHECK_EQ(xconnect(s[k], p, 0, &ctl), 0);
+	}
+	while (send_nb(s[0], "m", 1, 0) == 1)
+		queued++;			/* fill p's queue */
+	pp.sk = s[1];		/* the freed skb is s[0]'s: it wakes s[0]->wq */
+	pp.result = 12345;
+	test_thread_start(&tp, peer_poller_main, &pp);
+	for (k = 0; k < 3; k++) {
+		d[k].sk = s[k];
+		d[k].result = 12345;
+		test_thread_start(&t[k], dgram_sleeper_main, &d[k]);
+	}
+	CHECK_EQ(wait_blocked(net, 4), 4);
+	CHECK_EQ(trace_start(ring, 256), 0);
+	trace_set_thread(7);
+	CHECK_EQ(recv_nb(p, buf, sizeof(buf), 0), 1);
+	trace_set_thread(0);
+	n = trace_drain(out, 256);
+	for (i = 0; i < n; i++)
+		if (out[i].tid == 7 && out[i].type == TRACE_WAKEUP)
+			wakes++;
+#ifdef MENIOS_NO_TRACE
+	CHECK_EQ(n, 0);
+#else
+	CHECK_EQ(wakes, 2);			/* one sender and the poller */
+#endif
+	CHECK(trace_stop() == ring);
+	/* Every sender gets through as the queue drains. */
+	for (k = 0; k < queued - 1 + 3; k++)
+		CHECK_EQ(xrecv(p, buf, sizeof(buf), 0, 1, NULL, NULL, NULL), 1);
+	for (k = 0; k < 3; k++) {
+		test_thread_join(t[k]);
+		CHECK_EQ(d[k].result, 1);
+	}
+	CHECK_EQ(recv_nb(p, buf, sizeof(buf), 0), -EAGAIN);
+	test_thread_join(tp);
+	CHECK_EQ(pp.result, 1);
+	CHECK(pp.revents & POLLOUT);
+	for (k = 0; k < 3; k++)
+		unix_release(s[k]);
+	unix_release(p);
+	CHECK_EQ(SKBS(net), 0);
+	net_done(net);
+}
+
 /* ------------------------------------------------ net shutdown wakeup --- */
 
 struct blocked {
@@ -5122,6 +5191,7 @@ static const struct test tests[] = {
 	{ "dgram", test_dgram },
 	{ "dgram_qlen", test_dgram_qlen },
 	{ "dgram_sleeper_peer_gone", test_dgram_sleeper_peer_gone },
+	{ "dgram_recv_wakes_one_sender", test_dgram_recv_wakes_one_sender },
 	{ "dgram_poller_peer_gone", test_dgram_poller_peer_gone },
 	{ "threads_bulk", test_threads_bulk },
 	{ "threads_duplex", test_threads_duplex },

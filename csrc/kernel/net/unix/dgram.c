@@ -295,11 +295,13 @@ ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 		return err;
 	}
 
-	/* Room on our queue: wake senders waiting for it (under our state
-	 * lock, which they check the queue under). */
+	/* Room on our queue for one message: wake one sender waiting for it
+	 * and every poller (under our state lock, which they check the queue
+	 * under), as wake_up_interruptible_sync_poll does -- senders wait
+	 * exclusively, and waking them all would send all but one back to
+	 * sleep. */
 	unix_state_lock(sk);
-	if (wq_active(&sk->peer_wait))
-		__wake_up_all(&sk->peer_wait);
+	__wake_up(&sk->peer_wait, 1);
 	unix_state_unlock(sk);
 	unix_copy_addr(msg, skb->sk);
 
