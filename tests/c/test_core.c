@@ -4492,7 +4492,7 @@ static void test_lock_close_while_sending(void)
 struct lister_arg {
 	struct unix_net *net;
 	int stop;		/* atomic */
-	long passes;
+	long passes;		/* atomic */
 };
 
 /* Lists the sockets and polls nothing in particular until told to stop. */
@@ -4505,7 +4505,7 @@ static void *lister_main(void *p)
 
 	while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED)) {
 		CHECK(unix_list(l->net, info, 2 * DISTINCT_PAIRS + 2, icons, 4, &ni) >= 0);
-		l->passes++;
+		__atomic_add_fetch(&l->passes, 1, __ATOMIC_RELAXED);
 		sleep_ms(1);
 	}
 	return NULL;
@@ -4538,6 +4538,11 @@ static void test_lock_distinct_receivers(void)
 			io[2 * i + 1] = (struct seq_io){ b[i], DISTINCT_MSGS, 0 };
 		}
 		test_thread_start(&lt, lister_main, &l);
+		/* The lister is listing before the pairs start (else, on a
+		 * loaded machine, they may all be done before it first runs). */
+		for (i = 0; i < 10000 && !__atomic_load_n(&l.passes, __ATOMIC_RELAXED); i++)
+			sleep_ms(1);
+		CHECK(__atomic_load_n(&l.passes, __ATOMIC_RELAXED) > 0);
 		for (i = 0; i < 2 * DISTINCT_PAIRS; i++)
 			test_thread_start(&t[i], i % 2 ? seq_receiver : seq_sender, &io[i]);
 		for (i = 0; i < 2 * DISTINCT_PAIRS; i++)
@@ -4546,7 +4551,6 @@ static void test_lock_distinct_receivers(void)
 		test_thread_join(lt);
 		for (i = 0; i < 2 * DISTINCT_PAIRS; i++)
 			CHECK_EQ(io[i].err, 0);
-		CHECK(l.passes > 0);
 		CHECK_EQ(QUEUED(net), 0);
 		for (i = 0; i < DISTINCT_PAIRS; i++) {
 			unix_release(a[i]);
