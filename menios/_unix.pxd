@@ -267,6 +267,9 @@ cdef extern from "kernel/fs/pipe.h":
                                   size_t *done, int pipe_nonblock,
                                   int dontwait, int stream, wait_ctl *ctl, int *sigpipe,
                                   int *sock_full) nogil
+    ssize_t pipe_bufs_to_socket(void *task, unix_sock *sk, const pipe_buffer *bufs,
+                                unsigned int nbufs, unsigned int *used, size_t *done,
+                                const wait_ctl *ctl, int *sigpipe, int *sock_full) nogil
     ssize_t pipe_splice_from_socket(unix_sock *sk, pipe_inode_info *pipe, size_t len,
                                     int pipe_nonblock, int dontwait, int stream, wait_ctl *ctl,
                                     int *sigpipe, scm_fp_list **rfp) nogil

@@ -98,8 +98,6 @@ cdef object _splicecalls():
 cdef enum:
     # splice's flags (SPLICE_F_ALL) and the one that matters here
     SPLICE_F_NONBLOCK_ = 2
-    # most buffers one send of spliced pages takes (splice_to_socket's bvec)
-    SPLICE_BATCH_ = 16
     SPLICE_F_ALL_ = 0xf
 
 cdef extern from "Python.h":
@@ -686,45 +684,6 @@ cdef struct _call:
     wait_ctl ctl
 
 
-cdef ssize_t _send_bufs(_call *c) noexcept nogil:
-    """Send @c.bufs from @c.used on, as splice_to_socket sends a stream
-    socket a pipe's pages: a page skb per stretch of buffers that follow
-    each other in one page run (up to SPLICE_BATCH buffers), the pages
-    shared and charged to the send buffer.  Each send has the socket's
-    timeout (or none on a non-blocking attempt).  Stops at the first send
-    that fails: @c.done if something went, else its error."""
-    cdef unix_msg m
-    cdef unix_iov iov
-    cdef wait_ctl sctl
-    cdef pipe_buffer *b
-    cdef unsigned int k
-    cdef ssize_t n
-    c.sock_full = 0
-    while c.used < c.nbufs:
-        b = &c.bufs[c.used]
-        iov.base = b.page.mem + b.offset
-        iov.len = b.len
-        k = 1
-        while (c.used + k < c.nbufs and k < SPLICE_BATCH_ and c.bufs[c.used + k].page == b.page
-               and c.bufs[c.used + k].offset == b.offset + iov.len):
-            iov.len += c.bufs[c.used + k].len
-            k += 1
-        _msg_init(&m, &iov, 1, 0)
-        m.pages = b.page
-        m.splice = 1
-        sctl.deadline = WAIT_NONBLOCK if c.ctl.deadline == WAIT_NONBLOCK else 0
-        sctl.intr = c.ctl.intr
-        n = unix_sendmsg(c.task, c.sk, &m, &sctl)
-        if m.sigpipe:
-            c.sigpipe = 1
-        if n < 0:
-            c.sock_full = n == -EAGAIN
-            return <ssize_t>c.done if c.done else n
-        c.used += k
-        c.done += <size_t>n
-    return <ssize_t>c.done
-
-
 cdef ssize_t _call_once(_call *c) noexcept nogil:
     cdef ssize_t r
     if c.op == CALL_POLL:
@@ -754,7 +713,8 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
         r = pipe_splice_to_socket(c.task, c.pipe, c.sk, c.want, &c.done, c.pipe_nonblock,
                                   c.fmode, c.zerocopy, &c.ctl, &c.sigpipe, &c.sock_full)
     elif c.op == CALL_SEND_BUFS:
-        r = _send_bufs(c)
+        r = pipe_bufs_to_socket(c.task, c.sk, c.bufs, c.nbufs, &c.used, &c.done, &c.ctl,
+                                &c.sigpipe, &c.sock_full)
     elif c.op == CALL_SOCK_TO_PIPE:
         r = pipe_splice_from_socket(c.sk, c.pipe, c.want, c.pipe_nonblock, c.fmode, c.zerocopy,
                                     &c.ctl, &c.sigpipe, &c.rfp)

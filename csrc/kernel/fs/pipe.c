@@ -282,6 +282,17 @@ static size_t pipe_io_total(const struct pipe_io *io)
 	return total;
 }
 
+/* @c bytes of the current iovec were moved: advance the cursor past them. */
+static void pipe_io_advance(struct pipe_io *io, size_t c)
+{
+	io->done += c;
+	io->iov_off += c;
+	if (io->iov_off == io->iov[io->iov_idx].len) {
+		io->iov_idx++;
+		io->iov_off = 0;
+	}
+}
+
 /* Copy @n bytes between the user's buffers (from the cursor on) and @mem. */
 static void pipe_io_copy(struct pipe_io *io, unsigned char *mem, size_t n, int to_user)
 {
@@ -297,12 +308,7 @@ static void pipe_io_copy(struct pipe_io *io, unsigned char *mem, size_t n, int t
 			memcpy(mem, (unsigned char *)v->base + io->iov_off, c);
 		mem += c;
 		n -= c;
-		io->done += c;
-		io->iov_off += c;
-		if (io->iov_off == v->len) {
-			io->iov_idx++;
-			io->iov_off = 0;
-		}
+		pipe_io_advance(io, c);
 	}
 }
 
@@ -320,12 +326,7 @@ static void pipe_io_xfer(struct pipe_io *dst, struct pipe_io *src, size_t n)
 			c = n;
 		pipe_io_copy(src, (unsigned char *)v->base + dst->iov_off, c, 0);
 		n -= c;
-		dst->done += c;
-		dst->iov_off += c;
-		if (dst->iov_off == v->len) {
-			dst->iov_idx++;
-			dst->iov_off = 0;
-		}
+		pipe_io_advance(dst, c);
 	}
 }
 
@@ -972,6 +973,16 @@ out:
 	return ret ? ret : err;
 }
 
+/* Whether @buf's bytes follow the stretch @v of page run @page, so that
+ * one page skb can carry both (a spliced skb's or a large file page's
+ * pieces, as sendmsg(MSG_SPLICE_PAGES) puts a batch in one skb). */
+static int pipe_buf_continues(const struct pipe_buffer *buf, const struct page_run *page,
+			      const struct unix_iov *v)
+{
+	return buf->page == page &&
+	       buf->page->mem + buf->offset == (const unsigned char *)v->base + v->len;
+}
+
 /* Drop @n bytes from the buffer at the tail (they went elsewhere). */
 static void pipe_consume(struct pipe_inode_info *pipe, size_t n, int *input_wakeup)
 {
@@ -1043,9 +1054,7 @@ ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct u
 			size_t c = buf->len < len - *done - chunk ? buf->len : len - *done - chunk;
 
 			if (stream && nb) {
-				if (buf->page != pipe_buf(pipe, pipe->tail)->page ||
-				    buf->page->mem + buf->offset !=
-				    (unsigned char *)iov[0].base + iov[0].len)
+				if (!pipe_buf_continues(buf, pipe_buf(pipe, pipe->tail)->page, &iov[0]))
 					break;
 				iov[0].len += c;
 			} else {
@@ -1089,6 +1098,42 @@ out:
 		plat_mutex_unlock(&net->lock);
 	}
 	return *done ? (ssize_t)*done : err;
+}
+
+ssize_t pipe_bufs_to_socket(void *task, struct unix_sock *sk, const struct pipe_buffer *bufs,
+			    unsigned int nbufs, unsigned int *used, size_t *done,
+			    const struct wait_ctl *ctl, int *sigpipe, int *sock_full)
+{
+	*sock_full = 0;
+	while (*used < nbufs) {
+		const struct pipe_buffer *b = &bufs[*used];
+		struct unix_iov iov = { b->page->mem + b->offset, b->len };
+		struct wait_ctl sctl;
+		struct unix_msg msg;
+		unsigned int k = 1;
+		ssize_t n;
+
+		while (*used + k < nbufs && k < PIPE_DEF_BUFFERS &&
+		       pipe_buf_continues(&bufs[*used + k], b->page, &iov))
+			iov.len += bufs[*used + k++].len;
+		memset(&msg, 0, sizeof(msg));
+		msg.iov = &iov;
+		msg.iovlen = 1;
+		msg.pages = b->page;
+		msg.splice = 1;
+		sctl.deadline = ctl->deadline == WAIT_NONBLOCK ? WAIT_NONBLOCK : 0;
+		sctl.intr = ctl->intr;
+		n = unix_sendmsg(task, sk, &msg, &sctl);	/* a page skb: all or nothing */
+		if (msg.sigpipe)
+			*sigpipe = 1;
+		if (n < 0) {
+			*sock_full = n == -EAGAIN;
+			return *done ? (ssize_t)*done : n;
+		}
+		*used += k;
+		*done += (size_t)n;
+	}
+	return (ssize_t)*done;
 }
 
 /* Put @n bytes of @run from @off at the head as page-sized buffers, each

@@ -212,6 +212,22 @@ ssize_t pipe_splice_to_socket(void *task, struct pipe_inode_info *pipe, struct u
 			      int stream, struct wait_ctl *ctl, int *sigpipe, int *sock_full);
 
 /*
+ * Send the page buffers @bufs[*@used..@nbufs) to the stream socket @sk as
+ * pipe_splice_to_socket sends a pipe's: a page skb per stretch of buffers
+ * that follow each other in one page run (up to PIPE_DEF_BUFFERS), the
+ * pages shared and charged to the send buffer (sendfile's
+ * splice_to_socket, with the buffers taken from the page cache).  Each
+ * send is unix_sendmsg's with the socket's timeout, or never sleeping if
+ * @ctl is non-blocking.  Advances *@used and *@done past what went;
+ * stops at the first send that fails: returns *@done if non-zero, else
+ * its error (*@sock_full if it was -EAGAIN; *@sigpipe if it was an EPIPE
+ * that raises SIGPIPE).  No lock is held across the sends.
+ */
+ssize_t pipe_bufs_to_socket(void *task, struct unix_sock *sk, const struct pipe_buffer *bufs,
+			    unsigned int nbufs, unsigned int *used, size_t *done,
+			    const struct wait_ctl *ctl, int *sigpipe, int *sock_full);
+
+/*
  * splice_file_to_pipe for an AF_UNIX socket @sk (unix_stream_splice_read;
  * sock_splice_read's copy for the other types): wait for room in @pipe
  * (-EAGAIN if @pipe_nonblock, -EPIPE with *@sigpipe without a reader),
