@@ -229,6 +229,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
 
 
 cdef extern from "kernel/fs/pipe.h":
+    enum: PIPE_DEF_BUFFERS
     struct pipe_inode_info:
         pass
     struct pipe_iov:
