@@ -25,6 +25,7 @@ C_SOURCES = [
     "csrc/kernel/net/unix/garbage.c",
     "csrc/kernel/net/unix/ready.c",
     "csrc/kernel/fs/pipe.c",
+    "csrc/bridge/gil.c",
 ]
 
 # The benchmark floors (menios._floor): plain C with pthreads, not the core.

@@ -123,157 +123,23 @@ cdef extern from *:
     void menios_page_set_gifted(page_run *r, int v) nogil
     long menios_pool_live(unix_net *n) nogil
 
-# The GIL around a call made without it (see _syscall).  A thread that
-# comes back from the core while another thread holds the GIL would sleep
-# on the GIL's condition variable, and the holder's next release would
-# have to wake it: a futex sleep and wake-up for every hand-over.  Two
-# threads streaming through a socket hand the GIL over on every call --
-# each runs a little Python between calls made without the GIL -- and a
-# woken sleeper usually finds its waker holding the GIL, since the call
-# that wakes runs with it (the first, non-blocking attempt).
-#
-# So a thread coming back waits with the GIL released until the thread
-# that may hold it has let go, then takes it (menios_gil_settle).
-# menios_gil_busy says "a thread of the bridge holds the GIL": set when a
-# thread makes a core call holding it or takes it back after a call made
-# without it, cleared by any thread of the bridge that releases it.  It
-# is a hint -- a thread that goes on to release the GIL outside the bridge
-# (host I/O, a sleep) leaves it set -- so the wait is bounded
-# (GIL_SETTLE_NS) and one that runs out clears it.
-#
-# The waking side: a wake-up of a thread asleep in the host kernel is a
-# futex wake, which often runs the woken thread at once on the waker's CPU,
-# preempting it with the GIL still held.  The core's platform keeps such
-# wake-ups until the bridge flushes them (plat_wake_hold), and a thread
-# that works in requests and replies -- its calls alternate between
-# sending and receiving on one socket (a send, then the recv of the
-# reply) -- lets go of the GIL before it flushes: it is about to wait for
-# that reply, and the woken peer runs with the GIL free.  A thread that
-# goes on the same way (a writer streaming, a receiver draining a queue
-# whose senders it wakes) keeps the GIL and wakes at once: handing the
-# GIL over there would only stall it.  menios_wake_observe learns which
-# kind of thread it runs in from its GIL-held calls (per thread, a counter
-# that saturates).
-cdef extern from *:
-    """
-    #include <stdatomic.h>
-    #include "platform/platform.h"
-    static _Atomic int menios_gil_busy;
-    static inline void menios_gil_enter(void)
-    {
-        if (!atomic_load_explicit(&menios_gil_busy, memory_order_relaxed))
-            atomic_store_explicit(&menios_gil_busy, 1, memory_order_relaxed);
-    }
-    static inline void menios_gil_leave(void)
-    {
-        if (atomic_load_explicit(&menios_gil_busy, memory_order_relaxed))
-            atomic_store_explicit(&menios_gil_busy, 0, memory_order_release);
-    }
-    static inline int menios_gil_is_busy(void)
-    {
-        return atomic_load_explicit(&menios_gil_busy, memory_order_acquire);
-    }
-    #define SETTLE_RELAX_NS         1000        /* cpu_relax before yields */
-    #define SETTLE_YIELD_LONG_NS    50000       /* a yield this long ends the wait */
-    #define SETTLE_YIELD_STALL_NS   200000      /* this long: yields held off */
-    #define SETTLE_HOLDOFF_MIN_NS   1000000
-    #define SETTLE_HOLDOFF_MAX_NS   100000000
-    /* No yields in menios_gil_settle before this time (monotonic ns), and
-     * how long the next such hold-off lasts. */
-    static _Atomic int64_t menios_settle_holdoff, menios_settle_holdoff_len;
-    /* A settling yield handed a time slice away at @now: hold yields off
-     * for 1 ms, twice as long as last time (up to 100 ms) if that one
-     * ended less than its own length ago -- so a machine kept busy by a
-     * CPU hog soon sees a yield at most every 100 ms, and a passing
-     * contention costs a millisecond of settling without yields. */
-    static void menios_settle_hold_off(int64_t now)
-    {
-        int64_t until = atomic_load_explicit(&menios_settle_holdoff, memory_order_relaxed);
-        int64_t len = atomic_load_explicit(&menios_settle_holdoff_len, memory_order_relaxed);
-
-        if (len > 0 && now - until < len)
-            len = len * 2 < SETTLE_HOLDOFF_MAX_NS ? len * 2 : SETTLE_HOLDOFF_MAX_NS;
-        else
-            len = SETTLE_HOLDOFF_MIN_NS;
-        atomic_store_explicit(&menios_settle_holdoff_len, len, memory_order_relaxed);
-        atomic_store_explicit(&menios_settle_holdoff, now + len, memory_order_relaxed);
-    }
-    /* Wait up to @bound_ns for menios_gil_busy to clear: a microsecond of
-     * cpu_relax (the holder runs on another CPU and lets go that soon),
-     * then yields (this thread's wake-up preempted it on this CPU).  A
-     * yield that took long ends the wait; one that took very long handed
-     * a time slice to some other thread -- a loaded machine, where a CPU
-     * hog would get one at every wake-up -- and stops these yields for a
-     * while in every thread (menios_settle_hold_off). */
-    static void menios_gil_settle(int64_t bound_ns)
-    {
-        int64_t t0, t, t1;
-
-        if (!menios_gil_is_busy())
-            return;
-        t0 = t = plat_now_ns();
-        while (t - t0 < SETTLE_RELAX_NS) {
-            plat_cpu_relax();
-            plat_cpu_relax();
-            if (!menios_gil_is_busy())
-                return;
-            t = plat_now_ns();
-        }
-        if (t < atomic_load_explicit(&menios_settle_holdoff, memory_order_relaxed))
-            return;
-        while (menios_gil_is_busy()) {
-            if (t - t0 >= bound_ns) {
-                menios_gil_leave();
-                return;
-            }
-            plat_yield();
-            t1 = plat_now_ns();
-            if (t1 - t > SETTLE_YIELD_LONG_NS) {
-                if (t1 - t > SETTLE_YIELD_STALL_NS)
-                    menios_settle_hold_off(t1);
-                return;
-            }
-            t = t1;
-        }
-    }
-    /* The thread's request/reply counter (0..3) and its last GIL-held
-     * call (initial-exec: one instruction an access, every call). */
-    struct menios_wake_pattern {
-        int pred, op;
-        void *sk;
-    };
-    static __thread struct menios_wake_pattern menios_wp
-        __attribute__((tls_model("initial-exec")));
-    /* A call @op on @sk is about to be made with the GIL held: learn from
-     * it whether this thread works in requests and replies (its calls
-     * alternate between sending and receiving on one socket); returns 1
-     * if it does. */
-    static inline int menios_wake_observe(int op, void *sk)
-    {
-        struct menios_wake_pattern *p = &menios_wp;
-
-        if (sk == p->sk && op != p->op) {
-            if (p->pred < 3)
-                p->pred++;
-        } else if (p->pred > 0) {
-            p->pred--;
-        }
-        p->op = op;
-        p->sk = sk;
-        return p->pred >= 2;
-    }
-    """
-    void menios_gil_enter() nogil
-    void menios_gil_leave() nogil
-    void menios_gil_settle(int64_t bound_ns) nogil
-    int menios_wake_observe(int op, void *sk) nogil
+# The GIL around a call made without it (see _syscall): a thread coming
+# back waits, with the GIL released, for the thread that holds it to let go
+# (gil_settle), and a thread that works in requests and replies lets go of
+# the GIL before the wake-ups of its call (gil_wake_observe); the whole
+# argument is in csrc/bridge/gil.h.
+cdef extern from "bridge/gil.h":
+    void gil_enter() nogil
+    void gil_leave() nogil
+    int gil_settle(int64_t bound_ns) nogil
+    int gil_wake_observe(int op, const void *sk) nogil
 
 cdef extern from "platform/platform.h":
     unsigned int plat_wake_hold(int hold) nogil
     void plat_wake_flush() nogil
 
 # How long a woken thread waits for the GIL to be let go before it asks for
-# it anyway (see menios_gil_busy above).
+# it anyway (gil_settle, bridge/gil.h).
 cdef int64_t GIL_SETTLE_NS = 20000
 
 cdef enum:
@@ -757,18 +623,18 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
     c.ctl.intr = 0
     if c.nogil:
         with nogil:
-            menios_gil_leave()
+            gil_leave()
             r = _call_once(c)
-            menios_gil_settle(GIL_SETTLE_NS)
-        menios_gil_enter()
+            gil_settle(GIL_SETTLE_NS)
+        gil_enter()
     else:
-        menios_gil_enter()
-        if menios_wake_observe(c.op, <void *>c.sk):
+        gil_enter()
+        if gil_wake_observe(c.op, <const void *>c.sk):
             plat_wake_hold(1)
             r = _call_once(c)
             if plat_wake_hold(0):
                 with nogil:     # the woken peer runs with the GIL free
-                    menios_gil_leave()
+                    gil_leave()
                     plat_wake_flush()
         else:
             r = _call_once(c)
@@ -782,11 +648,11 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
         __trace_record(TRACE_BLOCK, c.op, 0, 0, 0)
     while True:
         with nogil:
-            menios_gil_leave()
+            gil_leave()
             r = _call_once(c)
             if r != -ERESTARTSYS and r != -EINTR:
-                menios_gil_settle(GIL_SETTLE_NS)
-        menios_gil_enter()
+                gil_settle(GIL_SETTLE_NS)
+        gil_enter()
         if c.task != NULL and c.task.exc != NULL:
             _task_done(c.task)
         if r != -ERESTARTSYS and r != -EINTR:

@@ -36,6 +36,7 @@
 #include "kernel/net/unix/unix_socket.h"
 #include "kernel/fs/pipe.h"
 #include "kernel/trace/trace.h"
+#include "bridge/gil.h"
 #ifdef MENIOS_TEST_DET
 #include "platform/det.h"
 #else
@@ -5180,6 +5181,113 @@ struct test {
 	void (*fn)(void);
 };
 
+
+/* -------------------------------------------------- the bridge's GIL --- */
+
+/* The request/reply guess: a counter that rises on each alternation of
+ * send and receive on one socket, saturates, and falls on anything else. */
+static void test_gil_wake_observe(void)
+{
+	int a, b, pad[4], i;
+
+	for (i = 0; i < 4; i++)		/* whatever this thread did before: forgotten */
+		CHECK_EQ(gil_wake_observe(1, &pad[i]), 0);
+	CHECK_EQ(gil_wake_observe(1, &a), 0);	/* a send ... */
+	CHECK_EQ(gil_wake_observe(2, &a), 0);	/* ... its reply: one alternation */
+	CHECK_EQ(gil_wake_observe(1, &a), 1);	/* two: request/reply */
+	CHECK_EQ(gil_wake_observe(2, &a), 1);
+	CHECK_EQ(gil_wake_observe(1, &a), 1);	/* saturated */
+	CHECK_EQ(gil_wake_observe(1, &a), 1);	/* one repeat: still above the line */
+	CHECK_EQ(gil_wake_observe(1, &a), 0);	/* two: a streaming thread */
+	CHECK_EQ(gil_wake_observe(2, &a), 1);
+	CHECK_EQ(gil_wake_observe(1, &b), 0);	/* another socket is no alternation */
+	CHECK_EQ(gil_wake_observe(2, &b), 1);
+}
+
+/* The hold-off of settling yields: 1 ms, doubling while they come back to
+ * back, 100 ms at most, and 1 ms again once one has passed.  Times far in
+ * the past, so no real settle is held off. */
+static void test_gil_settle_hold_off(void)
+{
+	int64_t now = 1000, len, want = MS;
+
+	len = gil_settle_hold_off(now);	/* the first of the process */
+	CHECK_EQ(len, MS);
+	while (want < 100 * MS) {
+		now += len / 2;		/* within the hold-off just set */
+		want = want * 2 < 100 * MS ? want * 2 : 100 * MS;
+		len = gil_settle_hold_off(now);
+		CHECK_EQ(len, want);
+	}
+	CHECK_EQ(gil_settle_hold_off(now + len / 2), 100 * MS);
+	now += 10 * len;		/* long after: back to 1 ms */
+	CHECK_EQ(gil_settle_hold_off(now), MS);
+}
+
+#ifndef MENIOS_TEST_DET
+struct gil_holder {
+	_Atomic int left;
+	int sleep_us;
+};
+
+static void *gil_holder_main(void *arg)
+{
+	struct gil_holder *h = arg;
+	struct timespec ts = { 0, (long)h->sleep_us * 1000L };
+
+	nanosleep(&ts, NULL);
+	atomic_store(&h->left, 1);
+	gil_leave();
+	return NULL;
+}
+
+/* A settle returns once the holder lets go, or at its bound (clearing the
+ * stale flag); a yield that handed the CPU away for long may end it first
+ * on a busy machine, so a let-go must be seen in some of the tries. */
+static void test_gil_settle(void)
+{
+	int i, freed = 0, r;
+	int64_t t0, took;
+
+	gil_leave();
+	CHECK_EQ(gil_settle(1000 * MS), GIL_SETTLE_IDLE);
+
+	for (i = 0; i < 50 && freed < 5; i++) {
+		struct gil_holder h = { 0, 200 };
+		test_thread_t t;
+
+		gil_enter();
+		test_thread_start(&t, gil_holder_main, &h);
+		r = gil_settle(5000 * MS);
+		test_thread_join(t);
+		CHECK(r == GIL_SETTLE_FREE || r == GIL_SETTLE_LONG_YIELD ||
+		      r == GIL_SETTLE_HELD_OFF);
+		if (r == GIL_SETTLE_FREE) {
+			CHECK_EQ(atomic_load(&h.left), 1);	/* only the holder clears it */
+			freed++;
+		}
+		CHECK(!gil_is_busy());
+	}
+	CHECK(freed > 0);
+
+	for (i = 0; i < 50; i++) {	/* a holder that never lets go */
+		gil_enter();
+		t0 = plat_now_ns();
+		r = gil_settle(100000);
+		took = plat_now_ns() - t0;
+		CHECK(r == GIL_SETTLE_BOUND || r == GIL_SETTLE_LONG_YIELD ||
+		      r == GIL_SETTLE_HELD_OFF);
+		if (r == GIL_SETTLE_BOUND) {
+			CHECK(took >= 100000);
+			CHECK(!gil_is_busy());	/* the stale flag is cleared */
+			break;
+		}
+		gil_leave();
+	}
+	CHECK(i < 50);
+}
+#endif
+
 static const struct test tests[] = {
 	{ "net_lifecycle", test_net_lifecycle },
 	{ "page_pool_cache", test_page_pool_cache },
@@ -5242,6 +5350,11 @@ static const struct test tests[] = {
 	{ "wake_deferred", test_wake_deferred },
 	{ "stream_handoff", test_stream_handoff },
 	{ "stream_handoff_teardown", test_stream_handoff_teardown },
+	{ "gil_wake_observe", test_gil_wake_observe },
+	{ "gil_settle_hold_off", test_gil_settle_hold_off },
+#ifndef MENIOS_TEST_DET
+	{ "gil_settle", test_gil_settle },
+#endif
 };
 
 int main(int argc, char **argv)
