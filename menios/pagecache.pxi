@@ -21,8 +21,9 @@ cdef page_pool _FILE_PAGES
 #: Most page buffers one move takes at once: a default pipe's capacity (the
 #: internal pipe of Linux's do_splice_direct is as large).
 SPLICE_BATCH = PIPE_DEF_BUFFERS
-#: The pages of a file's large page run (64 KiB, one SPLICE_BATCH).
-cdef Py_ssize_t FOLIO_PAGES = PIPE_DEF_BUFFERS
+#: The pages of a file's large page run (a 64 KiB folio; as many as one
+#: SPLICE_BATCH takes, by coincidence of the two sizes).
+cdef Py_ssize_t FOLIO_PAGES = 16
 
 
 cdef inline unsigned int _page_off(page_run *run, Py_ssize_t i) noexcept nogil:

@@ -1,6 +1,6 @@
 /*
- * bridge/gil.c - waiting for the GIL to be let go, and the request/reply
- * guess (the contract is in gil.h).
+ * bridge/gil.c - waiting for the GIL to be let go, and the state of the
+ * request/reply guess (the contract is in gil.h).
  */
 #include "gil.h"
 #include "../platform/platform.h"
@@ -10,8 +10,6 @@
 #define SETTLE_YIELD_STALL_NS	200000		/* this long: yields held off */
 #define SETTLE_HOLDOFF_MIN_NS	1000000
 #define SETTLE_HOLDOFF_MAX_NS	100000000
-#define WAKE_PATTERN_MAX	3		/* the request/reply counter saturates here */
-#define WAKE_PATTERN_REQREPLY	2		/* and says "request/reply" from here */
 
 _Atomic int gil_busy_flag;
 
@@ -66,27 +64,5 @@ int gil_settle(int64_t bound_ns)
 	return GIL_SETTLE_FREE;
 }
 
-/* The thread's request/reply counter and its last GIL-held call
- * (initial-exec: one instruction an access, every call). */
-struct wake_pattern {
-	int pred, op;
-	const void *sk;
-};
-
-static _Thread_local struct wake_pattern wake_pattern
+_Thread_local struct gil_wake_pattern gil_wake_pattern
 	__attribute__((tls_model("initial-exec")));
-
-int gil_wake_observe(int op, const void *sk)
-{
-	struct wake_pattern *p = &wake_pattern;
-
-	if (sk == p->sk && op != p->op) {
-		if (p->pred < WAKE_PATTERN_MAX)
-			p->pred++;
-	} else if (p->pred > 0) {
-		p->pred--;
-	}
-	p->op = op;
-	p->sk = sk;
-	return p->pred >= WAKE_PATTERN_REQREPLY;
-}

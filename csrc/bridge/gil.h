@@ -95,13 +95,39 @@ int gil_settle(int64_t bound_ns);
  */
 int64_t gil_settle_hold_off(int64_t now);
 
+/* The thread's request/reply counter and its last GIL-held call. */
+struct gil_wake_pattern {
+	int pred, op;
+	const void *sk;
+};
+
+#define GIL_WAKE_PATTERN_MAX		3	/* the counter saturates here */
+#define GIL_WAKE_PATTERN_REQREPLY	2	/* and says "request/reply" from here */
+
+/* Defined in gil.c; initial-exec: one instruction an access, every call. */
+extern _Thread_local struct gil_wake_pattern gil_wake_pattern
+	__attribute__((tls_model("initial-exec")));
+
 /*
  * A core call @op on @sk is about to be made with the GIL held: learn from
  * it whether this thread works in requests and replies (its calls
  * alternate between sending and receiving on one socket); returns 1 if it
  * does.  A per-thread counter, 0..3, that rises on each alternation and
- * falls otherwise.
+ * falls otherwise.  Inline: it runs in every GIL-held system call.
  */
-int gil_wake_observe(int op, const void *sk);
+static inline int gil_wake_observe(int op, const void *sk)
+{
+	struct gil_wake_pattern *p = &gil_wake_pattern;
+
+	if (sk == p->sk && op != p->op) {
+		if (p->pred < GIL_WAKE_PATTERN_MAX)
+			p->pred++;
+	} else if (p->pred > 0) {
+		p->pred--;
+	}
+	p->op = op;
+	p->sk = sk;
+	return p->pred >= GIL_WAKE_PATTERN_REQREPLY;
+}
 
 #endif
