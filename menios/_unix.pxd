@@ -134,6 +134,8 @@ cdef extern from "kernel/net/unix/unix_socket.h":
         const unsigned char *name
         unsigned int namelen
         int drop
+        int keep_grant
+        unix_sock *granted
         unix_address *addr
         int want_creds
         int got_scm
@@ -201,6 +203,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
                      int flags, wait_ctl *ctl) nogil
     int unix_accept(unix_sock *sk, unix_sock **newsk, int flags, wait_ctl *ctl) nogil
     ssize_t unix_sendmsg(void *task, unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
+    void unix_room_release(unix_msg *msg) nogil
     ssize_t unix_recvmsg(void *task, unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     size_t unix_recv_hint(const unix_sock *sk) nogil
     int unix_shutdown(unix_sock *sk, int how) nogil

@@ -644,6 +644,12 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
         return r
     c.ctl.deadline = 0          # from the socket's timeout, on entry
     c.ctl.intr = PyThread_get_thread_ident() == _MAIN_THREAD
+    if c.op == CALL_SEND:
+        # A datagram send woken with a grant of room keeps it until this
+        # thread holds the GIL again (unix_room_release, below): the reader
+        # it would pass to has the GIL while it drains, and the next sender
+        # woken meanwhile would come back for one message (dgram.c).
+        c.msg.keep_grant = 1
     if trace_on():
         __trace_record(TRACE_BLOCK, c.op, 0, 0, 0)
     while True:
@@ -653,6 +659,8 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
             if r != -ERESTARTSYS and r != -EINTR:
                 gil_settle(GIL_SETTLE_NS)
         gil_enter()
+        if c.op == CALL_SEND and c.msg.granted != NULL:
+            unix_room_release(c.msg)
         if c.task != NULL and c.task.exc != NULL:
             _task_done(c.task)
         if r != -ERESTARTSYS and r != -EINTR:

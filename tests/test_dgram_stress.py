@@ -104,6 +104,44 @@ def test_blocked_sender_woken_by_reader(qlen2, connected, name):
     assert _drain(p, r) == [b"m1", b"m2", b"late"]
 
 
+@pytest.mark.parametrize("connected", [True, False], ids=["connected", "by-name"])
+def test_room_made_while_a_woken_sender_is_on_its_way_reaches_the_next(qlen2, connected):
+    """Three senders asleep on a full queue; the receiver reads twice, then
+    waits for them without reading again.  The first read wakes one sender;
+    the second wakes nobody while that one is on its way back to its
+    caller, which then passes the room on: two sends complete, the third
+    sleeps on until the next read."""
+    p = qlen2.spawn()
+    r = p.socket(AF_UNIX, SOCK_DGRAM)
+    p.bind(r, "/tmp/rcv")
+    socks = [p.socket(AF_UNIX, SOCK_DGRAM) for _ in range(3)]
+    if connected:
+        for s in socks:
+            p.connect(s, "/tmp/rcv")
+    _fill(p, socks[0], "/tmp/rcv", connected)
+    calls = []
+    for i, s in enumerate(socks):
+        msg = b"late%d" % i
+        calls.append(_Call(p.send, s, msg) if connected else _Call(p.sendto, s, msg, "/tmp/rcv"))
+        calls[-1].start()
+        assert qlen2.wait_blocked(i + 1, 5), "sender %d should block on the full queue" % i
+    assert p.recv(r, 100) == b"m0"
+    assert p.recv(r, 100) == b"m1"
+    deadline = time.monotonic() + 10
+    while sum(not c.is_alive() for c in calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    done = [c for c in calls if not c.is_alive()]
+    assert len(done) == 2, "the room of the second read did not reach a sender"
+    assert all(c.result == ("ok", 5) for c in done)
+    assert qlen2.wait_blocked(1, 5)
+    [last] = [c for c in calls if c.is_alive()]
+    assert p.recv(r, 100) == b"m2"
+    last.join(5)
+    assert not last.is_alive(), "reading did not wake the last sender"
+    assert last.result == ("ok", 5)
+    assert sorted(_drain(p, r)) == [b"late0", b"late1", b"late2"]
+
+
 def test_poll_pollout_woken_by_reader(qlen2):
     p = qlen2.spawn()
     r = p.socket(AF_UNIX, SOCK_DGRAM)

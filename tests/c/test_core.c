@@ -1572,8 +1572,9 @@ static void test_dgram_poller_peer_gone(void)
 /*
  * A receive makes room for one datagram and wakes one of the senders
  * asleep on the full queue -- they wait exclusively, as Linux's
- * unix_wait_for_peer -- and every poller waiting for POLLOUT; the next
- * receives wake the others, one each.
+ * unix_wait_for_peer -- and every poller waiting for POLLOUT; the others
+ * are woken in turn, by later receives or by the woken sender passing its
+ * grant of room on, and every sender gets through.
  */
 static void test_dgram_recv_wakes_one_sender(void)
 {
@@ -1633,6 +1634,125 @@ static void test_dgram_recv_wakes_one_sender(void)
 	CHECK(pp.revents & POLLOUT);
 	for (k = 0; k < 3; k++)
 		unix_release(s[k]);
+	unix_release(p);
+	CHECK_EQ(SKBS(net), 0);
+	net_done(net);
+}
+
+/* A blocking datagram send that keeps its grant of room (msg.keep_grant)
+ * and passes it on only when told to, as the Python bridge does once it
+ * has the GIL back. */
+struct grant_keeper {
+	struct unix_sock *sk;
+	ssize_t result;
+	struct unix_sock *granted;
+	int release;		/* atomic: pass the grant on now */
+};
+
+static void *grant_keeper_main(void *arg)
+{
+	struct grant_keeper *g = arg;
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+	ssize_t r;
+
+	msg_init(&m, &iov, "k", 1, 0);
+	m.keep_grant = 1;
+	ctl_init(&ctl, 1);
+	r = unix_sendmsg(NULL, g->sk, &m, &ctl);
+	__atomic_store_n(&g->granted, m.granted, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&g->result, r, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&g->release, __ATOMIC_SEQ_CST))
+		sleep_ms(1);
+	unix_room_release(&m);
+	CHECK(m.granted == NULL);
+	return NULL;
+}
+
+/*
+ * Room grants (dgram.c): a receive wakes a sender asleep for room only
+ * when no sender it woke is still on its way.  Sender A, woken with the
+ * grant, queues its datagram and keeps the grant; more receives make room
+ * but wake nobody (B stays asleep, still counted blocked) until A passes
+ * the grant on, which wakes B with it.  A sender first in line that times
+ * out leaves nothing behind: the next receive grants the one after it.
+ */
+static void test_dgram_room_grant(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *p;
+	struct grant_keeper g = { 0 };
+	struct dgram_sleeper d = { 0 };
+	test_thread_t ta, tb;
+	struct wait_ctl ctl;
+	char buf[8];
+	int k, queued = 0;
+
+	p = mksock(net, SOCK_DGRAM);
+	CHECK_EQ(xbind(p, "p", 1), 0);
+	a = mksock(net, SOCK_DGRAM);
+	b = mksock(net, SOCK_DGRAM);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(xconnect(a, p, 0, &ctl), 0);
+	CHECK_EQ(xconnect(b, p, 0, &ctl), 0);
+	while (send_nb(a, "m", 1, 0) == 1)
+		queued++;			/* fill p's queue */
+	g.sk = a;
+	g.result = 12345;
+	test_thread_start(&ta, grant_keeper_main, &g);
+	CHECK_EQ(wait_blocked(net, 1), 1);	/* A first in line, then B */
+	d.sk = b;
+	d.result = 12345;
+	test_thread_start(&tb, dgram_sleeper_main, &d);
+	CHECK_EQ(wait_blocked(net, 2), 2);
+
+	CHECK_EQ(recv_nb(p, buf, sizeof(buf), 0), 1);	/* grants A the room */
+	for (k = 0; k < 10000 && __atomic_load_n(&g.result, __ATOMIC_SEQ_CST) == 12345; k++)
+		sleep_ms(1);
+	CHECK_EQ(g.result, 1);
+	CHECK(g.granted == p);
+	CHECK_EQ(p->room_granted, 1);
+	for (k = 0; k < 3; k++)			/* room, but A still holds the grant */
+		CHECK_EQ(recv_nb(p, buf, sizeof(buf), 0), 1);
+	CHECK_EQ(BLOCKED(net), 1);		/* B was not woken */
+	CHECK_EQ(d.result, 12345);
+
+	__atomic_store_n(&g.release, 1, __ATOMIC_SEQ_CST);
+	test_thread_join(ta);			/* A passed the grant on: B gets through */
+	test_thread_join(tb);
+	CHECK_EQ(d.result, 1);
+	CHECK_EQ(BLOCKED(net), 0);
+	CHECK_EQ(p->room_granted, 0);		/* B passed it on: nobody to take it */
+	for (k = 0; k < queued - 4 + 2; k++)
+		CHECK_EQ(recv_nb(p, buf, sizeof(buf), 0), 1);
+	CHECK_EQ(recv_nb(p, buf, sizeof(buf), 0), -EAGAIN);
+
+	/* A, first in line, times out before any room is made. */
+	queued = 0;
+	while (send_nb(a, "m", 1, 0) == 1)
+		queued++;
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_SNDTIMEO, 200 * MS), 0);
+	{
+		struct dgram_sleeper da = { a, 12345 };
+
+		test_thread_start(&ta, dgram_sleeper_main, &da);
+		CHECK_EQ(wait_blocked(net, 1), 1);
+		d.result = 12345;
+		test_thread_start(&tb, dgram_sleeper_main, &d);
+		CHECK_EQ(wait_blocked(net, 2), 2);
+		test_thread_join(ta);			/* timed out: nothing granted yet */
+		CHECK_EQ(da.result, -EAGAIN);
+		CHECK_EQ(recv_nb(p, buf, sizeof(buf), 0), 1);
+		test_thread_join(tb);
+		CHECK_EQ(d.result, 1);
+	}
+	CHECK_EQ(p->room_granted, 0);
+	for (k = 0; k < queued; k++)
+		CHECK_EQ(recv_nb(p, buf, sizeof(buf), 0), 1);
+	CHECK_EQ(recv_nb(p, buf, sizeof(buf), 0), -EAGAIN);
+	unix_release(a);
+	unix_release(b);
 	unix_release(p);
 	CHECK_EQ(SKBS(net), 0);
 	net_done(net);
@@ -1795,7 +1915,7 @@ static void *wring_main(void *arg)
 {
 	struct wring_arg *a = arg;
 	struct wring *r = a->r;
-	struct wait_ctl ctl = { 0, 0 };
+	struct wait_ctl ctl = { 0, 0, 0 };
 	int i, err = 0;
 
 	ctl.deadline = plat_now_ns() + 10000 * MS;
@@ -1881,7 +2001,7 @@ static void *wtoken_main(void *arg)
 {
 	struct wtoken_arg *a = arg;
 	struct wtoken *t = a->t;
-	struct wait_ctl ctl = { 0, 0 };
+	struct wait_ctl ctl = { 0, 0, 0 };
 	plat_mutex_t own;
 	int i, err = 0;
 
@@ -1952,7 +2072,7 @@ struct wsleeper {
 static void *wsleeper_main(void *arg)
 {
 	struct wsleeper *w = arg;
-	struct wait_ctl ctl = { w->deadline, w->intr };
+	struct wait_ctl ctl = { w->deadline, w->intr, 0 };
 	int err;
 
 	plat_mutex_lock(&w->r->lock);
@@ -2120,7 +2240,7 @@ struct race {
 static void *race_sleeper(void *arg)
 {
 	struct race *x = arg;
-	struct wait_ctl ctl = { plat_now_ns() + 100 * MS, 0 };
+	struct wait_ctl ctl = { plat_now_ns() + 100 * MS, 0, 0 };
 	int done, err = 0;
 
 	plat_mutex_lock(&x->r.lock);
@@ -5304,6 +5424,7 @@ static const struct test tests[] = {
 	{ "dgram_qlen", test_dgram_qlen },
 	{ "dgram_sleeper_peer_gone", test_dgram_sleeper_peer_gone },
 	{ "dgram_recv_wakes_one_sender", test_dgram_recv_wakes_one_sender },
+	{ "dgram_room_grant", test_dgram_room_grant },
 	{ "dgram_poller_peer_gone", test_dgram_poller_peer_gone },
 	{ "threads_bulk", test_threads_bulk },
 	{ "threads_duplex", test_threads_duplex },

@@ -40,6 +40,7 @@ void waiter_init(struct waiter *w, struct wait_stats *stats)
 	w->stats = stats;
 	__atomic_store_n(&w->counted, 0, __ATOMIC_RELAXED);
 	INIT_LIST_HEAD(&w->intr_link);
+	w->granted = 0;
 }
 
 /* Drop @w's blocked count if it still holds one: its poster or itself,
@@ -149,6 +150,31 @@ void __wake_up_slow(struct wait_queue_head *wq, int nr_exclusive)
 	}
 	plat_mutex_unlock(&wq->lock);
 	__wq_run_callbacks(wq, ~0u);
+}
+
+int __wake_up_grant_slow(struct wait_queue_head *wq, int shared)
+{
+	struct list_head *pos;
+	int granted = 0;
+
+	plat_mutex_lock(&wq->lock);
+	list_for_each(pos, &wq->head) {
+		struct wait_queue_entry *e = list_entry(pos, struct wait_queue_entry, link);
+
+		if (!e->exclusive) {
+			if (shared)
+				waiter_wake(e->w, WAKE_EVENT);
+		} else if (!waiter_woken(e->w)) {
+			e->w->granted = 1;	/* read by its sleeper under this lock */
+			waiter_wake(e->w, WAKE_EVENT);
+			granted = 1;
+			break;
+		}
+	}
+	plat_mutex_unlock(&wq->lock);
+	if (shared)
+		__wq_run_callbacks(wq, ~0u);
+	return granted;
 }
 
 void __wake_up_all_slow(struct wait_queue_head *wq, uint32_t reason)
@@ -346,7 +372,7 @@ void __wait_spin_result(struct wait_spin *s, const struct wait_spin_cfg *cfg,
 	s->budget_ns = (int32_t)b;
 }
 
-int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, const struct wait_ctl *ctl,
+int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, struct wait_ctl *ctl,
 		 struct wait_stats *stats, const struct wait_spin_cfg *spin, int exclusive)
 {
 	struct wait_queue_entry e;
@@ -365,6 +391,7 @@ int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, const struct wa
 	r = __waiter_sleep(&w, lock, ctl, spin_ns, &spun);
 	plat_mutex_lock(&wq->lock);
 	list_del_init(&e.link);
+	ctl->granted = w.granted;	/* final: no grant reaches an entry off the queue */
 	if (spin && spun >= 0)
 		__wait_spin_result(&wq->spin, spin, spun, plat_now_ns() - t0);
 	plat_mutex_unlock(&wq->lock);

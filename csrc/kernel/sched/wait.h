@@ -123,6 +123,7 @@ struct waiter {
 					 * (atomic: the poster and the owner race
 					 * to clear it) */
 	struct list_head intr_link;	/* on the interruptible list while asleep */
+	int granted;			/* woken by __wake_up_grant(): see there */
 };
 
 struct wait_queue_entry;
@@ -153,11 +154,13 @@ struct wait_queue_head {
  * 0 until the call computes it from its timeout on first entry (a call
  * restarted after a signal keeps it, so a timeout bounds the whole call),
  * WAIT_NONBLOCK never to sleep, PLAT_FOREVER for no timeout.  @intr: a
- * signal ends the sleep.
+ * signal ends the sleep.  @granted (out): the last __wait_sleep() was
+ * handed a grant (__wake_up_grant), whatever ended it.
  */
 struct wait_ctl {
 	int64_t deadline;
 	int intr;
+	int granted;
 };
 
 #define WAIT_NONBLOCK 1		/* a deadline already past */
@@ -216,6 +219,22 @@ static inline void __wake_up(struct wait_queue_head *wq, int nr_exclusive)
 		__wake_up_slow(wq, nr_exclusive);
 }
 
+/*
+ * A wake-up that hands something on to one exclusive waiter, as when a
+ * reader hands the room it made to one sender: every non-exclusive waiter
+ * and the callbacks are woken as by __wake_up() (if @shared), and the
+ * first exclusive waiter not yet woken is woken with a grant -- its sleep
+ * reports ctl->granted even if it also timed out or was signalled, and it
+ * owes the queue's owner what the grant stands for (net/unix/dgram.c).
+ * Returns 1 if a waiter was granted, 0 if none was there to take it.
+ */
+int __wake_up_grant_slow(struct wait_queue_head *wq, int shared);
+
+static inline int __wake_up_grant(struct wait_queue_head *wq, int shared)
+{
+	return wq_active(wq) ? __wake_up_grant_slow(wq, shared) : 0;
+}
+
 /* Wake everybody: state changes such as close or shutdown. */
 static inline void __wake_up_all(struct wait_queue_head *wq)
 {
@@ -256,7 +275,7 @@ void __wait_spin_result(struct wait_spin *s, const struct wait_spin_cfg *cfg,
 			int spun, int64_t waited_ns);
 
 /* One sleep on one queue: prepare, __waiter_sleep, finish; same returns. */
-int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, const struct wait_ctl *ctl,
+int __wait_sleep(struct wait_queue_head *wq, plat_mutex_t *lock, struct wait_ctl *ctl,
 		 struct wait_stats *stats, const struct wait_spin_cfg *spin, int exclusive);
 
 /* A signal ended a futex sleep of a thread that does not handle signals:

@@ -215,6 +215,7 @@ void __unix_unlink_skb(struct unix_sock *sk, struct sk_buff *skb);
 void __unix_unlink_skb_locked(struct unix_sock *sk, struct sk_buff *skb);
 void __unix_purge_queue(struct unix_sock *sk);
 int unix_recvq_full(const struct unix_sock *sk);
+void __unix_room_made(struct unix_sock *sk);
 int __unix_wait_wmem(struct unix_sock *sk, struct wait_ctl *ctl);
 void unix_account_copy(struct unix_sock *sk, size_t n, int out);
 

@@ -13,6 +13,53 @@
 #include "af_unix.h"
 
 /*
+ * Room grants.  A receive that takes a message off a datagram socket's full
+ * queue makes room for one, and Linux wakes one sender asleep for room
+ * (peer_wait, exclusive) at every receive.  A woken sender queues its
+ * message and goes back to its caller -- in the Python bridge, by taking
+ * the GIL, which the reader holds while it drains.  Woken one per message,
+ * every sender comes back for that one message, finds the queue full again
+ * and sleeps: a GIL hand-over and a sleep per message.  So a receive wakes
+ * a sender only when no sender it woke is still on its way
+ * (sk->room_granted, set by the grant of __wake_up_grant), and pollers at
+ * every receive as before.  The granted sender, once back with its caller
+ * (unix_room_release), passes the grant on to the next sleeper if room is
+ * left; a granted sender that finds no room (another sender took it first)
+ * lets its grant go before it sleeps again, and one whose call fails
+ * passes it on.  So no sender sleeps while there is room unless a running
+ * thread holds the grant and will pass it on; Linux gives no order among
+ * senders woken for room, and none is lost.  Called with @sk's state lock
+ * held: a receive made room on @sk, or its granted sender lets go.
+ */
+static void __unix_room_pass(struct unix_sock *sk)
+{
+	sk->room_granted = 0;
+	if (!unix_recvq_full(sk))
+		sk->room_granted = __wake_up_grant(&sk->peer_wait, 0);
+}
+
+void __unix_room_made(struct unix_sock *sk)
+{
+	if (sk->room_granted)
+		__wake_up(&sk->peer_wait, 0);	/* pollers only */
+	else
+		sk->room_granted = __wake_up_grant(&sk->peer_wait, 1);
+}
+
+void unix_room_release(struct unix_msg *msg)
+{
+	struct unix_sock *other = msg->granted;
+
+	if (!other)
+		return;
+	msg->granted = NULL;
+	unix_state_lock(other);
+	__unix_room_pass(other);
+	unix_state_unlock(other);
+	sock_put(other);
+}
+
+/*
  * Datagram and seqpacket send, to msg->name (a sendto()) or to the peer.
  * Our state lock for our own state, the receiver's (alone) to check it and
  * queue, as Linux's unix_dgram_sendmsg; the copy with no lock held.
@@ -23,7 +70,7 @@ ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *ms
 	struct unix_sock *other = NULL;
 	struct sk_buff *skb = NULL;
 	size_t len = msg_total(msg), data_len = 0;
-	int err;
+	int err, granted = 0;	/* woken with a grant of room on @other */
 
 	err = unix_scm_send(task, sk->net, msg);
 	if (err)
@@ -116,16 +163,18 @@ restart:
 		err = -ECONNRESET;	/* the association went while we slept */
 		goto out_free;
 	}
+	unix_state_lock(other);
 	if (other->type != sk->type) {
 		err = -EPROTOTYPE;
-		goto out_free;
+		goto out_unlock_free;
 	}
-	unix_state_lock(other);
 	if (!unix_may_send(sk, other)) {
 		err = -EPERM;
 		goto out_unlock_free;
 	}
 	if (other->flags & UNIX_F_DEAD) {
+		if (granted)
+			__unix_room_pass(other);
 		unix_state_unlock(other);
 		err = -ECONNREFUSED;	/* sent by name to a socket that died: the name is gone too */
 		if (sk->type == SOCK_SEQPACKET) {
@@ -159,10 +208,16 @@ restart:
 		goto out_unlock_free;
 	}
 	if (other != sk && other->peer != sk && unix_recvq_full(other)) {
+		if (granted) {		/* another sender took the room first */
+			granted = 0;
+			other->room_granted = 0;
+		}
+		ctl->granted = 0;
 		err = __unix_sleep(other, &other->peer_wait, ctl, 1);
-		unix_state_unlock(other);
+		granted = ctl->granted;
 		if (err)
-			goto out_free;
+			goto out_unlock_free;
+		unix_state_unlock(other);
 		if (!msg->name) {
 			struct unix_sock *peer;
 
@@ -173,6 +228,12 @@ restart:
 				if (peer)
 					sock_hold(peer);
 				unix_state_unlock(sk);
+				if (granted) {
+					granted = 0;
+					unix_state_lock(other);
+					__unix_room_pass(other);
+					unix_state_unlock(other);
+				}
 				sock_put(other);
 				other = peer;
 			} else {
@@ -184,11 +245,21 @@ restart:
 	__unix_skb_creds(skb, msg, sk, other);
 	__unix_queue_skb(other, skb, 0);
 	__wake_up_all(&other->wq);
+	if (granted) {
+		if (msg->keep_grant) {
+			sock_hold(other);
+			msg->granted = other;
+		} else {
+			__unix_room_pass(other);
+		}
+	}
 	unix_state_unlock(other);
 	err = (int)len;
 	goto out;
 
 out_unlock_free:
+	if (granted)
+		__unix_room_pass(other);
 	unix_state_unlock(other);
 out_free:
 	msg_rewind(msg, len);
@@ -295,13 +366,13 @@ ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 		return err;
 	}
 
-	/* Room on our queue for one message: wake one sender waiting for it
-	 * and every poller (under our state lock, which they check the queue
-	 * under), as wake_up_interruptible_sync_poll does -- senders wait
-	 * exclusively, and waking them all would send all but one back to
-	 * sleep. */
+	/* Room on our queue for one message: wake every poller and, unless
+	 * one is already on its way, one sender waiting for it (room grants,
+	 * above), under our state lock, which they check the queue under --
+	 * senders wait exclusively, as wake_up_interruptible_sync_poll wakes
+	 * them, and waking them all would send all but one back to sleep. */
 	unix_state_lock(sk);
-	__wake_up(&sk->peer_wait, 1);
+	__unix_room_made(sk);
 	unix_state_unlock(sk);
 	unix_copy_addr(msg, skb->sk);
 

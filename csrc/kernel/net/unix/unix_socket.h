@@ -10,8 +10,9 @@
  *                   link, address, shutdown bits, pending error, flags
  *                   (options), buffer sizes, timeouts, SO_RCVLOWAT,
  *                   SO_PEEK_OFF, SO_BUSY_POLL, backlog, credentials, owner,
- *                   uid, inode number and stream handoff offer
- *                   (sk->handoff).  It is also the owner's lock of the
+ *                   uid, inode number, stream handoff offer
+ *                   (sk->handoff) and datagram room grant
+ *                   (sk->room_granted).  It is also the owner's lock of the
  *                   socket's two wait queues (sk->wq, sk->peer_wait): a
  *                   sleeper on them checks its condition under it, and
  *                   whoever changes such a condition -- a sender queueing
@@ -397,6 +398,9 @@ struct unix_sock {
 	/* stream: a reader asleep in recv, offering its buffer to senders
 	 * while the receive queue is empty (stream.c), under its state lock */
 	struct unix_handoff *handoff;
+	/* datagram: a sender woken with the room a receive made is on its
+	 * way and has not passed the grant on (dgram.c), under the state lock */
+	int room_granted;
 };
 
 /*
@@ -442,6 +446,13 @@ struct unix_msg {
 	 * after every check the sender makes, the copy and the destination's
 	 * lookup it is freed instead of queued, and the call reports it sent */
 	int drop;
+	/* send (datagram): a grant of room this send was woken with and used
+	 * (dgram.c) is passed on before the call returns, unless @keep_grant:
+	 * then it is left in @granted (a reference on the receiver), for the
+	 * caller to pass on with unix_room_release() once it is back with its
+	 * own caller */
+	int keep_grant;
+	struct unix_sock *granted;
 	/* recv results */
 	struct unix_address *addr;	/* sender's address (a reference) or NULL */
 	int want_creds;			/* the receiver had SO_PASSCRED */
@@ -519,6 +530,8 @@ int unix_accept(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 		struct wait_ctl *ctl);
 ssize_t unix_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 		     struct wait_ctl *ctl);
+/* Pass on the grant of room a send left in msg->granted (msg->keep_grant). */
+void unix_room_release(struct unix_msg *msg);
 ssize_t unix_recvmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 		     struct wait_ctl *ctl);
 size_t unix_recv_hint(const struct unix_sock *sk);	/* lockless: a hint */

@@ -141,7 +141,7 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 		return ret;
 	}
 	unix_state_lock(sk);
-	__wake_up(&sk->peer_wait, 1);	/* as unix_dgram_recvmsg */
+	__unix_room_made(sk);	/* as unix_dgram_recvmsg */
 	unix_state_unlock(sk);
 	plat_mutex_unlock(&sk->iolock);
 	kfree_skb(skb);
