@@ -74,11 +74,13 @@ def _extensions():
 
     ext = Extension(
         "menios._unix",
-        sources=["menios/_unix.pyx"],
+        # _pysignal.c reads CPython's own signal flags: Python.h and
+        # CPython's internal headers, so not a file of the C core.
+        sources=["menios/_unix.pyx", "menios/_pysignal.c"],
         include_dirs=["csrc"],
         extra_compile_args=["-O2", "-std=c11", "-D_GNU_SOURCE", *TRACE_DEFINES],
         # A change to the C core alone must relink the module.
-        depends=C_SOURCES + _c_headers() + ["menios/pagecache.pxi"],
+        depends=C_SOURCES + _c_headers() + ["menios/pagecache.pxi", "menios/_pysignal.h"],
     )
     floor = Extension(
         "menios._floor",

@@ -178,6 +178,17 @@ cdef extern from "Python.h":
 import threading as _threading
 cdef unsigned long _MAIN_THREAD = _threading.main_thread().ident
 del _threading
+
+# Whether Python's handler has caught a signal not yet handled, read without
+# the GIL: lets the main thread spin before it sleeps (_pysignal.c).
+cdef extern from "_pysignal.h":
+    void menios_signal_call_begin() nogil
+    int menios_signal_pending() nogil
+
+cdef extern from "kernel/sched/wait.h":
+    int (*wait_signal_pending)() noexcept nogil
+
+wait_signal_pending = menios_signal_pending
 # Most a single recv allocates: no queue can hold more than a sender's
 # sndbuf, which is at most 2 * wmem_max (8 MiB by default).
 cdef Py_ssize_t RECV_CAP = 16 * 1024 * 1024
@@ -655,6 +666,8 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
     while True:
         with nogil:
             gil_leave()
+            if c.ctl.intr:
+                menios_signal_call_begin()
             r = _call_once(c)
             if r != -ERESTARTSYS and r != -EINTR:
                 gil_settle(GIL_SETTLE_NS)

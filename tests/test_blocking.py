@@ -588,6 +588,70 @@ def test_a_handler_that_returns_restarts_the_call(kernel):
     assert kernel.counters()["wait_timeouts"] == 0
 
 
+def test_the_main_thread_spins_before_it_sleeps(kernel):
+    """The main thread's sleeps are interruptible and spin all the same: a
+    reply that comes during the spin costs no futex sleep (spin_wakes).
+    The other thread never sleeps in the kernel: it polls without blocking."""
+    _main_only()
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    p.setsockopt(a, SOL_SOCKET, menios.SO_BUSY_POLL, 1_000_000)     # 1 s
+    stop = []
+
+    def echo():
+        while not stop:
+            try:
+                p.send(b, p.recv(b, 10, menios.MSG_DONTWAIT))
+            except BlockingIOError:
+                time.sleep(0)
+    t, box = _run(echo)
+    try:
+        for i in range(200):
+            p.send(a, b"%d" % i)
+            assert p.recv(a, 10) == b"%d" % i
+    finally:
+        stop.append(True)
+        t.join(JOIN)
+    assert "error" not in box, box
+    assert kernel.counters()["spin_wakes"] > 0
+
+
+def test_a_signal_caught_while_the_main_thread_spins_ends_its_call(kernel):
+    """One signal, while the main thread spins (SO_BUSY_POLL, 5 s): its
+    handler runs and the call ends at once, not after the spin or at the
+    receive timeout.  The futex sleep would not see a signal caught before
+    it starts, so the spin watches Python's signal flags, and so does the
+    sleeper just before the futex call (a spin cut short by a long yield)."""
+    _main_only()
+    p = kernel.spawn()
+    a, b = p.socketpair()
+    p.setsockopt(b, SOL_SOCKET, menios.SO_BUSY_POLL, 5_000_000)
+    p.setsockopt(b, SOL_SOCKET, SO_RCVTIMEO, struct.pack("qq", 10, 0))
+    main = threading.main_thread().ident
+    handler = _OnceInterrupt()
+    before = kernel.counters()
+
+    def one_signal():
+        assert kernel.wait_blocked(1, JOIN)
+        time.sleep(0.05)
+        signal.pthread_kill(main, signal.SIGINT)
+    t, box = _run(one_signal)
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _with_handler(signal.SIGINT, handler, lambda: p.recv(b, 10))
+        elapsed = time.monotonic() - start
+    finally:
+        t.join(JOIN)
+    assert "error" not in box, box
+    assert handler.calls == 1
+    assert elapsed < 3.0, "the signal was noticed only after the spin (%.1f s)" % elapsed
+    after = kernel.counters()
+    assert after["kicks"] == before["kicks"] + 1
+    assert after["wait_timeouts"] == before["wait_timeouts"]
+    assert kernel.blocked() == 0
+
+
 def test_an_interrupted_stream_recv_returns_what_it_copied(kernel):
     _main_only()
     p = kernel.spawn()

@@ -217,6 +217,8 @@ void wait_relay_signal(void)
 	plat_mutex_unlock(&intr_lock);
 }
 
+int (*wait_signal_pending)(void);
+
 /*
  * The spin: yield the CPU until @w's event is posted or the clock reaches
  * @end.  Yielding, not a PAUSE loop: the thread that will post is often
@@ -227,14 +229,17 @@ void wait_relay_signal(void)
  * this CPU for a while -- a loaded machine, where spinning only takes CPU
  * from threads that have work (and a yield to a CPU hog costs a time
  * slice): every spin in the process then stops for SPIN_HOLDOFF_NS.
- * Returns the reason, or 0.
+ * An interruptible sleeper's spin (@intr) ends as soon as the embedder
+ * reports a signal caught (WAKE_SIGNAL).  Returns the reason, or 0.
  */
-static int wait_spin(struct waiter *w, int64_t end)
+static int wait_spin(struct waiter *w, int64_t end, int intr)
 {
 	int64_t t = plat_now_ns(), t1;
 	int r;
 
 	while (!(r = (int)plat_event_reason(&w->ev)) && t < end) {
+		if (intr && wait_signal_pending() > 0)
+			return WAKE_SIGNAL;
 		plat_yield();
 		t1 = plat_now_ns();
 		if (t1 - t > SPIN_YIELD_LONG_NS) {
@@ -286,14 +291,16 @@ int __waiter_sleep(struct waiter *w, plat_mutex_t *lock, const struct wait_ctl *
 	}
 	plat_mutex_unlock(lock);
 
-	if (spin_ns > 0 && !ctl->intr && now >= atomic_load_explicit(&spin_holdoff_until,
-								       memory_order_relaxed)) {
+	if (spin_ns > 0 && (!ctl->intr || (wait_signal_pending && wait_signal_pending() == 0)) &&
+	    now >= atomic_load_explicit(&spin_holdoff_until, memory_order_relaxed)) {
 		int64_t end = ctl->deadline - now < spin_ns ? ctl->deadline : now + spin_ns;
 
-		r = wait_spin(w, end);
+		r = wait_spin(w, end, ctl->intr);
 		if (spun)
 			*spun = r != 0;
 	}
+	if (!r && ctl->intr && wait_signal_pending && wait_signal_pending() > 0)
+		r = WAKE_SIGNAL;	/* caught before the futex call could see it */
 	while (!r) {
 		r = plat_event_wait(&w->ev, ctl->deadline);
 		if (r == -EINTR && !ctl->intr) {

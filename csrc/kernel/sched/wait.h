@@ -47,10 +47,14 @@
  * halves when it does not, down to zero (no spinning); after a run of
  * sleeps without spinning one short probe spin re-learns.  When the peer
  * is not running -- a loaded machine -- spins stop paying and the budget
- * decays to nothing.  An interruptible sleeper never spins: a signal
- * handled while it spins would not end its futex sleep, so it would go
- * unnoticed until the next wake-up; without the spin that window is only
- * the few instructions before the futex call.  Wakers post only to waiters
+ * decays to nothing.  An interruptible sleeper spins only if the embedder
+ * can tell it a signal was caught (wait_signal_pending, below): a handler
+ * that runs while it spins does not end its futex sleep, so the spin
+ * checks for one as it goes, and so does every interruptible sleeper just
+ * before the futex call -- which leaves only the few instructions between
+ * that check and the call.  Without the hook an interruptible sleeper
+ * does not spin and the window is the same few instructions, from its
+ * last look at its condition.  Wakers post only to waiters
  * that exist (the queue is checked first) and enter the host kernel only
  * for a waiter really asleep in it -- once they have dropped their locks
  * (the platform defers that wake-up, as Linux's wake_q does: see
@@ -196,6 +200,16 @@ static inline int wq_active(const struct wait_queue_head *wq)
 {
 	return !list_empty(&wq->head) || !list_empty(&wq->callbacks);
 }
+
+/*
+ * signal_pending(current), as the embedder knows it: set by an embedder
+ * whose signal handlers only note the signal for its own code to act on
+ * later (Python's C-level handler).  Called by interruptible sleepers
+ * only; returns 1 if a signal was caught and not yet acted on, 0 if none,
+ * -1 if it cannot tell.  NULL (the default) is "cannot tell".  1 ends the
+ * sleep as a signal does (-ERESTARTSYS or -EINTR).
+ */
+extern int (*wait_signal_pending)(void);
 
 /* Arm @w for one sleep (or one poll pass); @stats takes its blocked count. */
 void waiter_init(struct waiter *w, struct wait_stats *stats);
