@@ -37,7 +37,10 @@
  * (wait.c keeps a list of them) and goes back to sleep -- so a Ctrl-C that
  * lands on a reader thread still wakes the main thread.  Left open, as in
  * any blocking system call made from Python: a signal handled in the main
- * thread just before it starts to sleep is noticed only when the sleep ends.
+ * thread just before it starts to sleep is noticed only when the sleep ends
+ * -- with the embedder's wait_signal_pending (below), only one handled in
+ * the few instructions between the sleeper's last look at it and the
+ * futex call.
  *
  * Spinning: before it sleeps in the host kernel a waiter may spin (with the
  * lock dropped, the waiter queued) for a wake-up that comes within
