@@ -2220,6 +2220,120 @@ static void test_wait_timeout_kick_signal(void)
 	plat_mutex_destroy(&r.lock);
 }
 
+/*
+ * wait_signal_pending, the embedder's signal_pending(current): an
+ * interruptible sleeper asks it before it sleeps, spins only when it can
+ * tell (0), and ends at once, as a signal does, when it reports one
+ * caught -- before the sleep, or while the sleeper spins (det: a spin is
+ * an exact schedule there).  -1, "cannot tell": no spin, the futex sleep
+ * alone.
+ */
+static int hook_answer;		/* atomic: what test_signal_hook answers */
+
+static int test_signal_hook(void)
+{
+	return __atomic_load_n(&hook_answer, __ATOMIC_SEQ_CST);
+}
+
+struct hsleeper {
+	struct wring *r;
+	int64_t deadline;
+	int result;
+	test_thread_t self;
+};
+
+static void *hsleeper_main(void *arg)
+{
+	struct hsleeper *h = arg;
+	struct wait_ctl ctl = { h->deadline, 1, 0 };
+	int err;
+
+	plat_mutex_lock(&h->r->lock);
+	err = __wait_sleep(&h->r->wq, &h->r->lock, &ctl, &h->r->st, &h->r->spin, 0);
+	plat_mutex_unlock(&h->r->lock);
+	__atomic_store_n(&h->result, err, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void hsleeper_start(struct hsleeper *h, struct wring *r, int64_t deadline)
+{
+	h->r = r;
+	h->deadline = deadline;
+	h->result = 12345;
+	test_thread_start(&h->self, hsleeper_main, h);
+}
+
+static void test_wait_signal_hook(void)
+{
+	struct wring r;
+	struct hsleeper h;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	plat_mutex_init(&r.lock);
+	wq_init(&r.wq);
+	r.spin.fixed_ns = 10000 * MS;	/* SO_BUSY_POLL: spin as long as allowed */
+	wait_signal_pending = test_signal_hook;
+
+	/* caught before the sleep: it ends at once, a signal's way */
+	__atomic_store_n(&hook_answer, 1, __ATOMIC_SEQ_CST);
+	hsleeper_start(&h, &r, PLAT_FOREVER);
+	test_thread_join(h.self);
+	CHECK_EQ(h.result, -ERESTARTSYS);
+	CHECK_EQ(r.st.kicks, 1);
+	CHECK_EQ(wstat(&r, &r.st.blocked), 0);
+
+	/* cannot tell: no spin, so its wake-up finds it asleep or about to be */
+	__atomic_store_n(&hook_answer, -1, __ATOMIC_SEQ_CST);
+	hsleeper_start(&h, &r, PLAT_FOREVER);
+	for (i = 0; i < 10000 && wstat(&r, &r.st.blocked) < 1; i++)
+		sleep_ms(1);
+	sleep_ms(20);
+	plat_mutex_lock(&r.lock);
+	__wake_up(&r.wq, 1);
+	plat_mutex_unlock(&r.lock);
+	test_thread_join(h.self);
+	CHECK_EQ(h.result, 0);
+	CHECK_EQ(r.st.spin_wakes, 0);
+	CHECK_EQ(r.st.kicks, 1);
+
+#ifdef MENIOS_TEST_DET
+	sleep_ms(200);			/* past any spin hold-off of earlier tests */
+	/* can tell: it spins, and a wake-up during the spin is a spin wake */
+	__atomic_store_n(&hook_answer, 0, __ATOMIC_SEQ_CST);
+	hsleeper_start(&h, &r, PLAT_FOREVER);
+	for (i = 0; i < 10000 && wstat(&r, &r.st.blocked) < 1; i++)
+		sleep_ms(1);
+	plat_mutex_lock(&r.lock);
+	__wake_up(&r.wq, 1);
+	plat_mutex_unlock(&r.lock);
+	test_thread_join(h.self);
+	CHECK_EQ(h.result, 0);
+	CHECK_EQ(r.st.spin_wakes, 1);
+
+	/* a signal caught while it spins ends the spin and the sleep: -EINTR
+	 * with a deadline, long before the deadline or the spin's end */
+	{
+		int64_t t0 = plat_now_ns();
+
+		hsleeper_start(&h, &r, t0 + 20000 * MS);
+		for (i = 0; i < 10000 && wstat(&r, &r.st.blocked) < 1; i++)
+			sleep_ms(1);
+		sleep_ms(5);		/* well into its spin */
+		__atomic_store_n(&hook_answer, 1, __ATOMIC_SEQ_CST);
+		test_thread_join(h.self);
+		CHECK_EQ(h.result, -EINTR);
+		CHECK(plat_now_ns() - t0 < 1000 * MS);
+		CHECK_EQ(r.st.kicks, 2);
+		CHECK_EQ(r.st.timeouts, 0);
+	}
+#endif
+	wait_signal_pending = NULL;
+	CHECK_EQ(wstat(&r, &r.st.blocked), 0);
+	CHECK(!wq_active(&r.wq));
+	plat_mutex_destroy(&r.lock);
+}
+
 #ifdef MENIOS_TEST_DET
 /*
  * A race as a schedule.  The lost wake-up that sched/wait.h's
@@ -5441,6 +5555,7 @@ static const struct test tests[] = {
 	{ "wait_no_lost_wakeup", test_wait_no_lost_wakeup },
 	{ "wait_wake_queue_lock_only", test_wait_wake_queue_lock_only },
 	{ "wait_timeout_kick_signal", test_wait_timeout_kick_signal },
+	{ "wait_signal_hook", test_wait_signal_hook },
 #ifdef MENIOS_TEST_DET
 	{ "det_race_schedule", test_det_race_schedule },
 #endif
