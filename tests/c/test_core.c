@@ -5477,7 +5477,13 @@ static void *gil_holder_main(void *arg)
 
 /* A settle returns once the holder lets go, or at its bound (clearing the
  * stale flag); a yield that handed the CPU away for long may end it first
- * on a busy machine, so a let-go must be seen in some of the tries. */
+ * on a busy machine, so a let-go must be seen in some of the tries.  Such
+ * a yield also holds later settles off for up to 100 ms, doubling while
+ * they keep coming (gil_settle_hold_off): a try that finds itself held off
+ * waits that out, or a slow run (ASan's thread exits) could spend every
+ * try inside one hold-off. */
+#define GIL_HOLD_OFF_MAX_MS	100
+
 static void test_gil_settle(void)
 {
 	int i, freed = 0, r;
@@ -5486,7 +5492,7 @@ static void test_gil_settle(void)
 	gil_leave();
 	CHECK_EQ(gil_settle(1000 * MS), GIL_SETTLE_IDLE);
 
-	for (i = 0; i < 50 && freed < 5; i++) {
+	for (i = 0; i < 100 && freed < 5; i++) {
 		struct gil_holder h = { 0, 200 };
 		test_thread_t t;
 
@@ -5499,6 +5505,8 @@ static void test_gil_settle(void)
 		if (r == GIL_SETTLE_FREE) {
 			CHECK_EQ(atomic_load(&h.left), 1);	/* only the holder clears it */
 			freed++;
+		} else if (r == GIL_SETTLE_HELD_OFF) {
+			sleep_ms(GIL_HOLD_OFF_MAX_MS + 10);
 		}
 		CHECK(!gil_is_busy());
 	}
@@ -5517,6 +5525,8 @@ static void test_gil_settle(void)
 			break;
 		}
 		gil_leave();
+		if (r == GIL_SETTLE_HELD_OFF)
+			sleep_ms(GIL_HOLD_OFF_MAX_MS + 10);
 	}
 	CHECK(i < 50);
 }
