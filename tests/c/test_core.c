@@ -2077,7 +2077,7 @@ static void *wsleeper_main(void *arg)
 
 	plat_mutex_lock(&w->r->lock);
 	__atomic_store_n(&w->started, 1, __ATOMIC_SEQ_CST);
-	err = __wait_sleep(&w->r->wq, &w->r->lock, &ctl, &w->r->st, NULL, 0);
+	err = __wait_sleep(&w->r->wq, &w->r->lock, &ctl, &w->r->st, &w->r->spin, 0);
 	plat_mutex_unlock(&w->r->lock);
 	__atomic_store_n(&w->result, err, __ATOMIC_SEQ_CST);
 	return NULL;
@@ -2094,17 +2094,24 @@ static int64_t wstat(struct wring *r, const int64_t *field)
 	return v;
 }
 
-static void wsleeper_start(struct wsleeper *w, struct wring *r, int intr, int64_t deadline)
+/* Start a sleeper on @r (spinning as r->spin says: zeroed, not at all). */
+static void wsleeper_spawn(struct wsleeper *w, struct wring *r, int intr, int64_t deadline)
 {
-	int64_t before = wstat(r, &r->st.blocked);
-	int i;
-
 	w->r = r;
 	w->intr = intr;
 	w->deadline = deadline;
 	w->started = 0;
 	w->result = 12345;
 	test_thread_start(&w->self, wsleeper_main, w);
+}
+
+/* ... and wait until it is asleep. */
+static void wsleeper_start(struct wsleeper *w, struct wring *r, int intr, int64_t deadline)
+{
+	int64_t before = wstat(r, &r->st.blocked);
+	int i;
+
+	wsleeper_spawn(w, r, intr, deadline);
 	for (i = 0; i < 10000 && wstat(r, &r->st.blocked) <= before; i++)
 		sleep_ms(1);
 	CHECK_EQ(wstat(r, &r->st.blocked), before + 1);
@@ -2235,38 +2242,10 @@ static int test_signal_hook(void)
 	return __atomic_load_n(&hook_answer, __ATOMIC_SEQ_CST);
 }
 
-struct hsleeper {
-	struct wring *r;
-	int64_t deadline;
-	int result;
-	test_thread_t self;
-};
-
-static void *hsleeper_main(void *arg)
-{
-	struct hsleeper *h = arg;
-	struct wait_ctl ctl = { h->deadline, 1, 0 };
-	int err;
-
-	plat_mutex_lock(&h->r->lock);
-	err = __wait_sleep(&h->r->wq, &h->r->lock, &ctl, &h->r->st, &h->r->spin, 0);
-	plat_mutex_unlock(&h->r->lock);
-	__atomic_store_n(&h->result, err, __ATOMIC_SEQ_CST);
-	return NULL;
-}
-
-static void hsleeper_start(struct hsleeper *h, struct wring *r, int64_t deadline)
-{
-	h->r = r;
-	h->deadline = deadline;
-	h->result = 12345;
-	test_thread_start(&h->self, hsleeper_main, h);
-}
-
 static void test_wait_signal_hook(void)
 {
 	struct wring r;
-	struct hsleeper h;
+	struct wsleeper h;
 	int i;
 
 	memset(&r, 0, sizeof(r));
@@ -2277,7 +2256,7 @@ static void test_wait_signal_hook(void)
 
 	/* caught before the sleep: it ends at once, a signal's way */
 	__atomic_store_n(&hook_answer, 1, __ATOMIC_SEQ_CST);
-	hsleeper_start(&h, &r, PLAT_FOREVER);
+	wsleeper_spawn(&h, &r, 1, PLAT_FOREVER);
 	test_thread_join(h.self);
 	CHECK_EQ(h.result, -ERESTARTSYS);
 	CHECK_EQ(r.st.kicks, 1);
@@ -2285,7 +2264,7 @@ static void test_wait_signal_hook(void)
 
 	/* cannot tell: no spin, so its wake-up finds it asleep or about to be */
 	__atomic_store_n(&hook_answer, -1, __ATOMIC_SEQ_CST);
-	hsleeper_start(&h, &r, PLAT_FOREVER);
+	wsleeper_spawn(&h, &r, 1, PLAT_FOREVER);
 	for (i = 0; i < 10000 && wstat(&r, &r.st.blocked) < 1; i++)
 		sleep_ms(1);
 	sleep_ms(20);
@@ -2301,7 +2280,7 @@ static void test_wait_signal_hook(void)
 	sleep_ms(200);			/* past any spin hold-off of earlier tests */
 	/* can tell: it spins, and a wake-up during the spin is a spin wake */
 	__atomic_store_n(&hook_answer, 0, __ATOMIC_SEQ_CST);
-	hsleeper_start(&h, &r, PLAT_FOREVER);
+	wsleeper_spawn(&h, &r, 1, PLAT_FOREVER);
 	for (i = 0; i < 10000 && wstat(&r, &r.st.blocked) < 1; i++)
 		sleep_ms(1);
 	plat_mutex_lock(&r.lock);
@@ -2316,7 +2295,7 @@ static void test_wait_signal_hook(void)
 	{
 		int64_t t0 = plat_now_ns();
 
-		hsleeper_start(&h, &r, t0 + 20000 * MS);
+		wsleeper_spawn(&h, &r, 1, t0 + 20000 * MS);
 		for (i = 0; i < 10000 && wstat(&r, &r.st.blocked) < 1; i++)
 			sleep_ms(1);
 		sleep_ms(5);		/* well into its spin */
