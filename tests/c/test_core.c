@@ -5438,29 +5438,40 @@ static void test_gil_settle_hold_off(void)
 }
 
 #ifndef MENIOS_TEST_DET
+/* A thread holding the GIL's busy flag that lets go @delay_ns after the
+ * settler says it is about to settle.  Both are on a CPU at that moment
+ * (each has just seen the other's store while spinning), so a let-go
+ * within the settle's cpu_relax window does not depend on how busy the
+ * machine is; a longer delay reaches the settle's yields. */
 struct gil_holder {
-	_Atomic int left;
-	int sleep_us;
+	_Atomic int running, go, left;
+	int64_t delay_ns;
 };
 
 static void *gil_holder_main(void *arg)
 {
 	struct gil_holder *h = arg;
-	struct timespec ts = { 0, (long)h->sleep_us * 1000L };
+	int64_t t0;
 
-	nanosleep(&ts, NULL);
+	atomic_store(&h->running, 1);
+	while (!atomic_load(&h->go))
+		plat_cpu_relax();
+	t0 = plat_now_ns();
+	while (plat_now_ns() - t0 < h->delay_ns)
+		plat_cpu_relax();
 	atomic_store(&h->left, 1);
 	gil_leave();
 	return NULL;
 }
 
-/* A settle returns once the holder lets go, or at its bound (clearing the
- * stale flag); a yield that handed the CPU away for long may end it first
- * on a busy machine, so a let-go must be seen in some of the tries.  Such
- * a yield also holds later settles off for up to 100 ms, doubling while
- * they keep coming (gil_settle_hold_off): a try that finds itself held off
- * waits that out, or a slow run (ASan's thread exits) could spend every
- * try inside one hold-off. */
+/* A settle returns once the holder lets go (or finds it gone already), or
+ * at its bound, clearing the stale flag.  Whatever else the machine runs,
+ * a holder that lets go while the settle spins is seen letting go; one
+ * that lets go during the yields may be missed on a busy machine (a yield
+ * that handed the CPU away for long ends the wait).  Such a yield also
+ * holds later settles off for up to 100 ms, doubling while they keep
+ * coming (gil_settle_hold_off): a try that finds itself held off waits
+ * that out. */
 #define GIL_HOLD_OFF_MAX_MS	100
 
 static void test_gil_settle(void)
@@ -5471,19 +5482,23 @@ static void test_gil_settle(void)
 	gil_leave();
 	CHECK_EQ(gil_settle(1000 * MS), GIL_SETTLE_IDLE);
 
-	for (i = 0; i < 100 && freed < 5; i++) {
-		struct gil_holder h = { 0, 200 };
+	for (i = 0; i < 100 && freed < 10; i++) {
+		/* odd tries let go after the spin, in the yields */
+		struct gil_holder h = { 0, 0, 0, i % 2 ? 20000 : 100 };
 		test_thread_t t;
 
 		gil_enter();
 		test_thread_start(&t, gil_holder_main, &h);
+		while (!atomic_load(&h.running))
+			plat_cpu_relax();
+		atomic_store(&h.go, 1);
 		r = gil_settle(5000 * MS);
 		test_thread_join(t);
-		CHECK(r == GIL_SETTLE_FREE || r == GIL_SETTLE_LONG_YIELD ||
-		      r == GIL_SETTLE_HELD_OFF);
-		if (r == GIL_SETTLE_FREE) {
+		CHECK(r == GIL_SETTLE_FREE || r == GIL_SETTLE_IDLE ||
+		      r == GIL_SETTLE_LONG_YIELD || r == GIL_SETTLE_HELD_OFF);
+		if (r == GIL_SETTLE_FREE || r == GIL_SETTLE_IDLE) {
 			CHECK_EQ(atomic_load(&h.left), 1);	/* only the holder clears it */
-			freed++;
+			freed += r == GIL_SETTLE_FREE;
 		} else if (r == GIL_SETTLE_HELD_OFF) {
 			sleep_ms(GIL_HOLD_OFF_MAX_MS + 10);
 		}
@@ -5491,21 +5506,25 @@ static void test_gil_settle(void)
 	}
 	CHECK(freed > 0);
 
-	for (i = 0; i < 50; i++) {	/* a holder that never lets go */
+	/* A holder that never lets go.  A bound past the spin runs out in the
+	 * yields, which a busy machine may cut short; a bound within the spin
+	 * runs out with no yield, once no hold-off is left to wait out. */
+	for (i = 0; i < 50; i++) {
+		int64_t bound = i % 2 ? 500 : 100000;
+
 		gil_enter();
 		t0 = plat_now_ns();
-		r = gil_settle(100000);
+		r = gil_settle(bound);
 		took = plat_now_ns() - t0;
 		CHECK(r == GIL_SETTLE_BOUND || r == GIL_SETTLE_LONG_YIELD ||
 		      r == GIL_SETTLE_HELD_OFF);
 		if (r == GIL_SETTLE_BOUND) {
-			CHECK(took >= 100000);
+			CHECK(took >= bound);
 			CHECK(!gil_is_busy());	/* the stale flag is cleared */
 			break;
 		}
 		gil_leave();
-		if (r == GIL_SETTLE_HELD_OFF)
-			sleep_ms(GIL_HOLD_OFF_MAX_MS + 10);
+		sleep_ms(GIL_HOLD_OFF_MAX_MS + 10);	/* past any hold-off */
 	}
 	CHECK(i < 50);
 }
