@@ -293,28 +293,44 @@ def vmsplice(proc, fd, buffers, flags=0):
     """vmsplice(2): into a pipe's write end, ``buffers``' bytes as page
     buffers (``Pages`` shared, ``SPLICE_F_GIFT`` handing them over; other
     buffers copied), as many as fit once there is room; from a read end,
-    a read into the writable ``buffers``.  EINVAL for an unknown flag or
-    more than IOV_MAX buffers; EBADF for a bad fd or one that is not a
-    pipe; EAGAIN with SPLICE_F_NONBLOCK (the pipe's O_NONBLOCK does not
-    count: without the flag vmsplice waits); EPIPE + SIGPIPE without a
-    reader."""
+    a read into the writable ``buffers``.  In Linux's order: EINVAL for an
+    unknown flag, EBADF for a bad fd, EINVAL for more than IOV_MAX
+    buffers, 0 when the buffers hold no byte (whatever the file), then
+    EBADF for a file that is not a pipe; EAGAIN with SPLICE_F_NONBLOCK
+    (the pipe's O_NONBLOCK does not count: without the flag vmsplice
+    waits); EPIPE + SIGPIPE without a reader."""
     proc._check_alive()
     flags = as_int(flags)
     bufs = list(buffers)
     if flags & ~SPLICE_F_ALL:
         raise err(errno.EINVAL)
     with proc._hold(fd) as f:
-        if not isinstance(f, _PipeFile):
+        # vmsplice_type(): the file's mode picks the direction
+        if _writable(f):
+            to_pipe = True
+        elif _readable(f):
+            to_pipe = False
+        else:
             raise err(errno.EBADF)
         if len(bufs) > IOV_MAX:
             raise err(errno.EINVAL)
+        if not isinstance(f, _PipeFile):
+            # an empty iovec returns before the file is looked at
+            if any(_iov_len(b) for b in bufs):
+                raise err(errno.EBADF)
+            return 0
         nonblock = bool(flags & SPLICE_F_NONBLOCK)     # the file's O_NONBLOCK is not looked at
-        if f.fmode & _unix.FMODE_WRITE:
+        if to_pipe:
             refs = _unix.user_refs(bufs, bool(flags & SPLICE_F_GIFT))
             if not len(refs):
                 return 0
             share = any(isinstance(b, (_unix.Pages, _unix.PageBuffer)) for b in bufs)
             return signalling_pipe_call(proc, _unix.pipe_add_refs, f, refs, nonblock, share)
-        if f.fmode & _unix.FMODE_READ:
-            return _unix.pipe_read_into(f, bufs, nonblock)
-        raise err(errno.EBADF)
+        return _unix.pipe_read_into(f, bufs, nonblock)
+
+
+def _iov_len(b):
+    """How many bytes one vmsplice buffer spans."""
+    if isinstance(b, (_unix.Pages, _unix.PageBuffer)):
+        return b.nbytes
+    return memoryview(b).nbytes

@@ -394,6 +394,25 @@ def vmsplice_args(k, t):
     _pending(t, p)
 
 
+@scenario("vmsplice_not_a_pipe", params={"file": ("stream", "dgram", "rdonly")})
+def vmsplice_not_a_pipe(k, t, file):
+    """On a file that is not a pipe the buffers are counted first: more than
+    IOV_MAX of them is EINVAL and no byte in them returns 0 (no buffer, or
+    only empty ones); a byte makes it EBADF."""
+    p = _proc(k)
+    if file == "rdonly":
+        fd = _file(t, p, b"f", os.O_RDONLY)
+    else:
+        fd, _ = t.call(p.socketpair, socket.AF_UNIX,
+                       socket.SOCK_STREAM if file == "stream" else socket.SOCK_DGRAM)
+    t.call(p.vmsplice, fd, [])
+    t.call(p.vmsplice, fd, [b"", b""])
+    t.call(p.vmsplice, fd, [b""] * 1025)
+    t.call(p.vmsplice, fd, [b"", b"x"])
+    t.call(p.vmsplice, fd, [bytearray(2)], SPLICE_F_NONBLOCK)
+    t.call(p.vmsplice, fd, [], 0x10)
+
+
 TYPES = {"type": ("SOCK_STREAM", "SOCK_DGRAM", "SOCK_SEQPACKET")}
 
 
