@@ -329,12 +329,10 @@ def user_refs(buffers, bint gift):
 def pipe_add_refs(PipeFile pipe not None, PageRefs refs not None, bint nonblock, bint zerocopy):
     """Put ``refs``' page buffers in ``pipe``, as many as fit once there is
     room (pipe_add_bufs): (bytes added, SIGPIPE due).  The buffers that went
-    in leave ``refs``.  EAGAIN when ``nonblock`` and full; EPIPE (SIGPIPE
-    due) with no reader."""
+    in leave ``refs``; empty ``refs`` only wait for room.  EAGAIN when
+    ``nonblock`` and full; EPIPE (SIGPIPE due) with no reader."""
     cdef _call c
     cdef ssize_t r
-    if refs.n == refs.start:
-        return 0, False
     c.op = CALL_PIPE_ADD
     c.task = NULL
     c.nogil = False

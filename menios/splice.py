@@ -18,9 +18,9 @@ order, then the C core moves page references.
   buffers go as page skbs sharing their pages (buffers that follow each
   other in one page run in one skb), charged to the send buffer; a datagram
   or seqpacket socket gets each batch copied as one message.
-* AF_UNIX socket -> pipe: a stream socket's paged data goes in by reference,
-  the rest is copied (unix_stream_splice_read); a datagram or seqpacket
-  socket gives one message, cut to the count.
+* AF_UNIX socket -> pipe (splice, sendfile): a stream socket's paged data
+  goes in by reference, the rest is copied (unix_stream_splice_read); a
+  datagram or seqpacket socket gives one message, cut to the count.
 * vmsplice: ``Pages`` are shared page by page (``SPLICE_F_GIFT`` hands them
   over), other buffers copied into fresh pages; from a pipe's read end it
   copies out, as read.
@@ -92,18 +92,29 @@ def _start(f, offset):
     return offset
 
 
-def _file_to_pipe(proc, fin, fout, count, offset, nonblock):
-    """splice_file_to_pipe: the file's pages from its position (``offset``
-    or the file's, then advanced) into the pipe: the bytes moved."""
-    if not _regular(fin):
-        raise err(errno.EINVAL)         # no splice_read (a directory)
+def _to_pipe(proc, fin, fout, count, offset, nonblock):
+    """splice_file_to_pipe: wait for room in the pipe ``fout`` (EPIPE +
+    SIGPIPE without a reader, EAGAIN when full and ``nonblock``), then 0 for
+    a ``count`` of 0, then ``fin``'s splice_read: a socket's data
+    (unix_stream_splice_read, or one message of another type, whose own
+    O_NONBLOCK alone says whether it waits), a regular file's pages from
+    its position (``offset`` or the file's, then advanced), else EINVAL."""
+    if isinstance(fin, _Socket):
+        sock_nb = bool(fin.f_flags & O_NONBLOCK)
+        if fin.type == SOCK_STREAM:
+            sock_nb = sock_nb or nonblock
+        return signalling_pipe_call(proc, _unix.splice_socket_to_pipe, fin, fout, count,
+                                    nonblock, sock_nb)
+    if not count or not _regular(fin):
+        signalling_pipe_call(proc, _unix.pipe_add_refs, fout, _unix.PageRefs(0), nonblock, False)
+        if count:
+            raise err(errno.EINVAL)         # no splice_read (a directory, a pipe)
+        return 0
     of = fin.of
     with of._lock:
         pos = _start(fin, offset)
         refs = of.inode.data.refs(pos, min(count, MAX_RW_COUNT),
                                   max(1, fout.get_size() // PAGE_SIZE))
-    if not len(refs):
-        return 0
     n = signalling_pipe_call(proc, _unix.pipe_add_refs, fout, refs, nonblock, True)
     if offset is None and n:
         with of._lock:
@@ -170,18 +181,11 @@ def splice(proc, src, dst, count, offset_src=None, offset_dst=None, flags=0):
                 raise err(errno.EINVAL)         # no FMODE_PWRITE
             return signalling_pipe_call(proc, _unix.splice_pipe_to_socket, fin, fout, count,
                                         nonblock or bool(fin.f_flags & O_NONBLOCK), proc)
-        if opipe and isinstance(fin, _Socket):
-            if offset_src is not None:
-                raise err(errno.EINVAL)
-            pipe_nb = nonblock or bool(fout.f_flags & O_NONBLOCK)
-            sock_nb = bool(fin.f_flags & O_NONBLOCK)
-            if fin.type == SOCK_STREAM:
-                sock_nb = sock_nb or pipe_nb    # unix_stream_splice_read
-            return signalling_pipe_call(proc, _unix.splice_socket_to_pipe, fin, fout, count,
-                                        pipe_nb, sock_nb)
-        if opipe and _seekable(fin):
-            return _file_to_pipe(proc, fin, fout, count, offset_src,
-                                 nonblock or bool(fout.f_flags & O_NONBLOCK))
+        if opipe:
+            if offset_src is not None and not _seekable(fin):
+                raise err(errno.EINVAL)         # no FMODE_PREAD
+            return _to_pipe(proc, fin, fout, count, offset_src,
+                            nonblock or bool(fout.f_flags & O_NONBLOCK))
         raise err(errno.EINVAL)
 
 
@@ -242,14 +246,17 @@ def sendfile(proc, out_fd, in_fd, offset, count):
     """sendfile(2) in os.sendfile's shape: bytes sent from the regular file
     ``in_fd`` to ``out_fd`` (a pipe, a socket or a regular file), from
     ``offset`` (the file position untouched) or, for None, from the file
-    position (advanced).  In do_sendfile's order: EBADF (``in_fd`` bad or
-    not readable), ESPIPE (an offset on a file without one), EINVAL (a
-    negative offset), EBADF (``out_fd``), EINVAL (an input that cannot
-    be spliced from: a pipe, a directory, a socket; an O_APPEND output).
-    0 at or past the end of the file.  To a pipe, one pipe-full at most
-    (EAGAIN when full and O_NONBLOCK, EPIPE + SIGPIPE without a reader); to
-    a socket, everything unless a send stops short (EAGAIN, EPIPE +
-    SIGPIPE, ENOTCONN when nothing went)."""
+    position (advanced); or from the AF_UNIX socket ``in_fd`` into the pipe
+    ``out_fd``, as splice reads it.  In do_sendfile's order: EBADF
+    (``in_fd`` bad or not readable), ESPIPE (an offset on a file without
+    one), EINVAL (a negative offset), EBADF (``out_fd``).  To a pipe,
+    splice_file_to_pipe's order: room first (EAGAIN when full and
+    O_NONBLOCK, EPIPE + SIGPIPE without a reader), then 0 for a ``count``
+    of 0, then EINVAL for an input that cannot be spliced from (a pipe, a
+    directory); one pipe-full at most.  Elsewhere: EINVAL for an input
+    that is not a regular file or an O_APPEND output; 0 at or past the end
+    of the file; to a socket, everything unless a send stops short (EAGAIN,
+    EPIPE + SIGPIPE, ENOTCONN when nothing went)."""
     proc._check_alive()
     count = as_int(count)
     if count < 0:
@@ -265,10 +272,8 @@ def sendfile(proc, out_fd, in_fd, offset, count):
                 raise err(errno.EBADF)
             count = min(count, MAX_RW_COUNT)
             if isinstance(fout, _PipeFile):
-                if not _seekable(fin):
-                    raise err(errno.EINVAL)
-                return _file_to_pipe(proc, fin, fout, count, offset,
-                                     bool(fout.f_flags & O_NONBLOCK))
+                return _to_pipe(proc, fin, fout, count, offset,
+                                bool(fout.f_flags & O_NONBLOCK))
             if getattr(fout, "of", None) is not None and fout.of.flags & O_APPEND:
                 raise err(errno.EINVAL)
             if not _regular(fin):

@@ -3844,6 +3844,53 @@ static void test_pipe_basic(void)
 	net_done(net);
 }
 
+/* splice_file_to_pipe waits for room before it reads: with nothing to add
+ * (pipe_add_bufs of no buffer) or a count of 0 from a socket, a full
+ * pipe is still -EAGAIN and one without a reader -EPIPE with SIGPIPE; with
+ * room, 0, and the socket is not read. */
+static void test_pipe_room_first(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *p = pipe_create(net);
+	struct scm_fp_list *rfp;
+	struct unix_sock *a, *b;
+	struct wait_ctl ctl;
+	static char big[4000];
+	unsigned int used;
+	int sigpipe = 0;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(send_nb(a, "hello", 5, 0), 5);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_add_bufs(p, NULL, 0, 0, &ctl, &sigpipe, &used), 0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_splice_from_socket(b, p, 0, 1, 1, 1, &ctl, &sigpipe, &rfp), 0);
+	CHECK_EQ(b->receive_queue.qlen, 1);		/* not read */
+	while (PWRITE(p, big, sizeof(big)) > 0)
+		;
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_add_bufs(p, NULL, 0, 0, &ctl, &sigpipe, &used), -EAGAIN);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_splice_from_socket(b, p, 0, 1, 1, 1, &ctl, &sigpipe, &rfp), -EAGAIN);
+	CHECK_EQ(sigpipe, 0);
+	pipe_release(p, RD);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_add_bufs(p, NULL, 0, 0, &ctl, &sigpipe, &used), -EPIPE);
+	CHECK_EQ(sigpipe, 1);
+	sigpipe = 0;
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_splice_from_socket(b, p, 0, 1, 1, 1, &ctl, &sigpipe, &rfp), -EPIPE);
+	CHECK_EQ(sigpipe, 1);
+	CHECK(rfp == NULL);
+	CHECK_EQ(b->receive_queue.qlen, 1);
+	pipe_release(p, WR);
+	pipe_put(p);
+	unix_release(a);
+	unix_release(b);
+	CHECK_EQ(PAGES(net), 0);
+	net_done(net);
+}
+
 static void test_pipe_capacity(void)
 {
 	struct unix_net *net = net_new();
@@ -5578,6 +5625,7 @@ static const struct test tests[] = {
 	{ "stream_oob_owner_files", test_stream_oob_owner_files },
 	{ "ready", test_ready },
 	{ "pipe_basic", test_pipe_basic },
+	{ "pipe_room_first", test_pipe_room_first },
 	{ "pipe_capacity", test_pipe_capacity },
 	{ "pipe_packets", test_pipe_packets },
 	{ "pipe_threads", test_pipe_threads },

@@ -951,12 +951,10 @@ ssize_t pipe_add_bufs(struct pipe_inode_info *pipe, struct pipe_buffer *bufs, un
 	int err = 0;
 
 	*used = 0;
-	if (!n)
-		return 0;
 	wait_ctl_begin(ctl, -1);
 	plat_mutex_lock(&pipe->mutex);
 	err = pipe_wait_for_space(pipe, 0, ctl, sigpipe);
-	if (err)
+	if (err || !n)
 		goto out;
 	plat_mutex_lock(&net->lock);
 	while (i < n && !pipe_full(pipe->head, pipe->tail, pipe->max_usage)) {
@@ -1179,13 +1177,11 @@ ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pi
 	size_t done = 0;
 
 	*rfp = NULL;
-	if (!len)
-		return 0;
 	wait_ctl_begin(ctl, -1);
 	plat_mutex_lock(&pipe->mutex);
 	err = pipe_wait_for_space(pipe, pipe_nonblock, ctl, sigpipe);
-	if (err)
-		goto out;
+	if (err || !len)
+		goto out;	/* do_splice_read: room first, then a len of 0 is 0 */
 	room = pipe->max_usage - pipe_occupancy(pipe->head, pipe->tail);
 	if (len > (size_t)room * PAGE_SIZE_BYTES)
 		len = (size_t)room * PAGE_SIZE_BYTES;

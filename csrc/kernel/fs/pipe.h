@@ -183,7 +183,9 @@ ssize_t pipe_tee(struct pipe_inode_info *ipipe, struct pipe_inode_info *opipe,
  * @bufs[0..@n) at its head as fit, each with the page reference it holds;
  * *@used says how many went in (the caller keeps the rest).  The buffers
  * never merge later writes: their pages are not the pipe's to write.
- * @zerocopy: count the bytes as moved without a copy.  Returns the bytes
+ * @zerocopy: count the bytes as moved without a copy.  With @n 0 it only
+ * waits for room (a splice_read that then moves nothing: a count of 0, a
+ * file at its end or one that cannot be spliced from).  Returns the bytes
  * added, -EAGAIN when full and @ctl non-blocking, -EPIPE (*@sigpipe set)
  * with no reader, -ERESTARTSYS/-EINTR, -ESHUTDOWN.
  */
@@ -231,7 +233,9 @@ ssize_t pipe_bufs_to_socket(void *task, struct unix_sock *sk, const struct pipe_
  * splice_file_to_pipe for an AF_UNIX socket @sk (unix_stream_splice_read;
  * sock_splice_read's copy for the other types): wait for room in @pipe
  * (-EAGAIN if @pipe_nonblock, -EPIPE with *@sigpipe without a reader),
- * then receive up to @len bytes, at most what the free slots hold.  A
+ * then, for a @len of 0, return 0 (do_splice_read; the socket is not
+ * looked at), else receive up to @len bytes, at most what the free slots
+ * hold.  A
  * message sent in pages (a page skb) goes in by reference, page-sized
  * buffers sharing its pages; other data is copied into fresh pages.  A
  * @stream socket is read across messages until @len or its queue runs

@@ -346,6 +346,61 @@ def sendfile_pipe_full(k, t):
     _pending(t, p)
 
 
+@scenario("sendfile_socket_to_pipe", params={"type": ("SOCK_STREAM", "SOCK_DGRAM", "SOCK_SEQPACKET")})
+def sendfile_socket_to_pipe(k, t, type):
+    """sendfile from an AF_UNIX socket into a pipe reads as splice does
+    (a stream across sends, another type one message, cut to the count);
+    EAGAIN on an empty non-blocking socket; once the peer is gone, 0 (EOF)
+    from a connected stream or seqpacket socket, EAGAIN from a datagram
+    one; an unconnected socket: EINVAL, ENOTCONN or EAGAIN by type."""
+    p = _proc(k)
+    sotype = getattr(socket, type)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, sotype)
+    t.call(p.send, a, b"hello")
+    t.call(p.send, a, b"world!")
+    t.call(p.sendfile, w, b, None, 3)
+    t.call(p.sendfile, w, b, None, 100)
+    t.call(p.ioctl, r, FIONREAD)
+    t.call(p.read, r, 100)
+    t.call(p.fcntl, b, 4, os.O_NONBLOCK)        # F_SETFL
+    t.call(p.sendfile, w, b, None, 100)
+    t.call(p.close, a)
+    t.call(p.sendfile, w, b, None, 100)
+    c = t.call(p.socket, socket.AF_UNIX, sotype | socket.SOCK_NONBLOCK)
+    t.call(p.sendfile, w, c, None, 100)
+
+
+@scenario("splice_to_pipe_room_first",
+          params={"src": ("eof_file", "directory", "stream", "dgram"),
+                  "pipe": ("full", "no_reader")})
+def splice_to_pipe_room_first(k, t, src, pipe):
+    """Into a pipe, splice and sendfile wait for room before they look at
+    what they read from (splice_file_to_pipe): a full O_NONBLOCK pipe is
+    EAGAIN and one without a reader EPIPE + SIGPIPE even for a file at its
+    end, a directory (else EINVAL), an empty socket, or a sendfile of 0
+    bytes."""
+    p = _proc(k)
+    if src == "eof_file":
+        fd = _file(t, p, b"abc")
+        t.call(p.lseek, fd, 0, os.SEEK_END)
+    elif src == "directory":
+        fd = t.call(p.open, "/tmp", os.O_RDONLY | os.O_DIRECTORY)
+    else:
+        fd, _ = t.call(p.socketpair, socket.AF_UNIX,
+                       (socket.SOCK_STREAM if src == "stream" else socket.SOCK_DGRAM)
+                       | socket.SOCK_NONBLOCK)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    if pipe == "full":
+        t.step("fill", _fill, p, w)
+    else:
+        t.call(p.close, r)
+    t.call(p.splice, fd, w, 5)
+    t.call(p.sendfile, w, fd, None, 5)
+    t.call(p.sendfile, w, fd, None, 0)
+    _pending(t, p)
+
+
 @scenario("vmsplice_into_pipe", params={"sizes": ((5,), (3, 4), (PAGE,), (PAGE + 1, 10), (0, 7))})
 def vmsplice_into_pipe(k, t, sizes):
     """User buffers into a pipe: every byte, in order."""
