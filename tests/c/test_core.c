@@ -2117,6 +2117,17 @@ static void wsleeper_start(struct wsleeper *w, struct wring *r, int intr, int64_
 	CHECK_EQ(wstat(r, &r->st.blocked), before + 1);
 }
 
+/* Wake @w, asleep on its ring, with an event, and wait for it to end:
+ * its result. */
+static int wsleeper_wake(struct wsleeper *w)
+{
+	plat_mutex_lock(&w->r->lock);
+	__wake_up(&w->r->wq, 1);
+	plat_mutex_unlock(&w->r->lock);
+	test_thread_join(w->self);
+	return w->result;
+}
+
 static int wsleeper_result(struct wsleeper *w)
 {
 	return __atomic_load_n(&w->result, __ATOMIC_SEQ_CST);
@@ -2246,7 +2257,6 @@ static void test_wait_signal_hook(void)
 {
 	struct wring r;
 	struct wsleeper h;
-	int i;
 
 	memset(&r, 0, sizeof(r));
 	plat_mutex_init(&r.lock);
@@ -2264,15 +2274,9 @@ static void test_wait_signal_hook(void)
 
 	/* cannot tell: no spin, so its wake-up finds it asleep or about to be */
 	__atomic_store_n(&hook_answer, -1, __ATOMIC_SEQ_CST);
-	wsleeper_spawn(&h, &r, 1, PLAT_FOREVER);
-	for (i = 0; i < 10000 && wstat(&r, &r.st.blocked) < 1; i++)
-		sleep_ms(1);
+	wsleeper_start(&h, &r, 1, PLAT_FOREVER);
 	sleep_ms(20);
-	plat_mutex_lock(&r.lock);
-	__wake_up(&r.wq, 1);
-	plat_mutex_unlock(&r.lock);
-	test_thread_join(h.self);
-	CHECK_EQ(h.result, 0);
+	CHECK_EQ(wsleeper_wake(&h), 0);
 	CHECK_EQ(r.st.spin_wakes, 0);
 	CHECK_EQ(r.st.kicks, 1);
 
@@ -2280,14 +2284,8 @@ static void test_wait_signal_hook(void)
 	sleep_ms(200);			/* past any spin hold-off of earlier tests */
 	/* can tell: it spins, and a wake-up during the spin is a spin wake */
 	__atomic_store_n(&hook_answer, 0, __ATOMIC_SEQ_CST);
-	wsleeper_spawn(&h, &r, 1, PLAT_FOREVER);
-	for (i = 0; i < 10000 && wstat(&r, &r.st.blocked) < 1; i++)
-		sleep_ms(1);
-	plat_mutex_lock(&r.lock);
-	__wake_up(&r.wq, 1);
-	plat_mutex_unlock(&r.lock);
-	test_thread_join(h.self);
-	CHECK_EQ(h.result, 0);
+	wsleeper_start(&h, &r, 1, PLAT_FOREVER);
+	CHECK_EQ(wsleeper_wake(&h), 0);
 	CHECK_EQ(r.st.spin_wakes, 1);
 
 	/* a signal caught while it spins ends the spin and the sleep: -EINTR
@@ -2295,9 +2293,7 @@ static void test_wait_signal_hook(void)
 	{
 		int64_t t0 = plat_now_ns();
 
-		wsleeper_spawn(&h, &r, 1, t0 + 20000 * MS);
-		for (i = 0; i < 10000 && wstat(&r, &r.st.blocked) < 1; i++)
-			sleep_ms(1);
+		wsleeper_start(&h, &r, 1, t0 + 20000 * MS);
 		sleep_ms(5);		/* well into its spin */
 		__atomic_store_n(&hook_answer, 1, __ATOMIC_SEQ_CST);
 		test_thread_join(h.self);
