@@ -1,5 +1,8 @@
 /*
  * mm/page.c - refcounted page runs.
+ *
+ * Locking: see the contract in page.h.  In short: a run's refcount and
+ * event are atomics; pool->lock guards the pool's cache and is a leaf.
  */
 #include "../errno.h"
 #include "../lib/string.h"
