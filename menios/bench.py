@@ -141,6 +141,19 @@ def _sampled_loop(op, budget, max_samples=200000):
     return samples
 
 
+def _timed_ops(op, budget, cleanup):
+    """50 warm-up op()s, then each op() timed for ``budget`` seconds;
+    ``cleanup()`` runs whatever happens.  The result counts ops per second
+    and keeps the per-op latencies."""
+    try:
+        for _ in range(50):
+            op()
+        samples = _sampled_loop(op, budget)
+    finally:
+        cleanup()
+    return _result(len(samples), sum(samples) / 1e9, None, samples)
+
+
 def _threads(targets, timeout):
     """Run the callables in threads; re-raise the first error."""
     errors = []
@@ -837,13 +850,7 @@ def _connect_accept(name, budget, abstract):
                     os.unlink(addr)
                 finally:
                     os.rmdir(tmp)
-    try:
-        for _ in range(50):
-            op()
-        samples = _sampled_loop(op, budget)
-    finally:
-        cleanup()
-    return _result(len(samples), sum(samples) / 1e9, None, samples)
+    return _timed_ops(op, budget, cleanup)
 
 
 @_workload("connect_accept_fs", "ops", ("menios", "host"),
@@ -888,13 +895,7 @@ def _w_scm(name, budget):
         send_fds(a_, bufs, fds)
         _, got, _, _ = recv_fds(b_, 1, 1)
         close(got[0])
-    try:
-        for _ in range(50):
-            op()
-        samples = _sampled_loop(op, budget)
-    finally:
-        cleanup()
-    return _result(len(samples), sum(samples) / 1e9, None, samples)
+    return _timed_ops(op, budget, cleanup)
 
 
 def _idle_pairs_menios(npairs):
