@@ -205,6 +205,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     ssize_t unix_sendmsg(void *task, unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     void unix_room_release(unix_msg *msg) nogil
     ssize_t unix_recvmsg(void *task, unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
+    void unix_scm_recv_end(unix_sock *sk, unix_msg *msg) nogil
     size_t unix_recv_hint(const unix_sock *sk) nogil
     int unix_shutdown(unix_sock *sk, int how) nogil
     int unix_getname(unix_sock *sk, int peer, unsigned char *path, unsigned int *len) nogil

@@ -1458,6 +1458,7 @@ cdef class Socket(File):
             r = self._recv(&m, proc)
             addr = self._finish_data(&m, True)
             _check(r)
+            unix_scm_recv_end(self.sk, &m)
             if fds_only:
                 anc = _cmsg_fds(control, m.rcontrol - control)
             else:

@@ -8,8 +8,9 @@ import struct
 
 from .args import as_int, err
 from .constants import (
-    HZ, INT_MAX, INT_MIN, NSEC_PER_SEC, SIZEOF_INT, SO_DEBUG, SO_PEERCRED, SO_RCVBUFFORCE,
-    SO_RCVTIMEO, SO_SNDBUFFORCE, SO_SNDTIMEO, SOL_SOCKET, USEC_PER_SEC)
+    HZ, INT_MAX, INT_MIN, NSEC_PER_SEC, SIZEOF_INT, SO_DEBUG, SO_INQ, SO_PEERCRED,
+    SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUFFORCE, SO_SNDTIMEO, SOCK_STREAM, SOL_SOCKET,
+    USEC_PER_SEC)
 from .scm import UCRED
 
 #: struct timeval on 64-bit Linux: seconds, microseconds.
@@ -73,7 +74,10 @@ def setsockopt(proc, fd, level, optname, value):
     """setsockopt(2) with an int or a bytes-like value.  EBADF, ENOTSOCK,
     ENOPROTOOPT; EINVAL for a value too short; EDOM for a timeval out of
     range; EACCES (SO_DEBUG) and EPERM (SO_SNDBUFFORCE/SO_RCVBUFFORCE)
-    without CAP_NET_ADMIN; OverflowError for an int beyond a C int."""
+    without CAP_NET_ADMIN; OverflowError for an int beyond a C int.
+    SO_INQ is a stream socket's own option (unix_setsockopt): its value
+    must be exactly an int, 0 or 1 (EINVAL); the other types do not know
+    it (ENOPROTOOPT)."""
     with proc._hold_sock(fd) as s:
         level, optname = as_int(level), as_int(optname)
         if isinstance(value, int):
@@ -86,7 +90,8 @@ def setsockopt(proc, fd, level, optname, value):
             s.setsockopt(level, optname, timeval_to_ns(raw))
             return
         if level == SOL_SOCKET:
-            if len(raw) < SIZEOF_INT:
+            if len(raw) < SIZEOF_INT or (optname == SO_INQ and s.type == SOCK_STREAM
+                                         and len(raw) != SIZEOF_INT):
                 raise err(errno.EINVAL)
             val = _INT.unpack(raw[:SIZEOF_INT])[0]
             # sk_setsockopt's sockopt_capable(CAP_NET_ADMIN) checks

@@ -3108,6 +3108,126 @@ static void test_scm_recv(void)
 }
 
 /*
+ * SO_INQ: a stream socket's option (0 or 1), unknown to the other types
+ * and not readable.  unix_scm_recv_end puts SCM_INQ after what the call's
+ * attempts put -- here a read continued by a second attempt, whose files
+ * come after the first attempt's credentials -- with the bytes left; a
+ * read of the OOB byte, a socket with it off and a cut buffer behave as
+ * Linux's.
+ */
+static void test_scm_inq(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *d1, *d2;
+	struct tfile f0, *files[1] = { &f0 };
+	struct scm_fp_list *fp;
+	unsigned char control[128];
+	struct unix_cmsghdr h;
+	struct unix_cred uc;
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+	int64_t v;
+	int32_t fd, inq;
+	size_t off;
+	char data[8];
+
+	mkpair(net, SOCK_DGRAM, &d1, &d2);
+	CHECK_EQ(unix_setsockopt(d2, SOL_SOCKET, SO_INQ, 1), -ENOPROTOOPT);
+	CHECK_EQ(unix_getsockopt(d2, SOL_SOCKET, SO_INQ, &v), -ENOPROTOOPT);
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_INQ, 2), -EINVAL);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_INQ, -1), -EINVAL);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_INQ, 1), 0);
+	CHECK_EQ(unix_getsockopt(b, SOL_SOCKET, SO_INQ, &v), -ENOPROTOOPT);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1), 0);
+	tfile_open(&f0, NULL);
+	memset(tvfs_fds, 0, sizeof(tvfs_fds));
+
+	CHECK_EQ(send_nb(a, "ab", 2, 0), 2);
+	msg_init(&m, &iov, data, 6, MSG_WAITALL);
+	m.rcontrol = control;
+	m.rcontrollen = sizeof(control);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 2);
+	fp = fp_of(files, 1);
+	CHECK_EQ(xsend(a, "cd", 2, 0, NULL, 0, &fp, NULL), 2);
+	CHECK_EQ(send_nb(a, "efg", 3, 0), 3);
+	ctl_init(&ctl, 1);
+	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 4);	/* the files end the read */
+	unix_scm_recv_end(b, &m);
+	unix_msg_release(b, &m);
+	CHECK(!memcmp(data, "abcd", 4));
+	cmsg_get(control, &h, &uc, sizeof(uc));
+	CHECK_EQ(h.cmsg_type, SCM_CREDENTIALS);
+	off = UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(uc)));
+	cmsg_get(control + off, &h, &fd, sizeof(fd));
+	CHECK_EQ(h.cmsg_type, SCM_RIGHTS);
+	off += UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(fd)));
+	cmsg_get(control + off, &h, &inq, sizeof(inq));
+	CHECK_EQ(h.cmsg_level, SOL_SOCKET);
+	CHECK_EQ(h.cmsg_type, SCM_INQ);
+	CHECK_EQ(h.cmsg_len, UNIX_CMSG_LEN(sizeof(inq)));
+	CHECK_EQ(inq, 3);				/* "efg" */
+	CHECK_EQ(m.rcontrol - control, (long)(off + UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(inq)))));
+	CHECK_EQ(m.msg_flags, 0);
+	tvfs_close_all();
+
+	/* the OOB byte's read reports none; the next read counts what is left */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 0), 0);
+	CHECK_EQ(send_nb(a, "!", 1, MSG_OOB), 1);
+	msg_init(&m, &iov, data, 1, MSG_OOB);
+	m.rcontrol = control;
+	m.rcontrollen = sizeof(control);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
+	unix_scm_recv_end(b, &m);
+	unix_msg_release(b, &m);
+	CHECK(m.rcontrol == control);
+	msg_init(&m, &iov, data, 1, 0);
+	m.rcontrol = control;
+	m.rcontrollen = sizeof(control);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
+	unix_scm_recv_end(b, &m);
+	unix_msg_release(b, &m);
+	cmsg_get(control, &h, &inq, sizeof(inq));
+	CHECK_EQ(h.cmsg_type, SCM_INQ);
+	CHECK_EQ(inq, 2);
+
+	/* a header's room but not the int's: the header, cut, and MSG_CTRUNC */
+	msg_init(&m, &iov, data, 1, 0);
+	m.rcontrol = control;
+	m.rcontrollen = sizeof(h);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
+	unix_scm_recv_end(b, &m);
+	unix_msg_release(b, &m);
+	CHECK_EQ(m.msg_flags, MSG_CTRUNC);
+	CHECK(m.rcontrol == control + sizeof(h));
+	memcpy(&h, control, sizeof(h));
+	CHECK_EQ(h.cmsg_len, sizeof(h));
+
+	/* turned off: none */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_INQ, 0), 0);
+	msg_init(&m, &iov, data, 1, 0);
+	m.rcontrol = control;
+	m.rcontrollen = sizeof(control);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
+	unix_scm_recv_end(b, &m);
+	unix_msg_release(b, &m);
+	CHECK(m.rcontrol == control);
+
+	unix_release(a);
+	unix_release(b);
+	unix_release(d1);
+	unix_release(d2);
+	tfile_put(&f0);
+	net_done(net);
+}
+
+/*
  * The names: abstract ones keyed by name and type, freed with the socket;
  * autobind's five hex digits, once; SO_PASSCRED autobinds a connect.
  */
@@ -5601,6 +5721,7 @@ static const struct test tests[] = {
 	{ "scm_send", test_scm_send },
 	{ "task_cred", test_task_cred },
 	{ "scm_recv", test_scm_recv },
+	{ "scm_inq", test_scm_inq },
 	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
 	{ "poll_many", test_poll_many },
 	{ "wait_no_lost_wakeup", test_wait_no_lost_wakeup },

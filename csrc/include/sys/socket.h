@@ -166,12 +166,18 @@
 #ifndef SO_PASSRIGHTS
 #define SO_PASSRIGHTS	83
 #endif
+#ifndef SO_INQ
+#define SO_INQ		84
+#endif
 
 #ifndef SCM_RIGHTS
 #define SCM_RIGHTS	1
 #endif
 #ifndef SCM_CREDENTIALS
 #define SCM_CREDENTIALS	2
+#endif
+#ifndef SCM_INQ
+#define SCM_INQ		SO_INQ
 #endif
 #ifndef SCM_MAX_FD
 #define SCM_MAX_FD	253

@@ -131,3 +131,97 @@ def options_peek_off_negative(k, t, sotype):
         t.call(p.listen, s, 1)
         t.call(p.setsockopt, s, SOL, SO_PEEK_OFF, -7)
         t.call(p.getsockopt, s, SOL, SO_PEEK_OFF)
+
+
+SO_INQ = 84
+OOB, WAITALL = socket.MSG_OOB, socket.MSG_WAITALL
+
+
+@scenario("options_inq_set", params={"sotype": SOCK_TYPES})
+def options_inq_set(k, t, sotype):
+    """SO_INQ is a stream socket's own option (unix_setsockopt): 0 or 1, in
+    a buffer of exactly an int, else EINVAL; on a listener and an
+    unconnected socket too.  The other types do not know it (ENOPROTOOPT,
+    after sk_setsockopt's EINVAL for a buffer shorter than an int), and no
+    type reads it back (getsockopt is ENOPROTOOPT)."""
+    p = _proc(k)
+    s = t.call(p.socket, AF_UNIX, sotype)
+    for val in (1, 0, 2, -1, INT_MIN, INT_MAX, struct.pack("i", 1), struct.pack("ii", 1, 0),
+                struct.pack("ii", 0, 0), b"\1\0\0", b"", struct.pack("q", 1)):
+        t.call(p.setsockopt, s, SOL, SO_INQ, val)
+        t.call(p.getsockopt, s, SOL, SO_INQ)
+    t.call(p.setsockopt, s, socket.SOL_TCP, SO_INQ, 1)
+    if sotype != DGRAM:
+        t.call(p.bind, s, "/tmp/lis")
+        t.call(p.listen, s, 1)
+        t.call(p.setsockopt, s, SOL, SO_INQ, 1)
+        t.call(p.recvmsg, s, 10, 64, DW)
+
+
+@scenario("options_inq_messages", params={"passcred": (False, True)})
+def options_inq_messages(k, t, passcred):
+    """With SO_INQ on, a stream recvmsg ends with SCM_INQ, the bytes left
+    to read: after the other control messages, after a peek all of them, 0
+    at EOF; none for an error or a read of the OOB byte; cut to the control
+    buffer's room (MSG_CTRUNC).  recv_fds and recvmsg_into report it as
+    recvmsg does.  Turned off, it stops; an accepted socket does not take
+    it from its listener; the other type's recvmsg never reports it."""
+    p = _proc(k)
+    a, b = t.call(p.socketpair, AF_UNIX, STREAM) or (None, None)
+    t.call(p.setsockopt, b, SOL, SO_INQ, 1)
+    t.call(p.recvmsg, b, 10, 64, DW)
+    t.call(p.send, a, b"abcdef")
+    t.call(p.send, a, b"ghij")
+    t.call(p.recvmsg, b, 3, 64, PEEK)
+    for anc in (0, 4, 15, 16, 19, 20, 24):
+        t.call(p.recvmsg, b, 1, anc)
+    if passcred:        # credentials come first (a cut ucred's pid would not compare)
+        t.call(p.setsockopt, b, SOL, socket.SO_PASSCRED, 1)
+    t.call(p.recvmsg_into, b, [2, 3], 64)
+    t.call(p.recv, b, 1)
+    t.call(p.recvmsg, b, 100, 64)
+    # files, then the count
+    r, w = t.call(p.pipe) or (None, None)
+    t.call(p.send_fds, a, [b"xy"], [r])
+    t.call(p.send, a, b"zzz")
+    t.call(p.recvmsg, b, 1, 64)
+    t.call(p.recv_fds, b, 10, 1)
+    t.call(p.send_fds, a, [b"12"], [w])
+    t.call(p.recv_fds, b, 10, 1)
+    # a blocking read that waits for its target
+    t.call(p.send, a, b"abc")
+    t.call(p.send, a, b"defg")
+    t.call(p.recvmsg, b, 5, 64, WAITALL)
+    t.call(p.recvmsg, b, 5, 64)
+    # the OOB byte
+    t.call(p.send, a, b"12345")
+    t.call(p.send, a, b"!", OOB)
+    t.call(p.send, a, b"67")
+    t.call(p.recvmsg, b, 2, 64)
+    t.call(p.recvmsg, b, 1, 64, OOB)
+    t.call(p.recvmsg, b, 10, 64)
+    t.call(p.recvmsg, b, 10, 64)
+    t.call(p.send, a, b"8")
+    t.call(p.setsockopt, b, SOL, SO_INQ, 0)
+    t.call(p.recvmsg, b, 10, 64)
+    t.call(p.setsockopt, b, SOL, SO_INQ, 1)
+    t.call(p.shutdown, a, socket.SHUT_WR)
+    t.call(p.recvmsg, b, 10, 64)
+    t.call(p.recvmsg, b, 10, 64)
+    # a connection: the connecting socket keeps it, the accepted one does not take it
+    lis = t.call(p.socket, AF_UNIX, STREAM)
+    t.call(p.bind, lis, "/tmp/srv")
+    t.call(p.listen, lis, 2)
+    t.call(p.setsockopt, lis, SOL, SO_INQ, 1)
+    c = t.call(p.socket, AF_UNIX, STREAM)
+    t.call(p.setsockopt, c, SOL, SO_INQ, 1)
+    t.call(p.connect, c, "/tmp/srv")
+    n = (t.call(p.accept, lis) or (None,))[0]
+    t.call(p.send, n, b"hi")
+    t.call(p.send, c, b"yo")
+    t.call(p.recvmsg, c, 10, 64)
+    t.call(p.recvmsg, n, 10, 64)
+    d1, d2 = t.call(p.socketpair, AF_UNIX, SEQPACKET) or (None, None)
+    t.call(p.setsockopt, d2, SOL, SO_INQ, 1)
+    t.call(p.send, d1, b"msg")
+    t.call(p.recvmsg, d2, 10, 64)

@@ -1909,6 +1909,17 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 	case SO_PASSRIGHTS:
 		__unix_valbool_flag(sk, UNIX_F_NOPASSRIGHTS, val == 0);
 		break;
+	case SO_INQ:
+		/* unix_setsockopt: a stream socket's own option, 0 or 1; the
+		 * other types leave it to sock_setsockopt, which has no such
+		 * option.  Not readable back: getsockopt is ENOPROTOOPT. */
+		if (sk->type != SOCK_STREAM)
+			err = -ENOPROTOOPT;
+		else if (val < 0 || val > 1)
+			err = -EINVAL;
+		else
+			__unix_valbool_flag(sk, UNIX_F_RECVMSG_INQ, (int)val);
+		break;
 	case SO_LOCK_FILTER:
 		if ((sk->flags & UNIX_F_FILTER_LOCKED) && !val)
 			err = -EPERM;
@@ -1969,6 +1980,17 @@ static long __unix_inq_len(struct unix_sock *sk)
 		if (skb)
 			amount = skb->len;
 	}
+	return amount;
+}
+
+/* The bytes left to read (SIOCINQ's answer, SCM_INQ's value). */
+long unix_inq_len(struct unix_sock *sk)
+{
+	long amount;
+
+	plat_mutex_lock(&sk->receive_queue.lock);
+	amount = __unix_inq_len(sk);
+	plat_mutex_unlock(&sk->receive_queue.lock);
 	return amount;
 }
 

@@ -335,6 +335,7 @@ ssize_t unix_seqpacket_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 int unix_current_cred(void *task, struct unix_net *net, struct unix_task_cred *out);
 int unix_scm_send(void *task, struct unix_net *net, struct unix_msg *msg);
 void unix_scm_recv(void *task, struct unix_sock *sk, struct unix_msg *msg, ssize_t err);
+long unix_inq_len(struct unix_sock *sk);
 void __unix_notinflight(struct unix_net *net, struct scm_fp_list *fpl);
 void __scm_fp_release(struct unix_net *net, struct scm_fp_list *fpl);
 void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,

@@ -565,3 +565,21 @@ void unix_scm_recv(void *task, struct unix_sock *sk, struct unix_msg *msg, ssize
 	if (msg->rfp)
 		scm_detach_fds(task, sk->net, msg);
 }
+
+/*
+ * unix_stream_read_generic's last step with SO_INQ on: SCM_INQ, an int,
+ * the bytes left to read once the call is done (after a peek, all of
+ * them).  A read of the OOB byte (unix_stream_recv_urg) reports none.
+ * The embedder calls it once, after the call's last attempt, which is
+ * what a call that blocked learns only when it returns.  No lock held.
+ */
+void unix_scm_recv_end(struct unix_sock *sk, struct unix_msg *msg)
+{
+	int inq;
+
+	if (sk->type != SOCK_STREAM || (msg->flags & MSG_OOB) ||
+	    !(READ_ONCE(sk->flags) & UNIX_F_RECVMSG_INQ))
+		return;
+	inq = (int)unix_inq_len(sk);
+	put_cmsg(msg, SOL_SOCKET, SCM_INQ, &inq, sizeof(inq));
+}

@@ -180,6 +180,7 @@ enum {
 #define UNIX_F_SELECT_ERR_QUEUE	0x10000	/* SO_SELECT_ERR_QUEUE */
 #define UNIX_F_RCVMARK		0x20000	/* SO_RCVMARK */
 #define UNIX_F_RCVPRIORITY	0x40000	/* SO_RCVPRIORITY */
+#define UNIX_F_RECVMSG_INQ	0x80000	/* SO_INQ (stream): recvmsg reports SCM_INQ */
 
 /* What a new connection's socket copies from its listener at connect() time. */
 #define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_PASSSEC | UNIX_F_NOPASSRIGHTS)
@@ -534,6 +535,10 @@ ssize_t unix_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 void unix_room_release(struct unix_msg *msg);
 ssize_t unix_recvmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 		     struct wait_ctl *ctl);
+/* The end of a recvmsg with a control buffer whose last attempt returned
+ * what the call returns, >= 0: SCM_INQ, after the other control messages,
+ * for a stream socket with SO_INQ on (scm.c). */
+void unix_scm_recv_end(struct unix_sock *sk, struct unix_msg *msg);
 size_t unix_recv_hint(const struct unix_sock *sk);	/* lockless: a hint */
 int unix_shutdown(struct unix_sock *sk, int how);
 int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned int *len);
