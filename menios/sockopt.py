@@ -8,9 +8,10 @@ import struct
 
 from .args import as_int, err
 from .constants import (
-    HZ, INT_MAX, INT_MIN, NSEC_PER_SEC, SIZEOF_INT, SO_DEBUG, SO_INQ, SO_PEERCRED,
-    SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUFFORCE, SO_SNDTIMEO, SOCK_STREAM, SOL_SOCKET,
-    USEC_PER_SEC)
+    AF_UNIX, HZ, INT_MAX, INT_MIN, NSEC_PER_SEC, SIZEOF_INT, SO_DEBUG, SO_INQ, SO_LINGER,
+    SO_MARK, SO_MAX_PACING_RATE, SO_PEERCRED, SO_PEERNAME, SO_PREFER_BUSY_POLL, SO_PRIORITY,
+    SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUFFORCE, SO_SNDTIMEO, SO_TXTIME, SOCK_STREAM,
+    SOL_SOCKET, USEC_PER_SEC)
 from .scm import UCRED
 
 #: struct timeval on 64-bit Linux: seconds, microseconds.
@@ -23,6 +24,34 @@ GETSOCKOPT_BUFLEN_MAX = 1024
 
 #: The socket keeps a timeout in nanoseconds; this one means "never".
 NO_TIMEOUT = -1
+
+#: struct linger {l_onoff, l_linger}; struct sock_txtime {clockid, flags}.
+LINGER = struct.Struct("ii")
+TXTIME = struct.Struct("iI")
+_U32 = struct.Struct("I")
+_U64 = struct.Struct("Q")
+_I64 = struct.Struct("q")
+_SA_FAMILY = struct.Struct("H")
+U32_MAX = 0xffffffff
+#: SO_TXTIME: SOF_TXTIME_DEADLINE_MODE | SOF_TXTIME_REPORT_ERRORS, and the
+#: clocks sockopt_validate_clockid takes (CLOCK_REALTIME, CLOCK_MONOTONIC,
+#: CLOCK_TAI); only CLOCK_MONOTONIC needs no CAP_NET_ADMIN.
+SOF_TXTIME_FLAGS_MASK = 0x3
+CLOCK_MONOTONIC = 1
+TXTIME_CLOCKS = (0, CLOCK_MONOTONIC, 11)
+#: SO_PRIORITY values anyone may set (TC_PRIO_INTERACTIVE at most).
+PRIORITY_UNPRIVILEGED = range(0, 7)
+
+
+def _two_halves(lo, hi):
+    """Two 32-bit fields as the core's int64 for SO_LINGER and SO_TXTIME."""
+    return _I64.unpack(_U64.pack(((hi & U32_MAX) << 32) | (lo & U32_MAX)))[0]
+
+
+def _halves(v):
+    """The core's int64 for SO_LINGER and SO_TXTIME as (low, high) u32s."""
+    u = v & 0xffffffffffffffff
+    return u & U32_MAX, u >> 32
 
 
 def timeval_to_ns(raw):
@@ -53,8 +82,10 @@ def ns_to_timeval(ns):
 def getsockopt(proc, fd, level, optname, buflen=0):
     """getsockopt(2): an int with ``buflen`` 0, else at most ``buflen``
     bytes of the value.  SO_PEERCRED is a ucred, SO_RCVTIMEO/SO_SNDTIMEO a
-    timeval.  EBADF, ENOTSOCK, ENOPROTOOPT; OSError for a ``buflen``
-    outside what the stdlib accepts."""
+    timeval, SO_LINGER a linger, SO_TXTIME a sock_txtime, SO_PEERNAME the
+    peer's sockaddr (EINVAL for a buffer longer than it), SO_MAX_PACING_RATE
+    64 bits for a buffer of 8 bytes or more.  EBADF, ENOTSOCK, ENOPROTOOPT;
+    OSError for a ``buflen`` outside what the stdlib accepts."""
     with proc._hold_sock(fd) as s:
         level, optname, buflen = as_int(level), as_int(optname), as_int(buflen)
         if buflen < 0 or buflen > GETSOCKOPT_BUFLEN_MAX:
@@ -63,6 +94,22 @@ def getsockopt(proc, fd, level, optname, buflen=0):
             raw = UCRED.pack(*s.peercred())
         elif level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
             raw = ns_to_timeval(s.getsockopt(level, optname))
+        elif level == SOL_SOCKET and optname == SO_PEERNAME:
+            # the peer's address, as getpeername's; a buffer longer than it
+            # is EINVAL, a shorter one gets its first bytes
+            raw = _SA_FAMILY.pack(AF_UNIX) + s.getname(True)
+            if len(raw) < (buflen or SIZEOF_INT):
+                raise err(errno.EINVAL)
+        elif level == SOL_SOCKET and optname == SO_LINGER:
+            raw = LINGER.pack(*(_INT.unpack(_U32.pack(h))[0]
+                                for h in _halves(s.getsockopt(level, optname))))
+        elif level == SOL_SOCKET and optname == SO_TXTIME:
+            clockid, flags = _halves(s.getsockopt(level, optname))
+            raw = TXTIME.pack(_INT.unpack(_U32.pack(clockid))[0], flags)
+        elif level == SOL_SOCKET and optname == SO_MAX_PACING_RATE:
+            rate = s.getsockopt(level, optname) & 0xffffffffffffffff
+            # the 64-bit rate for a buffer that holds it, else capped to 32 bits
+            raw = _U64.pack(rate) if buflen >= _U64.size else _U32.pack(min(rate, U32_MAX))
         else:
             raw = _INT.pack(s.getsockopt(level, optname))
         if buflen == 0:
@@ -74,7 +121,11 @@ def setsockopt(proc, fd, level, optname, value):
     """setsockopt(2) with an int or a bytes-like value.  EBADF, ENOTSOCK,
     ENOPROTOOPT; EINVAL for a value too short; EDOM for a timeval out of
     range; EACCES (SO_DEBUG) and EPERM (SO_SNDBUFFORCE/SO_RCVBUFFORCE)
-    without CAP_NET_ADMIN; OverflowError for an int beyond a C int.
+    without CAP_NET_ADMIN, EPERM for SO_PRIORITY above 6 and SO_MARK
+    without CAP_NET_ADMIN or CAP_NET_RAW, and for SO_PREFER_BUSY_POLL on or
+    SO_TXTIME's other clocks without CAP_NET_ADMIN; EINVAL for a SO_LINGER
+    shorter than a linger and a SO_TXTIME not exactly a sock_txtime, an
+    unknown flag or clock; OverflowError for an int beyond a C int.
     SO_INQ is a stream socket's own option (unix_setsockopt): its value
     must be exactly an int, 0 or 1 (EINVAL); the other types do not know
     it (ENOPROTOOPT)."""
@@ -94,12 +145,45 @@ def setsockopt(proc, fd, level, optname, value):
                                          and len(raw) != SIZEOF_INT):
                 raise err(errno.EINVAL)
             val = _INT.unpack(raw[:SIZEOF_INT])[0]
-            # sk_setsockopt's sockopt_capable(CAP_NET_ADMIN) checks
-            if optname == SO_DEBUG and val and not proc.cred.capable("CAP_NET_ADMIN"):
+            cred = proc.cred
+            # sk_setsockopt's sockopt_capable / sockopt_ns_capable checks
+            if optname == SO_DEBUG and val and not cred.capable("CAP_NET_ADMIN"):
                 raise err(errno.EACCES)
             if (optname in (SO_SNDBUFFORCE, SO_RCVBUFFORCE)
-                    and not proc.cred.capable("CAP_NET_ADMIN")):
+                    and not cred.capable("CAP_NET_ADMIN")):
                 raise err(errno.EPERM)
+            if optname == SO_PRIORITY and val not in PRIORITY_UNPRIVILEGED and not (
+                    cred.capable("CAP_NET_RAW") or cred.capable("CAP_NET_ADMIN")):
+                raise err(errno.EPERM)
+            if optname == SO_MARK and not (cred.capable("CAP_NET_RAW")
+                                           or cred.capable("CAP_NET_ADMIN")):
+                raise err(errno.EPERM)
+            if optname == SO_PREFER_BUSY_POLL and val and not cred.capable("CAP_NET_ADMIN"):
+                raise err(errno.EPERM)
+            if optname == SO_LINGER:
+                if len(raw) < LINGER.size:
+                    raise err(errno.EINVAL)
+                val = _two_halves(*LINGER.unpack(raw[:LINGER.size]))
+            elif optname == SO_TXTIME:
+                if len(raw) != TXTIME.size:
+                    raise err(errno.EINVAL)
+                clockid, flags = TXTIME.unpack(raw)
+                if flags & ~SOF_TXTIME_FLAGS_MASK:
+                    raise err(errno.EINVAL)
+                if clockid != CLOCK_MONOTONIC and not cred.capable("CAP_NET_ADMIN"):
+                    raise err(errno.EPERM)
+                if clockid not in TXTIME_CLOCKS:
+                    raise err(errno.EINVAL)
+                val = _two_halves(clockid, flags)
+            elif optname == SO_MAX_PACING_RATE:
+                # a 64-bit rate from a buffer that holds one; ~0U is "none"
+                if len(raw) >= _U64.size:
+                    rate = _U64.unpack(raw[:_U64.size])[0]
+                else:
+                    rate = val & U32_MAX
+                    if rate == U32_MAX:
+                        rate = 0xffffffffffffffff
+                val = _I64.unpack(_U64.pack(rate))[0]
             s.setsockopt(level, optname, val)
             return
         s.setsockopt(level, optname, 0)

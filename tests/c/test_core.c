@@ -3228,6 +3228,64 @@ static void test_scm_inq(void)
 }
 
 /*
+ * The options every socket keeps (sk_setsockopt) and AF_UNIX never acts
+ * on: stored, read back in the int64 layout of unix_socket.h, refused
+ * where Linux refuses them; SO_SNDBUF/SO_RCVBUF set SO_BUF_LOCK's bits.
+ */
+static void test_stored_options(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a = mksock(net, SOCK_DGRAM);
+	int64_t v;
+
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_INCOMING_CPU, &v), 0);
+	CHECK_EQ(v, -1);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_MAX_PACING_RATE, &v), 0);
+	CHECK_EQ(v, -1);				/* ~0: no limit */
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_PRIORITY, 7), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_PRIORITY, &v), 0);
+	CHECK_EQ(v, 7);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_MARK, -1), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_MARK, &v), 0);
+	CHECK_EQ(v, -1);
+
+	/* SO_LINGER: l_onoff low, l_linger high; off keeps the time */
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_LINGER, ((int64_t)5 << 32) | 1), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_LINGER, &v), 0);
+	CHECK_EQ(v, ((int64_t)5 << 32) | 1);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_LINGER, (int64_t)9 << 32), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_LINGER, &v), 0);
+	CHECK_EQ(v, (int64_t)5 << 32);
+	/* a negative l_linger is MAX_SCHEDULE_TIMEOUT, read back / HZ in 32 bits */
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_LINGER, (int64_t)(((uint64_t)UINT32_MAX << 32) | 1)), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_LINGER, &v), 0);
+	CHECK_EQ((uint64_t)v >> 32, (uint64_t)(uint32_t)(INT64_MAX / UNIX_HZ));
+
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_BUF_LOCK, 4), -EINVAL);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_BUF_LOCK, &v), 0);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_RCVBUF, 4096), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_BUF_LOCK, &v), 0);
+	CHECK_EQ(v, UNIX_RCVBUF_LOCK);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_BUF_LOCK, UNIX_SNDBUF_LOCK), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_BUF_LOCK, &v), 0);
+	CHECK_EQ(v, UNIX_SNDBUF_LOCK);
+
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_REUSEPORT, 0), 0);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_REUSEPORT, 1), -EOPNOTSUPP);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_ZEROCOPY, 0), -EOPNOTSUPP);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_RESERVE_MEM, -1), -EINVAL);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_RESERVE_MEM, 1), -EOPNOTSUPP);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_DEVMEM_DONTNEED, 0), -EBADF);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_TXREHASH, &v), -EOPNOTSUPP);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_CNX_ADVICE, &v), -ENOPROTOOPT);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_BPF_EXTENSIONS, &v), 0);
+	CHECK_EQ(v, UNIX_SKF_AD_MAX);
+	unix_release(a);
+	net_done(net);
+}
+
+/*
  * The names: abstract ones keyed by name and type, freed with the socket;
  * autobind's five hex digits, once; SO_PASSCRED autobinds a connect.
  */
@@ -5722,6 +5780,7 @@ static const struct test tests[] = {
 	{ "task_cred", test_task_cred },
 	{ "scm_recv", test_scm_recv },
 	{ "scm_inq", test_scm_inq },
+	{ "stored_options", test_stored_options },
 	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
 	{ "poll_many", test_poll_many },
 	{ "wait_no_lost_wakeup", test_wait_no_lost_wakeup },

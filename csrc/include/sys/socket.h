@@ -169,6 +169,55 @@
 #ifndef SO_INQ
 #define SO_INQ		84
 #endif
+/* Options Linux keeps on every socket (sk_setsockopt) */
+#ifndef SO_PRIORITY
+#define SO_PRIORITY	12
+#endif
+#ifndef SO_LINGER
+#define SO_LINGER	13
+#endif
+#ifndef SO_REUSEPORT
+#define SO_REUSEPORT	15
+#endif
+#ifndef SO_MARK
+#define SO_MARK		36
+#endif
+#ifndef SO_MAX_PACING_RATE
+#define SO_MAX_PACING_RATE	47
+#endif
+#ifndef SO_BPF_EXTENSIONS
+#define SO_BPF_EXTENSIONS	48
+#endif
+#ifndef SO_INCOMING_CPU
+#define SO_INCOMING_CPU	49
+#endif
+#ifndef SO_CNX_ADVICE
+#define SO_CNX_ADVICE	53
+#endif
+#ifndef SO_INCOMING_NAPI_ID
+#define SO_INCOMING_NAPI_ID	56
+#endif
+#ifndef SO_ZEROCOPY
+#define SO_ZEROCOPY	60
+#endif
+#ifndef SO_TXTIME
+#define SO_TXTIME	61
+#endif
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL	69
+#endif
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK	72
+#endif
+#ifndef SO_RESERVE_MEM
+#define SO_RESERVE_MEM	73
+#endif
+#ifndef SO_TXREHASH
+#define SO_TXREHASH	74
+#endif
+#ifndef SO_DEVMEM_DONTNEED
+#define SO_DEVMEM_DONTNEED	80
+#endif
 
 #ifndef SCM_RIGHTS
 #define SCM_RIGHTS	1

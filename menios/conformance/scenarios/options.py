@@ -205,6 +205,8 @@ def options_inq_messages(k, t, passcred):
     t.call(p.setsockopt, b, SOL, SO_INQ, 0)
     t.call(p.recvmsg, b, 10, 64)
     t.call(p.setsockopt, b, SOL, SO_INQ, 1)
+    # (no SO_PASSCRED at EOF: the kernel's uid 0 reads 65534 in a user namespace)
+    t.call(p.setsockopt, b, SOL, socket.SO_PASSCRED, 0)
     t.call(p.shutdown, a, socket.SHUT_WR)
     t.call(p.recvmsg, b, 10, 64)
     t.call(p.recvmsg, b, 10, 64)
@@ -225,3 +227,118 @@ def options_inq_messages(k, t, passcred):
     t.call(p.setsockopt, d2, SOL, SO_INQ, 1)
     t.call(p.send, d1, b"msg")
     t.call(p.recvmsg, d2, 10, 64)
+
+
+
+#: Options Linux keeps on every socket, which change nothing for AF_UNIX:
+#: what each stores, reads back, refuses, and asks a capability for.
+STORED_OPTS = {
+    "SO_PRIORITY": 12, "SO_LINGER": 13, "SO_REUSEPORT": 15, "SO_MARK": 36,
+    "SO_MAX_PACING_RATE": 47, "SO_BPF_EXTENSIONS": 48, "SO_INCOMING_CPU": 49,
+    "SO_CNX_ADVICE": 53, "SO_INCOMING_NAPI_ID": 56, "SO_ZEROCOPY": 60, "SO_TXTIME": 61,
+    "SO_BUF_LOCK": 72, "SO_RESERVE_MEM": 73, "SO_TXREHASH": 74, "SO_DEVMEM_DONTNEED": 80,
+}
+SO_LINGER, SO_TXTIME, SO_MAX_PACING_RATE, SO_BUF_LOCK = 13, 61, 47, 72
+SO_PEERNAME, SO_PREFER_BUSY_POLL = 28, 69
+
+
+@scenario("options_stored", params={"sotype": SOCK_TYPES, "uid": (0, 1000)})
+def options_stored(k, t, sotype, uid):
+    """Each option read before and after ints of every sign and buffers
+    of one, four and eight bytes: the values kept (SO_LINGER's and
+    SO_TXTIME's structs, SO_MAX_PACING_RATE's 64 bits), the EINVAL,
+    EOPNOTSUPP and EBADF answers, and the EPERM of SO_PRIORITY above 6 and
+    SO_MARK without CAP_NET_ADMIN or CAP_NET_RAW in the socket's network
+    namespace (which a user namespace's root has)."""
+    p = _proc(k, uid)
+    for opt in STORED_OPTS.values():
+        s = t.call(p.socket, AF_UNIX, sotype)
+        t.call(p.getsockopt, s, SOL, opt)
+        t.call(p.getsockopt, s, SOL, opt, 16)
+        for val in (1, 0, 6, 7, -1, INT_MAX, struct.pack("ii", 1, 5), struct.pack("ii", 0, 9),
+                    struct.pack("q", 1 << 40), b"\1", b"\2\0\0\0\0\0"):
+            t.call(p.setsockopt, s, SOL, opt, val)
+            t.call(p.getsockopt, s, SOL, opt)
+            t.call(p.getsockopt, s, SOL, opt, 16)
+        for buflen in (1, 4, 6, 8):
+            t.call(p.getsockopt, s, SOL, opt, buflen)
+        t.call(p.close, s)
+
+
+@scenario("options_stored_structs", params={"uid": (0, 1000)})
+def options_stored_structs(k, t, uid):
+    """SO_LINGER turned off keeps its time; SO_TXTIME takes CLOCK_MONOTONIC
+    from anyone, CLOCK_REALTIME and CLOCK_TAI with CAP_NET_ADMIN, no other
+    clock and no unknown flag; SO_MAX_PACING_RATE's 32-bit reading caps the
+    rate.  SO_BUF_LOCK reads the locks SO_SNDBUF and SO_RCVBUF set; an
+    accepted socket starts with every option at its default."""
+    p = _proc(k, uid)
+    s = t.call(p.socket, AF_UNIX, STREAM)
+    for lin in ((1, 5), (0, 9), (3, -1), (0, 0), (1, 0)):
+        t.call(p.setsockopt, s, SOL, SO_LINGER, struct.pack("ii", *lin))
+        t.call(p.getsockopt, s, SOL, SO_LINGER, 8)
+    for clock, flags in ((1, 0), (1, 3), (1, 4), (0, 1), (11, 2), (2, 0), (-1, 0), (7, 8)):
+        t.call(p.setsockopt, s, SOL, SO_TXTIME, struct.pack("iI", clock, flags))
+        t.call(p.getsockopt, s, SOL, SO_TXTIME, 8)
+    t.call(p.setsockopt, s, SOL, SO_TXTIME, struct.pack("iIi", 1, 0, 0))
+    for rate in (struct.pack("Q", (1 << 33) + 5), struct.pack("Q", 7), 0x7fffffff):
+        t.call(p.setsockopt, s, SOL, SO_MAX_PACING_RATE, rate)
+        t.call(p.getsockopt, s, SOL, SO_MAX_PACING_RATE)
+        t.call(p.getsockopt, s, SOL, SO_MAX_PACING_RATE, 4)
+        t.call(p.getsockopt, s, SOL, SO_MAX_PACING_RATE, 8)
+    t.call(p.setsockopt, s, SOL, SO_BUF_LOCK, 0)
+    t.call(p.setsockopt, s, SOL, socket.SO_SNDBUF, 4096)
+    t.call(p.getsockopt, s, SOL, SO_BUF_LOCK)
+    t.call(p.setsockopt, s, SOL, socket.SO_RCVBUF, 4096)
+    t.call(p.getsockopt, s, SOL, SO_BUF_LOCK)
+    t.call(p.setsockopt, s, SOL, SO_BUF_LOCK, 2)
+    t.call(p.getsockopt, s, SOL, SO_BUF_LOCK)
+    lis = t.call(p.socket, AF_UNIX, STREAM)
+    t.call(p.bind, lis, "/tmp/srv")
+    t.call(p.listen, lis, 2)
+    t.call(p.setsockopt, lis, SOL, socket.SO_SNDBUF, 4096)
+    for opt, val in ((12, 3), (49, 1), (SO_LINGER, struct.pack("ii", 1, 4)),
+                     (SO_MAX_PACING_RATE, 9), (SO_TXTIME, struct.pack("iI", 1, 1))):
+        t.call(p.setsockopt, lis, SOL, opt, val)
+    c = t.call(p.socket, AF_UNIX, STREAM)
+    t.call(p.connect, c, "/tmp/srv")
+    n = (t.call(p.accept, lis) or (None,))[0]
+    for opt in (12, 49, SO_BUF_LOCK, SO_LINGER, SO_MAX_PACING_RATE, SO_TXTIME):
+        t.call(p.getsockopt, n, SOL, opt, 8)
+        t.call(p.getsockopt, lis, SOL, opt, 8)
+
+
+@scenario("options_prefer_busy_poll", params={"uid": (0, 1000)},
+          needs={"root"})     # capable(CAP_NET_ADMIN), not ns_capable, for uid 0
+def options_prefer_busy_poll(k, t, uid):
+    """SO_PREFER_BUSY_POLL: on needs CAP_NET_ADMIN (EPERM), off does not; any
+    non-zero int is on and reads back 1."""
+    p = _proc(k, uid)
+    s = t.call(p.socket, AF_UNIX, DGRAM)
+    for val in (1, 0, 7, -1, struct.pack("ii", 0, 1), b"\1", 0):
+        t.call(p.setsockopt, s, SOL, SO_PREFER_BUSY_POLL, val)
+        t.call(p.getsockopt, s, SOL, SO_PREFER_BUSY_POLL)
+
+
+@scenario("options_peername", params={"sotype": SOCK_TYPES})
+def options_peername(k, t, sotype):
+    """SO_PEERNAME is the peer's address as getpeername gives it (family
+    first): ENOTCONN without a peer, EINVAL for a buffer longer than the
+    address, the first bytes for a shorter one; it cannot be set."""
+    p = _proc(k)
+    s = t.call(p.socket, AF_UNIX, sotype)
+    t.call(p.getsockopt, s, SOL, SO_PEERNAME)
+    t.call(p.getsockopt, s, SOL, SO_PEERNAME, 16)
+    t.call(p.setsockopt, s, SOL, SO_PEERNAME, 1)
+    a, b = t.call(p.socketpair, AF_UNIX, sotype) or (None, None)
+    for buflen in (0, 1, 2, 3):
+        t.call(p.getsockopt, a, SOL, SO_PEERNAME, buflen)
+    for name in ("/tmp/peer", "\0abstract"):
+        srv = t.call(p.socket, AF_UNIX, sotype)
+        t.call(p.bind, srv, name)
+        if sotype != DGRAM:
+            t.call(p.listen, srv, 1)
+        c = t.call(p.socket, AF_UNIX, sotype)
+        t.call(p.connect, c, name)
+        for buflen in (0, 2, 4, 11, 12, 13, 110):
+            t.call(p.getsockopt, c, SOL, SO_PEERNAME, buflen)

@@ -539,6 +539,8 @@ static struct unix_sock *__unix_create1(struct unix_net *net, int type)
 	sk->sndtimeo = -1;
 	sk->rcvlowat = 1;
 	sk->peek_off = -1;
+	sk->incoming_cpu = -1;
+	sk->max_pacing_rate = UINT64_MAX;
 	sk->max_ack_backlog = net->sysctl.max_dgram_qlen;
 	sk->peercred.pid = 0;
 	sk->peercred.uid = -1;
@@ -1835,6 +1837,29 @@ int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val)
 	case SO_PEEK_OFF: *val = sk->peek_off; break;
 	case SO_BUSY_POLL: *val = sk->busy_poll_ns / 1000; break;
 	case SO_PASSRIGHTS: *val = !(sk->flags & UNIX_F_NOPASSRIGHTS); break;
+	case SO_PRIORITY: *val = sk->priority; break;
+	case SO_MARK: *val = (int32_t)sk->mark; break;
+	case SO_INCOMING_CPU: *val = sk->incoming_cpu; break;
+	case SO_BUF_LOCK: *val = sk->userlocks & UNIX_BUF_LOCK_MASK; break;
+	case SO_LINGER:
+		*val = (int64_t)(((uint64_t)(uint32_t)(sk->lingertime / UNIX_HZ) << 32) |
+				 ((sk->flags & UNIX_F_LINGER) ? 1u : 0u));
+		break;
+	case SO_MAX_PACING_RATE: *val = (int64_t)sk->max_pacing_rate; break;
+	case SO_TXTIME:
+		*val = (int64_t)(((uint64_t)sk->txtime_flags << 32) | (uint32_t)sk->txtime_clockid);
+		break;
+	case SO_PREFER_BUSY_POLL: *val = !!(sk->flags & UNIX_F_PREFER_BUSY_POLL); break;
+	case SO_BPF_EXTENSIONS: *val = UNIX_SKF_AD_MAX; break;
+	case SO_REUSEPORT:		/* never on: not an inet socket */
+	case SO_ZEROCOPY:		/* never on: not an inet or RDS socket */
+	case SO_RESERVE_MEM:		/* nothing reserved: no memory accounting */
+	case SO_INCOMING_NAPI_ID:	/* no NAPI: nothing arrives from a device */
+		*val = 0;
+		break;
+	case SO_TXREHASH:		/* TCP's */
+		err = -EOPNOTSUPP;
+		break;
 	default:
 		flag = __unix_bool_opt(optname);
 		if (flag)
@@ -1873,6 +1898,7 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 			v = net->sysctl.wmem_max;
 		if (v > INT32_MAX / 2)
 			v = INT32_MAX / 2;
+		sk->userlocks |= UNIX_SNDBUF_LOCK;
 		WRITE_ONCE(sk->sndbuf, (int)(v * 2 > SOCK_MIN_SNDBUF ? v * 2 : SOCK_MIN_SNDBUF));
 		__wake_up_all(&sk->wq);
 		break;
@@ -1883,6 +1909,7 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 			v = net->sysctl.rmem_max;
 		if (v > INT32_MAX / 2)
 			v = INT32_MAX / 2;
+		sk->userlocks |= UNIX_RCVBUF_LOCK;
 		WRITE_ONCE(sk->rcvbuf, (int)(v * 2 > SOCK_MIN_RCVBUF ? v * 2 : SOCK_MIN_RCVBUF));
 		break;
 	case SO_RCVTIMEO: WRITE_ONCE(sk->rcvtimeo, val); break;
@@ -1908,6 +1935,52 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 		break;
 	case SO_PASSRIGHTS:
 		__unix_valbool_flag(sk, UNIX_F_NOPASSRIGHTS, val == 0);
+		break;
+	case SO_PRIORITY: WRITE_ONCE(sk->priority, (int)val); break;
+	case SO_MARK: WRITE_ONCE(sk->mark, (uint32_t)val); break;
+	case SO_INCOMING_CPU: WRITE_ONCE(sk->incoming_cpu, (int)val); break;
+	case SO_BUF_LOCK:
+		if (val & ~(int64_t)UNIX_BUF_LOCK_MASK)
+			err = -EINVAL;
+		else
+			sk->userlocks = (sk->userlocks & ~UNIX_BUF_LOCK_MASK) | (unsigned int)val;
+		break;
+	case SO_LINGER:		/* off keeps the time; on sets it */
+		if (!(int32_t)val) {
+			unix_flags_clear(sk, UNIX_F_LINGER);
+		} else {
+			/* l_linger as an unsigned long: a negative one is forever */
+			uint64_t t_sec = (uint64_t)(int64_t)(int32_t)((uint64_t)val >> 32);
+
+			WRITE_ONCE(sk->lingertime,
+				   t_sec >= (uint64_t)UNIX_MAX_SCHEDULE_TIMEOUT / UNIX_HZ ?
+				   UNIX_MAX_SCHEDULE_TIMEOUT : (int64_t)t_sec * UNIX_HZ);
+			unix_flags_set(sk, UNIX_F_LINGER);
+		}
+		break;
+	case SO_MAX_PACING_RATE: WRITE_ONCE(sk->max_pacing_rate, (uint64_t)val); break;
+	case SO_TXTIME:
+		WRITE_ONCE(sk->txtime_clockid, (int32_t)val);
+		WRITE_ONCE(sk->txtime_flags, (uint32_t)((uint64_t)val >> 32));
+		break;
+	case SO_PREFER_BUSY_POLL:
+		__unix_valbool_flag(sk, UNIX_F_PREFER_BUSY_POLL, val != 0);
+		break;
+	case SO_REUSEPORT:		/* on only for inet sockets */
+		if (val)
+			err = -EOPNOTSUPP;
+		break;
+	case SO_ZEROCOPY:		/* inet and RDS only, whatever the value */
+	case SO_TXREHASH:		/* TCP only */
+		err = -EOPNOTSUPP;
+		break;
+	case SO_RESERVE_MEM:		/* sk_has_account(): no memory accounting here */
+		err = val < 0 ? -EINVAL : -EOPNOTSUPP;
+		break;
+	case SO_DEVMEM_DONTNEED:	/* TCP only */
+		err = -EBADF;
+		break;
+	case SO_CNX_ADVICE:		/* dst_negative_advice: no route to drop */
 		break;
 	case SO_INQ:
 		/* unix_setsockopt: a stream socket's own option, 0 or 1; the

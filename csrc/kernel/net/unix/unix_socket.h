@@ -181,6 +181,19 @@ enum {
 #define UNIX_F_RCVMARK		0x20000	/* SO_RCVMARK */
 #define UNIX_F_RCVPRIORITY	0x40000	/* SO_RCVPRIORITY */
 #define UNIX_F_RECVMSG_INQ	0x80000	/* SO_INQ (stream): recvmsg reports SCM_INQ */
+#define UNIX_F_LINGER		0x100000 /* SO_LINGER's l_onoff */
+#define UNIX_F_PREFER_BUSY_POLL	0x200000 /* SO_PREFER_BUSY_POLL */
+
+/* sk_userlocks: SO_SNDBUF/SO_RCVBUF set by the user (SO_BUF_LOCK reads them) */
+#define UNIX_SNDBUF_LOCK	1
+#define UNIX_RCVBUF_LOCK	2
+#define UNIX_BUF_LOCK_MASK	(UNIX_SNDBUF_LOCK | UNIX_RCVBUF_LOCK)
+/* bpf_tell_extensions(): what SO_BPF_EXTENSIONS reads (SKF_AD_MAX) */
+#define UNIX_SKF_AD_MAX		64
+/* The reference kernel's CONFIG_HZ, and MAX_SCHEDULE_TIMEOUT: SO_LINGER
+ * keeps its time in jiffies, and reads it back in whole seconds */
+#define UNIX_HZ			250
+#define UNIX_MAX_SCHEDULE_TIMEOUT INT64_MAX
 
 /* What a new connection's socket copies from its listener at connect() time. */
 #define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_PASSSEC | UNIX_F_NOPASSRIGHTS)
@@ -371,6 +384,17 @@ struct unix_sock {
 					 * still counts, as Linux 6.18's inq_len does */
 	struct unix_fown owner;		/* F_SETOWN */
 	int64_t busy_poll_ns;		/* SO_BUSY_POLL */
+	/* Options Linux keeps on any socket that change nothing for AF_UNIX:
+	 * stored as sk_setsockopt stores them, read back as sk_getsockopt
+	 * reads them, under the state lock. */
+	int priority;			/* SO_PRIORITY */
+	uint32_t mark;			/* SO_MARK */
+	int incoming_cpu;		/* SO_INCOMING_CPU; -1 until set */
+	unsigned int userlocks;		/* UNIX_*BUF_LOCK */
+	int64_t lingertime;		/* SO_LINGER, jiffies; kept while off */
+	uint64_t max_pacing_rate;	/* SO_MAX_PACING_RATE; ~0: none */
+	int32_t txtime_clockid;		/* SO_TXTIME */
+	uint32_t txtime_flags;
 	uint64_t ino;			/* socket inode number (sockfs), for listings */
 	struct list_head link;		/* on net->socks */
 	struct list_head bind_link;	/* on a name table while bound (not an
@@ -542,6 +566,10 @@ void unix_scm_recv_end(struct unix_sock *sk, struct unix_msg *msg);
 size_t unix_recv_hint(const struct unix_sock *sk);	/* lockless: a hint */
 int unix_shutdown(struct unix_sock *sk, int how);
 int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned int *len);
+/* An option's value as an int64; SO_LINGER's and SO_TXTIME's two fields
+ * as its low and high 32 bits (l_onoff, l_linger; clockid, flags), a
+ * SO_MAX_PACING_RATE as its 64 bits.  The embedder parses the caller's
+ * buffer, checks its length and capabilities, and lays the answer out. */
 int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val);
 int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val);
 int unix_get_peercred(struct unix_sock *sk, struct unix_cred *out);
