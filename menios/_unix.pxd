@@ -54,6 +54,7 @@ cdef extern from "kernel/net/unix/unix_host.h":
         int64_t rlimit_nofile
     unsigned int UNIX_CAP_SYS_ADMIN, UNIX_CAP_SETUID, UNIX_CAP_SETGID, UNIX_CAP_SYS_RESOURCE
     struct unix_sock
+    struct unix_groups
     struct unix_host_ops:
         int (*find_bsd)(void *task, const char *path, uint32_t *dev, uint64_t *ino) noexcept
         int (*mknod_bsd)(void *task, const char *path, uint32_t *dev, uint64_t *ino) noexcept
@@ -63,8 +64,15 @@ cdef extern from "kernel/net/unix/unix_host.h":
         int (*cred)(void *task, unix_task_cred *out) noexcept nogil
         int (*receive_fd)(void *task, void *file, int cloexec, int dup) noexcept
         int (*pid_exists)(void *task, int32_t pid) noexcept
+        unix_groups *(*groups)(void *task) noexcept
 
 cdef extern from "kernel/net/unix/unix_socket.h":
+    struct unix_groups:
+        int n
+        int32_t gid[1]
+    unix_groups *unix_groups_alloc(int n) nogil
+    unix_groups *unix_groups_get(unix_groups *g) nogil
+    void unix_groups_put(unix_groups *g) nogil
     struct unix_cred:
         int32_t pid
         int32_t uid
@@ -212,6 +220,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     int unix_getsockopt(unix_sock *sk, int level, int optname, int64_t *val) nogil
     int unix_setsockopt(unix_sock *sk, int level, int optname, int64_t val) nogil
     int unix_get_peercred(unix_sock *sk, unix_cred *out) nogil
+    int unix_get_peergroups(unix_sock *sk, unix_groups **out) nogil
     void unix_set_owner(unix_sock *sk, const unix_fown *owner) nogil
     void unix_get_owner(unix_sock *sk, unix_fown *out) nogil
     int unix_ioctl(unix_sock *sk, unsigned long cmd, int *out) nogil
@@ -387,6 +396,9 @@ cdef class ProcessBase:
     # What the core's cred op reads (current_cred()): set by _set_task_cred
     # at each credential change, and rlimit_nofile
     cdef unix_task_cred task_cred
+    # The supplementary groups the core's groups op hands out (a reference),
+    # remade by _set_task_cred
+    cdef unix_groups *groups
     cdef public object pending_signals
     cdef public bint alive
     cdef object _fd_c(self, object fd)

@@ -381,6 +381,12 @@ cdef int _host_pid_exists(void *task, int32_t pid) noexcept with gil:
         return 1                # the stashed exception ends the call
 
 
+cdef unix_groups *_host_groups(void *task) noexcept with gil:
+    """current_cred()->group_info: a reference to the caller's groups as
+    ProcessBase keeps them (remade at each credential change)."""
+    return unix_groups_get((<ProcessBase>(<_task *>task).proc).groups)
+
+
 cdef unix_host_ops _HOST_OPS
 _HOST_OPS.find_bsd = _host_find_bsd
 _HOST_OPS.mknod_bsd = _host_mknod_bsd
@@ -390,6 +396,7 @@ _HOST_OPS.fput = _host_fput
 _HOST_OPS.cred = _host_cred
 _HOST_OPS.receive_fd = _host_receive_fd
 _HOST_OPS.pid_exists = _host_pid_exists
+_HOST_OPS.groups = _host_groups
 
 
 cdef inline Py_ssize_t _cmsg_next(const unsigned char *buf, Py_ssize_t used, Py_ssize_t off,
@@ -1502,6 +1509,17 @@ cdef class Socket(File):
         unix_get_peercred(self.sk, &c)
         return (c.pid, c.uid, c.gid)
 
+    def peergroups(self):
+        """SO_PEERGROUPS: the groups recorded with SO_PEERCRED, a tuple;
+        ENODATA when none were."""
+        cdef unix_groups *g = NULL
+        cdef int i
+        _check(unix_get_peergroups(self.sk, &g))
+        try:
+            return tuple([g.gid[i] for i in range(g.n)]) if g != NULL else ()
+        finally:
+            unix_groups_put(g)
+
     def ioctl(self, unsigned long request):
         cdef int v = 0
         _check(unix_ioctl(self.sk, request, &v))
@@ -2550,6 +2568,19 @@ cdef class ProcessBase:
                   | (UNIX_CAP_SETUID if cred.capable("CAP_SETUID") else 0)
                   | (UNIX_CAP_SETGID if cred.capable("CAP_SETGID") else 0)
                   | (UNIX_CAP_SYS_RESOURCE if cred.capable("CAP_SYS_RESOURCE") else 0))
+        gids = list(cred.groups)
+        cdef unix_groups *g = unix_groups_alloc(len(gids))
+        cdef Py_ssize_t i
+        if g == NULL:
+            raise MemoryError()
+        for i in range(len(gids)):
+            g.gid[i] = gids[i]
+        unix_groups_put(self.groups)
+        self.groups = g
+
+    def __dealloc__(self):
+        unix_groups_put(self.groups)
+        self.groups = NULL
 
     property rlimit_nofile:
         """RLIMIT_NOFILE: fds stay below it, and a user's files in flight

@@ -98,6 +98,7 @@ class Process(_unix.ProcessBase):
     def setgroups(self, groups):
         self._check_alive()
         self.cred.setgroups(groups)
+        self._update_creds()
 
     # ---------------------------------------------------------- lifetime
     def fork(self):

@@ -641,6 +641,9 @@ class _Ops:
     def setresgid(self, rgid, egid, sgid):
         os.setresgid(rgid, egid, sgid)
 
+    def setgroups(self, groups):
+        os.setgroups(list(groups))
+
     def attr(self, name):
         uids, gids = os.getresuid(), os.getresgid()
         return {"uid": uids[0], "euid": uids[1], "suid": uids[2],
@@ -1373,6 +1376,12 @@ class HostProcess:
         """setresgid(2) in the process."""
         self.kernel._ids("setresgid", gids=(rgid, egid, sgid))
         return self._call("setresgid", rgid, egid, sgid)
+
+    def setgroups(self, groups):
+        """setgroups(2) in the process."""
+        groups = tuple(groups)
+        self.kernel._ids("setgroups", groups=groups)
+        return self._call("setgroups", groups)
 
     def chown(self, path, uid, gid):
         """chown(2) in the process."""

@@ -547,6 +547,15 @@ static int tvfs_pid_exists(void *task, int32_t pid)
 	return pid == 100 || pid == 200;
 }
 
+/* The caller's groups: tvfs_groups (NULL: none), a new reference each time. */
+static struct unix_groups *tvfs_groups;
+
+static struct unix_groups *tvfs_groups_op(void *task)
+{
+	CHECK(task == NULL);
+	return unix_groups_get(tvfs_groups);
+}
+
 static const struct unix_host_ops tvfs_ops = {
 	.find_bsd = tvfs_find_bsd,
 	.mknod_bsd = tvfs_mknod_bsd,
@@ -556,6 +565,7 @@ static const struct unix_host_ops tvfs_ops = {
 	.cred = tvfs_cred,
 	.receive_fd = tvfs_receive_fd,
 	.pid_exists = tvfs_pid_exists,
+	.groups = tvfs_groups_op,
 };
 
 /* An fp list carrying @n files; each gets the message's reference. */
@@ -2918,6 +2928,65 @@ static void test_task_cred(void)
 	unix_release(n);
 	unix_release(c);
 	unix_release(l);
+	net_done(net);
+}
+
+/*
+ * SO_PEERGROUPS: the groups are recorded with SO_PEERCRED -- each end of a
+ * pair gets the caller's, a listener its own, the connecting socket the
+ * listener's and the accepted one the connector's -- and shared by
+ * reference: a later change of the caller's groups does not show, and
+ * every reference goes with its socket (ASan's leak check).
+ */
+static void test_peergroups(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *l, *c, *n, *u;
+	struct unix_groups *g, *lg;
+	struct wait_ctl ctl;
+
+	u = mksock(net, SOCK_STREAM);
+	CHECK_EQ(unix_get_peergroups(u, &g), -ENODATA);
+	CHECK(g == NULL);
+
+	tvfs_groups = unix_groups_alloc(2);
+	tvfs_groups->gid[0] = 5;
+	tvfs_groups->gid[1] = 7;
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(unix_get_peergroups(b, &g), 0);
+	CHECK(g == tvfs_groups && g->n == 2 && g->gid[1] == 7);
+	unix_groups_put(g);
+
+	l = mksock(net, SOCK_STREAM);
+	CHECK_EQ(xbind(l, "\0pg", 3), 0);
+	CHECK_EQ(unix_listen(NULL, l, 1), 0);
+	lg = tvfs_groups;
+	tvfs_groups = unix_groups_alloc(1);		/* the connector's own */
+	tvfs_groups->gid[0] = 1000;
+	c = mksock(net, SOCK_STREAM);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(xconnect(c, l, 0, &ctl), 0);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(unix_accept(l, &n, 0, &ctl), 0);
+	CHECK_EQ(unix_get_peergroups(c, &g), 0);
+	CHECK(g == lg);					/* the listener's, from listen */
+	unix_groups_put(g);
+	CHECK_EQ(unix_get_peergroups(n, &g), 0);
+	CHECK(g == tvfs_groups && g->gid[0] == 1000);
+	unix_groups_put(g);
+
+	unix_groups_put(lg);
+	unix_groups_put(tvfs_groups);
+	tvfs_groups = NULL;
+	CHECK_EQ(unix_get_peergroups(b, &g), 0);	/* still b's own reference */
+	CHECK(g->n == 2 && g->gid[0] == 5);
+	unix_groups_put(g);
+	unix_release(a);
+	unix_release(b);
+	unix_release(c);
+	unix_release(n);
+	unix_release(l);
+	unix_release(u);
 	net_done(net);
 }
 
@@ -5780,6 +5849,7 @@ static const struct test tests[] = {
 	{ "task_cred", test_task_cred },
 	{ "scm_recv", test_scm_recv },
 	{ "scm_inq", test_scm_inq },
+	{ "peergroups", test_peergroups },
 	{ "stored_options", test_stored_options },
 	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
 	{ "poll_many", test_poll_many },

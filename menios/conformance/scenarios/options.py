@@ -342,3 +342,41 @@ def options_peername(k, t, sotype):
         t.call(p.connect, c, name)
         for buflen in (0, 2, 4, 11, 12, 13, 110):
             t.call(p.getsockopt, c, SOL, SO_PEERNAME, buflen)
+
+
+SO_PEERGROUPS = 59
+
+
+@scenario("options_peergroups", params={"sotype": (STREAM, SEQPACKET)}, needs={"ids"})
+def options_peergroups(k, t, sotype):
+    """SO_PEERGROUPS: the supplementary groups SO_PEERCRED was taken with --
+    the other end's at socketpair, the listener's at listen for the
+    connecting socket, the connecting process's for the accepted one --
+    as gid_t values; ERANGE for a buffer that cannot hold them all;
+    ENODATA with no peer credentials; later changes do not show."""
+    p = k.spawn(uid=0, gid=0, groups=(30, 5, 7))
+    q = k.spawn(uid=0, gid=0, groups=(1000,))
+    r = k.spawn(uid=0, gid=0)
+    s = t.call(p.socket, AF_UNIX, sotype)
+    t.call(p.getsockopt, s, SOL, SO_PEERGROUPS)
+    t.call(p.getsockopt, s, SOL, SO_PEERGROUPS, 64)
+    t.call(p.setsockopt, s, SOL, SO_PEERGROUPS, 1)
+    a, b = t.call(p.socketpair, AF_UNIX, sotype) or (None, None)
+    for buflen in (0, 4, 8, 11, 12, 13, 64):
+        t.call(p.getsockopt, a, SOL, SO_PEERGROUPS, buflen)
+    t.call(p.bind, s, "/tmp/srv")
+    t.call(p.listen, s, 2)
+    t.call(p.getsockopt, s, SOL, SO_PEERGROUPS, 64)
+    for proc in (q, r):
+        c = t.call(proc.socket, AF_UNIX, sotype)
+        t.call(proc.connect, c, "/tmp/srv")
+        t.call(proc.getsockopt, c, SOL, SO_PEERGROUPS, 64)
+        n = (t.call(p.accept, s) or (None,))[0]
+        t.call(p.getsockopt, n, SOL, SO_PEERGROUPS)
+        t.call(p.getsockopt, n, SOL, SO_PEERGROUPS, 64)
+    t.call(q.setgroups, (1, 2))
+    t.call(p.getsockopt, n, SOL, SO_PEERGROUPS, 64)
+    d = t.call(p.socket, AF_UNIX, DGRAM)
+    t.call(p.getsockopt, d, SOL, SO_PEERGROUPS, 64)
+    e, f = t.call(q.socketpair, AF_UNIX, DGRAM) or (None, None)
+    t.call(q.getsockopt, e, SOL, SO_PEERGROUPS, 64)

@@ -297,6 +297,7 @@ void __unix_destroy(struct unix_sock *sk)
 	plat_mutex_lock(&net->gc_lock);
 	plat_mutex_unlock(&net->gc_lock);
 	unix_addr_put(sk->addr);
+	unix_groups_put(sk->peer_groups);
 	unix_cnt_add(net, socks, -1);
 	if (!(sk->flags & UNIX_F_DEAD))
 		unix_cnt_add(net, live, -1);	/* an embryo purged at net shutdown, never released */
@@ -993,7 +994,7 @@ out:
 
 /* ------------------------------------------------------ listen/accept --- */
 
-static int unix_no_listen(struct unix_sock *sk, int backlog, const struct unix_cred *cred)
+static int unix_no_listen(struct unix_sock *sk, int backlog, const struct unix_peercred *cred)
 {
 	(void)sk; (void)backlog; (void)cred;
 	return -EOPNOTSUPP;
@@ -1006,7 +1007,7 @@ static int unix_no_accept(struct unix_sock *sk, struct unix_sock **newsk, int fl
 	return -EOPNOTSUPP;
 }
 
-static int unix_stream_listen(struct unix_sock *sk, int backlog, const struct unix_cred *cred)
+static int unix_stream_listen(struct unix_sock *sk, int backlog, const struct unix_peercred *cred)
 {
 	int err = -EINVAL;
 
@@ -1021,7 +1022,7 @@ static int unix_stream_listen(struct unix_sock *sk, int backlog, const struct un
 		__wake_up_all(&sk->peer_wait);
 	WRITE_ONCE(sk->max_ack_backlog, backlog);
 	WRITE_ONCE(sk->state, UNIX_LISTEN);
-	sk->peercred = *cred;	/* so connect can copy them */
+	unix_set_peercred(sk, cred->id, cred->groups);	/* so connect can copy them */
 	err = 0;
 out:
 	unix_state_unlock(sk);
@@ -1029,30 +1030,41 @@ out:
 }
 
 /*
- * prepare_peercred: the caller's credentials as SO_PEERCRED reports them
- * (its tgid, euid and egid), read with no lock held.
+ * prepare_peercred: the caller's credentials as SO_PEERCRED and
+ * SO_PEERGROUPS report them (its tgid, euid, egid and groups), read with
+ * no lock held.  The groups are a reference: unix_put_peercred.
  */
-static int unix_prepare_peercred(void *task, struct unix_net *net, struct unix_cred *out)
+static int unix_prepare_peercred(void *task, struct unix_net *net, struct unix_peercred *out)
 {
+	const struct unix_host_ops *host = net->host;
 	struct unix_task_cred me;
 	int err = unix_current_cred(task, net, &me);
 
+	out->groups = NULL;
 	if (err)
 		return err;
-	out->pid = me.pid;
-	out->uid = me.euid;
-	out->gid = me.egid;
+	out->id.pid = me.pid;
+	out->id.uid = me.euid;
+	out->id.gid = me.egid;
+	if (host && host->groups)
+		out->groups = host->groups(task);
 	return 0;
+}
+
+static void unix_put_peercred(struct unix_peercred *pc)
+{
+	unix_groups_put(pc->groups);
+	pc->groups = NULL;
 }
 
 int unix_listen(void *task, struct unix_sock *sk, int backlog)
 {
-	struct unix_cred cred;
+	struct unix_peercred cred;
 	int err = unix_prepare_peercred(task, sk->net, &cred);
 
-	if (err)
-		return err;
-	err = sk->ops->listen(sk, backlog, &cred);
+	if (!err)
+		err = sk->ops->listen(sk, backlog, &cred);
+	unix_put_peercred(&cred);
 	unix_ready_flush(sk->net);
 	return err;
 }
@@ -1132,7 +1144,7 @@ static void unix_drop_embryo(struct unix_sock *newsk, struct sk_buff *skb)
 }
 
 static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
-			       const struct unix_cred *cred, int flags, struct wait_ctl *ctl)
+			       const struct unix_peercred *cred, int flags, struct wait_ctl *ctl)
 {
 	struct unix_net *net = sk->net;
 	struct unix_sock *newsk;
@@ -1195,14 +1207,14 @@ static int unix_stream_connect(struct unix_sock *sk, struct unix_sock *other,
 	sock_hold(sk);
 	newsk->peer = sk;
 	newsk->state = UNIX_ESTABLISHED;
-	newsk->peercred = *cred;
+	unix_set_peercred(newsk, cred->id, cred->groups);
 	newsk->flags |= other->flags & UNIX_F_SCM_INHERIT;	/* as of connect(), not accept() */
 	addr = other->addr;
 	if (addr) {
 		unix_addr_get(addr);
 		newsk->addr = addr;
 	}
-	sk->peercred = other->peercred;
+	unix_set_peercred(sk, other->peercred, other->peer_groups);
 	WRITE_ONCE(sk->state, UNIX_ESTABLISHED);
 	sock_hold(newsk);
 	WRITE_ONCE(sk->peer, newsk);
@@ -1244,7 +1256,7 @@ void unix_dgram_disconnected(struct unix_sock *sk, struct unix_sock *other)
 }
 
 static int unix_dgram_connect(struct unix_sock *sk, struct unix_sock *other,
-			      const struct unix_cred *cred, int flags, struct wait_ctl *ctl)
+			      const struct unix_peercred *cred, int flags, struct wait_ctl *ctl)
 {
 	struct unix_sock *old_peer;
 	int err = 0;
@@ -1307,7 +1319,7 @@ out:
 int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned int len,
 		 int flags, struct wait_ctl *ctl)
 {
-	struct unix_cred cred = { 0, -1, -1 };
+	struct unix_peercred cred = { { 0, -1, -1 }, NULL };
 	struct unix_sock *other;
 	int err;
 
@@ -1327,10 +1339,13 @@ int unix_connect(void *task, struct unix_sock *sk, const void *path, unsigned in
 			return err;
 	}
 	err = unix_find_other(task, sk->net, path, len, sk->type, &other);
-	if (err)
+	if (err) {
+		unix_put_peercred(&cred);
 		return err;
+	}
 	err = sk->ops->connect(sk, other, &cred, flags, ctl);
 	unix_sock_put(other);
+	unix_put_peercred(&cred);
 out:
 	unix_ready_flush(sk->net);
 	return err;
@@ -1338,8 +1353,7 @@ out:
 
 int unix_socketpair(void *task, struct unix_sock *a, struct unix_sock *b)
 {
-	struct unix_cred c;
-	const struct unix_cred *cred = &c;
+	struct unix_peercred c;
 	int err = unix_prepare_peercred(task, a->net, &c);
 
 	if (err)
@@ -1349,11 +1363,12 @@ int unix_socketpair(void *task, struct unix_sock *a, struct unix_sock *b)
 	sock_hold(b);
 	WRITE_ONCE(a->peer, b);
 	WRITE_ONCE(b->peer, a);
-	a->peercred = *cred;
-	b->peercred = *cred;
+	unix_set_peercred(a, c.id, c.groups);
+	unix_set_peercred(b, c.id, c.groups);
 	WRITE_ONCE(a->state, UNIX_ESTABLISHED);
 	WRITE_ONCE(b->state, UNIX_ESTABLISHED);
 	unix_state_double_unlock(a, b);
+	unix_put_peercred(&c);
 	return 0;
 }
 
@@ -2017,6 +2032,41 @@ int unix_get_peercred(struct unix_sock *sk, struct unix_cred *out)
 	*out = sk->peercred;
 	unix_state_unlock(sk);
 	return 0;
+}
+
+int unix_get_peergroups(struct unix_sock *sk, struct unix_groups **out)
+{
+	int err = 0;
+
+	unix_state_lock(sk);
+	if (sk->peercred.uid == -1 && !sk->peercred.pid) {
+		err = -ENODATA;		/* sk_get_peer_cred(): none recorded */
+		*out = NULL;
+	} else {
+		*out = unix_groups_get(sk->peer_groups);
+	}
+	unix_state_unlock(sk);
+	return err;
+}
+
+struct unix_groups *unix_groups_alloc(int n)
+{
+	struct unix_groups *g;
+
+	if (n < 0)
+		return NULL;
+	g = plat_alloc(sizeof(*g) + (size_t)n * sizeof(g->gid[0]));
+	if (!g)
+		return NULL;
+	refcount_set(&g->ref, 1);
+	g->n = n;
+	return g;
+}
+
+void unix_groups_put(struct unix_groups *g)
+{
+	if (g && refcount_dec_and_test(&g->ref))
+		plat_free(g);
 }
 
 void unix_set_owner(struct unix_sock *sk, const struct unix_fown *owner)

@@ -46,6 +46,19 @@ static inline size_t min_sz(size_t a, size_t b)
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
+/* Record SO_PEERCRED and SO_PEERGROUPS (init_peercred / copy_peercred):
+ * @sk takes a reference to @groups and drops the one it had.  Caller holds
+ * @sk's state lock. */
+static inline void unix_set_peercred(struct unix_sock *sk, struct unix_cred id,
+				     struct unix_groups *groups)
+{
+	struct unix_groups *old = sk->peer_groups;
+
+	sk->peercred = id;
+	sk->peer_groups = unix_groups_get(groups);
+	unix_groups_put(old);
+}
+
 /* Set / clear flag bits of @sk (caller holds its state lock). */
 static inline void unix_flags_set(struct unix_sock *sk, unsigned int f)
 {

@@ -37,6 +37,10 @@
  *               the fd takes a reference of its own (get_file).
  *   pid_exists  __scm_send's find_get_pid: ESRCH for SCM_CREDENTIALS naming
  *               no process.
+ *   groups      the caller's supplementary groups (current_cred()'s
+ *               group_info), a reference the core puts: read with
+ *               SO_PEERCRED in listen, connect and socketpair, for
+ *               SO_PEERGROUPS.  NULL for none.
  *
  * @task is the embedder's handle on the calling task (Linux's `current`):
  * the syscall entries take it and pass it through untouched.  A path is
@@ -54,6 +58,7 @@
 #include <stdint.h>
 
 struct unix_sock;
+struct unix_groups;
 
 /* Capabilities the checks ask about (unix_task_cred.caps) */
 #define UNIX_CAP_SYS_ADMIN	0x1
@@ -82,6 +87,7 @@ struct unix_host_ops {
 	int (*receive_fd)(void *task, void *file, int cloexec, int dup);
 	/* 1 if a process @pid exists, 0 if not */
 	int (*pid_exists)(void *task, int32_t pid);
+	struct unix_groups *(*groups)(void *task);
 };
 
 #endif

@@ -342,12 +342,39 @@ struct unix_msg;
 struct poll_table;
 
 /* One ops table per socket type; calls a type does not have point at a stub. */
+/*
+ * Supplementary groups as SO_PEERGROUPS reports them (Linux's group_info):
+ * made once by the embedder, shared by reference, never changed.
+ */
+struct unix_groups {
+	refcount_t ref;
+	int n;
+	int32_t gid[];
+};
+struct unix_groups *unix_groups_alloc(int n);
+void unix_groups_put(struct unix_groups *g);
+
+/* Another reference to @g (NULL stays NULL). */
+static inline struct unix_groups *unix_groups_get(struct unix_groups *g)
+{
+	if (g)
+		refcount_inc(&g->ref);
+	return g;
+}
+
+/* SO_PEERCRED and SO_PEERGROUPS as listen, connect and socketpair take them
+ * from the caller (init_peercred): its tgid, euid, egid and groups. */
+struct unix_peercred {
+	struct unix_cred id;
+	struct unix_groups *groups;	/* NULL: none */
+};
+
 struct unix_proto_ops {
 	int type;
 	int (*connect)(struct unix_sock *sk, struct unix_sock *other,
-		       const struct unix_cred *cred, int flags, struct wait_ctl *ctl);
+		       const struct unix_peercred *cred, int flags, struct wait_ctl *ctl);
 	/* @task: the caller, for the host ops a name lookup needs */
-	int (*listen)(struct unix_sock *sk, int backlog, const struct unix_cred *cred);
+	int (*listen)(struct unix_sock *sk, int backlog, const struct unix_peercred *cred);
 	int (*accept)(struct unix_sock *sk, struct unix_sock **newsk, int flags,
 		      struct wait_ctl *ctl);
 	ssize_t (*sendmsg)(void *task, struct unix_sock *sk, struct unix_msg *msg,
@@ -379,6 +406,7 @@ struct unix_sock {
 	int peek_off;			/* SO_PEEK_OFF; negative: off */
 	int max_ack_backlog;
 	struct unix_cred peercred;	/* SO_PEERCRED; pid 0 uid/gid -1 when none */
+	struct unix_groups *peer_groups; /* SO_PEERGROUPS (a reference); NULL: none */
 	struct sk_buff *oob_skb;	/* stream MSG_OOB: the byte at the mark */
 	unsigned int inq_stale;		/* stream: OOB bytes dropped unread that SIOCINQ
 					 * still counts, as Linux 6.18's inq_len does */
@@ -573,6 +601,9 @@ int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned i
 int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val);
 int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val);
 int unix_get_peercred(struct unix_sock *sk, struct unix_cred *out);
+/* SO_PEERGROUPS: a reference to the peer's groups in *@out (NULL for
+ * none), or -ENODATA without peer credentials. */
+int unix_get_peergroups(struct unix_sock *sk, struct unix_groups **out);
 void unix_set_owner(struct unix_sock *sk, const struct unix_fown *owner);
 void unix_get_owner(struct unix_sock *sk, struct unix_fown *out);
 int unix_ioctl(struct unix_sock *sk, unsigned long cmd, int *out);
