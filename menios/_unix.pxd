@@ -65,6 +65,7 @@ cdef extern from "kernel/net/unix/unix_host.h":
         int (*receive_fd)(void *task, void *file, int cloexec, int dup) noexcept
         int (*pid_exists)(void *task, int32_t pid) noexcept
         unix_groups *(*groups)(void *task) noexcept
+        int (*pidfd)(void *task, int32_t pid) noexcept
 
 cdef extern from "kernel/net/unix/unix_socket.h":
     struct unix_groups:
@@ -213,7 +214,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     ssize_t unix_sendmsg(void *task, unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
     void unix_room_release(unix_msg *msg) nogil
     ssize_t unix_recvmsg(void *task, unix_sock *sk, unix_msg *msg, wait_ctl *ctl) nogil
-    void unix_scm_recv_end(unix_sock *sk, unix_msg *msg) nogil
+    void unix_scm_recv_end(void *task, unix_sock *sk, unix_msg *msg)
     size_t unix_recv_hint(const unix_sock *sk) nogil
     int unix_shutdown(unix_sock *sk, int how) nogil
     int unix_getname(unix_sock *sk, int peer, unsigned char *path, unsigned int *len) nogil

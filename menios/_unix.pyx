@@ -70,6 +70,7 @@ cdef object _socketcalls():
 
 cdef object _filecalls_mod = None
 cdef object _splicecalls_mod = None
+cdef object _pidfdcalls_mod = None
 cdef object _PipeEnd = None
 
 
@@ -93,6 +94,15 @@ cdef object _splicecalls():
         from . import splice
         _splicecalls_mod = splice
     return _splicecalls_mod
+
+
+cdef object _pidfdcalls():
+    """menios.pidfd, which makes the pidfds SCM_PIDFD hands out."""
+    global _pidfdcalls_mod
+    if _pidfdcalls_mod is None:
+        from . import pidfd
+        _pidfdcalls_mod = pidfd
+    return _pidfdcalls_mod
 
 
 cdef enum:
@@ -381,6 +391,20 @@ cdef int _host_pid_exists(void *task, int32_t pid) noexcept with gil:
         return 1                # the stashed exception ends the call
 
 
+cdef int _host_pidfd(void *task, int32_t pid) noexcept with gil:
+    """scm_pidfd_recv's pidfd_prepare + fd_install: a new pidfd for ``pid``
+    at the caller's lowest free fd (menios/pidfd.py), or -errno."""
+    cdef _task *t = <_task *>task
+    try:
+        return _pidfdcalls().install(<object>t.proc, pid)
+    except OSError as e:
+        if e.errno:
+            return -e.errno
+        return _host_error(t, e)
+    except BaseException as e:
+        return _host_error(t, e)
+
+
 cdef unix_groups *_host_groups(void *task) noexcept with gil:
     """current_cred()->group_info: a reference to the caller's groups as
     ProcessBase keeps them (remade at each credential change)."""
@@ -397,6 +421,7 @@ _HOST_OPS.cred = _host_cred
 _HOST_OPS.receive_fd = _host_receive_fd
 _HOST_OPS.pid_exists = _host_pid_exists
 _HOST_OPS.groups = _host_groups
+_HOST_OPS.pidfd = _host_pidfd
 
 
 cdef inline Py_ssize_t _cmsg_next(const unsigned char *buf, Py_ssize_t used, Py_ssize_t off,
@@ -1304,9 +1329,15 @@ cdef class Socket(File):
                 c.want = <size_t>lowat if <size_t>lowat < total else total
                 if c.want == 0 and total:
                     c.want = 1
+        cdef ssize_t r
         self._enter()
         try:
-            return _syscall(&c, nonblock)
+            r = _syscall(&c, nonblock)
+            if r >= 0 and m.rcontrol != NULL:
+                unix_scm_recv_end(c.task, self.sk, m)     # once the call is done
+                if t.exc != NULL:
+                    _task_done(&t)
+            return r
         finally:
             self._leave()
 
@@ -1465,7 +1496,6 @@ cdef class Socket(File):
             r = self._recv(&m, proc)
             addr = self._finish_data(&m, True)
             _check(r)
-            unix_scm_recv_end(self.sk, &m)
             if fds_only:
                 anc = _cmsg_fds(control, m.rcontrol - control)
             else:
@@ -1536,8 +1566,9 @@ class SigPipe(BrokenPipeError):
 
 
 def poll(Net net, list entries, timeout_ms):
-    """entries: [(Socket, PipeFile or None, events, preset revents)] -> list
-    of revents.  The caller holds the files until the call returns."""
+    """entries: [(Socket, PipeFile or None, events, revents preset for
+    None)] -> list of revents.  The caller holds the files until the call
+    returns."""
     cdef Py_ssize_t n = len(entries), i
     cdef unix_pollfd *fds = <unix_pollfd *>malloc(sizeof(unix_pollfd) * (n + 1))
     cdef _call c

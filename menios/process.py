@@ -4,13 +4,13 @@ syscall as a method.  Failures raise ``OSError(errno, strerror)``.
 ``Process`` is the syscall surface; the calls themselves live in modules
 named for what they hold: ``fdcalls`` (close, dup, fcntl, ioctl),
 ``socketcalls`` (the socket syscalls), ``sockopt``, ``namespace``
-(addresses as the syscalls copy them in), ``poll`` and ``filecalls`` (files,
-pipes and the VFS path calls).  send, recv and recv_into are the Cython
+(addresses as the syscalls copy them in), ``poll``, ``filecalls`` (files,
+pipes and the VFS path calls) and ``pidfd``.  send, recv and recv_into are the Cython
 fast path of ``_unix.ProcessBase``.
 """
 import errno
 
-from . import _unix, fdcalls, filecalls, readiness, socketcalls, sockopt, trace
+from . import _unix, fdcalls, filecalls, pidfd, readiness, socketcalls, sockopt, trace
 from . import splice as splicecalls
 from .args import as_int, err
 from .constants import AF_UNIX, SOCK_STREAM, SOMAXCONN, S_IRWXUGO
@@ -53,6 +53,8 @@ class Process(_unix.ProcessBase):
             self._cwd = _parent._cwd
             self.rlimit_nofile = _parent.rlimit_nofile
             self.fdtable.fork_from(_parent.fdtable)
+        # the pipe a pidfd's poll watches: its writer goes at exit (pidfd.py)
+        self._exit_r = self._exit_w = None
         self.pid = kernel._alloc_pid(self)
         # Each spawned process leads its own process group; a child stays in
         # its parent's (only F_SETOWN's negative owners look at groups).
@@ -116,6 +118,22 @@ class Process(_unix.ProcessBase):
         self.fdtable.close_all()
         with self.kernel.lock:
             self.kernel.processes.pop(self.pid, None)
+            r, w = self._exit_r, self._exit_w
+            self._exit_r = self._exit_w = None
+        if w is not None:
+            w.fput()            # pidfd pollers see the hang-up
+            r.fput()
+
+    def _exit_watch(self):
+        """A new reference to the read end of the pipe whose writer goes
+        when this process exits (made on first use), or None once it has."""
+        with self.kernel.lock:
+            if not self.alive:
+                return None
+            if self._exit_r is None:
+                self._exit_r, self._exit_w = _unix.PipeFile.pair(self.kernel.net, _unix.PipeFile)
+            self._exit_r.fget()
+            return self._exit_r
 
     def execve(self):
         """Close the fds marked close-on-exec."""
@@ -219,6 +237,12 @@ class Process(_unix.ProcessBase):
 
     def pipe2(self, flags):
         return filecalls.pipe(self, flags)
+
+    def pidfd_open(self, pid, flags=0):
+        return pidfd.pidfd_open(self, pid, flags)
+
+    def pidfd_getpid(self, fd):
+        return pidfd.pidfd_getpid(self, fd)
 
     # splice: ProcessBase's (pipe <-> stream socket and pipe -> pipe in C,
     # the rest splicecalls')

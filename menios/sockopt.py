@@ -6,11 +6,12 @@ capability checks of sk_setsockopt.  The socket itself keeps the values.
 import errno
 import struct
 
+from . import pidfd
 from .args import as_int, err
 from .constants import (
     AF_UNIX, HZ, INT_MAX, INT_MIN, NSEC_PER_SEC, SIZEOF_INT, SO_DEBUG, SO_INQ, SO_LINGER,
-    SO_MARK, SO_MAX_PACING_RATE, SO_PEERCRED, SO_PEERGROUPS, SO_PEERNAME, SO_PREFER_BUSY_POLL,
-    SO_PRIORITY,
+    SO_MARK, SO_MAX_PACING_RATE, SO_PEERCRED, SO_PEERGROUPS, SO_PEERNAME, SO_PEERPIDFD,
+    SO_PREFER_BUSY_POLL,    SO_PRIORITY,
     SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUFFORCE, SO_SNDTIMEO, SO_TXTIME, SOCK_STREAM,
     SOL_SOCKET, USEC_PER_SEC)
 from .scm import UCRED
@@ -84,7 +85,8 @@ def getsockopt(proc, fd, level, optname, buflen=0):
     """getsockopt(2): an int with ``buflen`` 0, else at most ``buflen``
     bytes of the value.  SO_PEERCRED is a ucred, SO_RCVTIMEO/SO_SNDTIMEO a
     timeval, SO_LINGER a linger, SO_TXTIME a sock_txtime, SO_PEERNAME the
-    peer's sockaddr (EINVAL for a buffer longer than it), SO_PEERGROUPS the
+    peer's sockaddr (EINVAL for a buffer longer than it), SO_PEERPIDFD a new
+    pidfd for the peer (ENODATA without one), SO_PEERGROUPS the
     groups recorded with SO_PEERCRED (ENODATA with none, ERANGE for a
     buffer too short), SO_MAX_PACING_RATE
     64 bits for a buffer of 8 bytes or more.  EBADF, ENOTSOCK, ENOPROTOOPT;
@@ -103,6 +105,13 @@ def getsockopt(proc, fd, level, optname, buflen=0):
             raw = _SA_FAMILY.pack(AF_UNIX) + s.getname(True)
             if len(raw) < (buflen or SIZEOF_INT):
                 raise err(errno.EINVAL)
+        elif level == SOL_SOCKET and optname == SO_PEERPIDFD:
+            # a new pidfd (close-on-exec) for the pid SO_PEERCRED names,
+            # stale if that process is gone; ENODATA where it names none
+            pid = s.peercred()[0]
+            if not pid:
+                raise err(errno.ENODATA)
+            raw = _INT.pack(pidfd.install(proc, pid))
         elif level == SOL_SOCKET and optname == SO_PEERGROUPS:
             # the gid_t array; ERANGE when the buffer cannot hold it all
             gids = s.peergroups()

@@ -183,6 +183,8 @@ class Trace:
         """``value`` with run-specific details replaced (see the module doc)."""
         if fname == "listdir" and isinstance(value, list):
             return sorted(value)
+        if fname == "pidfd_getpid" and isinstance(value, int) and value > 0:
+            return self._pids.get(value, "pid?")
         if (fname == "getsockopt" and isinstance(value, bytes) and len(value) == 12
                 and tuple(args[1:3]) == (socket.SOL_SOCKET, socket.SO_PEERCRED)):
             return self._ucred(value)

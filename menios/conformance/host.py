@@ -129,6 +129,12 @@ __all__ = ["HostKernel", "HostProcess", "NeedsIds", "NCHAN", "ROOT", "SUBIDS", "
 #: Channels (and serving threads) per process: concurrent calls it can serve.
 NCHAN = 8
 _BADFD = 2**31 - 1               # an fd number that is never open
+#: ioctl(PIDFD_GET_INFO) = _IOWR(PIDFS_IOCTL_MAGIC 0xFF, 11, struct pidfd_info),
+#: with the structure's first version (64 bytes): mask, cgroupid, then pid.
+_PIDFD_INFO_SIZE_VER0 = 64
+_PIDFD_GET_INFO = (3 << 30) | (_PIDFD_INFO_SIZE_VER0 << 16) | (0xFF << 8) | 11
+_PIDFD_INFO_PID = 1
+_PIDFD_INFO_PID_OFFSET = 16
 _MAXRECV = 1 << 24               # recv sizes are clamped to this
 _RESERVE = 16 + 2 * NCHAN        # room above the limit for channels
 _CLONE_NEWNET = 0x40000000
@@ -528,6 +534,17 @@ class _Ops:
 
     def fstat(self, fd):
         return os.fstat(self._fd(fd))
+
+    def pidfd_open(self, pid, flags=0):
+        return os.pidfd_open(pid, flags)
+
+    def pidfd_getpid(self, fd):
+        """ioctl(PIDFD_GET_INFO) asking for the pid (PIDFD_INFO_PID), with
+        the 64 bytes of struct pidfd_info's first version."""
+        info = bytearray(_PIDFD_INFO_SIZE_VER0)
+        struct.pack_into("Q", info, 0, _PIDFD_INFO_PID)
+        fcntl.ioctl(self._fd(fd), _PIDFD_GET_INFO, info, True)
+        return struct.unpack_from("I", info, _PIDFD_INFO_PID_OFFSET)[0]
 
     def splice(self, src, dst, count, offset_src=None, offset_dst=None, flags=0):
         return os.splice(self._fd(src), self._fd(dst), count, offset_src, offset_dst, flags)
@@ -1433,7 +1450,7 @@ def _make_attr(name):
 for _name in ("socket socketpair bind listen accept connect send sendto sendmsg send_fds "
               "recv recvfrom recvmsg recv_fds shutdown close getsockname getpeername "
               "getsockopt setsockopt poll ioctl open read write lseek pipe pipe2 fstat dup dup2 fcntl "
-              "execve splice tee sendfile mkdir mkfifo mknod rmdir unlink rename link symlink readlink chmod stat lstat "
+              "execve splice tee sendfile pidfd_open pidfd_getpid mkdir mkfifo mknod rmdir unlink rename link symlink readlink chmod stat lstat "
               "listdir chdir getcwd socket_inodes").split():
     setattr(HostProcess, _name, _make_syscall(_name))
 for _name in "uid gid euid egid suid sgid groups umask cwd pending_signals".split():

@@ -556,6 +556,15 @@ static struct unix_groups *tvfs_groups_op(void *task)
 	return unix_groups_get(tvfs_groups);
 }
 
+/* A pidfd for @pid: here a number that names it (or an error to report). */
+static int tvfs_pidfd_err;
+
+static int tvfs_pidfd_op(void *task, int32_t pid)
+{
+	CHECK(task == NULL);
+	return tvfs_pidfd_err ? tvfs_pidfd_err : 1000 + pid;
+}
+
 static const struct unix_host_ops tvfs_ops = {
 	.find_bsd = tvfs_find_bsd,
 	.mknod_bsd = tvfs_mknod_bsd,
@@ -566,6 +575,7 @@ static const struct unix_host_ops tvfs_ops = {
 	.receive_fd = tvfs_receive_fd,
 	.pid_exists = tvfs_pid_exists,
 	.groups = tvfs_groups_op,
+	.pidfd = tvfs_pidfd_op,
 };
 
 /* An fp list carrying @n files; each gets the message's reference. */
@@ -2931,6 +2941,112 @@ static void test_task_cred(void)
 	net_done(net);
 }
 
+/* recvmsg into @control (@clen bytes), then the call's end: SCM_PIDFD and
+ * SCM_INQ.  Returns the result; *@used the control bytes written. */
+static ssize_t recv_end(struct unix_sock *sk, void *buf, size_t len, int flags,
+			unsigned char *control, size_t clen, size_t *used, int *mflags)
+{
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+	ssize_t r;
+
+	msg_init(&m, &iov, buf, len, flags);
+	m.rcontrol = control;
+	m.rcontrollen = clen;
+	ctl_init(&ctl, 0);
+	r = unix_recvmsg(NULL, sk, &m, &ctl);
+	if (r >= 0)
+		unix_scm_recv_end(NULL, sk, &m);
+	*used = (size_t)(m.rcontrol - control);
+	*mflags = m.msg_flags;
+	unix_msg_release(sk, &m);
+	return r;
+}
+
+/*
+ * SO_PASSPIDFD: SCM_PIDFD (the host's pidfd op) ends a message's control
+ * messages; no room for all of it is MSG_CTRUNC and no pidfd asked for; a
+ * stream EOF has no sender and a seqpacket EOF no control message at all;
+ * the flag makes a socket autobind and take credentials as SO_PASSCRED
+ * does, and an accepted socket inherits it.
+ */
+static void test_passpidfd(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b, *s, *c, *u;
+	unsigned char control[64], name[UNIX_PATH_MAX + 1];
+	unsigned int nlen = 0;
+	struct unix_cmsghdr h;
+	int32_t pidfd;
+	size_t used;
+	int mflags;
+	char data[8];
+	int64_t v;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSPIDFD, 7), 0);
+	CHECK_EQ(unix_getsockopt(b, SOL_SOCKET, SO_PASSPIDFD, &v), 0);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(send_nb(a, "ab", 2, 0), 2);
+	CHECK_EQ(recv_end(b, data, 1, 0, control, sizeof(control), &used, &mflags), 1);
+	CHECK_EQ(used, UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(pidfd))));
+	cmsg_get(control, &h, &pidfd, sizeof(pidfd));
+	CHECK_EQ(h.cmsg_type, SCM_PIDFD);
+	CHECK_EQ(pidfd, 1000 + CRED.pid);
+	CHECK_EQ(mflags, 0);
+	/* a header's room, not the int's: none, and MSG_CTRUNC */
+	CHECK_EQ(recv_end(b, data, 1, 0, control, UNIX_CMSG_LEN(sizeof(pidfd)) - 1, &used,
+			  &mflags), 1);
+	CHECK_EQ(used, 0);
+	CHECK_EQ(mflags, MSG_CTRUNC);
+	/* a pidfd the host could not make is reported as its error */
+	CHECK_EQ(send_nb(a, "c", 1, 0), 1);
+	tvfs_pidfd_err = -EMFILE;
+	CHECK_EQ(recv_end(b, data, 1, 0, control, sizeof(control), &used, &mflags), 1);
+	tvfs_pidfd_err = 0;
+	cmsg_get(control, &h, &pidfd, sizeof(pidfd));
+	CHECK_EQ(pidfd, -EMFILE);
+	/* EOF: no sender, so no pidfd */
+	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
+	CHECK_EQ(recv_end(b, data, 1, 0, control, sizeof(control), &used, &mflags), 0);
+	CHECK_EQ(used, 0);
+	unix_release(a);
+	unix_release(b);
+
+	mkpair(net, SOCK_SEQPACKET, &a, &b);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSPIDFD, 1), 0);
+	CHECK_EQ(unix_shutdown(a, SHUT_WR), 0);
+	CHECK_EQ(recv_end(b, data, 1, 0, control, 8, &used, &mflags), 0);
+	CHECK_EQ(mflags, 0);			/* no message read: no scm_recv */
+	unix_release(a);
+	unix_release(b);
+
+	/* like SO_PASSCRED: autobind at connect, inherited by accept */
+	s = mksock(net, SOCK_STREAM);
+	CHECK_EQ(xbind(s, "\0pp", 3), 0);
+	CHECK_EQ(unix_listen(NULL, s, 1), 0);
+	CHECK_EQ(unix_setsockopt(s, SOL_SOCKET, SO_PASSPIDFD, 1), 0);
+	u = mksock(net, SOCK_STREAM);
+	CHECK_EQ(unix_setsockopt(u, SOL_SOCKET, SO_PASSPIDFD, 1), 0);
+	{
+		struct wait_ctl ctl;
+
+		ctl_init(&ctl, 0);
+		CHECK_EQ(xconnect(u, s, 0, &ctl), 0);
+		ctl_init(&ctl, 0);
+		CHECK_EQ(unix_accept(s, &c, 0, &ctl), 0);
+	}
+	CHECK_EQ(unix_getname(u, 0, name, &nlen), 0);
+	CHECK_EQ(nlen, 6);				/* autobound */
+	CHECK_EQ(unix_getsockopt(c, SOL_SOCKET, SO_PASSPIDFD, &v), 0);
+	CHECK_EQ(v, 1);
+	unix_release(u);
+	unix_release(c);
+	unix_release(s);
+	net_done(net);
+}
+
 /*
  * SO_PEERGROUPS: the groups are recorded with SO_PEERCRED -- each end of a
  * pair gets the caller's, a listener its own, the connecting socket the
@@ -3224,7 +3340,7 @@ static void test_scm_inq(void)
 	CHECK_EQ(send_nb(a, "efg", 3, 0), 3);
 	ctl_init(&ctl, 1);
 	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 4);	/* the files end the read */
-	unix_scm_recv_end(b, &m);
+	unix_scm_recv_end(NULL, b, &m);
 	unix_msg_release(b, &m);
 	CHECK(!memcmp(data, "abcd", 4));
 	cmsg_get(control, &h, &uc, sizeof(uc));
@@ -3250,7 +3366,7 @@ static void test_scm_inq(void)
 	m.rcontrollen = sizeof(control);
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
-	unix_scm_recv_end(b, &m);
+	unix_scm_recv_end(NULL, b, &m);
 	unix_msg_release(b, &m);
 	CHECK(m.rcontrol == control);
 	msg_init(&m, &iov, data, 1, 0);
@@ -3258,7 +3374,7 @@ static void test_scm_inq(void)
 	m.rcontrollen = sizeof(control);
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
-	unix_scm_recv_end(b, &m);
+	unix_scm_recv_end(NULL, b, &m);
 	unix_msg_release(b, &m);
 	cmsg_get(control, &h, &inq, sizeof(inq));
 	CHECK_EQ(h.cmsg_type, SCM_INQ);
@@ -3270,7 +3386,7 @@ static void test_scm_inq(void)
 	m.rcontrollen = sizeof(h);
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
-	unix_scm_recv_end(b, &m);
+	unix_scm_recv_end(NULL, b, &m);
 	unix_msg_release(b, &m);
 	CHECK_EQ(m.msg_flags, MSG_CTRUNC);
 	CHECK(m.rcontrol == control + sizeof(h));
@@ -3284,7 +3400,7 @@ static void test_scm_inq(void)
 	m.rcontrollen = sizeof(control);
 	ctl_init(&ctl, 0);
 	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
-	unix_scm_recv_end(b, &m);
+	unix_scm_recv_end(NULL, b, &m);
 	unix_msg_release(b, &m);
 	CHECK(m.rcontrol == control);
 
@@ -5850,6 +5966,7 @@ static const struct test tests[] = {
 	{ "scm_recv", test_scm_recv },
 	{ "scm_inq", test_scm_inq },
 	{ "peergroups", test_peergroups },
+	{ "passpidfd", test_passpidfd },
 	{ "stored_options", test_stored_options },
 	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
 	{ "poll_many", test_poll_many },

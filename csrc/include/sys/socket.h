@@ -218,6 +218,9 @@
 #ifndef SO_DEVMEM_DONTNEED
 #define SO_DEVMEM_DONTNEED	80
 #endif
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD	76
+#endif
 
 #ifndef SCM_RIGHTS
 #define SCM_RIGHTS	1
@@ -227,6 +230,9 @@
 #endif
 #ifndef SCM_INQ
 #define SCM_INQ		SO_INQ
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD	4
 #endif
 #ifndef SCM_MAX_FD
 #define SCM_MAX_FD	253

@@ -380,3 +380,158 @@ def options_peergroups(k, t, sotype):
     t.call(p.getsockopt, d, SOL, SO_PEERGROUPS, 64)
     e, f = t.call(q.socketpair, AF_UNIX, DGRAM) or (None, None)
     t.call(q.getsockopt, e, SOL, SO_PEERGROUPS, 64)
+
+
+SO_PASSPIDFD, SO_PEERPIDFD, SCM_PIDFD = 76, 77, 4
+POLLIN, POLLHUP = 0x1, 0x10
+
+
+@scenario("options_pidfd_open")
+def options_pidfd_open(k, t):
+    """pidfd_open: a close-on-exec pidfd (flags O_RDWR, with
+    PIDFD_NONBLOCK's O_NONBLOCK and PIDFD_THREAD's O_EXCL) for a live
+    process; EINVAL for another flag or a pid below 1, ESRCH for none.  It
+    polls as nothing while the process runs and POLLIN|POLLHUP once it has
+    exited, when /proc's Pid: reads -1; read and write are EINVAL, lseek
+    ESPIPE, fstat pidfs's mode 0700 inode."""
+    p = _proc(k, 0)
+    q = _proc(k, 0)
+    fds = [t.call(p.pidfd_open, q.pid, flags) for flags in (0, NB, 0o200, NB | 0o200)]
+    t.call(p.pidfd_open, q.pid, 1)
+    t.call(p.pidfd_open, 0)
+    t.call(p.pidfd_open, -1)
+    for fd in fds:
+        t.call(p.fcntl, fd, 1)                 # F_GETFD
+        t.call(p.fcntl, fd, 3)                 # F_GETFL
+    fd = fds[0]
+    t.call(p.pidfd_getpid, fd)
+    t.step("fstat mode", lambda: p.fstat(fd).st_mode)
+    t.call(p.read, fd, 10)
+    t.call(p.write, fd, b"x")
+    t.call(p.lseek, fd, 0, 0)
+    t.call(p.poll, [(fd, POLLIN | POLLHUP | 0x4)], 0)
+    t.call(q.exit)
+    t.call(p.poll, [(fd, POLLIN | POLLHUP | 0x4)], 0)
+    t.call(p.poll, [(fd, 0x4)], 0)
+    t.call(p.poll, [(fds[1], 0xffff)], 0)
+    t.call(p.pidfd_getpid, fd)
+    t.call(p.pidfd_open, q.pid)
+    s = t.call(p.socket, AF_UNIX, STREAM)
+    t.call(p.pidfd_getpid, s)
+    t.call(p.pidfd_getpid, 99)
+
+
+@scenario("options_peerpidfd", params={"sotype": SOCK_TYPES})
+def options_peerpidfd(k, t, sotype):
+    """SO_PEERPIDFD: a new close-on-exec pidfd for the process SO_PEERCRED
+    names -- ENODATA where it names none -- even once that process is gone
+    (a stale pidfd); it cannot be set.  SO_PASSPIDFD is a flag read back as
+    0 or 1."""
+    p = _proc(k, 0)
+    q = _proc(k, 0)
+    s = t.call(p.socket, AF_UNIX, sotype)
+    t.call(p.getsockopt, s, SOL, SO_PEERPIDFD)
+    t.call(p.setsockopt, s, SOL, SO_PEERPIDFD, 1)
+    for val in (0, 1, 5, -1, b"\1"):
+        t.call(p.setsockopt, s, SOL, SO_PASSPIDFD, val)
+        t.call(p.getsockopt, s, SOL, SO_PASSPIDFD)
+    a, b = t.call(p.socketpair, AF_UNIX, sotype) or (None, None)
+    fd = t.call(p.getsockopt, a, SOL, SO_PEERPIDFD)
+    t.call(p.fcntl, fd, 1)
+    t.call(p.pidfd_getpid, fd)
+    t.call(p.getsockopt, a, SOL, SO_PEERPIDFD, 4)
+    t.call(p.getsockopt, a, SOL, SO_PEERPIDFD, 8)
+    if sotype != DGRAM:
+        t.call(p.bind, s, "/tmp/srv")
+        t.call(p.listen, s, 1)
+        fd = t.call(p.getsockopt, s, SOL, SO_PEERPIDFD)
+        t.call(p.pidfd_getpid, fd)
+        c = t.call(q.socket, AF_UNIX, sotype)
+        t.call(q.connect, c, "/tmp/srv")
+        n = (t.call(p.accept, s) or (None,))[0]
+        fd = t.call(q.getsockopt, c, SOL, SO_PEERPIDFD)
+        t.call(q.pidfd_getpid, fd)
+        fd = t.call(p.getsockopt, n, SOL, SO_PEERPIDFD)
+        t.call(p.pidfd_getpid, fd)
+        t.call(q.exit)
+        fd = t.call(p.getsockopt, n, SOL, SO_PEERPIDFD)
+        t.call(p.pidfd_getpid, fd)
+        t.call(p.poll, [(fd, POLLIN)], 0)
+
+
+@scenario("options_passpidfd", params={"sotype": SOCK_TYPES})
+def options_passpidfd(k, t, sotype):
+    """SO_PASSPIDFD: each message comes with SCM_PIDFD, a new pidfd for its
+    sender -- after SCM_CREDENTIALS and SCM_RIGHTS, on a peek too, for a
+    sender gone by then too; none (and MSG_CTRUNC) in a control buffer
+    too short for it; none at EOF.  Like SO_PASSCRED it autobinds the
+    socket and keeps a stream read from joining two senders' bytes; an
+    accepted socket takes it from its listener."""
+    p = _proc(k, 0)
+    q = _proc(k, 0)
+    a, b = t.call(p.socketpair, AF_UNIX, sotype) or (None, None)
+    t.call(p.setsockopt, b, SOL, SO_PASSPIDFD, 1)
+    t.call(p.send, a, b"one")
+    m = t.call(p.recvmsg, b, 10, 64, PEEK)
+    m = t.call(p.recvmsg, b, 10, 64)
+    if m and m[1]:
+        t.call(p.pidfd_getpid, m[1][-1][2][0])
+    r, w = t.call(p.pipe) or (None, None)
+    t.call(p.setsockopt, b, SOL, socket.SO_PASSCRED, 1)
+    t.call(p.send_fds, a, [b"two"], [r])
+    t.call(p.recvmsg, b, 10, 64)
+    t.call(p.setsockopt, b, SOL, socket.SO_PASSCRED, 0)
+    for anc in (0, 16, 19, 20, 24):
+        t.call(p.send, a, b"x")
+        t.call(p.recvmsg, b, 10, anc)
+    t.call(p.send, a, b"y")
+    t.call(p.recv_fds, b, 10, 1)
+    # autobind
+    u = t.call(p.socket, AF_UNIX, sotype)
+    t.call(p.setsockopt, u, SOL, SO_PASSPIDFD, 1)
+    if sotype == DGRAM:
+        g = t.call(p.socket, AF_UNIX, DGRAM)
+        t.call(p.bind, g, "/tmp/g")
+        t.call(p.setsockopt, g, SOL, SO_PASSPIDFD, 1)
+        t.call(p.sendto, u, b"z", "/tmp/g")
+    else:
+        lis = t.call(p.socket, AF_UNIX, sotype)
+        t.call(p.bind, lis, "/tmp/lis")
+        t.call(p.listen, lis, 2)
+        t.call(p.setsockopt, lis, SOL, SO_PASSPIDFD, 1)
+        t.call(p.connect, u, "/tmp/lis")
+        n = (t.call(p.accept, lis) or (None,))[0]
+        t.call(p.getsockopt, n, SOL, SO_PASSPIDFD)
+    t.call(p.getsockname, u)
+    # a sender gone by the time its message is read: a stale pidfd
+    e = t.call(q.socket, AF_UNIX, sotype)
+    if sotype == DGRAM:
+        t.call(p.recvmsg, g, 10, 64)           # u's
+        t.call(q.sendto, e, b"gone", "/tmp/g")
+        r = g
+    else:
+        t.call(q.connect, e, "/tmp/lis")
+        r = (t.call(p.accept, lis) or (None,))[0]
+        t.call(q.send, e, b"gone")
+    t.call(q.exit)
+    m = t.call(p.recvmsg, r, 10, 64)
+    if m and m[1]:
+        fd = m[1][-1][2][0]
+        t.call(p.pidfd_getpid, fd)
+        t.call(p.poll, [(fd, POLLIN)], 0)
+    # the sender changes: a stream read stops there; EOF has no sender
+    c, d = t.call(p.socketpair, AF_UNIX, sotype) or (None, None)
+    t.call(p.setsockopt, d, SOL, SO_PASSPIDFD, 1)
+    t.call(p.send, c, b"from p")
+    t.call(p.send, c, b" again")
+    child = t.call(p.fork)
+    t.call(child.send, c, b" from the child")
+    for _ in range(2):
+        m = t.call(p.recvmsg, d, 100, 64)
+        if m and m[1]:
+            t.call(p.pidfd_getpid, m[1][-1][2][0])
+    if sotype != DGRAM:
+        t.call(p.recvmsg, d, 100, 64, DW)
+        t.call(p.shutdown, c, socket.SHUT_WR)
+        t.call(p.recvmsg, d, 100, 64)
+        t.call(p.recvmsg, d, 100, 16)

@@ -31,7 +31,7 @@
  *
  * Known differences from Linux:
  *   [NOT TO FIX]
- *     - No BPF, LSM, sockmap or SO_PASSPIDFD/SO_PASSSEC.  splice is
+ *     - No BPF, LSM or sockmap: SO_PASSSEC passes nothing.  splice is
  *       fs/pipe.c's (pipe_splice_to_socket, pipe_splice_from_socket) over
  *       unix_sendmsg, unix_recvmsg and unix_recv_pages.
  *     - A connect blocked on a full backlog keeps the listener it looked up
@@ -812,10 +812,11 @@ out:
 	return err > 0 ? 0 : err;
 }
 
-/* An unnamed socket with SO_PASSCRED autobinds before it connects or sends. */
+/* An unnamed socket with SO_PASSCRED or SO_PASSPIDFD autobinds before it
+ * connects or sends. */
 static int unix_passcred_autobind(struct unix_sock *sk)
 {
-	if ((READ_ONCE(sk->flags) & UNIX_F_PASSCRED) && !unix_addr(sk))
+	if ((READ_ONCE(sk->flags) & UNIX_F_MAY_PASSCRED) && !unix_addr(sk))
 		return __unix_autobind(sk);
 	return 0;
 }
@@ -1817,6 +1818,7 @@ static unsigned int __unix_bool_opt(int optname)
 	case SO_OOBINLINE: return UNIX_F_URGINLINE;
 	case SO_NO_CHECK: return UNIX_F_NO_CHECK;
 	case SO_PASSCRED: return UNIX_F_PASSCRED;
+	case SO_PASSPIDFD: return UNIX_F_PASSPIDFD;
 	case SO_PASSSEC: return UNIX_F_PASSSEC;
 	case SO_RXQ_OVFL: return UNIX_F_RXQ_OVFL;
 	case SO_WIFI_STATUS: return UNIX_F_WIFI_STATUS;

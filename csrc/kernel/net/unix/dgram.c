@@ -88,7 +88,7 @@ ssize_t unix_dgram_sendmsg(void *task, struct unix_sock *sk, struct unix_msg *ms
 	 * the destination -- the peer (ENOTCONN), or the name, looked up with
 	 * no lock held (unix_find_other).
 	 */
-	if ((READ_ONCE(sk->flags) & UNIX_F_PASSCRED) && !unix_addr(sk) &&
+	if ((READ_ONCE(sk->flags) & UNIX_F_MAY_PASSCRED) && !unix_addr(sk) &&
 	    (msg->name || READ_ONCE(sk->peer))) {
 		err = __unix_autobind(sk);
 		if (err)
@@ -384,7 +384,7 @@ ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 
 	msg->cred = skb->cb.cred;
 	msg->got_scm = 1;
-	msg->want_creds = !!(READ_ONCE(sk->flags) & UNIX_F_PASSCRED);
+	msg->want_creds = !!(READ_ONCE(sk->flags) & UNIX_F_MAY_PASSCRED);
 	if (!(flags & MSG_PEEK)) {
 		if (skb->cb.fp)
 			__unix_detach_fds(skb, msg);

@@ -371,7 +371,7 @@ void __unix_skb_creds(struct sk_buff *skb, const struct unix_msg *msg,
 		skb->cb.cred = msg->creds;
 		return;
 	}
-	if ((READ_ONCE(sk->flags) & UNIX_F_PASSCRED) || (other->flags & UNIX_F_PASSCRED) ||
+	if ((READ_ONCE(sk->flags) & UNIX_F_MAY_PASSCRED) || (other->flags & UNIX_F_MAY_PASSCRED) ||
 	    (other->flags & UNIX_F_DEAD))
 		skb->cb.cred = msg->cur;
 }
@@ -553,7 +553,7 @@ void unix_scm_recv(void *task, struct unix_sock *sk, struct unix_msg *msg, ssize
 		if (READ_ONCE(sk->flags) & UNIX_F_PASSSEC)
 			msg->msg_flags |= MSG_CTRUNC;
 	}
-	if (msg->want_creds && msg->got_scm && !msg->creds_put) {
+	if ((READ_ONCE(sk->flags) & UNIX_F_PASSCRED) && msg->got_scm && !msg->creds_put) {
 		c = msg->cred;
 		if (c.uid == -1)
 			c.uid = UNIX_OVERFLOWUID;
@@ -567,18 +567,49 @@ void unix_scm_recv(void *task, struct unix_sock *sk, struct unix_msg *msg, ssize
 }
 
 /*
- * unix_stream_read_generic's last step with SO_INQ on: SCM_INQ, an int,
- * the bytes left to read once the call is done (after a peek, all of
- * them).  A read of the OOB byte (unix_stream_recv_urg) reports none.
- * The embedder calls it once, after the call's last attempt, which is
- * what a call that blocked learns only when it returns.  No lock held.
+ * scm_pidfd_recv: with SO_PASSPIDFD, SCM_PIDFD, a new pidfd for the
+ * message's sender (the pid its credentials name; none when they name
+ * none, as at EOF).  A buffer without room for the whole message gets
+ * none and MSG_CTRUNC -- whether or not there was a sender -- and no fd
+ * is made; a pidfd the host cannot install is reported as its -errno.
  */
-void unix_scm_recv_end(struct unix_sock *sk, struct unix_msg *msg)
+static void scm_pidfd_recv(void *task, struct unix_sock *sk, struct unix_msg *msg)
 {
+	const struct unix_host_ops *host = sk->net->host;
+	int32_t pidfd;
+
+	if (msg->rcontrollen < UNIX_CMSG_LEN(sizeof(pidfd))) {
+		msg->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	if (!msg->got_scm || !msg->cred.pid || !host || !host->pidfd)
+		return;
+	pidfd = host->pidfd(task, msg->cred.pid);
+	put_cmsg(msg, SOL_SOCKET, SCM_PIDFD, &pidfd, sizeof(pidfd));
+}
+
+/*
+ * The end of a recvmsg (scm_recv_unix's last step, then
+ * unix_stream_read_generic's with SO_INQ on): SCM_PIDFD with SO_PASSPIDFD,
+ * after the credentials and files every attempt of the call put; then for
+ * a stream socket with SO_INQ, SCM_INQ, an int, the bytes left to read
+ * once the call is done (after a peek, all of them).  A read of the OOB
+ * byte (unix_stream_recv_urg) reports neither, nor does a datagram or
+ * seqpacket call that read no message (its EOF returns before
+ * scm_recv_unix).  The embedder calls it
+ * once, after the call's last attempt, which is what a call that blocked
+ * learns only when it returns.  No lock held.
+ */
+void unix_scm_recv_end(void *task, struct unix_sock *sk, struct unix_msg *msg)
+{
+	unsigned int flags = READ_ONCE(sk->flags);
 	int inq;
 
-	if (sk->type != SOCK_STREAM || (msg->flags & MSG_OOB) ||
-	    !(READ_ONCE(sk->flags) & UNIX_F_RECVMSG_INQ))
+	if (sk->type == SOCK_STREAM ? (msg->flags & MSG_OOB) : !msg->got_scm)
+		return;
+	if (flags & UNIX_F_PASSPIDFD)
+		scm_pidfd_recv(task, sk, msg);
+	if (sk->type != SOCK_STREAM || !(flags & UNIX_F_RECVMSG_INQ))
 		return;
 	inq = (int)unix_inq_len(sk);
 	put_cmsg(msg, SOL_SOCKET, SCM_INQ, &inq, sizeof(inq));

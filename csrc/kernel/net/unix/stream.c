@@ -137,7 +137,7 @@ static int __unix_queue_oob(struct unix_sock *sk, struct unix_sock *other,
  * queued and read at once (copied in by @sk, out by @other, one message
  * each way, SO_PEEK_OFF moved back, the sender's address given to the
  * reader).  Only plain data goes this way: not when files or credentials
- * travel (SCM_RIGHTS, SCM_CREDENTIALS, SO_PASSCRED on either side: the
+ * travel (SCM_RIGHTS, SCM_CREDENTIALS, SO_PASSCRED or SO_PASSPIDFD on either side: the
  * reader must see them with the bytes), nor when @other can no longer read
  * (the queueing path reports EPIPE), nor with another sender mid-copy.
  * Returns the bytes handed over, 0 when the caller must queue.  Takes
@@ -149,12 +149,12 @@ static size_t unix_stream_handoff(struct unix_sock *sk, struct unix_sock *other,
 	struct unix_handoff *h;
 	size_t n;
 
-	if (msg->fp || msg->has_creds || (READ_ONCE(sk->flags) & UNIX_F_PASSCRED))
+	if (msg->fp || msg->has_creds || (READ_ONCE(sk->flags) & UNIX_F_MAY_PASSCRED))
 		return 0;
 	unix_state_lock(other);
 	h = other->handoff;
 	if (!h || h->busy || skb_queue_len_lockless(&other->receive_queue) ||
-	    (other->flags & (UNIX_F_DEAD | UNIX_F_PASSCRED)) ||
+	    (other->flags & (UNIX_F_DEAD | UNIX_F_MAY_PASSCRED)) ||
 	    (other->shutdown & RCV_SHUTDOWN)) {
 		unix_state_unlock(other);
 		return 0;
@@ -444,7 +444,7 @@ ssize_t unix_stream_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 
 	plat_mutex_lock(&sk->iolock);
 	skflags = READ_ONCE(sk->flags);
-	msg->want_creds = !!(skflags & UNIX_F_PASSCRED);
+	msg->want_creds = !!(skflags & UNIX_F_MAY_PASSCRED);
 	inline_oob = !!(skflags & UNIX_F_URGINLINE);
 	skip = 0;
 	if (flags & MSG_PEEK) {

@@ -37,6 +37,10 @@
  *               the fd takes a reference of its own (get_file).
  *   pid_exists  __scm_send's find_get_pid: ESRCH for SCM_CREDENTIALS naming
  *               no process.
+ *   pidfd       scm_pidfd_recv's pidfd_prepare(PIDFD_STALE) and fd_install:
+ *               a new pidfd (O_CLOEXEC) for process @pid at the caller's
+ *               lowest free fd -- for a process already gone too -- or
+ *               -EMFILE.
  *   groups      the caller's supplementary groups (current_cred()'s
  *               group_info), a reference the core puts: read with
  *               SO_PEERCRED in listen, connect and socketpair, for
@@ -88,6 +92,7 @@ struct unix_host_ops {
 	/* 1 if a process @pid exists, 0 if not */
 	int (*pid_exists)(void *task, int32_t pid);
 	struct unix_groups *(*groups)(void *task);
+	int (*pidfd)(void *task, int32_t pid);
 };
 
 #endif

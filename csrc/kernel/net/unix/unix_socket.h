@@ -183,6 +183,11 @@ enum {
 #define UNIX_F_RECVMSG_INQ	0x80000	/* SO_INQ (stream): recvmsg reports SCM_INQ */
 #define UNIX_F_LINGER		0x100000 /* SO_LINGER's l_onoff */
 #define UNIX_F_PREFER_BUSY_POLL	0x200000 /* SO_PREFER_BUSY_POLL */
+#define UNIX_F_PASSPIDFD	0x400000 /* SO_PASSPIDFD: SCM_PIDFD with each message */
+/* unix_may_passcred(): the socket takes its peers' credentials -- it
+ * autobinds, has them attached to what it sends and receives, and a
+ * stream read stops where they change */
+#define UNIX_F_MAY_PASSCRED	(UNIX_F_PASSCRED | UNIX_F_PASSPIDFD)
 
 /* sk_userlocks: SO_SNDBUF/SO_RCVBUF set by the user (SO_BUF_LOCK reads them) */
 #define UNIX_SNDBUF_LOCK	1
@@ -196,7 +201,8 @@ enum {
 #define UNIX_MAX_SCHEDULE_TIMEOUT INT64_MAX
 
 /* What a new connection's socket copies from its listener at connect() time. */
-#define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_PASSSEC | UNIX_F_NOPASSRIGHTS)
+#define UNIX_F_SCM_INHERIT	(UNIX_F_PASSCRED | UNIX_F_PASSPIDFD | UNIX_F_PASSSEC | \
+				 UNIX_F_NOPASSRIGHTS)
 
 #define UNIX_ADDR_MAX		(2 + UNIX_PATH_MAX)
 #define UNIX_HASH_SIZE		256	/* buckets of each name table */
@@ -508,7 +514,7 @@ struct unix_msg {
 	struct unix_sock *granted;
 	/* recv results */
 	struct unix_address *addr;	/* sender's address (a reference) or NULL */
-	int want_creds;			/* the receiver had SO_PASSCRED */
+	int want_creds;			/* the receiver takes credentials (UNIX_F_MAY_PASSCRED) */
 	int got_scm;			/* cred/fp below are valid */
 	struct unix_cred cred;
 	struct scm_fp_list *rfp;	/* received files (caller installs or releases) */
@@ -588,9 +594,10 @@ void unix_room_release(struct unix_msg *msg);
 ssize_t unix_recvmsg(void *task, struct unix_sock *sk, struct unix_msg *msg,
 		     struct wait_ctl *ctl);
 /* The end of a recvmsg with a control buffer whose last attempt returned
- * what the call returns, >= 0: SCM_INQ, after the other control messages,
- * for a stream socket with SO_INQ on (scm.c). */
-void unix_scm_recv_end(struct unix_sock *sk, struct unix_msg *msg);
+ * what the call returns, >= 0: after the control messages each attempt
+ * put, SCM_PIDFD with SO_PASSPIDFD, then SCM_INQ for a stream socket with
+ * SO_INQ (scm.c). */
+void unix_scm_recv_end(void *task, struct unix_sock *sk, struct unix_msg *msg);
 size_t unix_recv_hint(const struct unix_sock *sk);	/* lockless: a hint */
 int unix_shutdown(struct unix_sock *sk, int how);
 int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned int *len);
