@@ -437,6 +437,14 @@ int64_t plat_now_ns(void)
 	return now_ns;
 }
 
+/* The wall clock: the virtual time from a fixed epoch (2026-01-01). */
+#define DET_EPOCH_NS	(1767225600LL * 1000000000LL)
+
+int64_t plat_realtime_ns(void)
+{
+	return DET_EPOCH_NS + now_ns;
+}
+
 void *plat_alloc(size_t size)
 {
 	return malloc(size);

@@ -113,6 +113,9 @@ void plat_wake_flush(void);
 
 /* Monotonic clock, nanoseconds. */
 int64_t plat_now_ns(void);
+/* Wall clock (CLOCK_REALTIME), nanoseconds since the epoch: receive
+ * timestamps (SO_TIMESTAMP). */
+int64_t plat_realtime_ns(void);
 
 /* Objects: any size, aligned for any type; plat_zalloc zero-fills. */
 void *plat_alloc(size_t size);

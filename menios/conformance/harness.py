@@ -204,6 +204,9 @@ class Trace:
         if _is_autobind(v):
             return self._auto.setdefault(v, f"@auto{len(self._auto) + 1}")
         if (type(v) is tuple and len(v) == 3 and v[0] == socket.SOL_SOCKET
+                and isinstance(v[2], bytes) and v[1] in _SCM_TIMESTAMPS and len(v[2]) == 16):
+            return ("SCM_TIMESTAMP", v[1], _timestamp(v[1], v[2]))
+        if (type(v) is tuple and len(v) == 3 and v[0] == socket.SOL_SOCKET
                 and isinstance(v[2], bytes)
                 and v[1] in (socket.SCM_RIGHTS, socket.SCM_CREDENTIALS)):
             if v[1] == socket.SCM_CREDENTIALS and len(v[2]) == 12:
@@ -222,6 +225,21 @@ class Trace:
         if isinstance(v, int) and not isinstance(v, bool):
             return int(v)                    # IntEnum / Signals -> int
         return v
+
+
+#: SCM_TIMESTAMP, SCM_TIMESTAMPNS and their _NEW twins: a timeval (the
+#: first and third) or a timespec; the number is the option's.
+_SCM_TIMESTAMPS = {29: 10**6, 35: 10**9, 63: 10**6, 64: 10**9}
+
+
+def _timestamp(kind, data):
+    """A receive timestamp as a trace shows it: "now" when it is a wall-clock
+    time within an hour of now with its fraction in range (the backends
+    stamp at different moments), else the raw (seconds, fraction)."""
+    sec, frac = struct.unpack("qq", data)
+    if abs(sec - time.time()) < 3600 and 0 <= frac < _SCM_TIMESTAMPS[kind]:
+        return "now"
+    return (sec, frac)
 
 
 def same(x, y):

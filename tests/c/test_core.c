@@ -3048,6 +3048,60 @@ static void test_passpidfd(void)
 }
 
 /*
+ * SO_TIMESTAMP and SO_TIMESTAMPNS on a datagram socket: the message's time
+ * (the platform's wall clock) as a timeval or a timespec, ahead of the
+ * credentials; a message queued with the option off is stamped when first
+ * read, so a peek and the read after it report one time.
+ */
+static void test_timestamps(void)
+{
+	struct unix_net *net = net_new();
+	struct unix_sock *a, *b;
+	unsigned char control[64], control2[64];
+	struct unix_cmsghdr h;
+	int64_t ts[2], t0, v;
+	size_t used, used2;
+	int mflags;
+	char data[8];
+
+	mkpair(net, SOCK_DGRAM, &a, &b);
+	CHECK_EQ(send_nb(a, "q", 1, 0), 1);		/* queued while off */
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_TIMESTAMPNS_OLD, 1), 0);
+	CHECK_EQ(unix_getsockopt(b, SOL_SOCKET, SO_TIMESTAMP_OLD, &v), 0);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(unix_getsockopt(b, SOL_SOCKET, SO_TIMESTAMPNS_OLD, &v), 0);
+	CHECK_EQ(v, 1);
+	t0 = plat_realtime_ns();
+	CHECK_EQ(recv_end(b, data, 1, MSG_PEEK, control, sizeof(control), &used, &mflags), 1);
+	CHECK_EQ(recv_end(b, data, 1, 0, control2, sizeof(control2), &used2, &mflags), 1);
+	CHECK_EQ(used, UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(ts))));
+	CHECK(used == used2 && !memcmp(control, control2, used));
+	cmsg_get(control, &h, ts, sizeof(ts));
+	CHECK_EQ(h.cmsg_type, SO_TIMESTAMPNS_OLD);
+	CHECK(ts[0] * 1000000000 + ts[1] >= t0);
+	CHECK(ts[1] >= 0 && ts[1] < 1000000000);
+
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_TIMESTAMP_OLD, 1), 0);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 1), 0);
+	CHECK_EQ(send_nb(a, "s", 1, 0), 1);
+	CHECK_EQ(recv_end(b, data, 1, 0, control, sizeof(control), &used, &mflags), 1);
+	cmsg_get(control, &h, ts, sizeof(ts));
+	CHECK_EQ(h.cmsg_type, SO_TIMESTAMP_OLD);
+	CHECK(ts[1] >= 0 && ts[1] < 1000000);		/* microseconds */
+	memcpy(&h, control + UNIX_CMSG_ALIGN(UNIX_CMSG_LEN(sizeof(ts))), sizeof(h));
+	CHECK_EQ(h.cmsg_type, SCM_CREDENTIALS);
+
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_TIMESTAMP_OLD, 0), 0);
+	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 0), 0);
+	CHECK_EQ(send_nb(a, "n", 1, 0), 1);
+	CHECK_EQ(recv_end(b, data, 1, 0, control, sizeof(control), &used, &mflags), 1);
+	CHECK_EQ(used, 0);
+	unix_release(a);
+	unix_release(b);
+	net_done(net);
+}
+
+/*
  * SO_PEERGROUPS: the groups are recorded with SO_PEERCRED -- each end of a
  * pair gets the caller's, a listener its own, the connecting socket the
  * listener's and the accepted one the connector's -- and shared by
@@ -5967,6 +6021,7 @@ static const struct test tests[] = {
 	{ "scm_inq", test_scm_inq },
 	{ "peergroups", test_peergroups },
 	{ "passpidfd", test_passpidfd },
+	{ "timestamps", test_timestamps },
 	{ "stored_options", test_stored_options },
 	{ "net_shutdown_while_copying", test_net_shutdown_while_copying },
 	{ "poll_many", test_poll_many },

@@ -221,6 +221,21 @@
 #ifndef SO_PASSPIDFD
 #define SO_PASSPIDFD	76
 #endif
+/* The receive timestamps: each option names the control message it asks
+ * for (SCM_TIMESTAMP = SO_TIMESTAMP, ...); _OLD and _NEW have one layout
+ * on 64-bit */
+#ifndef SO_TIMESTAMP_OLD
+#define SO_TIMESTAMP_OLD	29
+#endif
+#ifndef SO_TIMESTAMPNS_OLD
+#define SO_TIMESTAMPNS_OLD	35
+#endif
+#ifndef SO_TIMESTAMP_NEW
+#define SO_TIMESTAMP_NEW	63
+#endif
+#ifndef SO_TIMESTAMPNS_NEW
+#define SO_TIMESTAMPNS_NEW	64
+#endif
 
 #ifndef SCM_RIGHTS
 #define SCM_RIGHTS	1

@@ -58,6 +58,7 @@ struct sk_buff *skb_alloc(size_t len, unsigned int truesize)
 	skb->cb.consumed = 0;
 	skb->data = skb->head;
 	skb->pages = NULL;
+	skb->tstamp = 0;
 	trace_event(TRACE_SKB_ALLOC, 0, trace_id(skb), len, truesize);
 	return skb;
 }

@@ -48,6 +48,7 @@ struct sk_buff {
 	struct unix_skb_parms cb;
 	unsigned char *data;		/* head[] or zero-copy pages */
 	struct page_run *pages;		/* zero-copy: the pages data points into, or NULL */
+	int64_t tstamp;			/* realtime ns (SO_TIMESTAMP); 0: not stamped yet */
 	unsigned char head[];
 };
 

@@ -535,3 +535,54 @@ def options_passpidfd(k, t, sotype):
         t.call(p.shutdown, c, socket.SHUT_WR)
         t.call(p.recvmsg, d, 100, 64)
         t.call(p.recvmsg, d, 100, 16)
+
+
+SO_TIMESTAMP, SO_TIMESTAMPNS, SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_NEW = 29, 35, 63, 64
+TSTAMP_OPTS = (SO_TIMESTAMP, SO_TIMESTAMPNS, SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_NEW)
+
+
+def _stamp(m):
+    """The raw data of a recvmsg result's first control message, or None."""
+    return m[1][0][2] if m and m[1] else None
+
+
+@scenario("options_timestamp", params={"sotype": SOCK_TYPES})
+def options_timestamp(k, t, sotype):
+    """SO_TIMESTAMP and its kin: each turns receive timestamps on in its
+    own form (read back: only the option last set with the form it left
+    reads 1), off turns them all off.  A datagram or seqpacket message then
+    carries SCM_TIMESTAMP (a timeval), SCM_TIMESTAMPNS (a timespec) or the
+    _NEW twins, before SCM_CREDENTIALS -- stamped when sent, or when first
+    read if it was queued with the option off, so a peek and the read
+    after it agree; cut to the buffer's room (MSG_CTRUNC).  A stream gets
+    none."""
+    p = _proc(k, 0)
+    a, b = t.call(p.socketpair, AF_UNIX, sotype) or (None, None)
+    for opt in TSTAMP_OPTS:
+        t.call(p.getsockopt, b, SOL, opt)
+    for opt, val in ((SO_TIMESTAMPNS, 1), (SO_TIMESTAMP_NEW, 1), (SO_TIMESTAMPNS_NEW, 7),
+                     (SO_TIMESTAMP, 1), (SO_TIMESTAMPNS, 0), (SO_TIMESTAMP_NEW, 1),
+                     (SO_TIMESTAMP, 0), (SO_TIMESTAMP, b"\1")):
+        t.call(p.setsockopt, b, SOL, opt, val)
+        for o in TSTAMP_OPTS:
+            t.call(p.getsockopt, b, SOL, o)
+    t.call(p.send, a, b"queued while off")
+    t.call(p.setsockopt, b, SOL, SO_TIMESTAMP, 1)
+    t.call(p.send, a, b"stamped when sent")
+    for _ in range(2):
+        peeked = t.call(p.recvmsg, b, 100, 64, PEEK | DW)
+        read = t.call(p.recvmsg, b, 100, 64, DW)
+        t.note("the peek's stamp is the read's", _stamp(peeked) == _stamp(read))
+    for opt in TSTAMP_OPTS:
+        t.call(p.setsockopt, b, SOL, opt, 1)
+        t.call(p.send, a, b"x")
+        t.call(p.recvmsg, b, 10, 64)
+    t.call(p.setsockopt, b, SOL, socket.SO_PASSCRED, 1)
+    for anc in (64, 40, 32, 16, 0):     # (no cut inside a time or a pid)
+        t.call(p.send, a, b"y")
+        t.call(p.recvmsg, b, 10, anc)
+    t.call(p.send, a, b"z")
+    t.call(p.recv, b, 10)
+    t.call(p.setsockopt, b, SOL, SO_TIMESTAMP, 0)
+    t.call(p.send, a, b"off")
+    t.call(p.recvmsg, b, 10, 64)

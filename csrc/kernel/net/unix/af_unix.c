@@ -1867,6 +1867,21 @@ int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val)
 		*val = (int64_t)(((uint64_t)sk->txtime_flags << 32) | (uint32_t)sk->txtime_clockid);
 		break;
 	case SO_PREFER_BUSY_POLL: *val = !!(sk->flags & UNIX_F_PREFER_BUSY_POLL); break;
+	case SO_TIMESTAMP_OLD:
+		*val = (sk->flags & (UNIX_F_RCVTSTAMP | UNIX_F_RCVTSTAMPNS | UNIX_F_TSTAMP_NEW)) ==
+		       UNIX_F_RCVTSTAMP;
+		break;
+	case SO_TIMESTAMPNS_OLD:
+		*val = (sk->flags & (UNIX_F_RCVTSTAMPNS | UNIX_F_TSTAMP_NEW)) == UNIX_F_RCVTSTAMPNS;
+		break;
+	case SO_TIMESTAMP_NEW:
+		*val = (sk->flags & (UNIX_F_RCVTSTAMP | UNIX_F_TSTAMP_NEW)) ==
+		       (UNIX_F_RCVTSTAMP | UNIX_F_TSTAMP_NEW);
+		break;
+	case SO_TIMESTAMPNS_NEW:
+		*val = (sk->flags & (UNIX_F_RCVTSTAMPNS | UNIX_F_TSTAMP_NEW)) ==
+		       (UNIX_F_RCVTSTAMPNS | UNIX_F_TSTAMP_NEW);
+		break;
 	case SO_BPF_EXTENSIONS: *val = UNIX_SKF_AD_MAX; break;
 	case SO_REUSEPORT:		/* never on: not an inet socket */
 	case SO_ZEROCOPY:		/* never on: not an inet or RDS socket */
@@ -1982,6 +1997,20 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 		break;
 	case SO_PREFER_BUSY_POLL:
 		__unix_valbool_flag(sk, UNIX_F_PREFER_BUSY_POLL, val != 0);
+		break;
+	case SO_TIMESTAMP_OLD:		/* sock_set_timestamp */
+	case SO_TIMESTAMPNS_OLD:
+	case SO_TIMESTAMP_NEW:
+	case SO_TIMESTAMPNS_NEW:
+		if (val) {
+			__unix_valbool_flag(sk, UNIX_F_TSTAMP_NEW, optname == SO_TIMESTAMP_NEW ||
+					    optname == SO_TIMESTAMPNS_NEW);
+			__unix_valbool_flag(sk, UNIX_F_RCVTSTAMPNS, optname == SO_TIMESTAMPNS_OLD ||
+					    optname == SO_TIMESTAMPNS_NEW);
+			unix_flags_set(sk, UNIX_F_RCVTSTAMP);
+		} else {
+			unix_flags_clear(sk, UNIX_F_RCVTSTAMP | UNIX_F_RCVTSTAMPNS);
+		}
 		break;
 	case SO_REUSEPORT:		/* on only for inet sockets */
 		if (val)

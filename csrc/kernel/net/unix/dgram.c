@@ -243,6 +243,8 @@ restart:
 		goto restart;
 	}
 	__unix_skb_creds(skb, msg, sk, other);
+	if (other->flags & UNIX_F_RCVTSTAMP)
+		skb->tstamp = plat_realtime_ns();	/* __net_timestamp */
 	__unix_queue_skb(other, skb, 0);
 	__wake_up_all(&other->wq);
 	if (granted) {
@@ -309,6 +311,7 @@ ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 	int flags = msg->flags;
 	size_t size = msg_total(msg), skblen;
 	struct sk_buff *skb = NULL;
+	unsigned int skflags;
 	int err, skip = 0;
 
 	if (flags & MSG_OOB)
@@ -384,7 +387,19 @@ ssize_t unix_dgram_recvmsg(struct unix_sock *sk, struct unix_msg *msg,
 
 	msg->cred = skb->cb.cred;
 	msg->got_scm = 1;
-	msg->want_creds = !!(READ_ONCE(sk->flags) & UNIX_F_MAY_PASSCRED);
+	skflags = READ_ONCE(sk->flags);
+	msg->want_creds = !!(skflags & UNIX_F_MAY_PASSCRED);
+	if (skflags & UNIX_F_RCVTSTAMP) {
+		/* sock_recv_timestamp: a message queued while the option was
+		 * off is stamped now, once (we hold the iolock, as any other
+		 * reader or peeker of it would) */
+		if (!skb->tstamp)
+			skb->tstamp = plat_realtime_ns();
+		msg->tstamp = skb->tstamp;
+		msg->tstamp_type = (skflags & UNIX_F_TSTAMP_NEW) ?
+			((skflags & UNIX_F_RCVTSTAMPNS) ? SO_TIMESTAMPNS_NEW : SO_TIMESTAMP_NEW) :
+			((skflags & UNIX_F_RCVTSTAMPNS) ? SO_TIMESTAMPNS_OLD : SO_TIMESTAMP_OLD);
+	}
 	if (!(flags & MSG_PEEK)) {
 		if (skb->cb.fp)
 			__unix_detach_fds(skb, msg);

@@ -549,6 +549,16 @@ void unix_scm_recv(void *task, struct unix_sock *sk, struct unix_msg *msg, ssize
 		}
 		return;
 	}
+	if (msg->tstamp_type) {
+		/* __sock_recv_timestamp, ahead of scm_recv_unix: a timeval, or
+		 * a timespec for the NS options */
+		int64_t ts[2] = { msg->tstamp / 1000000000, msg->tstamp % 1000000000 };
+
+		if (msg->tstamp_type == SO_TIMESTAMP_OLD || msg->tstamp_type == SO_TIMESTAMP_NEW)
+			ts[1] /= 1000;
+		put_cmsg(msg, SOL_SOCKET, msg->tstamp_type, ts, sizeof(ts));
+		msg->tstamp_type = 0;
+	}
 	if (!msg->rcontrollen) {
 		if (READ_ONCE(sk->flags) & UNIX_F_PASSSEC)
 			msg->msg_flags |= MSG_CTRUNC;

@@ -184,6 +184,12 @@ enum {
 #define UNIX_F_LINGER		0x100000 /* SO_LINGER's l_onoff */
 #define UNIX_F_PREFER_BUSY_POLL	0x200000 /* SO_PREFER_BUSY_POLL */
 #define UNIX_F_PASSPIDFD	0x400000 /* SO_PASSPIDFD: SCM_PIDFD with each message */
+/* SO_TIMESTAMP* (sock_set_timestamp): a datagram or seqpacket message
+ * comes with its timestamp (RCVTSTAMP), in nanoseconds (RCVTSTAMPNS),
+ * reported as the _NEW option's message (TSTAMP_NEW) */
+#define UNIX_F_RCVTSTAMP	0x800000
+#define UNIX_F_RCVTSTAMPNS	0x1000000
+#define UNIX_F_TSTAMP_NEW	0x2000000
 /* unix_may_passcred(): the socket takes its peers' credentials -- it
  * autobinds, has them attached to what it sends and receives, and a
  * stream read stops where they change */
@@ -519,6 +525,10 @@ struct unix_msg {
 	struct unix_cred cred;
 	struct scm_fp_list *rfp;	/* received files (caller installs or releases) */
 	int rfp_peeked;			/* rfp is a copy: the caller takes new references */
+	/* the message's receive timestamp (realtime ns) and the SCM_TIMESTAMP*
+	 * type to report it as; 0: none */
+	int64_t tstamp;
+	int tstamp_type;
 	struct page_run *rpages;	/* zero-copy pages received */
 	size_t rpages_off;		/* where the message starts in them */
 	/* recv_pages on a stream socket: take the part of a page message
