@@ -68,6 +68,7 @@ cdef extern from "kernel/net/unix/unix_host.h":
         int (*pidfd)(void *task, int32_t pid) noexcept
 
 cdef extern from "kernel/net/unix/unix_socket.h":
+    enum: UNIX_MEMINFO_VARS
     struct unix_groups:
         int n
         int32_t gid[1]
@@ -222,6 +223,7 @@ cdef extern from "kernel/net/unix/unix_socket.h":
     int unix_setsockopt(unix_sock *sk, int level, int optname, int64_t val) nogil
     int unix_get_peercred(unix_sock *sk, unix_cred *out) nogil
     int unix_get_peergroups(unix_sock *sk, unix_groups **out) nogil
+    void unix_meminfo(unix_sock *sk, uint32_t *mem) nogil
     void unix_set_owner(unix_sock *sk, const unix_fown *owner) nogil
     void unix_get_owner(unix_sock *sk, unix_fown *out) nogil
     int unix_ioctl(unix_sock *sk, unsigned long cmd, int *out) nogil

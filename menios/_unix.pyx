@@ -1539,6 +1539,12 @@ cdef class Socket(File):
         unix_get_peercred(self.sk, &c)
         return (c.pid, c.uid, c.gid)
 
+    def meminfo(self):
+        """SO_MEMINFO: sk_get_meminfo's nine counters, a tuple."""
+        cdef uint32_t mem[UNIX_MEMINFO_VARS]
+        unix_meminfo(self.sk, mem)
+        return tuple([mem[i] for i in range(UNIX_MEMINFO_VARS)])
+
     def peergroups(self):
         """SO_PEERGROUPS: the groups recorded with SO_PEERCRED, a tuple;
         ENODATA when none were."""

@@ -10,7 +10,7 @@ from . import pidfd
 from .args import as_int, err
 from .constants import (
     AF_UNIX, HZ, INT_MAX, INT_MIN, NSEC_PER_SEC, SIZEOF_INT, SO_DEBUG, SO_INQ, SO_LINGER,
-    SO_MARK, SO_MAX_PACING_RATE, SO_PEERCRED, SO_PEERGROUPS, SO_PEERNAME, SO_PEERPIDFD,
+    SO_MARK, SO_MAX_PACING_RATE, SO_MEMINFO, SO_PEERCRED, SO_PEERGROUPS, SO_PEERNAME, SO_PEERPIDFD,
     SO_PREFER_BUSY_POLL,    SO_PRIORITY,
     SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUFFORCE, SO_SNDTIMEO, SO_TXTIME, SOCK_STREAM,
     SOL_SOCKET, USEC_PER_SEC)
@@ -27,6 +27,8 @@ GETSOCKOPT_BUFLEN_MAX = 1024
 #: The socket keeps a timeout in nanoseconds; this one means "never".
 NO_TIMEOUT = -1
 
+#: SO_MEMINFO's u32 counters (SK_MEMINFO_VARS).
+SK_MEMINFO_VARS = 9
 #: struct linger {l_onoff, l_linger}; struct sock_txtime {clockid, flags}.
 LINGER = struct.Struct("ii")
 TXTIME = struct.Struct("iI")
@@ -88,7 +90,7 @@ def getsockopt(proc, fd, level, optname, buflen=0):
     peer's sockaddr (EINVAL for a buffer longer than it), SO_PEERPIDFD a new
     pidfd for the peer (ENODATA without one), SO_PEERGROUPS the
     groups recorded with SO_PEERCRED (ENODATA with none, ERANGE for a
-    buffer too short), SO_MAX_PACING_RATE
+    buffer too short), SO_MEMINFO nine u32 counters, SO_MAX_PACING_RATE
     64 bits for a buffer of 8 bytes or more.  EBADF, ENOTSOCK, ENOPROTOOPT;
     OSError for a ``buflen`` outside what the stdlib accepts."""
     with proc._hold_sock(fd) as s:
@@ -112,6 +114,8 @@ def getsockopt(proc, fd, level, optname, buflen=0):
             if not pid:
                 raise err(errno.ENODATA)
             raw = _INT.pack(pidfd.install(proc, pid))
+        elif level == SOL_SOCKET and optname == SO_MEMINFO:
+            raw = struct.pack("%dI" % SK_MEMINFO_VARS, *s.meminfo())
         elif level == SOL_SOCKET and optname == SO_PEERGROUPS:
             # the gid_t array; ERANGE when the buffer cannot hold it all
             gids = s.peergroups()

@@ -586,3 +586,27 @@ def options_timestamp(k, t, sotype):
     t.call(p.setsockopt, b, SOL, SO_TIMESTAMP, 0)
     t.call(p.send, a, b"off")
     t.call(p.recvmsg, b, 10, 64)
+
+
+SO_MEMINFO = 55
+
+
+@scenario("options_meminfo", params={"sotype": SOCK_TYPES})
+def options_meminfo(k, t, sotype):
+    """SO_MEMINFO: sk_get_meminfo's nine u32 counters -- the receive buffer,
+    the sender's charged bytes (what its queued skbs cost), the send buffer,
+    the rest 0 for AF_UNIX -- as many bytes of them as the buffer holds;
+    it cannot be set."""
+    p = _proc(k)
+    a, b = t.call(p.socketpair, AF_UNIX, sotype) or (None, None)
+    t.call(p.setsockopt, a, SOL, SO_MEMINFO, 1)
+    for buflen in (0, 4, 6, 36, 40):
+        t.call(p.getsockopt, a, SOL, SO_MEMINFO, buflen)
+    for data in (b"x" * 1000, b"y" * 5000, b"z"):
+        t.call(p.send, a, data)
+        t.call(p.getsockopt, a, SOL, SO_MEMINFO, 36)
+        t.call(p.getsockopt, b, SOL, SO_MEMINFO, 36)
+    t.call(p.setsockopt, a, SOL, socket.SO_SNDBUF, 10000)
+    t.call(p.getsockopt, a, SOL, SO_MEMINFO, 36)
+    t.call(p.recv, b, 100000)
+    t.call(p.getsockopt, a, SOL, SO_MEMINFO, 36)

@@ -2240,12 +2240,7 @@ static void __unix_sock_info(struct unix_sock *sk, struct unix_sock_info *i,
 		i->rqueue = (unsigned int)__unix_inq_len(sk);
 		i->wqueue = (unsigned int)unix_wmem(sk);
 	}
-	/* sk_get_meminfo: an AF_UNIX socket charges its skbs to the sender
-	 * (SK_MEMINFO_WMEM_ALLOC) and nothing to the receiver. */
-	memset(i->mem, 0, sizeof(i->mem));
-	i->mem[1] = (uint32_t)sk->rcvbuf;
-	i->mem[2] = (uint32_t)unix_wmem(sk);
-	i->mem[3] = (uint32_t)sk->sndbuf;
+	unix_meminfo(sk, i->mem);
 	i->listener_ino = READ_ONCE(sk->listener) ? READ_ONCE(sk->listener->ino) : 0;
 	i->inflight = READ_ONCE(sk->inflight);
 	i->bytes_copied_in = READ_ONCE(sk->bytes_copied) - READ_ONCE(sk->bytes_copied_out);
@@ -2254,6 +2249,17 @@ static void __unix_sock_info(struct unix_sock *sk, struct unix_sock_info *i,
 	i->bytes_zerocopy_out = READ_ONCE(sk->bytes_zerocopy_out);
 	i->msgs_sent = READ_ONCE(sk->msgs_sent);
 	i->msgs_received = READ_ONCE(sk->msgs_received);
+}
+
+/* An AF_UNIX socket charges its skbs to the sender (SK_MEMINFO_WMEM_ALLOC)
+ * and nothing to the receiver; it has no forward allocation, write queue,
+ * option memory, backlog or drops. */
+void unix_meminfo(struct unix_sock *sk, uint32_t mem[UNIX_MEMINFO_VARS])
+{
+	memset(mem, 0, UNIX_MEMINFO_VARS * sizeof(mem[0]));
+	mem[1] = (uint32_t)READ_ONCE(sk->rcvbuf);
+	mem[2] = (uint32_t)unix_wmem(sk);
+	mem[3] = (uint32_t)READ_ONCE(sk->sndbuf);
 }
 
 int unix_list(struct unix_net *net, struct unix_sock_info *out, int max,

@@ -692,6 +692,9 @@ struct unix_sock_info {
 	int64_t bytes_zerocopy_in, bytes_zerocopy_out;
 	int64_t msgs_sent, msgs_received;
 };
+/* sk_get_meminfo: what SO_MEMINFO and sock_diag's UNIX_DIAG_MEMINFO report,
+ * SK_MEMINFO_RMEM_ALLOC .. SK_MEMINFO_DROPS.  No lock needed. */
+void unix_meminfo(struct unix_sock *sk, uint32_t mem[UNIX_MEMINFO_VARS]);
 int unix_list(struct unix_net *net, struct unix_sock_info *out, int max,
 	      uint64_t *icons, size_t max_icons, size_t *n_icons);
 /* sock_graft: an accepted socket gets its file, and with it an inode number. */
