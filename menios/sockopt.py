@@ -10,10 +10,9 @@ from . import pidfd
 from .args import as_int, err
 from .constants import (
     AF_UNIX, HZ, INT_MAX, INT_MIN, NSEC_PER_SEC, SIZEOF_INT, SO_DEBUG, SO_INQ, SO_LINGER,
-    SO_MARK, SO_MAX_PACING_RATE, SO_MEMINFO, SO_PEERCRED, SO_PEERGROUPS, SO_PEERNAME, SO_PEERPIDFD,
-    SO_PREFER_BUSY_POLL,    SO_PRIORITY,
-    SO_RCVBUFFORCE, SO_RCVTIMEO, SO_SNDBUFFORCE, SO_SNDTIMEO, SO_TXTIME, SOCK_STREAM,
-    SOL_SOCKET, USEC_PER_SEC)
+    SO_MARK, SO_MAX_PACING_RATE, SO_MEMINFO, SO_PEERCRED, SO_PEERGROUPS, SO_PEERNAME,
+    SO_PEERPIDFD, SO_PREFER_BUSY_POLL, SO_PRIORITY, SO_RCVBUFFORCE, SO_RCVTIMEO,
+    SO_SNDBUFFORCE, SO_SNDTIMEO, SO_TXTIME, SOCK_STREAM, SOL_SOCKET, USEC_PER_SEC)
 from .scm import UCRED
 
 #: struct timeval on 64-bit Linux: seconds, microseconds.
@@ -56,6 +55,11 @@ def _halves(v):
     """The core's int64 for SO_LINGER and SO_TXTIME as (low, high) u32s."""
     u = v & 0xffffffffffffffff
     return u & U32_MAX, u >> 32
+
+
+def _s32(u):
+    """A u32 as the C int with its bits."""
+    return u - (1 << 32) if u & 0x80000000 else u
 
 
 def timeval_to_ns(raw):
@@ -125,11 +129,11 @@ def getsockopt(proc, fd, level, optname, buflen=0):
             if buflen == 0 and not gids:
                 return 0
         elif level == SOL_SOCKET and optname == SO_LINGER:
-            raw = LINGER.pack(*(_INT.unpack(_U32.pack(h))[0]
-                                for h in _halves(s.getsockopt(level, optname))))
+            onoff, linger = _halves(s.getsockopt(level, optname))
+            raw = LINGER.pack(_s32(onoff), _s32(linger))
         elif level == SOL_SOCKET and optname == SO_TXTIME:
             clockid, flags = _halves(s.getsockopt(level, optname))
-            raw = TXTIME.pack(_INT.unpack(_U32.pack(clockid))[0], flags)
+            raw = TXTIME.pack(_s32(clockid), flags)
         elif level == SOL_SOCKET and optname == SO_MAX_PACING_RATE:
             rate = s.getsockopt(level, optname) & 0xffffffffffffffff
             # the 64-bit rate for a buffer that holds it, else capped to 32 bits

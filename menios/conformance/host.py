@@ -1450,7 +1450,8 @@ def _make_attr(name):
 for _name in ("socket socketpair bind listen accept connect send sendto sendmsg send_fds "
               "recv recvfrom recvmsg recv_fds shutdown close getsockname getpeername "
               "getsockopt setsockopt poll ioctl open read write lseek pipe pipe2 fstat dup dup2 fcntl "
-              "execve splice tee sendfile pidfd_open pidfd_getpid mkdir mkfifo mknod rmdir unlink rename link symlink readlink chmod stat lstat "
+              "execve splice tee sendfile pidfd_open pidfd_getpid "
+              "mkdir mkfifo mknod rmdir unlink rename link symlink readlink chmod stat lstat "
               "listdir chdir getcwd socket_inodes").split():
     setattr(HostProcess, _name, _make_syscall(_name))
 for _name in "uid gid euid egid suid sgid groups umask cwd pending_signals".split():

@@ -2858,6 +2858,29 @@ static ssize_t recv_ctl(struct unix_sock *sk, void *buf, size_t len, int flags,
 	return r;
 }
 
+/* recvmsg into @control (@clen bytes), then the call's end: SCM_PIDFD and
+ * SCM_INQ.  Returns the result; *@used the control bytes written. */
+static ssize_t recv_end(struct unix_sock *sk, void *buf, size_t len, int flags,
+			unsigned char *control, size_t clen, size_t *used, int *mflags)
+{
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl ctl;
+	ssize_t r;
+
+	msg_init(&m, &iov, buf, len, flags);
+	m.rcontrol = control;
+	m.rcontrollen = clen;
+	ctl_init(&ctl, 0);
+	r = unix_recvmsg(NULL, sk, &m, &ctl);
+	if (r >= 0)
+		unix_scm_recv_end(NULL, sk, &m);
+	*used = (size_t)(m.rcontrol - control);
+	*mflags = m.msg_flags;
+	unix_msg_release(sk, &m);
+	return r;
+}
+
 /* The control message at @control: its header, and its data in @data. */
 static void cmsg_get(const unsigned char *control, struct unix_cmsghdr *h, void *data,
 		     size_t len)
@@ -2939,29 +2962,6 @@ static void test_task_cred(void)
 	unix_release(c);
 	unix_release(l);
 	net_done(net);
-}
-
-/* recvmsg into @control (@clen bytes), then the call's end: SCM_PIDFD and
- * SCM_INQ.  Returns the result; *@used the control bytes written. */
-static ssize_t recv_end(struct unix_sock *sk, void *buf, size_t len, int flags,
-			unsigned char *control, size_t clen, size_t *used, int *mflags)
-{
-	struct unix_iov iov;
-	struct unix_msg m;
-	struct wait_ctl ctl;
-	ssize_t r;
-
-	msg_init(&m, &iov, buf, len, flags);
-	m.rcontrol = control;
-	m.rcontrollen = clen;
-	ctl_init(&ctl, 0);
-	r = unix_recvmsg(NULL, sk, &m, &ctl);
-	if (r >= 0)
-		unix_scm_recv_end(NULL, sk, &m);
-	*used = (size_t)(m.rcontrol - control);
-	*mflags = m.msg_flags;
-	unix_msg_release(sk, &m);
-	return r;
 }
 
 /*
@@ -3368,7 +3368,8 @@ static void test_scm_inq(void)
 	struct wait_ctl ctl;
 	int64_t v;
 	int32_t fd, inq;
-	size_t off;
+	size_t off, used;
+	int mflags;
 	char data[8];
 
 	mkpair(net, SOCK_DGRAM, &d1, &d2);
@@ -3415,48 +3416,24 @@ static void test_scm_inq(void)
 	/* the OOB byte's read reports none; the next read counts what is left */
 	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_PASSCRED, 0), 0);
 	CHECK_EQ(send_nb(a, "!", 1, MSG_OOB), 1);
-	msg_init(&m, &iov, data, 1, MSG_OOB);
-	m.rcontrol = control;
-	m.rcontrollen = sizeof(control);
-	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
-	unix_scm_recv_end(NULL, b, &m);
-	unix_msg_release(b, &m);
-	CHECK(m.rcontrol == control);
-	msg_init(&m, &iov, data, 1, 0);
-	m.rcontrol = control;
-	m.rcontrollen = sizeof(control);
-	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
-	unix_scm_recv_end(NULL, b, &m);
-	unix_msg_release(b, &m);
+	CHECK_EQ(recv_end(b, data, 1, MSG_OOB, control, sizeof(control), &used, &mflags), 1);
+	CHECK_EQ(used, 0);
+	CHECK_EQ(recv_end(b, data, 1, 0, control, sizeof(control), &used, &mflags), 1);
 	cmsg_get(control, &h, &inq, sizeof(inq));
 	CHECK_EQ(h.cmsg_type, SCM_INQ);
 	CHECK_EQ(inq, 2);
 
 	/* a header's room but not the int's: the header, cut, and MSG_CTRUNC */
-	msg_init(&m, &iov, data, 1, 0);
-	m.rcontrol = control;
-	m.rcontrollen = sizeof(h);
-	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
-	unix_scm_recv_end(NULL, b, &m);
-	unix_msg_release(b, &m);
-	CHECK_EQ(m.msg_flags, MSG_CTRUNC);
-	CHECK(m.rcontrol == control + sizeof(h));
+	CHECK_EQ(recv_end(b, data, 1, 0, control, sizeof(h), &used, &mflags), 1);
+	CHECK_EQ(mflags, MSG_CTRUNC);
+	CHECK_EQ(used, sizeof(h));
 	memcpy(&h, control, sizeof(h));
 	CHECK_EQ(h.cmsg_len, sizeof(h));
 
 	/* turned off: none */
 	CHECK_EQ(unix_setsockopt(b, SOL_SOCKET, SO_INQ, 0), 0);
-	msg_init(&m, &iov, data, 1, 0);
-	m.rcontrol = control;
-	m.rcontrollen = sizeof(control);
-	ctl_init(&ctl, 0);
-	CHECK_EQ(unix_recvmsg(NULL, b, &m, &ctl), 1);
-	unix_scm_recv_end(NULL, b, &m);
-	unix_msg_release(b, &m);
-	CHECK(m.rcontrol == control);
+	CHECK_EQ(recv_end(b, data, 1, 0, control, sizeof(control), &used, &mflags), 1);
+	CHECK_EQ(used, 0);
 
 	unix_release(a);
 	unix_release(b);

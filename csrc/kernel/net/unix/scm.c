@@ -606,9 +606,9 @@ static void scm_pidfd_recv(void *task, struct unix_sock *sk, struct unix_msg *ms
  * once the call is done (after a peek, all of them).  A read of the OOB
  * byte (unix_stream_recv_urg) reports neither, nor does a datagram or
  * seqpacket call that read no message (its EOF returns before
- * scm_recv_unix).  The embedder calls it
- * once, after the call's last attempt, which is what a call that blocked
- * learns only when it returns.  No lock held.
+ * scm_recv_unix).  The embedder calls it once, after the call's last
+ * attempt, which is what a call that blocked learns only when it returns.
+ * No lock held.
  */
 void unix_scm_recv_end(void *task, struct unix_sock *sk, struct unix_msg *msg)
 {

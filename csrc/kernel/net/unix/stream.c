@@ -137,9 +137,10 @@ static int __unix_queue_oob(struct unix_sock *sk, struct unix_sock *other,
  * queued and read at once (copied in by @sk, out by @other, one message
  * each way, SO_PEEK_OFF moved back, the sender's address given to the
  * reader).  Only plain data goes this way: not when files or credentials
- * travel (SCM_RIGHTS, SCM_CREDENTIALS, SO_PASSCRED or SO_PASSPIDFD on either side: the
- * reader must see them with the bytes), nor when @other can no longer read
- * (the queueing path reports EPIPE), nor with another sender mid-copy.
+ * travel (SCM_RIGHTS, SCM_CREDENTIALS, SO_PASSCRED or SO_PASSPIDFD on
+ * either side: the reader must see them with the bytes), nor when @other
+ * can no longer read (the queueing path reports EPIPE), nor with another
+ * sender mid-copy.
  * Returns the bytes handed over, 0 when the caller must queue.  Takes
  * @other's state lock, and copies with it dropped; the caller holds none.
  */

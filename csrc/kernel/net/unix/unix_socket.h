@@ -9,7 +9,9 @@
  *   unix_sock.lock  unix_state_lock(), one per socket: its state, peer
  *                   link, address, shutdown bits, pending error, flags
  *                   (options), buffer sizes, timeouts, SO_RCVLOWAT,
- *                   SO_PEEK_OFF, SO_BUSY_POLL, backlog, credentials, owner,
+ *                   SO_PEEK_OFF, SO_BUSY_POLL and the options it only
+ *                   stores, backlog, credentials (with sk->peer_groups,
+ *                   whose references are atomics), owner,
  *                   uid, inode number, stream handoff offer
  *                   (sk->handoff) and datagram room grant
  *                   (sk->room_granted).  It is also the owner's lock of the
