@@ -9,8 +9,9 @@ import struct
 from . import pidfd
 from .args import as_int, err
 from .constants import (
-    AF_UNIX, HZ, INT_MAX, INT_MIN, NSEC_PER_SEC, SIZEOF_INT, SO_DEBUG, SO_INQ, SO_LINGER,
-    SO_MARK, SO_MAX_PACING_RATE, SO_MEMINFO, SO_PEERCRED, SO_PEERGROUPS, SO_PEERNAME,
+    AF_UNIX, HZ, INT_MAX, INT_MIN, NSEC_PER_SEC, SIZEOF_INT, SO_BINDTODEVICE, SO_BINDTOIFINDEX,
+    SO_COOKIE, SO_DEBUG, SO_INQ, SO_LINGER, SO_MARK, SO_MAX_PACING_RATE, SO_MEMINFO,
+    SO_NETNS_COOKIE, SO_PEERCRED, SO_PEERGROUPS, SO_PEERNAME,
     SO_PEERPIDFD, SO_PREFER_BUSY_POLL, SO_PRIORITY, SO_RCVBUFFORCE, SO_RCVTIMEO,
     SO_SNDBUFFORCE, SO_SNDTIMEO, SO_TXTIME, SOCK_STREAM, SOL_SOCKET, USEC_PER_SEC)
 from .scm import UCRED
@@ -26,6 +27,11 @@ GETSOCKOPT_BUFLEN_MAX = 1024
 #: The socket keeps a timeout in nanoseconds; this one means "never".
 NO_TIMEOUT = -1
 
+#: The network devices of a menios kernel's network namespace: only the
+#: loopback device, as in a namespace just made (name -> ifindex).
+NET_DEVICES = {b"lo": 1}
+_DEVICE_NAMES = {i: n for n, i in NET_DEVICES.items()}
+IFNAMSIZ = 16
 #: SO_MEMINFO's u32 counters (SK_MEMINFO_VARS).
 SK_MEMINFO_VARS = 9
 #: struct linger {l_onoff, l_linger}; struct sock_txtime {clockid, flags}.
@@ -118,6 +124,24 @@ def getsockopt(proc, fd, level, optname, buflen=0):
             if not pid:
                 raise err(errno.ENODATA)
             raw = _INT.pack(pidfd.install(proc, pid))
+        elif level == SOL_SOCKET and optname == SO_BINDTODEVICE:
+            # sock_getbindtodevice: nothing when unbound, else the name,
+            # for a buffer of at least IFNAMSIZ
+            index = s.getsockopt(level, SO_BINDTOIFINDEX)
+            if not index:
+                return 0 if buflen == 0 else b""
+            if (buflen or SIZEOF_INT) < IFNAMSIZ:
+                raise err(errno.EINVAL)
+            if index not in _DEVICE_NAMES:
+                raise err(errno.ENODEV)       # netdev_get_name: no such index
+            raw = _DEVICE_NAMES[index] + b"\0"
+        elif level == SOL_SOCKET and optname in (SO_COOKIE, SO_NETNS_COOKIE):
+            # a u64: SO_COOKIE in a buffer that holds one, SO_NETNS_COOKIE
+            # in one of exactly its size
+            size = buflen or SIZEOF_INT
+            if size < _U64.size or (optname == SO_NETNS_COOKIE and size != _U64.size):
+                raise err(errno.EINVAL)
+            raw = _U64.pack(s.getsockopt(level, optname) & 0xffffffffffffffff)
         elif level == SOL_SOCKET and optname == SO_MEMINFO:
             raw = struct.pack("%dI" % SK_MEMINFO_VARS, *s.meminfo())
         elif level == SOL_SOCKET and optname == SO_PEERGROUPS:
@@ -145,6 +169,14 @@ def getsockopt(proc, fd, level, optname, buflen=0):
         return raw[:buflen]
 
 
+def _bindtoindex(proc, s, index):
+    """sock_bindtoindex_locked: changing the device of a socket already
+    bound to one takes CAP_NET_RAW (EPERM); a negative index is EINVAL."""
+    if s.getsockopt(SOL_SOCKET, SO_BINDTOIFINDEX) and not proc.cred.capable("CAP_NET_RAW"):
+        raise err(errno.EPERM)
+    s.setsockopt(SOL_SOCKET, SO_BINDTOIFINDEX, index)
+
+
 def setsockopt(proc, fd, level, optname, value):
     """setsockopt(2) with an int or a bytes-like value.  EBADF, ENOTSOCK,
     ENOPROTOOPT; EINVAL for a value too short; EDOM for a timeval out of
@@ -168,6 +200,14 @@ def setsockopt(proc, fd, level, optname, value):
         if level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
             s.setsockopt(level, optname, timeval_to_ns(raw))
             return
+        if level == SOL_SOCKET and optname == SO_BINDTODEVICE:
+            # sock_setbindtodevice, before any length check: a name of up
+            # to IFNAMSIZ - 1 bytes; none (or an empty one) unbinds
+            name = raw[:IFNAMSIZ - 1].split(b"\0", 1)[0]
+            if name and name not in NET_DEVICES:
+                raise err(errno.ENODEV)
+            _bindtoindex(proc, s, NET_DEVICES.get(name, 0))
+            return
         if level == SOL_SOCKET:
             if len(raw) < SIZEOF_INT or (optname == SO_INQ and s.type == SOCK_STREAM
                                          and len(raw) != SIZEOF_INT):
@@ -188,6 +228,9 @@ def setsockopt(proc, fd, level, optname, value):
                 raise err(errno.EPERM)
             if optname == SO_PREFER_BUSY_POLL and val and not cred.capable("CAP_NET_ADMIN"):
                 raise err(errno.EPERM)
+            if optname == SO_BINDTOIFINDEX:
+                _bindtoindex(proc, s, val)
+                return
             if optname == SO_LINGER:
                 if len(raw) < LINGER.size:
                     raise err(errno.EINVAL)

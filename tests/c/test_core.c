@@ -3497,6 +3497,27 @@ static void test_stored_options(void)
 	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_CNX_ADVICE, &v), -ENOPROTOOPT);
 	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_BPF_EXTENSIONS, &v), 0);
 	CHECK_EQ(v, UNIX_SKF_AD_MAX);
+
+	/* SO_BINDTOIFINDEX: any index but a negative one */
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_BINDTOIFINDEX, -1), -EINVAL);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_BINDTOIFINDEX, 99), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_BINDTOIFINDEX, &v), 0);
+	CHECK_EQ(v, 99);
+
+	/* cookies: a socket's made once, unique; the net's shared */
+	{
+		struct unix_sock *b = mksock(net, SOCK_DGRAM);
+		int64_t ca, ca2, cb, na, nb;
+
+		CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_COOKIE, &ca), 0);
+		CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_COOKIE, &ca2), 0);
+		CHECK_EQ(unix_getsockopt(b, SOL_SOCKET, SO_COOKIE, &cb), 0);
+		CHECK(ca != 0 && ca == ca2 && cb != ca);
+		CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_NETNS_COOKIE, &na), 0);
+		CHECK_EQ(unix_getsockopt(b, SOL_SOCKET, SO_NETNS_COOKIE, &nb), 0);
+		CHECK(na != 0 && na == nb);
+		unix_release(b);
+	}
 	unix_release(a);
 	net_done(net);
 }

@@ -221,6 +221,15 @@
 #ifndef SO_PASSPIDFD
 #define SO_PASSPIDFD	76
 #endif
+#ifndef SO_COOKIE
+#define SO_COOKIE	57
+#endif
+#ifndef SO_BINDTOIFINDEX
+#define SO_BINDTOIFINDEX	62
+#endif
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE	71
+#endif
 /* The receive timestamps: each option names the control message it asks
  * for (SCM_TIMESTAMP = SO_TIMESTAMP, ...); _OLD and _NEW have one layout
  * on 64-bit */

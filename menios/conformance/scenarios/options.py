@@ -610,3 +610,55 @@ def options_meminfo(k, t, sotype):
     t.call(p.getsockopt, a, SOL, SO_MEMINFO, 36)
     t.call(p.recv, b, 100000)
     t.call(p.getsockopt, a, SOL, SO_MEMINFO, 36)
+
+
+SO_BINDTODEVICE, SO_BINDTOIFINDEX, SO_COOKIE, SO_NETNS_COOKIE = 25, 62, 57, 71
+
+
+@scenario("options_bindtodevice", params={"sotype": SOCK_TYPES, "uid": (0, 1000)})
+def options_bindtodevice(k, t, sotype, uid):
+    """SO_BINDTODEVICE binds to a device of the socket's network namespace
+    by name -- a new one has only "lo" (ENODEV for another, the name cut
+    at 15 bytes or its NUL; none unbinds) -- and reads the name back into
+    a buffer of at least IFNAMSIZ (EINVAL for less, nothing when unbound).
+    SO_BINDTOIFINDEX does it by index, unchecked but for a negative one.
+    Changing a socket's device needs CAP_NET_RAW."""
+    p = _proc(k, uid)
+    s = t.call(p.socket, AF_UNIX, sotype)
+    t.call(p.getsockopt, s, SOL, SO_BINDTODEVICE)
+    t.call(p.getsockopt, s, SOL, SO_BINDTODEVICE, 16)
+    t.call(p.getsockopt, s, SOL, SO_BINDTOIFINDEX)
+    for val in (b"eth9", b"lo" + b"x" * 30, 1, b"lo"):
+        t.call(p.setsockopt, s, SOL, SO_BINDTODEVICE, val)
+    for buflen in (0, 4, 15, 16, 64):
+        t.call(p.getsockopt, s, SOL, SO_BINDTODEVICE, buflen)
+    t.call(p.getsockopt, s, SOL, SO_BINDTOIFINDEX)
+    for val in (b"lo\0junk", b"", 0, -1, 1, 99):
+        opt = SO_BINDTODEVICE if isinstance(val, bytes) else SO_BINDTOIFINDEX
+        t.call(p.setsockopt, s, SOL, opt, val)
+        t.call(p.getsockopt, s, SOL, SO_BINDTOIFINDEX)
+    t.call(p.getsockopt, s, SOL, SO_BINDTODEVICE, 16)
+    t.call(p.setsockopt, s, SOL, SO_BINDTOIFINDEX, b"\1\0")
+
+
+@scenario("options_cookies", params={"sotype": SOCK_TYPES})
+def options_cookies(k, t, sotype):
+    """SO_COOKIE: a u64 that names the socket, the same at every reading and
+    no other socket's, for a buffer that holds it (EINVAL for less);
+    SO_NETNS_COOKIE the network namespace's, in a buffer of exactly 8
+    bytes.  Neither can be set.  (Their values are the kernel's own: what
+    is compared is how they relate.)"""
+    p = _proc(k)
+    a, b = t.call(p.socketpair, AF_UNIX, sotype) or (None, None)
+    for opt in (SO_COOKIE, SO_NETNS_COOKIE):
+        t.call(p.getsockopt, a, SOL, opt)
+        t.call(p.getsockopt, a, SOL, opt, 4)
+        t.call(p.setsockopt, a, SOL, opt, 1)
+    t.call(p.getsockopt, a, SOL, SO_NETNS_COOKIE, 16)
+
+    def relations():
+        ca, ca2 = p.getsockopt(a, SOL, SO_COOKIE, 8), p.getsockopt(a, SOL, SO_COOKIE, 16)
+        cb = p.getsockopt(b, SOL, SO_COOKIE, 8)
+        na, nb = p.getsockopt(a, SOL, SO_NETNS_COOKIE, 8), p.getsockopt(b, SOL, SO_NETNS_COOKIE, 8)
+        return (len(ca), len(ca2), ca == ca2, ca != cb, na == nb, ca != bytes(8), na != bytes(8))
+    t.step("cookies", relations)

@@ -54,6 +54,29 @@ static void unix_purge_queue(struct unix_sock *sk);
 
 /* ---------------------------------------------------------------- net --- */
 
+/* gen_cookie_next: numbers unique in this process, from 1, for the cookies
+ * of sockets (SO_COOKIE) and nets (SO_NETNS_COOKIE) alike. */
+static uint64_t unix_gen_cookie(void)
+{
+	static uint64_t last;
+
+	return __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED);
+}
+
+/* sock_gen_cookie: @sk's cookie, made at the first call. */
+static uint64_t unix_sock_cookie(struct unix_sock *sk)
+{
+	uint64_t c = __atomic_load_n(&sk->cookie, __ATOMIC_RELAXED), mine;
+
+	if (c)
+		return c;
+	mine = unix_gen_cookie();
+	if (__atomic_compare_exchange_n(&sk->cookie, &c, mine, 0, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+		return mine;
+	return c;		/* another caller's won */
+}
+
 struct unix_net *unix_net_create(const struct unix_sysctl *sysctl)
 {
 	struct unix_net *net = plat_zalloc(sizeof(*net));
@@ -79,6 +102,7 @@ struct unix_net *unix_net_create(const struct unix_sysctl *sysctl)
 	}
 	/* autobind's starting point, as Linux's get_random_u32() there */
 	net->autobind_seed = (uint32_t)plat_now_ns() ^ (uint32_t)(uintptr_t)net;
+	net->cookie = unix_gen_cookie();
 	return net;
 }
 
@@ -1883,6 +1907,9 @@ int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val)
 		       (UNIX_F_RCVTSTAMPNS | UNIX_F_TSTAMP_NEW);
 		break;
 	case SO_BPF_EXTENSIONS: *val = UNIX_SKF_AD_MAX; break;
+	case SO_BINDTOIFINDEX: *val = sk->bound_dev_if; break;
+	case SO_COOKIE: *val = (int64_t)unix_sock_cookie(sk); break;
+	case SO_NETNS_COOKIE: *val = (int64_t)sk->net->cookie; break;
 	case SO_REUSEPORT:		/* never on: not an inet socket */
 	case SO_ZEROCOPY:		/* never on: not an inet or RDS socket */
 	case SO_RESERVE_MEM:		/* nothing reserved: no memory accounting */
@@ -2027,6 +2054,13 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 		err = -EBADF;
 		break;
 	case SO_CNX_ADVICE:		/* dst_negative_advice: no route to drop */
+		break;
+	case SO_BINDTOIFINDEX:		/* sock_bindtoindex_locked; the embedder
+					 * checks the device and CAP_NET_RAW */
+		if (val < 0)
+			err = -EINVAL;
+		else
+			WRITE_ONCE(sk->bound_dev_if, (int)val);
 		break;
 	case SO_INQ:
 		/* unix_setsockopt: a stream socket's own option, 0 or 1; the

@@ -333,6 +333,7 @@ struct unix_net {
 	int64_t spin_max_ns;		/* bound of the adaptive spin before a sleep; 0: none */
 	struct wait_spin poll_spin;	/* poll's adaptive spin budget */
 	uint64_t next_ino;
+	uint64_t cookie;		/* SO_NETNS_COOKIE: unique among nets */
 	int gc_in_progress;
 	/* A cycle of sockets in flight may exist: set when a message carrying
 	 * sockets is queued on a socket that is itself in flight (or on the
@@ -437,6 +438,10 @@ struct unix_sock {
 	uint64_t max_pacing_rate;	/* SO_MAX_PACING_RATE; ~0: none */
 	int32_t txtime_clockid;		/* SO_TXTIME */
 	uint32_t txtime_flags;
+	int bound_dev_if;		/* SO_BINDTOIFINDEX; 0: none */
+	/* SO_COOKIE (sock_gen_cookie): unique among every net's sockets, made
+	 * at its first reading; 0 until then (atomic) */
+	uint64_t cookie;
 	uint64_t ino;			/* socket inode number (sockfs), for listings */
 	struct list_head link;		/* on net->socks */
 	struct list_head bind_link;	/* on a name table while bound (not an
