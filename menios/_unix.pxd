@@ -69,6 +69,7 @@ cdef extern from "kernel/net/unix/unix_host.h":
 
 cdef extern from "kernel/net/unix/unix_socket.h":
     enum: UNIX_MEMINFO_VARS
+    int64_t UNIX_SOCKOPT_NET_ADMIN
     struct unix_groups:
         int n
         int32_t gid[1]

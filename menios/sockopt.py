@@ -6,11 +6,11 @@ capability checks of sk_setsockopt.  The socket itself keeps the values.
 import errno
 import struct
 
-from . import pidfd
+from . import _unix, pidfd
 from .args import as_int, err
 from .constants import (
     AF_UNIX, HZ, INT_MAX, INT_MIN, NSEC_PER_SEC, SIZEOF_INT, SO_BINDTODEVICE, SO_BINDTOIFINDEX,
-    SO_COOKIE, SO_DEBUG, SO_INQ, SO_LINGER, SO_MARK, SO_MAX_PACING_RATE, SO_MEMINFO,
+    SO_BUSY_POLL_BUDGET, SO_COOKIE, SO_DEBUG, SO_INQ, SO_LINGER, SO_MARK, SO_MAX_PACING_RATE, SO_MEMINFO,
     SO_NETNS_COOKIE, SO_PEERCRED, SO_PEERGROUPS, SO_PEERNAME,
     SO_PEERPIDFD, SO_PREFER_BUSY_POLL, SO_PRIORITY, SO_RCVBUFFORCE, SO_RCVTIMEO,
     SO_SNDBUFFORCE, SO_SNDTIMEO, SO_TXTIME, SOCK_STREAM, SOL_SOCKET, USEC_PER_SEC)
@@ -32,6 +32,9 @@ NO_TIMEOUT = -1
 NET_DEVICES = {b"lo": 1}
 _DEVICE_NAMES = {i: n for n, i in NET_DEVICES.items()}
 IFNAMSIZ = 16
+#: SO_BUSY_POLL_BUDGET: the caller has CAP_NET_ADMIN (the core's
+#: UNIX_SOCKOPT_NET_ADMIN, above the value's 32 bits).
+_NET_ADMIN = _unix.SOCKOPT_NET_ADMIN
 #: SO_MEMINFO's u32 counters (SK_MEMINFO_VARS).
 SK_MEMINFO_VARS = 9
 #: struct linger {l_onoff, l_linger}; struct sock_txtime {clockid, flags}.
@@ -231,6 +234,8 @@ def setsockopt(proc, fd, level, optname, value):
             if optname == SO_BINDTOIFINDEX:
                 _bindtoindex(proc, s, val)
                 return
+            if optname == SO_BUSY_POLL_BUDGET and cred.capable("CAP_NET_ADMIN"):
+                val |= _NET_ADMIN          # the core checks it against the budget
             if optname == SO_LINGER:
                 if len(raw) < LINGER.size:
                     raise err(errno.EINVAL)

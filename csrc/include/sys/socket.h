@@ -224,6 +224,9 @@
 #ifndef SO_COOKIE
 #define SO_COOKIE	57
 #endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET	70
+#endif
 #ifndef SO_BINDTOIFINDEX
 #define SO_BINDTOIFINDEX	62
 #endif

@@ -320,6 +320,22 @@ def options_prefer_busy_poll(k, t, uid):
         t.call(p.getsockopt, s, SOL, SO_PREFER_BUSY_POLL)
 
 
+SO_BUSY_POLL_BUDGET = 70
+
+
+@scenario("options_busy_poll_budget", params={"uid": (0, 1000)},
+          needs={"root"})     # capable(CAP_NET_ADMIN), not ns_capable, for uid 0
+def options_busy_poll_budget(k, t, uid):
+    """SO_BUSY_POLL_BUDGET: 0 to 65535 (EINVAL), raised above what it is only
+    with CAP_NET_ADMIN (EPERM, checked first), lowered by anyone; it cannot
+    be read back."""
+    p = _proc(k, uid)
+    s = t.call(p.socket, AF_UNIX, DGRAM)
+    t.call(p.getsockopt, s, SOL, SO_BUSY_POLL_BUDGET)
+    for val in (8, 0, 65535, 65536, -1, 100, 7, b"\1\0", struct.pack("ii", 3, 9)):
+        t.call(p.setsockopt, s, SOL, SO_BUSY_POLL_BUDGET, val)
+
+
 @scenario("options_peername", params={"sotype": SOCK_TYPES})
 def options_peername(k, t, sotype):
     """SO_PEERNAME is the peer's address as getpeername gives it (family

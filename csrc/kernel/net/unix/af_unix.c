@@ -2055,6 +2055,15 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 		break;
 	case SO_CNX_ADVICE:		/* dst_negative_advice: no route to drop */
 		break;
+	case SO_BUSY_POLL_BUDGET:
+		v = (int32_t)val;
+		if (v > sk->busy_poll_budget && !(val & UNIX_SOCKOPT_NET_ADMIN))
+			err = -EPERM;
+		else if (v < 0 || v > UINT16_MAX)
+			err = -EINVAL;
+		else
+			WRITE_ONCE(sk->busy_poll_budget, (int)v);
+		break;
 	case SO_BINDTOIFINDEX:		/* sock_bindtoindex_locked; the embedder
 					 * checks the device and CAP_NET_RAW */
 		if (val < 0)
