@@ -69,7 +69,7 @@ cdef extern from "kernel/net/unix/unix_host.h":
 
 cdef extern from "kernel/net/unix/unix_socket.h":
     enum: UNIX_MEMINFO_VARS
-    int64_t UNIX_SOCKOPT_NET_ADMIN
+    int64_t UNIX_SOCKOPT_NET_ADMIN, UNIX_SOCKOPT_NET_RAW
     struct unix_groups:
         int n
         int32_t gid[1]

@@ -209,8 +209,9 @@ cdef Py_ssize_t RECV_CAP = 16 * 1024 * 1024
 # other thread take the GIL first).  Measured in benchmarks/README.md
 # ("Copying without the GIL").  Tunable per Net (menios.nogil_copy_min).
 NOGIL_COPY_MIN = 65536
-# setsockopt's mark of a caller with CAP_NET_ADMIN (SO_BUSY_POLL_BUDGET), for sockopt.py
+# setsockopt's marks of a caller's CAP_NET_ADMIN / CAP_NET_RAW, for sockopt.py
 SOCKOPT_NET_ADMIN = UNIX_SOCKOPT_NET_ADMIN
+SOCKOPT_NET_RAW = UNIX_SOCKOPT_NET_RAW
 # Below this size a MSG_ZEROCOPY send copies: handing pages over costs more
 # than copying a few KiB (pyzmq's COPY_THRESHOLD idea).  Tunable per Net.
 cdef Py_ssize_t ZEROCOPY_THRESHOLD = 16384

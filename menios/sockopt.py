@@ -32,9 +32,10 @@ NO_TIMEOUT = -1
 NET_DEVICES = {b"lo": 1}
 _DEVICE_NAMES = {i: n for n, i in NET_DEVICES.items()}
 IFNAMSIZ = 16
-#: SO_BUSY_POLL_BUDGET: the caller has CAP_NET_ADMIN (the core's
-#: UNIX_SOCKOPT_NET_ADMIN, above the value's 32 bits).
-_NET_ADMIN = _unix.SOCKOPT_NET_ADMIN
+#: The options whose capability check compares with what the socket holds:
+#: the core makes it, told the capability above the value's 32 bits.
+_CAP_MARKS = {SO_BUSY_POLL_BUDGET: ("CAP_NET_ADMIN", _unix.SOCKOPT_NET_ADMIN),
+              SO_BINDTOIFINDEX: ("CAP_NET_RAW", _unix.SOCKOPT_NET_RAW)}
 #: SO_MEMINFO's u32 counters (SK_MEMINFO_VARS).
 SK_MEMINFO_VARS = 9
 #: struct linger {l_onoff, l_linger}; struct sock_txtime {clockid, flags}.
@@ -110,6 +111,7 @@ def getsockopt(proc, fd, level, optname, buflen=0):
         level, optname, buflen = as_int(level), as_int(optname), as_int(buflen)
         if buflen < 0 or buflen > GETSOCKOPT_BUFLEN_MAX:
             raise OSError("getsockopt buflen out of range")
+        optlen = buflen or SIZEOF_INT      # what the kernel is given: an int's for buflen 0
         if level == SOL_SOCKET and optname == SO_PEERCRED:
             raw = UCRED.pack(*s.peercred())
         elif level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
@@ -118,7 +120,7 @@ def getsockopt(proc, fd, level, optname, buflen=0):
             # the peer's address, as getpeername's; a buffer longer than it
             # is EINVAL, a shorter one gets its first bytes
             raw = _SA_FAMILY.pack(AF_UNIX) + s.getname(True)
-            if len(raw) < (buflen or SIZEOF_INT):
+            if len(raw) < optlen:
                 raise err(errno.EINVAL)
         elif level == SOL_SOCKET and optname == SO_PEERPIDFD:
             # a new pidfd (close-on-exec) for the pid SO_PEERCRED names,
@@ -133,7 +135,7 @@ def getsockopt(proc, fd, level, optname, buflen=0):
             index = s.getsockopt(level, SO_BINDTOIFINDEX)
             if not index:
                 return 0 if buflen == 0 else b""
-            if (buflen or SIZEOF_INT) < IFNAMSIZ:
+            if optlen < IFNAMSIZ:
                 raise err(errno.EINVAL)
             if index not in _DEVICE_NAMES:
                 raise err(errno.ENODEV)       # netdev_get_name: no such index
@@ -141,8 +143,7 @@ def getsockopt(proc, fd, level, optname, buflen=0):
         elif level == SOL_SOCKET and optname in (SO_COOKIE, SO_NETNS_COOKIE):
             # a u64: SO_COOKIE in a buffer that holds one, SO_NETNS_COOKIE
             # in one of exactly its size
-            size = buflen or SIZEOF_INT
-            if size < _U64.size or (optname == SO_NETNS_COOKIE and size != _U64.size):
+            if optlen < _U64.size or (optname == SO_NETNS_COOKIE and optlen != _U64.size):
                 raise err(errno.EINVAL)
             raw = _U64.pack(s.getsockopt(level, optname) & 0xffffffffffffffff)
         elif level == SOL_SOCKET and optname == SO_MEMINFO:
@@ -150,7 +151,7 @@ def getsockopt(proc, fd, level, optname, buflen=0):
         elif level == SOL_SOCKET and optname == SO_PEERGROUPS:
             # the gid_t array; ERANGE when the buffer cannot hold it all
             gids = s.peergroups()
-            if (buflen or SIZEOF_INT) < len(gids) * SIZEOF_INT:
+            if optlen < len(gids) * SIZEOF_INT:
                 raise err(errno.ERANGE)
             raw = struct.pack("%dI" % len(gids), *gids)
             if buflen == 0 and not gids:
@@ -172,12 +173,11 @@ def getsockopt(proc, fd, level, optname, buflen=0):
         return raw[:buflen]
 
 
-def _bindtoindex(proc, s, index):
-    """sock_bindtoindex_locked: changing the device of a socket already
-    bound to one takes CAP_NET_RAW (EPERM); a negative index is EINVAL."""
-    if s.getsockopt(SOL_SOCKET, SO_BINDTOIFINDEX) and not proc.cred.capable("CAP_NET_RAW"):
-        raise err(errno.EPERM)
-    s.setsockopt(SOL_SOCKET, SO_BINDTOIFINDEX, index)
+def _marked(cred, optname, val):
+    """``val``'s 32 bits, with the capability mark the core checks for
+    ``optname`` above them."""
+    cap, mark = _CAP_MARKS[optname]
+    return (val & U32_MAX) | (mark if cred.capable(cap) else 0)
 
 
 def setsockopt(proc, fd, level, optname, value):
@@ -209,7 +209,8 @@ def setsockopt(proc, fd, level, optname, value):
             name = raw[:IFNAMSIZ - 1].split(b"\0", 1)[0]
             if name and name not in NET_DEVICES:
                 raise err(errno.ENODEV)
-            _bindtoindex(proc, s, NET_DEVICES.get(name, 0))
+            s.setsockopt(level, SO_BINDTOIFINDEX,
+                         _marked(proc.cred, SO_BINDTOIFINDEX, NET_DEVICES.get(name, 0)))
             return
         if level == SOL_SOCKET:
             if len(raw) < SIZEOF_INT or (optname == SO_INQ and s.type == SOCK_STREAM
@@ -231,11 +232,8 @@ def setsockopt(proc, fd, level, optname, value):
                 raise err(errno.EPERM)
             if optname == SO_PREFER_BUSY_POLL and val and not cred.capable("CAP_NET_ADMIN"):
                 raise err(errno.EPERM)
-            if optname == SO_BINDTOIFINDEX:
-                _bindtoindex(proc, s, val)
-                return
-            if optname == SO_BUSY_POLL_BUDGET and cred.capable("CAP_NET_ADMIN"):
-                val |= _NET_ADMIN          # the core checks it against the budget
+            if optname in _CAP_MARKS:
+                val = _marked(cred, optname, val)
             if optname == SO_LINGER:
                 if len(raw) < LINGER.size:
                     raise err(errno.EINVAL)

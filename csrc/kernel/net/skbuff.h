@@ -48,7 +48,10 @@ struct sk_buff {
 	struct unix_skb_parms cb;
 	unsigned char *data;		/* head[] or zero-copy pages */
 	struct page_run *pages;		/* zero-copy: the pages data points into, or NULL */
-	int64_t tstamp;			/* realtime ns (SO_TIMESTAMP); 0: not stamped yet */
+	/* realtime ns (SO_TIMESTAMP); 0: not stamped yet.  Set by the sender
+	 * before it queues the skb, else by its first reader, under the
+	 * receiver's iolock */
+	int64_t tstamp;
 	unsigned char head[];
 };
 

@@ -2064,12 +2064,15 @@ int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val)
 		else
 			WRITE_ONCE(sk->busy_poll_budget, (int)v);
 		break;
-	case SO_BINDTOIFINDEX:		/* sock_bindtoindex_locked; the embedder
-					 * checks the device and CAP_NET_RAW */
-		if (val < 0)
+	case SO_BINDTOIFINDEX:		/* sock_bindtoindex_locked (the embedder
+					 * resolves SO_BINDTODEVICE's name) */
+		v = (int32_t)val;
+		if (sk->bound_dev_if && !(val & UNIX_SOCKOPT_NET_RAW))
+			err = -EPERM;
+		else if (v < 0)
 			err = -EINVAL;
 		else
-			WRITE_ONCE(sk->bound_dev_if, (int)val);
+			WRITE_ONCE(sk->bound_dev_if, (int)v);
 		break;
 	case SO_INQ:
 		/* unix_setsockopt: a stream socket's own option, 0 or 1; the

@@ -621,12 +621,14 @@ int unix_shutdown(struct unix_sock *sk, int how);
 int unix_getname(struct unix_sock *sk, int peer, unsigned char *path, unsigned int *len);
 /* An option's value as an int64; SO_LINGER's and SO_TXTIME's two fields
  * as its low and high 32 bits (l_onoff, l_linger; clockid, flags), a
- * SO_MAX_PACING_RATE as its 64 bits; SO_BUSY_POLL_BUDGET's int in the low
- * 32 bits, with UNIX_SOCKOPT_NET_ADMIN when the caller has CAP_NET_ADMIN
- * (raising the budget needs it).  The embedder parses the caller's
- * buffer, checks its length and the other capabilities, and lays the
- * answer out. */
+ * SO_MAX_PACING_RATE as its 64 bits.  The checks that compare with what
+ * the socket holds get the caller's capability above an int's 32 bits:
+ * UNIX_SOCKOPT_NET_ADMIN for SO_BUSY_POLL_BUDGET (raising the budget),
+ * UNIX_SOCKOPT_NET_RAW for SO_BINDTOIFINDEX (changing a bound device).
+ * The embedder parses the caller's buffer, checks its length and the
+ * other capabilities, and lays the answer out. */
 #define UNIX_SOCKOPT_NET_ADMIN	((int64_t)1 << 32)
+#define UNIX_SOCKOPT_NET_RAW	((int64_t)1 << 33)
 int unix_getsockopt(struct unix_sock *sk, int level, int optname, int64_t *val);
 int unix_setsockopt(struct unix_sock *sk, int level, int optname, int64_t val);
 int unix_get_peercred(struct unix_sock *sk, struct unix_cred *out);
