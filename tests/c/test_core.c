@@ -3503,6 +3503,14 @@ static void test_stored_options(void)
 	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_BINDTOIFINDEX, 99), 0);
 	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_BINDTOIFINDEX, &v), 0);
 	CHECK_EQ(v, 99);
+	/* bound: a change needs CAP_NET_RAW, marked above the value's bits */
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_BINDTOIFINDEX, 1), -EPERM);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_BINDTOIFINDEX, UNIX_SOCKOPT_NET_RAW | 1), 0);
+	CHECK_EQ(unix_getsockopt(a, SOL_SOCKET, SO_BINDTOIFINDEX, &v), 0);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_BUSY_POLL_BUDGET, 8), -EPERM);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_BUSY_POLL_BUDGET, UNIX_SOCKOPT_NET_ADMIN | 8), 0);
+	CHECK_EQ(unix_setsockopt(a, SOL_SOCKET, SO_BUSY_POLL_BUDGET, 3), 0);	/* lowered by anyone */
 
 	/* cookies: a socket's made once, unique; the net's shared */
 	{
