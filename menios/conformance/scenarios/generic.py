@@ -822,6 +822,22 @@ def generic_poll_shutdown_each(k, t, sotype, kind, nonblock=False):
         t.call(p.close, b)
 
 
+@scenario("generic_poll_sndbuf_quarter", params=TYPE_GRID)
+def generic_poll_sndbuf_quarter(k, t, sotype, kind="socketpair", nonblock=False):
+    """A sender stays writable while four times its queued truesize, plus
+    one, fits its send buffer: with a 6144-byte buffer two small messages
+    (768 bytes of truesize each) already make it unwritable."""
+    p, a, b = _setup(k, sotype, kind, nonblock)
+    t.call(p.setsockopt, a, SOL, socket.SO_SNDBUF, 3072)
+    for _ in range(3):
+        t.call(p.send, a, b"x")
+        t.call(p.ioctl, a, SIOCOUTQ)
+        _poll(t, p, a)
+    for _ in range(3):
+        _recv(t, p, b, 10, nonblock)
+        _poll(t, p, a)
+
+
 @scenario("generic_poll_closed_fd", params=TYPE_KIND_GRID)
 def generic_poll_closed_fd(k, t, sotype, kind, nonblock=False):
     p, a, b = _setup(k, sotype, kind, nonblock)

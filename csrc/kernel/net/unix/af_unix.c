@@ -403,9 +403,14 @@ struct sk_buff *__unix_skb_new(struct unix_sock *owner, size_t len, unsigned int
 	return skb;
 }
 
+/*
+ * Linux compares the refcount behind sk_wmem_alloc, which holds one more
+ * than the truesize charged (the socket's own reference): a sender whose
+ * skbs fill exactly a quarter of its buffer is no longer writable.
+ */
 int unix_writable(const struct unix_sock *sk, int state)
 {
-	return state != UNIX_LISTEN && (unix_wmem(sk) << 2) <= sk->sndbuf;
+	return state != UNIX_LISTEN && ((unix_wmem(sk) + 1) << 2) <= sk->sndbuf;
 }
 
 /*
