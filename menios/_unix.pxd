@@ -262,6 +262,7 @@ cdef extern from "kernel/fs/pipe.h":
         size_t iov_off
         size_t done
         int packet
+        int splice
         int sigpipe
     int PIPE_FMODE_READ, PIPE_FMODE_WRITE, PIPE_BUF_SIZE
     pipe_inode_info *pipe_create(unix_net *net) nogil

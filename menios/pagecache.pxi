@@ -453,8 +453,9 @@ def socket_send_refs(Socket sock not None, PageRefs refs not None, proc, bint pa
 
 def pipe_read_into(PipeFile pipe not None, buffers, bint nonblock):
     """vmsplice_to_user: one pipe_read into the writable ``buffers`` in
-    turn (what is there, waiting for some unless ``nonblock``; 0 at EOF):
-    the count.  EFAULT for a read-only buffer."""
+    turn (what is there, waiting for some unless ``nonblock``; 0 at EOF),
+    across packet boundaries (an O_DIRECT pipe's packets are not read
+    whole): the count.  EFAULT for a read-only buffer."""
     cdef list bufs = list(buffers)
     cdef Py_ssize_t n = len(bufs), i, got = 0
     cdef Py_buffer *views
@@ -480,6 +481,7 @@ def pipe_read_into(PipeFile pipe not None, buffers, bint nonblock):
         memset(&io, 0, sizeof(pipe_io))
         io.iov = iov
         io.iovlen = <unsigned int>n
+        io.splice = 1
         c.op = CALL_PIPE_READ
         c.task = NULL
         c.nogil = False

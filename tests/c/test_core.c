@@ -4141,7 +4141,8 @@ static ssize_t pxfer(struct pipe_inode_info *pipe, void *buf, size_t n, int bloc
 	memset(&io, 0, sizeof(io));
 	io.iov = &iov;
 	io.iovlen = 1;
-	io.packet = packet;
+	io.packet = write && packet;	/* a write from an O_DIRECT file */
+	io.splice = !write && packet;	/* a read by vmsplice */
 	ctl_init(&ctl, blocking);
 	wait_ctl_begin(&ctl, -1);
 	r = write ? pipe_write(pipe, &io, &ctl) : pipe_read(pipe, &io, &ctl);
@@ -4366,6 +4367,14 @@ static void test_pipe_packets(void)
 	CHECK_EQ(PREAD(p, buf, 2), 2);			/* the rest of the packet goes */
 	CHECK_EQ(PREAD(p, buf, sizeof(buf)), 4);
 	CHECK(memcmp(buf, "defg", 4) == 0);
+	/* vmsplice reads across packets and leaves the rest of one it cut */
+	CHECK_EQ(pxfer(p, "abc", 3, 0, 1, 1, NULL), 3);
+	CHECK_EQ(pxfer(p, "defg", 4, 0, 1, 1, NULL), 4);
+	CHECK_EQ(pxfer(p, buf, 5, 0, 0, 1, NULL), 5);
+	CHECK(memcmp(buf, "abcde", 5) == 0);
+	CHECK_EQ(PREAD(p, buf, 1), 1);				/* still a packet */
+	CHECK_EQ(buf[0], 'f');
+	CHECK_EQ(p->head - p->tail, 0);
 	CHECK_EQ(pxfer(p, big, 5000, 0, 1, 1, NULL), 5000);	/* split into 4096 + 904 */
 	CHECK_EQ(PREAD(p, big, sizeof(big)), 4096);
 	CHECK_EQ(PREAD(p, big, sizeof(big)), 904);

@@ -403,7 +403,7 @@ ssize_t pipe_read(struct pipe_inode_info *pipe, struct pipe_io *io, struct wait_
 			ret += (ssize_t)chars;
 			buf->offset += (unsigned int)chars;
 			buf->len -= (unsigned int)chars;
-			if (buf->flags & PIPE_BUF_FLAG_PACKET) {
+			if ((buf->flags & PIPE_BUF_FLAG_PACKET) && !io->splice) {
 				total_len = chars;	/* a packet is read whole; the rest goes */
 				buf->len = 0;
 			}

@@ -113,6 +113,8 @@ struct pipe_handoff {
  * One read or write.  @iov..@iovlen is the user's buffer list; @done
  * carries the call's progress from its non-blocking first attempt into the
  * blocking one (as unix_msg's).  @packet: the writer's file is O_DIRECT.
+ * @splice: the reader is vmsplice (splice_from_pipe_feed), which reads
+ * across packet boundaries and leaves the rest of a packet in the pipe.
  * @sigpipe is set when a write finds no reader (the caller raises SIGPIPE).
  */
 struct pipe_iov {
@@ -127,6 +129,7 @@ struct pipe_io {
 	size_t iov_off;
 	size_t done;
 	int packet;
+	int splice;
 	int sigpipe;
 };
 

@@ -427,6 +427,27 @@ def vmsplice_from_pipe(k, t):
     t.call(p.vmsplice, r, [one])
 
 
+@scenario("vmsplice_packet_pipe", params={"sizes": ((7,), (2,), (6,), (1, 5))})
+def vmsplice_packet_pipe(k, t, sizes):
+    """An O_DIRECT pipe's packets are not read whole by vmsplice: it reads
+    across them, and the rest of a packet it cut stays for read(2), still
+    a packet.  Bytes vmspliced in are not packets."""
+    p = _proc(k)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK | os.O_DIRECT)
+    t.call(p.write, w, b"abcde")
+    t.call(p.vmsplice, w, [b"f"])
+    t.call(p.write, w, b"ghi")
+    bufs = [bytearray(n) for n in sizes]
+    t.call(p.vmsplice, r, bufs, SPLICE_F_NONBLOCK)
+    t.step("buffers", lambda: [bytes(b) for b in bufs])
+    t.call(p.ioctl, r, FIONREAD)
+    t.call(p.read, r, 2)
+    t.call(p.read, r, 100)
+    t.call(p.vmsplice, w, [b"xyz", b"uvw"])
+    t.call(p.read, r, 2)
+    t.call(p.read, r, 100)
+
+
 @scenario("vmsplice_args")
 def vmsplice_args(k, t):
     """EINVAL for an unknown flag, EBADF for a bad fd or a file that is not
