@@ -3,23 +3,26 @@
 A hypothesis ``RuleBasedStateMachine`` drives one ``menios.Kernel()`` and one
 :class:`~menios.conformance.host.HostKernel` at once (one root process each,
 optionally a second process of uid/gid 1000), issuing the same random AF_UNIX
-syscalls on both: socket/socketpair of every type, bind to a few filesystem,
-abstract and autobind names, listen, connect (also to another socket's real
-name, autobind included), accept, send/sendto/recv/recvfrom/recvmsg with
-random sizes (0..70000) and flags (MSG_OOB included), shutdown, close, fd
-passing (send_fds/recv_fds, SCM_RIGHTS through recvmsg), get/setsockopt
-(SO_OOBINLINE and SO_PASSRIGHTS among them), ioctl (SIOCINQ, SIOCOUTQ,
+syscalls on both: socket/socketpair of every type, bind to a few
+filesystem, abstract and autobind names, listen, connect (also to another
+socket's real name, autobind included), accept,
+send/sendto/recv/recvfrom/recvmsg with random sizes (0..70000) and flags
+(MSG_OOB included), shutdown, close, fd passing (send_fds/recv_fds,
+SCM_RIGHTS through recvmsg), get/setsockopt (SO_OOBINLINE, SO_PASSRIGHTS,
+SO_RCVLOWAT, SO_INQ and SO_MEMINFO among them), ioctl (SIOCINQ, SIOCOUTQ,
 SIOCATMARK), fcntl (F_GETFL, F_SETOWN to the calling process), the pending
 signals (SIGPIPE, SIGURG) and poll with timeout 0; and pipes: pipe2
 (O_NONBLOCK, O_DIRECT), read, write, splice and tee between pipe ends,
-vmsplice (SPLICE_F_NONBLOCK), FIONREAD, poll, close.  Every socket is non-blocking (O_NONBLOCK)
+vmsplice (SPLICE_F_NONBLOCK), FIONREAD, poll, close; splice between a
+socket and a pipe, either way. Every socket is non-blocking (O_NONBLOCK)
 and every send/recv also carries ``MSG_DONTWAIT`` (sends ``MSG_NOSIGNAL``)
-except send_fds/recv_fds, whose stdlib versions drop their flags, so nothing
-blocks.  Fd numbers are identical on both backends, so one fd number serves
-both.  Each call is recorded in a :class:`~menios.conformance.harness.Trace`
-per backend (pids, autobind names, ucred and SCM_RIGHTS data normalised) and
-the test fails at the first step whose normalised outcomes differ in value or
-type (``harness.same``);
+except send_fds/recv_fds, whose stdlib versions drop their flags, so
+nothing blocks. Fd numbers are identical on both backends, so one fd number
+serves both. Each call is recorded in a
+:class:`~menios.conformance.harness.Trace` per backend (pids, autobind
+names, ucred and SCM_RIGHTS data normalised) and the test fails at the
+first step whose normalised outcomes differ in value or type
+(``harness.same``);
 hypothesis then shrinks the sequence.
 
 Bounded for CI (150 examples by default) and derandomized: a plain run
@@ -54,6 +57,7 @@ DONTWAIT, NOSIGNAL = socket.MSG_DONTWAIT, socket.MSG_NOSIGNAL
 SOL = socket.SOL_SOCKET
 SO_PEEK_OFF = getattr(socket, "SO_PEEK_OFF", 42)
 SO_PASSRIGHTS = getattr(socket, "SO_PASSRIGHTS", 83)
+SO_INQ, SO_MEMINFO = 84, 55
 SIOCINQ, SIOCOUTQ, SIOCATMARK = 0x541B, 0x5411, 0x8905
 OOB = socket.MSG_OOB
 
@@ -75,13 +79,15 @@ GETOPTS = st.sampled_from([
     (socket.SO_TYPE, 0), (socket.SO_ERROR, 0), (socket.SO_ACCEPTCONN, 0),
     (socket.SO_PEERCRED, 12), (socket.SO_SNDBUF, 0), (socket.SO_RCVBUF, 0),
     (socket.SO_PASSCRED, 0), (socket.SO_DOMAIN, 0), (socket.SO_PROTOCOL, 0),
-    (SO_PEEK_OFF, 0), (socket.SO_OOBINLINE, 0), (SO_PASSRIGHTS, 0)])
+    (SO_PEEK_OFF, 0), (socket.SO_OOBINLINE, 0), (SO_PASSRIGHTS, 0),
+    (socket.SO_RCVLOWAT, 0), (SO_MEMINFO, 36)])
 SETOPTS = st.sampled_from([
     (socket.SO_PASSCRED, 1), (socket.SO_PASSCRED, 0),
     (SO_PEEK_OFF, 0), (SO_PEEK_OFF, 3), (SO_PEEK_OFF, -1),
     (socket.SO_SNDBUF, 4096), (socket.SO_RCVBUF, 4096), (socket.SO_SNDBUF, 0),
     (socket.SO_OOBINLINE, 1), (socket.SO_OOBINLINE, 0), (SO_PASSRIGHTS, 0),
-    (SO_PASSRIGHTS, 1)])
+    (SO_PASSRIGHTS, 1), (socket.SO_RCVLOWAT, 1), (socket.SO_RCVLOWAT, 5),
+    (socket.SO_RCVLOWAT, 70000), (SO_INQ, 1), (SO_INQ, 0)])
 SPLICE_F_NONBLOCK = 2
 SPLICE_FLAGS = st.sampled_from([0, SPLICE_F_NONBLOCK, 0x10])
 
@@ -429,6 +435,16 @@ class Differential(RuleBasedStateMachine):
             m[:n] = self._data(n)
             bufs.append(memoryview(m)[:n])
         self._do(f[0], "vmsplice", f[1], bufs, SPLICE_F_NONBLOCK)
+
+    @rule(s=fds, f=pipes, size=SIZES, flags=SPLICE_FLAGS,
+          into_pipe=st.booleans())
+    def socket_splice(self, s, f, size, flags, into_pipe):
+        """splice between a socket and a pipe end of the same process, in
+        either direction (the wrong end, a listener or an unconnected
+        socket included)."""
+        if self._same_proc(s, f):
+            src, dst = (s[1], f[1]) if into_pipe else (f[1], s[1])
+            self._do(s[0], "splice", src, dst, size, None, None, flags)
 
     @rule(f=pipes, request=st.sampled_from([SIOCINQ, 0x5411]))
     def pipe_ioctl(self, f, request):
