@@ -44,6 +44,9 @@ cdef extern from "kernel/mm/page.h":
     void page_run_get(page_run *run) nogil
     void page_run_put(page_run *run) nogil
     int page_run_wait(page_run *run, int refs, int64_t deadline_ns, int intr) nogil
+    struct page_frag:
+        page_run *page
+    void page_frag_release(page_frag *frag) nogil
 
 cdef extern from "kernel/net/unix/unix_host.h":
     struct unix_task_cred:
@@ -290,8 +293,8 @@ cdef extern from "kernel/fs/pipe.h":
                                 unsigned int nbufs, unsigned int *used, size_t *done,
                                 const wait_ctl *ctl, int *sigpipe, int *sock_full) nogil
     ssize_t pipe_splice_from_socket(unix_sock *sk, pipe_inode_info *pipe, size_t len,
-                                    int pipe_nonblock, int dontwait, int stream, wait_ctl *ctl,
-                                    int *sigpipe, scm_fp_list **rfp) nogil
+                                    int pipe_nonblock, int dontwait, page_frag *frag,
+                                    wait_ctl *ctl, int *sigpipe, scm_fp_list **rfp) nogil
     ssize_t pipe_add_bufs(pipe_inode_info *pipe, pipe_buffer *bufs, unsigned int n, int zerocopy,
                           wait_ctl *ctl, int *sigpipe, unsigned int *used) nogil
 
@@ -406,6 +409,10 @@ cdef class ProcessBase:
     cdef unix_groups *groups
     cdef public object pending_signals
     cdef public bint alive
+    # The task's page fragment (splice from a stream socket copies linear
+    # bytes into it) and the net whose pool its page comes from
+    cdef page_frag frag
+    cdef object frag_net
     cdef object _fd_c(self, object fd)
     cdef object _file_c(self, object fd)
     cdef Socket _sock_c(self, object fd)

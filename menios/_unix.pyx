@@ -592,6 +592,7 @@ cdef struct _call:
     int pipe_nonblock       # pipe to socket: no waiting for data
     int sock_full           # pipe to socket, send bufs: out, the socket took less than given
     scm_fp_list *rfp        # socket to pipe: out, files a message carried
+    page_frag *frag         # socket to pipe: a stream's, the task's page fragment (else NULL)
     bint nogil              # the first attempt too runs with the GIL released
     wait_ctl ctl
 
@@ -628,7 +629,7 @@ cdef ssize_t _call_once(_call *c) noexcept nogil:
         r = pipe_bufs_to_socket(c.task, c.sk, c.bufs, c.nbufs, &c.used, &c.done, &c.ctl,
                                 &c.sigpipe, &c.sock_full)
     elif c.op == CALL_SOCK_TO_PIPE:
-        r = pipe_splice_from_socket(c.sk, c.pipe, c.want, c.pipe_nonblock, c.fmode, c.zerocopy,
+        r = pipe_splice_from_socket(c.sk, c.pipe, c.want, c.pipe_nonblock, c.fmode, c.frag,
                                     &c.ctl, &c.sigpipe, &c.rfp)
     else:
         return pipe_fifo_open(c.pipe, c.fmode, c.want != 0, &c.ctl, &c.version)
@@ -2621,6 +2622,12 @@ cdef class ProcessBase:
     def __dealloc__(self):
         unix_groups_put(self.groups)
         self.groups = NULL
+        page_frag_release(&self.frag)
+
+    def _release_frag(self):
+        """Drop the page fragment (the process exits): its page goes once
+        no pipe holds the bytes copied into it."""
+        page_frag_release(&self.frag)
 
     property rlimit_nofile:
         """RLIMIT_NOFILE: fds stay below it, and a user's files in flight
@@ -2850,7 +2857,7 @@ cdef class ProcessBase:
                     pipe_nb = nonblock or ((<PipeFile>fout).f_flags & O_NONBLOCK) != 0
                     sock_nb = pipe_nb or ((<Socket>fin).f_flags & O_NONBLOCK) != 0
                     return self._pipe_call(splice_socket_to_pipe, fin, fout, count,
-                                           pipe_nb, sock_nb)
+                                           pipe_nb, sock_nb, self)
             finally:
                 ho.f.fput()
         finally:

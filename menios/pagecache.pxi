@@ -534,15 +534,25 @@ def splice_pipe_to_socket(PipeFile pipe not None, Socket sock not None, size_t c
 
 
 def splice_socket_to_pipe(Socket sock not None, PipeFile pipe not None, size_t count,
-                          bint pipe_nonblock, bint dontwait):
+                          bint pipe_nonblock, bint dontwait, ProcessBase proc not None):
     """splice from an AF_UNIX socket into a pipe (pipe_splice_from_socket):
-    (bytes moved, SIGPIPE due).  Pages a message was sent in go into the
-    pipe by reference; other data is copied into fresh pages.  Files a
-    message carried are closed, as a read without control space does."""
+    (bytes moved, SIGPIPE due).  A stream's skbs go in as Linux's would:
+    their linear bytes copied into ``proc``'s page fragment, their page
+    fragments by reference; another type's message by reference if it was
+    sent in pages, else copied.  Files a message carried are closed, as a
+    read without control space does."""
     cdef _call c
     cdef ssize_t r
     cdef unix_msg m
     c.op = CALL_SOCK_TO_PIPE
+    c.frag = NULL
+    if sock.type == SOCK_STREAM:
+        if proc.frag_net is None:
+            proc.frag_net = sock.net        # keeps the pool of the fragment's page
+        elif proc.frag_net is not sock.net:
+            page_frag_release(&proc.frag)   # a socket of another kernel
+            proc.frag_net = sock.net
+        c.frag = &proc.frag
     c.task = NULL
     c.nogil = False
     c.pipe = pipe.pipe
@@ -550,7 +560,6 @@ def splice_socket_to_pipe(Socket sock not None, PipeFile pipe not None, size_t c
     c.want = count
     c.pipe_nonblock = pipe_nonblock
     c.fmode = dontwait
-    c.zerocopy = sock.type == SOCK_STREAM       # read across messages
     c.sigpipe = 0
     c.rfp = NULL
     sock._enter()

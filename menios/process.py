@@ -116,6 +116,7 @@ class Process(_unix.ProcessBase):
         self.alive = False
         readiness.forget_process(self)
         self.fdtable.close_all()
+        self._release_frag()
         with self.kernel.lock:
             self.kernel.processes.pop(self.pid, None)
             r, w = self._exit_r, self._exit_w

@@ -104,7 +104,7 @@ def _to_pipe(proc, fin, fout, count, offset, nonblock):
         if fin.type == SOCK_STREAM:
             sock_nb = sock_nb or nonblock
         return signalling_pipe_call(proc, _unix.splice_socket_to_pipe, fin, fout, count,
-                                    nonblock, sock_nb)
+                                    nonblock, sock_nb, proc)
     if not count or not _regular(fin):
         signalling_pipe_call(proc, _unix.pipe_add_refs, fout, _unix.PageRefs(0), nonblock, False)
         if count:

@@ -4272,6 +4272,7 @@ static void test_pipe_room_first(void)
 {
 	struct unix_net *net = net_new();
 	struct pipe_inode_info *p = pipe_create(net);
+	struct page_frag frag = { NULL, 0, 0 };
 	struct scm_fp_list *rfp;
 	struct unix_sock *a, *b;
 	struct wait_ctl ctl;
@@ -4284,14 +4285,14 @@ static void test_pipe_room_first(void)
 	ctl_init(&ctl, 0);
 	CHECK_EQ(pipe_add_bufs(p, NULL, 0, 0, &ctl, &sigpipe, &used), 0);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(pipe_splice_from_socket(b, p, 0, 1, 1, 1, &ctl, &sigpipe, &rfp), 0);
+	CHECK_EQ(pipe_splice_from_socket(b, p, 0, 1, 1, &frag, &ctl, &sigpipe, &rfp), 0);
 	CHECK_EQ(b->receive_queue.qlen, 1);		/* not read */
 	while (PWRITE(p, big, sizeof(big)) > 0)
 		;
 	ctl_init(&ctl, 0);
 	CHECK_EQ(pipe_add_bufs(p, NULL, 0, 0, &ctl, &sigpipe, &used), -EAGAIN);
 	ctl_init(&ctl, 0);
-	CHECK_EQ(pipe_splice_from_socket(b, p, 0, 1, 1, 1, &ctl, &sigpipe, &rfp), -EAGAIN);
+	CHECK_EQ(pipe_splice_from_socket(b, p, 0, 1, 1, &frag, &ctl, &sigpipe, &rfp), -EAGAIN);
 	CHECK_EQ(sigpipe, 0);
 	pipe_release(p, RD);
 	ctl_init(&ctl, 0);
@@ -4299,10 +4300,75 @@ static void test_pipe_room_first(void)
 	CHECK_EQ(sigpipe, 1);
 	sigpipe = 0;
 	ctl_init(&ctl, 0);
-	CHECK_EQ(pipe_splice_from_socket(b, p, 0, 1, 1, 1, &ctl, &sigpipe, &rfp), -EPIPE);
+	CHECK_EQ(pipe_splice_from_socket(b, p, 0, 1, 1, &frag, &ctl, &sigpipe, &rfp), -EPIPE);
 	CHECK_EQ(sigpipe, 1);
 	CHECK(rfp == NULL);
 	CHECK_EQ(b->receive_queue.qlen, 1);
+	pipe_release(p, WR);
+	pipe_put(p);
+	unix_release(a);
+	unix_release(b);
+	CHECK_EQ(PAGES(net), 0);
+	net_done(net);
+}
+
+/* splice from a stream socket into a pipe in Linux's pieces: an skb's
+ * linear bytes (all of a small send's, 3776 of a 36544-byte skb's) copied
+ * into the task's page fragment, a piece ending where a fragment page
+ * does; its page fragments (32 KiB compound pages, and smaller ones for a
+ * tail) by reference; as many pieces as there are free slots. */
+static struct pipe_buffer *pbuf(struct pipe_inode_info *p, unsigned int i)
+{
+	return &p->bufs[(p->tail + i) & (p->ring_size - 1)];
+}
+
+static void test_pipe_splice_layout(void)
+{
+	struct unix_net *net = net_new();
+	struct pipe_inode_info *p = pipe_create(net);
+	struct page_frag frag = { NULL, 0, 0 };
+	static char big[70000];
+	struct scm_fp_list *rfp;
+	struct unix_sock *a, *b;
+	struct wait_ctl ctl;
+	int i, sigpipe = 0;
+
+	mkpair(net, SOCK_STREAM, &a, &b);
+	for (i = 0; i < 20; i++)
+		CHECK_EQ(send_nb(a, big, 100, 0), 100);
+	ctl_init(&ctl, 0);
+	/* one piece per skb: 16 slots take 16 of the 20 */
+	CHECK_EQ(pipe_splice_from_socket(b, p, 70000, 1, 1, &frag, &ctl, &sigpipe, &rfp), 1600);
+	CHECK_EQ(p->head - p->tail, 16);
+	CHECK(pbuf(p, 0)->page == frag.page);
+	CHECK_EQ(frag.offset, 1700);		/* the 17th skb was copied, not pushed */
+	CHECK_EQ(PREAD(p, big, sizeof(big)), 1600);
+	CHECK_EQ(PREAD(p, big, sizeof(big)), -EAGAIN);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_splice_from_socket(b, p, 70000, 1, 1, &frag, &ctl, &sigpipe, &rfp), 400);
+	CHECK_EQ(frag.offset, 400);		/* the page was ours alone: reused */
+	CHECK_EQ(PREAD(p, big, sizeof(big)), 400);
+	/* 70000 bytes: skbs of 36544 (3776 linear, one 32 KiB fragment) and
+	 * 33456 (688 linear, one fragment); 65536 fit the 16 slots, in 4 */
+	CHECK_EQ(send_nb(a, big, 70000, 0), 70000);
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_splice_from_socket(b, p, 70000, 1, 1, &frag, &ctl, &sigpipe, &rfp), 65536);
+	CHECK_EQ(p->head - p->tail, 4);
+	CHECK_EQ(pbuf(p, 0)->len, 3776);
+	CHECK_EQ(pbuf(p, 1)->len, 32768);
+	CHECK_EQ(pbuf(p, 2)->len, 688);
+	CHECK_EQ(pbuf(p, 3)->len, 65536 - 3776 - 32768 - 688);
+	CHECK_EQ(frag.offset, 3776 + 688);	/* the 400 bytes were read: reused */
+	while (PREAD(p, big, sizeof(big)) > 0)
+		;
+	ctl_init(&ctl, 0);
+	CHECK_EQ(pipe_splice_from_socket(b, p, 70000, 1, 1, &frag, &ctl, &sigpipe, &rfp),
+		 70000 - 65536);
+	while (PREAD(p, big, sizeof(big)) > 0)
+		;
+	page_frag_release(&frag);
+	CHECK(frag.page == NULL);
+	pipe_release(p, RD);
 	pipe_release(p, WR);
 	pipe_put(p);
 	unix_release(a);
@@ -6061,6 +6127,7 @@ static const struct test tests[] = {
 	{ "pipe_room_first", test_pipe_room_first },
 	{ "pipe_capacity", test_pipe_capacity },
 	{ "pipe_packets", test_pipe_packets },
+	{ "pipe_splice_layout", test_pipe_splice_layout },
 	{ "pipe_threads", test_pipe_threads },
 	{ "pipe_wakeups", test_pipe_wakeups },
 	{ "pipe_fifo_open", test_pipe_fifo_open },

@@ -1167,14 +1167,95 @@ static unsigned int pipe_push_run(struct pipe_inode_info *pipe, struct page_run 
 	return pieces;
 }
 
+/*
+ * unix_stream_splice_actor -> skb_splice_bits -> splice_to_pipe: the part
+ * of an skb a stream read gives, in the pieces Linux's skb would give (at
+ * most SPLICE_SEGS_MAX per skb): its linear bytes copied into the task's
+ * page fragment (a piece ends where a fragment page does), its page
+ * fragments by reference; then as many pieces as the pipe has free slots.
+ * The fragment advances by every linear byte copied, pushed or not.
+ */
+#define SPLICE_SEGS_MAX 17	/* MAX_SKB_FRAGS */
+
+struct pipe_splice_sink {
+	struct unix_splice_sink sink;
+	struct pipe_inode_info *pipe;
+	struct page_frag *frag;
+	unsigned int room;		/* free slots */
+};
+
+static long pipe_splice_actor(struct unix_splice_sink *sink, struct sk_buff *skb,
+			      unsigned int off, unsigned int len)
+{
+	struct pipe_splice_sink *ps = (struct pipe_splice_sink *)sink;
+	struct pipe_inode_info *pipe = ps->pipe;
+	struct unix_net *net = pipe->net;
+	struct pipe_buffer seg[SPLICE_SEGS_MAX];
+	struct page_frag own = { NULL, 0, 0 }, *frag = ps->frag;
+	unsigned int n = 0, i, end = off + len;
+	size_t copied = 0, taken = 0;
+	int claimed = frag && page_frag_claim(frag), err = 0;
+
+	if (!claimed)
+		frag = &own;
+	while (off < end && n < SPLICE_SEGS_MAX) {
+		unsigned int stop = skb_segment_end(skb, off), c;
+
+		if (stop > end)
+			stop = end;
+		if (off < skb->headlen) {
+			err = page_frag_refill(&net->pool, frag);
+			if (err)
+				break;
+			c = PAGE_FRAG_PAGES * PAGE_SIZE_BYTES - frag->offset;
+			if (c > stop - off)
+				c = stop - off;
+			memcpy(frag->page->mem + frag->offset, skb->data + off, c);
+			page_run_get(frag->page);
+			seg[n] = (struct pipe_buffer){ frag->page, frag->offset, c, 0 };
+			frag->offset += c;
+			copied += c;
+		} else {
+			c = stop - off;
+			page_run_get(skb->pages);
+			seg[n] = (struct pipe_buffer){ skb->pages,
+				(unsigned int)(skb->data - skb->pages->mem) + off, c, 0 };
+		}
+		off += c;
+		n++;
+	}
+	if (claimed)
+		page_frag_unclaim(frag);
+	plat_mutex_lock(&net->lock);
+	for (i = 0; i < n && i < ps->room; i++) {
+		*pipe_buf(pipe, pipe->head) = seg[i];
+		pipe->head++;
+		taken += seg[i].len;
+	}
+	plat_mutex_unlock(&net->lock);
+	ps->room -= i;
+	for (; i < n; i++)
+		page_run_put(seg[i].page);
+	if (own.page)
+		page_run_put(own.page);
+	/* the linear pieces come first: of what went in, these were copied */
+	sink->copied = copied < taken ? copied : taken;
+	return taken ? (long)taken : err;
+}
+
 ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pipe, size_t len,
-				int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
-				int *sigpipe, struct scm_fp_list **rfp)
+				int pipe_nonblock, int dontwait, struct page_frag *frag,
+				struct wait_ctl *ctl, int *sigpipe, struct scm_fp_list **rfp)
 {
 	struct unix_net *net = pipe->net;
 	int first = ctl->deadline == WAIT_NONBLOCK, err = 0;
+	struct unix_iov iov;
+	struct unix_msg m;
+	struct wait_ctl sctl;
+	struct page_run *run;
 	unsigned int room;
-	size_t done = 0;
+	size_t done = 0, bound;
+	ssize_t n;
 
 	*rfp = NULL;
 	wait_ctl_begin(ctl, -1);
@@ -1185,71 +1266,61 @@ ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pi
 	room = pipe->max_usage - pipe_occupancy(pipe->head, pipe->tail);
 	if (len > (size_t)room * PAGE_SIZE_BYTES)
 		len = (size_t)room * PAGE_SIZE_BYTES;
-	while (done < len && room) {
-		struct unix_iov iov;
-		struct unix_msg m;
-		struct wait_ctl sctl;
-		struct page_run *run;
-		size_t want = len - done, bound = (size_t)(room - 1) * PAGE_SIZE_BYTES + 1;
-		ssize_t n;
+	sctl.deadline = first ? WAIT_NONBLOCK : 0;
+	sctl.intr = ctl->intr;
+	memset(&m, 0, sizeof(m));
+	m.iov = &iov;
+	m.iovlen = 1;
+	m.flags = dontwait ? MSG_DONTWAIT : 0;
+	if (frag) {
+		/* a stream: read skb by skb into the pipe's slots */
+		struct pipe_splice_sink ps = { { pipe_splice_actor, 0 }, pipe, frag, room };
 
-		if (want > (size_t)room * PAGE_SIZE_BYTES)
-			want = (size_t)room * PAGE_SIZE_BYTES;
-
-		sctl.deadline = (first || done) ? WAIT_NONBLOCK : 0;
-		sctl.intr = ctl->intr;
-		/* the sender's pages themselves: a stream's the part that fits
-		 * the free slots, another type's message whole if it fits */
-		memset(&m, 0, sizeof(m));
 		iov.base = NULL;
-		iov.len = stream ? want : (want < bound ? want : bound);
-		m.iov = &iov;
-		m.iovlen = 1;
-		m.rpages_slots = stream ? room : 0;
-		m.flags = (dontwait || done) ? MSG_DONTWAIT : 0;
-		n = unix_recv_pages(sk, &m, &sctl);
-		if (n > 0) {
-			room -= pipe_push_run(pipe, m.rpages, m.rpages_off, (size_t)n);
-			page_run_put(m.rpages);
-			unix_cnt_add(net, bytes_zerocopy, n);	/* an atomic: no lock */
-		} else if (n == -ENOBUFS && done) {
-			break;		/* what follows is copied by the next call */
-		} else if (n == -ENOBUFS) {
-			/* ordinary data, or too long for the room: copied into fresh pages */
-			size_t npages = (want + PAGE_SIZE_BYTES - 1) / PAGE_SIZE_BYTES;
-
-			run = page_run_alloc(&net->pool, npages, 0);
-			if (!run) {
-				n = -ENOMEM;
-			} else {
-				memset(&m, 0, sizeof(m));
-				iov.base = run->mem;
-				iov.len = want;
-				m.iov = &iov;
-				m.iovlen = 1;
-				m.flags = (dontwait || done) ? MSG_DONTWAIT : 0;
-				sctl.deadline = (first || done) ? WAIT_NONBLOCK : 0;
-				n = unix_recvmsg(NULL, sk, &m, &sctl);
-				unix_msg_release(sk, &m);
-				*rfp = m.rfp;
-				if (n > 0)
-					room -= pipe_push_run(pipe, run, 0, (size_t)n);
-				page_run_put(run);
-			}
-		}
-		if (n <= 0) {
-			if (!done)
-				err = (int)n;
-			break;
-		}
-		done += (size_t)n;
-		if (!stream || *rfp)
-			break;		/* one message; files end a read */
+		iov.len = len;
+		m.sink = &ps.sink;
+		n = unix_recvmsg(NULL, sk, &m, &sctl);
+		unix_msg_release(sk, &m);
+		*rfp = m.rfp;
+		goto moved;
 	}
-	if (done) {
+	/* another type: one message, the sender's pages themselves if it was
+	 * sent in pages and fits the free slots, else copied */
+	bound = (size_t)(room - 1) * PAGE_SIZE_BYTES + 1;
+	iov.base = NULL;
+	iov.len = len < bound ? len : bound;
+	n = unix_recv_pages(sk, &m, &sctl);
+	if (n > 0) {
+		pipe_push_run(pipe, m.rpages, m.rpages_off, (size_t)n);
+		page_run_put(m.rpages);
+		unix_cnt_add(net, bytes_zerocopy, n);	/* an atomic: no lock */
+	} else if (n == -ENOBUFS) {
+		run = page_run_alloc(&net->pool, (len + PAGE_SIZE_BYTES - 1) / PAGE_SIZE_BYTES, 0);
+		if (!run) {
+			n = -ENOMEM;
+		} else {
+			memset(&m, 0, sizeof(m));
+			iov.base = run->mem;
+			iov.len = len;
+			m.iov = &iov;
+			m.iovlen = 1;
+			m.flags = dontwait ? MSG_DONTWAIT : 0;
+			n = unix_recvmsg(NULL, sk, &m, &sctl);
+			unix_msg_release(sk, &m);
+			*rfp = m.rfp;
+			if (n > 0)
+				pipe_push_run(pipe, run, 0, (size_t)n);
+			page_run_put(run);
+		}
+	}
+moved:
+	if (n > 0) {
+		done = (size_t)n;
 		plat_mutex_lock(&net->lock);
 		__wake_up(&pipe->rd_wait, 1);
 		plat_mutex_unlock(&net->lock);
+	} else {
+		err = (int)n;
 	}
 out:
 	plat_mutex_unlock(&pipe->mutex);

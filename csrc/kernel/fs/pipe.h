@@ -30,7 +30,9 @@
  *   both mutexes in address order (pipe_double_lock), then net.lock.
  *   pipe_splice_to_socket and pipe_splice_from_socket hold pipe.mutex
  *   across unix_sendmsg / unix_recvmsg, which take the socket's locks:
- *   pipe.mutex -> (socket iolock, state and queue locks).
+ *   pipe.mutex -> (socket iolock, state and queue locks).  The stream
+ *   read's actor (pipe_splice_actor) pushes with the iolock held:
+ *   pipe.mutex -> iolock -> net.lock, the unix order's iolock -> net.lock.
  *   A sleeper drops pipe.mutex before it
  *   sleeps on a wait queue under net.lock (pipe_read/pipe_write's
  *   wait_event_interruptible_exclusive); the sleep drops net.lock.
@@ -238,18 +240,20 @@ ssize_t pipe_bufs_to_socket(void *task, struct unix_sock *sk, const struct pipe_
  * (-EAGAIN if @pipe_nonblock, -EPIPE with *@sigpipe without a reader),
  * then, for a @len of 0, return 0 (do_splice_read; the socket is not
  * looked at), else receive up to @len bytes, at most what the free slots
- * hold.  A
- * message sent in pages (a page skb) goes in by reference, page-sized
- * buffers sharing its pages; other data is copied into fresh pages.  A
- * @stream socket is read across messages until @len or its queue runs
- * out; another type gives one message, truncated.  The receive is the
+ * hold.  A stream socket (@frag, its task's page fragment, given) is read
+ * skb by skb, each in the pieces Linux's skb_splice_bits makes: its linear
+ * bytes copied into @frag, its page fragments by reference, while the
+ * slots last (pipe_splice_actor).  Another type gives one message: by
+ * reference in page-sized buffers if it was sent in pages (a page skb)
+ * and fits the slots whole, else copied into fresh pages, truncated.  The
+ * receive is the
  * socket's (MSG_DONTWAIT if @dontwait; its timeout; never sleeping while
  * @ctl is non-blocking).  Files a message carried come back in *@rfp for
  * the caller to release.  Returns the bytes moved, 0 at EOF, or the error.
  */
 ssize_t pipe_splice_from_socket(struct unix_sock *sk, struct pipe_inode_info *pipe, size_t len,
-				int pipe_nonblock, int dontwait, int stream, struct wait_ctl *ctl,
-				int *sigpipe, struct scm_fp_list **rfp);
+				int pipe_nonblock, int dontwait, struct page_frag *frag,
+				struct wait_ctl *ctl, int *sigpipe, struct scm_fp_list **rfp);
 
 /* F_GETPIPE_SZ: the capacity in bytes. */
 long pipe_get_size(struct pipe_inode_info *pipe);

@@ -149,3 +149,42 @@ long page_pool_live(struct page_pool *pool)
 {
 	return atomic_load(&pool->live_pages);
 }
+
+int page_frag_refill(struct page_pool *pool, struct page_frag *frag)
+{
+	if (frag->page) {
+		if (atomic_load(&frag->page->refcnt) == 1) {
+			frag->offset = 0;	/* only ours: reused */
+			return 0;
+		}
+		if (frag->offset + PAGE_FRAG_MIN <= PAGE_FRAG_PAGES * PAGE_SIZE_BYTES)
+			return 0;
+		page_run_put(frag->page);
+	}
+	frag->offset = 0;
+	frag->page = page_run_alloc(pool, PAGE_FRAG_PAGES, 0);
+	return frag->page ? 0 : -ENOMEM;
+}
+
+int page_frag_claim(struct page_frag *frag)
+{
+	int free = 0;
+
+	return atomic_compare_exchange_strong(&frag->busy, &free, 1);
+}
+
+void page_frag_unclaim(struct page_frag *frag)
+{
+	atomic_store(&frag->busy, 0);
+}
+
+void page_frag_release(struct page_frag *frag)
+{
+	while (!page_frag_claim(frag))
+		plat_yield();
+	if (frag->page)
+		page_run_put(frag->page);
+	frag->page = NULL;
+	frag->offset = 0;
+	page_frag_unclaim(frag);
+}

@@ -79,4 +79,30 @@ void page_run_put(struct page_run *run);
  */
 int page_run_wait(struct page_run *run, int refs, int64_t deadline_ns, int intr);
 
+/*
+ * A task's page fragment (Linux's current->task_frag): where splice from a
+ * stream socket copies an skb's linear bytes, which then go into the pipe
+ * by reference (its owner writes only past the bytes it handed out, the
+ * exception to the rule above).  skb_page_frag_refill's rule: a page no one else
+ * references any more is reused from its start; a new one is taken when
+ * fewer than PAGE_FRAG_MIN bytes are left.  @busy keeps two threads of one
+ * task from sharing it: a thread that finds it taken uses a fragment of
+ * its own for its call.  All-zero storage is an empty fragment.
+ */
+#define PAGE_FRAG_PAGES	8	/* SKB_FRAG_PAGE_ORDER 3: 32 KiB */
+#define PAGE_FRAG_MIN	32
+struct page_frag {
+	struct page_run *page;
+	unsigned int offset;
+	atomic_int busy;
+};
+
+/* Room for PAGE_FRAG_MIN bytes at least: 0, or -ENOMEM. */
+int page_frag_refill(struct page_pool *pool, struct page_frag *frag);
+/* Take @frag for one call: 0 when another thread has it. */
+int page_frag_claim(struct page_frag *frag);
+void page_frag_unclaim(struct page_frag *frag);
+/* Drop the fragment's page (its task is going), once no call has it. */
+void page_frag_release(struct page_frag *frag);
+
 #endif

@@ -3,6 +3,7 @@
  */
 #include "skbuff.h"
 #include "../../platform/platform.h"
+#include "../mm/page.h"
 #include "../trace/trace.h"
 
 #define SMP_CACHE_BYTES		64
@@ -58,6 +59,8 @@ struct sk_buff *skb_alloc(size_t len, unsigned int truesize)
 	skb->cb.consumed = 0;
 	skb->data = skb->head;
 	skb->pages = NULL;
+	skb->headlen = (unsigned int)len;
+	skb->compound = 0;
 	skb->tstamp = 0;
 	trace_event(TRACE_SKB_ALLOC, 0, trace_id(skb), len, truesize);
 	return skb;
@@ -97,4 +100,31 @@ struct sk_buff *__skb_dequeue(struct sk_buff_head *q)
 	if (skb)
 		__skb_unlink(skb, q);
 	return skb;
+}
+
+unsigned int skb_segment_end(const struct sk_buff *skb, unsigned int off)
+{
+	const unsigned int page = PAGE_SIZE_BYTES;
+	unsigned int pos = skb->headlen, rem, order = SKB_FRAG_ORDER_MAX;
+
+	if (off < pos)
+		return pos;
+	if (!skb->compound) {
+		size_t at = (size_t)(skb->data - skb->pages->mem) + off;
+		unsigned int end = off + (page - (unsigned int)(at % page));
+
+		return end < skb->len ? end : skb->len;
+	}
+	for (rem = skb->len - pos; rem; ) {
+		unsigned int aligned = (rem + page - 1) & ~(page - 1), c;
+
+		while (order && aligned < (page << order))
+			order--;
+		c = rem < (page << order) ? rem : (page << order);
+		if (off < pos + c)
+			return pos + c;
+		pos += c;
+		rem -= c;
+	}
+	return skb->len;
 }

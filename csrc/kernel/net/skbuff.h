@@ -48,6 +48,12 @@ struct sk_buff {
 	struct unix_skb_parms cb;
 	unsigned char *data;		/* head[] or zero-copy pages */
 	struct page_run *pages;		/* zero-copy: the pages data points into, or NULL */
+	/* Where Linux's skb would keep the bytes, which splice into a pipe
+	 * shows (skb_segment_end): @headlen bytes of linear data, then page
+	 * fragments -- alloc_skb_with_frags' compound pages for a send's own
+	 * (@compound), else one per page @data spans (a zero-copy skb's) */
+	unsigned int headlen;
+	unsigned char compound;
 	/* realtime ns (SO_TIMESTAMP); 0: not stamped yet.  Set by the sender
 	 * before it queues the skb, else by its first reader, under the
 	 * receiver's iolock */
@@ -130,5 +136,14 @@ void skb_free_mem(struct sk_buff *skb);
  * sk_buff itself, plus whole pages for the fragments.
  */
 unsigned int skb_truesize(size_t head, size_t frag);
+
+/*
+ * The end of the piece of @skb's data that holds offset @off, in the layout
+ * Linux's skb_splice_bits walks: the linear part, then each page fragment
+ * (compound ones as alloc_skb_with_frags makes them, largest first, of at
+ * most 2^SKB_FRAG_ORDER_MAX pages).
+ */
+#define SKB_FRAG_ORDER_MAX 3
+unsigned int skb_segment_end(const struct sk_buff *skb, unsigned int off);
 
 #endif

@@ -578,6 +578,38 @@ def splice_socket_to_pipe(k, t, type, count):
     t.call(p.recv, b, 100000, socket.MSG_DONTWAIT)
 
 
+_STREAM_SENDS = {
+    "small": (100,) * 20, "linear": (3000,) * 20, "paged": (20000,) * 11,
+    "one_large": (70000,), "two_skbs": (40000,), "page_tails": (3777, 4096, 8000, 12288) * 3,
+}
+
+
+@scenario("splice_stream_to_pipe_pieces", params={"sends": tuple(_STREAM_SENDS)})
+def splice_stream_to_pipe_pieces(k, t, sends):
+    """From a stream socket a pipe's slots take what Linux's skbs give:
+    per skb its linear bytes (copied into the task's 32 KiB page
+    fragment, a piece ending where a fragment page does) and each page
+    fragment, while slots last -- so how many bytes one call moves depends
+    on how the data was sent.  The fragment persists across calls: reused
+    from its start once its bytes are read, else filled on."""
+    p = _proc(k)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, socket.SOCK_STREAM)
+    _nonblock(t, p, a)
+    _nonblock(t, p, b)
+    for n in _STREAM_SENDS[sends]:
+        t.call(p.send, a, _pattern(n))
+    for drain in (0, 5000, 0, 100000):
+        t.call(p.splice, b, w, 70000)
+        t.call(p.ioctl, r, FIONREAD)
+        if drain:
+            t.call(p.read, r, drain)
+    t.call(p.splice, b, w, 70000)
+    t.call(p.read, r, 100000)
+    t.call(p.splice, b, w, 70000)
+    t.call(p.read, r, 100000)
+
+
 @scenario("splice_socket_to_pipe_errors", params=TYPES)
 def splice_socket_to_pipe_errors(k, t, type):
     """An offset on the socket: EINVAL; an empty non-blocking socket:

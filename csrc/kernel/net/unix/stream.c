@@ -47,6 +47,8 @@ static struct sk_buff *__unix_skb_new_paged(struct unix_sock *owner, size_t len,
 		return NULL;
 	}
 	skb->len = (unsigned int)len;
+	skb->headlen = (unsigned int)(len - data_len);
+	skb->compound = 1;
 	skb->pages = run;
 	skb->data = run->mem;
 	return skb;
@@ -507,7 +509,7 @@ again:
 			 * plain read of an empty queue), until they have
 			 * handed over what we wait for. */
 			plat_mutex_unlock(&sk->iolock);
-			offered = !(flags & MSG_PEEK) && !msg->want_creds && !sk->handoff &&
+			offered = !(flags & MSG_PEEK) && !msg->want_creds && !msg->sink && !sk->handoff &&
 				  !skb_queue_len_lockless(q) && ctl->deadline != WAIT_NONBLOCK;
 			if (offered) {
 				h = (struct unix_handoff){ msg, size, target - copied, 0, 0 };
@@ -556,7 +558,31 @@ again:
 		unix_copy_addr(msg, skb->sk);
 
 		chunk = (unsigned int)min_sz(unix_skb_len(skb) - (unsigned int)skip, size);
-		if (!(flags & MSG_PEEK)) {
+		if (msg->sink) {
+			/* splice (never a peek): the actor takes what fits
+			 * its pipe, with the queue unlocked (only the iolock
+			 * holder unlinks the skb); a part ends the read */
+			long took;
+
+			plat_mutex_unlock(&q->lock);
+			took = msg->sink->actor(msg->sink, skb, skb->cb.consumed, chunk);
+			plat_mutex_lock(&q->lock);
+			if (took <= 0) {
+				if (!copied)
+					err = took ? (int)took : -EAGAIN;
+				break;
+			}
+			chunk = (unsigned int)took;
+			unix_copied(sk, msg->sink->copied, 1);
+			unix_sk_stat_add(sk, bytes_zerocopy, chunk - msg->sink->copied);
+			unix_sk_stat_add(sk, bytes_zerocopy_out, chunk - msg->sink->copied);
+			unix_cnt_add(sk->net, bytes_zerocopy, (int64_t)(chunk - msg->sink->copied));
+			skb->cb.consumed += chunk;
+			used_up = !unix_skb_len(skb);
+			if (used_up)
+				__unix_unlink_skb_locked(sk, skb);
+			plat_mutex_unlock(&q->lock);
+		} else if (!(flags & MSG_PEEK)) {
 			/* Copied, then consumed (and, emptied, unlinked) under
 			 * the queue's lock SIOCINQ reads it under; a large copy
 			 * with the lock dropped (only the iolock holder

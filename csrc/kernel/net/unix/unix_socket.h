@@ -487,6 +487,21 @@ struct unix_iov {
 	size_t len;
 };
 
+/*
+ * Where a stream read for splice puts what it takes (Linux's
+ * unix_stream_splice_actor): @actor is given @len bytes of @skb from @off,
+ * returns how many it took -- fewer when its pipe is full, 0 or a
+ * -errno when it took none -- and sets @copied to how many of those it
+ * copied (the rest it took by reference).  Called with the socket's iolock
+ * held and no other core lock; it may take net.lock.
+ */
+struct sk_buff;
+struct unix_splice_sink {
+	long (*actor)(struct unix_splice_sink *sink, struct sk_buff *skb, unsigned int off,
+		      unsigned int len);
+	size_t copied;
+};
+
 struct unix_msg {
 	struct unix_iov *iov;
 	unsigned int iovlen;
@@ -539,9 +554,9 @@ struct unix_msg {
 	int tstamp_type;
 	struct page_run *rpages;	/* zero-copy pages received */
 	size_t rpages_off;		/* where the message starts in them */
-	/* recv_pages on a stream socket: take the part of a page message
-	 * that fits this many pages (0: whole, unread messages only) */
-	unsigned int rpages_slots;
+	/* recv on a stream socket for splice: each skb's part goes to the
+	 * sink's actor instead of the iov, whose length only bounds the read */
+	struct unix_splice_sink *sink;
 	/* recv: msg_control, for unix_recvmsg's scm_recv (NULL: the caller
 	 * takes @rfp and @cred itself).  Control messages are written at
 	 * @rcontrol, which advances past them, and @rcontrollen, the room

@@ -29,6 +29,7 @@ struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size
 	if (!skb)
 		return NULL;
 	skb->len = (unsigned int)len;
+	skb->headlen = 0;		/* all page fragments, as MSG_SPLICE_PAGES makes them */
 	skb->data = (unsigned char *)msg->iov[0].base;
 	skb->pages = msg->pages;
 	page_run_get(msg->pages);
@@ -43,21 +44,14 @@ struct sk_buff *__unix_page_skb(struct unix_sock *sk, struct unix_msg *msg, size
  * Take the next message if it is a page skb (zero-copy send) and unread:
  * msg->rpages gets a page reference, msg->rpages_off/done its extent, and
  * the skb is consumed without copying.  Returns the length, 0 at EOF, or
- * -ENOBUFS when the next message is ordinary data or longer than
- * msg->iov[0].len when the caller gives an iov (the caller copies it with
- * unix_recvmsg), or -errno.  Ancillary data cannot travel with pages.
- *
- * With msg->rpages_slots set (splice into a pipe with that many free
- * slots), a stream socket gives the part of its head page skb that fits
- * those pages and msg->iov[0].len -- from where an earlier read stopped --
- * and keeps the rest queued, as Linux's skb_splice_bits references the
- * frags that fit.
+ * -ENOBUFS when the next message is ordinary data, partly read, or longer
+ * than msg->iov[0].len when the caller gives an iov (the caller copies it
+ * with unix_recvmsg), or -errno.  Ancillary data cannot travel with pages.
  */
 ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_ctl *ctl)
 {
 	struct sk_buff_head *q = &sk->receive_queue;
-	struct sk_buff *skb, *skb_keep = NULL;
-	int part = msg->rpages_slots && sk->type == SOCK_STREAM;
+	struct sk_buff *skb;
 	unsigned int len = 0;
 	ssize_t ret;
 	int err;
@@ -79,29 +73,15 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 			goto out;
 		}
 		if (skb) {
-			len = unix_skb_len(skb);
-			if (part) {
-				size_t off = (size_t)(skb->data - skb->pages->mem) +
-					     skb->cb.consumed;
-				size_t fit = (size_t)msg->rpages_slots * PAGE_SIZE_BYTES -
-					     off % PAGE_SIZE_BYTES;
-
-				if (len > fit)
-					len = (unsigned int)fit;
-			} else if (skb->cb.consumed) {
-				len = 0;
-			}
+			len = skb->cb.consumed ? 0 : skb->len;
 			if (msg->iovlen && len > msg->iov[0].len)
-				len = part ? (unsigned int)msg->iov[0].len : 0;
+				len = 0;
 			if (!len) {
 				plat_mutex_unlock(&q->lock);
 				ret = -ENOBUFS;
 				goto out;
 			}
-			if (len == unix_skb_len(skb))
-				__unix_unlink_skb_locked(sk, skb);
-			else
-				skb_keep = skb;
+			__unix_unlink_skb_locked(sk, skb);
 			break;
 		}
 		plat_mutex_unlock(&q->lock);
@@ -121,25 +101,13 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 	}
 	page_run_get(skb->pages);
 	msg->rpages = skb->pages;
-	msg->rpages_off = (size_t)(skb->data - skb->pages->mem) + skb->cb.consumed;
-	/* part of it: the rest stays queued for the next reader, who starts
-	 * where this one stopped (under the queue's lock, as a stream read
-	 * consumes) */
-	if (skb_keep)
-		skb->cb.consumed += len;
+	msg->rpages_off = (size_t)(skb->data - skb->pages->mem);
 	plat_mutex_unlock(&q->lock);
 	msg->done = len;
 	ret = (ssize_t)len;
 	unix_sk_stat_add(sk, bytes_zerocopy, len);
 	unix_sk_stat_add(sk, bytes_zerocopy_out, len);
 	trace_event(TRACE_HANDOFF, 1, sk->ino, len, trace_id(skb->pages));
-	if (part)
-		sk_peek_offset_bwd(sk, (int)len);
-	if (skb_keep) {
-		/* nothing freed: no room made for senders */
-		plat_mutex_unlock(&sk->iolock);
-		return ret;
-	}
 	unix_state_lock(sk);
 	__unix_room_made(sk);	/* as unix_dgram_recvmsg */
 	unix_state_unlock(sk);
