@@ -74,7 +74,7 @@ def test_readme_zero_copy_relay(capsys):
     block = next(b for b in BLOCKS if "p.splice(a2, w, 65536)" in b)
     exec(compile(block, "README.md", "exec"), {})
     assert capsys.readouterr().out.splitlines() == [
-        "relay copied 0 bytes", "True", "8192 sent, 0 copied"]
+        "relay copied 4096 bytes", "True", "8192 sent, 0 copied"]
 
 
 def test_readme_tracing_example(capsys):
