@@ -4264,6 +4264,17 @@ static void test_pipe_basic(void)
 	net_done(net);
 }
 
+/* The end of a test of a pipe and a socket pair: every page goes with them. */
+static void pipe_socket_test_done(struct unix_net *net, struct pipe_inode_info *p,
+				  struct unix_sock *a, struct unix_sock *b)
+{
+	pipe_put(p);
+	unix_release(a);
+	unix_release(b);
+	CHECK_EQ(PAGES(net), 0);
+	net_done(net);
+}
+
 /* splice_file_to_pipe waits for room before it reads: with nothing to add
  * (pipe_add_bufs of no buffer) or a count of 0 from a socket, a full
  * pipe is still -EAGAIN and one without a reader -EPIPE with SIGPIPE; with
@@ -4305,11 +4316,7 @@ static void test_pipe_room_first(void)
 	CHECK(rfp == NULL);
 	CHECK_EQ(b->receive_queue.qlen, 1);
 	pipe_release(p, WR);
-	pipe_put(p);
-	unix_release(a);
-	unix_release(b);
-	CHECK_EQ(PAGES(net), 0);
-	net_done(net);
+	pipe_socket_test_done(net, p, a, b);
 }
 
 /* splice from a stream socket into a pipe in Linux's pieces: an skb's
@@ -4370,11 +4377,7 @@ static void test_pipe_splice_layout(void)
 	CHECK(frag.page == NULL);
 	pipe_release(p, RD);
 	pipe_release(p, WR);
-	pipe_put(p);
-	unix_release(a);
-	unix_release(b);
-	CHECK_EQ(PAGES(net), 0);
-	net_done(net);
+	pipe_socket_test_done(net, p, a, b);
 }
 
 static void test_pipe_capacity(void)

@@ -610,6 +610,24 @@ def splice_stream_to_pipe_pieces(k, t, sends):
     t.call(p.read, r, 100000)
 
 
+@scenario("splice_socket_to_pipe_shut_rd", params=dict(TYPES, nonblock=(False, True)))
+def splice_socket_to_pipe_shut_rd(k, t, type, nonblock):
+    """A socket shut for reading with nothing queued: a datagram socket's
+    read says EAGAIN when it may not wait and 0 when it may (Linux's
+    __skb_wait_for_more_packets), a seqpacket or stream socket's 0."""
+    p = _proc(k)
+    r, w = t.call(p.pipe2, os.O_NONBLOCK)
+    a, b = t.call(p.socketpair, socket.AF_UNIX, getattr(socket, type))
+    if nonblock:
+        _nonblock(t, p, b)
+    t.call(p.shutdown, b, socket.SHUT_RD)
+    t.call(p.splice, b, w, 10)
+    t.call(p.recv, b, 10, socket.MSG_DONTWAIT)
+    t.call(p.send, a, b"late")
+    t.call(p.splice, b, w, 10)
+    t.call(p.read, r, 100)
+
+
 @scenario("splice_socket_to_pipe_errors", params=TYPES)
 def splice_socket_to_pipe_errors(k, t, type):
     """An offset on the socket: EINVAL; an empty non-blocking socket:

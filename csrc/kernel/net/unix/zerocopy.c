@@ -90,6 +90,13 @@ ssize_t unix_recv_pages(struct unix_sock *sk, struct unix_msg *msg, struct wait_
 			if (ret)
 				goto out;
 		}
+		if (sk->type != SOCK_STREAM && ctl->deadline <= plat_now_ns()) {
+			/* as unix_dgram_recvmsg: EAGAIN before a shutdown is
+			 * looked at, but a seqpacket socket's EOF */
+			ret = sk->type == SOCK_SEQPACKET &&
+			      (READ_ONCE(sk->shutdown) & RCV_SHUTDOWN) ? 0 : -EAGAIN;
+			goto out;
+		}
 		if (READ_ONCE(sk->shutdown) & RCV_SHUTDOWN) {
 			ret = 0;
 			goto out;
