@@ -21,11 +21,19 @@
  *
  * Any other version, or a build without the GIL: "cannot tell" (-1).
  *
- * So each blocking call of the main thread first notes whether the flag is
- * already set (menios_signal_call_begin); if it is, the call cannot tell a
- * new signal from that one and answers -1 (no spin) until it returns.  The
- * bridge calls both functions only in the main thread, the only thread
- * whose sleeps are interruptible: `stale` needs no atomics.
+ * So each blocking call of the main thread notes how it begins
+ * (menios_signal_call_begin).  The first sleep of a call trusts the flag:
+ * set, it is a signal caught since the interpreter last ran its handlers --
+ * before the call, during its first attempt, or in a moment it ran
+ * without the GIL -- which would otherwise be lost until the next one,
+ * since no sleep was there for it to end; the sleep ends at once and the
+ * handlers run (on 3.10 and 3.11 the flag may instead be left from
+ * handlers PyErr_CheckSignals() already ran: the call then restarts once).
+ * A call restarting after its handlers ran notes whether the flag is still
+ * set; if it is, it cannot tell a new signal from that one and answers -1
+ * (no spin) until it returns.  The bridge calls both functions only in
+ * the main thread, the only thread whose sleeps are interruptible: `stale`
+ * needs no atomics.
  */
 #define Py_BUILD_CORE_MODULE 1
 #include <Python.h>
@@ -45,11 +53,11 @@
 #include "_pysignal.h"
 
 #ifdef TRIPPED
-static int stale;	/* the flag was set when this call began */
+static int stale;	/* the flag was set when this call restarted */
 
-void menios_signal_call_begin(void)
+void menios_signal_call_begin(int restart)
 {
-	stale = TRIPPED() != 0;
+	stale = restart && TRIPPED() != 0;
 }
 
 int menios_signal_pending(void)
@@ -59,8 +67,9 @@ int menios_signal_pending(void)
 	return TRIPPED() != 0;
 }
 #else
-void menios_signal_call_begin(void)
+void menios_signal_call_begin(int restart)
 {
+	(void)restart;
 }
 
 int menios_signal_pending(void)

@@ -192,7 +192,7 @@ del _threading
 # Whether Python's handler has caught a signal not yet handled, read without
 # the GIL: lets the main thread spin before it sleeps (_pysignal.c).
 cdef extern from "_pysignal.h":
-    void menios_signal_call_begin() nogil
+    void menios_signal_call_begin(int restart) nogil
     int menios_signal_pending() nogil
 
 cdef extern from "kernel/sched/wait.h":
@@ -699,11 +699,12 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
         c.msg.keep_grant = 1
     if trace_on():
         __trace_record(TRACE_BLOCK, c.op, 0, 0, 0)
+    cdef int restart = 0
     while True:
         with nogil:
             gil_leave()
             if c.ctl.intr:
-                menios_signal_call_begin()
+                menios_signal_call_begin(restart)
             r = _call_once(c)
             if r != -ERESTARTSYS and r != -EINTR:
                 gil_settle(GIL_SETTLE_NS)
@@ -717,6 +718,7 @@ cdef ssize_t _syscall(_call *c, bint nonblock) except? -2:
         if _check_signals() < 0:
             r = -2              # a handler raised: its exception ends the call
             break
+        restart = 1
     if trace_on():
         __trace_record(TRACE_UNBLOCK, c.op, r, 0, 0)
     return r
