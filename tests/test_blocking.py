@@ -375,14 +375,19 @@ def _main_only():
 def _ctrl_c():
     """A SIGINT to this process 0.2 s into the block, as Ctrl-C sends it
     (the test is skipped off the main thread, the only one that runs
-    signal handlers); the timer is joined when the block ends."""
+    signal handlers); the timer is joined when the block ends.  Python's
+    own SIGINT handler is installed for the block: a process started with
+    SIGINT ignored -- a background job of a non-interactive shell -- has
+    none, and its Ctrl-C would be lost."""
     _main_only()
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
         yield
     finally:
         timer.join(JOIN)
+        signal.signal(signal.SIGINT, old)
 
 
 class _Signaller:

@@ -1,7 +1,5 @@
 """Zero-copy page handoff: nothing copied, the same memory on both sides,
 and ownership misuse fails cleanly."""
-import os
-import signal
 import threading
 import time
 
@@ -10,6 +8,7 @@ import pytest
 import menios
 from menios import (AF_UNIX, MSG_ZEROCOPY, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM,
                     SOL_SOCKET, SO_SNDBUF, SCM_RIGHTS, MSG_OOB, SIOCATMARK)
+from test_blocking import _ctrl_c
 
 
 @pytest.fixture
@@ -316,19 +315,12 @@ def test_wait_sleeps_until_the_release_wakes_it(pair):
 
 
 def test_ctrl_c_interrupts_pages_wait(pair):
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signals are delivered to the main thread")
     k, p, a, b = pair
     pages = k.alloc_pages(8)
     p.sendmsg(a, [pages], (), MSG_ZEROCOPY)
     buf = p.recv_pages(b)
-    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            pages.wait(30)
-    finally:
-        timer.join(30)
+    with _ctrl_c(), pytest.raises(KeyboardInterrupt):
+        pages.wait(30)
     buf.release()
     assert pages.wait(5)
     pages.free()
