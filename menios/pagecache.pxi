@@ -547,11 +547,9 @@ def splice_socket_to_pipe(Socket sock not None, PipeFile pipe not None, size_t c
     c.op = CALL_SOCK_TO_PIPE
     c.frag = NULL
     if sock.type == SOCK_STREAM:
-        if proc.frag_net is None:
-            proc.frag_net = sock.net        # keeps the pool of the fragment's page
-        elif proc.frag_net is not sock.net:
-            page_frag_release(&proc.frag)   # a socket of another kernel
-            proc.frag_net = sock.net
+        # a process's sockets are all its kernel's: that net's pool gives
+        # the fragment's page, and the reference keeps the pool
+        proc.frag_net = sock.net
         c.frag = &proc.frag
     c.task = NULL
     c.nogil = False
